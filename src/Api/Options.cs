@@ -1,0 +1,49 @@
+namespace FitService.Api;
+
+/// <summary>Where fits are stored (<c>Storage:*</c>).</summary>
+public sealed class StorageOptions
+{
+    public const string Section = "Storage";
+
+    /// <summary><c>sqlite</c> (embedded, one machine) or <c>postgres</c> (shared by many processes).</summary>
+    public string Provider { get; set; } = "sqlite";
+
+    /// <summary>For sqlite a file path relative to the content root.</summary>
+    public string ConnectionString { get; set; } = "Data Source=data/fitservice.db";
+
+    public bool IsPostgres => string.Equals(Provider, "postgres", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>Hangfire workers in this process (<c>Workers:*</c>).</summary>
+public sealed class WorkersOptions
+{
+    public const string Section = "Workers";
+
+    /// <summary>Worker threads; 0 makes an API-only process.</summary>
+    public int Count { get; set; } = Environment.ProcessorCount;
+}
+
+/// <summary>The HTTP API of this process (<c>Api:*</c>).</summary>
+public sealed class ApiOptions
+{
+    public const string Section = "Api";
+
+    /// <summary><c>false</c> makes a worker-only process: no endpoints but health.</summary>
+    public bool Enabled { get; set; } = true;
+}
+
+/// <summary>Request limits (<c>Limits:*</c>).</summary>
+public sealed class LimitsOptions
+{
+    public const string Section = "Limits";
+
+    public int MaxPoints { get; set; } = 1_000_000;
+    public int MaxSteps { get; set; } = 10_000_000;
+    public int MaxLabelLength { get; set; } = 200;
+
+    /// <summary>Longest <c>Prefer: wait</c> honoured, in seconds.</summary>
+    public int MaxWaitSeconds { get; set; } = 60;
+
+    /// <summary>Request body limit: room for every point written out in full, plus the other fields.</summary>
+    public long MaxRequestBytes => 64L * MaxPoints + 1_048_576;
+}

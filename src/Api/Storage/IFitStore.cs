@@ -1,0 +1,57 @@
+namespace FitService.Api.Storage;
+
+/// <summary>
+/// The durable home of fits: requests, points, progress and results. One implementation per
+/// <c>Storage:Provider</c>; all pass the same contract tests. Every read and write that a client
+/// drives is scoped by tenant; a fit of another tenant is indistinguishable from a missing one.
+/// </summary>
+public interface IFitStore
+{
+    /// <summary>Creates or migrates the schema; idempotent and safe when several processes start at once.</summary>
+    Task InitializeAsync(CancellationToken ct);
+
+    /// <summary>Stores a new fit atomically, or returns the fit an earlier request with the same tenant and idempotency key created.</summary>
+    Task<CreateResult> CreateAsync(NewFit fit, CancellationToken ct);
+
+    Task<FitRecord?> GetAsync(string tenant, string id, bool includeHistory, CancellationToken ct);
+
+    /// <summary>Loads a fit for a worker, regardless of tenant.</summary>
+    Task<FitRecord?> GetForWorkerAsync(string id, CancellationToken ct);
+
+    Task<(double[] X, double[] Y)?> GetPointsAsync(string id, CancellationToken ct);
+
+    /// <summary>A slice of the recorded history and the total number of entries; null when the fit does not exist.</summary>
+    Task<(double[] Page, int Total)?> GetHistoryAsync(string tenant, string id, int offset, int limit, CancellationToken ct);
+
+    Task<IReadOnlyList<FitRecord>> ListAsync(string tenant, FitQuery query, CancellationToken ct);
+
+    /// <summary>
+    /// Marks a fit running under a new attempt number and clears the progress of earlier attempts, unless it has
+    /// ended, is gone, or has a cancellation pending (it is then marked cancelled).
+    /// </summary>
+    Task<StartResult> TryStartAsync(string id, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>
+    /// Saves progress of a running fit, appending history without rewriting what was saved; ignored when the
+    /// attempt is not the latest. Returns true when a cancellation was requested.
+    /// </summary>
+    Task<bool> SaveProgressAsync(string id, FitProgressUpdate update, CancellationToken ct);
+
+    /// <summary>Ends a fit. Returns false (and changes nothing) when it had already ended or is gone.</summary>
+    Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct);
+
+    /// <summary>A queued fit is cancelled at once; a running one is asked to stop.</summary>
+    Task<CancelOutcome> RequestCancelAsync(string tenant, string id, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>Removes a fit and everything stored with it.</summary>
+    Task<bool> DeleteAsync(string tenant, string id, CancellationToken ct);
+
+    /// <summary>Ids of every queued or running fit, oldest first (recovery at start).</summary>
+    Task<IReadOnlyList<string>> ListUnfinishedAsync(CancellationToken ct);
+
+    /// <summary>Queued plus running fits of a tenant.</summary>
+    Task<int> CountActiveAsync(string tenant, CancellationToken ct);
+
+    /// <summary>Checks that the storage answers (readiness).</summary>
+    Task PingAsync(CancellationToken ct);
+}

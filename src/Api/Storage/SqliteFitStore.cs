@@ -1,0 +1,358 @@
+using System.Data;
+using Microsoft.Data.Sqlite;
+
+namespace FitService.Api.Storage;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode. Writes go through one connection in turn (SQLite has one
+/// writer anyway, and taking turns here beats retrying on SQLITE_BUSY); reads use pooled connections.
+/// </summary>
+public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
+{
+    private const string Columns =
+        "seq, id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, " +
+        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt";
+
+    private readonly string _connectionString;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private SqliteConnection? _writer;
+
+    public SqliteFitStore(string connectionString, string contentRoot)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString);
+        if (!Path.IsPathRooted(builder.DataSource) && builder.DataSource != ":memory:")
+        {
+            builder.DataSource = Path.GetFullPath(Path.Combine(contentRoot, builder.DataSource));
+        }
+        var folder = Path.GetDirectoryName(builder.DataSource);
+        if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
+        builder.Pooling = true;
+        builder.DefaultTimeout = 30;
+        _connectionString = builder.ToString();
+        DatabasePath = builder.DataSource;
+    }
+
+    public string DatabasePath { get; }
+
+    public async Task InitializeAsync(CancellationToken ct)
+    {
+        await WriteAsync(async (conn, tx) =>
+        {
+            await ExecAsync(conn, tx, """
+                CREATE TABLE IF NOT EXISTS fits (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    tenant TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    stop_reason TEXT,
+                    step INTEGER NOT NULL DEFAULT 0,
+                    steps INTEGER NOT NULL,
+                    params BLOB,
+                    loss REAL,
+                    history_every INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    started_at INTEGER,
+                    finished_at INTEGER,
+                    error TEXT,
+                    request TEXT NOT NULL,
+                    label TEXT,
+                    points INTEGER NOT NULL,
+                    cancel_requested INTEGER NOT NULL DEFAULT 0,
+                    batch_id TEXT,
+                    idempotency_key TEXT,
+                    request_hash TEXT NOT NULL,
+                    attempt INTEGER NOT NULL DEFAULT 0);
+                CREATE UNIQUE INDEX IF NOT EXISTS ix_fits_idempotency ON fits(tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
+                CREATE INDEX IF NOT EXISTS ix_fits_tenant_seq ON fits(tenant, seq);
+                CREATE INDEX IF NOT EXISTS ix_fits_unfinished ON fits(status) WHERE status < 2;
+                CREATE INDEX IF NOT EXISTS ix_fits_batch ON fits(batch_id) WHERE batch_id IS NOT NULL;
+                CREATE TABLE IF NOT EXISTS fit_points (fit_id TEXT PRIMARY KEY, x BLOB NOT NULL, y BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS fit_history (
+                    fit_id TEXT NOT NULL, start INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (fit_id, start));
+                """, ct);
+            return 0;
+        }, ct);
+    }
+
+    public Task<CreateResult> CreateAsync(NewFit fit, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        if (fit.IdempotencyKey is not null)
+        {
+            var existing = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE tenant = $t AND idempotency_key = $k",
+                ct, ("$t", fit.Tenant), ("$k", fit.IdempotencyKey));
+            if (existing is not null)
+            {
+                return new CreateResult(existing.RequestHash == fit.RequestHash ? CreateOutcome.Existing : CreateOutcome.Conflict, existing);
+            }
+        }
+        await ExecAsync(conn, tx, """
+            INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, idempotency_key, request_hash)
+            VALUES ($id, $t, 0, $steps, $every, $created, $request, $label, $points, $batch, $key, $hash);
+            INSERT INTO fit_points (fit_id, x, y) VALUES ($id, $x, $y);
+            """, ct,
+            ("$id", fit.Id), ("$t", fit.Tenant), ("$steps", fit.Steps), ("$every", fit.HistoryEvery),
+            ("$created", fit.CreatedAt.ToUnixTimeMilliseconds()), ("$request", fit.RequestJson), ("$label", fit.Label),
+            ("$points", fit.X.Length), ("$batch", fit.BatchId), ("$key", fit.IdempotencyKey), ("$hash", fit.RequestHash),
+            ("$x", DoubleBlobs.ToBytes(fit.X)), ("$y", DoubleBlobs.ToBytes(fit.Y)));
+        var created = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = $id", ct, ("$id", fit.Id));
+        return new CreateResult(CreateOutcome.Created, created);
+    }, ct);
+
+    public async Task<FitRecord?> GetAsync(string tenant, string id, bool includeHistory, CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        var fit = await QuerySingleAsync(conn, null, $"SELECT {Columns} FROM fits WHERE id = $id AND tenant = $t", ct, ("$id", id), ("$t", tenant));
+        if (fit is null || !includeHistory) return fit;
+        return fit with { History = await ReadHistoryAsync(conn, id, ct) };
+    }
+
+    public async Task<FitRecord?> GetForWorkerAsync(string id, CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        return await QuerySingleAsync(conn, null, $"SELECT {Columns} FROM fits WHERE id = $id", ct, ("$id", id));
+    }
+
+    public async Task<(double[] X, double[] Y)?> GetPointsAsync(string id, CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT x, y FROM fit_points WHERE fit_id = $id", ("$id", id));
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return null;
+        return (DoubleBlobs.FromBytes((byte[])reader[0]), DoubleBlobs.FromBytes((byte[])reader[1]));
+    }
+
+    public async Task<(double[] Page, int Total)?> GetHistoryAsync(string tenant, string id, int offset, int limit, CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        await using (var exists = Command(conn, null, "SELECT 1 FROM fits WHERE id = $id AND tenant = $t", ("$id", id), ("$t", tenant)))
+        {
+            if (await exists.ExecuteScalarAsync(ct) is null) return null;
+        }
+        var history = await ReadHistoryAsync(conn, id, ct);
+        var start = Math.Min(offset, history.Length);
+        var count = Math.Min(limit, history.Length - start);
+        return (history.AsSpan(start, count).ToArray(), history.Length);
+    }
+
+    public async Task<IReadOnlyList<FitRecord>> ListAsync(string tenant, FitQuery query, CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        var sql = $"SELECT {Columns} FROM fits WHERE tenant = $t"
+            + (query.Status is null ? "" : " AND status = $status")
+            + (query.Label is null ? "" : " AND label = $label")
+            + (query.BatchId is null ? "" : " AND batch_id = $batch")
+            + (query.BeforeSeq is null ? "" : " AND seq < $before")
+            + " ORDER BY seq DESC LIMIT $limit";
+        await using var cmd = Command(conn, null, sql, ("$t", tenant), ("$status", (int?)query.Status), ("$label", query.Label),
+            ("$batch", query.BatchId), ("$before", query.BeforeSeq), ("$limit", query.Limit));
+        var list = new List<FitRecord>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) list.Add(ReadFit(reader));
+        return list;
+    }
+
+    public Task<StartResult> TryStartAsync(string id, DateTimeOffset now, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = $id", ct, ("$id", id));
+        if (fit is null) return new StartResult(StartOutcome.Missing, null, 0);
+        if (fit.Status.IsEnded()) return new StartResult(StartOutcome.Ended, fit, fit.Attempt);
+        var ms = now.ToUnixTimeMilliseconds();
+        if (fit.CancelRequested)
+        {
+            await ExecAsync(conn, tx, "UPDATE fits SET status = $s, stop_reason = 'cancelled', finished_at = $now WHERE id = $id", ct,
+                ("$s", (int)FitStatus.Cancelled), ("$now", ms), ("$id", id));
+            return new StartResult(StartOutcome.CancelledNow, fit with { Status = FitStatus.Cancelled }, fit.Attempt);
+        }
+        var attempt = fit.Attempt + 1;
+        await ExecAsync(conn, tx, """
+            UPDATE fits SET status = $s, attempt = $a, step = 0, params = NULL, loss = NULL,
+                            started_at = COALESCE(started_at, $now) WHERE id = $id;
+            DELETE FROM fit_history WHERE fit_id = $id;
+            """, ct, ("$s", (int)FitStatus.Running), ("$a", attempt), ("$now", ms), ("$id", id));
+        var started = fit with { Status = FitStatus.Running, Attempt = attempt, StartedAt = fit.StartedAt ?? DateTimeOffset.FromUnixTimeMilliseconds(ms) };
+        return new StartResult(StartOutcome.Run, started, attempt);
+    }, ct);
+
+    public Task<bool> SaveProgressAsync(string id, FitProgressUpdate update, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        var changed = await ExecAsync(conn, tx,
+            "UPDATE fits SET step = $step, params = $params, loss = $loss WHERE id = $id AND attempt = $a AND status = $running", ct,
+            ("$step", update.Step), ("$params", DoubleBlobs.ToBytes(update.Params)), ("$loss", Finite(update.Loss)),
+            ("$id", id), ("$a", update.Attempt), ("$running", (int)FitStatus.Running));
+        if (changed == 1 && update.NewHistory.Length > 0)
+        {
+            await ExecAsync(conn, tx, "INSERT OR REPLACE INTO fit_history (fit_id, start, data) VALUES ($id, $start, $data)", ct,
+                ("$id", id), ("$start", update.HistoryOffset), ("$data", DoubleBlobs.ToBytes(update.NewHistory)));
+        }
+        await using var cmd = Command(conn, tx, "SELECT cancel_requested FROM fits WHERE id = $id", ("$id", id));
+        // A deleted fit counts as cancelled: nobody is waiting for it any more.
+        return await cmd.ExecuteScalarAsync(ct) is not long flag || flag != 0;
+    }, ct);
+
+    public Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        var changed = await ExecAsync(conn, tx, """
+            UPDATE fits SET status = $s, stop_reason = $reason, step = $step, params = $params, loss = $loss, error = $error,
+                            finished_at = $finished
+            WHERE id = $id AND status < 2
+            """, ct,
+            ("$s", (int)completion.Status), ("$reason", completion.StopReason), ("$step", completion.Step),
+            ("$params", DoubleBlobs.ToBytes(completion.Params)), ("$loss", completion.Loss is { } l ? Finite(l) : null),
+            ("$error", completion.Error), ("$finished", completion.FinishedAt.ToUnixTimeMilliseconds()), ("$id", id));
+        if (changed == 0) return false;
+        await ExecAsync(conn, tx, "DELETE FROM fit_history WHERE fit_id = $id", ct, ("$id", id));
+        if (completion.History.Length > 0)
+        {
+            await ExecAsync(conn, tx, "INSERT INTO fit_history (fit_id, start, data) VALUES ($id, 0, $data)", ct,
+                ("$id", id), ("$data", DoubleBlobs.ToBytes(completion.History)));
+        }
+        return true;
+    }, ct);
+
+    public Task<CancelOutcome> RequestCancelAsync(string tenant, string id, DateTimeOffset now, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = $id AND tenant = $t", ct, ("$id", id), ("$t", tenant));
+        if (fit is null) return CancelOutcome.NotFound;
+        if (fit.Status.IsEnded()) return CancelOutcome.AlreadyEnded;
+        if (fit.Status == FitStatus.Queued)
+        {
+            await ExecAsync(conn, tx, "UPDATE fits SET status = $s, stop_reason = 'cancelled', cancel_requested = 1, finished_at = $now WHERE id = $id", ct,
+                ("$s", (int)FitStatus.Cancelled), ("$now", now.ToUnixTimeMilliseconds()), ("$id", id));
+            return CancelOutcome.Cancelled;
+        }
+        await ExecAsync(conn, tx, "UPDATE fits SET cancel_requested = 1 WHERE id = $id", ct, ("$id", id));
+        return CancelOutcome.Requested;
+    }, ct);
+
+    public Task<bool> DeleteAsync(string tenant, string id, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        var deleted = await ExecAsync(conn, tx, "DELETE FROM fits WHERE id = $id AND tenant = $t", ct, ("$id", id), ("$t", tenant));
+        if (deleted == 0) return false;
+        await ExecAsync(conn, tx, "DELETE FROM fit_points WHERE fit_id = $id; DELETE FROM fit_history WHERE fit_id = $id;", ct, ("$id", id));
+        return true;
+    }, ct);
+
+    public async Task<IReadOnlyList<string>> ListUnfinishedAsync(CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT id FROM fits WHERE status < 2 ORDER BY seq");
+        var ids = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) ids.Add(reader.GetString(0));
+        return ids;
+    }
+
+    public async Task<int> CountActiveAsync(string tenant, CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT COUNT(*) FROM fits WHERE tenant = $t AND status < 2", ("$t", tenant));
+        return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct));
+    }
+
+    public async Task PingAsync(CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT COUNT(*) FROM fits WHERE 0");
+        await cmd.ExecuteScalarAsync(ct);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_writer is not null) await _writer.DisposeAsync();
+        _writeLock.Dispose();
+    }
+
+    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken ct)
+    {
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            if (_writer is null)
+            {
+                var conn = new SqliteConnection(_connectionString);
+                await conn.OpenAsync(ct);
+                await ExecAsync(conn, null, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000;", ct);
+                _writer = conn;
+            }
+            await using var tx = (SqliteTransaction)await _writer.BeginTransactionAsync(IsolationLevel.Serializable, ct);
+            var result = await work(_writer, tx);
+            await tx.CommitAsync(CancellationToken.None);
+            return result;
+        }
+        catch (SqliteException)
+        {
+            // A broken connection (file replaced, disk error) is reopened on the next write.
+            if (_writer is not null) { await _writer.DisposeAsync(); _writer = null; }
+            throw;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async Task<SqliteConnection> OpenReaderAsync(CancellationToken ct)
+    {
+        var conn = new SqliteConnection(_connectionString);
+        await conn.OpenAsync(ct);
+        return conn;
+    }
+
+    private static SqliteCommand Command(SqliteConnection conn, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args)
+    {
+        var cmd = conn.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        foreach (var (name, value) in args) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return cmd;
+    }
+
+    private static async Task<int> ExecAsync(SqliteConnection conn, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args)
+    {
+        await using var cmd = Command(conn, tx, sql, args);
+        return await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task<FitRecord?> QuerySingleAsync(SqliteConnection conn, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args)
+    {
+        await using var cmd = Command(conn, tx, sql, args);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? ReadFit(reader) : null;
+    }
+
+    private static async Task<double[]> ReadHistoryAsync(SqliteConnection conn, string id, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, null, "SELECT data FROM fit_history WHERE fit_id = $id ORDER BY start", ("$id", id));
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var chunks = new List<double[]>();
+        while (await reader.ReadAsync(ct)) chunks.Add(DoubleBlobs.FromBytes((byte[])reader[0]));
+        return chunks.Count == 1 ? chunks[0] : chunks.SelectMany(c => c).ToArray();
+    }
+
+    private static object? Finite(double value) => double.IsFinite(value) ? value : null;
+
+    private static FitRecord ReadFit(SqliteDataReader r) => new()
+    {
+        Seq = r.GetInt64(0),
+        Id = r.GetString(1),
+        Tenant = r.GetString(2),
+        Status = (FitStatus)r.GetInt32(3),
+        StopReason = r.IsDBNull(4) ? null : r.GetString(4),
+        Step = r.GetInt32(5),
+        Steps = r.GetInt32(6),
+        Params = r.IsDBNull(7) ? null : DoubleBlobs.FromBytes((byte[])r[7]),
+        Loss = r.IsDBNull(8) ? null : r.GetDouble(8),
+        HistoryEvery = r.GetInt32(9),
+        CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(10)),
+        StartedAt = r.IsDBNull(11) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(11)),
+        FinishedAt = r.IsDBNull(12) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(12)),
+        Error = r.IsDBNull(13) ? null : r.GetString(13),
+        RequestJson = r.GetString(14),
+        Label = r.IsDBNull(15) ? null : r.GetString(15),
+        Points = r.GetInt32(16),
+        CancelRequested = r.GetInt64(17) != 0,
+        BatchId = r.IsDBNull(18) ? null : r.GetString(18),
+        RequestHash = r.GetString(19),
+        Attempt = r.GetInt32(20),
+    };
+}

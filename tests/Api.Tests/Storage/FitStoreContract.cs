@@ -1,0 +1,273 @@
+using FitService.Api.Storage;
+
+namespace FitService.Api.Tests.Storage;
+
+/// <summary>
+/// What every <see cref="IFitStore"/> must do. Each provider runs this same suite against a real database
+/// (<see cref="SqliteFitStoreTests"/>, and PostgreSQL in its own class).
+/// </summary>
+public abstract class FitStoreContract
+{
+    /// <summary>A fresh, initialised store over an empty database.</summary>
+    protected abstract Task<IFitStore> NewStoreAsync();
+
+    private static readonly DateTimeOffset T0 = new(2026, 11, 28, 9, 15, 2, 123, TimeSpan.Zero);
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    private static NewFit AFit(string? id = null, string tenant = "t1", string? key = null, string hash = "h1", string? label = null, int points = 3) =>
+        new(id ?? Guid.NewGuid().ToString("N"), tenant, T0, "{\"degree\":2}",
+            Enumerable.Range(0, points).Select(i => i * 0.5).ToArray(),
+            Enumerable.Range(0, points).Select(i => i * 1.5 + 1).ToArray(),
+            Steps: 10, HistoryEvery: 1, label, key, hash);
+
+    [Fact]
+    public async Task CreatedFitIsQueuedWithItsPointsAndRequest()
+    {
+        var store = await NewStoreAsync();
+        var fit = AFit(label: "lesson", points: 5);
+        var result = await store.CreateAsync(fit, None);
+
+        Assert.Equal(CreateOutcome.Created, result.Outcome);
+        var got = await store.GetAsync("t1", fit.Id, includeHistory: true, None);
+        Assert.NotNull(got);
+        Assert.Equal(FitStatus.Queued, got.Status);
+        Assert.Equal("lesson", got.Label);
+        Assert.Equal(5, got.Points);
+        Assert.Equal(10, got.Steps);
+        Assert.Equal("{\"degree\":2}", got.RequestJson);
+        Assert.Equal(T0, got.CreatedAt);
+        Assert.Empty(got.History!);
+        var points = await store.GetPointsAsync(fit.Id, None);
+        Assert.Equal(fit.X, points!.Value.X);
+        Assert.Equal(fit.Y, points.Value.Y);
+    }
+
+    [Fact]
+    public async Task AnotherTenantSeesNothing()
+    {
+        var store = await NewStoreAsync();
+        var fit = AFit(tenant: "acme");
+        await store.CreateAsync(fit, None);
+
+        Assert.Null(await store.GetAsync("other", fit.Id, true, None));
+        Assert.Null(await store.GetHistoryAsync("other", fit.Id, 0, 10, None));
+        Assert.Empty(await store.ListAsync("other", new FitQuery(null, null, 10, null), None));
+        Assert.Equal(CancelOutcome.NotFound, await store.RequestCancelAsync("other", fit.Id, T0, None));
+        Assert.False(await store.DeleteAsync("other", fit.Id, None));
+        Assert.NotNull(await store.GetAsync("acme", fit.Id, true, None));
+    }
+
+    [Fact]
+    public async Task SameIdempotencyKeyReturnsTheFirstFitOrConflicts()
+    {
+        var store = await NewStoreAsync();
+        var first = await store.CreateAsync(AFit(key: "k1", hash: "same"), None);
+        var again = await store.CreateAsync(AFit(key: "k1", hash: "same"), None);
+        var different = await store.CreateAsync(AFit(key: "k1", hash: "other"), None);
+        var otherTenant = await store.CreateAsync(AFit(tenant: "t2", key: "k1", hash: "other"), None);
+
+        Assert.Equal(CreateOutcome.Existing, again.Outcome);
+        Assert.Equal(first.Fit!.Id, again.Fit!.Id);
+        Assert.Equal(CreateOutcome.Conflict, different.Outcome);
+        Assert.Equal(CreateOutcome.Created, otherTenant.Outcome);
+        Assert.Single(await store.ListAsync("t1", new FitQuery(null, null, 10, null), None));
+    }
+
+    [Fact]
+    public async Task ProgressAppendsHistoryAndCompletionReplacesIt()
+    {
+        var store = await NewStoreAsync();
+        var fit = AFit();
+        await store.CreateAsync(fit, None);
+        var start = await store.TryStartAsync(fit.Id, T0.AddSeconds(1), None);
+        Assert.Equal(StartOutcome.Run, start.Outcome);
+
+        Assert.False(await store.SaveProgressAsync(fit.Id, new FitProgressUpdate(start.Attempt, 2, [1, 2, 3], 5.0, 0, [9, 8]), None));
+        Assert.False(await store.SaveProgressAsync(fit.Id, new FitProgressUpdate(start.Attempt, 4, [1, 2, 4], 4.0, 2, [7, 6]), None));
+        var running = await store.GetAsync("t1", fit.Id, true, None);
+        Assert.Equal(FitStatus.Running, running!.Status);
+        Assert.Equal(4, running.Step);
+        Assert.Equal([9.0, 8, 7, 6], running.History!);
+        Assert.Equal([1.0, 2, 4], running.Params!);
+        Assert.Equal(T0.AddSeconds(1), running.StartedAt);
+
+        var done = new FitCompletion(FitStatus.Succeeded, "steps", 5, [1, 2, 5], 3.0, [9, 8, 7, 6, 5], null, T0.AddSeconds(2));
+        Assert.True(await store.CompleteAsync(fit.Id, done, None));
+        Assert.False(await store.CompleteAsync(fit.Id, done with { Loss = 99 }, None));
+
+        var ended = await store.GetAsync("t1", fit.Id, true, None);
+        Assert.Equal(FitStatus.Succeeded, ended!.Status);
+        Assert.Equal("steps", ended.StopReason);
+        Assert.Equal(3.0, ended.Loss);
+        Assert.Equal([9.0, 8, 7, 6, 5], ended.History!);
+        Assert.Equal(T0.AddSeconds(2), ended.FinishedAt);
+        Assert.Equal(StartOutcome.Ended, (await store.TryStartAsync(fit.Id, T0, None)).Outcome);
+    }
+
+    [Fact]
+    public async Task NonFiniteValuesSurviveInParamsAndHistory()
+    {
+        var store = await NewStoreAsync();
+        var fit = AFit();
+        await store.CreateAsync(fit, None);
+        await store.TryStartAsync(fit.Id, T0, None);
+        var failed = new FitCompletion(FitStatus.Failed, "diverged", 3, [1, 2, 3], double.PositiveInfinity,
+            [1, 1e300, double.PositiveInfinity], "diverged", T0);
+        await store.CompleteAsync(fit.Id, failed, None);
+
+        var got = await store.GetAsync("t1", fit.Id, true, None);
+        Assert.Null(got!.Loss);
+        Assert.Equal([1, 1e300, double.PositiveInfinity], got.History!);
+        Assert.Equal("diverged", got.Error);
+    }
+
+    [Fact]
+    public async Task ARestartedAttemptClearsProgressAndIgnoresTheOldAttempt()
+    {
+        var store = await NewStoreAsync();
+        var fit = AFit();
+        await store.CreateAsync(fit, None);
+        var first = await store.TryStartAsync(fit.Id, T0, None);
+        await store.SaveProgressAsync(fit.Id, new FitProgressUpdate(first.Attempt, 3, [1, 1, 1], 2, 0, [5, 4, 3]), None);
+
+        var second = await store.TryStartAsync(fit.Id, T0.AddMinutes(1), None);
+        Assert.Equal(StartOutcome.Run, second.Outcome);
+        Assert.True(second.Attempt > first.Attempt);
+        var cleared = await store.GetAsync("t1", fit.Id, true, None);
+        Assert.Empty(cleared!.History!);
+        Assert.Equal(0, cleared.Step);
+        Assert.Equal(T0, cleared.StartedAt);
+
+        await store.SaveProgressAsync(fit.Id, new FitProgressUpdate(first.Attempt, 4, [2, 2, 2], 1, 3, [2]), None);
+        Assert.Empty((await store.GetAsync("t1", fit.Id, true, None))!.History!);
+    }
+
+    [Fact]
+    public async Task CancellingAQueuedFitEndsItAtOnce()
+    {
+        var store = await NewStoreAsync();
+        var fit = AFit();
+        await store.CreateAsync(fit, None);
+
+        Assert.Equal(CancelOutcome.Cancelled, await store.RequestCancelAsync("t1", fit.Id, T0, None));
+        var got = await store.GetAsync("t1", fit.Id, false, None);
+        Assert.Equal(FitStatus.Cancelled, got!.Status);
+        Assert.Equal("cancelled", got.StopReason);
+        Assert.Equal(StartOutcome.Ended, (await store.TryStartAsync(fit.Id, T0, None)).Outcome);
+        Assert.Equal(CancelOutcome.AlreadyEnded, await store.RequestCancelAsync("t1", fit.Id, T0, None));
+    }
+
+    [Fact]
+    public async Task CancellingARunningFitIsSeenByTheWorkerAndByARestart()
+    {
+        var store = await NewStoreAsync();
+        var fit = AFit();
+        await store.CreateAsync(fit, None);
+        var start = await store.TryStartAsync(fit.Id, T0, None);
+
+        Assert.Equal(CancelOutcome.Requested, await store.RequestCancelAsync("t1", fit.Id, T0, None));
+        Assert.True(await store.SaveProgressAsync(fit.Id, new FitProgressUpdate(start.Attempt, 1, [0, 0, 0], 1, 0, [1]), None));
+        // A worker that died before seeing the request: the next start ends the fit instead of running it.
+        var restart = await store.TryStartAsync(fit.Id, T0, None);
+        Assert.Equal(StartOutcome.CancelledNow, restart.Outcome);
+        Assert.Equal(FitStatus.Cancelled, (await store.GetAsync("t1", fit.Id, false, None))!.Status);
+    }
+
+    [Fact]
+    public async Task DeleteRemovesTheFitAndItsData()
+    {
+        var store = await NewStoreAsync();
+        var fit = AFit();
+        await store.CreateAsync(fit, None);
+
+        Assert.True(await store.DeleteAsync("t1", fit.Id, None));
+        Assert.Null(await store.GetAsync("t1", fit.Id, true, None));
+        Assert.Null(await store.GetPointsAsync(fit.Id, None));
+        Assert.Equal(StartOutcome.Missing, (await store.TryStartAsync(fit.Id, T0, None)).Outcome);
+        Assert.False(await store.DeleteAsync("t1", fit.Id, None));
+    }
+
+    [Fact]
+    public async Task ListIsNewestFirstWithFiltersAndCursor()
+    {
+        var store = await NewStoreAsync();
+        var ids = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            var fit = AFit(label: i % 2 == 0 ? "even" : "odd");
+            await store.CreateAsync(fit, None);
+            ids.Add(fit.Id);
+        }
+        await store.RequestCancelAsync("t1", ids[4], T0, None);
+
+        var page1 = await store.ListAsync("t1", new FitQuery(null, null, 2, null), None);
+        Assert.Equal([ids[4], ids[3]], page1.Select(f => f.Id));
+        var page2 = await store.ListAsync("t1", new FitQuery(null, null, 2, page1[^1].Seq), None);
+        Assert.Equal([ids[2], ids[1]], page2.Select(f => f.Id));
+        var evens = await store.ListAsync("t1", new FitQuery(null, "even", 10, null), None);
+        Assert.Equal([ids[4], ids[2], ids[0]], evens.Select(f => f.Id));
+        var queuedEvens = await store.ListAsync("t1", new FitQuery(FitStatus.Queued, "even", 10, null), None);
+        Assert.Equal([ids[2], ids[0]], queuedEvens.Select(f => f.Id));
+        Assert.All(page1, f => Assert.Null(f.History));
+    }
+
+    [Fact]
+    public async Task HistoryPagesAreSlicesOfTheWhole()
+    {
+        var store = await NewStoreAsync();
+        var fit = AFit();
+        await store.CreateAsync(fit, None);
+        await store.TryStartAsync(fit.Id, T0, None);
+        var history = Enumerable.Range(0, 10).Select(i => 10.0 - i).ToArray();
+        await store.CompleteAsync(fit.Id, new FitCompletion(FitStatus.Succeeded, "steps", 10, [1, 1, 1], 0.5, history, null, T0), None);
+
+        var page = await store.GetHistoryAsync("t1", fit.Id, 3, 4, None);
+        Assert.Equal([7.0, 6, 5, 4], page!.Value.Page);
+        Assert.Equal(10, page.Value.Total);
+        Assert.Empty((await store.GetHistoryAsync("t1", fit.Id, 20, 4, None))!.Value.Page);
+    }
+
+    [Fact]
+    public async Task UnfinishedAndActiveCountsFollowTheStatus()
+    {
+        var store = await NewStoreAsync();
+        var a = AFit(); var b = AFit(); var c = AFit();
+        foreach (var f in new[] { a, b, c }) await store.CreateAsync(f, None);
+        await store.TryStartAsync(b.Id, T0, None);
+        await store.TryStartAsync(c.Id, T0, None);
+        await store.CompleteAsync(c.Id, new FitCompletion(FitStatus.Succeeded, "steps", 1, [0, 0, 0], 0, [1], null, T0), None);
+
+        Assert.Equal([a.Id, b.Id], await store.ListUnfinishedAsync(None));
+        Assert.Equal(2, await store.CountActiveAsync("t1", None));
+        Assert.Equal(0, await store.CountActiveAsync("t2", None));
+        await store.PingAsync(None);
+    }
+
+    [Fact]
+    public async Task InitializeIsIdempotent()
+    {
+        var store = await NewStoreAsync();
+        var fit = AFit();
+        await store.CreateAsync(fit, None);
+        await store.InitializeAsync(None);
+        Assert.NotNull(await store.GetAsync("t1", fit.Id, false, None));
+    }
+
+    [Fact]
+    public async Task ConcurrentWritersLoseNothing()
+    {
+        var store = await NewStoreAsync();
+        var fits = Enumerable.Range(0, 200).Select(_ => AFit(points: 50)).ToArray();
+        await Task.WhenAll(fits.Select(f => Task.Run(() => store.CreateAsync(f, None))));
+        await Task.WhenAll(fits.Select(f => Task.Run(async () =>
+        {
+            var s = await store.TryStartAsync(f.Id, T0, None);
+            await store.SaveProgressAsync(f.Id, new FitProgressUpdate(s.Attempt, 1, [1, 2, 3], 1, 0, [2]), None);
+            await store.CompleteAsync(f.Id, new FitCompletion(FitStatus.Succeeded, "steps", 2, [1, 2, 3], 0.5, [2, 1], null, T0), None);
+        })));
+
+        var all = await store.ListAsync("t1", new FitQuery(FitStatus.Succeeded, null, 1000, null), None);
+        Assert.Equal(200, all.Count);
+        Assert.Empty(await store.ListUnfinishedAsync(None));
+    }
+}
