@@ -1,0 +1,39 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace FitService.Api.Extensions;
+
+/// <summary>Times as RFC 3339 UTC with milliseconds (<c>2026-11-28T09:15:02.123Z</c>).</summary>
+public sealed class UtcMillisecondsConverter : JsonConverter<DateTimeOffset>
+{
+    public const string Format = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+
+    public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        DateTimeOffset.Parse(reader.GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(value.UtcDateTime.ToString(Format, CultureInfo.InvariantCulture));
+}
+
+/// <summary>JSON has no NaN or ∞: a non-finite number in a response is written as null rather than failing the response.</summary>
+public sealed class FiniteOrNullConverter : JsonConverter<double>
+{
+    public override double Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TokenType == JsonTokenType.Null ? double.NaN : reader.GetDouble();
+
+    public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options)
+    {
+        if (double.IsFinite(value)) writer.WriteNumberValue(value);
+        else writer.WriteNullValue();
+    }
+}
+
+public static class JsonOutput
+{
+    public static void Configure(JsonSerializerOptions options)
+    {
+        options.Converters.Add(new UtcMillisecondsConverter());
+        options.Converters.Add(new FiniteOrNullConverter());
+    }
+}

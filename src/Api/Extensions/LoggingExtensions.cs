@@ -1,0 +1,31 @@
+using Serilog;
+using Serilog.Formatting.Compact;
+
+namespace FitService.Api.Extensions;
+
+/// <summary><c>Log:Format</c>: <c>text</c> (readable console, the default) or <c>json</c> (compact JSON lines).</summary>
+public sealed class LogOptions
+{
+    public const string Section = "Log";
+    public string Format { get; set; } = "text";
+}
+
+public static class LoggingExtensions
+{
+    /// <summary>The second stage of Serilog's two-stage start-up: the real logger, from configuration.</summary>
+    public static WebApplicationBuilder AddFitLogging(this WebApplicationBuilder builder)
+    {
+        var format = builder.Configuration.GetSection(LogOptions.Section).Get<LogOptions>()?.Format ?? "text";
+        builder.Services.AddSerilog((services, logger) =>
+        {
+            logger.ReadFrom.Configuration(builder.Configuration)
+                .ReadFrom.Services(services)
+                .Enrich.FromLogContext()
+                .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
+                .MinimumLevel.Override("Hangfire", Serilog.Events.LogEventLevel.Information);
+            if (string.Equals(format, "json", StringComparison.OrdinalIgnoreCase)) logger.WriteTo.Console(new CompactJsonFormatter());
+            else logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {Message:lj}{NewLine}{Exception}");
+        });
+        return builder;
+    }
+}

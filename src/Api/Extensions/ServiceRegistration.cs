@@ -1,0 +1,66 @@
+using FitService.Api.Fits;
+using FitService.Api.Jobs;
+using FitService.Api.Notifications;
+using FitService.Api.Storage;
+using Hangfire;
+using Hangfire.InMemory;
+using Microsoft.Extensions.Options;
+
+namespace FitService.Api.Extensions;
+
+public static class ServiceRegistration
+{
+    /// <summary>Options, storage, Hangfire, the fit pipeline, health and OpenAPI.</summary>
+    public static WebApplicationBuilder AddFitService(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
+        services.AddOptions<WorkersOptions>().BindConfiguration(WorkersOptions.Section);
+        services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section);
+        services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section);
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IFitStore>(sp =>
+        {
+            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            if (storage.IsPostgres) throw new InvalidOperationException("Storage:Provider postgres is not available in this build.");
+            return new SqliteFitStore(storage.ConnectionString, builder.Environment.ContentRootPath);
+        });
+        services.AddHostedService<StoreInitializer>();
+        services.AddSingleton<IFitSignals, InProcessFitSignals>();
+        services.AddSingleton<FitCancellations>();
+        services.AddSingleton<IFitQueue, HangfireFitQueue>();
+        services.AddSingleton<FitSubmitter>();
+        services.AddTransient<FitJob>();
+
+        services.AddHangfire(config => config
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UseInMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long }));
+        var workers = builder.Configuration.GetSection(WorkersOptions.Section).Get<WorkersOptions>() ?? new WorkersOptions();
+        if (workers.Count > 0)
+        {
+            services.AddHangfireServer(options =>
+            {
+                options.WorkerCount = workers.Count;
+                options.Queues = [HangfireFitQueue.Queue, "default"];
+                options.ShutdownTimeout = TimeSpan.FromSeconds(10);
+            });
+            services.AddHostedService<FitRecovery>();
+        }
+
+        services.ConfigureHttpJsonOptions(o => JsonOutput.Configure(o.SerializerOptions));
+        services.AddProblemDetails();
+        services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: [HealthEndpoints.ReadyTag]);
+        services.AddFitSwagger();
+        return builder;
+    }
+
+    /// <summary>Creates or migrates the schema before anything else touches the store.</summary>
+    private sealed class StoreInitializer(IFitStore store) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,38 @@
+using Microsoft.OpenApi;
+
+namespace FitService.Api.Extensions;
+
+public static class SwaggerExtensions
+{
+    public static IServiceCollection AddFitSwagger(this IServiceCollection services)
+    {
+        services.AddEndpointsApiExplorer();
+        services.AddSwaggerGen(options =>
+        {
+            options.SwaggerDoc("v1", new OpenApiInfo
+            {
+                Title = "FitService",
+                Version = "v1",
+                Description = "Fits polynomials to points by gradient descent, as in the lesson on how neural networks learn: " +
+                    "POST points, a degree, a loss and a learning rate; background workers run the descent with automatic " +
+                    "differentiation; read the loss history and the parameters by polling, waiting (`Prefer: wait=N`) or a webhook.",
+            });
+            foreach (var assembly in new[] { typeof(Program).Assembly, typeof(Engine.Fitter).Assembly })
+            {
+                var xml = Path.Combine(AppContext.BaseDirectory, assembly.GetName().Name + ".xml");
+                if (File.Exists(xml)) options.IncludeXmlComments(xml);
+            }
+        });
+        return services;
+    }
+
+    public static void UseFitSwagger(this WebApplication app)
+    {
+        app.UseSwagger();
+        app.UseSwaggerUI(options =>
+        {
+            options.SwaggerEndpoint("/swagger/v1/swagger.json", "FitService v1");
+            options.DocumentTitle = "FitService API";
+        });
+    }
+}

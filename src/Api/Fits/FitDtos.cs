@@ -1,0 +1,220 @@
+using System.Text.Json.Serialization;
+
+namespace FitService.Api.Fits;
+
+/// <summary>A request to fit a polynomial to points by gradient descent.</summary>
+public sealed class FitRequest
+{
+    /// <summary>The x values of the points; 1 to <c>Limits:MaxPoints</c> finite numbers.</summary>
+    public double[]? X { get; init; }
+
+    /// <summary>The y values of the points; as many as <c>x</c>, all finite.</summary>
+    public double[]? Y { get; init; }
+
+    /// <summary>Polynomial degree d, 0–20. The model is p[0]·x^d + p[1]·x^(d−1) + … + p[d].</summary>
+    public int? Degree { get; init; }
+
+    /// <summary><c>mae</c> (mean absolute error), <c>mse</c> (mean squared error) or <c>huber</c> (as torch.nn.functional.huber_loss).</summary>
+    public string? Loss { get; init; }
+
+    /// <summary>δ of the Huber loss; &gt; 0; default 1.0. Only with <c>loss: huber</c>.</summary>
+    public double? HuberDelta { get; init; }
+
+    /// <summary>Step size of the descent; finite and &gt; 0.</summary>
+    public double? LearningRate { get; init; }
+
+    /// <summary>Number of parameter updates (at most: a stop rule may end sooner); 1 to <c>Limits:MaxSteps</c>.</summary>
+    public int? Steps { get; init; }
+
+    /// <summary>Starting parameters, highest power first (as numpy.polyfit); length degree+1; default all zeros.</summary>
+    public double[]? InitialParams { get; init; }
+
+    /// <summary>The optimizer; default plain SGD (momentum 0).</summary>
+    public OptimizerDto? Optimizer { get; init; }
+
+    /// <summary>The learning-rate schedule over the steps; default constant.</summary>
+    public ScheduleDto? Schedule { get; init; }
+
+    /// <summary>Optional early stop rules.</summary>
+    public StopDto? Stop { get; init; }
+
+    /// <summary>Record the loss of every k-th step only (for very long runs); ≥ 1; default 1.</summary>
+    public int? HistoryEvery { get; init; }
+
+    /// <summary>Called when the fit ends.</summary>
+    public WebhookDto? Webhook { get; init; }
+
+    /// <summary>Free text for the client, at most 200 characters.</summary>
+    public string? Label { get; init; }
+}
+
+/// <summary>
+/// An optimizer with exactly PyTorch's update rule: <c>{"type":"sgd","momentum","dampening","nesterov"}</c>
+/// (torch.optim.SGD) or <c>{"type":"adam","beta1","beta2","epsilon"}</c> (torch.optim.Adam). Weight decay is 0.
+/// </summary>
+public sealed class OptimizerDto
+{
+    /// <summary><c>sgd</c> or <c>adam</c>.</summary>
+    public string? Type { get; init; }
+
+    /// <summary>SGD momentum factor, ≥ 0; default 0.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Momentum { get; init; }
+
+    /// <summary>SGD dampening for momentum, ≥ 0; default 0.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Dampening { get; init; }
+
+    /// <summary>SGD Nesterov momentum (needs momentum &gt; 0 and dampening 0); default false.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Nesterov { get; init; }
+
+    /// <summary>Adam decay rate of the first moment, in [0, 1); default 0.9.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Beta1 { get; init; }
+
+    /// <summary>Adam decay rate of the second moment, in [0, 1); default 0.999.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Beta2 { get; init; }
+
+    /// <summary>Adam term added to the denominator, ≥ 0; default 1e-8.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Epsilon { get; init; }
+}
+
+/// <summary>
+/// A learning-rate schedule: <c>constant</c>; <c>step</c> (rate × gamma every <c>every</c> steps); <c>exponential</c>
+/// (rate × gamma each step); <c>cosine</c> (cosine annealing to <c>minLearningRate</c>); <c>oneCycle</c> (fastai's
+/// fit_one_cycle: warm-up to <c>maxLearningRate</c> over <c>warmupFraction</c> of the steps, then cosine annealing).
+/// </summary>
+public sealed class ScheduleDto
+{
+    /// <summary><c>constant</c>, <c>step</c>, <c>exponential</c>, <c>cosine</c> or <c>oneCycle</c>.</summary>
+    public string? Type { get; init; }
+
+    /// <summary><c>step</c>: steps between decays, ≥ 1.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Every { get; init; }
+
+    /// <summary><c>step</c>, <c>exponential</c>: decay factor, &gt; 0.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Gamma { get; init; }
+
+    /// <summary><c>cosine</c>: the rate at the last step, ≥ 0; default 0.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? MinLearningRate { get; init; }
+
+    /// <summary><c>oneCycle</c>: the peak rate, &gt; 0; default the fit's <c>learningRate</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? MaxLearningRate { get; init; }
+
+    /// <summary><c>oneCycle</c>: fraction of the steps spent warming up, in (0, 1); default 0.25.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? WarmupFraction { get; init; }
+}
+
+/// <summary>Early stop: when the loss falls below <c>lossBelow</c>, or has not improved by <c>minImprovement</c> for <c>patience</c> steps.</summary>
+public sealed class StopDto
+{
+    /// <summary>Stop once the loss is below this value.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? LossBelow { get; init; }
+
+    /// <summary>Smallest improvement of the best loss that counts, ≥ 0.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? MinImprovement { get; init; }
+
+    /// <summary>Steps without such an improvement before stopping, ≥ 1; default 10.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Patience { get; init; }
+}
+
+/// <summary>Where to POST the signed event when the fit ends.</summary>
+public sealed class WebhookDto
+{
+    /// <summary>Absolute http(s) URL of the receiver.</summary>
+    public string? Url { get; init; }
+}
+
+/// <summary>
+/// The request as the service understood it: every default filled in, the points counted rather than repeated.
+/// </summary>
+public sealed record FitSpec
+{
+    public required int Degree { get; init; }
+    public required string Loss { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? HuberDelta { get; init; }
+    public required double LearningRate { get; init; }
+    public required int Steps { get; init; }
+    /// <summary>Number of points.</summary>
+    public required int Points { get; init; }
+    public required double[] InitialParams { get; init; }
+    public required OptimizerDto Optimizer { get; init; }
+    public required ScheduleDto Schedule { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public StopDto? Stop { get; init; }
+    public required int HistoryEvery { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public WebhookDto? Webhook { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Label { get; init; }
+}
+
+/// <summary>A fit: its state, its progress while running, and its result once ended.</summary>
+public sealed record FitResource
+{
+    /// <summary>The fit's id.</summary>
+    public required string Id { get; init; }
+
+    /// <summary><c>queued</c> → <c>running</c> → <c>succeeded</c>, <c>failed</c> or <c>cancelled</c>.</summary>
+    public required string Status { get; init; }
+
+    /// <summary>Once ended: <c>steps</c> (all done), <c>converged</c> (a stop rule fired), <c>diverged</c> (non-finite loss or params; status failed), <c>cancelled</c>.</summary>
+    public string? StopReason { get; init; }
+
+    /// <summary>Updates done so far.</summary>
+    public int Step { get; init; }
+
+    /// <summary>Updates asked for.</summary>
+    public int Steps { get; init; }
+
+    /// <summary>Current parameters, highest power first; null before the first progress.</summary>
+    public double[]? Params { get; init; }
+
+    /// <summary>Loss at <c>params</c> (once ended: after the last update); null when not finite or not known yet.</summary>
+    public double? Loss { get; init; }
+
+    /// <summary>Loss before update i·historyEvery, for each recorded i (omitted in lists). Non-finite values are null.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double?[]? History { get; init; }
+
+    /// <summary>History records every k-th step.</summary>
+    public int HistoryEvery { get; init; }
+
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? FinishedAt { get; init; }
+
+    /// <summary>Why the fit failed, with advice (e.g. a smaller learning rate).</summary>
+    public string? Error { get; init; }
+
+    /// <summary>The client's label.</summary>
+    public string? Label { get; init; }
+
+    /// <summary>The request as understood, defaults filled in, points counted.</summary>
+    public required FitSpec Request { get; init; }
+}
+
+/// <summary>A page of fits, newest first.</summary>
+/// <param name="Items">The fits, without history.</param>
+/// <param name="Next">Cursor of the next page; null on the last page.</param>
+public sealed record FitList(IReadOnlyList<FitResource> Items, string? Next);
+
+/// <summary>One recorded loss.</summary>
+/// <param name="Step">The update it was measured before.</param>
+/// <param name="Loss">The loss; null when not finite.</param>
+public sealed record HistoryEntry(int Step, double? Loss);
+
+/// <summary>A page of a fit's loss history.</summary>
+public sealed record HistoryPage(int Offset, int Limit, int Total, int HistoryEvery, IReadOnlyList<HistoryEntry> Items);

@@ -1,0 +1,243 @@
+using System.Globalization;
+using System.Text;
+using FitService.Api.Auth;
+using FitService.Api.Extensions;
+using FitService.Api.Jobs;
+using FitService.Api.Notifications;
+using FitService.Api.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace FitService.Api.Fits;
+
+public static class FitEndpoints
+{
+    public const int DefaultListLimit = 50, MaxListLimit = 500, DefaultHistoryLimit = 1000, MaxHistoryLimit = 100_000, MaxIdempotencyKeyLength = 200;
+
+    public static RouteGroupBuilder MapFits(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/fits").WithTags("Fits");
+
+        group.MapPost("/", Submit).WithName("SubmitFit")
+            .WithSummary("Submit a fit")
+            .WithDescription("Stores the points and queues a gradient-descent fit. Answers 202 with the queued fit, `Location` and `Retry-After`. " +
+                "`Idempotency-Key` makes a retried request return the same fit (409 if the key was used with a different request). " +
+                "`Prefer: wait=N` (N ≤ 60) waits up to N seconds and answers 201 with the finished fit if it ended by then. " +
+                "Also accepts `text/csv` points (`x,y` rows, header optional) with the other fields as query parameters.")
+            .Accepts<FitRequest>("application/json", "text/csv")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+
+        group.MapGet("/", List).WithName("ListFits")
+            .WithSummary("List fits, newest first")
+            .WithDescription("Without history. Filter by `status` and `label`; page with `limit` (≤ 500) and the `next` cursor of the previous page.")
+            .ProducesValidationProblem();
+
+        group.MapGet("/{id}", Get).WithName("GetFit")
+            .WithSummary("Get a fit")
+            .WithDescription("Status, progress while running (step, params, loss, history so far) and the result once ended. " +
+                "`Prefer: wait=N` answers as soon as the fit has ended, or after N seconds.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapGet("/{id}/history", History).WithName("GetFitHistory")
+            .WithSummary("Page through a fit's loss history")
+            .WithDescription("Entry i is the loss before update i·historyEvery. JSON by default; `Accept: text/csv` gives `step,loss` CSV.")
+            .Produces<string>(StatusCodes.Status200OK, "text/csv")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapPost("/{id}/cancel", Cancel).WithName("CancelFit")
+            .WithSummary("Cancel a queued or running fit")
+            .WithDescription("202 with the fit (a running fit stops within a moment, keeping its progress); 409 if it had already ended.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        group.MapDelete("/{id}", Delete).WithName("DeleteFit")
+            .WithSummary("Delete a fit")
+            .WithDescription("Cancels it first if it is still queued or running, then removes it and its points and history.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        return group;
+    }
+
+    public static async Task<Results<Created<FitResource>, Accepted<FitResource>, ValidationProblem, ProblemHttpResult>> Submit(
+        HttpContext http, FitSubmitter submitter, IFitStore store, IFitSignals signals, IOptions<LimitsOptions> limits, CancellationToken ct)
+    {
+        var read = await FitRequestReader.ReadAsync(http.Request, limits.Value, ct);
+        if (read.Request is null)
+        {
+            return read.Errors is { } readErrors
+                ? Invalid(readErrors)
+                : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);
+        }
+        var errors = new ValidationErrors();
+        var key = http.Request.Headers["Idempotency-Key"].ToString();
+        if (key.Length > MaxIdempotencyKeyLength || key.Any(char.IsControl))
+            errors.Add("Idempotency-Key", $"must be at most {MaxIdempotencyKeyLength} printable characters");
+        var valid = FitValidator.Validate(read.Request, limits.Value, errors);
+        if (valid is null || errors.Any) return Invalid(errors);
+
+        var tenant = http.Tenant();
+        var created = await submitter.SubmitAsync(tenant, valid, key.Length == 0 ? null : key, ct);
+        if (created.Outcome == CreateOutcome.Conflict)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Idempotency-Key already used",
+                detail: $"The key '{key}' was used for a different request (fit {created.Fit!.Id}). Use a new key for a new request.");
+        }
+
+        var fit = created.Fit!;
+        var location = $"/v1/fits/{fit.Id}";
+        if (PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) is { } wait)
+        {
+            fit = await WaitForEndAsync(store, signals, tenant, fit.Id, wait, ct) ?? fit;
+            if (fit.Status.IsEnded())
+            {
+                http.Response.Headers["Preference-Applied"] = $"wait={wait}";
+                return TypedResults.Created(location, FitMapper.ToResource(fit));
+            }
+        }
+        http.Response.Headers.RetryAfter = RetryAfterSeconds(valid.Spec).ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Accepted(location, FitMapper.ToResource(fit with { History = fit.History ?? [] }));
+    }
+
+    public static async Task<Results<Ok<FitResource>, ProblemHttpResult>> Get(
+        string id, HttpContext http, IFitStore store, IFitSignals signals, IOptions<LimitsOptions> limits, CancellationToken ct)
+    {
+        var wait = PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) ?? 0;
+        var fit = await WaitForEndAsync(store, signals, http.Tenant(), id, wait, ct);
+        return fit is null ? NotFound(id) : TypedResults.Ok(FitMapper.ToResource(fit));
+    }
+
+    public static async Task<Results<Ok<FitList>, ValidationProblem>> List(
+        HttpContext http, IFitStore store, string? status, string? label, int? limit, string? cursor, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        FitStatus? statusFilter = null;
+        if (status is not null)
+        {
+            if (FitStatusExtensions.TryParseWire(status, out var parsed)) statusFilter = parsed;
+            else errors.Add("status", "must be one of queued, running, succeeded, failed, cancelled");
+        }
+        var take = limit ?? DefaultListLimit;
+        if (take is < 1 or > MaxListLimit) errors.Add("limit", $"must be between 1 and {MaxListLimit}");
+        long? before = null;
+        if (cursor is not null)
+        {
+            if (DecodeCursor(cursor) is { } seq) before = seq;
+            else errors.Add("cursor", "is not a cursor this service issued");
+        }
+        if (errors.Any) return Invalid(errors);
+
+        var fits = await store.ListAsync(http.Tenant(), new FitQuery(statusFilter, label, take + 1, before), ct);
+        var page = fits.Take(take).Select(FitMapper.ToResource).ToList();
+        var next = fits.Count > take ? EncodeCursor(fits[take - 1].Seq) : null;
+        return TypedResults.Ok(new FitList(page, next));
+    }
+
+    public static async Task<Results<Ok<HistoryPage>, ContentHttpResult, ValidationProblem, ProblemHttpResult>> History(
+        string id, HttpContext http, IFitStore store, int? offset, int? limit, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var from = offset ?? 0;
+        var take = limit ?? DefaultHistoryLimit;
+        if (from < 0) errors.Add("offset", "must be ≥ 0");
+        if (take is < 1 or > MaxHistoryLimit) errors.Add("limit", $"must be between 1 and {MaxHistoryLimit}");
+        if (errors.Any) return Invalid(errors);
+
+        var tenant = http.Tenant();
+        var page = await store.GetHistoryAsync(tenant, id, from, take, ct);
+        var fit = page is null ? null : await store.GetAsync(tenant, id, includeHistory: false, ct);
+        if (page is null || fit is null) return NotFound(id);
+
+        var every = fit.HistoryEvery;
+        var entries = page.Value.Page.Select((loss, i) => new HistoryEntry((from + i) * every, FitMapper.FiniteOrNull(loss))).ToList();
+        if (http.Request.Headers.Accept.ToString().Contains("text/csv", StringComparison.OrdinalIgnoreCase))
+        {
+            var csv = new StringBuilder("step,loss\n");
+            foreach (var e in entries) csv.Append(CultureInfo.InvariantCulture, $"{e.Step},{e.Loss?.ToString("R", CultureInfo.InvariantCulture)}\n");
+            return TypedResults.Text(csv.ToString(), "text/csv", Encoding.UTF8);
+        }
+        return TypedResults.Ok(new HistoryPage(from, take, page.Value.Total, every, entries));
+    }
+
+    public static async Task<Results<Accepted<FitResource>, ProblemHttpResult>> Cancel(
+        string id, HttpContext http, IFitStore store, IFitSignals signals, FitCancellations cancellations, TimeProvider clock, CancellationToken ct)
+    {
+        var tenant = http.Tenant();
+        switch (await store.RequestCancelAsync(tenant, id, clock.GetUtcNow(), ct))
+        {
+            case CancelOutcome.NotFound:
+                return NotFound(id);
+            case CancelOutcome.AlreadyEnded:
+                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Fit already ended",
+                    detail: $"Fit '{id}' has already ended; there is nothing to cancel.");
+            case CancelOutcome.Cancelled:
+                signals.Publish(new FitSignal(id, true, 0, null, null));
+                break;
+            case CancelOutcome.Requested:
+                cancellations.Cancel(id);
+                break;
+        }
+        var fit = await store.GetAsync(tenant, id, includeHistory: true, ct);
+        return fit is null ? NotFound(id) : TypedResults.Accepted($"/v1/fits/{id}", FitMapper.ToResource(fit));
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> Delete(
+        string id, HttpContext http, IFitStore store, IFitSignals signals, FitCancellations cancellations, TimeProvider clock, CancellationToken ct)
+    {
+        var tenant = http.Tenant();
+        if (await store.RequestCancelAsync(tenant, id, clock.GetUtcNow(), ct) == CancelOutcome.Requested) cancellations.Cancel(id);
+        if (!await store.DeleteAsync(tenant, id, ct)) return NotFound(id);
+        signals.Publish(new FitSignal(id, true, 0, null, null));
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>Reads the fit, and if it has not ended waits (without polling) until it does or the time is up.</summary>
+    public static async Task<FitRecord?> WaitForEndAsync(IFitStore store, IFitSignals signals, string tenant, string id, int seconds, CancellationToken ct)
+    {
+        var ended = signals.WhenEnded(id);
+        var fit = await store.GetAsync(tenant, id, includeHistory: true, ct);
+        if (fit is null || fit.Status.IsEnded() || seconds <= 0) return fit;
+        try
+        {
+            await ended.WaitAsync(TimeSpan.FromSeconds(seconds), ct);
+        }
+        catch (TimeoutException)
+        {
+        }
+        return await store.GetAsync(tenant, id, includeHistory: true, ct);
+    }
+
+    /// <summary>Another tenant's fit and a missing one get the very same answer.</summary>
+    public static ProblemHttpResult NotFound(string id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Fit not found", detail: $"There is no fit with id '{id}'.");
+
+    public static ValidationProblem Invalid(ValidationErrors errors) =>
+        TypedResults.ValidationProblem(errors.ToDictionary(), detail: "See errors for what each field must be.", title: "The request is invalid");
+
+    /// <summary>A rough guess of the run time from the work the fit asks for (points × steps × params), at least 1 s.</summary>
+    private static int RetryAfterSeconds(FitSpec spec)
+    {
+        var work = (double)spec.Points * spec.Steps * (spec.Degree + 1);
+        return (int)Math.Clamp(Math.Ceiling(work / 1e9), 1, 3600);
+    }
+
+    private static string EncodeCursor(long seq) => Convert.ToBase64String(Encoding.ASCII.GetBytes($"s{seq}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static long? DecodeCursor(string cursor)
+    {
+        try
+        {
+            var base64 = cursor.Replace('-', '+').Replace('_', '/');
+            base64 = base64.PadRight(base64.Length + (4 - base64.Length % 4) % 4, '=');
+            var text = Encoding.ASCII.GetString(Convert.FromBase64String(base64));
+            return text.StartsWith('s') && long.TryParse(text.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var seq) ? seq : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+}

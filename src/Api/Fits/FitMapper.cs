@@ -1,0 +1,29 @@
+using System.Text.Json;
+using FitService.Api.Storage;
+
+namespace FitService.Api.Fits;
+
+/// <summary>Stored fits to API resources.</summary>
+public static class FitMapper
+{
+    public static FitResource ToResource(FitRecord fit) => new()
+    {
+        Id = fit.Id,
+        Status = fit.Status.ToWire(),
+        StopReason = fit.StopReason,
+        Step = fit.Step,
+        Steps = fit.Steps,
+        Params = fit.Params,
+        Loss = fit.Loss,
+        History = fit.History is null ? null : Array.ConvertAll(fit.History, FiniteOrNull),
+        HistoryEvery = fit.HistoryEvery,
+        CreatedAt = fit.CreatedAt,
+        StartedAt = fit.StartedAt,
+        FinishedAt = fit.FinishedAt,
+        Error = fit.Error,
+        Label = fit.Label,
+        Request = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!,
+    };
+
+    public static double? FiniteOrNull(double value) => double.IsFinite(value) ? value : null;
+}

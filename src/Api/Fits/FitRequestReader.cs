@@ -1,0 +1,249 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace FitService.Api.Fits;
+
+/// <summary>A request body read into a <see cref="FitRequest"/>, or why it could not be.</summary>
+public sealed record ReadOutcome(FitRequest? Request, int Status, string? Title, string? Detail, ValidationErrors? Errors);
+
+/// <summary>
+/// Reads <c>POST /v1/fits</c> bodies: strict JSON (unknown fields, duplicate keys, wrong types and non-finite numbers
+/// are errors naming the field) or <c>text/csv</c> points with the other fields as query parameters.
+/// </summary>
+public static class FitRequestReader
+{
+    public const int MaxJsonDepth = 16;
+
+    public static readonly JsonSerializerOptions Strict = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        PropertyNameCaseInsensitive = false,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        NumberHandling = JsonNumberHandling.Strict,
+        AllowDuplicateProperties = false,
+        MaxDepth = MaxJsonDepth,
+    };
+
+    public static async Task<ReadOutcome> ReadAsync(HttpRequest request, LimitsOptions limits, CancellationToken ct)
+    {
+        var mediaType = request.ContentType is { } ctype ? ctype.Split(';')[0].Trim().ToLowerInvariant() : null;
+        var isJson = mediaType is "application/json" || (mediaType?.EndsWith("+json", StringComparison.Ordinal) ?? false);
+        var isCsv = mediaType is "text/csv";
+        if (!isJson && !isCsv)
+        {
+            return Fail(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+                $"Send the fit as application/json (or text/csv points with the fields as query parameters), not {request.ContentType ?? "no Content-Type"}.");
+        }
+
+        var body = await ReadBodyAsync(request, limits.MaxRequestBytes, ct);
+        if (body is null)
+        {
+            return Fail(StatusCodes.Status413PayloadTooLarge, "Request body too large",
+                $"The body may be at most {limits.MaxRequestBytes} bytes (derived from Limits:MaxPoints = {limits.MaxPoints}).");
+        }
+        return isJson ? ReadJson(body) : ReadCsv(body, request.Query);
+    }
+
+    /// <summary>The whole body, or null when it is larger than <paramref name="maxBytes"/>.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long maxBytes, CancellationToken ct)
+    {
+        if (request.ContentLength > maxBytes) return null;
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = maxBytes + 1;
+        }
+        using var buffer = new MemoryStream(request.ContentLength is { } length ? (int)length : 4096);
+        var chunk = new byte[81920];
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+            {
+                if (buffer.Length + read > maxBytes) return null;
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return null;
+        }
+        return buffer.ToArray();
+    }
+
+    public static ReadOutcome ReadJson(byte[] body)
+    {
+        try
+        {
+            var request = JsonSerializer.Deserialize<FitRequest>(body, Strict);
+            if (request is null) return Invalid("body", "must be a JSON object, not null");
+            return new ReadOutcome(request, StatusCodes.Status200OK, null, null, null);
+        }
+        catch (JsonException e)
+        {
+            var (field, message) = Describe(e);
+            return Invalid(field, message);
+        }
+    }
+
+    /// <summary>Turns System.Text.Json's exception into the field it concerns and a message for people.</summary>
+    internal static (string Field, string Message) Describe(JsonException e)
+    {
+        var path = e.Path is null or "$" ? "body" : e.Path.StartsWith("$.", StringComparison.Ordinal) ? e.Path[2..] : e.Path.TrimStart('$');
+        var text = e.Message;
+        var where = e.LineNumber is { } line ? $" (line {line + 1}, position {e.BytePositionInLine + 1})" : "";
+        if (text.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
+        {
+            var name = text.Split('\'') is { Length: >= 3 } parts ? parts[1] : path;
+            var parent = path.Contains('.') ? path[..path.LastIndexOf('.')] + "." : "";
+            return (path == "body" ? name : parent + name, "is not a known field");
+        }
+        if (text.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)) return (path, "appears more than once");
+        if (text.Contains("maximum configured depth", StringComparison.Ordinal)) return ("body", $"nests deeper than {MaxJsonDepth} levels");
+        if (text.Contains("could not be converted to", StringComparison.Ordinal))
+        {
+            var expected =
+                text.Contains("System.Double[]", StringComparison.Ordinal) ? "an array of finite numbers" :
+                text.Contains("Int32", StringComparison.Ordinal) ? "a whole number within range" :
+                text.Contains("Double", StringComparison.Ordinal) ? "a finite number" :
+                text.Contains("Boolean", StringComparison.Ordinal) ? "true or false" :
+                text.Contains("System.String", StringComparison.Ordinal) ? "a string" : "an object";
+            return (path, $"must be {expected}");
+        }
+        return ("body", $"is not valid JSON{where}: {text.Split(" Path:")[0].Split(" LineNumber:")[0]}");
+    }
+
+    private static readonly HashSet<string> CsvFields =
+    [
+        "degree", "loss", "huberDelta", "learningRate", "steps", "historyEvery", "label", "initialParams",
+        "optimizer", "momentum", "dampening", "nesterov", "beta1", "beta2", "epsilon",
+        "schedule", "every", "gamma", "minLearningRate", "maxLearningRate", "warmupFraction",
+        "lossBelow", "minImprovement", "patience", "webhookUrl",
+    ];
+
+    /// <summary>Reads <c>x,y</c> rows (header optional; comma, semicolon or tab) and the fit fields from the query.</summary>
+    public static ReadOutcome ReadCsv(byte[] body, IQueryCollection query)
+    {
+        var errors = new ValidationErrors();
+        foreach (var key in query.Keys.Where(k => !CsvFields.Contains(k))) errors.Add(key, "is not a known field");
+
+        var xs = new List<double>();
+        var ys = new List<double>();
+        string text;
+        try { text = new System.Text.UTF8Encoding(false, true).GetString(body); }
+        catch (System.Text.DecoderFallbackException) { return Invalid("body", "is not valid UTF-8"); }
+        var lineNumber = 0;
+        foreach (var raw in text.Split('\n'))
+        {
+            lineNumber++;
+            var line = raw.Trim();
+            if (line.Length == 0) continue;
+            var cells = line.Split([',', ';', '\t']);
+            if (cells.Length != 2) { errors.Add("body", $"line {lineNumber}: expected 2 columns x,y, found {cells.Length}"); continue; }
+            var okX = double.TryParse(cells[0].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var x);
+            var okY = double.TryParse(cells[1].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var y);
+            if (!okX || !okY)
+            {
+                if (xs.Count == 0 && lineNumber == 1) continue; // a header row
+                errors.Add("body", $"line {lineNumber}: '{Truncate(line)}' is not two numbers");
+                continue;
+            }
+            xs.Add(x);
+            ys.Add(y);
+        }
+
+        var q = new QueryReader(query, errors);
+        var optimizer = q.String("optimizer");
+        var schedule = q.String("schedule");
+        var stopBelow = q.Double("lossBelow");
+        var minImprovement = q.Double("minImprovement");
+        var patience = q.Int("patience");
+        var webhook = q.String("webhookUrl");
+        var request = new FitRequest
+        {
+            X = xs.ToArray(),
+            Y = ys.ToArray(),
+            Degree = q.Int("degree"),
+            Loss = q.String("loss"),
+            HuberDelta = q.Double("huberDelta"),
+            LearningRate = q.Double("learningRate"),
+            Steps = q.Int("steps"),
+            HistoryEvery = q.Int("historyEvery"),
+            Label = q.String("label"),
+            InitialParams = q.Doubles("initialParams"),
+            Optimizer = optimizer is null && !q.HasAny("momentum", "dampening", "nesterov", "beta1", "beta2", "epsilon") ? null : new OptimizerDto
+            {
+                Type = optimizer ?? "sgd",
+                Momentum = q.Double("momentum"),
+                Dampening = q.Double("dampening"),
+                Nesterov = q.Bool("nesterov"),
+                Beta1 = q.Double("beta1"),
+                Beta2 = q.Double("beta2"),
+                Epsilon = q.Double("epsilon"),
+            },
+            Schedule = schedule is null ? null : new ScheduleDto
+            {
+                Type = schedule,
+                Every = q.Int("every"),
+                Gamma = q.Double("gamma"),
+                MinLearningRate = q.Double("minLearningRate"),
+                MaxLearningRate = q.Double("maxLearningRate"),
+                WarmupFraction = q.Double("warmupFraction"),
+            },
+            Stop = stopBelow is null && minImprovement is null && patience is null ? null
+                : new StopDto { LossBelow = stopBelow, MinImprovement = minImprovement, Patience = patience },
+            Webhook = webhook is null ? null : new WebhookDto { Url = webhook },
+        };
+        if (errors.Any) return new ReadOutcome(null, StatusCodes.Status400BadRequest, "The request is invalid", "See errors for each field.", errors);
+        return new ReadOutcome(request, StatusCodes.Status200OK, null, null, null);
+    }
+
+    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
+
+    private static ReadOutcome Fail(int status, string title, string detail) => new(null, status, title, detail, null);
+
+    private static ReadOutcome Invalid(string field, string message)
+    {
+        var errors = new ValidationErrors();
+        errors.Add(field, message);
+        return new ReadOutcome(null, StatusCodes.Status400BadRequest, "The request is invalid", "See errors for each field.", errors);
+    }
+
+    private sealed class QueryReader(IQueryCollection query, ValidationErrors errors)
+    {
+        public bool HasAny(params string[] keys) => keys.Any(query.ContainsKey);
+
+        public string? String(string key) => query.TryGetValue(key, out var v) ? v.ToString() : null;
+
+        public int? Int(string key) => Parse(key, s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : (int?)null, "a whole number");
+
+        public double? Double(string key) => Parse(key, s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v : (double?)null, "a finite number");
+
+        public bool? Bool(string key) => Parse(key, s => bool.TryParse(s, out var v) ? v : (bool?)null, "true or false");
+
+        public double[]? Doubles(string key)
+        {
+            if (String(key) is not { } text) return null;
+            var parts = text.Split(',');
+            var values = new double[parts.Length];
+            for (var i = 0; i < parts.Length; i++)
+            {
+                if (!double.TryParse(parts[i].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || !double.IsFinite(values[i]))
+                {
+                    errors.Add(key, "must be comma-separated finite numbers");
+                    return null;
+                }
+            }
+            return values;
+        }
+
+        private T? Parse<T>(string key, Func<string, T?> parse, string expected) where T : struct
+        {
+            if (String(key) is not { } text) return null;
+            var value = parse(text.Trim());
+            if (value is null) errors.Add(key, $"must be {expected}");
+            return value;
+        }
+    }
+}

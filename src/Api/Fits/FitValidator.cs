@@ -1,0 +1,227 @@
+using FitService.Engine;
+
+namespace FitService.Api.Fits;
+
+/// <summary>A request that passed validation: the normalised spec and the points.</summary>
+public sealed record ValidFit(FitSpec Spec, double[] X, double[] Y);
+
+/// <summary>Checks a <see cref="FitRequest"/> against every rule of the contract and fills in the defaults.</summary>
+public static class FitValidator
+{
+    public const int MaxDegree = 20;
+    public static readonly string[] Losses = ["mae", "mse", "huber"];
+    public static readonly string[] Optimizers = ["sgd", "adam"];
+    public static readonly string[] Schedules = ["constant", "step", "exponential", "cosine", "oneCycle"];
+
+    public static ValidFit? Validate(FitRequest request, LimitsOptions limits, ValidationErrors errors)
+    {
+        var x = request.X;
+        var y = request.Y;
+        if (x is null) errors.Add("x", "is required");
+        else if (x.Length == 0) errors.Add("x", "must have at least 1 point");
+        else if (x.Length > limits.MaxPoints) errors.Add("x", $"has {x.Length} points; at most {limits.MaxPoints} (Limits:MaxPoints) are allowed");
+        else RequireFinite(x, "x", errors);
+        if (y is null) errors.Add("y", "is required");
+        else if (x is not null && y.Length != x.Length) errors.Add("y", $"length {y.Length} differs from x ({x.Length})");
+        else RequireFinite(y, "y", errors);
+
+        var degree = request.Degree;
+        if (degree is null) errors.Add("degree", "is required");
+        else if (degree is < 0 or > MaxDegree) errors.Add("degree", $"must be between 0 and {MaxDegree}");
+
+        var loss = request.Loss;
+        if (loss is null) errors.Add("loss", "is required");
+        else if (!Losses.Contains(loss)) errors.Add("loss", $"must be one of {string.Join(", ", Losses)}");
+        if (request.HuberDelta is { } delta)
+        {
+            if (loss is not null && loss != "huber") errors.Add("huberDelta", "applies only to loss huber");
+            else if (!(delta > 0) || !double.IsFinite(delta)) errors.Add("huberDelta", "must be finite and > 0");
+        }
+
+        var rate = request.LearningRate;
+        if (rate is null) errors.Add("learningRate", "is required");
+        else if (!(rate > 0) || !double.IsFinite(rate.Value)) errors.Add("learningRate", "must be finite and > 0");
+
+        var steps = request.Steps;
+        if (steps is null) errors.Add("steps", "is required");
+        else if (steps < 1 || steps > limits.MaxSteps) errors.Add("steps", $"must be between 1 and {limits.MaxSteps} (Limits:MaxSteps)");
+
+        if (request.InitialParams is { } initial)
+        {
+            if (degree is >= 0 and <= MaxDegree && initial.Length != degree + 1)
+                errors.Add("initialParams", $"length {initial.Length} differs from degree + 1 ({degree + 1})");
+            RequireFinite(initial, "initialParams", errors);
+        }
+
+        var optimizer = ValidateOptimizer(request.Optimizer, errors);
+        var schedule = ValidateSchedule(request.Schedule, rate, errors);
+        var stop = ValidateStop(request.Stop, errors);
+
+        var every = request.HistoryEvery ?? 1;
+        if (every < 1) errors.Add("historyEvery", "must be ≥ 1");
+
+        if (request.Label is { Length: var labelLength } && labelLength > limits.MaxLabelLength)
+            errors.Add("label", $"has {labelLength} characters; at most {limits.MaxLabelLength} are allowed");
+
+        var webhook = request.Webhook;
+        if (webhook is not null)
+        {
+            if (string.IsNullOrWhiteSpace(webhook.Url)) errors.Add("webhook.url", "is required");
+            else if (!Uri.TryCreate(webhook.Url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+                errors.Add("webhook.url", "must be an absolute http or https URL");
+        }
+
+        if (errors.Any) return null;
+        var spec = new FitSpec
+        {
+            Degree = degree!.Value,
+            Loss = loss!,
+            HuberDelta = loss == "huber" ? request.HuberDelta ?? 1.0 : null,
+            LearningRate = rate!.Value,
+            Steps = steps!.Value,
+            Points = x!.Length,
+            InitialParams = request.InitialParams ?? new double[degree.Value + 1],
+            Optimizer = optimizer!,
+            Schedule = schedule!,
+            Stop = stop,
+            HistoryEvery = every,
+            Webhook = webhook,
+            Label = request.Label,
+        };
+        return new ValidFit(spec, x, y!);
+    }
+
+    /// <summary>The engine's view of a validated fit.</summary>
+    public static FitProblem ToProblem(FitSpec spec, double[] x, double[] y) => new(
+        x, y, spec.Degree,
+        new LossSpec(spec.Loss switch { "mse" => LossKind.Mse, "huber" => LossKind.Huber, _ => LossKind.Mae }, spec.HuberDelta ?? 1.0),
+        spec.LearningRate,
+        spec.Steps,
+        spec.InitialParams,
+        spec.Optimizer.Type == "adam"
+            ? new AdamSpec(spec.Optimizer.Beta1!.Value, spec.Optimizer.Beta2!.Value, spec.Optimizer.Epsilon!.Value)
+            : new SgdSpec(spec.Optimizer.Momentum!.Value, spec.Optimizer.Dampening!.Value, spec.Optimizer.Nesterov!.Value),
+        spec.Schedule.Type switch
+        {
+            "step" => new StepSchedule(spec.Schedule.Every!.Value, spec.Schedule.Gamma!.Value),
+            "exponential" => new ExponentialSchedule(spec.Schedule.Gamma!.Value),
+            "cosine" => new CosineSchedule(spec.Schedule.MinLearningRate!.Value),
+            "oneCycle" => new OneCycleSchedule(spec.Schedule.MaxLearningRate!.Value, spec.Schedule.WarmupFraction!.Value),
+            _ => new ConstantSchedule(),
+        },
+        spec.Stop is null ? null : new StopSpec(spec.Stop.LossBelow, spec.Stop.MinImprovement, spec.Stop.Patience ?? 10),
+        spec.HistoryEvery);
+
+    private static OptimizerDto? ValidateOptimizer(OptimizerDto? o, ValidationErrors errors)
+    {
+        if (o is null) return new OptimizerDto { Type = "sgd", Momentum = 0, Dampening = 0, Nesterov = false };
+        switch (o.Type)
+        {
+            case null:
+                errors.Add("optimizer.type", $"is required: one of {string.Join(", ", Optimizers)}");
+                return null;
+            case "sgd":
+                NotFor(o.Beta1, "optimizer.beta1", "sgd", errors);
+                NotFor(o.Beta2, "optimizer.beta2", "sgd", errors);
+                NotFor(o.Epsilon, "optimizer.epsilon", "sgd", errors);
+                var momentum = o.Momentum ?? 0;
+                var dampening = o.Dampening ?? 0;
+                var nesterov = o.Nesterov ?? false;
+                if (!(momentum >= 0) || !double.IsFinite(momentum)) errors.Add("optimizer.momentum", "must be finite and ≥ 0");
+                if (!(dampening >= 0) || !double.IsFinite(dampening)) errors.Add("optimizer.dampening", "must be finite and ≥ 0");
+                if (nesterov && (momentum <= 0 || dampening != 0)) errors.Add("optimizer.nesterov", "requires momentum > 0 and dampening 0 (as torch.optim.SGD)");
+                return new OptimizerDto { Type = "sgd", Momentum = momentum, Dampening = dampening, Nesterov = nesterov };
+            case "adam":
+                NotFor(o.Momentum, "optimizer.momentum", "adam", errors);
+                NotFor(o.Dampening, "optimizer.dampening", "adam", errors);
+                NotFor(o.Nesterov, "optimizer.nesterov", "adam", errors);
+                var beta1 = o.Beta1 ?? 0.9;
+                var beta2 = o.Beta2 ?? 0.999;
+                var epsilon = o.Epsilon ?? 1e-8;
+                if (!(beta1 >= 0 && beta1 < 1)) errors.Add("optimizer.beta1", "must be in [0, 1)");
+                if (!(beta2 >= 0 && beta2 < 1)) errors.Add("optimizer.beta2", "must be in [0, 1)");
+                if (!(epsilon >= 0) || !double.IsFinite(epsilon)) errors.Add("optimizer.epsilon", "must be finite and ≥ 0");
+                return new OptimizerDto { Type = "adam", Beta1 = beta1, Beta2 = beta2, Epsilon = epsilon };
+            default:
+                errors.Add("optimizer.type", $"must be one of {string.Join(", ", Optimizers)}");
+                return null;
+        }
+    }
+
+    private static ScheduleDto? ValidateSchedule(ScheduleDto? s, double? rate, ValidationErrors errors)
+    {
+        if (s is null) return new ScheduleDto { Type = "constant" };
+        var type = s.Type;
+        if (type is null || !Schedules.Contains(type))
+        {
+            errors.Add("schedule.type", $"{(type is null ? "is required: " : "must be ")}one of {string.Join(", ", Schedules)}");
+            return null;
+        }
+        NotFor(type == "step" ? null : s.Every, "schedule.every", type, errors);
+        NotFor(type is "step" or "exponential" ? null : s.Gamma, "schedule.gamma", type, errors);
+        NotFor(type == "cosine" ? null : s.MinLearningRate, "schedule.minLearningRate", type, errors);
+        NotFor(type == "oneCycle" ? null : s.MaxLearningRate, "schedule.maxLearningRate", type, errors);
+        NotFor(type == "oneCycle" ? null : s.WarmupFraction, "schedule.warmupFraction", type, errors);
+        switch (type)
+        {
+            case "step":
+                if (s.Every is null) errors.Add("schedule.every", "is required for step");
+                else if (s.Every < 1) errors.Add("schedule.every", "must be ≥ 1");
+                RequireGamma(s.Gamma, type, errors);
+                return new ScheduleDto { Type = type, Every = s.Every, Gamma = s.Gamma };
+            case "exponential":
+                RequireGamma(s.Gamma, type, errors);
+                return new ScheduleDto { Type = type, Gamma = s.Gamma };
+            case "cosine":
+                var min = s.MinLearningRate ?? 0;
+                if (!(min >= 0) || !double.IsFinite(min)) errors.Add("schedule.minLearningRate", "must be finite and ≥ 0");
+                return new ScheduleDto { Type = type, MinLearningRate = min };
+            case "oneCycle":
+                var max = s.MaxLearningRate ?? rate ?? 0;
+                var warmup = s.WarmupFraction ?? 0.25;
+                if (!(max > 0) || !double.IsFinite(max)) errors.Add("schedule.maxLearningRate", "must be finite and > 0");
+                if (!(warmup > 0 && warmup < 1)) errors.Add("schedule.warmupFraction", "must be in (0, 1)");
+                return new ScheduleDto { Type = type, MaxLearningRate = max, WarmupFraction = warmup };
+            default:
+                return new ScheduleDto { Type = type };
+        }
+    }
+
+    private static StopDto? ValidateStop(StopDto? s, ValidationErrors errors)
+    {
+        if (s is null) return null;
+        if (s.LossBelow is null && s.MinImprovement is null)
+            errors.Add("stop", "needs lossBelow, or minImprovement with patience");
+        if (s.LossBelow is { } below && !double.IsFinite(below)) errors.Add("stop.lossBelow", "must be finite");
+        if (s.MinImprovement is { } improvement && (!(improvement >= 0) || !double.IsFinite(improvement)))
+            errors.Add("stop.minImprovement", "must be finite and ≥ 0");
+        if (s.Patience is { } patience)
+        {
+            if (s.MinImprovement is null) errors.Add("stop.patience", "applies only with minImprovement");
+            else if (patience < 1) errors.Add("stop.patience", "must be ≥ 1");
+        }
+        return new StopDto
+        {
+            LossBelow = s.LossBelow,
+            MinImprovement = s.MinImprovement,
+            Patience = s.MinImprovement is null ? null : s.Patience ?? 10,
+        };
+    }
+
+    private static void RequireGamma(double? gamma, string type, ValidationErrors errors)
+    {
+        if (gamma is null) errors.Add("schedule.gamma", $"is required for {type}");
+        else if (!(gamma > 0) || !double.IsFinite(gamma.Value)) errors.Add("schedule.gamma", "must be finite and > 0");
+    }
+
+    private static void NotFor<T>(T? value, string field, string type, ValidationErrors errors) where T : struct
+    {
+        if (value is not null) errors.Add(field, $"does not apply to {type}");
+    }
+
+    private static void RequireFinite(double[] values, string field, ValidationErrors errors)
+    {
+        var bad = Array.FindIndex(values, v => !double.IsFinite(v));
+        if (bad >= 0) errors.Add(field, $"value at index {bad} is not finite");
+    }
+}

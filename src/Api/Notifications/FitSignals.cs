@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+
+namespace FitService.Api.Notifications;
+
+/// <summary>Something that happened to a running fit.</summary>
+/// <param name="FitId">The fit.</param>
+/// <param name="Ended">True for the end of the fit; false for progress.</param>
+/// <param name="Step">Updates done.</param>
+/// <param name="Loss">Latest recorded loss.</param>
+/// <param name="Params">Parameters after <paramref name="Step"/> updates.</param>
+public sealed record FitSignal(string FitId, bool Ended, int Step, double? Loss, double[]? Params);
+
+/// <summary>
+/// Tells waiting requests and streams that a fit progressed or ended, so nobody polls the store in a loop.
+/// The in-process implementation serves one process; a shared-database deployment adds cross-process delivery.
+/// </summary>
+public interface IFitSignals
+{
+    /// <summary>A task that completes when the fit ends (register before reading the store, then check it).</summary>
+    Task WhenEnded(string fitId);
+
+    /// <summary>Progress and end signals of one fit until <paramref name="ct"/> fires or the fit ends.</summary>
+    IAsyncEnumerable<FitSignal> WatchAsync(string fitId, CancellationToken ct);
+
+    void Publish(FitSignal signal);
+}
+
+public sealed class InProcessFitSignals : IFitSignals
+{
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _ended = new();
+    private readonly ConcurrentDictionary<string, ImmutableSubscribers> _watchers = new();
+
+    public Task WhenEnded(string fitId) =>
+        _ended.GetOrAdd(fitId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    public async IAsyncEnumerable<FitSignal> WatchAsync(string fitId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        // Progress arrives every ~250 ms; a slow reader only ever needs the latest, so old signals are dropped.
+        var channel = Channel.CreateBounded<FitSignal>(new BoundedChannelOptions(4) { FullMode = BoundedChannelFullMode.DropOldest });
+        _watchers.AddOrUpdate(fitId, _ => new ImmutableSubscribers([channel]), (_, s) => s.With(channel));
+        try
+        {
+            await foreach (var signal in channel.Reader.ReadAllAsync(ct))
+            {
+                yield return signal;
+                if (signal.Ended) yield break;
+            }
+        }
+        finally
+        {
+            _watchers.AddOrUpdate(fitId, _ => new ImmutableSubscribers([]), (_, s) => s.Without(channel));
+            _watchers.TryRemove(new KeyValuePair<string, ImmutableSubscribers>(fitId, ImmutableSubscribers.Empty));
+        }
+    }
+
+    public void Publish(FitSignal signal)
+    {
+        if (_watchers.TryGetValue(signal.FitId, out var subscribers))
+        {
+            foreach (var channel in subscribers.Channels) channel.Writer.TryWrite(signal);
+        }
+        if (signal.Ended && _ended.TryRemove(signal.FitId, out var waiter)) waiter.TrySetResult();
+    }
+
+    private sealed record ImmutableSubscribers(Channel<FitSignal>[] Channels)
+    {
+        public static readonly ImmutableSubscribers Empty = new([]);
+        public ImmutableSubscribers With(Channel<FitSignal> c) => new([.. Channels, c]);
+        public ImmutableSubscribers Without(Channel<FitSignal> c)
+        {
+            var rest = Channels.Where(x => x != c).ToArray();
+            return rest.Length == 0 ? Empty : new(rest);
+        }
+    }
+}
