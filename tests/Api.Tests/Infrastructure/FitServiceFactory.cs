@@ -14,9 +14,11 @@ namespace FitService.Api.Tests.Infrastructure;
 public class FitServiceFactory : WebApplicationFactory<Program>
 {
     private readonly Dictionary<string, string?> _settings;
+    private readonly bool _ownsFolder;
 
     public FitServiceFactory(string? dataFolder = null, params (string Key, string? Value)[] settings)
     {
+        _ownsFolder = dataFolder is null;
         DataFolder = dataFolder ?? Directory.CreateTempSubdirectory("fitservice-test-").FullName;
         _settings = settings.ToDictionary(s => s.Key, s => s.Value);
     }
@@ -38,7 +40,7 @@ public class FitServiceFactory : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing)
+        if (disposing && _ownsFolder)
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             try { Directory.Delete(DataFolder, recursive: true); } catch (IOException) { }
