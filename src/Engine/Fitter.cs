@@ -1,3 +1,6 @@
+using FitService.Engine.Autodiff;
+using FitService.Engine.Models;
+
 namespace FitService.Engine;
 
 /// <summary>Runs gradient-descent fits. Thread-safe: each call owns its state.</summary>
@@ -6,10 +9,38 @@ public static class Fitter
     /// <summary>
     /// Runs <paramref name="problem"/> to its end. Deterministic: the same problem gives bit-identical results.
     /// </summary>
+    /// <remarks>
+    /// Step i (0-based) computes the loss L_i and gradient at the current parameters (after i updates),
+    /// then: if L_i or a parameter is not finite the run ends <see cref="StopReason.Diverged"/>; if a
+    /// stop rule fires on L_i it ends <see cref="StopReason.Converged"/> (no update i, so the history
+    /// has i entries, one per update done, and <see cref="FitResult.Loss"/> is L_i); if the token is
+    /// cancelled it ends <see cref="StopReason.Cancelled"/> the same way; else L_i is recorded as
+    /// history[i] (every HistoryEvery-th) and update i uses the schedule's rate at i. After all the
+    /// steps, <see cref="FitResult.Loss"/> is the loss at the final parameters.
+    /// </remarks>
     /// <param name="problem">The problem; validated (throws <see cref="ArgumentException"/> when invalid).</param>
     /// <param name="progress">Called at most once per <paramref name="progressInterval"/> with a snapshot, never from another thread.</param>
     /// <param name="progressInterval">Minimum time between progress calls (default 250 ms).</param>
     /// <param name="cancellationToken">Ends the run with <see cref="StopReason.Cancelled"/> and the progress so far.</param>
     public static FitResult Run(FitProblem problem, Action<FitProgress>? progress = null, TimeSpan? progressInterval = null, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException("the [engine] issue implements this");
+    {
+        FitProblemValidator.ThrowIfInvalid(problem);
+        var kernel = Compile(problem.X, problem.Y, problem.Degree, problem.Loss);
+        return new Descent(problem, kernel, progress, progressInterval ?? TimeSpan.FromMilliseconds(250), cancellationToken).Run();
+    }
+
+    /// <summary>The loss of the polynomial with <paramref name="parameters"/> (highest power first) on the points, exactly as a run computes it.</summary>
+    public static double Evaluate(double[] x, double[] y, int degree, LossSpec loss, double[] parameters)
+    {
+        FitProblemValidator.ThrowIfInvalid(new FitProblem(x, y, degree, loss, LearningRate: 1.0, Steps: 1, InitialParams: parameters));
+        return Compile(x, y, degree, loss).Forward(parameters);
+    }
+
+    /// <summary>The loss graph of a polynomial fit, compiled: the polynomial by Horner's rule, then the loss.</summary>
+    internal static FusedKernel Compile(double[] x, double[] y, int degree, LossSpec loss)
+    {
+        var parameters = Enumerable.Range(0, degree + 1).Select(_ => Tensor.Parameter()).ToArray();
+        var prediction = Polynomial.Build(parameters, Tensor.Points(x));
+        return new FusedKernel(Losses.Build(loss, prediction, Tensor.Points(y)), parameters);
+    }
 }

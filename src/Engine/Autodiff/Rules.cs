@@ -1,0 +1,171 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using V = System.Runtime.Intrinsics.Vector256<double>;
+
+namespace FitService.Engine.Autodiff;
+
+// The element rules: for each operation, its value and the contribution of the output gradient g to
+// each input's gradient (the chain rule, micrograd's _backward). They are the only place where
+// derivatives are written; the interpreter (Tape) and the compiler (FusedKernel) both call them.
+// Gradients match PyTorch's autograd formulas (e.g. abs' = sign, 0 at 0).
+
+/// <summary>A one-input element rule.</summary>
+public interface IUnaryRule
+{
+    /// <summary>The output.</summary>
+    static abstract V Value(V a);
+    /// <summary>The gradient reaching the input, given output gradient g, input a and output o.</summary>
+    static abstract V Grad(V g, V a, V o);
+}
+
+/// <summary>A two-input element rule.</summary>
+public interface IBinaryRule
+{
+    /// <summary>The output.</summary>
+    static abstract V Value(V a, V b);
+    /// <summary>The gradient reaching a.</summary>
+    static abstract V GradA(V g, V a, V b, V o);
+    /// <summary>The gradient reaching b.</summary>
+    static abstract V GradB(V g, V a, V b, V o);
+}
+
+/// <summary>A three-input element rule.</summary>
+public interface ITernaryRule
+{
+    /// <summary>The output.</summary>
+    static abstract V Value(V a, V b, V c);
+    /// <summary>The gradient reaching a.</summary>
+    static abstract V GradA(V g, V a, V b, V c, V o);
+    /// <summary>The gradient reaching b.</summary>
+    static abstract V GradB(V g, V a, V b, V c, V o);
+    /// <summary>The gradient reaching c.</summary>
+    static abstract V GradC(V g, V a, V b, V c, V o);
+}
+
+#pragma warning disable CS1591 // the rules are self-describing one-liners
+public readonly struct AddRule : IBinaryRule
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Value(V a, V b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradA(V g, V a, V b, V o) => g;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradB(V g, V a, V b, V o) => g;
+}
+
+public readonly struct SubRule : IBinaryRule
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Value(V a, V b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradA(V g, V a, V b, V o) => g;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradB(V g, V a, V b, V o) => -g;
+}
+
+public readonly struct MulRule : IBinaryRule
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Value(V a, V b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradA(V g, V a, V b, V o) => g * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradB(V g, V a, V b, V o) => g * a;
+}
+
+public readonly struct DivRule : IBinaryRule
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Value(V a, V b) => a / b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradA(V g, V a, V b, V o) => g / b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradB(V g, V a, V b, V o) => -g * a / (b * b);
+}
+
+/// <summary>a^b lane by lane with <see cref="Math.Pow"/>; used with a constant integer b.</summary>
+public readonly struct PowRule : IBinaryRule
+{
+    public static V Value(V a, V b) => Vector256.Create(
+        Math.Pow(a[0], b[0]), Math.Pow(a[1], b[1]), Math.Pow(a[2], b[2]), Math.Pow(a[3], b[3]));
+    public static V GradA(V g, V a, V b, V o) => g * (b * Value(a, b - V.One));
+    public static V GradB(V g, V a, V b, V o) => g * o * Lanes.Map(a, Math.Log);
+}
+
+/// <summary>1 where a &lt; b, else 0; not differentiable (gradient 0).</summary>
+public readonly struct LessRule : IBinaryRule
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Value(V a, V b) => Vector256.LessThan(a, b) & V.One;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradA(V g, V a, V b, V o) => V.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradB(V g, V a, V b, V o) => V.Zero;
+}
+
+public readonly struct NegRule : IUnaryRule
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Value(V a) => -a;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Grad(V g, V a, V o) => -g;
+}
+
+public readonly struct AbsRule : IUnaryRule
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Value(V a) => Vector256.Abs(a);
+    // PyTorch: grad * sign(a), so 0 at a = 0.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Grad(V g, V a, V o) => g * SignRule.Value(a);
+}
+
+public readonly struct SignRule : IUnaryRule
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V Value(V a) => (Vector256.GreaterThan(a, V.Zero) & V.One) - (Vector256.LessThan(a, V.Zero) & V.One);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Grad(V g, V a, V o) => V.Zero;
+}
+
+public readonly struct SquareRule : IUnaryRule
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Value(V a) => a * a;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Grad(V g, V a, V o) => g * (a + a);
+}
+
+public readonly struct ExpRule : IUnaryRule
+{
+    public static V Value(V a) => Lanes.Map(a, Math.Exp);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Grad(V g, V a, V o) => g * o;
+}
+
+public readonly struct LogRule : IUnaryRule
+{
+    public static V Value(V a) => Lanes.Map(a, Math.Log);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Grad(V g, V a, V o) => g / a;
+}
+
+public readonly struct SinRule : IUnaryRule
+{
+    public static V Value(V a) => Lanes.Map(a, Math.Sin);
+    public static V Grad(V g, V a, V o) => g * Lanes.Map(a, Math.Cos);
+}
+
+public readonly struct CosRule : IUnaryRule
+{
+    public static V Value(V a) => Lanes.Map(a, Math.Cos);
+    public static V Grad(V g, V a, V o) => g * -Lanes.Map(a, Math.Sin);
+}
+
+public readonly struct TanhRule : IUnaryRule
+{
+    public static V Value(V a) => Lanes.Map(a, Math.Tanh);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Grad(V g, V a, V o) => g * (V.One - o * o);
+}
+
+/// <summary>a where c ≠ 0, else b.</summary>
+public readonly struct WhereRule : ITernaryRule
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Value(V c, V a, V b) => Vector256.ConditionalSelect(Vector256.Equals(c, V.Zero), b, a);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradA(V g, V c, V a, V b, V o) => V.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradB(V g, V c, V a, V b, V o) => Vector256.ConditionalSelect(Vector256.Equals(c, V.Zero), V.Zero, g);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradC(V g, V c, V a, V b, V o) => Vector256.ConditionalSelect(Vector256.Equals(c, V.Zero), g, V.Zero);
+}
+
+/// <summary>a clamped to [lo, hi]; the gradient passes where lo ≤ a ≤ hi (PyTorch's clamp backward).</summary>
+public readonly struct ClampRule : ITernaryRule
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V Value(V a, V lo, V hi)
+    {
+        var low = Vector256.ConditionalSelect(Vector256.LessThan(a, lo), lo, a);
+        return Vector256.ConditionalSelect(Vector256.GreaterThan(low, hi), hi, low);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V GradA(V g, V a, V lo, V hi, V o) =>
+        g & (Vector256.GreaterThanOrEqual(a, lo) & Vector256.LessThanOrEqual(a, hi));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradB(V g, V a, V lo, V hi, V o) => V.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradC(V g, V a, V lo, V hi, V o) => V.Zero;
+}
+#pragma warning restore CS1591

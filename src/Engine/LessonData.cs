@@ -1,0 +1,44 @@
+namespace FitService.Engine;
+
+/// <summary>
+/// The 20 points of the fast.ai lesson "How does a neural net really work?": x = linspace(−2, 2, 20),
+/// y = f(x)·(1 + N(0, 0.15)) + N(0, 1.5) with f(x) = 3x² + 2x + 1, drawn with numpy's seed 42
+/// (see tests/Engine.Tests/Data/lesson.py). From a = b = c = 1.1 the MAE is 2.4219.
+/// </summary>
+public static class LessonData
+{
+    private static readonly double[] Xs =
+    [
+        -2.0, -1.7894736842105263, -1.5789473684210527, -1.368421052631579, -1.1578947368421053,
+        -0.9473684210526316, -0.736842105263158, -0.5263157894736843, -0.3157894736842106, -0.10526315789473695,
+        0.10526315789473673, 0.3157894736842106, 0.5263157894736841, 0.7368421052631575, 0.9473684210526314,
+        1.1578947368421053, 1.3684210526315788, 1.5789473684210522, 1.789473684210526, 2.0,
+    ];
+
+    private static readonly double[] Ys =
+    [
+        11.869037259947495, 6.5432843586588545, 5.939606579202841, 2.6303700318270353, 1.7947412121991926,
+        1.9010286691658997, -0.2977375638897217, 1.4315452929860846, -0.2803804699240482, 0.45212987376369906,
+        0.2547498278860447, 4.574284186082602, 2.968071084513697, 1.3385438382815777, 5.37544094093368,
+        4.887778985586678, 8.246675990830116, 9.246153973833827, 10.26118714933485, 13.693917415398694,
+    ];
+
+    /// <summary>The x values (a fresh copy).</summary>
+    public static double[] X => [.. Xs];
+
+    /// <summary>The y values (a fresh copy).</summary>
+    public static double[] Y => [.. Ys];
+
+    /// <summary>The lesson's starting parameters a = b = c = 1.1.</summary>
+    public static double[] InitialParams => [1.1, 1.1, 1.1];
+
+    /// <summary>The lesson's learning rate.</summary>
+    public const double LearningRate = 0.01;
+
+    /// <summary>
+    /// The lesson's run: degree 2, MAE, rate 0.01 from 1.1, 1.1, 1.1, with the notebook's loop that never
+    /// zeroes the gradient (SGD with momentum 1, dampening 0).
+    /// </summary>
+    public static FitProblem Problem(int steps = 10) =>
+        new(X, Y, Degree: 2, new LossSpec(LossKind.Mae), LearningRate, steps, InitialParams, new SgdSpec(Momentum: 1.0));
+}

@@ -1,0 +1,30 @@
+using System.Text.Json;
+
+namespace FitService.Engine.Tests;
+
+/// <summary>Reads a problem written in the API's JSON shape (as bench/torch_reference.py writes it).</summary>
+internal static class ProblemJson
+{
+    public static FitProblem Read(JsonElement p)
+    {
+        double[] Doubles(string name) => [.. p.GetProperty(name).EnumerateArray().Select(e => e.GetDouble())];
+        double Get(JsonElement e, string name, double fallback) => e.TryGetProperty(name, out var v) ? v.GetDouble() : fallback;
+
+        var o = p.GetProperty("optimizer");
+        OptimizerSpec optimizer = o.GetProperty("type").GetString() == "sgd"
+            ? new SgdSpec(Get(o, "momentum", 0), Get(o, "dampening", 0), o.TryGetProperty("nesterov", out var n) && n.GetBoolean())
+            : new AdamSpec(Get(o, "beta1", 0.9), Get(o, "beta2", 0.999), Get(o, "epsilon", 1e-8));
+        var s = p.GetProperty("schedule");
+        ScheduleSpec schedule = s.GetProperty("type").GetString() switch
+        {
+            "step" => new StepSchedule(s.GetProperty("every").GetInt32(), s.GetProperty("gamma").GetDouble()),
+            "exponential" => new ExponentialSchedule(s.GetProperty("gamma").GetDouble()),
+            "cosine" => new CosineSchedule(Get(s, "minLearningRate", 0)),
+            "oneCycle" => new OneCycleSchedule(s.GetProperty("maxLearningRate").GetDouble(), Get(s, "warmupFraction", 0.25), Get(s, "div", 25), Get(s, "divFinal", 1e5)),
+            _ => new ConstantSchedule(),
+        };
+        var loss = p.GetProperty("loss").GetString() switch { "mae" => LossKind.Mae, "mse" => LossKind.Mse, _ => LossKind.Huber };
+        return new FitProblem(Doubles("x"), Doubles("y"), p.GetProperty("degree").GetInt32(), new LossSpec(loss, Get(p, "huberDelta", 1.0)),
+            p.GetProperty("learningRate").GetDouble(), p.GetProperty("steps").GetInt32(), Doubles("initialParams"), optimizer, schedule);
+    }
+}
