@@ -192,7 +192,7 @@ public sealed class FitLifecycleTests(FitLifecycleTests.Service factory) : IClas
         Assert.Equal("text/csv", csv.Content.Headers.ContentType!.MediaType);
         var lines = (await csv.Content.ReadAsStringAsync()).TrimEnd().Split('\n');
         Assert.Equal("step,loss", lines[0]);
-        Assert.Equal($"0,{fit.History[0]!.Value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}", lines[1]);
+        Assert.Equal($"0,{fit.History![0]!.Value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}", lines[1]);
         Assert.Equal(4, lines.Length);
     }
 

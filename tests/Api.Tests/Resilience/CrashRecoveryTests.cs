@@ -2,7 +2,7 @@ using FitService.Api.Fits;
 using FitService.Api.Tests.Infrastructure;
 using FitService.Engine;
 
-namespace FitService.Api.Tests.Process;
+namespace FitService.Api.Tests.Resilience;
 
 /// <summary>Nothing accepted is ever lost: a SIGKILL in the middle of a fit, with more queued, costs no fit and changes no result.</summary>
 public sealed class CrashRecoveryTests : IDisposable
