@@ -17,6 +17,7 @@ public static class SwaggerExtensions
                     "POST points, a degree, a loss and a learning rate; background workers run the descent with automatic " +
                     "differentiation; read the loss history and the parameters by polling, waiting (`Prefer: wait=N`) or a webhook.",
             });
+            options.OperationFilter<FitExamples>();
             foreach (var assembly in new[] { typeof(Program).Assembly, typeof(Engine.Fitter).Assembly })
             {
                 var xml = Path.Combine(AppContext.BaseDirectory, assembly.GetName().Name + ".xml");

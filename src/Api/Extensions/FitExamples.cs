@@ -1,0 +1,117 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FitService.Api.Fits;
+using FitService.Engine;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace FitService.Api.Extensions;
+
+/// <summary>
+/// Swagger examples: the lesson's fit as the request (so "Try it out" works at once) and, as the answer, what the
+/// engine really returns for it — computed once, not written by hand.
+/// </summary>
+public sealed class FitExamples(IOptions<JsonOptions> json) : IOperationFilter
+{
+    private static readonly DateTimeOffset Created = new(2026, 11, 28, 9, 15, 2, 123, TimeSpan.Zero);
+
+    public static FitRequest LessonRequest => new()
+    {
+        X = LessonData.X,
+        Y = LessonData.Y,
+        Degree = 2,
+        Loss = "mae",
+        LearningRate = LessonData.LearningRate,
+        Steps = 100,
+        InitialParams = LessonData.InitialParams,
+        Optimizer = new OptimizerDto { Type = "sgd", Momentum = 0, Dampening = 0, Nesterov = false },
+        Label = "lesson example",
+    };
+
+    private readonly Lazy<FitResource> _finished = new(() =>
+    {
+        var request = LessonRequest;
+        var valid = FitValidator.Validate(request, new LimitsOptions(), new ValidationErrors())!;
+        var result = Fitter.Run(FitValidator.ToProblem(valid.Spec, valid.X, valid.Y));
+        return new FitResource
+        {
+            Id = "0193f2c4a1b27c3d9e4f5a6b7c8d9e0f",
+            Status = "succeeded",
+            StopReason = "steps",
+            Step = result.Step,
+            Steps = valid.Spec.Steps,
+            Params = result.Params,
+            Loss = result.Loss,
+            History = Array.ConvertAll(result.History, h => (double?)h),
+            HistoryEvery = 1,
+            CreatedAt = Created,
+            StartedAt = Created.AddMilliseconds(1),
+            FinishedAt = Created.AddMilliseconds(2),
+            Label = request.Label,
+            Request = valid.Spec,
+        };
+    });
+
+    public void Apply(OpenApiOperation operation, OperationFilterContext context)
+    {
+        var name = context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<IEndpointNameMetadata>().FirstOrDefault()?.EndpointName;
+        var finished = _finished.Value;
+        switch (name)
+        {
+            case "SubmitFit":
+                SetRequestExample(operation, "application/json", JsonSerializer.SerializeToNode(LessonRequest, RequestJson));
+                SetRequestExample(operation, "text/csv", JsonValue.Create("x,y\n-2.0,11.87\n-1.79,6.54\n-1.58,5.94\n"));
+                SetResponseExample(operation, "201", Node(finished));
+                SetResponseExample(operation, "202", Node(finished with
+                {
+                    Status = "queued", StopReason = null, Step = 0, Params = null, Loss = null, History = [], StartedAt = null, FinishedAt = null,
+                }));
+                AddHeader(operation, "Idempotency-Key", "Repeating a request with the same key returns the same fit; the same key with a different request is 409.");
+                AddHeader(operation, "Prefer", "`wait=N` (N ≤ 60): wait up to N seconds; 201 with the finished fit if it ended by then, else 202.");
+                break;
+            case "GetFit":
+                SetResponseExample(operation, "200", Node(finished));
+                AddHeader(operation, "Prefer", "`wait=N` (N ≤ 60): answer as soon as the fit has ended, or after N seconds.");
+                break;
+            case "CancelFit":
+                SetResponseExample(operation, "202", Node(finished with { Status = "cancelled", StopReason = "cancelled" }));
+                break;
+        }
+    }
+
+    private static readonly JsonSerializerOptions RequestJson = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    private JsonNode? Node<T>(T value) => JsonSerializer.SerializeToNode(value, json.Value.SerializerOptions);
+
+    private static void SetRequestExample(OpenApiOperation operation, string mediaType, JsonNode? example)
+    {
+        if (operation.RequestBody?.Content is { } content && content.TryGetValue(mediaType, out var media) && media is OpenApiMediaType concrete) concrete.Example = example;
+    }
+
+    private static void SetResponseExample(OpenApiOperation operation, string status, JsonNode? example)
+    {
+        if (operation.Responses?.TryGetValue(status, out var response) == true && response.Content is { } content &&
+            content.TryGetValue("application/json", out var media) && media is OpenApiMediaType concrete)
+        {
+            concrete.Example = example;
+        }
+    }
+
+    private static void AddHeader(OpenApiOperation operation, string name, string description)
+    {
+        operation.Parameters ??= [];
+        operation.Parameters.Add(new OpenApiParameter
+        {
+            Name = name,
+            In = ParameterLocation.Header,
+            Required = false,
+            Description = description,
+            Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+        });
+    }
+}
