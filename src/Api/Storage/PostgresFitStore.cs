@@ -68,9 +68,11 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
 
     private readonly NpgsqlDataSource _dataSource;
 
-    public PostgresFitStore(string connectionString)
+    public PostgresFitStore(string connectionString, ILoggerFactory? loggerFactory = null)
     {
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        if (loggerFactory is not null) builder.UseLoggerFactory(loggerFactory);
+        _dataSource = builder.Build();
     }
 
     /// <summary>The schema version this code brings the database to.</summary>
@@ -101,6 +103,16 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
     public async Task<CreateResult> CreateAsync(NewFit fit, CancellationToken ct)
     {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        // The fit holding the key can be deleted between our insert and our re-select: then try again.
+        for (var attempt = 1; ; attempt++)
+        {
+            if (await TryCreateAsync(conn, fit, ct) is { } result) return result;
+            if (attempt == 3) throw new InvalidOperationException($"Idempotency key '{fit.IdempotencyKey}' is taken by a fit that cannot be found.");
+        }
+    }
+
+    private static async Task<CreateResult?> TryCreateAsync(NpgsqlConnection conn, NewFit fit, CancellationToken ct)
+    {
         if (fit.IdempotencyKey is not null && await FindByKeyAsync(conn, fit, ct) is { } earlier) return earlier;
 
         // One statement: the fit and its points appear together. A concurrent create with the same key waits on the
@@ -120,8 +132,7 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
             ("batch", fit.BatchId), ("key", fit.IdempotencyKey), ("hash", fit.RequestHash),
             ("x", DoubleBlobs.ToBytes(fit.X)), ("y", DoubleBlobs.ToBytes(fit.Y)));
         if (created is not null) return new CreateResult(CreateOutcome.Created, created);
-        return await FindByKeyAsync(conn, fit, ct)
-            ?? throw new InvalidOperationException($"Fit with idempotency key '{fit.IdempotencyKey}' conflicted but cannot be found.");
+        return await FindByKeyAsync(conn, fit, ct);
     }
 
     public async Task<FitRecord?> GetAsync(string tenant, string id, bool includeHistory, CancellationToken ct)
@@ -303,7 +314,7 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
-    private async Task<CreateResult?> FindByKeyAsync(NpgsqlConnection conn, NewFit fit, CancellationToken ct)
+    private static async Task<CreateResult?> FindByKeyAsync(NpgsqlConnection conn, NewFit fit, CancellationToken ct)
     {
         var existing = await QuerySingleAsync(conn, null, $"SELECT {Columns} FROM fits WHERE tenant = @t AND idempotency_key = @k", ct,
             ("t", fit.Tenant), ("k", fit.IdempotencyKey));
