@@ -1,4 +1,5 @@
 using FitService.Api.Storage;
+using FitService.Api.Tests.Infrastructure;
 
 namespace FitService.Api.Tests.Storage;
 
@@ -20,7 +21,7 @@ public abstract class FitStoreContract
             Enumerable.Range(0, points).Select(i => i * 1.5 + 1).ToArray(),
             Steps: 10, HistoryEvery: 1, label, key, hash);
 
-    [Fact]
+    [ConditionalFact]
     public async Task CreatedFitIsQueuedWithItsPointsAndRequest()
     {
         var store = await NewStoreAsync();
@@ -42,7 +43,7 @@ public abstract class FitStoreContract
         Assert.Equal(fit.Y, points.Value.Y);
     }
 
-    [Fact]
+    [ConditionalFact]
     public async Task AnotherTenantSeesNothing()
     {
         var store = await NewStoreAsync();
@@ -57,7 +58,7 @@ public abstract class FitStoreContract
         Assert.NotNull(await store.GetAsync("acme", fit.Id, true, None));
     }
 
-    [Fact]
+    [ConditionalFact]
     public async Task SameIdempotencyKeyReturnsTheFirstFitOrConflicts()
     {
         var store = await NewStoreAsync();
@@ -73,7 +74,7 @@ public abstract class FitStoreContract
         Assert.Single(await store.ListAsync("t1", new FitQuery(null, null, 10, null), None));
     }
 
-    [Fact]
+    [ConditionalFact]
     public async Task ProgressAppendsHistoryAndCompletionReplacesIt()
     {
         var store = await NewStoreAsync();
@@ -104,7 +105,7 @@ public abstract class FitStoreContract
         Assert.Equal(StartOutcome.Ended, (await store.TryStartAsync(fit.Id, T0, None)).Outcome);
     }
 
-    [Fact]
+    [ConditionalFact]
     public async Task NonFiniteValuesSurviveInParamsAndHistory()
     {
         var store = await NewStoreAsync();
@@ -121,7 +122,7 @@ public abstract class FitStoreContract
         Assert.Equal("diverged", got.Error);
     }
 
-    [Fact]
+    [ConditionalFact]
     public async Task ARestartedAttemptClearsProgressAndIgnoresTheOldAttempt()
     {
         var store = await NewStoreAsync();
@@ -142,7 +143,7 @@ public abstract class FitStoreContract
         Assert.Empty((await store.GetAsync("t1", fit.Id, true, None))!.History!);
     }
 
-    [Fact]
+    [ConditionalFact]
     public async Task CancellingAQueuedFitEndsItAtOnce()
     {
         var store = await NewStoreAsync();
@@ -157,7 +158,7 @@ public abstract class FitStoreContract
         Assert.Equal(CancelOutcome.AlreadyEnded, await store.RequestCancelAsync("t1", fit.Id, T0, None));
     }
 
-    [Fact]
+    [ConditionalFact]
     public async Task CancellingARunningFitIsSeenByTheWorkerAndByARestart()
     {
         var store = await NewStoreAsync();
@@ -173,7 +174,7 @@ public abstract class FitStoreContract
         Assert.Equal(FitStatus.Cancelled, (await store.GetAsync("t1", fit.Id, false, None))!.Status);
     }
 
-    [Fact]
+    [ConditionalFact]
     public async Task DeleteRemovesTheFitAndItsData()
     {
         var store = await NewStoreAsync();
@@ -187,7 +188,7 @@ public abstract class FitStoreContract
         Assert.False(await store.DeleteAsync("t1", fit.Id, None));
     }
 
-    [Fact]
+    [ConditionalFact]
     public async Task ListIsNewestFirstWithFiltersAndCursor()
     {
         var store = await NewStoreAsync();
@@ -211,7 +212,7 @@ public abstract class FitStoreContract
         Assert.All(page1, f => Assert.Null(f.History));
     }
 
-    [Fact]
+    [ConditionalFact]
     public async Task HistoryPagesAreSlicesOfTheWhole()
     {
         var store = await NewStoreAsync();
@@ -227,7 +228,7 @@ public abstract class FitStoreContract
         Assert.Empty((await store.GetHistoryAsync("t1", fit.Id, 20, 4, None))!.Value.Page);
     }
 
-    [Fact]
+    [ConditionalFact]
     public async Task UnfinishedAndActiveCountsFollowTheStatus()
     {
         var store = await NewStoreAsync();
@@ -243,7 +244,7 @@ public abstract class FitStoreContract
         await store.PingAsync(None);
     }
 
-    [Fact]
+    [ConditionalFact]
     public async Task InitializeIsIdempotent()
     {
         var store = await NewStoreAsync();
@@ -253,7 +254,7 @@ public abstract class FitStoreContract
         Assert.NotNull(await store.GetAsync("t1", fit.Id, false, None));
     }
 
-    [Fact]
+    [ConditionalFact]
     public async Task ConcurrentWritersLoseNothing()
     {
         var store = await NewStoreAsync();

@@ -1,0 +1,387 @@
+using System.Data;
+using Npgsql;
+
+namespace FitService.Api.Storage;
+
+/// <summary>
+/// The shared store for scale-out: one PostgreSQL database used by every API and worker process. Each operation is
+/// one statement or one short transaction that locks the fit's row, so processes need no coordination of their own.
+/// Points, params and history are bytea of little-endian doubles (<see cref="DoubleBlobs"/>); history is appended in
+/// chunks to <c>fit_history</c>. The tables go to the first schema of the connection's search path (<c>public</c>
+/// unless the connection string sets <c>Search Path</c>).
+/// </summary>
+public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
+{
+    private const string Columns =
+        "seq, id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, " +
+        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt";
+
+    /// <summary>The whole history of fit <c>f</c> as one bytea (chunks in order), for use inside a query.</summary>
+    private const string HistoryOfF =
+        "COALESCE((SELECT string_agg(h.data, ''::bytea ORDER BY h.start) FROM fit_history h WHERE h.fit_id = f.id), ''::bytea)";
+
+    /// <summary>Serialises schema changes of all processes sharing a database (an arbitrary constant: "FitSrvc1").</summary>
+    private const long SchemaLockKey = 0x4669745372766331;
+
+    /// <summary>Schema versions in order; a process applies those the database has not seen yet. Append, never edit.</summary>
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE IF NOT EXISTS fits (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            tenant text NOT NULL,
+            status integer NOT NULL,
+            stop_reason text,
+            step integer NOT NULL DEFAULT 0,
+            steps integer NOT NULL,
+            params bytea,
+            loss double precision,
+            history_every integer NOT NULL,
+            created_at timestamptz NOT NULL,
+            started_at timestamptz,
+            finished_at timestamptz,
+            error text,
+            request text NOT NULL,
+            label text,
+            points integer NOT NULL,
+            cancel_requested boolean NOT NULL DEFAULT false,
+            batch_id text,
+            idempotency_key text,
+            request_hash text NOT NULL,
+            attempt integer NOT NULL DEFAULT 0);
+        CREATE UNIQUE INDEX IF NOT EXISTS ix_fits_idempotency ON fits (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS ix_fits_tenant_seq ON fits (tenant, seq);
+        CREATE INDEX IF NOT EXISTS ix_fits_unfinished ON fits (seq) WHERE status < 2;
+        CREATE INDEX IF NOT EXISTS ix_fits_batch ON fits (batch_id) WHERE batch_id IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS fit_points (
+            fit_id text PRIMARY KEY REFERENCES fits (id) ON DELETE CASCADE,
+            x bytea NOT NULL,
+            y bytea NOT NULL);
+        CREATE TABLE IF NOT EXISTS fit_history (
+            fit_id text NOT NULL REFERENCES fits (id) ON DELETE CASCADE,
+            start integer NOT NULL,
+            data bytea NOT NULL,
+            PRIMARY KEY (fit_id, start));
+        """,
+    ];
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    public PostgresFitStore(string connectionString, ILoggerFactory? loggerFactory = null)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        if (loggerFactory is not null) builder.UseLoggerFactory(loggerFactory);
+        _dataSource = builder.Build();
+    }
+
+    /// <summary>The schema version this code brings the database to.</summary>
+    public static int SchemaVersion => Migrations.Length;
+
+    public async Task InitializeAsync(CancellationToken ct)
+    {
+        await InTransactionAsync(async (conn, tx) =>
+        {
+            // CREATE ... IF NOT EXISTS alone races between processes (duplicate key in pg_type); the lock makes them take turns.
+            await ExecAsync(conn, tx, "SELECT pg_advisory_xact_lock(@key)", ct, ("key", SchemaLockKey));
+            await ExecAsync(conn, tx, """
+                CREATE TABLE IF NOT EXISTS fit_schema_versions (
+                    version integer PRIMARY KEY,
+                    applied_at timestamptz NOT NULL DEFAULT now())
+                """, ct);
+            await using var current = Command(conn, tx, "SELECT COALESCE(MAX(version), 0) FROM fit_schema_versions");
+            var version = Convert.ToInt32(await current.ExecuteScalarAsync(ct));
+            for (var next = version + 1; next <= Migrations.Length; next++)
+            {
+                await ExecAsync(conn, tx, Migrations[next - 1], ct);
+                await ExecAsync(conn, tx, "INSERT INTO fit_schema_versions (version) VALUES (@v)", ct, ("v", next));
+            }
+            return 0;
+        }, ct);
+    }
+
+    public async Task<CreateResult> CreateAsync(NewFit fit, CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        // The fit holding the key can be deleted between our insert and our re-select: then try again.
+        for (var attempt = 1; ; attempt++)
+        {
+            if (await TryCreateAsync(conn, fit, ct) is { } result) return result;
+            if (attempt == 3) throw new InvalidOperationException($"Idempotency key '{fit.IdempotencyKey}' is taken by a fit that cannot be found.");
+        }
+    }
+
+    private static async Task<CreateResult?> TryCreateAsync(NpgsqlConnection conn, NewFit fit, CancellationToken ct)
+    {
+        if (fit.IdempotencyKey is not null && await FindByKeyAsync(conn, fit, ct) is { } earlier) return earlier;
+
+        // One statement: the fit and its points appear together. A concurrent create with the same key waits on the
+        // unique index, then inserts nothing here; the re-select below finds the fit it made.
+        var created = await QuerySingleAsync(conn, null, $"""
+            WITH f AS (
+                INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id,
+                                  idempotency_key, request_hash)
+                VALUES (@id, @t, @queued, @steps, @every, @created, @request, @label, @points, @batch, @key, @hash)
+                ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                RETURNING *),
+            p AS (INSERT INTO fit_points (fit_id, x, y) SELECT id, @x, @y FROM f)
+            SELECT {Columns} FROM f
+            """, ct,
+            ("id", fit.Id), ("t", fit.Tenant), ("queued", (int)FitStatus.Queued), ("steps", fit.Steps), ("every", fit.HistoryEvery),
+            ("created", Utc(fit.CreatedAt)), ("request", fit.RequestJson), ("label", fit.Label), ("points", fit.X.Length),
+            ("batch", fit.BatchId), ("key", fit.IdempotencyKey), ("hash", fit.RequestHash),
+            ("x", DoubleBlobs.ToBytes(fit.X)), ("y", DoubleBlobs.ToBytes(fit.Y)));
+        if (created is not null) return new CreateResult(CreateOutcome.Created, created);
+        return await FindByKeyAsync(conn, fit, ct);
+    }
+
+    public async Task<FitRecord?> GetAsync(string tenant, string id, bool includeHistory, CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        // History in the same statement, so the record and its history are one snapshot.
+        var history = includeHistory ? HistoryOfF : "NULL::bytea";
+        await using var cmd = Command(conn, null, $"SELECT {Columns}, {history} FROM fits f WHERE id = @id AND tenant = @t",
+            ("id", id), ("t", tenant));
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return null;
+        var fit = ReadFit(reader);
+        return includeHistory ? fit with { History = DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(21)) } : fit;
+    }
+
+    public async Task<FitRecord?> GetForWorkerAsync(string id, CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        return await QuerySingleAsync(conn, null, $"SELECT {Columns} FROM fits WHERE id = @id", ct, ("id", id));
+    }
+
+    public async Task<(double[] X, double[] Y)?> GetPointsAsync(string id, CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT x, y FROM fit_points WHERE fit_id = @id", ("id", id));
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return null;
+        return (DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(0)), DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(1)));
+    }
+
+    public async Task<(double[] Page, int Total)?> GetHistoryAsync(string tenant, string id, int offset, int limit, CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        // Slice on the server: a page of a long history does not ship the whole of it.
+        await using var cmd = Command(conn, null, $"""
+            SELECT length(h) / 8, substring(h FROM @from FOR @len)
+            FROM (SELECT {HistoryOfF} AS h FROM fits f WHERE id = @id AND tenant = @t) s
+            """,
+            ("id", id), ("t", tenant), ("from", ByteIndex(Math.Max(offset, 0)) + 1), ("len", ByteIndex(Math.Max(limit, 0))));
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return null;
+        return (DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(1)), reader.GetInt32(0));
+    }
+
+    public async Task<IReadOnlyList<FitRecord>> ListAsync(string tenant, FitQuery query, CancellationToken ct)
+    {
+        var sql = $"SELECT {Columns} FROM fits WHERE tenant = @t"
+            + (query.Status is null ? "" : " AND status = @status")
+            + (query.Label is null ? "" : " AND label = @label")
+            + (query.BatchId is null ? "" : " AND batch_id = @batch")
+            + (query.BeforeSeq is null ? "" : " AND seq < @before")
+            + " ORDER BY seq DESC LIMIT @limit";
+        var args = new List<(string, object?)> { ("t", tenant), ("limit", query.Limit) };
+        if (query.Status is { } status) args.Add(("status", (int)status));
+        if (query.Label is not null) args.Add(("label", query.Label));
+        if (query.BatchId is not null) args.Add(("batch", query.BatchId));
+        if (query.BeforeSeq is { } before) args.Add(("before", before));
+
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Command(conn, null, sql, [.. args]);
+        var list = new List<FitRecord>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) list.Add(ReadFit(reader));
+        return list;
+    }
+
+    public Task<StartResult> TryStartAsync(string id, DateTimeOffset now, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
+    {
+        var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = @id FOR UPDATE", ct, ("id", id));
+        if (fit is null) return new StartResult(StartOutcome.Missing, null, 0);
+        if (fit.Status.IsEnded()) return new StartResult(StartOutcome.Ended, fit, fit.Attempt);
+        var at = Utc(now);
+        if (fit.CancelRequested)
+        {
+            await ExecAsync(conn, tx, "UPDATE fits SET status = @s, stop_reason = 'cancelled', finished_at = @now WHERE id = @id", ct,
+                ("s", (int)FitStatus.Cancelled), ("now", at), ("id", id));
+            return new StartResult(StartOutcome.CancelledNow, fit with { Status = FitStatus.Cancelled }, fit.Attempt);
+        }
+        var attempt = fit.Attempt + 1;
+        await ExecAsync(conn, tx, """
+            UPDATE fits SET status = @s, attempt = @a, step = 0, params = NULL, loss = NULL,
+                            started_at = COALESCE(started_at, @now) WHERE id = @id
+            """, ct, ("s", (int)FitStatus.Running), ("a", attempt), ("now", at), ("id", id));
+        await ExecAsync(conn, tx, "DELETE FROM fit_history WHERE fit_id = @id", ct, ("id", id));
+        var started = fit with { Status = FitStatus.Running, Attempt = attempt, StartedAt = fit.StartedAt ?? at };
+        return new StartResult(StartOutcome.Run, started, attempt);
+    }, ct);
+
+    public async Task<bool> SaveProgressAsync(string id, FitProgressUpdate update, CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        // One statement: the row update (which locks the row, so a concurrent restart waits or wins), the new history
+        // chunk only when that update hit the current attempt, and the cancellation flag. A deleted fit counts as
+        // cancelled: nobody is waiting for it any more.
+        await using var cmd = Command(conn, null, """
+            WITH u AS (
+                UPDATE fits SET step = @step, params = @params, loss = @loss
+                WHERE id = @id AND attempt = @a AND status = @running
+                RETURNING id, cancel_requested),
+            h AS (
+                INSERT INTO fit_history (fit_id, start, data)
+                SELECT id, @start, @data FROM u WHERE length(@data) > 0
+                ON CONFLICT (fit_id, start) DO UPDATE SET data = excluded.data)
+            SELECT COALESCE((SELECT cancel_requested FROM u), (SELECT cancel_requested FROM fits WHERE id = @id), true)
+            """,
+            ("step", update.Step), ("params", DoubleBlobs.ToBytes(update.Params)), ("loss", Finite(update.Loss)),
+            ("id", id), ("a", update.Attempt), ("running", (int)FitStatus.Running),
+            ("start", update.HistoryOffset), ("data", DoubleBlobs.ToBytes(update.NewHistory)));
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    public Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
+    {
+        var changed = await ExecAsync(conn, tx, """
+            UPDATE fits SET status = @s, stop_reason = @reason, step = @step, params = @params, loss = @loss, error = @error,
+                            finished_at = @finished
+            WHERE id = @id AND status < 2
+            """, ct,
+            ("s", (int)completion.Status), ("reason", completion.StopReason), ("step", completion.Step),
+            ("params", DoubleBlobs.ToBytes(completion.Params)), ("loss", completion.Loss is { } l ? Finite(l) : null),
+            ("error", completion.Error), ("finished", Utc(completion.FinishedAt)), ("id", id));
+        if (changed == 0) return false;
+        await ExecAsync(conn, tx, "DELETE FROM fit_history WHERE fit_id = @id", ct, ("id", id));
+        if (completion.History.Length > 0)
+        {
+            await ExecAsync(conn, tx, "INSERT INTO fit_history (fit_id, start, data) VALUES (@id, 0, @data)", ct,
+                ("id", id), ("data", DoubleBlobs.ToBytes(completion.History)));
+        }
+        return true;
+    }, ct);
+
+    public Task<CancelOutcome> RequestCancelAsync(string tenant, string id, DateTimeOffset now, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
+    {
+        var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = @id AND tenant = @t FOR UPDATE", ct,
+            ("id", id), ("t", tenant));
+        if (fit is null) return CancelOutcome.NotFound;
+        if (fit.Status.IsEnded()) return CancelOutcome.AlreadyEnded;
+        if (fit.Status == FitStatus.Queued)
+        {
+            await ExecAsync(conn, tx,
+                "UPDATE fits SET status = @s, stop_reason = 'cancelled', cancel_requested = true, finished_at = @now WHERE id = @id", ct,
+                ("s", (int)FitStatus.Cancelled), ("now", Utc(now)), ("id", id));
+            return CancelOutcome.Cancelled;
+        }
+        await ExecAsync(conn, tx, "UPDATE fits SET cancel_requested = true WHERE id = @id", ct, ("id", id));
+        return CancelOutcome.Requested;
+    }, ct);
+
+    public async Task<bool> DeleteAsync(string tenant, string id, CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        // Points and history go with the fit (ON DELETE CASCADE).
+        return await ExecAsync(conn, null, "DELETE FROM fits WHERE id = @id AND tenant = @t", ct, ("id", id), ("t", tenant)) > 0;
+    }
+
+    public async Task<IReadOnlyList<string>> ListUnfinishedAsync(CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT id FROM fits WHERE status < 2 ORDER BY seq");
+        var ids = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) ids.Add(reader.GetString(0));
+        return ids;
+    }
+
+    public async Task<int> CountActiveAsync(string tenant, CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT COUNT(*) FROM fits WHERE tenant = @t AND status < 2", ("t", tenant));
+        return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct));
+    }
+
+    public async Task PingAsync(CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT COUNT(*) FROM fits WHERE false");
+        await cmd.ExecuteScalarAsync(ct);
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    private static async Task<CreateResult?> FindByKeyAsync(NpgsqlConnection conn, NewFit fit, CancellationToken ct)
+    {
+        var existing = await QuerySingleAsync(conn, null, $"SELECT {Columns} FROM fits WHERE tenant = @t AND idempotency_key = @k", ct,
+            ("t", fit.Tenant), ("k", fit.IdempotencyKey));
+        if (existing is null) return null;
+        return new CreateResult(existing.RequestHash == fit.RequestHash ? CreateOutcome.Existing : CreateOutcome.Conflict, existing);
+    }
+
+    private async Task<T> InTransactionAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
+        var result = await work(conn, tx);
+        await tx.CommitAsync(CancellationToken.None);
+        return result;
+    }
+
+    private static NpgsqlCommand Command(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, params (string Name, object? Value)[] args)
+    {
+        var cmd = new NpgsqlCommand(sql, conn, tx);
+        foreach (var (name, value) in args) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return cmd;
+    }
+
+    private static async Task<int> ExecAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args)
+    {
+        await using var cmd = Command(conn, tx, sql, args);
+        return await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task<FitRecord?> QuerySingleAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args)
+    {
+        await using var cmd = Command(conn, tx, sql, args);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? ReadFit(reader) : null;
+    }
+
+    /// <summary>Times are kept to the millisecond, as the API shows them and as the SQLite store keeps them.</summary>
+    private static DateTimeOffset Utc(DateTimeOffset time) => DateTimeOffset.FromUnixTimeMilliseconds(time.ToUnixTimeMilliseconds());
+
+    private static int ByteIndex(int count) => (int)Math.Min(8L * count, int.MaxValue - 1);
+
+    private static object? Finite(double value) => double.IsFinite(value) ? value : null;
+
+    private static DateTimeOffset? Time(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetFieldValue<DateTimeOffset>(i);
+
+    private static FitRecord ReadFit(NpgsqlDataReader r) => new()
+    {
+        Seq = r.GetInt64(0),
+        Id = r.GetString(1),
+        Tenant = r.GetString(2),
+        Status = (FitStatus)r.GetInt32(3),
+        StopReason = r.IsDBNull(4) ? null : r.GetString(4),
+        Step = r.GetInt32(5),
+        Steps = r.GetInt32(6),
+        Params = r.IsDBNull(7) ? null : DoubleBlobs.FromBytes(r.GetFieldValue<byte[]>(7)),
+        Loss = r.IsDBNull(8) ? null : r.GetDouble(8),
+        HistoryEvery = r.GetInt32(9),
+        CreatedAt = r.GetFieldValue<DateTimeOffset>(10),
+        StartedAt = Time(r, 11),
+        FinishedAt = Time(r, 12),
+        Error = r.IsDBNull(13) ? null : r.GetString(13),
+        RequestJson = r.GetString(14),
+        Label = r.IsDBNull(15) ? null : r.GetString(15),
+        Points = r.GetInt32(16),
+        CancelRequested = r.GetBoolean(17),
+        BatchId = r.IsDBNull(18) ? null : r.GetString(18),
+        RequestHash = r.GetString(19),
+        Attempt = r.GetInt32(20),
+    };
+}
