@@ -100,9 +100,9 @@ internal sealed class FitOptions
             case null:
                 return null;
             case "sgd" when adamSet.Count > 0:
-                throw new UsageException($"{string.Join(", ", adamSet)} apply to --optimizer adam, not sgd");
+                throw new UsageException($"{Names(adamSet)} to --optimizer adam, not sgd");
             case "adam" when sgdSet.Count > 0:
-                throw new UsageException($"{string.Join(", ", sgdSet)} apply to --optimizer sgd, not adam");
+                throw new UsageException($"{Names(sgdSet)} to --optimizer sgd, not adam");
             case "sgd":
                 return new OptimizerRequest("sgd")
                 {
@@ -146,6 +146,8 @@ internal sealed class FitOptions
             throw new UsageException("--patience needs --min-improvement");
         return new StopRequest { LossBelow = p.GetValue(LossBelow), MinImprovement = p.GetValue(MinImprovement), Patience = p.GetValue(Patience) };
     }
+
+    private static string Names(List<string> options) => string.Join(", ", options) + (options.Count == 1 ? " applies" : " apply");
 
     private static List<string> Given(ParseResult p, params Option[] options) =>
         options.Where(o => IsGiven(p, o)).Select(o => o.Name).ToList();
