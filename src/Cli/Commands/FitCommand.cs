@@ -38,9 +38,18 @@ internal static class FitCommand
             }
             if (!output.Json && !output.Quiet)
                 runner.Context.Error.MarkupLine(Markup.Escape($"fit {fit.Id} submitted ({data.Count} points), following it…"));
-            fit = output.Live
-                ? await FollowWithProgressBarAsync(runner.Context.Out, client, fit, cancellationToken)
-                : await FitWatcher.FollowAsync(client, fit, null, cancellationToken);
+            try
+            {
+                fit = output.Live
+                    ? await FollowWithProgressBarAsync(runner.Context.Out, client, fit, cancellationToken)
+                    : await FitWatcher.FollowAsync(client, fit, null, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Ctrl+C stops watching, not the fit: the work on the service is not thrown away by accident
+                runner.Context.Error.MarkupLine(Markup.Escape($"Stopped following fit {fit.Id}; it goes on. 'fitctl get {fit.Id}' shows it, 'fitctl cancel {fit.Id}' stops it."));
+                return ExitCodes.Interrupted;
+            }
             Print(runner.Context.Out, output, fit);
             return ExitCode(fit);
         });
