@@ -46,7 +46,7 @@ internal sealed class FitServiceClient : IDisposable
 
     public Task<Fit> SubmitFitAsync(FitRequest request, string? idempotencyKey = null, int? waitSeconds = null, CancellationToken cancellationToken = default)
     {
-        var message = new HttpRequestMessage(HttpMethod.Post, "v1/fits") { Content = JsonContent.Create(request, options: FitJson.Requests) };
+        var message = new HttpRequestMessage(HttpMethod.Post, "v1/fits") { Content = Json(request) };
         if (!string.IsNullOrEmpty(idempotencyKey))
             message.Headers.Add("Idempotency-Key", idempotencyKey);
         return SendAsync<Fit>(message, waitSeconds, cancellationToken);
@@ -110,7 +110,7 @@ internal sealed class FitServiceClient : IDisposable
     }
 
     public Task<Batch> SubmitBatchAsync(BatchRequest request, CancellationToken cancellationToken = default) =>
-        SendAsync<Batch>(new HttpRequestMessage(HttpMethod.Post, "v1/batches") { Content = JsonContent.Create(request, options: FitJson.Requests) }, null, cancellationToken);
+        SendAsync<Batch>(new HttpRequestMessage(HttpMethod.Post, "v1/batches") { Content = Json(request) }, null, cancellationToken);
 
     public Task<Batch> GetBatchAsync(string id, int? waitSeconds = null, CancellationToken cancellationToken = default) =>
         SendAsync<Batch>(new HttpRequestMessage(HttpMethod.Get, $"v1/batches/{Uri.EscapeDataString(id)}"), waitSeconds, cancellationToken);
@@ -131,6 +131,14 @@ internal sealed class FitServiceClient : IDisposable
     {
         if (_ownsHttp)
             _http.Dispose();
+    }
+
+    /// <summary>A buffered body, so it goes with a Content-Length rather than chunked (friendlier to proxies and simple servers).</summary>
+    private static ByteArrayContent Json<T>(T body)
+    {
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, FitJson.Requests));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        return content;
     }
 
     private static string FitPath(string id) => $"v1/fits/{Uri.EscapeDataString(id)}";
@@ -189,7 +197,7 @@ internal sealed class FitServiceClient : IDisposable
     }
 
     private FitServiceUnavailableException Unreachable(HttpRequestException e) =>
-        new(Server, $"Cannot reach FitService at {Server}: {e.Message}", e);
+        new(Server, $"Cannot reach FitService at {Server}: {(e.InnerException ?? e).Message}", e);
 
     private static async Task ThrowIfErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
