@@ -1,0 +1,187 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using FitService.Cli.Client;
+
+namespace FitService.Cli.Commands;
+
+/// <summary>The options that shape a fit, shared by <c>fit</c> and <c>batch</c>, and their mapping onto a <see cref="FitRequest"/>.
+/// Options left out are left out of the request too, so the service applies its own defaults.</summary>
+internal sealed class FitOptions
+{
+    private static readonly string[] Losses = ["mae", "mse", "huber"];
+    private static readonly string[] Optimizers = ["sgd", "adam"];
+    private static readonly string[] Schedules = ["constant", "step", "exponential", "cosine", "oneCycle"];
+
+    public Option<int> Degree { get; } = new("--degree", "-d") { Description = "Polynomial degree, 0–20", Required = true };
+    public Option<string> Loss { get; } = new("--loss", "-l") { Description = "Loss: mae, mse or huber", Required = true };
+    public Option<double> LearningRate { get; } = new("--lr", "--learning-rate") { Description = "Learning rate (> 0)", Required = true };
+    public Option<int> Steps { get; } = new("--steps", "-n") { Description = "Number of parameter updates", Required = true };
+    public Option<double?> HuberDelta { get; } = new("--huber-delta") { Description = "δ of the huber loss [1.0]" };
+    public Option<double[]> InitialParams { get; } = new("--initial-params", "-p")
+    {
+        Description = "Starting params, highest power first: '1.1,1.1,1.1' or '1.1 1.1 1.1' [zeros]",
+        AllowMultipleArgumentsPerToken = true,
+        CustomParser = ParseNumberList,
+    };
+    public Option<string?> Optimizer { get; } = new("--optimizer") { Description = "sgd or adam [sgd]" };
+    public Option<double?> Momentum { get; } = new("--momentum") { Description = "SGD momentum [0]" };
+    public Option<double?> Dampening { get; } = new("--dampening") { Description = "SGD dampening [0]" };
+    public Option<bool> Nesterov { get; } = new("--nesterov") { Description = "SGD with Nesterov momentum" };
+    public Option<double?> Beta1 { get; } = new("--beta1") { Description = "Adam β1 [0.9]" };
+    public Option<double?> Beta2 { get; } = new("--beta2") { Description = "Adam β2 [0.999]" };
+    public Option<double?> Epsilon { get; } = new("--epsilon") { Description = "Adam ε [1e-8]" };
+    public Option<string?> Schedule { get; } = new("--schedule") { Description = "Learning-rate schedule: constant, step, exponential, cosine or oneCycle [constant]" };
+    public Option<int?> Every { get; } = new("--every") { Description = "step schedule: multiply the rate by gamma every this many steps" };
+    public Option<double?> Gamma { get; } = new("--gamma") { Description = "step and exponential schedules: the factor" };
+    public Option<double?> MinLearningRate { get; } = new("--min-lr") { Description = "cosine schedule: the final rate [0]" };
+    public Option<double?> MaxLearningRate { get; } = new("--max-lr") { Description = "oneCycle schedule: the peak rate" };
+    public Option<double?> WarmupFraction { get; } = new("--warmup-fraction") { Description = "oneCycle schedule: share of the steps spent warming up" };
+    public Option<double?> LossBelow { get; } = new("--loss-below") { Description = "Stop early once the loss is below this" };
+    public Option<double?> MinImprovement { get; } = new("--min-improvement") { Description = "Stop early when the loss improves by less than this for --patience steps" };
+    public Option<int?> Patience { get; } = new("--patience") { Description = "Steps without --min-improvement before stopping" };
+    public Option<int?> HistoryEvery { get; } = new("--history-every") { Description = "Record the loss every k-th step only [1]" };
+    public Option<string?> Webhook { get; } = new("--webhook") { Description = "URL the service POSTs to when the fit ends" };
+
+    public FitOptions()
+    {
+        Loss.AcceptOnlyFromAmong(Losses);
+        Optimizer.AcceptOnlyFromAmong(Optimizers);
+        Schedule.CustomParser = result => Canonical(result, Schedules);
+        Schedule.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } s && !Schedules.Contains(s))
+                result.AddError($"--schedule must be one of {string.Join(", ", Schedules)}, not '{s}'");
+        });
+    }
+
+    public IEnumerable<Option> All =>
+    [
+        Degree, Loss, LearningRate, Steps, HuberDelta, InitialParams,
+        Optimizer, Momentum, Dampening, Nesterov, Beta1, Beta2, Epsilon,
+        Schedule, Every, Gamma, MinLearningRate, MaxLearningRate, WarmupFraction,
+        LossBelow, MinImprovement, Patience, HistoryEvery, Webhook,
+    ];
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in All)
+            command.Options.Add(option);
+    }
+
+    /// <summary>The request these options describe (without points or label). Throws <see cref="UsageException"/>
+    /// for options that contradict each other, such as <c>--beta1</c> with <c>--optimizer sgd</c>.</summary>
+    public FitRequest ToRequest(ParseResult parseResult)
+    {
+        var initialParams = parseResult.GetValue(InitialParams);
+        return new FitRequest
+        {
+            Degree = parseResult.GetValue(Degree),
+            Loss = parseResult.GetValue(Loss),
+            LearningRate = parseResult.GetValue(LearningRate),
+            Steps = parseResult.GetValue(Steps),
+            HuberDelta = parseResult.GetValue(HuberDelta),
+            InitialParams = initialParams is { Length: > 0 } ? initialParams : null,
+            Optimizer = OptimizerFrom(parseResult),
+            Schedule = ScheduleFrom(parseResult),
+            Stop = StopFrom(parseResult),
+            HistoryEvery = parseResult.GetValue(HistoryEvery),
+            Webhook = parseResult.GetValue(Webhook) is { Length: > 0 } url ? new WebhookRequest(url) : null,
+        };
+    }
+
+    private OptimizerRequest? OptimizerFrom(ParseResult p)
+    {
+        var sgdSet = Given(p, Momentum, Dampening, Nesterov);
+        var adamSet = Given(p, Beta1, Beta2, Epsilon);
+        var type = p.GetValue(Optimizer) ?? (adamSet.Count > 0 ? "adam" : sgdSet.Count > 0 ? "sgd" : null);
+        switch (type)
+        {
+            case null:
+                return null;
+            case "sgd" when adamSet.Count > 0:
+                throw new UsageException($"{Names(adamSet)} to --optimizer adam, not sgd");
+            case "adam" when sgdSet.Count > 0:
+                throw new UsageException($"{Names(sgdSet)} to --optimizer sgd, not adam");
+            case "sgd":
+                return new OptimizerRequest("sgd")
+                {
+                    Momentum = p.GetValue(Momentum),
+                    Dampening = p.GetValue(Dampening),
+                    Nesterov = IsGiven(p, Nesterov) ? p.GetValue(Nesterov) : null,
+                };
+            default:
+                return new OptimizerRequest("adam") { Beta1 = p.GetValue(Beta1), Beta2 = p.GetValue(Beta2), Epsilon = p.GetValue(Epsilon) };
+        }
+    }
+
+    private ScheduleRequest? ScheduleFrom(ParseResult p)
+    {
+        var type = p.GetValue(Schedule);
+        (Option Option, string[] Schedules)[] owners =
+        [
+            (Every, ["step"]), (Gamma, ["step", "exponential"]), (MinLearningRate, ["cosine"]),
+            (MaxLearningRate, ["oneCycle"]), (WarmupFraction, ["oneCycle"]),
+        ];
+        foreach (var (option, schedules) in owners)
+        {
+            if (IsGiven(p, option) && (type is null || !schedules.Contains(type)))
+                throw new UsageException($"{option.Name} applies to --schedule {string.Join(" or ", schedules)}");
+        }
+        return type is null ? null : new ScheduleRequest(type)
+        {
+            Every = p.GetValue(Every),
+            Gamma = p.GetValue(Gamma),
+            MinLearningRate = p.GetValue(MinLearningRate),
+            MaxLearningRate = p.GetValue(MaxLearningRate),
+            WarmupFraction = p.GetValue(WarmupFraction),
+        };
+    }
+
+    private StopRequest? StopFrom(ParseResult p)
+    {
+        if (Given(p, LossBelow, MinImprovement, Patience).Count == 0)
+            return null;
+        if (IsGiven(p, Patience) && !IsGiven(p, MinImprovement))
+            throw new UsageException("--patience needs --min-improvement");
+        return new StopRequest { LossBelow = p.GetValue(LossBelow), MinImprovement = p.GetValue(MinImprovement), Patience = p.GetValue(Patience) };
+    }
+
+    private static string Names(List<string> options) => string.Join(", ", options) + (options.Count == 1 ? " applies" : " apply");
+
+    private static List<string> Given(ParseResult p, params Option[] options) =>
+        options.Where(o => IsGiven(p, o)).Select(o => o.Name).ToList();
+
+    /// <summary>On the command line, as opposed to an implicit default (flags always have a result).</summary>
+    private static bool IsGiven(ParseResult p, Option option) => p.GetResult(option) is { Implicit: false };
+
+    /// <summary>Accepts the schedule names in any case and with dashes ("one-cycle"), and returns the API's spelling.</summary>
+    private static string? Canonical(ArgumentResult result, string[] names)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : null;
+        if (text is null)
+            return null;
+        var key = text.Replace("-", "").Replace("_", "");
+        return names.FirstOrDefault(n => string.Equals(n, key, StringComparison.OrdinalIgnoreCase)) ?? text;
+    }
+
+    /// <summary>Numbers separated by commas and/or given as several tokens, in the invariant culture.</summary>
+    internal static double[] ParseNumberList(ArgumentResult result)
+    {
+        var values = new List<double>();
+        foreach (var token in result.Tokens)
+        {
+            foreach (var part in token.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value))
+                    values.Add(value);
+                else
+                {
+                    result.AddError($"'{part}' is not a finite number");
+                    return [];
+                }
+            }
+        }
+        return [.. values];
+    }
+}

@@ -1,0 +1,33 @@
+using System.Net;
+using FitService.Cli.Client;
+
+namespace FitService.Cli.Output;
+
+/// <summary>Turns service errors into the lines a person reads: title and status, detail, then each field error on its own line.</summary>
+internal static class ProblemText
+{
+    public static IReadOnlyList<string> Lines(FitServiceException error)
+    {
+        var problem = error.Problem;
+        var status = problem.Status ?? (int)error.StatusCode;
+        var lines = new List<string> { $"Error: {problem.Title ?? error.StatusCode.ToString()} (HTTP {status})" };
+        if (!string.IsNullOrWhiteSpace(problem.Detail))
+            lines.Add($"  {problem.Detail}");
+        foreach (var (field, messages) in problem.Errors ?? [])
+            foreach (var message in messages)
+                lines.Add($"  {field}: {message}");
+        var hint = Hint(error.StatusCode);
+        if (hint is not null)
+            lines.Add($"  {hint}");
+        return lines;
+    }
+
+    public static IReadOnlyList<string> Lines(FitServiceUnavailableException error) =>
+        [$"Error: {error.Message}", $"  Is the service running? Point fitctl at it with --server or {Commands.GlobalOptions.UrlVariable}."];
+
+    private static string? Hint(HttpStatusCode status) => status switch
+    {
+        HttpStatusCode.Unauthorized => $"Pass a valid key with --api-key or {Commands.GlobalOptions.ApiKeyVariable}.",
+        _ => null,
+    };
+}

@@ -1,0 +1,120 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using FitService.Cli.Client;
+using Spectre.Console;
+
+namespace FitService.Cli.Output;
+
+/// <summary>What fitctl prints: JSON for <c>--json</c>, tables for people.</summary>
+internal static class Views
+{
+    public static void Json<T>(IAnsiConsole console, T value) =>
+        console.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(value, FitJson.Output));
+
+    /// <summary>Text written as is (CSV, JSON lines), bypassing markup and line wrapping.</summary>
+    public static void Raw(IAnsiConsole console, string text)
+    {
+        console.Profile.Out.Writer.Write(text);
+        if (text.Length > 0 && !text.EndsWith('\n'))
+            console.Profile.Out.Writer.WriteLine();
+    }
+
+    public static void Fit(IAnsiConsole console, Fit fit)
+    {
+        var grid = new Grid().AddColumn(new GridColumn().NoWrap()).AddColumn();
+        Row(grid, "fit", fit.Label is null ? fit.Id : $"{fit.Id}  ({fit.Label})");
+        Row(grid, "status", fit.StopReason is null ? fit.Status : $"{fit.Status} ({fit.StopReason})", StatusColor(fit.Status));
+        Row(grid, "steps", $"{fit.Step}/{fit.Steps}");
+        if (fit.Loss is { } loss)
+            Row(grid, "loss", Number(loss));
+        if (fit.Params is { } p)
+        {
+            Row(grid, "params", string.Join(", ", p.Select(Number)));
+            Row(grid, "f(x)", Polynomial(p));
+        }
+        if (fit.Error is { Length: > 0 } error)
+            Row(grid, "error", error, "red");
+        console.Write(grid);
+    }
+
+    public static void FitList(IAnsiConsole console, IReadOnlyList<Fit> fits, string? next)
+    {
+        var table = new Table().Border(TableBorder.Simple)
+            .AddColumns("id", "status", "label", "steps", "loss", "created");
+        foreach (var fit in fits)
+        {
+            table.AddRow(
+                Markup.Escape(fit.Id),
+                $"[{StatusColor(fit.Status)}]{Markup.Escape(fit.Status)}[/]",
+                Markup.Escape(fit.Label ?? ""),
+                $"{fit.Step}/{fit.Steps}",
+                fit.Loss is { } l ? Number(l) : "",
+                fit.CreatedAt?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "");
+        }
+        console.Write(table);
+        if (next is not null)
+            console.MarkupLine($"[grey]more: --cursor {Markup.Escape(next)}[/]");
+    }
+
+    public static void History(IAnsiConsole console, IReadOnlyList<HistoryPoint> points)
+    {
+        var table = new Table().Border(TableBorder.Simple).AddColumn(new TableColumn("step").RightAligned()).AddColumn(new TableColumn("loss").RightAligned());
+        foreach (var point in points)
+            table.AddRow(point.Step.ToString(CultureInfo.InvariantCulture), Number(point.Loss));
+        console.Write(table);
+    }
+
+    public static void BatchResults(IAnsiConsole console, IReadOnlyList<BatchResult> results)
+    {
+        var table = new Table().Border(TableBorder.Simple).AddColumns("label", "status", "loss", "params");
+        foreach (var r in results)
+        {
+            var status = r.StopReason is null ? r.Status : $"{r.Status} ({r.StopReason})";
+            table.AddRow(
+                Markup.Escape(r.Label ?? r.Id ?? ""),
+                $"[{StatusColor(r.Status)}]{Markup.Escape(status)}[/]",
+                r.Loss is { } l ? Number(l) : "",
+                Markup.Escape(r.Params is { } p ? string.Join(", ", p.Select(Number)) : r.Error ?? ""));
+        }
+        console.Write(table);
+    }
+
+    public static void BatchSummary(IAnsiConsole console, Batch batch) =>
+        console.MarkupLine(Markup.Escape($"batch {batch.Id}: {batch.Counts.Succeeded} succeeded, {batch.Counts.Failed} failed, {batch.Counts.Cancelled} cancelled of {batch.Total}"));
+
+    /// <summary>Six significant digits: enough to read, JSON keeps them all.</summary>
+    public static string Number(double value) => value.ToString("G6", CultureInfo.InvariantCulture);
+
+    /// <summary>The model with these params, highest power first: <c>2.98·x² + 2.01·x + 1.03</c>.</summary>
+    public static string Polynomial(IReadOnlyList<double> p)
+    {
+        var text = new StringBuilder();
+        for (var i = 0; i < p.Count; i++)
+        {
+            var power = p.Count - 1 - i;
+            var c = p[i];
+            text.Append(i == 0 ? (c < 0 ? "-" : "") : c < 0 ? " - " : " + ");
+            text.Append(Number(Math.Abs(c)));
+            if (power >= 1)
+                text.Append("·x");
+            if (power >= 2)
+                text.Append(Superscript(power));
+        }
+        return text.ToString();
+    }
+
+    private static string Superscript(int n) =>
+        string.Concat(n.ToString(CultureInfo.InvariantCulture).Select(d => "⁰¹²³⁴⁵⁶⁷⁸⁹"[d - '0']));
+
+    private static string StatusColor(string status) => status switch
+    {
+        FitStatus.Succeeded => "green",
+        FitStatus.Failed => "red",
+        FitStatus.Cancelled => "yellow",
+        _ => "blue",
+    };
+
+    private static void Row(Grid grid, string name, string value, string? color = null) =>
+        grid.AddRow(new Markup($"[bold]{name}[/]"), new Markup(color is null ? Markup.Escape(value) : $"[{color}]{Markup.Escape(value)}[/]"));
+}

@@ -1,0 +1,3 @@
+using FitService.Cli;
+
+return await FitCtl.RunAsync(args, CliContext.FromProcess());

@@ -1,0 +1,123 @@
+using FitService.Cli.Input;
+
+namespace FitService.Cli.Tests;
+
+public class PointsCsvTests
+{
+    private static Points Parse(string text) => PointsCsv.Parse(new StringReader(text), "points.csv");
+
+    private static PointsFormatException ParseFails(string text) =>
+        Assert.Throws<PointsFormatException>(() => Parse(text));
+
+    [Fact]
+    public void ReadsRowsWithAHeader()
+    {
+        var points = Parse("x,y\n-2,11.87\n0,1\n2.5,24.25\n");
+        Assert.Equal([-2, 0, 2.5], points.X);
+        Assert.Equal([11.87, 1, 24.25], points.Y);
+    }
+
+    [Fact]
+    public void ReadsRowsWithoutAHeader()
+    {
+        var points = Parse("1,2\n3,4");
+        Assert.Equal([1, 3], points.X);
+        Assert.Equal([2, 4], points.Y);
+    }
+
+    [Fact]
+    public void IgnoresSurroundingWhitespaceBlankLinesCommentsAndCarriageReturns()
+    {
+        var points = Parse("  x , y \r\n\r\n# measured on Monday\r\n  1 ,  2  \r\n\t3,4\t\r\n\r\n");
+        Assert.Equal([1, 3], points.X);
+        Assert.Equal([2, 4], points.Y);
+    }
+
+    [Theory]
+    [InlineData("1;2\n3;4")]
+    [InlineData("1\t2\n3\t4")]
+    [InlineData("1 2\n3   4")]
+    [InlineData("\"1\",\"2\"\n\"3\",\"4\"")]
+    [InlineData("1,2,\n3,4,")]
+    public void AcceptsOtherSeparatorsQuotesAndATrailingSeparator(string text)
+    {
+        var points = Parse(text);
+        Assert.Equal([1, 3], points.X);
+        Assert.Equal([2, 4], points.Y);
+    }
+
+    [Fact]
+    public void ReadsExponentsAndSignsInTheInvariantCulture()
+    {
+        var points = Parse("-1.5e-3,+2E2");
+        Assert.Equal(-0.0015, points.X[0]);
+        Assert.Equal(200, points.Y[0]);
+    }
+
+    [Fact]
+    public void NamesTheLineOfARowThatIsNotANumber()
+    {
+        var error = ParseFails("x,y\n1,2\n\n2,abc\n3,4");
+        Assert.Equal(4, error.Line);
+        Assert.Equal("points.csv:4: y is not a number: 'abc'", error.Message);
+    }
+
+    [Fact]
+    public void OnlyTheFirstRowMayBeAHeader()
+    {
+        var error = ParseFails("x,y\nx,y\n1,2");
+        Assert.Equal(2, error.Line);
+        Assert.Contains("x is not a number", error.Message);
+    }
+
+    [Fact]
+    public void NamesTheLineOfARowWithTheWrongNumberOfValues()
+    {
+        var error = ParseFails("1,2\n3,4,5\n");
+        Assert.Equal(2, error.Line);
+        Assert.Contains("expected 2 values (x,y), found 3", error.Message);
+    }
+
+    [Fact]
+    public void NamesTheLineOfARowWithOneValue()
+    {
+        var error = ParseFails("1,2\n3\n");
+        Assert.Equal(2, error.Line);
+        Assert.Contains("found 1", error.Message);
+    }
+
+    [Theory]
+    [InlineData("NaN,1")]
+    [InlineData("1,Infinity")]
+    [InlineData("1,1e999")]
+    public void RejectsValuesThatAreNotFinite(string row)
+    {
+        var error = ParseFails("x,y\n" + row);
+        Assert.Equal(2, error.Line);
+        Assert.Contains("not finite", error.Message);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("x,y\n")]
+    [InlineData("# nothing\n\n")]
+    public void RejectsAFileWithoutPoints(string text)
+    {
+        var error = ParseFails(text);
+        Assert.Equal("points.csv: no points (expected rows of x,y)", error.Message);
+    }
+
+    [Fact]
+    public void ReportsAMissingFileByName()
+    {
+        var error = Assert.Throws<PointsFormatException>(() => PointsCsv.Load("/no/such/dir/points.csv"));
+        Assert.Equal("/no/such/dir/points.csv: no such file", error.Message);
+    }
+
+    [Fact]
+    public void ReadsStandardInputForADash()
+    {
+        var points = PointsCsv.Load("-", new StringReader("x,y\n1,2"));
+        Assert.Equal([1], points.X);
+    }
+}

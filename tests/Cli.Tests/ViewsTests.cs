@@ -1,0 +1,118 @@
+using System.Text.Json;
+using FitService.Cli.Client;
+using FitService.Cli.Commands;
+using FitService.Cli.Output;
+
+namespace FitService.Cli.Tests;
+
+public class ViewsTests
+{
+    private const string SucceededFitJson = """
+        {"id":"f1","status":"succeeded","stopReason":"steps","step":100,"steps":100,
+         "params":[2.98,2.01,1.03],"loss":0.951,"history":[2.4219,2.401],"historyEvery":1,
+         "createdAt":"2026-11-28T09:15:02.123Z","startedAt":"2026-11-28T09:15:02.200Z","finishedAt":"2026-11-28T09:15:03.000Z",
+         "error":null,"label":"lesson","request":{"degree":2,"loss":"mae","points":20}}
+        """;
+
+    private static Fit SucceededFit => JsonSerializer.Deserialize<Fit>(SucceededFitJson, FitJson.Options)!;
+
+    private static string Render(Action<Spectre.Console.IAnsiConsole> render)
+    {
+        var output = new StringWriter();
+        render(CliContext.ForWriters(output, TextWriter.Null).Out);
+        return output.ToString();
+    }
+
+    [Fact]
+    public void JsonOutputIsTheFitResourceIncludingFieldsTheClientDoesNotModel()
+    {
+        var text = Render(c => FitCommand.Print(c, new OutputMode(Json: true, Quiet: false, Live: false), SucceededFit));
+        using var json = JsonDocument.Parse(text);
+        var root = json.RootElement;
+        Assert.Equal("f1", root.GetProperty("id").GetString());
+        Assert.Equal("succeeded", root.GetProperty("status").GetString());
+        Assert.Equal([2.98, 2.01, 1.03], root.GetProperty("params").EnumerateArray().Select(e => e.GetDouble()));
+        Assert.Equal(0.951, root.GetProperty("loss").GetDouble());
+        Assert.Equal(20, root.GetProperty("request").GetProperty("points").GetInt32());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("error").ValueKind);
+    }
+
+    [Fact]
+    public void JsonOutputOfAListedFitHasNoHistory()
+    {
+        var fit = SucceededFit with { History = null };
+        var text = Render(c => Views.Json(c, new FitPage([fit], "c2")));
+        using var json = JsonDocument.Parse(text);
+        Assert.False(json.RootElement.GetProperty("items")[0].TryGetProperty("history", out _));
+        Assert.Equal("c2", json.RootElement.GetProperty("next").GetString());
+    }
+
+    [Fact]
+    public void HumanOutputShowsStatusParamsLossAndTheModel()
+    {
+        var text = Render(c => Views.Fit(c, SucceededFit));
+        Assert.Contains("f1  (lesson)", text);
+        Assert.Contains("succeeded (steps)", text);
+        Assert.Contains("100/100", text);
+        Assert.Contains("0.951", text);
+        Assert.Contains("2.98, 2.01, 1.03", text);
+        Assert.Contains("2.98·x² + 2.01·x + 1.03", text);
+    }
+
+    [Fact]
+    public void HumanOutputOfAFailedFitShowsTheError()
+    {
+        var fit = SucceededFit with { Status = "failed", StopReason = "diverged", Error = "loss became non-finite at step 12; try a smaller learning rate" };
+        var text = Render(c => Views.Fit(c, fit));
+        Assert.Contains("failed (diverged)", text);
+        Assert.Contains("try a smaller learning rate", text);
+    }
+
+    [Theory]
+    [InlineData(new[] { 2.98, 2.01, 1.03 }, "2.98·x² + 2.01·x + 1.03")]
+    [InlineData(new[] { -1.0, 0.0, -0.5, 2.0 }, "-1·x³ + 0·x² - 0.5·x + 2")]
+    [InlineData(new[] { 4.0 }, "4")]
+    [InlineData(new[] { 1.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, "1·x¹¹ + 0·x¹⁰ + 0·x⁹ + 0·x⁸ + 0·x⁷ + 0·x⁶ + 0·x⁵ + 0·x⁴ + 0·x³ + 0·x² + 0·x + 0")]
+    public void ThePolynomialReadsHighestPowerFirst(double[] p, string expected)
+    {
+        Assert.Equal(expected, Views.Polynomial(p));
+    }
+
+    [Fact]
+    public void NumbersShowSixSignificantDigitsInTheInvariantCulture()
+    {
+        Assert.Equal("3.14159", Views.Number(Math.PI));
+        Assert.Equal("1.5E-07", Views.Number(1.5e-7));
+    }
+
+    [Fact]
+    public void HistoryRowsFromSeveralPagesBecomeTheServiceCsv()
+    {
+        Assert.Equal("step,loss\n0,2.4219\n10,0.5\n", FitResourceCommands.HistoryCsv([new HistoryPoint(0, 2.4219), new HistoryPoint(10, 0.5)]));
+    }
+
+    [Theory]
+    [InlineData("results.csv", "text/csv")]
+    [InlineData("results.CSV", "text/csv")]
+    [InlineData("results.jsonl", "application/x-ndjson")]
+    [InlineData("out/results.ndjson", "application/x-ndjson")]
+    [InlineData("results.json", "application/x-ndjson")]
+    [InlineData("-", "text/csv")]
+    public void BatchResultsAreAskedForInTheFormatTheFileNameSays(string destination, string mediaType)
+    {
+        Assert.Equal(mediaType, BatchCommand.ResultsMediaType(destination));
+    }
+
+    [Fact]
+    public void BatchResultsShowOneRowPerFile()
+    {
+        var text = Render(c => Views.BatchResults(c,
+        [
+            new BatchResult { Label = "data/a.csv", Status = "succeeded", StopReason = "steps", Loss = 0.5, Params = [1, 2] },
+            new BatchResult { Label = "data/b.csv", Status = "failed", StopReason = "diverged", Error = "diverged" },
+        ]));
+        Assert.Contains("data/a.csv", text);
+        Assert.Contains("1, 2", text);
+        Assert.Contains("failed (diverged)", text);
+    }
+}
