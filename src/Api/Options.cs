@@ -21,6 +21,25 @@ public sealed class WorkersOptions
 
     /// <summary>Worker threads; 0 makes an API-only process.</summary>
     public int Count { get; set; } = Environment.ProcessorCount;
+
+    // The rest applies to Storage:Provider=postgres, where fits are leased from the shared store (docs/scale-out.md).
+
+    /// <summary>How long a worker's claim on a fit lasts without renewal; a fit whose worker died runs again after this.</summary>
+    public int LeaseSeconds { get; set; } = 30;
+
+    /// <summary>Fits with points × steps up to this run together in drain jobs; larger ones get a Hangfire job each.</summary>
+    public long SmallFitWork { get; set; } = 2_000_000;
+
+    /// <summary>Small fits a drain job claims at once.</summary>
+    public int ChunkSize { get; set; } = 32;
+
+    public TimeSpan Lease => TimeSpan.FromSeconds(Math.Max(1, LeaseSeconds));
+
+    /// <summary>How often worker processes look for expired leases and fits without a job: half a lease.</summary>
+    public TimeSpan SweepInterval => Lease / 2;
+
+    /// <summary>A big fit queued this long is handed out again, in case its job was lost: ten leases.</summary>
+    public TimeSpan OrphanAge => Lease * 10;
 }
 
 /// <summary>The HTTP API of this process (<c>Api:*</c>).</summary>

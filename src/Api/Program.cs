@@ -16,6 +16,7 @@ try
     app.UseExceptionHandler();
     app.UseStatusCodePages();
     app.MapHealth();
+    app.MapPrometheusScrapingEndpoint("/metrics");
     if (app.ApiEnabled())
     {
         app.UseFitSwagger();

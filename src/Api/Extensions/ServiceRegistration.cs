@@ -1,16 +1,14 @@
 using FitService.Api.Fits;
 using FitService.Api.Jobs;
-using FitService.Api.Notifications;
+using FitService.Api.Metrics;
 using FitService.Api.Storage;
 using Hangfire;
-using Hangfire.InMemory;
-using Microsoft.Extensions.Options;
 
 namespace FitService.Api.Extensions;
 
 public static class ServiceRegistration
 {
-    /// <summary>Options, storage, Hangfire, the fit pipeline, health and OpenAPI.</summary>
+    /// <summary>Options, storage, Hangfire, the fit pipeline, metrics, health and OpenAPI.</summary>
     public static WebApplicationBuilder AddFitService(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -20,25 +18,18 @@ public static class ServiceRegistration
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section);
 
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IFitStore>(sp =>
-        {
-            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            if (storage.IsPostgres) throw new InvalidOperationException("Storage:Provider postgres is not available in this build.");
-            return new SqliteFitStore(storage.ConnectionString, builder.Environment.ContentRootPath);
-        });
+        // Registered first, so the schema exists before any other hosted service (workers, sweeps) starts.
         services.AddHostedService<StoreInitializer>();
-        services.AddSingleton<IFitSignals, InProcessFitSignals>();
-        services.AddSingleton<FitCancellations>();
-        services.AddSingleton<IFitQueue, HangfireFitQueue>();
-        services.AddSingleton<FitSubmitter>();
-        services.AddTransient<FitJob>();
-
-        services.AddHangfire(config => config
-            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-            .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings()
-            .UseInMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long }));
+        var storage = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
         var workers = builder.Configuration.GetSection(WorkersOptions.Section).Get<WorkersOptions>() ?? new WorkersOptions();
+        if (storage.IsPostgres) services.AddPostgresStorage(storage, workers);
+        else services.AddSqliteStorage(storage, workers, builder.Environment.ContentRootPath);
+
+        services.AddSingleton<FitCancellations>();
+        services.AddSingleton<FitSubmitter>();
+        services.AddSingleton<FitRunner>();
+        services.AddTransient<FitJob>();
+        services.AddFitMetrics();
         if (workers.Count > 0)
         {
             services.AddHangfireServer(options =>
@@ -47,7 +38,6 @@ public static class ServiceRegistration
                 options.Queues = [HangfireFitQueue.Queue, "default"];
                 options.ShutdownTimeout = TimeSpan.FromSeconds(10);
             });
-            services.AddHostedService<FitRecovery>();
         }
 
         services.ConfigureHttpJsonOptions(o => JsonOutput.Configure(o.SerializerOptions));

@@ -3,6 +3,7 @@ using System.Text;
 using FitService.Api.Auth;
 using FitService.Api.Extensions;
 using FitService.Api.Jobs;
+using FitService.Api.Metrics;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -163,7 +164,8 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Accepted<FitResource>, ProblemHttpResult>> Cancel(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, FitCancellations cancellations, TimeProvider clock, CancellationToken ct)
+        string id, HttpContext http, IFitStore store, IFitSignals signals, FitCancellations cancellations, FitMetrics metrics, TimeProvider clock,
+        CancellationToken ct)
     {
         var tenant = http.Tenant();
         switch (await store.RequestCancelAsync(tenant, id, clock.GetUtcNow(), ct))
@@ -174,6 +176,7 @@ public static class FitEndpoints
                 return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Fit already ended",
                     detail: $"Fit '{id}' has already ended; there is nothing to cancel.");
             case CancelOutcome.Cancelled:
+                metrics.Ended(FitStatus.Cancelled);
                 signals.Publish(new FitSignal(id, true, 0, null, null));
                 break;
             case CancelOutcome.Requested:
@@ -194,20 +197,28 @@ public static class FitEndpoints
         return TypedResults.NoContent();
     }
 
-    /// <summary>Reads the fit, and if it has not ended waits (without polling) until it does or the time is up.</summary>
+    /// <summary>
+    /// Reads the fit, and if it has not ended waits (without polling) until it does or the time is up. A wake-up without
+    /// the end (signals that may have been missed) reads the store again and waits on.
+    /// </summary>
     public static async Task<FitRecord?> WaitForEndAsync(IFitStore store, IFitSignals signals, string tenant, string id, int seconds, CancellationToken ct)
     {
-        var ended = signals.WhenEnded(id);
-        var fit = await store.GetAsync(tenant, id, includeHistory: true, ct);
-        if (fit is null || fit.Status.IsEnded() || seconds <= 0) return fit;
-        try
+        var deadline = Environment.TickCount64 + seconds * 1000L;
+        while (true)
         {
-            await ended.WaitAsync(TimeSpan.FromSeconds(seconds), ct);
+            var ended = signals.WhenEnded(id);
+            var fit = await store.GetAsync(tenant, id, includeHistory: true, ct);
+            var left = deadline - Environment.TickCount64;
+            if (fit is null || fit.Status.IsEnded() || left <= 0) return fit;
+            try
+            {
+                await ended.WaitAsync(TimeSpan.FromMilliseconds(left), ct);
+            }
+            catch (TimeoutException)
+            {
+                return await store.GetAsync(tenant, id, includeHistory: true, ct);
+            }
         }
-        catch (TimeoutException)
-        {
-        }
-        return await store.GetAsync(tenant, id, includeHistory: true, ct);
     }
 
     /// <summary>Another tenant's fit and a missing one get the very same answer.</summary>

@@ -1,12 +1,13 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using FitService.Api.Jobs;
+using FitService.Api.Metrics;
 using FitService.Api.Storage;
 
 namespace FitService.Api.Fits;
 
 /// <summary>Stores a validated fit and queues it, honouring idempotency keys.</summary>
-public sealed class FitSubmitter(IFitStore store, IFitQueue queue, TimeProvider clock)
+public sealed class FitSubmitter(IFitStore store, IFitQueue queue, FitMetrics metrics, TimeProvider clock)
 {
     public async Task<CreateResult> SubmitAsync(string tenant, ValidFit fit, string? idempotencyKey, CancellationToken ct)
     {
@@ -14,7 +15,11 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, TimeProvider 
         var newFit = new NewFit(Guid.CreateVersion7().ToString("N"), tenant, Truncate(clock.GetUtcNow()), requestJson, fit.X, fit.Y,
             fit.Spec.Steps, fit.Spec.HistoryEvery, fit.Spec.Label, idempotencyKey, Hash(requestJson, fit.X, fit.Y));
         var result = await store.CreateAsync(newFit, ct);
-        if (result.Outcome == CreateOutcome.Created) queue.Enqueue(newFit.Id);
+        if (result.Outcome == CreateOutcome.Created)
+        {
+            metrics.Submitted();
+            queue.Enqueue(newFit.Id, FitWork.Of(fit.X.Length, fit.Spec.Steps));
+        }
         return result;
     }
 

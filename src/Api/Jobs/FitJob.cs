@@ -1,28 +1,28 @@
-using FitService.Api.Fits;
+using FitService.Api.Metrics;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
-using FitService.Engine;
 using Hangfire;
 using Hangfire.Server;
 using Serilog.Context;
-using System.Text.Json;
 
 namespace FitService.Api.Jobs;
 
 /// <summary>
 /// Runs one fit. Reentrant: the store decides whether the fit still needs running (a duplicated or retried job
-/// finds it ended and does nothing), and the engine is deterministic, so a rerun after a crash gives the same result.
-/// Bad math is an answer (the fit fails with its reason, no retry); store or infrastructure errors throw and are retried.
+/// finds it ended, or held by another worker, and does nothing), and the engine is deterministic, so a rerun after a
+/// crash gives the same result. Bad math is an answer (the fit fails with its reason, no retry); store or
+/// infrastructure errors throw and are retried. With a shared store (<paramref name="leases"/>) the fit is run under a lease.
 /// </summary>
 public sealed class FitJob(
     IFitStore store,
+    FitRunner runner,
     IFitSignals signals,
-    FitCancellations cancellations,
+    FitMetrics metrics,
     TimeProvider clock,
-    ILogger<FitJob> logger)
+    ILogger<FitJob> logger,
+    IFitLeases? leases = null)
 {
     public const int Retries = 5;
-    public static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
 
     [AutomaticRetry(Attempts = Retries, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
     [JobDisplayName("fit {0}")]
@@ -36,15 +36,15 @@ public sealed class FitJob(
         catch (Exception e) when (e is not OperationCanceledException && IsLastAttempt(context))
         {
             logger.LogError(e, "Fit {FitId} failed for good after {Retries} retries", fitId, Retries);
-            await EndAsync(fitId, new FitCompletion(FitStatus.Failed, "error", 0, [], null, [],
-                $"The service could not run this fit ({e.GetType().Name}); it was tried {Retries + 1} times.", clock.GetUtcNow()));
+            await EndAsync(fitId, runner.GaveUp(e, Retries + 1));
             throw;
         }
     }
 
     private async Task RunCoreAsync(string fitId, CancellationToken shutdown)
     {
-        var start = await store.TryStartAsync(fitId, clock.GetUtcNow(), shutdown);
+        var now = clock.GetUtcNow();
+        var start = leases is null ? await store.TryStartAsync(fitId, now, shutdown) : await leases.TryClaimAsync(fitId, now, shutdown);
         switch (start.Outcome)
         {
             case StartOutcome.Missing:
@@ -53,78 +53,38 @@ public sealed class FitJob(
             case StartOutcome.Ended:
                 logger.LogInformation("Fit {FitId} had already ended; nothing to do", fitId);
                 return;
+            case StartOutcome.Leased:
+                logger.LogInformation("Fit {FitId} is running in another worker; nothing to do", fitId);
+                return;
             case StartOutcome.CancelledNow:
+                metrics.Ended(FitStatus.Cancelled);
                 signals.Publish(new FitSignal(fitId, true, 0, null, null));
                 return;
         }
 
         var fit = start.Fit!;
-        var spec = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!;
         var points = await store.GetPointsAsync(fitId, shutdown) ?? throw new InvalidOperationException($"points of fit {fitId} are missing");
-        var problem = FitValidator.ToProblem(spec, points.X, points.Y);
-
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
-        var cancelledByUser = false;
-        var savedHistory = 0;
-        cancellations.Register(fitId, stop);
-        FitResult result;
-        try
-        {
-            // Re-check after registering: a cancel that arrived between start and registration must not be missed.
-            if ((await store.GetForWorkerAsync(fitId, shutdown))?.CancelRequested == true) stop.Cancel();
-            logger.LogInformation("Fit {FitId} started: {Points} points, degree {Degree}, {Loss}, {Steps} steps (attempt {Attempt})",
-                fitId, spec.Points, spec.Degree, spec.Loss, spec.Steps, start.Attempt);
-            result = Fitter.Run(problem, progress =>
-            {
-                var fresh = progress.History.AsSpan(savedHistory).ToArray();
-                var update = new FitProgressUpdate(start.Attempt, progress.Step, progress.Params, progress.Loss, savedHistory, fresh);
-                // The engine calls back on the job's own thread at most every 250 ms: a blocking save here is fine.
-                if (store.SaveProgressAsync(fitId, update, CancellationToken.None).GetAwaiter().GetResult()) stop.Cancel();
-                savedHistory = progress.History.Length;
-                signals.Publish(new FitSignal(fitId, false, progress.Step, progress.Loss, progress.Params));
-            }, ProgressInterval, stop.Token);
-            cancelledByUser = stop.IsCancellationRequested && !shutdown.IsCancellationRequested;
-        }
-        finally
-        {
-            cancellations.Unregister(fitId, stop);
-        }
-
-        if (result.StopReason == StopReason.Cancelled && !cancelledByUser)
+        var completion = await runner.RunAsync(fit, points.X, points.Y, recheckCancel: true, shutdown);
+        if (completion is null)
         {
             // The server is shutting down: hand the fit back; Hangfire (or recovery at start) runs it again.
-            logger.LogInformation("Fit {FitId} interrupted by shutdown at step {Step}", fitId, result.Step);
+            if (leases is not null) await leases.ReleaseAsync([fitId], CancellationToken.None);
             shutdown.ThrowIfCancellationRequested();
+            throw new OperationCanceledException();
         }
-
-        var status = result.StopReason switch
-        {
-            StopReason.Diverged => FitStatus.Failed,
-            StopReason.Cancelled => FitStatus.Cancelled,
-            _ => FitStatus.Succeeded,
-        };
-        var completion = new FitCompletion(status, Wire(result.StopReason), result.Step, result.Params,
-            double.IsFinite(result.Loss) ? result.Loss : null, result.History, result.Error, clock.GetUtcNow());
         await EndAsync(fitId, completion);
         logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
-            fitId, status.ToWire(), completion.StopReason, result.Step, result.Loss);
+            fitId, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
     }
 
     private async Task EndAsync(string fitId, FitCompletion completion)
     {
         if (await store.CompleteAsync(fitId, completion, CancellationToken.None))
         {
+            metrics.Ended(completion.Status);
             signals.Publish(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params));
         }
     }
-
-    public static string Wire(StopReason reason) => reason switch
-    {
-        StopReason.Steps => "steps",
-        StopReason.Converged => "converged",
-        StopReason.Diverged => "diverged",
-        _ => "cancelled",
-    };
 
     private static bool IsLastAttempt(PerformContext? context) =>
         context is not null && context.GetJobParameter<int>("RetryCount") >= Retries;

@@ -1,0 +1,70 @@
+using FitService.Api.Jobs;
+using FitService.Api.Notifications;
+using Hangfire;
+using Hangfire.InMemory;
+using Hangfire.PostgreSql;
+
+namespace FitService.Api.Storage;
+
+/// <summary>What each <c>Storage:Provider</c> brings: the fit store, Hangfire's storage, how fits are queued and signalled.</summary>
+public static class StorageRegistration
+{
+    /// <summary>
+    /// Embedded, one process: SQLite, Hangfire in memory (one job per fit), signals in process; at start the workers
+    /// re-queue every unfinished fit, since the in-memory queue did not survive.
+    /// </summary>
+    public static IServiceCollection AddSqliteStorage(this IServiceCollection services, StorageOptions storage, WorkersOptions workers, string contentRoot)
+    {
+        services.AddSingleton<IFitStore>(_ => new SqliteFitStore(storage.ConnectionString, contentRoot));
+        services.AddSingleton<IFitSignals, InProcessFitSignals>();
+        services.AddSingleton<IFitQueue, HangfireFitQueue>();
+        services.AddHangfire(config => config.UseFitDefaults()
+            .UseInMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long }));
+        if (workers.Count > 0) services.AddHostedService<FitRecovery>();
+        return services;
+    }
+
+    /// <summary>
+    /// Shared by many processes: PostgreSQL for the fits and for Hangfire (schema <c>hangfire</c>) in one database, signals
+    /// through LISTEN/NOTIFY, fits run under leases (big ones one job each, small ones in drain jobs); worker processes sweep
+    /// for fits whose worker died. See docs/scale-out.md.
+    /// </summary>
+    public static IServiceCollection AddPostgresStorage(this IServiceCollection services, StorageOptions storage, WorkersOptions workers)
+    {
+        var connectionString = storage.ConnectionString;
+        services.AddSingleton(sp => new PostgresFitStore(connectionString, sp.GetRequiredService<ILoggerFactory>(), workers.Lease));
+        services.AddSingleton<IFitStore>(sp => sp.GetRequiredService<PostgresFitStore>());
+        services.AddSingleton<IFitLeases>(sp => sp.GetRequiredService<PostgresFitStore>());
+        services.AddSingleton(sp => new PostgresFitSignals(connectionString, sp.GetRequiredService<ILogger<PostgresFitSignals>>()));
+        services.AddSingleton<IFitSignals>(sp => sp.GetRequiredService<PostgresFitSignals>());
+        services.AddHostedService(sp => sp.GetRequiredService<PostgresFitSignals>());
+        services.AddSingleton<DrainKicker>();
+        services.AddHostedService(sp => sp.GetRequiredService<DrainKicker>());
+        services.AddSingleton<IFitQueue, LeasedFitQueue>();
+        services.AddTransient<DrainJob>();
+        services.AddHangfire(config => config.UseFitDefaults()
+            .UsePostgreSqlStorage(o => o.UseNpgsqlConnection(connectionString), HangfireOptions(workers)));
+        if (workers.Count > 0) services.AddHostedService<LeaseSweeper>();
+        return services;
+    }
+
+    /// <summary>
+    /// Hangfire.PostgreSql tuned for fits: the queue polled every 50 ms (its 15 s default would delay every fit started
+    /// by another process); a job whose worker died comes back after two leases, while a live worker keeps its jobs by
+    /// sliding the invisibility timeout (without it, a job running longer than the timeout would run twice). Long polling
+    /// stays off: it hung jobs in our measurements (docs/scale-out.md).
+    /// </summary>
+    public static PostgreSqlStorageOptions HangfireOptions(WorkersOptions workers) => new()
+    {
+        QueuePollInterval = TimeSpan.FromMilliseconds(50),
+        InvisibilityTimeout = workers.Lease * 2,
+        UseSlidingInvisibilityTimeout = true,
+        PrepareSchemaIfNecessary = true,
+        EnableLongPolling = false,
+    };
+
+    private static IGlobalConfiguration UseFitDefaults(this IGlobalConfiguration config) => config
+        .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+        .UseSimpleAssemblyNameTypeSerializer()
+        .UseRecommendedSerializerSettings();
+}
