@@ -26,6 +26,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     public HttpClient Client { get; }
     public string Output { get { lock (_output) return _output.ToString(); } }
     public bool HasExited => _process.HasExited;
+    public int ProcessId => _process.Id;
 
     /// <summary>Starts the service with configuration given as <c>Key=Value</c> command-line settings and waits until it is live.</summary>
     public static async Task<ServiceProcess> StartAsync(params string[] settings)
