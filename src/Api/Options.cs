@@ -27,7 +27,10 @@ public sealed class WorkersOptions
     /// <summary>How long a worker's claim on a fit lasts without renewal; a fit whose worker died runs again after this.</summary>
     public int LeaseSeconds { get; set; } = 30;
 
-    /// <summary>Fits with points × steps up to this run together in drain jobs; larger ones get a Hangfire job each.</summary>
+    /// <summary>
+    /// Fits whose work (points × steps × params) is at most this run together in drain jobs; larger ones get a Hangfire
+    /// job each. Drains claim by points × steps at most this, so every fit queued as small is one a drain takes.
+    /// </summary>
     public long SmallFitWork { get; set; } = 2_000_000;
 
     /// <summary>Small fits a drain job claims at once.</summary>
@@ -59,6 +62,9 @@ public sealed class LimitsOptions
     public int MaxPoints { get; set; } = 1_000_000;
     public int MaxSteps { get; set; } = 10_000_000;
     public int MaxLabelLength { get; set; } = 200;
+
+    /// <summary>Most fits in one batch.</summary>
+    public int MaxBatchFits { get; set; } = 10_000;
 
     /// <summary>Longest <c>Prefer: wait</c> honoured, in seconds.</summary>
     public int MaxWaitSeconds { get; set; } = 60;

@@ -1,3 +1,4 @@
+using FitService.Api.Batches;
 using FitService.Api.Extensions;
 using FitService.Api.Fits;
 using Hangfire;
@@ -22,6 +23,7 @@ try
         app.UseFitSwagger();
         app.MapHangfireDashboard("/hangfire");
         app.MapFits();
+        app.MapBatches();
     }
     app.Run();
     return 0;

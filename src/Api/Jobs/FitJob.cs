@@ -8,10 +8,11 @@ using Serilog.Context;
 namespace FitService.Api.Jobs;
 
 /// <summary>
-/// Runs one fit. Reentrant: the store decides whether the fit still needs running (a duplicated or retried job
-/// finds it ended, or held by another worker, and does nothing), and the engine is deterministic, so a rerun after a
-/// crash gives the same result. Bad math is an answer (the fit fails with its reason, no retry); store or
-/// infrastructure errors throw and are retried. With a shared store (<paramref name="leases"/>) the fit is run under a lease.
+/// Runs one fit, or several small ones in turn. Reentrant: the store decides whether a fit still needs running (a
+/// duplicated or retried job finds it ended, or held by another worker, and does nothing), and the engine is
+/// deterministic, so a rerun after a crash gives the same result. Bad math is an answer (the fit fails with its reason,
+/// no retry); store or infrastructure errors throw and are retried. With a shared store (<paramref name="leases"/>)
+/// fits run under a lease.
 /// </summary>
 public sealed class FitJob(
     IFitStore store,
@@ -26,19 +27,41 @@ public sealed class FitJob(
 
     [AutomaticRetry(Attempts = Retries, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
     [JobDisplayName("fit {0}")]
-    public async Task RunAsync(string fitId, PerformContext? context, CancellationToken cancellationToken)
+    public Task RunAsync(string fitId, PerformContext? context, CancellationToken cancellationToken) =>
+        RunManyAsync([fitId], context, cancellationToken);
+
+    /// <summary>
+    /// Runs several small fits in one job, one after the other. A retry of the job skips those that ended, so a
+    /// failure of one fit costs the others nothing.
+    /// </summary>
+    [AutomaticRetry(Attempts = Retries, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
+    [JobDisplayName("fits {0}")]
+    public async Task RunManyAsync(string[] fitIds, PerformContext? context, CancellationToken cancellationToken)
     {
-        using var _ = LogContext.PushProperty("FitId", fitId);
-        try
+        List<(string FitId, Exception Error)>? failures = null;
+        foreach (var fitId in fitIds)
         {
-            await RunCoreAsync(fitId, cancellationToken);
+            using var _ = LogContext.PushProperty("FitId", fitId);
+            try
+            {
+                await RunCoreAsync(fitId, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "Fit {FitId} could not run; the job will be retried", fitId);
+                (failures ??= []).Add((fitId, e));
+            }
         }
-        catch (Exception e) when (e is not OperationCanceledException && IsLastAttempt(context))
+        if (failures is null) return;
+        if (IsLastAttempt(context))
         {
-            logger.LogError(e, "Fit {FitId} failed for good after {Retries} retries", fitId, Retries);
-            await EndAsync(fitId, runner.GaveUp(e, Retries + 1));
-            throw;
+            foreach (var (fitId, error) in failures)
+            {
+                logger.LogError(error, "Fit {FitId} failed for good after {Retries} retries", fitId, Retries);
+                await EndAsync(fitId, runner.GaveUp(error, Retries + 1));
+            }
         }
+        throw new AggregateException($"{failures.Count} of {fitIds.Length} fits could not run", failures.Select(f => f.Error));
     }
 
     private async Task RunCoreAsync(string fitId, CancellationToken shutdown)

@@ -11,7 +11,7 @@ public sealed class FitRecovery(IFitStore store, IFitQueue queue, ILogger<FitRec
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var ids = await store.ListUnfinishedAsync(cancellationToken);
-        foreach (var id in ids) queue.Enqueue(id, FitWork.Unknown);
+        foreach (var id in ids) queue.Enqueue(id);
         if (ids.Count > 0) logger.LogInformation("Recovered {Count} unfinished fits from the store", ids.Count);
     }
 

@@ -46,7 +46,7 @@ public sealed class LeaseSweeper(
             metrics.Ended(FitStatus.Cancelled);
             signals.Publish(new FitSignal(id, true, 0, null, null));
         }
-        foreach (var id in found.BigFits) queue.Enqueue(id, FitWork.Unknown);
+        foreach (var id in found.BigFits) queue.Enqueue(id);
         if (found.SmallFitsWaiting) drains.Kick();
         if (found.BigFits.Count > 0 || found.Cancelled.Count > 0)
         {

@@ -38,7 +38,7 @@ public sealed class FitMetrics
             description: "Jobs waiting in each Hangfire queue.");
     }
 
-    public void Submitted() => _submitted.Add(1);
+    public void Submitted(int count = 1) => _submitted.Add(count);
 
     /// <summary>A worker starts running a fit; <paramref name="queued"/> is given on its first start only.</summary>
     public void Started(TimeSpan? queued)

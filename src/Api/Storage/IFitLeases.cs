@@ -47,12 +47,3 @@ public sealed record ClaimedFit(FitRecord Fit, double[] X, double[] Y);
 
 /// <summary>What a sweep found: big fits that need a job, whether small fits need a drain, and fits it ended as cancelled.</summary>
 public sealed record SweepResult(IReadOnlyList<string> BigFits, bool SmallFitsWaiting, IReadOnlyList<string> Cancelled);
-
-/// <summary>Which fits run together: points × steps, the engine's work up to a factor of the degree.</summary>
-public static class FitWork
-{
-    /// <summary>For callers that do not know the size: the fit runs on its own.</summary>
-    public const long Unknown = long.MaxValue;
-
-    public static long Of(int points, int steps) => (long)points * steps;
-}

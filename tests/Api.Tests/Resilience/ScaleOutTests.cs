@@ -17,7 +17,7 @@ public sealed class ScaleOutTests(PostgresCluster cluster)
     private const int Fits = 500;
     private const int BigSteps = 3_000_000;
 
-    private static readonly string[] Tuning = ["Workers:LeaseSeconds=3", "Workers:SmallFitWork=200000", "Workers:ChunkSize=16"];
+    private static readonly string[] Tuning = ["Workers:LeaseSeconds=3", "Workers:SmallFitWork=1000000", "Workers:ChunkSize=16"];
 
     /// <summary>Every 50th fit is big (its own Hangfire job); the others are small (drain jobs) of a few sizes.</summary>
     private static int StepsOf(int i) => i % 50 == 0 ? BigSteps : 2000 + i % 5 * 500;
