@@ -78,12 +78,10 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
                 await using var conn = await _dataSource.OpenConnectionAsync(ct);
                 conn.Notification += (_, e) => Receive(e.Payload);
                 await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", conn)) await listen.ExecuteNonQueryAsync(ct);
-                if (connectedBefore)
-                {
-                    _logger.LogInformation("Listening to fit signals again");
-                    _local.WakeWaiters();
-                }
+                if (connectedBefore) _logger.LogInformation("Listening to fit signals again");
                 connectedBefore = true;
+                // Whoever started waiting before this LISTEN may have missed its signal: read the store again.
+                _local.WakeWaiters();
                 delay = TimeSpan.FromMilliseconds(250);
                 _listening.TrySetResult();
                 while (true)
