@@ -33,11 +33,13 @@ public static class ServiceRegistration
         services.AddSingleton<FitSubmitter>();
         services.AddTransient<FitJob>();
 
+        // The storage is this host's own singleton, not Hangfire's static JobStorage.Current, so that two hosts in one
+        // process (tests, benchmarks) never enqueue into each other's queues.
+        services.AddSingleton<JobStorage>(_ => new InMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long }));
         services.AddHangfire(config => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings()
-            .UseInMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long }));
+            .UseRecommendedSerializerSettings());
         var workers = builder.Configuration.GetSection(WorkersOptions.Section).Get<WorkersOptions>() ?? new WorkersOptions();
         if (workers.Count > 0)
         {
