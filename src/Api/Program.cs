@@ -1,5 +1,7 @@
+using FitService.Api.Evaluation;
 using FitService.Api.Extensions;
 using FitService.Api.Fits;
+using FitService.Api.Plots;
 using Hangfire;
 using Serilog;
 
@@ -18,9 +20,13 @@ try
     app.MapHealth();
     if (app.ApiEnabled())
     {
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.UseFitSwagger();
         app.MapHangfireDashboard("/hangfire");
         app.MapFits();
+        app.MapPlots();
+        app.MapEvaluate();
     }
     app.Run();
     return 0;

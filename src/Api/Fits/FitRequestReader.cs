@@ -47,7 +47,7 @@ public static class FitRequestReader
     }
 
     /// <summary>The whole body, or null when it is larger than <paramref name="maxBytes"/>.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long maxBytes, CancellationToken ct)
+    internal static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long maxBytes, CancellationToken ct)
     {
         if (request.ContentLength > maxBytes) return null;
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
@@ -74,17 +74,26 @@ public static class FitRequestReader
 
     public static ReadOutcome ReadJson(byte[] body)
     {
+        var (request, errors) = ReadStrict<FitRequest>(body);
+        return request is null ? new ReadOutcome(null, StatusCodes.Status400BadRequest, "The request is invalid", "See errors for each field.", errors)
+            : new ReadOutcome(request, StatusCodes.Status200OK, null, null, null);
+    }
+
+    /// <summary>Any request body by the same strict rules, or the field that is wrong.</summary>
+    public static (T? Value, ValidationErrors? Errors) ReadStrict<T>(byte[] body) where T : class
+    {
+        var errors = new ValidationErrors();
         try
         {
-            var request = JsonSerializer.Deserialize<FitRequest>(body, Strict);
-            if (request is null) return Invalid("body", "must be a JSON object, not null");
-            return new ReadOutcome(request, StatusCodes.Status200OK, null, null, null);
+            if (JsonSerializer.Deserialize<T>(body, Strict) is { } value) return (value, null);
+            errors.Add("body", "must be a JSON object, not null");
         }
         catch (JsonException e)
         {
             var (field, message) = Describe(e);
-            return Invalid(field, message);
+            errors.Add(field, message);
         }
+        return (null, errors);
     }
 
     /// <summary>Turns System.Text.Json's exception into the field it concerns and a message for people.</summary>
