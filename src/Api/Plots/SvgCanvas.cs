@@ -11,7 +11,7 @@ namespace FitService.Api.Plots;
 public sealed class SvgCanvas
 {
     public static readonly XNamespace Ns = "http://www.w3.org/2000/svg";
-    public const double Width = 720, Height = 440, Left = 72, Right = 24, Top = 52, Bottom = 60;
+    public const double Width = 720, Height = 440, Left = 72, Right = 24, Top = 64, Bottom = 60;
     public const string PlotClipId = "plot-clip";
 
     private readonly XElement _root;
@@ -78,21 +78,20 @@ public sealed class SvgCanvas
         _root.Add(new XElement(Ns + "text", new XAttribute("id", id), Attrs(("x", Width - Right), ("y", Height - 4)),
             new XAttribute("text-anchor", "end"), new XAttribute("font-size", "11"), new XAttribute("fill", "#666666"), text));
 
-    /// <summary>A legend box in the top-right corner of the plot area: a sample line (or dot) and a label per entry.</summary>
+    /// <summary>A legend in one row between the title and the plot area, right-aligned, so it never hides a point.</summary>
     public void Legend(params (string Label, XElement Sample)[] entries)
     {
-        const double rowHeight = 18, boxWidth = 190;
-        var x = Left + PlotWidth - boxWidth - 8;
-        var y = Top + 8;
-        var legend = new XElement(Ns + "g", new XAttribute("id", "legend"),
-            new XElement(Ns + "rect", Attrs(("x", x), ("y", y), ("width", boxWidth), ("height", rowHeight * entries.Length + 8)),
-                new XAttribute("fill", "#ffffff"), new XAttribute("fill-opacity", "0.85"), new XAttribute("stroke", "#cccccc")));
+        const double sampleWidth = 30, gap = 18, charWidth = 7;
+        var widths = entries.Select(e => sampleWidth + e.Label.Length * charWidth).ToArray();
+        var x = Left + PlotWidth - widths.Sum() - gap * (entries.Length - 1);
+        const double y = Top - 14;
+        var legend = new XElement(Ns + "g", new XAttribute("id", "legend"));
         for (var i = 0; i < entries.Length; i++)
         {
-            var row = y + 4 + rowHeight * i + rowHeight / 2;
             var sample = entries[i].Sample;
-            sample.SetAttributeValue("transform", $"translate({Num(x + 10)},{Num(row)})");
-            legend.Add(sample, Text(x + 44, row + 4, entries[i].Label, "start"));
+            sample.SetAttributeValue("transform", $"translate({Num(x)},{Num(y)})");
+            legend.Add(sample, Text(x + sampleWidth, y + 4, entries[i].Label, "start"));
+            x += widths[i] + gap;
         }
         _root.Add(legend);
     }
