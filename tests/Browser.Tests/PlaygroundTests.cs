@@ -133,4 +133,56 @@ public sealed class PlaygroundTests(LiveService service, ITestOutputHelper outpu
         // Until the event stream exists the page falls back to polling; its 404 is the only error allowed.
         Assert.All(errors, e => Assert.Contains("/events", e));
     }
+
+    [BrowserFact]
+    public async Task FitFollowsTheEventStreamWhenTheServiceHasOne()
+    {
+        var (page, errors) = await OpenAsync();
+        var polls = 0;
+        page.Request += (_, request) => { if (request.Method == "GET" && System.Text.RegularExpressions.Regex.IsMatch(request.Url, "/v1/fits/[0-9a-f]+$")) polls++; };
+        // The stream as API.md's events endpoint sends it: progress events, then the fit resource as the end event.
+        await page.RouteAsync("**/v1/fits/*/events", async route =>
+        {
+            var id = route.Request.Url.Split('/')[^2];
+            using var wait = new HttpRequestMessage(HttpMethod.Get, $"/v1/fits/{id}");
+            wait.Headers.Add("Prefer", "wait=30");
+            var fit = await (await service.Client.SendAsync(wait)).Content.ReadAsStringAsync();
+            var body = ": keep-alive\n\n" +
+                "event: progress\ndata: {\"step\":40,\"loss\":1.9,\"params\":[1.5,1.2,1.2]}\n\n" +
+                "event: progress\ndata: {\"step\":80,\"loss\":1.4,\"params\":[1.9,1.25,1.3]}\n\n" +
+                $"event: end\ndata: {fit}\n\n";
+            await route.FulfillAsync(new RouteFulfillOptions { Status = 200, ContentType = "text/event-stream", Body = body });
+        });
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Fit", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#final-loss")).Not.ToHaveTextAsync("–", new() { Timeout = 60_000 });
+
+        var id = await page.Locator("#final-loss").GetAttributeAsync("data-fit-id");
+        var fit = await service.Client.GetFromJsonAsync<JsonElement>($"/v1/fits/{id}", Json);
+        await Expect(page.Locator("#final-loss")).ToHaveTextAsync(F4(fit.GetProperty("loss").GetDouble()));
+        Assert.Equal(0, polls);
+        Assert.Empty(errors);
+    }
+
+    [BrowserFact]
+    public async Task ASavedApiKeyGoesWithEveryApiRequest()
+    {
+        var (page, errors) = await OpenAsync();
+        var sent = new List<(string Url, string? Authorization)>();
+        page.Request += (_, request) =>
+        {
+            if (request.Url.Contains("/v1/", StringComparison.Ordinal)) sent.Add((request.Url, request.Headers.GetValueOrDefault("authorization")));
+        };
+
+        await page.GetByLabel("API key").FillAsync("fs_test_key");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save key" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Fit", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#final-loss")).Not.ToHaveTextAsync("–", new() { Timeout = 60_000 });
+        await page.ReloadAsync();
+        await Expect(page.GetByLabel("API key")).ToHaveValueAsync("fs_test_key");
+
+        Assert.Contains(sent, r => r.Url.EndsWith("/v1/fits", StringComparison.Ordinal));
+        Assert.All(sent, r => Assert.Equal("Bearer fs_test_key", r.Authorization));
+        Assert.All(errors, e => Assert.Contains("/events", e));
+    }
 }
