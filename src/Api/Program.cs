@@ -1,3 +1,4 @@
+using FitService.Api.Batches;
 using FitService.Api.Evaluation;
 using FitService.Api.Extensions;
 using FitService.Api.Fits;
@@ -25,6 +26,7 @@ try
         app.UseFitSwagger();
         app.MapHangfireDashboard("/hangfire");
         app.MapFits();
+        app.MapBatches();
         app.MapPlots();
         app.MapEvaluate();
     }

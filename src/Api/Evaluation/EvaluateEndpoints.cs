@@ -47,20 +47,13 @@ public static class EvaluateEndpoints
     public static async Task<Results<Ok<EvaluateResult>, ValidationProblem, ProblemHttpResult>> Evaluate(
         HttpRequest http, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
-        var mediaType = http.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
-        if (mediaType is not "application/json")
+        var read = await FitRequestReader.ReadJsonAsync<EvaluateRequest>(http, limits.Value, ct);
+        if (read.Request is not { } request)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type",
-                detail: $"Send application/json, not {http.ContentType ?? "no Content-Type"}.");
+            return read.Errors is { } readErrors
+                ? FitEndpoints.Invalid(readErrors)
+                : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);
         }
-        var body = await FitRequestReader.ReadBodyAsync(http, limits.Value.MaxRequestBytes, ct);
-        if (body is null)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large",
-                detail: $"The body may be at most {limits.Value.MaxRequestBytes} bytes (derived from Limits:MaxPoints).");
-        }
-        var (request, readErrors) = FitRequestReader.ReadStrict<EvaluateRequest>(body);
-        if (request is null) return FitEndpoints.Invalid(readErrors!);
 
         var errors = new ValidationErrors();
         FitValidator.ValidatePoints(request.X, request.Y, limits.Value, errors);
