@@ -1,6 +1,8 @@
 using FitService.Api.Batches;
+using FitService.Api.Evaluation;
 using FitService.Api.Extensions;
 using FitService.Api.Fits;
+using FitService.Api.Plots;
 using Hangfire;
 using Serilog;
 
@@ -19,10 +21,14 @@ try
     app.MapHealth();
     if (app.ApiEnabled())
     {
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.UseFitSwagger();
         app.MapHangfireDashboard("/hangfire");
         app.MapFits();
         app.MapBatches();
+        app.MapPlots();
+        app.MapEvaluate();
     }
     app.Run();
     return 0;
