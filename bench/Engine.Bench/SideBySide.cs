@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace FitService.Engine.Bench;
+
+/// <summary>
+/// The side-by-side table: the engine's µs per step (a whole Fitter.Run: kernel, optimizer, history),
+/// PyTorch's (read from the JSON lines of bench/torch_reference.py time), the ratio, and the floor.
+/// </summary>
+public static class SideBySide
+{
+    private static readonly (int Points, int Degree, LossKind Loss)[] Configs =
+    [
+        (20, 2, LossKind.Mae), (20, 2, LossKind.Mse), (20, 5, LossKind.Mae), (20, 5, LossKind.Mse),
+        (1_000_000, 2, LossKind.Mae), (1_000_000, 2, LossKind.Mse), (1_000_000, 5, LossKind.Mae), (1_000_000, 5, LossKind.Mse),
+    ];
+
+    public static void Print(string? torchFile, bool quick)
+    {
+        var torch = ReadTorch(torchFile);
+        Console.WriteLine($"Engine vs PyTorch, µs per step ({DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, {CpuModel()}, .NET {Environment.Version})");
+        Console.WriteLine();
+        Console.WriteLine("| points | degree | loss | PyTorch µs/step | engine µs/step | speed-up | floor µs (read x, y) | step / floor |");
+        Console.WriteLine("|---:|---:|---|---:|---:|---:|---:|---:|");
+        foreach (var (points, degree, loss) in Configs)
+        {
+            var engine = EngineMicrosecondsPerStep(points, degree, loss, quick);
+            var floor = FloorMicroseconds(points, quick);
+            var t = torch.GetValueOrDefault((points, degree, loss.ToString().ToLowerInvariant()));
+            var ratio = t > 0 ? (t / engine).ToString("F0", CultureInfo.InvariantCulture) + "×" : "–";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {points:N0} | {degree} | {loss.ToString().ToLowerInvariant()} | {(t > 0 ? t.ToString("F1", CultureInfo.InvariantCulture) : "–")} | {engine:F3} | {ratio} | {floor:F3} | {engine / floor:F2} |"));
+        }
+    }
+
+    /// <summary>Median over repetitions of (time of a run of S steps − time of a run of S/10 steps) / (0.9·S): per-step cost without set-up.</summary>
+    private static double EngineMicrosecondsPerStep(int points, int degree, LossKind loss, bool quick)
+    {
+        var steps = points <= 1000 ? (quick ? 200_000 : 2_000_000) : (quick ? 20 : 100);
+        var big = BenchData.Problem(points, degree, loss, steps);
+        var small = big with { Steps = steps / 10 };
+        Fitter.Run(small);
+        Fitter.Run(big);
+        var samples = new List<double>();
+        for (var rep = 0; rep < (quick ? 3 : 7); rep++)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            Fitter.Run(small);
+            var t1 = Stopwatch.GetTimestamp();
+            Fitter.Run(big);
+            var t2 = Stopwatch.GetTimestamp();
+            samples.Add(((t2 - t1) - (t1 - t0)) * 1e6 / Stopwatch.Frequency / (steps - steps / 10));
+        }
+        samples.Sort();
+        return samples[samples.Count / 2];
+    }
+
+    private static double FloorMicroseconds(int points, bool quick)
+    {
+        var (x, y) = BenchData.Make(points);
+        var passes = Math.Max(10, 50_000_000 / points);
+        if (quick) passes /= 10;
+        var samples = new List<double>();
+        var sink = 0.0;
+        for (var rep = 0; rep < 5; rep++)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            for (var k = 0; k < passes; k++) sink += Floor.Pass(x, y);
+            samples.Add((Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency / passes);
+        }
+        GC.KeepAlive(sink);
+        samples.Sort();
+        return samples[samples.Count / 2];
+    }
+
+    private static string CpuModel() =>
+        File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim() ?? "unknown CPU"
+            : System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString();
+
+    private static Dictionary<(int, int, string), double> ReadTorch(string? file)
+    {
+        var result = new Dictionary<(int, int, string), double>();
+        if (file is null || !File.Exists(file)) return result;
+        foreach (var line in File.ReadLines(file).Where(l => l.TrimStart().StartsWith('{')))
+        {
+            var e = JsonDocument.Parse(line).RootElement;
+            result[(e.GetProperty("points").GetInt32(), e.GetProperty("degree").GetInt32(), e.GetProperty("loss").GetString()!)] = e.GetProperty("usPerStep").GetDouble();
+        }
+        return result;
+    }
+}
