@@ -2,7 +2,7 @@
 """PyTorch side of the engine's checks, with Debian's python3-torch (CPU, float64).
 
   /usr/bin/python3 bench/torch_reference.py reference   # writes tests/Engine.Tests/Data/torch_runs.json
-  /usr/bin/python3 bench/torch_reference.py time [--quick]  # µs per step of a plain zero_grad/backward/step loop, JSON lines
+  /usr/bin/python3 bench/torch_reference.py time [--quick]  # µs per step (best of 5 runs) of a plain zero_grad/backward/step loop, JSON lines
 
 The model is the engine's: p[0]*x^d + ... + p[d] by Horner's rule, parameters highest power first.
 """
@@ -148,7 +148,7 @@ def time_fits(quick):
                 l.backward()
                 opt.step()
             samples.append((time.perf_counter() - t0) / steps * 1e6)
-        print(json.dumps({"points": n, "degree": degree, "loss": loss, "usPerStep": sorted(samples)[len(samples) // 2],
+        print(json.dumps({"points": n, "degree": degree, "loss": loss, "usPerStep": min(samples),
                           "threads": torch.get_num_threads(), "torch": torch.__version__}), flush=True)
 
 

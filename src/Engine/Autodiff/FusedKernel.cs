@@ -170,7 +170,7 @@ public sealed class FusedKernel
 
         private static Expression Lane(string method, params Expression[] args) => Call(typeof(Lanes), method, args);
         private static Expression Add(Expression a, Expression b) => Lane(nameof(Lanes.Add), a, b);
-        private static Expression Zero => Expression.Constant(V.Zero);
+        private static Expression Zero => Lane(nameof(Lanes.Zero)); // a call, not a boxed constant (which would be unboxed at every use)
 
         private static readonly string[] GradNames = ["GradA", "GradB", "GradC"];
 
@@ -186,6 +186,8 @@ public sealed class FusedKernel
             var code = new List<Expression>
             {
                 Expression.Assign(_countV, Lane(nameof(Lanes.Broadcast), Expression.Convert(_count, typeof(double)))),
+                // The mask of the last, partial vector, made before the loop: a call after it would make the JIT spill every register in it.
+                Expression.Assign(_mask, Lane(nameof(Lanes.MaskAt), Expression.And(_count, Expression.Constant(~(Lanes.Width - 1))), _count)),
             };
             foreach (var (node, array) in _array)
                 code.Add(Expression.Assign(array, Expression.ArrayIndex(_vectors, Expression.Constant(_array.Keys.ToList().IndexOf(node)))));
@@ -278,9 +280,7 @@ public sealed class FusedKernel
                     Expression.Block(Body(masked: false, backward), Expression.AddAssign(_i, Expression.Constant(Lanes.Width))),
                     Expression.Break(end)),
                 end));
-            code.Add(Expression.IfThen(Expression.LessThan(_i, _count), Expression.Block(
-                Expression.Assign(_mask, Lane(nameof(Lanes.MaskAt), _i, _count)),
-                Body(masked: true, backward))));
+            code.Add(Expression.IfThen(Expression.LessThan(_i, _count), Body(masked: true, backward)));
             return Expression.Block(code);
         }
 
