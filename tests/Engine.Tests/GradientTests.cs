@@ -101,6 +101,16 @@ public class GradientTests
     }
 
     [Fact]
+    public void ALossWithoutParametersHasAZeroGradient()
+    {
+        var unused = Tensor.Parameter(3.0);
+        var loss = (Tensor.Points([1.0, 2.0, 3.0]) * 2.0).Mean();
+        var gradient = new double[] { double.NaN };
+        Assert.Equal(4.0, new FusedKernel(loss, [unused]).ForwardBackward([3.0], gradient));
+        Assert.Equal([0.0], gradient);
+    }
+
+    [Fact]
     public void MaeGradientAtAZeroResidualIsZeroAsInPyTorch()
     {
         // One point exactly on the model: |r| has no slope there in PyTorch (sign(0) = 0).

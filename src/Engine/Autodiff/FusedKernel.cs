@@ -29,6 +29,8 @@ public sealed class FusedKernel
     /// <summary>The generated code: values of the vector leaves, of the scalar leaves, gradients out (per scalar leaf), point count; returns the loss.</summary>
     public delegate double Kernel(double[][] vectors, double[] scalars, double[] grads, int count);
 
+    // Compiling costs ~10-50 ms and every fit of one degree and loss has the same structure, so the
+    // generated code (a pure function of its arguments) is shared; bounded, thread-safe.
     private static readonly ConcurrentDictionary<string, Kernel> Cache = new();
     private const int MaxCached = 512;
 
@@ -71,6 +73,7 @@ public sealed class FusedKernel
     public double ForwardBackward(ReadOnlySpan<double> parameters, Span<double> gradient)
     {
         SetParameters(parameters);
+        Array.Clear(_grads);
         var loss = _forwardBackward(_vectors, _scalars, _grads, Count);
         for (var k = 0; k < _parameterSlots.Length; k++)
             gradient[k] = _parameterSlots[k] >= 0 ? _grads[_parameterSlots[k]] : 0.0;
@@ -183,6 +186,7 @@ public sealed class FusedKernel
 
         public Expression<Kernel> Build(bool backward)
         {
+            backward &= _loss.RequiresGrad; // nothing to differentiate: the caller's gradient stays 0
             var code = new List<Expression>
             {
                 Expression.Assign(_countV, Lane(nameof(Lanes.Broadcast), Expression.Convert(_count, typeof(double)))),
