@@ -1,5 +1,6 @@
 using FitService.Api.Extensions;
 using FitService.Api.Fits;
+using FitService.Api.Webhooks;
 using Hangfire;
 using Serilog;
 
@@ -21,6 +22,8 @@ try
         app.UseFitSwagger();
         app.MapHangfireDashboard("/hangfire");
         app.MapFits();
+        app.MapFitEvents();
+        app.MapWebhooks();
     }
     app.Run();
     return 0;

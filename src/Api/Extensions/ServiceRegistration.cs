@@ -28,6 +28,7 @@ public static class ServiceRegistration
         });
         services.AddHostedService<StoreInitializer>();
         services.AddSingleton<IFitSignals, InProcessFitSignals>();
+        services.AddSingleton<FitEndings>();
         services.AddSingleton<FitCancellations>();
         services.AddSingleton<IFitQueue, HangfireFitQueue>();
         services.AddSingleton<FitSubmitter>();
@@ -49,6 +50,7 @@ public static class ServiceRegistration
             });
             services.AddHostedService<FitRecovery>();
         }
+        builder.AddFitWebhooks(runsWorkers: workers.Count > 0);
 
         services.ConfigureHttpJsonOptions(o => JsonOutput.Configure(o.SerializerOptions));
         services.AddProblemDetails();
