@@ -3,6 +3,7 @@ using FitService.Api.Jobs;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
 using Hangfire;
+using Hangfire.AspNetCore;
 using Hangfire.InMemory;
 using Microsoft.Extensions.Options;
 
@@ -34,11 +35,19 @@ public static class ServiceRegistration
         services.AddSingleton<FitSubmitter>();
         services.AddTransient<FitJob>();
 
+        // This host's own storage and job activator, registered before AddHangfire: otherwise the host takes the static
+        // JobStorage.Current and JobActivator.Current, which another host starting in the same process (tests) may have
+        // just replaced, and its jobs would run against that host's services. Logging goes through Serilog's static
+        // logger rather than a host's logger factory, which is disposed with its host while Hangfire's log provider is global.
+        var jobStorage = new InMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long });
+        services.AddSingleton<JobStorage>(jobStorage);
+        services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
         services.AddHangfire(config => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
-            .UseInMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long }));
+            .UseSerilogLogProvider()
+            .UseStorage(jobStorage));
         var workers = builder.Configuration.GetSection(WorkersOptions.Section).Get<WorkersOptions>() ?? new WorkersOptions();
         if (workers.Count > 0)
         {

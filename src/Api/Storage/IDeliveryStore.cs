@@ -21,10 +21,11 @@ public interface IDeliveryStore
     Task<IReadOnlyList<DeliveryAttempt>> ListAttemptsAsync(string eventId, CancellationToken ct);
 
     /// <summary>
-    /// Claims the next attempt of a pending event that is due at <paramref name="now"/> and not claimed by anyone
-    /// else; the claim lapses at <paramref name="claimUntil"/> if its holder dies. Null when there is nothing to do.
+    /// Claims the next attempt of a pending event that is due by <paramref name="dueBy"/> and not claimed by anyone
+    /// else at <paramref name="now"/>; the claim lapses at <paramref name="claimUntil"/> if its holder dies. Null when
+    /// there is nothing to do.
     /// </summary>
-    Task<AttemptClaim?> TryClaimAsync(string eventId, DateTimeOffset now, DateTimeOffset claimUntil, CancellationToken ct);
+    Task<AttemptClaim?> TryClaimAsync(string eventId, DateTimeOffset now, DateTimeOffset dueBy, DateTimeOffset claimUntil, CancellationToken ct);
 
     /// <summary>Records a claimed attempt and the event's next state, and releases the claim.</summary>
     Task RecordAttemptAsync(string eventId, DeliveryAttempt attempt, DeliveryState next, DateTimeOffset? nextAttemptAt, CancellationToken ct);

@@ -88,12 +88,14 @@ public sealed class SqliteDeliveryStore : IDeliveryStore, IAsyncDisposable
         return list;
     }
 
-    public Task<AttemptClaim?> TryClaimAsync(string eventId, DateTimeOffset now, DateTimeOffset claimUntil, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    public Task<AttemptClaim?> TryClaimAsync(string eventId, DateTimeOffset now, DateTimeOffset dueBy, DateTimeOffset claimUntil, CancellationToken ct) =>
+        WriteAsync(async (conn, tx) =>
     {
         var changed = await ExecAsync(conn, tx, """
             UPDATE webhook_events SET attempts = attempts + 1, claimed_until = $until
-            WHERE id = $id AND state = 0 AND next_attempt_at <= $now AND (claimed_until IS NULL OR claimed_until <= $now)
-            """, ct, ("$id", eventId), ("$now", now.ToUnixTimeMilliseconds()), ("$until", claimUntil.ToUnixTimeMilliseconds()));
+            WHERE id = $id AND state = 0 AND next_attempt_at <= $due AND (claimed_until IS NULL OR claimed_until <= $now)
+            """, ct, ("$id", eventId), ("$now", now.ToUnixTimeMilliseconds()), ("$due", dueBy.ToUnixTimeMilliseconds()),
+            ("$until", claimUntil.ToUnixTimeMilliseconds()));
         if (changed == 0) return null;
         var e = (await QueryEventAsync(conn, tx, "id = $v", eventId, ct))!;
         return new AttemptClaim(e, e.Attempts, e.Attempts - e.RoundStart);

@@ -26,6 +26,9 @@ public sealed class WebhookDeliveryJob(
     /// <summary>A claim outlives the attempt's deadline by this much before another worker may take over.</summary>
     public static readonly TimeSpan ClaimMargin = TimeSpan.FromSeconds(15);
 
+    /// <summary>Hangfire keeps schedule times in whole seconds, so a scheduled attempt may start up to a second early.</summary>
+    public static readonly TimeSpan EarlyTolerance = TimeSpan.FromSeconds(2);
+
     [Queue(HangfireDeliveryQueue.Queue)]
     [AutomaticRetry(Attempts = 3)]
     [JobDisplayName("webhook {0}")]
@@ -34,7 +37,7 @@ public sealed class WebhookDeliveryJob(
         using var _ = LogContext.PushProperty("WebhookId", eventId);
         var settings = options.Value;
         var now = clock.GetUtcNow();
-        var claim = await deliveries.TryClaimAsync(eventId, now, now + settings.Timeout + ClaimMargin, cancellationToken);
+        var claim = await deliveries.TryClaimAsync(eventId, now, now + EarlyTolerance, now + settings.Timeout + ClaimMargin, cancellationToken);
         if (claim is null) return;
         var e = claim.Event;
 
