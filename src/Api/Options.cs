@@ -41,6 +41,9 @@ public sealed class LimitsOptions
     public int MaxSteps { get; set; } = 10_000_000;
     public int MaxLabelLength { get; set; } = 200;
 
+    /// <summary>Most fits in one batch.</summary>
+    public int MaxBatchFits { get; set; } = 10_000;
+
     /// <summary>Longest <c>Prefer: wait</c> honoured, in seconds.</summary>
     public int MaxWaitSeconds { get; set; } = 60;
 

@@ -1,5 +1,8 @@
+using FitService.Api.Batches;
+using FitService.Api.Evaluation;
 using FitService.Api.Extensions;
 using FitService.Api.Fits;
+using FitService.Api.Plots;
 using FitService.Api.Webhooks;
 using Hangfire;
 using Serilog;
@@ -19,11 +22,16 @@ try
     app.MapHealth();
     if (app.ApiEnabled())
     {
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.UseFitSwagger();
         app.MapHangfireDashboard("/hangfire");
         app.MapFits();
         app.MapFitEvents();
         app.MapWebhooks();
+        app.MapBatches();
+        app.MapPlots();
+        app.MapEvaluate();
     }
     app.Run();
     return 0;

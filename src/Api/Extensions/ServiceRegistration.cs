@@ -35,19 +35,17 @@ public static class ServiceRegistration
         services.AddSingleton<FitSubmitter>();
         services.AddTransient<FitJob>();
 
-        // This host's own storage and job activator, registered before AddHangfire: otherwise the host takes the static
-        // JobStorage.Current and JobActivator.Current, which another host starting in the same process (tests) may have
-        // just replaced, and its jobs would run against that host's services. Logging goes through Serilog's static
-        // logger rather than a host's logger factory, which is disposed with its host while Hangfire's log provider is global.
-        var jobStorage = new InMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long });
-        services.AddSingleton<JobStorage>(jobStorage);
+        // The storage and job activator are this host's own singletons, not Hangfire's static JobStorage.Current and
+        // JobActivator.Current, so that two hosts in one process (tests, benchmarks) never enqueue into each other's
+        // queues nor run jobs with each other's services. Hangfire's log provider is global too: it logs through
+        // Serilog's static logger rather than a host's logger factory, which is disposed with its host.
+        services.AddSingleton<JobStorage>(_ => new InMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long }));
         services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
         services.AddHangfire(config => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
-            .UseSerilogLogProvider()
-            .UseStorage(jobStorage));
+            .UseSerilogLogProvider());
         var workers = builder.Configuration.GetSection(WorkersOptions.Section).Get<WorkersOptions>() ?? new WorkersOptions();
         if (workers.Count > 0)
         {

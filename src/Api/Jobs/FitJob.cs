@@ -27,69 +27,92 @@ public sealed class FitJob(
 
     [AutomaticRetry(Attempts = Retries, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
     [JobDisplayName("fit {0}")]
-    public async Task RunAsync(string fitId, PerformContext? context, CancellationToken cancellationToken)
+    public Task RunAsync(string fitId, PerformContext? context, CancellationToken cancellationToken) =>
+        RunManyAsync([fitId], context, cancellationToken);
+
+    /// <summary>
+    /// Runs several small fits in one job, one after the other. A retry of the job skips those that ended, so a
+    /// failure of one fit costs the others nothing.
+    /// </summary>
+    [AutomaticRetry(Attempts = Retries, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
+    [JobDisplayName("fits {0}")]
+    public async Task RunManyAsync(string[] fitIds, PerformContext? context, CancellationToken cancellationToken)
     {
-        using var _ = LogContext.PushProperty("FitId", fitId);
-        try
+        List<(string FitId, Exception Error)>? failures = null;
+        foreach (var fitId in fitIds)
         {
-            await RunCoreAsync(fitId, cancellationToken);
+            using var _ = LogContext.PushProperty("FitId", fitId);
+            try
+            {
+                await RunCoreAsync(fitId, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "Fit {FitId} could not run; the job will be retried", fitId);
+                (failures ??= []).Add((fitId, e));
+            }
         }
-        catch (Exception e) when (e is not OperationCanceledException && IsLastAttempt(context))
+        if (failures is null) return;
+        if (IsLastAttempt(context))
         {
-            logger.LogError(e, "Fit {FitId} failed for good after {Retries} retries", fitId, Retries);
-            await EndAsync(fitId, new FitCompletion(FitStatus.Failed, "error", 0, [], null, [],
-                $"The service could not run this fit ({e.GetType().Name}); it was tried {Retries + 1} times.", clock.GetUtcNow()));
-            throw;
+            foreach (var (fitId, error) in failures)
+            {
+                logger.LogError(error, "Fit {FitId} failed for good after {Retries} retries", fitId, Retries);
+                await EndAsync(fitId, new FitCompletion(FitStatus.Failed, "error", 0, [], null, [],
+                    $"The service could not run this fit ({error.GetType().Name}); it was tried {Retries + 1} times.", clock.GetUtcNow()));
+            }
         }
+        throw new AggregateException($"{failures.Count} of {fitIds.Length} fits could not run", failures.Select(f => f.Error));
     }
 
     private async Task RunCoreAsync(string fitId, CancellationToken shutdown)
     {
-        var start = await store.TryStartAsync(fitId, clock.GetUtcNow(), shutdown);
-        switch (start.Outcome)
-        {
-            case StartOutcome.Missing:
-                logger.LogInformation("Fit {FitId} was deleted before it ran", fitId);
-                return;
-            case StartOutcome.Ended:
-                logger.LogInformation("Fit {FitId} had already ended; nothing to do", fitId);
-                return;
-            case StartOutcome.CancelledNow:
-                await endings.EndedAsync(new FitSignal(fitId, true, 0, null, null));
-                return;
-        }
-
-        var fit = start.Fit!;
-        var spec = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!;
-        var points = await store.GetPointsAsync(fitId, shutdown) ?? throw new InvalidOperationException($"points of fit {fitId} are missing");
-        var problem = FitValidator.ToProblem(spec, points.X, points.Y);
-
+        // Registered before the start, so a cancel request that lands after the start always finds the run;
+        // one that lands before it is seen by the start itself.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
-        var cancelledByUser = false;
-        var savedHistory = 0;
         cancellations.Register(fitId, stop);
-        FitResult result;
         try
         {
-            // Re-check after registering: a cancel that arrived between start and registration must not be missed.
-            if ((await store.GetForWorkerAsync(fitId, shutdown))?.CancelRequested == true) stop.Cancel();
-            logger.LogInformation("Fit {FitId} started: {Points} points, degree {Degree}, {Loss}, {Steps} steps (attempt {Attempt})",
-                fitId, spec.Points, spec.Degree, spec.Loss, spec.Steps, start.Attempt);
-            result = Fitter.Run(problem, progress =>
+            var start = await store.TryStartAsync(fitId, clock.GetUtcNow(), shutdown);
+            switch (start.Outcome)
             {
-                var fresh = progress.History.AsSpan(savedHistory).ToArray();
-                var update = new FitProgressUpdate(start.Attempt, progress.Step, progress.Params, progress.Loss, savedHistory, fresh);
-                // The engine calls back on the job's own thread at most every 250 ms: a blocking save here is fine.
-                if (store.SaveProgressAsync(fitId, update, CancellationToken.None).GetAwaiter().GetResult()) stop.Cancel();
-                savedHistory = progress.History.Length;
-                signals.Publish(new FitSignal(fitId, false, progress.Step, progress.Loss, progress.Params));
-            }, ProgressInterval, stop.Token);
-            cancelledByUser = stop.IsCancellationRequested && !shutdown.IsCancellationRequested;
+                case StartOutcome.Missing:
+                    logger.LogInformation("Fit {FitId} was deleted before it ran", fitId);
+                    return;
+                case StartOutcome.Ended:
+                    logger.LogInformation("Fit {FitId} had already ended; nothing to do", fitId);
+                    return;
+                case StartOutcome.CancelledNow:
+                    await endings.EndedAsync(new FitSignal(fitId, true, 0, null, null));
+                    return;
+            }
+            await RunStartedAsync(fitId, start, stop, shutdown);
         }
         finally
         {
             cancellations.Unregister(fitId, stop);
         }
+    }
+
+    private async Task RunStartedAsync(string fitId, StartResult start, CancellationTokenSource stop, CancellationToken shutdown)
+    {
+        var spec = JsonSerializer.Deserialize<FitSpec>(start.Fit!.RequestJson, FitRequestReader.Strict)!;
+        var points = await store.GetPointsAsync(fitId, shutdown) ?? throw new InvalidOperationException($"points of fit {fitId} are missing");
+        var problem = FitValidator.ToProblem(spec, points.X, points.Y);
+
+        var savedHistory = 0;
+        logger.LogInformation("Fit {FitId} started: {Points} points, degree {Degree}, {Loss}, {Steps} steps (attempt {Attempt})",
+            fitId, spec.Points, spec.Degree, spec.Loss, spec.Steps, start.Attempt);
+        var result = Fitter.Run(problem, progress =>
+        {
+            var fresh = progress.History.AsSpan(savedHistory).ToArray();
+            var update = new FitProgressUpdate(start.Attempt, progress.Step, progress.Params, progress.Loss, savedHistory, fresh);
+            // The engine calls back on the job's own thread at most every 250 ms: a blocking save here is fine.
+            if (store.SaveProgressAsync(fitId, update, CancellationToken.None).GetAwaiter().GetResult()) stop.Cancel();
+            savedHistory = progress.History.Length;
+            signals.Publish(new FitSignal(fitId, false, progress.Step, progress.Loss, progress.Params));
+        }, ProgressInterval, stop.Token);
+        var cancelledByUser = stop.IsCancellationRequested && !shutdown.IsCancellationRequested;
 
         if (result.StopReason == StopReason.Cancelled && !cancelledByUser)
         {
