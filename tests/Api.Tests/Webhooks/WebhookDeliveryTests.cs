@@ -188,3 +188,35 @@ public sealed class WebhookDeliveryTests(WebhookService service) : IClassFixture
         Assert.Contains(messages.EnumerateArray(), m => m.GetString()!.Contains(reason));
     }
 }
+
+/// <summary>Batches take webhooks too: the same address rules apply to every item.</summary>
+public sealed class BatchWebhookTests(WebhookService service) : IClassFixture<WebhookService>
+{
+    private readonly HttpClient _client = service.Factory.CreateClient();
+
+    [Fact]
+    public async Task ABatchItemWithAnInternalWebhookRejectsTheBatch()
+    {
+        var good = WebhookSettings.FitWithWebhook(service.Receiver.Url(service.Receiver.NewHook()));
+        var bad = WebhookSettings.FitWithWebhook("http://169.254.169.254/latest/meta-data/");
+        var response = await _client.PostAsJsonAsync("/v1/batches", new { fits = new[] { good, bad } });
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.ReadProblem()).GetProperty("errors");
+        Assert.Contains("link-local", errors.GetProperty("fits[1].webhook.url")[0].GetString());
+        Assert.False(errors.TryGetProperty("fits[0].webhook.url", out _));
+    }
+
+    [Fact]
+    public async Task EveryFitOfABatchSendsItsOwnEvent()
+    {
+        var path = service.Receiver.NewHook();
+        var response = await _client.PostAsJsonAsync("/v1/batches",
+            new { defaults = new { webhook = new { url = service.Receiver.Url(path) } }, fits = new[] { TestApi.SmallFit(), TestApi.SmallFit(steps: 20) } });
+
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        var got = await service.Receiver.WaitForAsync(path, 2);
+        Assert.Equal(2, got.Select(g => g.Id).Distinct().Count());
+        Assert.All(got, g => Assert.True(g.SignatureValid));
+    }
+}
