@@ -3,6 +3,7 @@ using FitService.Api.Evaluation;
 using FitService.Api.Extensions;
 using FitService.Api.Fits;
 using FitService.Api.Plots;
+using FitService.Api.Webhooks;
 using Hangfire;
 using Serilog;
 
@@ -26,6 +27,8 @@ try
         app.UseFitSwagger();
         app.MapHangfireDashboard("/hangfire");
         app.MapFits();
+        app.MapFitEvents();
+        app.MapWebhooks();
         app.MapBatches();
         app.MapPlots();
         app.MapEvaluate();

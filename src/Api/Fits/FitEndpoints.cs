@@ -5,6 +5,7 @@ using FitService.Api.Extensions;
 using FitService.Api.Jobs;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
+using FitService.Api.Webhooks;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -63,7 +64,8 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Created<FitResource>, Accepted<FitResource>, ValidationProblem, ProblemHttpResult>> Submit(
-        HttpContext http, FitSubmitter submitter, IFitStore store, IFitSignals signals, IOptions<LimitsOptions> limits, CancellationToken ct)
+        HttpContext http, FitSubmitter submitter, IFitStore store, IFitSignals signals, WebhookUrlPolicy webhooks, IOptions<LimitsOptions> limits,
+        CancellationToken ct)
     {
         var read = await FitRequestReader.ReadAsync(http.Request, limits.Value, ct);
         if (read.Request is null)
@@ -77,9 +79,10 @@ public static class FitEndpoints
         if (key.Length > MaxIdempotencyKeyLength || key.Any(char.IsControl))
             errors.Add("Idempotency-Key", $"must be at most {MaxIdempotencyKeyLength} printable characters");
         var valid = FitValidator.Validate(read.Request, limits.Value, errors);
+        var tenant = http.Tenant();
+        if (valid?.Spec.Webhook?.Url is { } webhookUrl) await webhooks.CheckAsync(tenant, webhookUrl, errors, ct);
         if (valid is null || errors.Any) return Invalid(errors);
 
-        var tenant = http.Tenant();
         var created = await submitter.SubmitAsync(tenant, valid, key.Length == 0 ? null : key, ct);
         if (created.Outcome == CreateOutcome.Conflict)
         {
@@ -163,7 +166,7 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Accepted<FitResource>, ProblemHttpResult>> Cancel(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, FitCancellations cancellations, TimeProvider clock, CancellationToken ct)
+        string id, HttpContext http, IFitStore store, FitEndings endings, FitCancellations cancellations, TimeProvider clock, CancellationToken ct)
     {
         var tenant = http.Tenant();
         switch (await store.RequestCancelAsync(tenant, id, clock.GetUtcNow(), ct))
@@ -174,7 +177,7 @@ public static class FitEndpoints
                 return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Fit already ended",
                     detail: $"Fit '{id}' has already ended; there is nothing to cancel.");
             case CancelOutcome.Cancelled:
-                signals.Publish(new FitSignal(id, true, 0, null, null));
+                await endings.EndedAsync(new FitSignal(id, true, 0, null, null));
                 break;
             case CancelOutcome.Requested:
                 cancellations.Cancel(id);

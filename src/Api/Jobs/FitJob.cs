@@ -17,6 +17,7 @@ namespace FitService.Api.Jobs;
 public sealed class FitJob(
     IFitStore store,
     IFitSignals signals,
+    FitEndings endings,
     FitCancellations cancellations,
     TimeProvider clock,
     ILogger<FitJob> logger)
@@ -82,7 +83,7 @@ public sealed class FitJob(
                     logger.LogInformation("Fit {FitId} had already ended; nothing to do", fitId);
                     return;
                 case StartOutcome.CancelledNow:
-                    signals.Publish(new FitSignal(fitId, true, 0, null, null));
+                    await endings.EndedAsync(new FitSignal(fitId, true, 0, null, null));
                     return;
             }
             await RunStartedAsync(fitId, start, stop, shutdown);
@@ -137,7 +138,7 @@ public sealed class FitJob(
     {
         if (await store.CompleteAsync(fitId, completion, CancellationToken.None))
         {
-            signals.Publish(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params));
+            await endings.EndedAsync(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params));
         }
     }
 

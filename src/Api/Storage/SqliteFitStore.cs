@@ -19,15 +19,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 
     public SqliteFitStore(string connectionString, string contentRoot)
     {
-        var builder = new SqliteConnectionStringBuilder(connectionString);
-        if (!Path.IsPathRooted(builder.DataSource) && builder.DataSource != ":memory:")
-        {
-            builder.DataSource = Path.GetFullPath(Path.Combine(contentRoot, builder.DataSource));
-        }
-        var folder = Path.GetDirectoryName(builder.DataSource);
-        if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
-        builder.Pooling = true;
-        builder.DefaultTimeout = 30;
+        var builder = SqliteDatabase.Resolve(connectionString, contentRoot);
         _connectionString = builder.ToString();
         DatabasePath = builder.DataSource;
     }
@@ -361,7 +353,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             {
                 var conn = new SqliteConnection(_connectionString);
                 await conn.OpenAsync(ct);
-                await ExecAsync(conn, null, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000;", ct);
+                await ExecAsync(conn, null, SqliteDatabase.WriterPragmas, ct);
                 _writer = conn;
             }
             await using var tx = (SqliteTransaction)await _writer.BeginTransactionAsync(IsolationLevel.Serializable, ct);
