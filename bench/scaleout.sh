@@ -30,7 +30,7 @@ cs="Host=127.0.0.1;Port=$port;Username=postgres;Database=bench"
 
 echo "publishing the service and building the driver..."
 dotnet publish "$root/src/Api" -c Release -o "$work/app" --nologo -v q >/dev/null
-dotnet build "$root/bench/Service.Bench" -c Release -o "$work/bench" --nologo -v q >/dev/null
+dotnet build "$root/bench/ScaleOut.Bench" -c Release -o "$work/bench" --nologo -v q >/dev/null
 
 start() { # start <log name> <settings...>
   local p; p=$(free_port); local log="$work/$1.log"; shift
@@ -45,4 +45,4 @@ start worker2 --Api:Enabled=false --Workers:Count=2 >/dev/null
 api_port=$(start api --Workers:Count=0)
 
 echo "$(date -u +%F) $(nproc) cores, $(uptime | sed 's/.*load average/load average/')"
-dotnet "$work/bench/FitService.Bench.dll" "$cs" "http://127.0.0.1:$api_port" "${1:-2000}" "${2:-10000}" "${3:-8}"
+dotnet "$work/bench/FitService.ScaleOut.Bench.dll" "$cs" "http://127.0.0.1:$api_port" "${1:-2000}" "${2:-10000}" "${3:-8}"

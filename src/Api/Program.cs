@@ -1,6 +1,9 @@
 using FitService.Api.Batches;
+using FitService.Api.Evaluation;
 using FitService.Api.Extensions;
 using FitService.Api.Fits;
+using FitService.Api.Plots;
+using FitService.Api.Webhooks;
 using Hangfire;
 using Serilog;
 
@@ -13,17 +16,23 @@ try
     builder.AddFitService();
 
     var app = builder.Build();
-    app.UseSerilogRequestLogging();
+    app.UseSerilogRequestLogging(o => o.Logger = app.Services.GetRequiredService<Serilog.ILogger>());
     app.UseExceptionHandler();
     app.UseStatusCodePages();
     app.MapHealth();
     app.MapPrometheusScrapingEndpoint("/metrics");
     if (app.ApiEnabled())
     {
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.UseFitSwagger();
         app.MapHangfireDashboard("/hangfire");
         app.MapFits();
+        app.MapFitEvents();
+        app.MapWebhooks();
         app.MapBatches();
+        app.MapPlots();
+        app.MapEvaluate();
     }
     app.Run();
     return 0;

@@ -1,8 +1,10 @@
 using FitService.Api.Fits;
 using FitService.Api.Jobs;
 using FitService.Api.Metrics;
+using FitService.Api.Notifications;
 using FitService.Api.Storage;
 using Hangfire;
+using Hangfire.AspNetCore;
 
 namespace FitService.Api.Extensions;
 
@@ -22,14 +24,27 @@ public static class ServiceRegistration
         services.AddHostedService<StoreInitializer>();
         var storage = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
         var workers = builder.Configuration.GetSection(WorkersOptions.Section).Get<WorkersOptions>() ?? new WorkersOptions();
+        // Each provider registers the store, IFitSignals, IFitQueue and this host's own JobStorage.
         if (storage.IsPostgres) services.AddPostgresStorage(storage, workers);
         else services.AddSqliteStorage(storage, workers, builder.Environment.ContentRootPath);
 
+        services.AddSingleton<FitEndings>();
         services.AddSingleton<FitCancellations>();
         services.AddSingleton<FitSubmitter>();
         services.AddSingleton<FitRunner>();
         services.AddTransient<FitJob>();
         services.AddFitMetrics();
+
+        // The storage (above) and job activator are this host's own singletons, not Hangfire's static JobStorage.Current
+        // and JobActivator.Current, so that two hosts in one process (tests, benchmarks) never enqueue into each other's
+        // queues nor run jobs with each other's services. Hangfire's log provider is global too: it logs through
+        // Serilog's static logger rather than a host's logger factory, which is disposed with its host.
+        services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
+        services.AddHangfire(config => config
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UseSerilogLogProvider());
         if (workers.Count > 0)
         {
             services.AddHangfireServer(options =>
@@ -39,6 +54,7 @@ public static class ServiceRegistration
                 options.ShutdownTimeout = TimeSpan.FromSeconds(10);
             });
         }
+        builder.AddFitWebhooks(runsWorkers: workers.Count > 0);
 
         services.ConfigureHttpJsonOptions(o => JsonOutput.Configure(o.SerializerOptions));
         services.AddProblemDetails();

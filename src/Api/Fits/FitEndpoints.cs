@@ -6,6 +6,7 @@ using FitService.Api.Jobs;
 using FitService.Api.Metrics;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
+using FitService.Api.Webhooks;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -64,7 +65,8 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Created<FitResource>, Accepted<FitResource>, ValidationProblem, ProblemHttpResult>> Submit(
-        HttpContext http, FitSubmitter submitter, IFitStore store, IFitSignals signals, IOptions<LimitsOptions> limits, CancellationToken ct)
+        HttpContext http, FitSubmitter submitter, IFitStore store, IFitSignals signals, WebhookUrlPolicy webhooks, IOptions<LimitsOptions> limits,
+        CancellationToken ct)
     {
         var read = await FitRequestReader.ReadAsync(http.Request, limits.Value, ct);
         if (read.Request is null)
@@ -78,9 +80,10 @@ public static class FitEndpoints
         if (key.Length > MaxIdempotencyKeyLength || key.Any(char.IsControl))
             errors.Add("Idempotency-Key", $"must be at most {MaxIdempotencyKeyLength} printable characters");
         var valid = FitValidator.Validate(read.Request, limits.Value, errors);
+        var tenant = http.Tenant();
+        if (valid?.Spec.Webhook?.Url is { } webhookUrl) await webhooks.CheckAsync(tenant, webhookUrl, errors, ct);
         if (valid is null || errors.Any) return Invalid(errors);
 
-        var tenant = http.Tenant();
         var created = await submitter.SubmitAsync(tenant, valid, key.Length == 0 ? null : key, ct);
         if (created.Outcome == CreateOutcome.Conflict)
         {
@@ -164,7 +167,7 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Accepted<FitResource>, ProblemHttpResult>> Cancel(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, FitCancellations cancellations, FitMetrics metrics, TimeProvider clock,
+        string id, HttpContext http, IFitStore store, FitEndings endings, FitCancellations cancellations, FitMetrics metrics, TimeProvider clock,
         CancellationToken ct)
     {
         var tenant = http.Tenant();
@@ -177,7 +180,7 @@ public static class FitEndpoints
                     detail: $"Fit '{id}' has already ended; there is nothing to cancel.");
             case CancelOutcome.Cancelled:
                 metrics.Ended(FitStatus.Cancelled);
-                signals.Publish(new FitSignal(id, true, 0, null, null));
+                await endings.EndedAsync(new FitSignal(id, true, 0, null, null));
                 break;
             case CancelOutcome.Requested:
                 cancellations.Cancel(id);

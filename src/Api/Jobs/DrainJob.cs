@@ -17,7 +17,8 @@ namespace FitService.Api.Jobs;
 public sealed class DrainJob(
     IFitLeases leases,
     FitRunner runner,
-    IFitSignals signals,
+    FitEndings endings,
+    FitCancellations cancellations,
     FitMetrics metrics,
     DrainKicker drains,
     IOptions<WorkersOptions> workers,
@@ -62,7 +63,7 @@ public sealed class DrainJob(
             {
                 var completion = fit.Attempt > FitJob.Retries + 1
                     ? runner.GaveUp(null, fit.Attempt - 1)
-                    : await RunOneAsync(fit, x, y, shutdown);
+                    : RunOne(fit, x, y, shutdown);
                 if (completion is null) break;
                 completions.Add((fit.Id, completion));
                 unfinished.Remove(fit.Id);
@@ -87,17 +88,23 @@ public sealed class DrainJob(
         return completions.Count;
     }
 
-    private async Task<FitCompletion?> RunOneAsync(FitRecord fit, double[] x, double[] y, CancellationToken shutdown)
+    private FitCompletion? RunOne(FitRecord fit, double[] x, double[] y, CancellationToken shutdown)
     {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
+        cancellations.Register(fit.Id, stop);
         try
         {
-            return await runner.RunAsync(fit, x, y, recheckCancel: false, shutdown);
+            return runner.Run(fit, x, y, stop, shutdown);
         }
         catch (Exception e) when (e is not OperationCanceledException and not DbException)
         {
             // This fit cannot be run (the store's errors are not its fault: those fail the job, which is retried).
             logger.LogError(e, "Fit {FitId} could not be run", fit.Id);
             return runner.GaveUp(e, fit.Attempt);
+        }
+        finally
+        {
+            cancellations.Unregister(fit.Id, stop);
         }
     }
 
@@ -109,7 +116,7 @@ public sealed class DrainJob(
         {
             if (!ended.Contains(id)) continue;
             metrics.Ended(completion.Status);
-            signals.Publish(new FitSignal(id, true, completion.Step, completion.Loss, completion.Params));
+            await endings.EndedAsync(new FitSignal(id, true, completion.Step, completion.Loss, completion.Params));
         }
     }
 }

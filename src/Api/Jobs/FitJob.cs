@@ -17,7 +17,8 @@ namespace FitService.Api.Jobs;
 public sealed class FitJob(
     IFitStore store,
     FitRunner runner,
-    IFitSignals signals,
+    FitEndings endings,
+    FitCancellations cancellations,
     FitMetrics metrics,
     TimeProvider clock,
     ILogger<FitJob> logger,
@@ -66,38 +67,49 @@ public sealed class FitJob(
 
     private async Task RunCoreAsync(string fitId, CancellationToken shutdown)
     {
-        var now = clock.GetUtcNow();
-        var start = leases is null ? await store.TryStartAsync(fitId, now, shutdown) : await leases.TryClaimAsync(fitId, now, shutdown);
-        switch (start.Outcome)
+        // Registered before the start, so a cancel request that lands after the start always finds the run;
+        // one that lands before it is seen by the start itself.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
+        cancellations.Register(fitId, stop);
+        try
         {
-            case StartOutcome.Missing:
-                logger.LogInformation("Fit {FitId} was deleted before it ran", fitId);
-                return;
-            case StartOutcome.Ended:
-                logger.LogInformation("Fit {FitId} had already ended; nothing to do", fitId);
-                return;
-            case StartOutcome.Leased:
-                logger.LogInformation("Fit {FitId} is running in another worker; nothing to do", fitId);
-                return;
-            case StartOutcome.CancelledNow:
-                metrics.Ended(FitStatus.Cancelled);
-                signals.Publish(new FitSignal(fitId, true, 0, null, null));
-                return;
-        }
+            var now = clock.GetUtcNow();
+            var start = leases is null ? await store.TryStartAsync(fitId, now, shutdown) : await leases.TryClaimAsync(fitId, now, shutdown);
+            switch (start.Outcome)
+            {
+                case StartOutcome.Missing:
+                    logger.LogInformation("Fit {FitId} was deleted before it ran", fitId);
+                    return;
+                case StartOutcome.Ended:
+                    logger.LogInformation("Fit {FitId} had already ended; nothing to do", fitId);
+                    return;
+                case StartOutcome.Leased:
+                    logger.LogInformation("Fit {FitId} is running in another worker; nothing to do", fitId);
+                    return;
+                case StartOutcome.CancelledNow:
+                    metrics.Ended(FitStatus.Cancelled);
+                    await endings.EndedAsync(new FitSignal(fitId, true, 0, null, null));
+                    return;
+            }
 
-        var fit = start.Fit!;
-        var points = await store.GetPointsAsync(fitId, shutdown) ?? throw new InvalidOperationException($"points of fit {fitId} are missing");
-        var completion = await runner.RunAsync(fit, points.X, points.Y, recheckCancel: true, shutdown);
-        if (completion is null)
-        {
-            // The server is shutting down: hand the fit back; Hangfire (or recovery at start) runs it again.
-            if (leases is not null) await leases.ReleaseAsync([fitId], CancellationToken.None);
-            shutdown.ThrowIfCancellationRequested();
-            throw new OperationCanceledException();
+            var points = await store.GetPointsAsync(fitId, shutdown) ?? throw new InvalidOperationException($"points of fit {fitId} are missing");
+            logger.LogInformation("Fit {FitId} started (attempt {Attempt})", fitId, start.Attempt);
+            var completion = runner.Run(start.Fit!, points.X, points.Y, stop, shutdown);
+            if (completion is null)
+            {
+                // The server is shutting down: hand the fit back; Hangfire (or recovery at start) runs it again.
+                if (leases is not null) await leases.ReleaseAsync([fitId], CancellationToken.None);
+                shutdown.ThrowIfCancellationRequested();
+                throw new OperationCanceledException();
+            }
+            await EndAsync(fitId, completion);
+            logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
+                fitId, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
         }
-        await EndAsync(fitId, completion);
-        logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
-            fitId, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
+        finally
+        {
+            cancellations.Unregister(fitId, stop);
+        }
     }
 
     private async Task EndAsync(string fitId, FitCompletion completion)
@@ -105,7 +117,7 @@ public sealed class FitJob(
         if (await store.CompleteAsync(fitId, completion, CancellationToken.None))
         {
             metrics.Ended(completion.Status);
-            signals.Publish(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params));
+            await endings.EndedAsync(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params));
         }
     }
 

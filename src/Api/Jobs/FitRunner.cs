@@ -14,7 +14,6 @@ namespace FitService.Api.Jobs;
 public sealed class FitRunner(
     IFitStore store,
     IFitSignals signals,
-    FitCancellations cancellations,
     FitMetrics metrics,
     TimeProvider clock,
     ILogger<FitRunner> logger)
@@ -23,24 +22,20 @@ public sealed class FitRunner(
 
     /// <summary>
     /// The end of the fit to store, or null when <paramref name="shutdown"/> interrupted it (the caller hands it back).
-    /// With <paramref name="recheckCancel"/> a cancel that arrived between the start and now is honoured at once; small
-    /// fits of a chunk skip that read (they end within milliseconds anyway).
+    /// <paramref name="stop"/> is the run's own token source, linked to <paramref name="shutdown"/>; the caller registers
+    /// it with <see cref="FitCancellations"/> (before the start, so no cancel request is missed) and disposes it.
     /// </summary>
-    public async Task<FitCompletion?> RunAsync(FitRecord fit, double[] x, double[] y, bool recheckCancel, CancellationToken shutdown)
+    public FitCompletion? Run(FitRecord fit, double[] x, double[] y, CancellationTokenSource stop, CancellationToken shutdown)
     {
         var spec = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!;
         var problem = FitValidator.ToProblem(spec, x, y);
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
         var savedHistory = 0;
         var countedSteps = 0;
-        cancellations.Register(fit.Id, stop);
         metrics.Started(fit.Attempt == 1 ? clock.GetUtcNow() - fit.CreatedAt : null);
         FitResult result;
         try
         {
-            // Re-check after registering: a cancel that arrived between start and registration must not be missed.
-            if (recheckCancel && (await store.GetForWorkerAsync(fit.Id, shutdown))?.CancelRequested == true) stop.Cancel();
             logger.LogDebug("Fit {FitId} started: {Points} points, degree {Degree}, {Loss}, {Steps} steps (attempt {Attempt})",
                 fit.Id, spec.Points, spec.Degree, spec.Loss, spec.Steps, fit.Attempt);
             result = Fitter.Run(problem, progress =>
@@ -57,7 +52,6 @@ public sealed class FitRunner(
         }
         finally
         {
-            cancellations.Unregister(fit.Id, stop);
             metrics.Stopped();
         }
         metrics.StepsDone(result.Step - countedSteps);

@@ -14,7 +14,7 @@ public sealed class LeaseSweeper(
     IFitLeases leases,
     IFitQueue queue,
     DrainKicker drains,
-    IFitSignals signals,
+    FitEndings endings,
     FitMetrics metrics,
     IOptions<WorkersOptions> workers,
     TimeProvider clock,
@@ -44,7 +44,7 @@ public sealed class LeaseSweeper(
         foreach (var id in found.Cancelled)
         {
             metrics.Ended(FitStatus.Cancelled);
-            signals.Publish(new FitSignal(id, true, 0, null, null));
+            await endings.EndedAsync(new FitSignal(id, true, 0, null, null));
         }
         foreach (var id in found.BigFits) queue.Enqueue(id);
         if (found.SmallFitsWaiting) drains.Kick();

@@ -3,10 +3,11 @@ using FitService.Api.Notifications;
 using Hangfire;
 using Hangfire.InMemory;
 using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
 
 namespace FitService.Api.Storage;
 
-/// <summary>What each <c>Storage:Provider</c> brings: the fit store, Hangfire's storage, how fits are queued and signalled.</summary>
+/// <summary>What each <c>Storage:Provider</c> brings: the fit store, the host's Hangfire storage, how fits are queued and signalled.</summary>
 public static class StorageRegistration
 {
     /// <summary>
@@ -18,8 +19,7 @@ public static class StorageRegistration
         services.AddSingleton<IFitStore>(_ => new SqliteFitStore(storage.ConnectionString, contentRoot));
         services.AddSingleton<IFitSignals, InProcessFitSignals>();
         services.AddSingleton<IFitQueue, HangfireFitQueue>();
-        services.AddHangfire(config => config.UseFitDefaults()
-            .UseInMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long }));
+        services.AddSingleton<JobStorage>(_ => new InMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long }));
         if (workers.Count > 0) services.AddHostedService<FitRecovery>();
         return services;
     }
@@ -42,8 +42,11 @@ public static class StorageRegistration
         services.AddHostedService(sp => sp.GetRequiredService<DrainKicker>());
         services.AddSingleton<IFitQueue, LeasedFitQueue>();
         services.AddTransient<DrainJob>();
-        services.AddHangfire(config => config.UseFitDefaults()
-            .UsePostgreSqlStorage(o => o.UseNpgsqlConnection(connectionString), HangfireOptions(workers)));
+        services.AddSingleton<JobStorage>(_ =>
+        {
+            var options = HangfireOptions(workers);
+            return new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, options), options);
+        });
         if (workers.Count > 0) services.AddHostedService<LeaseSweeper>();
         return services;
     }
@@ -62,9 +65,4 @@ public static class StorageRegistration
         PrepareSchemaIfNecessary = true,
         EnableLongPolling = false,
     };
-
-    private static IGlobalConfiguration UseFitDefaults(this IGlobalConfiguration config) => config
-        .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-        .UseSimpleAssemblyNameTypeSerializer()
-        .UseRecommendedSerializerSettings();
 }
