@@ -16,6 +16,8 @@ try
     builder.AddFitService();
 
     var app = builder.Build();
+    // From here on the static logger (Hangfire logs through it) is the configured one, not the bootstrap logger.
+    Log.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
     app.UseSerilogRequestLogging(o => o.Logger = app.Services.GetRequiredService<Serilog.ILogger>());
     app.UseExceptionHandler();
     app.UseStatusCodePages();

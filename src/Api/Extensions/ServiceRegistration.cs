@@ -21,12 +21,13 @@ public static class ServiceRegistration
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section);
 
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IFitStore>(sp =>
+        services.AddSingleton(sp =>
         {
             var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
             if (storage.IsPostgres) throw new InvalidOperationException("Storage:Provider postgres is not available in this build.");
-            return new SqliteFitStore(storage.ConnectionString, builder.Environment.ContentRootPath);
+            return new SqliteDatabase(storage.ConnectionString, builder.Environment.ContentRootPath);
         });
+        services.AddSingleton<IFitStore>(sp => new SqliteFitStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddHostedService<StoreInitializer>();
         services.AddSingleton<IFitSignals, InProcessFitSignals>();
         services.AddSingleton<FitEndings>();

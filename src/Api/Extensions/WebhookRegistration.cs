@@ -23,12 +23,7 @@ public static class WebhookRegistration
                 "Webhooks:Timeout must be > 0, Webhooks:Backoff entries ≥ 0 and Webhooks:Jitter in [0, 1)")
             .ValidateOnStart();
 
-        services.AddSingleton<IDeliveryStore>(sp =>
-        {
-            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            if (storage.IsPostgres) throw new InvalidOperationException("Storage:Provider postgres has no webhook delivery store in this build.");
-            return new SqliteDeliveryStore(storage.ConnectionString, builder.Environment.ContentRootPath);
-        });
+        services.AddSingleton<IDeliveryStore>(sp => new SqliteDeliveryStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddHostedService<DeliveryStoreInitializer>();
         services.TryAddSingleton<HostResolver>(_ => (host, ct) => Dns.GetHostAddressesAsync(host, ct));
         services.TryAddSingleton<IWebhookSecrets, ConfiguredWebhookSecrets>();
