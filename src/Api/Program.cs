@@ -1,25 +1,34 @@
 using FitService.Api.Extensions;
 using FitService.Api.Fits;
-using Hangfire;
+using FitService.Api.Security;
 using Serilog;
+
+if (KeysCommand.IsKeysCommand(args)) return KeysCommand.Run(args, Console.Out, Console.Error);
 
 Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
 try
 {
     var builder = WebApplication.CreateBuilder(args);
     builder.UseDefaultUrl("http://localhost:5080");
+    if (LocalMode.RefusalReason(builder.Configuration) is { } refusal)
+    {
+        Log.Fatal("FitService refuses to start: {Reason}", refusal);
+        return 2;
+    }
     builder.AddFitLogging();
     builder.AddFitService();
+    builder.AddFitSecurity();
 
     var app = builder.Build();
     app.UseSerilogRequestLogging();
     app.UseExceptionHandler();
     app.UseStatusCodePages();
+    app.UseFitSecurity();
     app.MapHealth();
     if (app.ApiEnabled())
     {
         app.UseFitSwagger();
-        app.MapHangfireDashboard("/hangfire");
+        app.MapFitDashboard();
         app.MapFits();
     }
     app.Run();

@@ -43,6 +43,7 @@ public static class FitRequestReader
             return Fail(StatusCodes.Status413PayloadTooLarge, "Request body too large",
                 $"The body may be at most {limits.MaxRequestBytes} bytes (derived from Limits:MaxPoints = {limits.MaxPoints}).");
         }
+        if (isJson && Security.JsonGuard.FindOversizedString(body, limits.MaxJsonStringBytes) is { } oversized) return Invalid(oversized.Field, oversized.Message);
         return isJson ? ReadJson(body) : ReadCsv(body, request.Query);
     }
 

@@ -15,6 +15,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly int _busyTimeoutMs;
     private SqliteConnection? _writer;
 
     public SqliteFitStore(string connectionString, string contentRoot)
@@ -27,7 +28,9 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         var folder = Path.GetDirectoryName(builder.DataSource);
         if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
         builder.Pooling = true;
-        builder.DefaultTimeout = 30;
+        // How long a write waits for another process's lock (SQLITE_BUSY) before it fails; "Default Timeout" in the connection string overrides.
+        if (!new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.ContainsKey("Default Timeout")) builder.DefaultTimeout = 30;
+        _busyTimeoutMs = builder.DefaultTimeout * 1000;
         _connectionString = builder.ToString();
         DatabasePath = builder.DataSource;
     }
@@ -271,7 +274,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             {
                 var conn = new SqliteConnection(_connectionString);
                 await conn.OpenAsync(ct);
-                await ExecAsync(conn, null, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000;", ct);
+                await ExecAsync(conn, null, $"PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = {_busyTimeoutMs};", ct);
                 _writer = conn;
             }
             await using var tx = (SqliteTransaction)await _writer.BeginTransactionAsync(IsolationLevel.Serializable, ct);
