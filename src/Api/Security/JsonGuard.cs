@@ -26,8 +26,9 @@ public static class JsonGuard
                 if (reader.TokenType == JsonTokenType.PropertyName) property = reader.GetString();
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // Malformed JSON or invalid UTF-8: the strict reader names it.
         }
         return null;
     }
