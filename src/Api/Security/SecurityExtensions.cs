@@ -40,6 +40,7 @@ public static class SecurityExtensions
             kestrel.Limits.MaxRequestHeaderCount = 64;
             kestrel.Limits.MaxRequestLineSize = 8 * 1024;
         });
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddExceptionHandler<StorageExceptionHandler>();
         services.AddTransient<IConfigureOptions<SwaggerGenOptions>, SwaggerSecurity>();
         return builder;
