@@ -41,6 +41,9 @@ public sealed class LimitsOptions
     public int MaxSteps { get; set; } = 10_000_000;
     public int MaxLabelLength { get; set; } = 200;
 
+    /// <summary>Most fits in one batch.</summary>
+    public int MaxBatchFits { get; set; } = 10_000;
+
     /// <summary>Longest <c>Prefer: wait</c> honoured, in seconds.</summary>
     public int MaxWaitSeconds { get; set; } = 60;
 
@@ -48,7 +51,7 @@ public sealed class LimitsOptions
     public long MaxWork { get; set; } = 1_000_000_000_000;
 
     /// <summary>Queued plus running fits one tenant may have; a submission beyond it is 429 with <c>Retry-After</c>.</summary>
-    public int MaxActiveFitsPerTenant { get; set; } = 1000;
+    public int MaxActiveFitsPerTenant { get; set; } = 10_000;
 
     /// <summary>Requests per second one tenant may make under <c>/v1</c> (token bucket); 0 turns rate limiting off.</summary>
     public int RequestsPerSecond { get; set; } = 1000;

@@ -1,3 +1,4 @@
+using FitService.Api.Batches;
 using FitService.Api.Extensions;
 using FitService.Api.Fits;
 using FitService.Api.Security;
@@ -30,6 +31,7 @@ try
         app.UseFitSwagger();
         app.MapFitDashboard();
         app.MapFits();
+        app.MapBatches();
     }
     app.Run();
     return 0;

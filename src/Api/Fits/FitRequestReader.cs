@@ -5,8 +5,8 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace FitService.Api.Fits;
 
-/// <summary>A request body read into a <see cref="FitRequest"/>, or why it could not be.</summary>
-public sealed record ReadOutcome(FitRequest? Request, int Status, string? Title, string? Detail, ValidationErrors? Errors);
+/// <summary>A request body read into a <typeparamref name="T"/>, or why it could not be (a status, and field errors for 400).</summary>
+public sealed record ReadOutcome<T>(T? Request, int Status, string? Title, string? Detail, ValidationErrors? Errors) where T : class;
 
 /// <summary>
 /// Reads <c>POST /v1/fits</c> bodies: strict JSON (unknown fields, duplicate keys, wrong types and non-finite numbers
@@ -26,26 +26,45 @@ public static class FitRequestReader
         MaxDepth = MaxJsonDepth,
     };
 
-    public static async Task<ReadOutcome> ReadAsync(HttpRequest request, LimitsOptions limits, CancellationToken ct)
+    /// <summary>Reads a fit: JSON, or CSV points with the fields in the query.</summary>
+    public static async Task<ReadOutcome<FitRequest>> ReadAsync(HttpRequest request, LimitsOptions limits, CancellationToken ct)
     {
-        var mediaType = request.ContentType is { } ctype ? ctype.Split(';')[0].Trim().ToLowerInvariant() : null;
-        var isJson = mediaType is "application/json" || (mediaType?.EndsWith("+json", StringComparison.Ordinal) ?? false);
-        var isCsv = mediaType is "text/csv";
-        if (!isJson && !isCsv)
+        var isCsv = MediaType(request) is "text/csv";
+        if (!isCsv && !IsJson(request))
         {
-            return Fail(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+            return Fail<FitRequest>(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
                 $"Send the fit as application/json (or text/csv points with the fields as query parameters), not {request.ContentType ?? "no Content-Type"}.");
         }
-
         var body = await ReadBodyAsync(request, limits.MaxRequestBytes, ct);
-        if (body is null)
-        {
-            return Fail(StatusCodes.Status413PayloadTooLarge, "Request body too large",
-                $"The body may be at most {limits.MaxRequestBytes} bytes (derived from Limits:MaxPoints = {limits.MaxPoints}).");
-        }
-        if (isJson && Security.JsonGuard.FindOversizedString(body, limits.MaxJsonStringBytes) is { } oversized) return Invalid(oversized.Field, oversized.Message);
-        return isJson ? ReadJson(body) : ReadCsv(body, request.Query);
+        if (body is null) return TooLarge<FitRequest>(limits);
+        return isCsv ? ReadCsv(body, request.Query) : ReadGuardedJson<FitRequest>(body, limits);
     }
+
+    /// <summary>Reads a strict JSON body of any request type, with the same limits and error reporting as fits.</summary>
+    public static async Task<ReadOutcome<T>> ReadJsonAsync<T>(HttpRequest request, LimitsOptions limits, CancellationToken ct) where T : class
+    {
+        if (!IsJson(request))
+        {
+            return Fail<T>(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+                $"Send application/json, not {request.ContentType ?? "no Content-Type"}.");
+        }
+        var body = await ReadBodyAsync(request, limits.MaxRequestBytes, ct);
+        return body is null ? TooLarge<T>(limits) : ReadGuardedJson<T>(body, limits);
+    }
+
+    /// <summary>A string far beyond any field's need (a 10 MB label) is refused before it becomes a .NET string.</summary>
+    private static ReadOutcome<T> ReadGuardedJson<T>(byte[] body, LimitsOptions limits) where T : class =>
+        Security.JsonGuard.FindOversizedString(body, limits.MaxJsonStringBytes) is { } oversized ? Invalid<T>(oversized.Field, oversized.Message) : ReadJson<T>(body);
+
+    private static string? MediaType(HttpRequest request) =>
+        request.ContentType is { } ctype ? ctype.Split(';')[0].Trim().ToLowerInvariant() : null;
+
+    private static bool IsJson(HttpRequest request) =>
+        MediaType(request) is { } m && (m == "application/json" || m.EndsWith("+json", StringComparison.Ordinal));
+
+    private static ReadOutcome<T> TooLarge<T>(LimitsOptions limits) where T : class =>
+        Fail<T>(StatusCodes.Status413PayloadTooLarge, "Request body too large",
+            $"The body may be at most {limits.MaxRequestBytes} bytes (derived from Limits:MaxPoints = {limits.MaxPoints}).");
 
     /// <summary>The whole body, or null when it is larger than <paramref name="maxBytes"/>.</summary>
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long maxBytes, CancellationToken ct)
@@ -73,18 +92,18 @@ public static class FitRequestReader
         return buffer.ToArray();
     }
 
-    public static ReadOutcome ReadJson(byte[] body)
+    public static ReadOutcome<T> ReadJson<T>(byte[] body) where T : class
     {
         try
         {
-            var request = JsonSerializer.Deserialize<FitRequest>(body, Strict);
-            if (request is null) return Invalid("body", "must be a JSON object, not null");
-            return new ReadOutcome(request, StatusCodes.Status200OK, null, null, null);
+            var request = JsonSerializer.Deserialize<T>(body, Strict);
+            if (request is null) return Invalid<T>("body", "must be a JSON object, not null");
+            return new ReadOutcome<T>(request, StatusCodes.Status200OK, null, null, null);
         }
         catch (JsonException e)
         {
             var (field, message) = Describe(e);
-            return Invalid(field, message);
+            return Invalid<T>(field, message);
         }
     }
 
@@ -124,7 +143,7 @@ public static class FitRequestReader
     ];
 
     /// <summary>Reads <c>x,y</c> rows (header optional; comma, semicolon or tab) and the fit fields from the query.</summary>
-    public static ReadOutcome ReadCsv(byte[] body, IQueryCollection query)
+    public static ReadOutcome<FitRequest> ReadCsv(byte[] body, IQueryCollection query)
     {
         var errors = new ValidationErrors();
         foreach (var key in query.Keys.Where(k => !CsvFields.Contains(k))) errors.Add(key, "is not a known field");
@@ -133,7 +152,7 @@ public static class FitRequestReader
         var ys = new List<double>();
         string text;
         try { text = new System.Text.UTF8Encoding(false, true).GetString(body); }
-        catch (System.Text.DecoderFallbackException) { return Invalid("body", "is not valid UTF-8"); }
+        catch (System.Text.DecoderFallbackException) { return Invalid<FitRequest>("body", "is not valid UTF-8"); }
         var lineNumber = 0;
         foreach (var raw in text.Split('\n'))
         {
@@ -196,19 +215,19 @@ public static class FitRequestReader
                 : new StopDto { LossBelow = stopBelow, MinImprovement = minImprovement, Patience = patience },
             Webhook = webhook is null ? null : new WebhookDto { Url = webhook },
         };
-        if (errors.Any) return new ReadOutcome(null, StatusCodes.Status400BadRequest, "The request is invalid", "See errors for each field.", errors);
-        return new ReadOutcome(request, StatusCodes.Status200OK, null, null, null);
+        if (errors.Any) return new ReadOutcome<FitRequest>(null, StatusCodes.Status400BadRequest, "The request is invalid", "See errors for each field.", errors);
+        return new ReadOutcome<FitRequest>(request, StatusCodes.Status200OK, null, null, null);
     }
 
     private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
 
-    private static ReadOutcome Fail(int status, string title, string detail) => new(null, status, title, detail, null);
+    private static ReadOutcome<T> Fail<T>(int status, string title, string detail) where T : class => new(null, status, title, detail, null);
 
-    private static ReadOutcome Invalid(string field, string message)
+    private static ReadOutcome<T> Invalid<T>(string field, string message) where T : class
     {
         var errors = new ValidationErrors();
         errors.Add(field, message);
-        return new ReadOutcome(null, StatusCodes.Status400BadRequest, "The request is invalid", "See errors for each field.", errors);
+        return new ReadOutcome<T>(null, StatusCodes.Status400BadRequest, "The request is invalid", "See errors for each field.", errors);
     }
 
     private sealed class QueryReader(IQueryCollection query, ValidationErrors errors)

@@ -10,13 +10,32 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, TimeProvider 
 {
     public async Task<CreateResult> SubmitAsync(string tenant, ValidFit fit, string? idempotencyKey, CancellationToken ct)
     {
-        var requestJson = JsonSerializer.Serialize(fit.Spec, FitRequestReader.Strict);
-        var newFit = new NewFit(Guid.CreateVersion7().ToString("N"), tenant, Truncate(clock.GetUtcNow()), requestJson, fit.X, fit.Y,
-            fit.Spec.Steps, fit.Spec.HistoryEvery, fit.Spec.Label, idempotencyKey, Hash(requestJson, fit.X, fit.Y));
+        var newFit = NewFit(tenant, fit, clock.GetUtcNow(), idempotencyKey, batchId: null);
         var result = await store.CreateAsync(newFit, ct);
         if (result.Outcome == CreateOutcome.Created) queue.Enqueue(newFit.Id);
         return result;
     }
+
+    /// <summary>Stores a batch and all its fits at once, then queues them in chunks.</summary>
+    public async Task<NewBatch> SubmitBatchAsync(string tenant, IReadOnlyList<ValidFit> fits, string? label, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var batch = new NewBatch(NewId(), tenant, Truncate(now), label, "{}");
+        var newFits = fits.Select(f => NewFit(tenant, f, now, null, batch.Id)).ToList();
+        await store.CreateBatchAsync(batch, newFits, ct);
+        queue.EnqueueMany(newFits.Select((f, i) => new QueuedFit(f.Id, FitValidator.Work(fits[i].Spec))).ToList());
+        return batch;
+    }
+
+    private static NewFit NewFit(string tenant, ValidFit fit, DateTimeOffset now, string? idempotencyKey, string? batchId)
+    {
+        var requestJson = JsonSerializer.Serialize(fit.Spec, FitRequestReader.Strict);
+        return new NewFit(NewId(), tenant, Truncate(now), requestJson, fit.X, fit.Y, fit.Spec.Steps, fit.Spec.HistoryEvery,
+            fit.Spec.Label, idempotencyKey, Hash(requestJson, fit.X, fit.Y), batchId);
+    }
+
+    /// <summary>Time-ordered ids (UUIDv7), 32 hex digits.</summary>
+    public static string NewId() => Guid.CreateVersion7().ToString("N");
 
     /// <summary>Identifies a request by content (its normalised fields and its points), so equal requests match whatever their JSON spacing.</summary>
     public static string Hash(string requestJson, double[] x, double[] y)

@@ -91,6 +91,9 @@ public static class FitValidator
         return new ValidFit(spec, x, y!);
     }
 
+    /// <summary>A rough measure of a fit's work: points × steps × parameters.</summary>
+    public static double Work(FitSpec spec) => (double)spec.Points * spec.Steps * (spec.Degree + 1);
+
     /// <summary>The engine's view of a validated fit.</summary>
     public static FitProblem ToProblem(FitSpec spec, double[] x, double[] y) => new(
         x, y, spec.Degree,

@@ -13,5 +13,14 @@ public sealed class ValidationErrors
         list.Add(message);
     }
 
+    /// <summary>Copies another set of errors under a prefix, e.g. <c>fits[3].</c>.</summary>
+    public void AddAll(string prefix, ValidationErrors other)
+    {
+        foreach (var (field, messages) in other._errors)
+        {
+            foreach (var message in messages) Add(prefix + field, message);
+        }
+    }
+
     public Dictionary<string, string[]> ToDictionary() => _errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
 }

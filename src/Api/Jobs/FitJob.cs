@@ -26,20 +26,42 @@ public sealed class FitJob(
 
     [AutomaticRetry(Attempts = Retries, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
     [JobDisplayName("fit {0}")]
-    public async Task RunAsync(string fitId, PerformContext? context, CancellationToken cancellationToken)
+    public Task RunAsync(string fitId, PerformContext? context, CancellationToken cancellationToken) =>
+        RunManyAsync([fitId], context, cancellationToken);
+
+    /// <summary>
+    /// Runs several small fits in one job, one after the other. A retry of the job skips those that ended, so a
+    /// failure of one fit costs the others nothing.
+    /// </summary>
+    [AutomaticRetry(Attempts = Retries, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
+    [JobDisplayName("fits {0}")]
+    public async Task RunManyAsync(string[] fitIds, PerformContext? context, CancellationToken cancellationToken)
     {
-        using var _ = LogContext.PushProperty("FitId", fitId);
-        try
+        List<(string FitId, Exception Error)>? failures = null;
+        foreach (var fitId in fitIds)
         {
-            await RunCoreAsync(fitId, cancellationToken);
+            using var _ = LogContext.PushProperty("FitId", fitId);
+            try
+            {
+                await RunCoreAsync(fitId, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "Fit {FitId} could not run; the job will be retried", fitId);
+                (failures ??= []).Add((fitId, e));
+            }
         }
-        catch (Exception e) when (e is not OperationCanceledException && IsLastAttempt(context))
+        if (failures is null) return;
+        if (IsLastAttempt(context))
         {
-            logger.LogError(e, "Fit {FitId} failed for good after {Retries} retries", fitId, Retries);
-            await EndAsync(fitId, new FitCompletion(FitStatus.Failed, "error", 0, [], null, [],
-                $"The service could not run this fit ({e.GetType().Name}); it was tried {Retries + 1} times.", clock.GetUtcNow()));
-            throw;
+            foreach (var (fitId, error) in failures)
+            {
+                logger.LogError(error, "Fit {FitId} failed for good after {Retries} retries", fitId, Retries);
+                await EndAsync(fitId, new FitCompletion(FitStatus.Failed, "error", 0, [], null, [],
+                    $"The service could not run this fit ({error.GetType().Name}); it was tried {Retries + 1} times.", clock.GetUtcNow()));
+            }
         }
+        throw new AggregateException($"{failures.Count} of {fitIds.Length} fits could not run", failures.Select(f => f.Error));
     }
 
     private async Task RunCoreAsync(string fitId, CancellationToken shutdown)

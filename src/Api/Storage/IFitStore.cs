@@ -52,6 +52,18 @@ public interface IFitStore
     /// <summary>Queued plus running fits of a tenant.</summary>
     Task<int> CountActiveAsync(string tenant, CancellationToken ct);
 
+    /// <summary>Stores a batch and all its fits in one transaction: all of them or none.</summary>
+    Task CreateBatchAsync(NewBatch batch, IReadOnlyList<NewFit> fits, CancellationToken ct);
+
+    /// <summary>A batch with its fit ids in submission order and its counts by status; null when missing or another tenant's.</summary>
+    Task<BatchRecord?> GetBatchAsync(string tenant, string id, CancellationToken ct);
+
+    /// <summary>The fits of a batch in submission order, without history.</summary>
+    Task<IReadOnlyList<FitRecord>> ListBatchFitsAsync(string tenant, string batchId, CancellationToken ct);
+
+    /// <summary>Removes a batch and all its fits.</summary>
+    Task<bool> DeleteBatchAsync(string tenant, string id, CancellationToken ct);
+
     /// <summary>Checks that the storage answers (readiness).</summary>
     Task PingAsync(CancellationToken ct);
 }

@@ -64,6 +64,14 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
             data bytea NOT NULL,
             PRIMARY KEY (fit_id, start));
         """,
+        """
+        CREATE TABLE IF NOT EXISTS batches (
+            id text PRIMARY KEY,
+            tenant text NOT NULL,
+            created_at timestamptz NOT NULL,
+            label text,
+            request text NOT NULL);
+        """,
     ];
 
     private readonly NpgsqlDataSource _dataSource;
@@ -304,6 +312,93 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
         await using var cmd = Command(conn, null, "SELECT COUNT(*) FROM fits WHERE tenant = @t AND status < 2", ("t", tenant));
         return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct));
     }
+
+    public async Task CreateBatchAsync(NewBatch batch, IReadOnlyList<NewFit> fits, CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await ExecAsync(conn, tx, "INSERT INTO batches (id, tenant, created_at, label, request) VALUES (@id, @t, @created, @label, @request)", ct,
+            ("id", batch.Id), ("t", batch.Tenant), ("created", Utc(batch.CreatedAt)), ("label", batch.Label), ("request", batch.RequestJson));
+        // Binary COPY: thousands of fits and their points in two round trips, inside the batch's transaction.
+        await using (var copy = await conn.BeginBinaryImportAsync(
+            "COPY fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, request_hash) FROM STDIN (FORMAT BINARY)", ct))
+        {
+            foreach (var fit in fits)
+            {
+                await copy.StartRowAsync(ct);
+                await copy.WriteAsync(fit.Id, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(fit.Tenant, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                await copy.WriteAsync((int)FitStatus.Queued, NpgsqlTypes.NpgsqlDbType.Integer, ct);
+                await copy.WriteAsync(fit.Steps, NpgsqlTypes.NpgsqlDbType.Integer, ct);
+                await copy.WriteAsync(fit.HistoryEvery, NpgsqlTypes.NpgsqlDbType.Integer, ct);
+                await copy.WriteAsync(Utc(fit.CreatedAt), NpgsqlTypes.NpgsqlDbType.TimestampTz, ct);
+                await copy.WriteAsync(fit.RequestJson, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                if (fit.Label is null) await copy.WriteNullAsync(ct);
+                else await copy.WriteAsync(fit.Label, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(fit.X.Length, NpgsqlTypes.NpgsqlDbType.Integer, ct);
+                await copy.WriteAsync(batch.Id, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(fit.RequestHash, NpgsqlTypes.NpgsqlDbType.Text, ct);
+            }
+            await copy.CompleteAsync(ct);
+        }
+        await using (var copy = await conn.BeginBinaryImportAsync("COPY fit_points (fit_id, x, y) FROM STDIN (FORMAT BINARY)", ct))
+        {
+            foreach (var fit in fits)
+            {
+                await copy.StartRowAsync(ct);
+                await copy.WriteAsync(fit.Id, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(DoubleBlobs.ToBytes(fit.X), NpgsqlTypes.NpgsqlDbType.Bytea, ct);
+                await copy.WriteAsync(DoubleBlobs.ToBytes(fit.Y), NpgsqlTypes.NpgsqlDbType.Bytea, ct);
+            }
+            await copy.CompleteAsync(ct);
+        }
+        await tx.CommitAsync(CancellationToken.None);
+    }
+
+    public async Task<BatchRecord?> GetBatchAsync(string tenant, string id, CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        // One statement, one snapshot: the batch and the status of each of its fits.
+        await using var cmd = Command(conn, null, """
+            SELECT b.created_at, b.label, b.request, f.id, f.status
+            FROM batches b LEFT JOIN fits f ON f.batch_id = b.id AND f.tenant = b.tenant
+            WHERE b.id = @id AND b.tenant = @t
+            ORDER BY f.seq
+            """, ("id", id), ("t", tenant));
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        BatchRecord? batch = null;
+        var ids = new List<string>();
+        var counts = Enum.GetValues<FitStatus>().ToDictionary(s => s, _ => 0);
+        while (await reader.ReadAsync(ct))
+        {
+            batch ??= new BatchRecord
+            {
+                Id = id, Tenant = tenant, CreatedAt = reader.GetFieldValue<DateTimeOffset>(0),
+                Label = reader.IsDBNull(1) ? null : reader.GetString(1), RequestJson = reader.GetString(2), FitIds = ids, Counts = counts,
+            };
+            if (reader.IsDBNull(3)) continue;
+            ids.Add(reader.GetString(3));
+            counts[(FitStatus)reader.GetInt32(4)]++;
+        }
+        return batch;
+    }
+
+    public async Task<IReadOnlyList<FitRecord>> ListBatchFitsAsync(string tenant, string batchId, CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Command(conn, null, $"SELECT {Columns} FROM fits WHERE batch_id = @b AND tenant = @t ORDER BY seq", ("b", batchId), ("t", tenant));
+        var list = new List<FitRecord>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) list.Add(ReadFit(reader));
+        return list;
+    }
+
+    public Task<bool> DeleteBatchAsync(string tenant, string id, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
+    {
+        if (await ExecAsync(conn, tx, "DELETE FROM batches WHERE id = @id AND tenant = @t", ct, ("id", id), ("t", tenant)) == 0) return false;
+        await ExecAsync(conn, tx, "DELETE FROM fits WHERE batch_id = @id AND tenant = @t", ct, ("id", id), ("t", tenant));
+        return true;
+    }, ct);
 
     public async Task PingAsync(CancellationToken ct)
     {

@@ -72,6 +72,8 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 CREATE TABLE IF NOT EXISTS fit_points (fit_id TEXT PRIMARY KEY, x BLOB NOT NULL, y BLOB NOT NULL);
                 CREATE TABLE IF NOT EXISTS fit_history (
                     fit_id TEXT NOT NULL, start INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (fit_id, start));
+                CREATE TABLE IF NOT EXISTS batches (
+                    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, created_at INTEGER NOT NULL, label TEXT, request TEXT NOT NULL);
                 """, ct);
             return 0;
         }, ct);
@@ -251,6 +253,85 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         await using var cmd = Command(conn, null, "SELECT COUNT(*) FROM fits WHERE tenant = $t AND status < 2", ("$t", tenant));
         return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct));
     }
+
+    public Task CreateBatchAsync(NewBatch batch, IReadOnlyList<NewFit> fits, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        await ExecAsync(conn, tx, "INSERT INTO batches (id, tenant, created_at, label, request) VALUES ($id, $t, $created, $label, $request)", ct,
+            ("$id", batch.Id), ("$t", batch.Tenant), ("$created", batch.CreatedAt.ToUnixTimeMilliseconds()), ("$label", batch.Label),
+            ("$request", batch.RequestJson));
+        // One prepared pair of statements for all the fits: thousands of rows in one transaction.
+        await using var insert = Command(conn, tx, """
+            INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, request_hash)
+            VALUES ($id, $t, 0, $steps, $every, $created, $request, $label, $points, $batch, $hash);
+            INSERT INTO fit_points (fit_id, x, y) VALUES ($id, $x, $y);
+            """, ("$id", ""), ("$t", ""), ("$steps", 0), ("$every", 0), ("$created", 0L), ("$request", ""), ("$label", null),
+            ("$points", 0), ("$batch", batch.Id), ("$hash", ""), ("$x", Array.Empty<byte>()), ("$y", Array.Empty<byte>()));
+        foreach (var fit in fits)
+        {
+            var p = insert.Parameters;
+            p["$id"].Value = fit.Id;
+            p["$t"].Value = fit.Tenant;
+            p["$steps"].Value = fit.Steps;
+            p["$every"].Value = fit.HistoryEvery;
+            p["$created"].Value = fit.CreatedAt.ToUnixTimeMilliseconds();
+            p["$request"].Value = fit.RequestJson;
+            p["$label"].Value = (object?)fit.Label ?? DBNull.Value;
+            p["$points"].Value = fit.X.Length;
+            p["$hash"].Value = fit.RequestHash;
+            p["$x"].Value = DoubleBlobs.ToBytes(fit.X);
+            p["$y"].Value = DoubleBlobs.ToBytes(fit.Y);
+            await insert.ExecuteNonQueryAsync(ct);
+        }
+        return 0;
+    }, ct);
+
+    public async Task<BatchRecord?> GetBatchAsync(string tenant, string id, CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(ct);
+        DateTimeOffset created;
+        string? label;
+        string request;
+        await using (var head = Command(conn, tx, "SELECT created_at, label, request FROM batches WHERE id = $id AND tenant = $t", ("$id", id), ("$t", tenant)))
+        await using (var reader = await head.ExecuteReaderAsync(ct))
+        {
+            if (!await reader.ReadAsync(ct)) return null;
+            created = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0));
+            label = reader.IsDBNull(1) ? null : reader.GetString(1);
+            request = reader.GetString(2);
+        }
+        await using var fits = Command(conn, tx, "SELECT id, status FROM fits WHERE batch_id = $id AND tenant = $t ORDER BY seq", ("$id", id), ("$t", tenant));
+        var ids = new List<string>();
+        var counts = Enum.GetValues<FitStatus>().ToDictionary(s => s, _ => 0);
+        await using var rows = await fits.ExecuteReaderAsync(ct);
+        while (await rows.ReadAsync(ct))
+        {
+            ids.Add(rows.GetString(0));
+            counts[(FitStatus)rows.GetInt32(1)]++;
+        }
+        return new BatchRecord { Id = id, Tenant = tenant, CreatedAt = created, Label = label, RequestJson = request, FitIds = ids, Counts = counts };
+    }
+
+    public async Task<IReadOnlyList<FitRecord>> ListBatchFitsAsync(string tenant, string batchId, CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        await using var cmd = Command(conn, null, $"SELECT {Columns} FROM fits WHERE batch_id = $b AND tenant = $t ORDER BY seq", ("$b", batchId), ("$t", tenant));
+        var list = new List<FitRecord>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) list.Add(ReadFit(reader));
+        return list;
+    }
+
+    public Task<bool> DeleteBatchAsync(string tenant, string id, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        if (await ExecAsync(conn, tx, "DELETE FROM batches WHERE id = $id AND tenant = $t", ct, ("$id", id), ("$t", tenant)) == 0) return false;
+        await ExecAsync(conn, tx, """
+            DELETE FROM fit_points WHERE fit_id IN (SELECT id FROM fits WHERE batch_id = $id);
+            DELETE FROM fit_history WHERE fit_id IN (SELECT id FROM fits WHERE batch_id = $id);
+            DELETE FROM fits WHERE batch_id = $id;
+            """, ct, ("$id", id));
+        return true;
+    }, ct);
 
     public async Task PingAsync(CancellationToken ct)
     {

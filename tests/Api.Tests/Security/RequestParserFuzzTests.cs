@@ -50,7 +50,7 @@ public sealed class RequestParserFuzzTests(RequestParserFuzzTests.NoWorkers fact
         Mutated.Sample(body =>
         {
             _ = JsonGuard.FindOversizedString(body, limits.MaxJsonStringBytes);
-            var read = FitRequestReader.ReadJson(body);
+            var read = FitRequestReader.ReadJson<FitRequest>(body);
             if (read.Request is not null) _ = FitValidator.Validate(read.Request, limits, new ValidationErrors());
         }, iter: 20_000);
     }

@@ -271,4 +271,74 @@ public abstract class FitStoreContract
         Assert.Equal(200, all.Count);
         Assert.Empty(await store.ListUnfinishedAsync(None));
     }
+
+    private static NewBatch ABatch(string id, string tenant = "t1") => new(id, tenant, T0, "b-label", "{\"webhook\":null}");
+
+    [ConditionalFact]
+    public async Task ABatchIsStoredWithItsFitsInSubmissionOrder()
+    {
+        var store = await NewStoreAsync();
+        var batchId = Guid.NewGuid().ToString("N");
+        var fits = Enumerable.Range(0, 50).Select(i => AFit(label: $"item-{i}") with { BatchId = batchId }).ToList();
+        await store.CreateBatchAsync(ABatch(batchId), fits, None);
+
+        var batch = await store.GetBatchAsync("t1", batchId, None);
+        Assert.NotNull(batch);
+        Assert.Equal(fits.Select(f => f.Id), batch.FitIds);
+        Assert.Equal(50, batch.Counts[FitStatus.Queued]);
+        Assert.Equal("b-label", batch.Label);
+        Assert.Equal(T0, batch.CreatedAt);
+        Assert.False(batch.IsEnded);
+        var stored = await store.ListBatchFitsAsync("t1", batchId, None);
+        Assert.Equal(fits.Select(f => f.Label), stored.Select(f => f.Label));
+        Assert.Equal(fits[7].X, (await store.GetPointsAsync(fits[7].Id, None))!.Value.X);
+        Assert.All(stored, f => Assert.Equal(batchId, f.BatchId));
+    }
+
+    [ConditionalFact]
+    public async Task BatchCountsFollowTheFits()
+    {
+        var store = await NewStoreAsync();
+        var batchId = Guid.NewGuid().ToString("N");
+        var fits = Enumerable.Range(0, 3).Select(_ => AFit() with { BatchId = batchId }).ToList();
+        await store.CreateBatchAsync(ABatch(batchId), fits, None);
+        await store.TryStartAsync(fits[0].Id, T0, None);
+        await store.CompleteAsync(fits[0].Id, new FitCompletion(FitStatus.Succeeded, "steps", 1, [1, 1, 1], 1, [2], null, T0), None);
+        await store.TryStartAsync(fits[1].Id, T0, None);
+
+        var batch = await store.GetBatchAsync("t1", batchId, None);
+        Assert.Equal(1, batch!.Counts[FitStatus.Succeeded]);
+        Assert.Equal(1, batch.Counts[FitStatus.Running]);
+        Assert.Equal(1, batch.Counts[FitStatus.Queued]);
+        Assert.Equal(1, batch.Ended);
+    }
+
+    [ConditionalFact]
+    public async Task ABatchIsAllOrNothing()
+    {
+        var store = await NewStoreAsync();
+        var batchId = Guid.NewGuid().ToString("N");
+        var twin = AFit() with { BatchId = batchId };
+        await Assert.ThrowsAnyAsync<Exception>(() => store.CreateBatchAsync(ABatch(batchId), [AFit() with { BatchId = batchId }, twin, twin], None));
+
+        Assert.Null(await store.GetBatchAsync("t1", batchId, None));
+        Assert.Empty(await store.ListAsync("t1", new FitQuery(null, null, 10, null), None));
+    }
+
+    [ConditionalFact]
+    public async Task BatchesAreScopedByTenantAndDeletedWithTheirFits()
+    {
+        var store = await NewStoreAsync();
+        var batchId = Guid.NewGuid().ToString("N");
+        var fits = Enumerable.Range(0, 3).Select(_ => AFit() with { BatchId = batchId }).ToList();
+        await store.CreateBatchAsync(ABatch(batchId), fits, None);
+
+        Assert.Null(await store.GetBatchAsync("t2", batchId, None));
+        Assert.Empty(await store.ListBatchFitsAsync("t2", batchId, None));
+        Assert.False(await store.DeleteBatchAsync("t2", batchId, None));
+        Assert.True(await store.DeleteBatchAsync("t1", batchId, None));
+        Assert.Null(await store.GetBatchAsync("t1", batchId, None));
+        Assert.Null(await store.GetAsync("t1", fits[0].Id, false, None));
+        Assert.Null(await store.GetPointsAsync(fits[0].Id, None));
+    }
 }

@@ -6,14 +6,15 @@ namespace FitService.Cli.Tests.EndToEnd;
 
 /// <summary>fitctl and the example scripts against a real FitService (see <see cref="LiveServiceFactAttribute"/>).
 /// Each test makes its own data and fits, labelled with a fresh run id, so tests do not see each other's fits.</summary>
-public sealed class FitctlAgainstLiveServiceTests : IDisposable
+[Collection(LiveServiceCollection.Name)]
+public sealed class FitctlAgainstLiveServiceTests(LiveService service) : IDisposable
 {
     /// <summary>The lesson's data: f(x) = 3x² + 2x + 1 with numpy's seed-42 noise, 20 points on [-2, 2]; MAE 2.42 at (1.1, 1.1, 1.1).</summary>
     private static readonly double[] LessonX = [-2.0, -1.7895, -1.5789, -1.3684, -1.1579, -0.9474, -0.7368, -0.5263, -0.3158, -0.1053, 0.1053, 0.3158, 0.5263, 0.7368, 0.9474, 1.1579, 1.3684, 1.5789, 1.7895, 2.0];
     private static readonly double[] LessonY = [11.8690, 6.5433, 5.9396, 2.6304, 1.7947, 1.9010, -0.2977, 1.4315, -0.2804, 0.4521, 0.2547, 4.5743, 2.9681, 1.3385, 5.3754, 4.8878, 8.2467, 9.2462, 10.2612, 13.6939];
 
-    private readonly string _server = Environment.GetEnvironmentVariable(LiveServiceFactAttribute.UrlVariable) ?? "";
-    private readonly string? _apiKey = Environment.GetEnvironmentVariable(LiveServiceFactAttribute.ApiKeyVariable);
+    private readonly string _server = service.Url;
+    private readonly string? _apiKey = service.ApiKey;
     private readonly string _dir = Directory.CreateTempSubdirectory("fitctl-e2e-").FullName;
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
 

@@ -1,0 +1,217 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using FitService.Api.Auth;
+using FitService.Api.Extensions;
+using FitService.Api.Fits;
+using FitService.Api.Security;
+using FitService.Api.Jobs;
+using FitService.Api.Notifications;
+using FitService.Api.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+
+namespace FitService.Api.Batches;
+
+public static class BatchEndpoints
+{
+    public static RouteGroupBuilder MapBatches(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/batches").WithTags("Batches");
+
+        group.MapPost("/", Submit).WithName("SubmitBatch")
+            .WithSummary("Submit many fits at once")
+            .WithDescription("`{\"defaults\": {fit fields}, \"fits\": [{fit fields}, …]}`: each item overrides the defaults. " +
+                "All or nothing: one invalid item rejects the whole batch (its errors are named `fits[i].field`) and nothing is stored. " +
+                "Small fits run many per Hangfire job.")
+            .Accepts<BatchRequest>("application/json")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+
+        group.MapGet("/{id}", Get).WithName("GetBatch")
+            .WithSummary("Get a batch's progress")
+            .WithDescription("Counts by status and the fit ids. `Prefer: wait=N` answers as soon as every fit has ended, or after N seconds.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapGet("/{id}/results", GetResults).WithName("GetBatchResults")
+            .WithSummary("A batch's results, one per fit")
+            .WithDescription("JSON lines (`application/x-ndjson`, the default) in item order, or `Accept: text/csv` for " +
+                "`label,status,stopReason,loss,p0,p1,…` (params highest power first).")
+            .Produces<BatchResult>(StatusCodes.Status200OK, "application/x-ndjson")
+            .Produces<string>(StatusCodes.Status200OK, "text/csv")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapPost("/{id}/cancel", Cancel).WithName("CancelBatch")
+            .WithSummary("Cancel every fit of a batch that has not ended")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        group.MapDelete("/{id}", Delete).WithName("DeleteBatch")
+            .WithSummary("Delete a batch and all its fits (cancelling them first)")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        return group;
+    }
+
+    public static async Task<Results<Accepted<BatchResource>, ValidationProblem, ProblemHttpResult>> Submit(
+        HttpContext http, FitSubmitter submitter, SubmissionGuard guard, IFitStore store, IOptions<LimitsOptions> limitsOptions, CancellationToken ct)
+    {
+        var limits = limitsOptions.Value;
+        var read = await FitRequestReader.ReadJsonAsync<BatchRequest>(http.Request, limits, ct);
+        if (read.Request is not { } request)
+        {
+            return read.Errors is { } readErrors
+                ? FitEndpoints.Invalid(readErrors)
+                : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);
+        }
+
+        var errors = new ValidationErrors();
+        if (request.Fits is null or { Length: 0 }) errors.Add("fits", "must hold at least 1 fit");
+        else if (request.Fits.Length > limits.MaxBatchFits) errors.Add("fits", $"has {request.Fits.Length} fits; at most {limits.MaxBatchFits} (Limits:MaxBatchFits) are allowed");
+        if (request.Label is { Length: var length } && length > limits.MaxLabelLength) errors.Add("label", $"has {length} characters; at most {limits.MaxLabelLength} are allowed");
+        if (errors.Any) return FitEndpoints.Invalid(errors);
+
+        var valid = new List<ValidFit>(request.Fits!.Length);
+        for (var i = 0; i < request.Fits.Length; i++)
+        {
+            var itemErrors = new ValidationErrors();
+            var item = request.Fits[i] is { } fit ? FitValidator.Validate(fit.Over(request.Defaults), limits, itemErrors) : null;
+            if (request.Fits[i] is null) itemErrors.Add("", "must be a fit object");
+            if (item is null) errors.AddAll($"fits[{i}].", itemErrors);
+            else valid.Add(item);
+        }
+        if (errors.Any) return FitEndpoints.Invalid(errors);
+
+        if (await guard.CheckAsync(http, http.Tenant(), valid.ConvertAll(v => v.Spec), ct) is { } refused) return refused;
+        var batch = await submitter.SubmitBatchAsync(http.Tenant(), valid, request.Label, ct);
+        var stored = await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
+        return TypedResults.Accepted($"/v1/batches/{batch.Id}", ToResource(stored!));
+    }
+
+    public static async Task<Results<Ok<BatchResource>, ProblemHttpResult>> Get(
+        string id, HttpContext http, IFitStore store, IFitSignals signals, IOptions<LimitsOptions> limits, CancellationToken ct)
+    {
+        var tenant = http.Tenant();
+        var batch = await store.GetBatchAsync(tenant, id, ct);
+        if (batch is null) return NotFound(id);
+        if (PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) is { } wait && wait > 0 && !batch.IsEnded)
+        {
+            batch = await WaitForEndAsync(store, signals, batch, TimeSpan.FromSeconds(wait), ct) ?? batch;
+        }
+        return TypedResults.Ok(ToResource(batch));
+    }
+
+    public static async Task<Results<PushStreamHttpResult, ContentHttpResult, ProblemHttpResult>> GetResults(
+        string id, HttpContext http, IFitStore store, IOptions<JsonOptions> json, CancellationToken ct)
+    {
+        var tenant = http.Tenant();
+        if (await store.GetBatchAsync(tenant, id, ct) is null) return NotFound(id);
+        var fits = await store.ListBatchFitsAsync(tenant, id, ct);
+        var results = fits.Select((f, i) => new BatchResult(i, f.Id, f.Label, f.Status.ToWire(), f.StopReason, f.Loss, f.Params, f.Error)).ToList();
+
+        if (http.Request.Headers.Accept.ToString().Contains("text/csv", StringComparison.OrdinalIgnoreCase))
+        {
+            var width = results.Max(r => r.Params?.Length ?? 0);
+            var csv = new StringBuilder("label,status,stopReason,loss");
+            for (var p = 0; p < width; p++) csv.Append(CultureInfo.InvariantCulture, $",p{p}");
+            csv.Append('\n');
+            foreach (var r in results)
+            {
+                csv.Append(Csv(r.Label)).Append(',').Append(r.Status).Append(',').Append(r.StopReason).Append(',').Append(Number(r.Loss));
+                for (var p = 0; p < width; p++) csv.Append(',').Append(r.Params is { } ps && p < ps.Length ? Number(ps[p]) : "");
+                csv.Append('\n');
+            }
+            return TypedResults.Text(csv.ToString(), "text/csv", Encoding.UTF8);
+        }
+
+        var options = json.Value.SerializerOptions;
+        return TypedResults.Stream(async stream =>
+        {
+            foreach (var result in results)
+            {
+                await JsonSerializer.SerializeAsync(stream, result, options, ct);
+                await stream.WriteAsync(NewLine, ct);
+            }
+        }, "application/x-ndjson");
+    }
+
+    public static async Task<Results<Accepted<BatchResource>, ProblemHttpResult>> Cancel(
+        string id, HttpContext http, IFitStore store, IFitSignals signals, FitCancellations cancellations, TimeProvider clock, CancellationToken ct)
+    {
+        var tenant = http.Tenant();
+        var batch = await store.GetBatchAsync(tenant, id, ct);
+        if (batch is null) return NotFound(id);
+        if (batch.IsEnded)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Batch already completed",
+                detail: $"Every fit of batch '{id}' has ended; there is nothing to cancel.");
+        }
+        await CancelFitsAsync(store, signals, cancellations, clock, tenant, batch, ct);
+        return TypedResults.Accepted($"/v1/batches/{id}", ToResource((await store.GetBatchAsync(tenant, id, ct))!));
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> Delete(
+        string id, HttpContext http, IFitStore store, IFitSignals signals, FitCancellations cancellations, TimeProvider clock, CancellationToken ct)
+    {
+        var tenant = http.Tenant();
+        var batch = await store.GetBatchAsync(tenant, id, ct);
+        if (batch is null) return NotFound(id);
+        await CancelFitsAsync(store, signals, cancellations, clock, tenant, batch, ct);
+        return await store.DeleteBatchAsync(tenant, id, ct) ? TypedResults.NoContent() : NotFound(id);
+    }
+
+    private static async Task CancelFitsAsync(IFitStore store, IFitSignals signals, FitCancellations cancellations, TimeProvider clock,
+        string tenant, BatchRecord batch, CancellationToken ct)
+    {
+        foreach (var fitId in batch.FitIds)
+        {
+            switch (await store.RequestCancelAsync(tenant, fitId, clock.GetUtcNow(), ct))
+            {
+                case CancelOutcome.Cancelled:
+                    signals.Publish(new FitSignal(fitId, true, 0, null, null));
+                    break;
+                case CancelOutcome.Requested:
+                    cancellations.Cancel(fitId);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Waits on the end signal of every fit still going (registered before re-reading, so no end is missed).</summary>
+    private static async Task<BatchRecord?> WaitForEndAsync(IFitStore store, IFitSignals signals, BatchRecord batch, TimeSpan wait, CancellationToken ct)
+    {
+        var fits = await store.ListBatchFitsAsync(batch.Tenant, batch.Id, ct);
+        var pending = fits.Where(f => !f.Status.IsEnded()).Select(f => signals.WhenEnded(f.Id)).ToList();
+        var again = await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
+        if (again is null || again.IsEnded) return again;
+        try
+        {
+            await Task.WhenAll(pending).WaitAsync(wait, ct);
+        }
+        catch (TimeoutException)
+        {
+        }
+        return await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
+    }
+
+    private static readonly ReadOnlyMemory<byte> NewLine = "\n"u8.ToArray();
+
+    public static BatchResource ToResource(BatchRecord batch)
+    {
+        var c = batch.Counts;
+        var counts = new BatchCounts(c[FitStatus.Queued], c[FitStatus.Running], c[FitStatus.Succeeded], c[FitStatus.Failed], c[FitStatus.Cancelled]);
+        var status = batch.IsEnded ? "completed" : counts.Queued == batch.Total ? "queued" : "running";
+        var progress = batch.Total == 0 ? 1 : (double)batch.Ended / batch.Total;
+        return new BatchResource(batch.Id, status, batch.Total, counts, progress, batch.FitIds, batch.CreatedAt, batch.Label);
+    }
+
+    private static ProblemHttpResult NotFound(string id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Batch not found", detail: $"There is no batch with id '{id}'.");
+
+    private static string Number(double? value) => value is { } v && double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : "";
+
+    private static string Csv(string? text) =>
+        text is null ? "" : text.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + text.Replace("\"", "\"\"") + "\"" : text;
+}

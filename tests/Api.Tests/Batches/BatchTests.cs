@@ -1,0 +1,156 @@
+using System.Net;
+using System.Text.Json;
+using FitService.Api.Batches;
+using FitService.Api.Fits;
+using FitService.Api.Tests.Infrastructure;
+using FitService.Engine;
+
+namespace FitService.Api.Tests.Batches;
+
+public sealed class BatchTests(BatchTests.Service factory) : IClassFixture<BatchTests.Service>
+{
+    public sealed class Service() : FitServiceFactory(("Workers:Count", "2"), ("Limits:MaxBatchFits", "500"));
+
+    private readonly HttpClient _client = factory.CreateClient();
+
+    private static object Item(int i) => new
+    {
+        x = new[] { 0.0, 1.0, 2.0, 3.0 },
+        y = new[] { 1.0, 3.0 + i, 5.0 + 2 * i, 7.0 + 3 * i },
+        label = $"set-{i}",
+    };
+
+    private static readonly object Defaults = new { degree = 1, loss = "mse", learningRate = 0.02, steps = 500 };
+
+    private async Task<BatchResource> Submit(object body)
+    {
+        var response = await _client.PostAsJsonAsync("/v1/batches", body);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var batch = (await response.Content.ReadFromJsonAsync<BatchResource>(TestApi.Json))!;
+        Assert.Equal($"/v1/batches/{batch.Id}", response.Headers.Location!.OriginalString);
+        return batch;
+    }
+
+    private async Task<BatchResource> WaitFor(string id)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/batches/{id}");
+        request.Headers.TryAddWithoutValidation("Prefer", "wait=60");
+        var response = await _client.SendAsync(request);
+        return (await response.Content.ReadFromJsonAsync<BatchResource>(TestApi.Json))!;
+    }
+
+    [Fact]
+    public async Task ABatchRunsEveryFitAndReportsResultsInItemOrder()
+    {
+        var batch = await Submit(new { defaults = Defaults, fits = Enumerable.Range(0, 40).Select(Item).ToArray(), label = "forty" });
+        Assert.Equal(40, batch.Total);
+        Assert.Equal(40, batch.FitIds.Count);
+
+        var done = await WaitFor(batch.Id);
+        Assert.Equal("completed", done.Status);
+        Assert.Equal(40, done.Counts.Succeeded);
+        Assert.Equal(1.0, done.Progress);
+
+        var lines = (await _client.GetStringAsync($"/v1/batches/{batch.Id}/results")).TrimEnd('\n').Split('\n');
+        Assert.Equal(40, lines.Length);
+        var results = lines.Select(l => JsonSerializer.Deserialize<BatchResult>(l, TestApi.Json)!).ToList();
+        Assert.Equal(Enumerable.Range(0, 40).Select(i => $"set-{i}"), results.Select(r => r.Label));
+        Assert.Equal(batch.FitIds, results.Select(r => r.Id));
+        var expected = Fitter.Run(new FitProblem([0, 1, 2, 3], [1, 3 + 7, 5 + 14, 7 + 21], 1, new LossSpec(LossKind.Mse), 0.02, 500));
+        Assert.Equal(expected.Params, results[7].Params!);
+        Assert.Equal(expected.Loss, results[7].Loss);
+    }
+
+    [Fact]
+    public async Task ResultsAsCsvHaveOneRowPerFitAndAColumnPerParam()
+    {
+        var batch = await Submit(new { defaults = Defaults, fits = new[] { Item(0), Item(1) } });
+        await WaitFor(batch.Id);
+
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/batches/{batch.Id}/results");
+        request.Headers.Accept.ParseAdd("text/csv");
+        var csv = (await (await _client.SendAsync(request)).Content.ReadAsStringAsync()).TrimEnd('\n').Split('\n');
+        Assert.Equal("label,status,stopReason,loss,p0,p1", csv[0]);
+        Assert.Equal(3, csv.Length);
+        Assert.StartsWith("set-1,succeeded,steps,", csv[2]);
+        Assert.Equal(6, csv[2].Split(',').Length);
+    }
+
+    [Fact]
+    public async Task ItemsOverrideTheDefaults()
+    {
+        var item = new { x = new[] { 0.0, 1.0, 2.0 }, y = new[] { 0.0, 1.0, 4.0 }, degree = 2, steps = 7 };
+        var batch = await Submit(new { defaults = Defaults, fits = new object[] { item } });
+        await WaitFor(batch.Id);
+
+        var fit = await _client.GetFromJsonAsync<FitResource>($"/v1/fits/{batch.FitIds[0]}", TestApi.Json);
+        Assert.Equal(2, fit!.Request.Degree);
+        Assert.Equal(7, fit.Steps);
+        Assert.Equal("mse", fit.Request.Loss);
+        Assert.Equal(0.02, fit.Request.LearningRate);
+    }
+
+    [Fact]
+    public async Task OneBadItemRejectsTheWholeBatchNamingItsIndex()
+    {
+        var label = "rejected-" + Guid.NewGuid().ToString("N");
+        var bad = new { x = new[] { 1.0, 2.0 }, y = new[] { 1.0 }, learningRate = -1.0, label };
+        var response = await _client.PostAsJsonAsync("/v1/batches", new { defaults = Defaults, fits = new object[] { Item(0), Item(1), bad } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.ReadProblem()).GetProperty("errors");
+        Assert.Equal("length 1 differs from x (2)", errors.GetProperty("fits[2].y")[0].GetString());
+        Assert.True(errors.TryGetProperty("fits[2].learningRate", out _));
+        Assert.False(errors.TryGetProperty("fits[0].y", out _));
+        var list = await _client.GetFromJsonAsync<FitList>($"/v1/fits?label=set-0&limit=500", TestApi.Json);
+        Assert.DoesNotContain(list!.Items, f => f.CreatedAt > DateTimeOffset.UtcNow.AddSeconds(-2) && f.Label == label);
+    }
+
+    [Theory]
+    [InlineData("""{"fits":[]}""", "fits")]
+    [InlineData("""{"defaults":{"degree":1}}""", "fits")]
+    [InlineData("""{"fits":[{"x":[1]}],"colour":1}""", "colour")]
+    [InlineData("""{"fits":[{"x":[1],"y":[1],"degree":0,"loss":"mse","learningRate":1,"steps":1,"speed":3}]}""", "fits[0].speed")]
+    public async Task MalformedBatchesAre400(string body, string field)
+    {
+        var response = await _client.PostAsync("/v1/batches", TestApi.JsonBody(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.ReadProblem()).GetProperty("errors");
+        Assert.True(errors.TryGetProperty(field, out _), errors.ToString());
+    }
+
+    [Fact]
+    public async Task MoreFitsThanMaxBatchFitsIsRejected()
+    {
+        var response = await _client.PostAsJsonAsync("/v1/batches", new { defaults = Defaults, fits = Enumerable.Range(0, 501).Select(Item).ToArray() });
+
+        var errors = (await response.ReadProblem()).GetProperty("errors");
+        Assert.Contains("at most 500", errors.GetProperty("fits")[0].GetString());
+    }
+
+    [Fact]
+    public async Task CancelAndDeleteReachEveryFit()
+    {
+        var slow = new { degree = 3, loss = "mse", learningRate = 1e-6, steps = 10_000_000, historyEvery = 10_000 };
+        var batch = await Submit(new { defaults = slow, fits = Enumerable.Range(0, 6).Select(Item).ToArray() });
+
+        Assert.Equal(HttpStatusCode.Accepted, (await _client.PostAsync($"/v1/batches/{batch.Id}/cancel", null)).StatusCode);
+        var cancelled = await WaitFor(batch.Id);
+        Assert.Equal("completed", cancelled.Status);
+        Assert.Equal(6, cancelled.Counts.Cancelled);
+        Assert.Equal(HttpStatusCode.Conflict, (await _client.PostAsync($"/v1/batches/{batch.Id}/cancel", null)).StatusCode);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await _client.DeleteAsync($"/v1/batches/{batch.Id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/v1/batches/{batch.Id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/v1/fits/{batch.FitIds[0]}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnUnknownBatchIs404()
+    {
+        var response = await _client.GetAsync("/v1/batches/nope/results");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("There is no batch with id 'nope'.", (await response.ReadProblem()).GetProperty("detail").GetString());
+    }
+}
