@@ -2,7 +2,7 @@
 """PyTorch side of the engine's checks, with Debian's python3-torch (CPU, float64).
 
   /usr/bin/python3 bench/torch_reference.py reference   # writes tests/Engine.Tests/Data/torch_runs.json
-  /usr/bin/python3 bench/torch_reference.py time [--quick]  # µs per step of a plain zero_grad/backward/step loop, JSON lines
+  /usr/bin/python3 bench/torch_reference.py time [--quick] [--only POINTS DEGREE LOSS]  # µs per step (best of 5 runs) of a plain zero_grad/backward/step loop, JSON lines
 
 The model is the engine's: p[0]*x^d + ... + p[d] by Horner's rule, parameters highest power first.
 """
@@ -129,10 +129,12 @@ def bench_data(n):
     return torch.tensor(x), torch.tensor(y)
 
 
-def time_fits(quick):
+def time_fits(quick, only=None):
     torch.set_num_threads(2)
     configs = [(20, 2, "mae"), (20, 2, "mse"), (20, 5, "mae"), (20, 5, "mse"),
                (1_000_000, 2, "mae"), (1_000_000, 2, "mse"), (1_000_000, 5, "mae"), (1_000_000, 5, "mse")]
+    if only:
+        configs = [only]
     for n, degree, loss in configs:
         x, y = bench_data(n)
         lf = loss_fn(loss, 1.0)
@@ -148,7 +150,7 @@ def time_fits(quick):
                 l.backward()
                 opt.step()
             samples.append((time.perf_counter() - t0) / steps * 1e6)
-        print(json.dumps({"points": n, "degree": degree, "loss": loss, "usPerStep": sorted(samples)[len(samples) // 2],
+        print(json.dumps({"points": n, "degree": degree, "loss": loss, "usPerStep": min(samples),
                           "threads": torch.get_num_threads(), "torch": torch.__version__}), flush=True)
 
 
@@ -157,6 +159,10 @@ if __name__ == "__main__":
     if cmd == "reference":
         reference()
     elif cmd == "time":
-        time_fits("--quick" in sys.argv)
+        only = None
+        if "--only" in sys.argv:  # --only POINTS DEGREE LOSS
+            k = sys.argv.index("--only")
+            only = (int(sys.argv[k + 1]), int(sys.argv[k + 2]), sys.argv[k + 3])
+        time_fits("--quick" in sys.argv, only)
     else:
         sys.exit(__doc__)

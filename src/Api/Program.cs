@@ -1,7 +1,10 @@
 using FitService.Api.Batches;
+using FitService.Api.Evaluation;
 using FitService.Api.Extensions;
 using FitService.Api.Fits;
+using FitService.Api.Plots;
 using FitService.Api.Security;
+using FitService.Api.Webhooks;
 using Serilog;
 
 if (KeysCommand.IsKeysCommand(args)) return KeysCommand.Run(args, Console.Out, Console.Error);
@@ -21,17 +24,23 @@ try
     builder.AddFitSecurity();
 
     var app = builder.Build();
-    app.UseSerilogRequestLogging();
+    app.UseSerilogRequestLogging(o => o.Logger = app.Services.GetRequiredService<Serilog.ILogger>());
     app.UseExceptionHandler();
     app.UseStatusCodePages();
     app.UseFitSecurity();
     app.MapHealth();
     if (app.ApiEnabled())
     {
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.UseFitSwagger();
         app.MapFitDashboard();
         app.MapFits();
+        app.MapFitEvents();
+        app.MapWebhooks();
         app.MapBatches();
+        app.MapPlots();
+        app.MapEvaluate();
     }
     app.Run();
     return 0;

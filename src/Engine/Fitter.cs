@@ -17,6 +17,9 @@ public static class Fitter
     /// cancelled it ends <see cref="StopReason.Cancelled"/> the same way; else L_i is recorded as
     /// history[i] (every HistoryEvery-th) and update i uses the schedule's rate at i. After all the
     /// steps, <see cref="FitResult.Loss"/> is the loss at the final parameters.
+    /// When update i makes a parameter non-finite, the run returns the parameters before it (Step = i)
+    /// with the history up to and including L_i, and Loss = L_i. The progress callback is looked at
+    /// roughly every 16,384 points of work (every step for large N), so very short fits may never report.
     /// </remarks>
     /// <param name="problem">The problem; validated (throws <see cref="ArgumentException"/> when invalid).</param>
     /// <param name="progress">Called at most once per <paramref name="progressInterval"/> with a snapshot, never from another thread.</param>

@@ -3,6 +3,7 @@ using FitService.Api.Jobs;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
 using Hangfire;
+using Hangfire.AspNetCore;
 using Hangfire.InMemory;
 using Microsoft.Extensions.Options;
 
@@ -28,16 +29,23 @@ public static class ServiceRegistration
         });
         services.AddHostedService<StoreInitializer>();
         services.AddSingleton<IFitSignals, InProcessFitSignals>();
+        services.AddSingleton<FitEndings>();
         services.AddSingleton<FitCancellations>();
         services.AddSingleton<IFitQueue, HangfireFitQueue>();
         services.AddSingleton<FitSubmitter>();
         services.AddTransient<FitJob>();
 
+        // The storage and job activator are this host's own singletons, not Hangfire's static JobStorage.Current and
+        // JobActivator.Current, so that two hosts in one process (tests, benchmarks) never enqueue into each other's
+        // queues nor run jobs with each other's services. Hangfire's log provider is global too: it logs through
+        // Serilog's static logger rather than a host's logger factory, which is disposed with its host.
+        services.AddSingleton<JobStorage>(_ => new InMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long }));
+        services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
         services.AddHangfire(config => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
-            .UseInMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long }));
+            .UseSerilogLogProvider());
         var workers = builder.Configuration.GetSection(WorkersOptions.Section).Get<WorkersOptions>() ?? new WorkersOptions();
         if (workers.Count > 0)
         {
@@ -49,6 +57,7 @@ public static class ServiceRegistration
             });
             services.AddHostedService<FitRecovery>();
         }
+        builder.AddFitWebhooks(runsWorkers: workers.Count > 0);
 
         services.ConfigureHttpJsonOptions(o => JsonOutput.Configure(o.SerializerOptions));
         services.AddProblemDetails();

@@ -6,6 +6,7 @@ using FitService.Api.Jobs;
 using FitService.Api.Notifications;
 using FitService.Api.Security;
 using FitService.Api.Storage;
+using FitService.Api.Webhooks;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -64,7 +65,8 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Created<FitResource>, Accepted<FitResource>, ValidationProblem, ProblemHttpResult>> Submit(
-        HttpContext http, FitSubmitter submitter, SubmissionGuard guard, IFitStore store, IFitSignals signals, IOptions<LimitsOptions> limits,
+        HttpContext http, FitSubmitter submitter, SubmissionGuard guard, IFitStore store, IFitSignals signals, WebhookUrlPolicy webhooks,
+        IOptions<LimitsOptions> limits,
         CancellationToken ct)
     {
         var read = await FitRequestReader.ReadAsync(http.Request, limits.Value, ct);
@@ -79,9 +81,10 @@ public static class FitEndpoints
         if (key.Length > MaxIdempotencyKeyLength || key.Any(char.IsControl))
             errors.Add("Idempotency-Key", $"must be at most {MaxIdempotencyKeyLength} printable characters");
         var valid = FitValidator.Validate(read.Request, limits.Value, errors);
+        var tenant = http.Tenant();
+        if (valid?.Spec.Webhook?.Url is { } webhookUrl) await webhooks.CheckAsync(tenant, webhookUrl, errors, ct);
         if (valid is null || errors.Any) return Invalid(errors);
 
-        var tenant = http.Tenant();
         if (await guard.CheckAsync(http, tenant, [valid.Spec], ct) is { } refused) return refused;
         var created = await submitter.SubmitAsync(tenant, valid, key.Length == 0 ? null : key, ct);
         if (created.Outcome == CreateOutcome.Conflict)
@@ -166,7 +169,7 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Accepted<FitResource>, ProblemHttpResult>> Cancel(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, FitCancellations cancellations, TimeProvider clock, CancellationToken ct)
+        string id, HttpContext http, IFitStore store, FitEndings endings, FitCancellations cancellations, TimeProvider clock, CancellationToken ct)
     {
         var tenant = http.Tenant();
         switch (await store.RequestCancelAsync(tenant, id, clock.GetUtcNow(), ct))
@@ -177,7 +180,7 @@ public static class FitEndpoints
                 return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Fit already ended",
                     detail: $"Fit '{id}' has already ended; there is nothing to cancel.");
             case CancelOutcome.Cancelled:
-                signals.Publish(new FitSignal(id, true, 0, null, null));
+                await endings.EndedAsync(new FitSignal(id, true, 0, null, null));
                 break;
             case CancelOutcome.Requested:
                 cancellations.Cancel(id);

@@ -17,26 +17,11 @@ public static class FitValidator
     {
         var x = request.X;
         var y = request.Y;
-        if (x is null) errors.Add("x", "is required");
-        else if (x.Length == 0) errors.Add("x", "must have at least 1 point");
-        else if (x.Length > limits.MaxPoints) errors.Add("x", $"has {x.Length} points; at most {limits.MaxPoints} (Limits:MaxPoints) are allowed");
-        else RequireFinite(x, "x", errors);
-        if (y is null) errors.Add("y", "is required");
-        else if (x is not null && y.Length != x.Length) errors.Add("y", $"length {y.Length} differs from x ({x.Length})");
-        else RequireFinite(y, "y", errors);
-
+        ValidatePoints(x, y, limits, errors);
         var degree = request.Degree;
-        if (degree is null) errors.Add("degree", "is required");
-        else if (degree is < 0 or > MaxDegree) errors.Add("degree", $"must be between 0 and {MaxDegree}");
-
+        ValidateDegree(degree, errors);
         var loss = request.Loss;
-        if (loss is null) errors.Add("loss", "is required");
-        else if (!Losses.Contains(loss)) errors.Add("loss", $"must be one of {string.Join(", ", Losses)}");
-        if (request.HuberDelta is { } delta)
-        {
-            if (loss is not null && loss != "huber") errors.Add("huberDelta", "applies only to loss huber");
-            else if (!(delta > 0) || !double.IsFinite(delta)) errors.Add("huberDelta", "must be finite and > 0");
-        }
+        ValidateLoss(loss, request.HuberDelta, errors);
 
         var rate = request.LearningRate;
         if (rate is null) errors.Add("learningRate", "is required");
@@ -46,12 +31,7 @@ public static class FitValidator
         if (steps is null) errors.Add("steps", "is required");
         else if (steps < 1 || steps > limits.MaxSteps) errors.Add("steps", $"must be between 1 and {limits.MaxSteps} (Limits:MaxSteps)");
 
-        if (request.InitialParams is { } initial)
-        {
-            if (degree is >= 0 and <= MaxDegree && initial.Length != degree + 1)
-                errors.Add("initialParams", $"length {initial.Length} differs from degree + 1 ({degree + 1})");
-            RequireFinite(initial, "initialParams", errors);
-        }
+        ValidateParams(request.InitialParams, degree, "initialParams", errors);
 
         var optimizer = ValidateOptimizer(request.Optimizer, errors);
         var schedule = ValidateSchedule(request.Schedule, rate, errors);
@@ -97,7 +77,7 @@ public static class FitValidator
     /// <summary>The engine's view of a validated fit.</summary>
     public static FitProblem ToProblem(FitSpec spec, double[] x, double[] y) => new(
         x, y, spec.Degree,
-        new LossSpec(spec.Loss switch { "mse" => LossKind.Mse, "huber" => LossKind.Huber, _ => LossKind.Mae }, spec.HuberDelta ?? 1.0),
+        ToLossSpec(spec.Loss, spec.HuberDelta),
         spec.LearningRate,
         spec.Steps,
         spec.InitialParams,
@@ -114,6 +94,48 @@ public static class FitValidator
         },
         spec.Stop is null ? null : new StopSpec(spec.Stop.LossBelow, spec.Stop.MinImprovement, spec.Stop.Patience ?? 10),
         spec.HistoryEvery);
+
+    /// <summary><c>x</c> and <c>y</c>: present, 1 to <c>Limits:MaxPoints</c> finite numbers, as many of each.</summary>
+    public static void ValidatePoints(double[]? x, double[]? y, LimitsOptions limits, ValidationErrors errors)
+    {
+        if (x is null) errors.Add("x", "is required");
+        else if (x.Length == 0) errors.Add("x", "must have at least 1 point");
+        else if (x.Length > limits.MaxPoints) errors.Add("x", $"has {x.Length} points; at most {limits.MaxPoints} (Limits:MaxPoints) are allowed");
+        else RequireFinite(x, "x", errors);
+        if (y is null) errors.Add("y", "is required");
+        else if (x is not null && y.Length != x.Length) errors.Add("y", $"length {y.Length} differs from x ({x.Length})");
+        else RequireFinite(y, "y", errors);
+    }
+
+    public static void ValidateDegree(int? degree, ValidationErrors errors)
+    {
+        if (degree is null) errors.Add("degree", "is required");
+        else if (degree is < 0 or > MaxDegree) errors.Add("degree", $"must be between 0 and {MaxDegree}");
+    }
+
+    /// <summary><c>loss</c> one of <see cref="Losses"/>; <c>huberDelta</c> only with huber, finite and &gt; 0.</summary>
+    public static void ValidateLoss(string? loss, double? huberDelta, ValidationErrors errors)
+    {
+        if (loss is null) errors.Add("loss", "is required");
+        else if (!Losses.Contains(loss)) errors.Add("loss", $"must be one of {string.Join(", ", Losses)}");
+        if (huberDelta is { } delta)
+        {
+            if (loss is not null && loss != "huber") errors.Add("huberDelta", "applies only to loss huber");
+            else if (!(delta > 0) || !double.IsFinite(delta)) errors.Add("huberDelta", "must be finite and > 0");
+        }
+    }
+
+    /// <summary>Params of a polynomial of <paramref name="degree"/> (already validated): degree+1 finite numbers.</summary>
+    public static void ValidateParams(double[]? parameters, int? degree, string field, ValidationErrors errors)
+    {
+        if (parameters is null) return;
+        if (degree is >= 0 and <= MaxDegree && parameters.Length != degree + 1)
+            errors.Add(field, $"length {parameters.Length} differs from degree + 1 ({degree + 1})");
+        RequireFinite(parameters, field, errors);
+    }
+
+    public static LossSpec ToLossSpec(string loss, double? huberDelta) =>
+        new(loss switch { "mse" => LossKind.Mse, "huber" => LossKind.Huber, _ => LossKind.Mae }, huberDelta ?? 1.0);
 
     private static OptimizerDto? ValidateOptimizer(OptimizerDto? o, ValidationErrors errors)
     {

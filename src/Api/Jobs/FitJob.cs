@@ -17,6 +17,7 @@ namespace FitService.Api.Jobs;
 public sealed class FitJob(
     IFitStore store,
     IFitSignals signals,
+    FitEndings endings,
     FitCancellations cancellations,
     TimeProvider clock,
     ILogger<FitJob> logger)
@@ -66,51 +67,52 @@ public sealed class FitJob(
 
     private async Task RunCoreAsync(string fitId, CancellationToken shutdown)
     {
-        var start = await store.TryStartAsync(fitId, clock.GetUtcNow(), shutdown);
-        switch (start.Outcome)
-        {
-            case StartOutcome.Missing:
-                logger.LogInformation("Fit {FitId} was deleted before it ran", fitId);
-                return;
-            case StartOutcome.Ended:
-                logger.LogInformation("Fit {FitId} had already ended; nothing to do", fitId);
-                return;
-            case StartOutcome.CancelledNow:
-                signals.Publish(new FitSignal(fitId, true, 0, null, null));
-                return;
-        }
-
-        var fit = start.Fit!;
-        var spec = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!;
-        var points = await store.GetPointsAsync(fitId, shutdown) ?? throw new InvalidOperationException($"points of fit {fitId} are missing");
-        var problem = FitValidator.ToProblem(spec, points.X, points.Y);
-
+        // Registered before the start, so a cancel request that lands after the start always finds the run;
+        // one that lands before it is seen by the start itself.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
-        var cancelledByUser = false;
-        var savedHistory = 0;
         cancellations.Register(fitId, stop);
-        FitResult result;
         try
         {
-            // Re-check after registering: a cancel that arrived between start and registration must not be missed.
-            if ((await store.GetForWorkerAsync(fitId, shutdown))?.CancelRequested == true) stop.Cancel();
-            logger.LogInformation("Fit {FitId} started: {Points} points, degree {Degree}, {Loss}, {Steps} steps (attempt {Attempt})",
-                fitId, spec.Points, spec.Degree, spec.Loss, spec.Steps, start.Attempt);
-            result = Fitter.Run(problem, progress =>
+            var start = await store.TryStartAsync(fitId, clock.GetUtcNow(), shutdown);
+            switch (start.Outcome)
             {
-                var fresh = progress.History.AsSpan(savedHistory).ToArray();
-                var update = new FitProgressUpdate(start.Attempt, progress.Step, progress.Params, progress.Loss, savedHistory, fresh);
-                // The engine calls back on the job's own thread at most every 250 ms: a blocking save here is fine.
-                if (store.SaveProgressAsync(fitId, update, CancellationToken.None).GetAwaiter().GetResult()) stop.Cancel();
-                savedHistory = progress.History.Length;
-                signals.Publish(new FitSignal(fitId, false, progress.Step, progress.Loss, progress.Params));
-            }, ProgressInterval, stop.Token);
-            cancelledByUser = stop.IsCancellationRequested && !shutdown.IsCancellationRequested;
+                case StartOutcome.Missing:
+                    logger.LogInformation("Fit {FitId} was deleted before it ran", fitId);
+                    return;
+                case StartOutcome.Ended:
+                    logger.LogInformation("Fit {FitId} had already ended; nothing to do", fitId);
+                    return;
+                case StartOutcome.CancelledNow:
+                    await endings.EndedAsync(new FitSignal(fitId, true, 0, null, null));
+                    return;
+            }
+            await RunStartedAsync(fitId, start, stop, shutdown);
         }
         finally
         {
             cancellations.Unregister(fitId, stop);
         }
+    }
+
+    private async Task RunStartedAsync(string fitId, StartResult start, CancellationTokenSource stop, CancellationToken shutdown)
+    {
+        var spec = JsonSerializer.Deserialize<FitSpec>(start.Fit!.RequestJson, FitRequestReader.Strict)!;
+        var points = await store.GetPointsAsync(fitId, shutdown) ?? throw new InvalidOperationException($"points of fit {fitId} are missing");
+        var problem = FitValidator.ToProblem(spec, points.X, points.Y);
+
+        var savedHistory = 0;
+        logger.LogInformation("Fit {FitId} started: {Points} points, degree {Degree}, {Loss}, {Steps} steps (attempt {Attempt})",
+            fitId, spec.Points, spec.Degree, spec.Loss, spec.Steps, start.Attempt);
+        var result = Fitter.Run(problem, progress =>
+        {
+            var fresh = progress.History.AsSpan(savedHistory).ToArray();
+            var update = new FitProgressUpdate(start.Attempt, progress.Step, progress.Params, progress.Loss, savedHistory, fresh);
+            // The engine calls back on the job's own thread at most every 250 ms: a blocking save here is fine.
+            if (store.SaveProgressAsync(fitId, update, CancellationToken.None).GetAwaiter().GetResult()) stop.Cancel();
+            savedHistory = progress.History.Length;
+            signals.Publish(new FitSignal(fitId, false, progress.Step, progress.Loss, progress.Params));
+        }, ProgressInterval, stop.Token);
+        var cancelledByUser = stop.IsCancellationRequested && !shutdown.IsCancellationRequested;
 
         if (result.StopReason == StopReason.Cancelled && !cancelledByUser)
         {
@@ -136,7 +138,7 @@ public sealed class FitJob(
     {
         if (await store.CompleteAsync(fitId, completion, CancellationToken.None))
         {
-            signals.Publish(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params));
+            await endings.EndedAsync(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params));
         }
     }
 

@@ -15,22 +15,11 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly int _busyTimeoutMs;
     private SqliteConnection? _writer;
 
     public SqliteFitStore(string connectionString, string contentRoot)
     {
-        var builder = new SqliteConnectionStringBuilder(connectionString);
-        if (!Path.IsPathRooted(builder.DataSource) && builder.DataSource != ":memory:")
-        {
-            builder.DataSource = Path.GetFullPath(Path.Combine(contentRoot, builder.DataSource));
-        }
-        var folder = Path.GetDirectoryName(builder.DataSource);
-        if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
-        builder.Pooling = true;
-        // How long a write waits for another process's lock (SQLITE_BUSY) before it fails; "Default Timeout" in the connection string overrides.
-        if (!new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.ContainsKey("Default Timeout")) builder.DefaultTimeout = 30;
-        _busyTimeoutMs = builder.DefaultTimeout * 1000;
+        var builder = SqliteDatabase.Resolve(connectionString, contentRoot);
         _connectionString = builder.ToString();
         DatabasePath = builder.DataSource;
     }
@@ -81,6 +70,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 
     public Task<CreateResult> CreateAsync(NewFit fit, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
+        long seq;
         if (fit.IdempotencyKey is not null)
         {
             var existing = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE tenant = $t AND idempotency_key = $k",
@@ -90,16 +80,24 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 return new CreateResult(existing.RequestHash == fit.RequestHash ? CreateOutcome.Existing : CreateOutcome.Conflict, existing);
             }
         }
-        await ExecAsync(conn, tx, """
+        await using (var insert = Command(conn, tx, """
             INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, idempotency_key, request_hash)
-            VALUES ($id, $t, 0, $steps, $every, $created, $request, $label, $points, $batch, $key, $hash);
-            INSERT INTO fit_points (fit_id, x, y) VALUES ($id, $x, $y);
-            """, ct,
+            VALUES ($id, $t, 0, $steps, $every, $created, $request, $label, $points, $batch, $key, $hash) RETURNING seq
+            """,
             ("$id", fit.Id), ("$t", fit.Tenant), ("$steps", fit.Steps), ("$every", fit.HistoryEvery),
             ("$created", fit.CreatedAt.ToUnixTimeMilliseconds()), ("$request", fit.RequestJson), ("$label", fit.Label),
-            ("$points", fit.X.Length), ("$batch", fit.BatchId), ("$key", fit.IdempotencyKey), ("$hash", fit.RequestHash),
-            ("$x", DoubleBlobs.ToBytes(fit.X)), ("$y", DoubleBlobs.ToBytes(fit.Y)));
-        var created = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = $id", ct, ("$id", fit.Id));
+            ("$points", fit.X.Length), ("$batch", fit.BatchId), ("$key", fit.IdempotencyKey), ("$hash", fit.RequestHash)))
+        {
+            seq = (long)(await insert.ExecuteScalarAsync(ct))!;
+        }
+        await ExecAsync(conn, tx, "INSERT INTO fit_points (fit_id, x, y) VALUES ($id, $x, $y)", ct,
+            ("$id", fit.Id), ("$x", DoubleBlobs.ToBytes(fit.X)), ("$y", DoubleBlobs.ToBytes(fit.Y)));
+        var created = new FitRecord
+        {
+            Id = fit.Id, Tenant = fit.Tenant, Seq = seq, Status = FitStatus.Queued, Steps = fit.Steps, HistoryEvery = fit.HistoryEvery,
+            CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(fit.CreatedAt.ToUnixTimeMilliseconds()), RequestJson = fit.RequestJson,
+            Label = fit.Label, Points = fit.X.Length, BatchId = fit.BatchId, RequestHash = fit.RequestHash,
+        };
         return new CreateResult(CreateOutcome.Created, created);
     }, ct);
 
@@ -355,7 +353,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             {
                 var conn = new SqliteConnection(_connectionString);
                 await conn.OpenAsync(ct);
-                await ExecAsync(conn, null, $"PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = {_busyTimeoutMs};", ct);
+                await ExecAsync(conn, null, SqliteDatabase.WriterPragmas(conn), ct);
                 _writer = conn;
             }
             await using var tx = (SqliteTransaction)await _writer.BeginTransactionAsync(IsolationLevel.Serializable, ct);

@@ -29,6 +29,8 @@ public sealed class FusedKernel
     /// <summary>The generated code: values of the vector leaves, of the scalar leaves, gradients out (per scalar leaf), point count; returns the loss.</summary>
     public delegate double Kernel(double[][] vectors, double[] scalars, double[] grads, int count);
 
+    // Compiling costs ~10-50 ms and every fit of one degree and loss has the same structure, so the
+    // generated code (a pure function of its arguments) is shared; bounded, thread-safe.
     private static readonly ConcurrentDictionary<string, Kernel> Cache = new();
     private const int MaxCached = 512;
 
@@ -71,6 +73,7 @@ public sealed class FusedKernel
     public double ForwardBackward(ReadOnlySpan<double> parameters, Span<double> gradient)
     {
         SetParameters(parameters);
+        Array.Clear(_grads);
         var loss = _forwardBackward(_vectors, _scalars, _grads, Count);
         for (var k = 0; k < _parameterSlots.Length; k++)
             gradient[k] = _parameterSlots[k] >= 0 ? _grads[_parameterSlots[k]] : 0.0;
@@ -170,7 +173,7 @@ public sealed class FusedKernel
 
         private static Expression Lane(string method, params Expression[] args) => Call(typeof(Lanes), method, args);
         private static Expression Add(Expression a, Expression b) => Lane(nameof(Lanes.Add), a, b);
-        private static Expression Zero => Expression.Constant(V.Zero);
+        private static Expression Zero => Lane(nameof(Lanes.Zero)); // a call, not a boxed constant (which would be unboxed at every use)
 
         private static readonly string[] GradNames = ["GradA", "GradB", "GradC"];
 
@@ -183,9 +186,12 @@ public sealed class FusedKernel
 
         public Expression<Kernel> Build(bool backward)
         {
+            backward &= _loss.RequiresGrad; // nothing to differentiate: the caller's gradient stays 0
             var code = new List<Expression>
             {
                 Expression.Assign(_countV, Lane(nameof(Lanes.Broadcast), Expression.Convert(_count, typeof(double)))),
+                // The mask of the last, partial vector, made before the loop: a call after it would make the JIT spill every register in it.
+                Expression.Assign(_mask, Lane(nameof(Lanes.MaskAt), Expression.And(_count, Expression.Constant(~(Lanes.Width - 1))), _count)),
             };
             foreach (var (node, array) in _array)
                 code.Add(Expression.Assign(array, Expression.ArrayIndex(_vectors, Expression.Constant(_array.Keys.ToList().IndexOf(node)))));
@@ -278,9 +284,7 @@ public sealed class FusedKernel
                     Expression.Block(Body(masked: false, backward), Expression.AddAssign(_i, Expression.Constant(Lanes.Width))),
                     Expression.Break(end)),
                 end));
-            code.Add(Expression.IfThen(Expression.LessThan(_i, _count), Expression.Block(
-                Expression.Assign(_mask, Lane(nameof(Lanes.MaskAt), _i, _count)),
-                Body(masked: true, backward))));
+            code.Add(Expression.IfThen(Expression.LessThan(_i, _count), Body(masked: true, backward)));
             return Expression.Block(code);
         }
 

@@ -27,6 +27,10 @@ public static class Lanes
     public static void Store(double[] a, int i, Vector256<double> v) =>
         v.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)i);
 
+    /// <summary>All lanes 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Zero() => Vector256<double>.Zero;
+
     /// <summary>All 4 lanes set to <paramref name="s"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<double> Broadcast(double s) => Vector256.Create(s);

@@ -59,7 +59,7 @@ public sealed class Tensor
     }
 
     private static Tensor Scalar(Operation op, double value, bool requiresGrad) =>
-        new(op, [], isVector: false, 1, requiresGrad) { Data = [value, value, value, value] };
+        new(op, [], isVector: false, 1, requiresGrad) { Data = [value, value, value, value], Grad = requiresGrad ? new double[Lanes.Width] : [] };
 
     internal static Tensor Apply(Operation op, params Tensor[] inputs)
     {

@@ -1,0 +1,167 @@
+extern alias service;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using FitService.Engine;
+using Hangfire;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+// The service's own speed, side by side in one run on one machine: submit-to-finished latency of the lesson fit
+// with Prefer: wait, sustained small fits per second (8 clients, one fit per request, and as one batch), and, on
+// the same Hangfire storage in the same process, the rate of no-op Hangfire jobs that bounds any one-job-per-fit design.
+//
+//   dotnet run -c Release --project bench/Service.Bench [-- --fits 10000 --clients 8 --latency 1000]
+
+var fits = Arg("--fits", 10_000);
+var clients = Arg("--clients", 8);
+var latencyRuns = Arg("--latency", 1_000);
+var folder = Directory.CreateTempSubdirectory("fitservice-bench-").FullName;
+var port = FreePort();
+// The service's content root (where relative data paths resolve) is the temporary folder.
+Environment.SetEnvironmentVariable("ASPNETCORE_TEST_CONTENTROOT_FITSERVICE_API", folder);
+using var factory = new WebApplicationFactory<service::Program>().WithWebHostBuilder(b =>
+{
+    b.UseSetting("Storage:ConnectionString", $"Data Source={Path.Combine(folder, "fits.db")}");
+    b.UseSetting("urls", $"http://127.0.0.1:{port}");
+    b.UseSetting("Log:Format", "json");
+    b.UseSetting("Serilog:MinimumLevel:Default", "Warning");
+});
+factory.UseKestrel();
+factory.StartServer();
+using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(5) };
+var workers = factory.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<service::FitService.Api.WorkersOptions>>().Value.Count;
+
+var lesson = new
+{
+    x = LessonData.X, y = LessonData.Y, degree = 2, loss = "mae", learningRate = 0.01, steps = 100,
+    initialParams = LessonData.InitialParams,
+};
+
+// Warm-up: JIT, connection pool, SQLite pages.
+await Parallel.ForAsync(0, 200, new ParallelOptions { MaxDegreeOfParallelism = clients }, async (_, ct) => await SubmitAndWait(ct));
+
+// 1. Latency: one client, one lesson fit at a time, submit → 201 with the finished fit.
+var latencies = new List<double>(latencyRuns);
+for (var i = 0; i < latencyRuns; i++)
+{
+    var t = Stopwatch.GetTimestamp();
+    await SubmitAndWait(CancellationToken.None);
+    latencies.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+}
+
+// 2. Throughput, one fit per request: 8 clients submit, then wait for every fit to end.
+var (perRequest, _) = await Throughput(async ct =>
+{
+    var ids = new string[fits];
+    await Parallel.ForAsync(0, fits, new ParallelOptions { MaxDegreeOfParallelism = clients, CancellationToken = ct }, async (i, c) =>
+    {
+        var response = await http.PostAsJsonAsync("/v1/fits", lesson, c);
+        response.EnsureSuccessStatusCode();
+        ids[i] = (await response.Content.ReadFromJsonAsync<JsonElement>(c)).GetProperty("id").GetString()!;
+    });
+    await Parallel.ForAsync(0, fits, new ParallelOptions { MaxDegreeOfParallelism = clients, CancellationToken = ct }, async (i, c) =>
+    {
+        var wait = new HttpRequestMessage(HttpMethod.Get, $"/v1/fits/{ids[i]}");
+        wait.Headers.TryAddWithoutValidation("Prefer", "wait=60");
+        var fit = await (await http.SendAsync(wait, c)).Content.ReadFromJsonAsync<JsonElement>(c);
+        if (fit.GetProperty("status").GetString() != "succeeded") throw new InvalidOperationException($"fit {ids[i]} did not succeed");
+    });
+});
+
+// 3. Throughput as one batch: one request holding every fit; small fits share Hangfire jobs.
+var (asBatch, _) = await Throughput(async ct =>
+{
+    var response = await http.PostAsJsonAsync("/v1/batches", new { defaults = lesson, fits = Enumerable.Range(0, fits).Select(_ => new { }).ToArray() }, ct);
+    response.EnsureSuccessStatusCode();
+    var id = (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetString();
+    while (true)
+    {
+        var wait = new HttpRequestMessage(HttpMethod.Get, $"/v1/batches/{id}");
+        wait.Headers.TryAddWithoutValidation("Prefer", "wait=60");
+        var batch = await (await http.SendAsync(wait, ct)).Content.ReadFromJsonAsync<JsonElement>(ct);
+        if (batch.GetProperty("status").GetString() == "completed") break;
+    }
+});
+
+// 4. Hangfire's own ceiling on the same storage and workers: no-op jobs enqueued from 8 threads until all ran.
+var jobs = factory.Services.GetRequiredService<IBackgroundJobClient>();
+NoopJob.Reset(fits);
+var (noop, _) = await Throughput(async _ =>
+{
+    await Parallel.ForAsync(0, fits, new ParallelOptions { MaxDegreeOfParallelism = clients }, (_, _) =>
+    {
+        jobs.Enqueue<NoopJob>("fits", j => j.Run());
+        return ValueTask.CompletedTask;
+    });
+    await NoopJob.AllDone.Task;
+});
+
+latencies.Sort();
+Console.WriteLine($"FitService service benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {workers} Hangfire workers, SQLite + Hangfire.InMemory, {clients} clients over loopback HTTP");
+Console.WriteLine();
+Console.WriteLine("| measure | result | goal |");
+Console.WriteLine("|---|---|---|");
+Console.WriteLine($"| lesson fit (20 points, 100 steps) submit → finished with `Prefer: wait`, {latencyRuns} runs, p50 / p95 / p99 | {Pct(50):F2} / {Pct(95):F2} / {Pct(99):F2} ms | p50 ≤ 5 ms, p95 ≤ 20 ms |");
+Console.WriteLine($"| {fits:N0} lesson fits, one POST each, {clients} clients, until all ended | {perRequest:N0} fits/s | ≥ 1,000 fits/s |");
+Console.WriteLine($"| {fits:N0} lesson fits as one batch, until all ended | {asBatch:N0} fits/s | |");
+Console.WriteLine($"| {fits:N0} no-op Hangfire jobs on the same storage and workers | {noop:N0} jobs/s | |");
+Console.WriteLine($"| one-POST-per-fit rate ÷ no-op job rate | {perRequest / noop:P0} | overhead beyond Hangfire's small |");
+Console.WriteLine($"| batch rate ÷ no-op job rate | {asBatch / noop:F1}× | |");
+
+factory.Dispose();
+Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+Directory.Delete(folder, recursive: true);
+return;
+
+double Pct(int p) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p / 100.0 * latencies.Count) - 1)];
+
+async Task SubmitAndWait(CancellationToken ct)
+{
+    var request = new HttpRequestMessage(HttpMethod.Post, "/v1/fits") { Content = JsonContent.Create(lesson) };
+    request.Headers.TryAddWithoutValidation("Prefer", "wait=10");
+    var response = await http.SendAsync(request, ct);
+    if (response.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"expected 201, got {(int)response.StatusCode}");
+}
+
+async Task<(double PerSecond, TimeSpan Elapsed)> Throughput(Func<CancellationToken, Task> run)
+{
+    var t = Stopwatch.GetTimestamp();
+    await run(CancellationToken.None);
+    var elapsed = Stopwatch.GetElapsedTime(t);
+    return (fits / elapsed.TotalSeconds, elapsed);
+}
+
+int Arg(string name, int fallback)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
+}
+
+static int FreePort()
+{
+    using var listener = new TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    return ((IPEndPoint)listener.LocalEndpoint).Port;
+}
+
+/// <summary>A Hangfire job that does nothing but count itself.</summary>
+public sealed class NoopJob
+{
+    private static int _remaining;
+    public static TaskCompletionSource AllDone { get; private set; } = new();
+
+    public static void Reset(int count)
+    {
+        _remaining = count;
+        AllDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public void Run()
+    {
+        if (Interlocked.Decrement(ref _remaining) == 0) AllDone.TrySetResult();
+    }
+}

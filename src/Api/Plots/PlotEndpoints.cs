@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Text;
+using FitService.Api.Auth;
+using FitService.Api.Fits;
+using FitService.Api.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace FitService.Api.Plots;
+
+/// <summary>Pictures of a fit, rendered on the server as SVG 1.1 (no browser, no native library).</summary>
+public static class PlotEndpoints
+{
+    public const string SvgMediaType = "image/svg+xml";
+
+    public static RouteGroupBuilder MapPlots(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/fits").WithTags("Plots");
+
+        group.MapGet("/{id}/plot.svg", Plot).WithName("GetFitPlot")
+            .WithSummary("Picture of a fit (SVG)")
+            .WithDescription("The points, the curve at the fit's params (solid; its progress while running) and at its initial params (dashed), " +
+                "axes with ticks and labels, and the loss in the title. More than 2,000 points are thinned evenly for drawing, and the picture says so.")
+            .Produces<string>(StatusCodes.Status200OK, SvgMediaType)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapGet("/{id}/loss.svg", LossHistory).WithName("GetFitLossPlot")
+            .WithSummary("Picture of a fit's loss history (SVG)")
+            .WithDescription("The loss before each update and the final loss, on a linear axis or with `scale=log` a log10 axis. " +
+                "Marks the step where a stop rule fired, where the fit was cancelled, or where divergence began.")
+            .Produces<string>(StatusCodes.Status200OK, SvgMediaType)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        return group;
+    }
+
+    public static async Task<Results<ContentHttpResult, ProblemHttpResult>> Plot(string id, HttpContext http, IFitStore store, CancellationToken ct)
+    {
+        var fit = await store.GetAsync(http.Tenant(), id, includeHistory: false, ct);
+        var points = fit is null ? null : await store.GetPointsAsync(id, ct);
+        if (fit is null || points is null) return FitEndpoints.NotFound(id);
+
+        var resource = FitMapper.ToResource(fit);
+        var spec = resource.Request;
+        var svg = FitPlot.Render(new FitPlotInput(
+            Title(resource, $"degree {spec.Degree}, {spec.Loss.ToUpperInvariant()}, {LossPhrase(resource)}"),
+            points.Value.X, points.Value.Y, resource.Params, spec.InitialParams, resource.Loss,
+            $"Fit {resource.Id} ({resource.Status}): {spec.Points} points, polynomial of degree {spec.Degree}, params " +
+            (resource.Params is null ? "not known yet" : string.Join(", ", resource.Params.Select(p => p.ToString("R", CultureInfo.InvariantCulture)))) + "."));
+        return Svg(http, svg);
+    }
+
+    public static async Task<Results<ContentHttpResult, ValidationProblem, ProblemHttpResult>> LossHistory(
+        string id, HttpContext http, IFitStore store, string? scale, CancellationToken ct)
+    {
+        if (scale is not (null or "linear" or "log"))
+        {
+            var errors = new ValidationErrors();
+            errors.Add("scale", "must be linear or log");
+            return FitEndpoints.Invalid(errors);
+        }
+        var fit = await store.GetAsync(http.Tenant(), id, includeHistory: true, ct);
+        if (fit is null) return FitEndpoints.NotFound(id);
+
+        var resource = FitMapper.ToResource(fit);
+        var svg = LossPlot.Render(new LossPlotInput(
+            Title(resource, $"loss history ({resource.Request.Loss.ToUpperInvariant()}), {LossPhrase(resource)}"),
+            fit.History ?? [], fit.HistoryEvery, fit.Step, fit.Loss, fit.StopReason, scale == "log",
+            $"Loss of fit {resource.Id} ({resource.Status}) before each of its {fit.Step} updates" +
+            (fit.HistoryEvery > 1 ? $" (every {fit.HistoryEvery}th recorded)" : "") + $", and after the last: {SvgCanvas.Loss(fit.Loss)}."));
+        return Svg(http, svg);
+    }
+
+    private static string Title(FitResource fit, string what) => $"{fit.Label ?? "fit " + fit.Id[..Math.Min(8, fit.Id.Length)]}: {what}";
+
+    private static string LossPhrase(FitResource fit) => fit.Status switch
+    {
+        "succeeded" or "failed" or "cancelled" => $"final loss {SvgCanvas.Loss(fit.Loss)}" + (fit.StopReason is "steps" or null ? "" : $" ({fit.StopReason})"),
+        "running" => $"running, step {fit.Step} of {fit.Steps}, loss {SvgCanvas.Loss(fit.Loss)}",
+        _ => "queued",
+    };
+
+    private static ContentHttpResult Svg(HttpContext http, string svg)
+    {
+        // A running fit's picture changes from one request to the next.
+        http.Response.Headers.CacheControl = "no-cache";
+        return TypedResults.Text(svg, SvgMediaType, Encoding.UTF8);
+    }
+}
