@@ -27,7 +27,8 @@ public sealed class SqliteDatabase : IAsyncDisposable
         var folder = System.IO.Path.GetDirectoryName(builder.DataSource);
         if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
         builder.Pooling = true;
-        builder.DefaultTimeout = 30;
+        // How long a write waits for another process's lock (SQLITE_BUSY) before it fails (then 503); "Default Timeout" in the connection string overrides.
+        if (!new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.ContainsKey("Default Timeout")) builder.DefaultTimeout = 30;
         _connectionString = builder.ToString();
         Path = builder.DataSource;
     }
@@ -46,7 +47,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
                 var conn = new SqliteConnection(_connectionString);
                 await conn.OpenAsync(ct);
                 // busy_timeout still matters when another process (a backup, sqlite3) holds the file.
-                await ExecAsync(conn, null, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000;", ct);
+                await ExecAsync(conn, null, $"PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = {conn.DefaultTimeout * 1000};", ct);
                 _writer = conn;
             }
             await using var tx = (SqliteTransaction)await _writer.BeginTransactionAsync(IsolationLevel.Serializable, ct);
