@@ -69,6 +69,27 @@ public sealed class LimitsOptions
     /// <summary>Longest <c>Prefer: wait</c> honoured, in seconds.</summary>
     public int MaxWaitSeconds { get; set; } = 60;
 
+    /// <summary>Largest points × steps × (degree + 1) of one fit; beyond it a fit is 422 (about a quarter hour to an hour of one worker).</summary>
+    public long MaxWork { get; set; } = 1_000_000_000_000;
+
+    /// <summary>Queued plus running fits one tenant may have; a submission beyond it is 429 with <c>Retry-After</c>.</summary>
+    public int MaxActiveFitsPerTenant { get; set; } = 10_000;
+
+    /// <summary>Requests per second one tenant may make under <c>/v1</c> (token bucket); 0 turns rate limiting off.</summary>
+    public int RequestsPerSecond { get; set; } = 1000;
+
+    /// <summary>Requests a tenant may make at once above the steady rate (the bucket's size).</summary>
+    public int RequestBurst { get; set; } = 2000;
+
+    /// <summary>Longest string in a JSON body, in bytes (labels, names, URLs; points are numbers).</summary>
+    public int MaxJsonStringBytes { get; set; } = 4096;
+
+    /// <summary>Time a client has to send its request headers before Kestrel closes the connection.</summary>
+    public int RequestHeadersTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>Slowest request body Kestrel accepts (after a 5 s grace period); slower clients are cut off.</summary>
+    public int MinRequestBodyBytesPerSecond { get; set; } = 240;
+
     /// <summary>Request body limit: room for every point written out in full, plus the other fields.</summary>
     public long MaxRequestBytes => 64L * MaxPoints + 1_048_576;
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using FitService.Api.Auth;
 using FitService.Api.Extensions;
 using FitService.Api.Fits;
+using FitService.Api.Security;
 using FitService.Api.Jobs;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
@@ -56,7 +57,8 @@ public static class BatchEndpoints
     }
 
     public static async Task<Results<Accepted<BatchResource>, ValidationProblem, ProblemHttpResult>> Submit(
-        HttpContext http, FitSubmitter submitter, IFitStore store, WebhookUrlPolicy webhooks, IOptions<LimitsOptions> limitsOptions, CancellationToken ct)
+        HttpContext http, FitSubmitter submitter, SubmissionGuard guard, IFitStore store, WebhookUrlPolicy webhooks, IOptions<LimitsOptions> limitsOptions,
+        CancellationToken ct)
     {
         var limits = limitsOptions.Value;
         var read = await FitRequestReader.ReadJsonAsync<BatchRequest>(http.Request, limits, ct);
@@ -95,6 +97,7 @@ public static class BatchEndpoints
         }
         if (errors.Any) return FitEndpoints.Invalid(errors);
 
+        if (await guard.CheckAsync(http, http.Tenant(), valid.ConvertAll(v => v.Spec), ct) is { } refused) return refused;
         var batch = await submitter.SubmitBatchAsync(http.Tenant(), valid, request.Label, ct);
         var stored = await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
         return TypedResults.Accepted($"/v1/batches/{batch.Id}", ToResource(stored!));

@@ -26,8 +26,7 @@ public static class WebhookRegistration
         services.AddSingleton<IDeliveryStore>(sp =>
         {
             var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            if (storage.IsPostgres) return new UnavailableDeliveryStore();
-            return new SqliteDeliveryStore(storage.ConnectionString, builder.Environment.ContentRootPath);
+            return storage.IsPostgres ? new UnavailableDeliveryStore() : new SqliteDeliveryStore(sp.GetRequiredService<SqliteDatabase>());
         });
         services.AddHostedService<DeliveryStoreInitializer>();
         services.TryAddSingleton<HostResolver>(_ => (host, ct) => Dns.GetHostAddressesAsync(host, ct));

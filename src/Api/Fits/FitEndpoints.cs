@@ -5,6 +5,7 @@ using FitService.Api.Extensions;
 using FitService.Api.Jobs;
 using FitService.Api.Metrics;
 using FitService.Api.Notifications;
+using FitService.Api.Security;
 using FitService.Api.Storage;
 using FitService.Api.Webhooks;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -65,7 +66,8 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Created<FitResource>, Accepted<FitResource>, ValidationProblem, ProblemHttpResult>> Submit(
-        HttpContext http, FitSubmitter submitter, IFitStore store, IFitSignals signals, WebhookUrlPolicy webhooks, IOptions<LimitsOptions> limits,
+        HttpContext http, FitSubmitter submitter, SubmissionGuard guard, IFitStore store, IFitSignals signals, WebhookUrlPolicy webhooks,
+        IOptions<LimitsOptions> limits,
         CancellationToken ct)
     {
         var read = await FitRequestReader.ReadAsync(http.Request, limits.Value, ct);
@@ -84,6 +86,7 @@ public static class FitEndpoints
         if (valid?.Spec.Webhook?.Url is { } webhookUrl) await webhooks.CheckAsync(tenant, webhookUrl, errors, ct);
         if (valid is null || errors.Any) return Invalid(errors);
 
+        if (await guard.CheckAsync(http, tenant, [valid.Spec], ct) is { } refused) return refused;
         var created = await submitter.SubmitAsync(tenant, valid, key.Length == 0 ? null : key, ct);
         if (created.Outcome == CreateOutcome.Conflict)
         {

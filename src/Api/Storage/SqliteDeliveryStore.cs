@@ -3,22 +3,14 @@ using Microsoft.Data.Sqlite;
 
 namespace FitService.Api.Storage;
 
-/// <summary>
-/// Webhook events and attempts in the embedded SQLite file, beside the fits. Its own writer connection: SQLite
-/// lets one writer in at a time, and busy_timeout makes this store and the fit store take turns.
-/// </summary>
-public sealed class SqliteDeliveryStore : IDeliveryStore, IAsyncDisposable
+/// <summary>Webhook events and attempts in the embedded SQLite file, beside the fits, through the same one writer.</summary>
+public sealed class SqliteDeliveryStore : IDeliveryStore
 {
     private const string Columns = "id, fit_id, tenant, url, type, payload, created_at, state, attempts, round_start, next_attempt_at, claimed_until";
 
-    private readonly string _connectionString;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private SqliteConnection? _writer;
+    private readonly SqliteDatabase _db;
 
-    public SqliteDeliveryStore(string connectionString, string contentRoot)
-    {
-        _connectionString = SqliteDatabase.Resolve(connectionString, contentRoot).ToString();
-    }
+    public SqliteDeliveryStore(SqliteDatabase db) => _db = db;
 
     public Task InitializeAsync(CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
@@ -160,61 +152,15 @@ public sealed class SqliteDeliveryStore : IDeliveryStore, IAsyncDisposable
         return ids;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_writer is not null) await _writer.DisposeAsync();
-        _writeLock.Dispose();
-    }
+    private Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken ct) => _db.WriteAsync(work, ct);
 
-    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken ct)
-    {
-        await _writeLock.WaitAsync(ct);
-        try
-        {
-            if (_writer is null)
-            {
-                var conn = new SqliteConnection(_connectionString);
-                await conn.OpenAsync(ct);
-                await ExecAsync(conn, null, SqliteDatabase.WriterPragmas, ct);
-                _writer = conn;
-            }
-            await using var tx = (SqliteTransaction)await _writer.BeginTransactionAsync(IsolationLevel.Serializable, ct);
-            var result = await work(_writer, tx);
-            await tx.CommitAsync(CancellationToken.None);
-            return result;
-        }
-        catch (SqliteException)
-        {
-            if (_writer is not null) { await _writer.DisposeAsync(); _writer = null; }
-            throw;
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
+    private Task<SqliteConnection> OpenReaderAsync(CancellationToken ct) => _db.OpenReaderAsync(ct);
 
-    private async Task<SqliteConnection> OpenReaderAsync(CancellationToken ct)
-    {
-        var conn = new SqliteConnection(_connectionString);
-        await conn.OpenAsync(ct);
-        return conn;
-    }
+    private static SqliteCommand Command(SqliteConnection conn, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args) =>
+        SqliteDatabase.Command(conn, tx, sql, args);
 
-    private static SqliteCommand Command(SqliteConnection conn, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args)
-    {
-        var cmd = conn.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = sql;
-        foreach (var (name, value) in args) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        return cmd;
-    }
-
-    private static async Task<int> ExecAsync(SqliteConnection conn, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args)
-    {
-        await using var cmd = Command(conn, tx, sql, args);
-        return await cmd.ExecuteNonQueryAsync(ct);
-    }
+    private static Task<int> ExecAsync(SqliteConnection conn, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args) =>
+        SqliteDatabase.ExecAsync(conn, tx, sql, ct, args);
 
     private static async Task<WebhookEvent?> QueryEventAsync(SqliteConnection conn, SqliteTransaction? tx, string where, string value, CancellationToken ct)
     {

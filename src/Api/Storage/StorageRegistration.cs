@@ -16,7 +16,9 @@ public static class StorageRegistration
     /// </summary>
     public static IServiceCollection AddSqliteStorage(this IServiceCollection services, StorageOptions storage, WorkersOptions workers, string contentRoot)
     {
-        services.AddSingleton<IFitStore>(_ => new SqliteFitStore(storage.ConnectionString, contentRoot));
+        // One SQLite file, one writer, shared with the webhook delivery store.
+        services.AddSingleton(_ => new SqliteDatabase(storage.ConnectionString, contentRoot));
+        services.AddSingleton<IFitStore>(sp => new SqliteFitStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IFitSignals, InProcessFitSignals>();
         services.AddSingleton<IFitQueue, HangfireFitQueue>();
         services.AddSingleton<JobStorage>(_ => new InMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long }));
