@@ -13,13 +13,16 @@ public sealed class ShutdownAndTornWriteTests : IDisposable
 
     private string Database => $"Storage:ConnectionString=Data Source={Path.Combine(_folder, "fits.db")}";
 
+    /// <summary>Long fits get ten times the lesson's points, so that they are still running seconds later.</summary>
+    private static (double[] X, double[] Y) Points(int steps) => steps >= 1_000_000 ? TestApi.TiledLesson(10) : (LessonData.X, LessonData.Y);
+
     private static object Request(int steps, int every, string label) => new
     {
-        x = LessonData.X, y = LessonData.Y, degree = 2, loss = "mae", learningRate = 0.001, steps, historyEvery = every,
+        x = Points(steps).X, y = Points(steps).Y, degree = 2, loss = "mae", learningRate = 0.001, steps, historyEvery = every,
         initialParams = new[] { 1.1, 1.1, 1.1 }, optimizer = new { type = "sgd", momentum = 0.9 }, label,
     };
 
-    private static FitResult Expected(int steps, int every) => Fitter.Run(new FitProblem(LessonData.X, LessonData.Y, 2, new LossSpec(LossKind.Mae), 0.001,
+    private static FitResult Expected(int steps, int every) => Fitter.Run(new FitProblem(Points(steps).X, Points(steps).Y, 2, new LossSpec(LossKind.Mae), 0.001,
         steps, [1.1, 1.1, 1.1], new SgdSpec(Momentum: 0.9), HistoryEvery: every));
 
     [Fact]
