@@ -27,7 +27,10 @@ public interface IDeliveryStore
     /// </summary>
     Task<AttemptClaim?> TryClaimAsync(string eventId, DateTimeOffset now, DateTimeOffset dueBy, DateTimeOffset claimUntil, CancellationToken ct);
 
-    /// <summary>Records a claimed attempt and the event's next state, and releases the claim.</summary>
+    /// <summary>
+    /// Records a claimed attempt and the event's next state, and releases the claim. The attempt of a claim that lapsed
+    /// and was taken over is recorded but leaves the event to the new holder; nothing is stored for a deleted event.
+    /// </summary>
     Task RecordAttemptAsync(string eventId, DeliveryAttempt attempt, DeliveryState next, DateTimeOffset? nextAttemptAt, CancellationToken ct);
 
     /// <summary>Starts a new round of delivery now (same webhook-id). False when an attempt is in flight or there is no such event.</summary>
@@ -36,7 +39,10 @@ public interface IDeliveryStore
     /// <summary>Removes an event and its attempts (its fit was deleted).</summary>
     Task DeleteEventAsync(string eventId, CancellationToken ct);
 
-    /// <summary>Pending events and when each may next be attempted (the later of its due time and any live claim).</summary>
+    /// <summary>
+    /// Pending events and when each may next be attempted (the later of its due time and any live claim), earliest
+    /// first; with <paramref name="dueBefore"/> only those whose time is strictly before it.
+    /// </summary>
     Task<IReadOnlyList<(string EventId, DateTimeOffset DueAt)>> ListPendingAsync(DateTimeOffset? dueBefore, CancellationToken ct);
 
     /// <summary>Ended fits that asked for a webhook but have no event (the process died between the two), optionally only recent ones.</summary>

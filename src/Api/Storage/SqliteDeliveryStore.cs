@@ -98,7 +98,7 @@ public sealed class SqliteDeliveryStore : IDeliveryStore
         {
             await ExecAsync(conn, tx, """
                 INSERT OR REPLACE INTO webhook_attempts (event_id, attempt, started_at, duration_ms, status_code, error)
-                VALUES ($id, $n, $at, $ms, $code, $error);
+                SELECT $id, $n, $at, $ms, $code, $error WHERE EXISTS (SELECT 1 FROM webhook_events WHERE id = $id);
                 UPDATE webhook_events SET state = $state, next_attempt_at = $next, claimed_until = NULL WHERE id = $id AND attempts = $n;
                 """, ct, ("$id", eventId), ("$n", attempt.Attempt), ("$at", attempt.StartedAt.ToUnixTimeMilliseconds()),
                 ("$ms", (long)attempt.Duration.TotalMilliseconds), ("$code", attempt.StatusCode), ("$error", attempt.Error),
@@ -126,9 +126,10 @@ public sealed class SqliteDeliveryStore : IDeliveryStore
     {
         await using var conn = await OpenReaderAsync(ct);
         await using var cmd = Command(conn, null, """
-            SELECT id, MAX(next_attempt_at, COALESCE(claimed_until, 0)) AS due FROM webhook_events
-            WHERE state = 0 AND ($before IS NULL OR next_attempt_at < $before)
-            ORDER BY next_attempt_at
+            SELECT id, due FROM (
+                SELECT id, MAX(next_attempt_at, COALESCE(claimed_until, 0)) AS due FROM webhook_events WHERE state = 0)
+            WHERE $before IS NULL OR due < $before
+            ORDER BY due, id
             """, ("$before", dueBefore?.ToUnixTimeMilliseconds()));
         await using var r = await cmd.ExecuteReaderAsync(ct);
         var list = new List<(string, DateTimeOffset)>();
