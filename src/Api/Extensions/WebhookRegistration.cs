@@ -23,11 +23,6 @@ public static class WebhookRegistration
                 "Webhooks:Timeout must be > 0, Webhooks:Backoff entries ≥ 0 and Webhooks:Jitter in [0, 1)")
             .ValidateOnStart();
 
-        services.AddSingleton<IDeliveryStore>(sp =>
-        {
-            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            return storage.IsPostgres ? new UnavailableDeliveryStore() : new SqliteDeliveryStore(sp.GetRequiredService<SqliteDatabase>());
-        });
         services.AddHostedService<DeliveryStoreInitializer>();
         services.TryAddSingleton<HostResolver>(_ => (host, ct) => Dns.GetHostAddressesAsync(host, ct));
         services.TryAddSingleton<IWebhookSecrets, ConfiguredWebhookSecrets>();

@@ -11,7 +11,7 @@ namespace FitService.Api.Storage;
 public static class StorageRegistration
 {
     /// <summary>
-    /// Embedded, one process: SQLite, Hangfire in memory (one job per fit), signals in process; at start the workers
+    /// Embedded, one process: SQLite (fits and webhook deliveries), Hangfire in memory (one job per fit), signals in process; at start the workers
     /// re-queue every unfinished fit, since the in-memory queue did not survive.
     /// </summary>
     public static IServiceCollection AddSqliteStorage(this IServiceCollection services, StorageOptions storage, WorkersOptions workers, string contentRoot)
@@ -19,6 +19,7 @@ public static class StorageRegistration
         // One SQLite file, one writer, shared with the webhook delivery store.
         services.AddSingleton(_ => new SqliteDatabase(storage.ConnectionString, contentRoot));
         services.AddSingleton<IFitStore>(sp => new SqliteFitStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddSingleton<IDeliveryStore>(sp => new SqliteDeliveryStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IFitSignals, InProcessFitSignals>();
         services.AddSingleton<IFitQueue, HangfireFitQueue>();
         services.AddSingleton<JobStorage>(_ => new InMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long }));
@@ -27,7 +28,7 @@ public static class StorageRegistration
     }
 
     /// <summary>
-    /// Shared by many processes: PostgreSQL for the fits and for Hangfire (schema <c>hangfire</c>) in one database, signals
+    /// Shared by many processes: PostgreSQL for the fits, the webhook deliveries and Hangfire (schema <c>hangfire</c>) in one database, signals
     /// through LISTEN/NOTIFY, fits run under leases (big ones one job each, small ones in drain jobs); worker processes sweep
     /// for fits whose worker died. See docs/scale-out.md.
     /// </summary>
@@ -37,6 +38,7 @@ public static class StorageRegistration
         services.AddSingleton(sp => new PostgresFitStore(connectionString, sp.GetRequiredService<ILoggerFactory>(), workers.Lease));
         services.AddSingleton<IFitStore>(sp => sp.GetRequiredService<PostgresFitStore>());
         services.AddSingleton<IFitLeases>(sp => sp.GetRequiredService<PostgresFitStore>());
+        services.AddSingleton<IDeliveryStore>(sp => new PostgresDeliveryStore(connectionString, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(sp => new PostgresFitSignals(connectionString, sp.GetRequiredService<ILogger<PostgresFitSignals>>()));
         services.AddSingleton<IFitSignals>(sp => sp.GetRequiredService<PostgresFitSignals>());
         services.AddHostedService(sp => sp.GetRequiredService<PostgresFitSignals>());

@@ -26,11 +26,6 @@ public sealed class WebhookUrlPolicy(IOptions<WebhookOptions> options, IWebhookS
         {
             return; // FitValidator has said so already
         }
-        if (configuration.GetSection(StorageOptions.Section).Get<StorageOptions>()?.IsPostgres == true)
-        {
-            errors.Add(Field, UnavailableDeliveryStore.Reason);
-            return;
-        }
         if (RequireHttps && uri.Scheme != Uri.UriSchemeHttps)
         {
             errors.Add(Field, "must be an https URL (Webhooks:RequireHttps)");

@@ -24,13 +24,16 @@ public sealed class ScaleOutTests(PostgresCluster cluster)
 
     private static int Every(int steps) => steps == BigSteps ? 1000 : 1;
 
+    /// <summary>Big fits get ten times the lesson's points, so that they still run (a few seconds) when the worker is killed.</summary>
+    private static (double[] X, double[] Y) Points(int steps) => steps == BigSteps ? TestApi.TiledLesson(10) : (LessonData.X, LessonData.Y);
+
     private static object Request(int steps) => new
     {
-        x = LessonData.X, y = LessonData.Y, degree = 2, loss = "mae", learningRate = 0.001, steps, historyEvery = Every(steps),
+        x = Points(steps).X, y = Points(steps).Y, degree = 2, loss = "mae", learningRate = 0.001, steps, historyEvery = Every(steps),
         initialParams = new[] { 1.1, 1.1, 1.1 }, optimizer = new { type = "sgd", momentum = 0.9 },
     };
 
-    private static FitResult Expected(int steps) => Fitter.Run(new FitProblem(LessonData.X, LessonData.Y, 2, new LossSpec(LossKind.Mae), 0.001,
+    private static FitResult Expected(int steps) => Fitter.Run(new FitProblem(Points(steps).X, Points(steps).Y, 2, new LossSpec(LossKind.Mae), 0.001,
         steps, [1.1, 1.1, 1.1], new SgdSpec(Momentum: 0.9), HistoryEvery: Every(steps)));
 
     [PostgresFact]

@@ -4,7 +4,18 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace FitService.Api.Tests.ScaleOut;
 
+/// <summary>
+/// No other host may run beside this test: OpenTelemetry listens to meters by name across the process, so the counts
+/// of parallel tests' hosts would add to this one's.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AloneCollection
+{
+    public const string Name = "alone";
+}
+
 /// <summary>The Prometheus scrape at /metrics shows what the service did.</summary>
+[Collection(AloneCollection.Name)]
 public sealed class MetricsTests
 {
     [Fact]

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using FitService.Api.Fits;
 using FitService.Api.Tests.Infrastructure;
+using FitService.Api.Tests.Webhooks;
 using FitService.Engine;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -114,5 +115,27 @@ public sealed class SharedDatabaseTests(PostgresCluster cluster)
         Assert.Contains(seen, s => !s.Ended && s.Step > 0 && s.Params is { Length: 3 });
         await client.PostAsync($"/v1/fits/{fit.Id}/cancel", null);
         Assert.Equal("cancelled", (await client.WaitForEnd(fit.Id)).Status);
+    }
+
+    [PostgresFact]
+    public async Task AWebhookIsSignedRetriedAndDeliveredOnceFromTheSharedDatabase()
+    {
+        await using var receiver = await LoopbackReceiver.StartAsync();
+        var (api, worker) = await StartAsync(WebhookSettings.Loopback());
+        await using var _ = api;
+        await using var __ = worker;
+        var client = api.CreateClient();
+        var hook = receiver.NewHook(new Answer(503));
+
+        var fit = await (await client.PostFit(WebhookSettings.FitWithWebhook(receiver.Url(hook)))).ReadFit();
+        var received = await receiver.WaitForAsync(hook, 2);
+
+        Assert.All(received, r => Assert.True(r.SignatureValid));
+        Assert.Equal(received[0].Id, received[1].Id);
+        Assert.Contains($"\"id\":\"{fit.Id}\"", received[1].Body);
+        var deliveries = await client.DeliveriesWhen(fit.Id, d => d.State == "delivered");
+        Assert.Equal([503, 200], deliveries.Items.Select(a => a.StatusCode ?? 0));
+        await Task.Delay(500);
+        Assert.Equal(2, receiver.Received(hook).Count);
     }
 }
