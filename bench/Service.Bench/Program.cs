@@ -29,6 +29,8 @@ using var factory = new WebApplicationFactory<service::Program>().WithWebHostBui
     b.UseSetting("urls", $"http://127.0.0.1:{port}");
     b.UseSetting("Log:Format", "json");
     b.UseSetting("Serilog:MinimumLevel:Default", "Warning");
+    // The per-tenant rate limit (Limits:RequestsPerSecond, 1,000 by default) would measure itself, not the service.
+    b.UseSetting("Limits:RequestsPerSecond", "0");
 });
 factory.UseKestrel();
 factory.StartServer();
@@ -40,6 +42,22 @@ var lesson = new
     x = LessonData.X, y = LessonData.Y, degree = 2, loss = "mae", learningRate = 0.01, steps = 100,
     initialParams = LessonData.InitialParams,
 };
+
+if (args.Contains("--batch-only"))
+{
+    Console.Error.WriteLine($"pid {Environment.ProcessId}");
+    var t = Stopwatch.GetTimestamp();
+    var r = await http.PostAsJsonAsync("/v1/batches", new { defaults = lesson, fits = Enumerable.Range(0, fits).Select(_ => new { }).ToArray() });
+    var bid = (await r.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+    Console.Error.WriteLine($"posted after {Stopwatch.GetElapsedTime(t).TotalMilliseconds:F0} ms");
+    while (true)
+    {
+        var b = await http.GetFromJsonAsync<JsonElement>($"/v1/batches/{bid}");
+        Console.Error.WriteLine($"{Stopwatch.GetElapsedTime(t).TotalMilliseconds:F0} ms: {b.GetProperty("counts")}");
+        if (b.GetProperty("status").GetString() == "completed") return;
+        await Task.Delay(1000);
+    }
+}
 
 // Warm-up: JIT, connection pool, SQLite pages.
 await Parallel.ForAsync(0, 200, new ParallelOptions { MaxDegreeOfParallelism = clients }, async (_, ct) => await SubmitAndWait(ct));
@@ -67,7 +85,9 @@ var (perRequest, _) = await Throughput(async ct =>
     {
         var wait = new HttpRequestMessage(HttpMethod.Get, $"/v1/fits/{ids[i]}");
         wait.Headers.TryAddWithoutValidation("Prefer", "wait=60");
-        var fit = await (await http.SendAsync(wait, c)).Content.ReadFromJsonAsync<JsonElement>(c);
+        var answer = await http.SendAsync(wait, c);
+        answer.EnsureSuccessStatusCode();
+        var fit = await answer.Content.ReadFromJsonAsync<JsonElement>(c);
         if (fit.GetProperty("status").GetString() != "succeeded") throw new InvalidOperationException($"fit {ids[i]} did not succeed");
     });
 });
@@ -75,8 +95,10 @@ var (perRequest, _) = await Throughput(async ct =>
 // 3. Throughput as one batch: one request holding every fit; small fits share Hangfire jobs.
 var (asBatch, _) = await Throughput(async ct =>
 {
+    var posted = Stopwatch.GetTimestamp();
     var response = await http.PostAsJsonAsync("/v1/batches", new { defaults = lesson, fits = Enumerable.Range(0, fits).Select(_ => new { }).ToArray() }, ct);
     response.EnsureSuccessStatusCode();
+    Console.Error.WriteLine($"batch POST took {Stopwatch.GetElapsedTime(posted).TotalMilliseconds:F0} ms");
     var id = (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetString();
     while (true)
     {
@@ -101,7 +123,7 @@ var (noop, _) = await Throughput(async _ =>
 });
 
 latencies.Sort();
-Console.WriteLine($"FitService service benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {workers} Hangfire workers, SQLite + Hangfire.InMemory, {clients} clients over loopback HTTP");
+Console.WriteLine($"FitService service benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {workers} Hangfire workers, SQLite + Hangfire.InMemory, {clients} clients over loopback HTTP, rate limit off");
 Console.WriteLine();
 Console.WriteLine("| measure | result | goal |");
 Console.WriteLine("|---|---|---|");

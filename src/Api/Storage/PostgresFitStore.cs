@@ -76,6 +76,10 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         """
         ALTER TABLE fits ADD COLUMN IF NOT EXISTS claimed_by text, ADD COLUMN IF NOT EXISTS lease_until timestamptz;
         """,
+        // Quotas count a tenant's queued and running fits on every submission: only those rows, not all of the tenant's.
+        """
+        CREATE INDEX IF NOT EXISTS ix_fits_active ON fits (tenant) WHERE status < 2;
+        """,
     ];
 
     private readonly NpgsqlDataSource _dataSource;

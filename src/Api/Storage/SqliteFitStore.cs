@@ -53,6 +53,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 CREATE UNIQUE INDEX IF NOT EXISTS ix_fits_idempotency ON fits(tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
                 CREATE INDEX IF NOT EXISTS ix_fits_tenant_seq ON fits(tenant, seq);
                 CREATE INDEX IF NOT EXISTS ix_fits_unfinished ON fits(status) WHERE status < 2;
+                CREATE INDEX IF NOT EXISTS ix_fits_active ON fits(tenant) WHERE status < 2;
                 CREATE INDEX IF NOT EXISTS ix_fits_batch ON fits(batch_id) WHERE batch_id IS NOT NULL;
                 CREATE TABLE IF NOT EXISTS fit_points (fit_id TEXT PRIMARY KEY, x BLOB NOT NULL, y BLOB NOT NULL);
                 CREATE TABLE IF NOT EXISTS fit_history (
