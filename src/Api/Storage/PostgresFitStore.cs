@@ -14,7 +14,7 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
 {
     private const string Columns =
         "seq, id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, " +
-        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt";
+        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, outcome";
 
     /// <summary>The whole history of fit <c>f</c> as one bytea (chunks in order), for use inside a query.</summary>
     private const string HistoryOfF =
@@ -72,6 +72,10 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
             label text,
             request text NOT NULL);
         """,
+        """
+        ALTER TABLE fits ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT 'fit';
+        ALTER TABLE fits ADD COLUMN IF NOT EXISTS outcome text;
+        """,
     ];
 
     private readonly NpgsqlDataSource _dataSource;
@@ -128,8 +132,8 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
         var created = await QuerySingleAsync(conn, null, $"""
             WITH f AS (
                 INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id,
-                                  idempotency_key, request_hash)
-                VALUES (@id, @t, @queued, @steps, @every, @created, @request, @label, @points, @batch, @key, @hash)
+                                  idempotency_key, request_hash, kind)
+                VALUES (@id, @t, @queued, @steps, @every, @created, @request, @label, @points, @batch, @key, @hash, @kind)
                 ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING *),
             p AS (INSERT INTO fit_points (fit_id, x, y) SELECT id, @x, @y FROM f)
@@ -137,7 +141,7 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
             """, ct,
             ("id", fit.Id), ("t", fit.Tenant), ("queued", (int)FitStatus.Queued), ("steps", fit.Steps), ("every", fit.HistoryEvery),
             ("created", Utc(fit.CreatedAt)), ("request", fit.RequestJson), ("label", fit.Label), ("points", fit.X.Length),
-            ("batch", fit.BatchId), ("key", fit.IdempotencyKey), ("hash", fit.RequestHash),
+            ("batch", fit.BatchId), ("key", fit.IdempotencyKey), ("hash", fit.RequestHash), ("kind", fit.Kind),
             ("x", DoubleBlobs.ToBytes(fit.X)), ("y", DoubleBlobs.ToBytes(fit.Y)));
         if (created is not null) return new CreateResult(CreateOutcome.Created, created);
         return await FindByKeyAsync(conn, fit, ct);
@@ -153,7 +157,7 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) return null;
         var fit = ReadFit(reader);
-        return includeHistory ? fit with { History = DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(21)) } : fit;
+        return includeHistory ? fit with { History = DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(23)) } : fit;
     }
 
     public async Task<FitRecord?> GetForWorkerAsync(string id, CancellationToken ct)
@@ -187,7 +191,7 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
 
     public async Task<IReadOnlyList<FitRecord>> ListAsync(string tenant, FitQuery query, CancellationToken ct)
     {
-        var sql = $"SELECT {Columns} FROM fits WHERE tenant = @t"
+        var sql = $"SELECT {Columns} FROM fits WHERE tenant = @t AND kind = 'fit'"
             + (query.Status is null ? "" : " AND status = @status")
             + (query.Label is null ? "" : " AND label = @label")
             + (query.BatchId is null ? "" : " AND batch_id = @batch")
@@ -256,9 +260,9 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
     {
         var changed = await ExecAsync(conn, tx, """
             UPDATE fits SET status = @s, stop_reason = @reason, step = @step, params = @params, loss = @loss, error = @error,
-                            finished_at = @finished
+                            finished_at = @finished, outcome = @outcome
             WHERE id = @id AND status < 2
-            """, ct,
+            """, ct, ("outcome", completion.OutcomeJson),
             ("s", (int)completion.Status), ("reason", completion.StopReason), ("step", completion.Step),
             ("params", DoubleBlobs.ToBytes(completion.Params)), ("loss", completion.Loss is { } l ? Finite(l) : null),
             ("error", completion.Error), ("finished", Utc(completion.FinishedAt)), ("id", id));
@@ -478,5 +482,7 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
         BatchId = r.IsDBNull(18) ? null : r.GetString(18),
         RequestHash = r.GetString(19),
         Attempt = r.GetInt32(20),
+        Kind = r.GetString(21),
+        OutcomeJson = r.IsDBNull(22) ? null : r.GetString(22),
     };
 }
