@@ -21,7 +21,7 @@ public readonly record struct LearningRateValue(double? Rate)
 public sealed class LearningRateValueConverter : JsonConverter<LearningRateValue>
 {
     /// <summary>Recognised by <see cref="FitRequestReader.Describe"/>.</summary>
-    public const string Message = "must be a number or \"auto\"";
+    public const string Message = "must be a finite number or \"auto\"";
 
     public override LearningRateValue Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {

@@ -126,6 +126,6 @@ public sealed class LearningRateFinderTests(LearningRateFinderTests.Service fact
         var response = await _client.PostAsync("/v1/fits", TestApi.JsonBody(body));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("must be a number or \"auto\"", (await response.ReadProblem()).GetProperty("errors").GetProperty("learningRate")[0].GetString());
+        Assert.Equal("must be a finite number or \"auto\"", (await response.ReadProblem()).GetProperty("errors").GetProperty("learningRate")[0].GetString());
     }
 }
