@@ -22,8 +22,10 @@ public static class LearningRateFinderPlot
         var xAxis = Axis.Logarithmic(rates.Min(), rates.Max()).Place(Left, Left + PlotWidth);
         var smoothed = curve.Where(p => p.SmoothedLoss is { } v && double.IsFinite(v)).ToList();
         var raw = curve.Where(p => p.Loss is { } v && double.IsFinite(v)).ToList();
-        // The y range follows the smoothed curve (what the suggestions read); the raw losses may leave it at the explosion.
-        double lo = smoothed.Count > 0 ? smoothed.Min(p => p.SmoothedLoss!.Value) : 0, hi = smoothed.Count > 0 ? smoothed.Max(p => p.SmoothedLoss!.Value) : 1;
+        // The y range follows the smoothed curve without its last 5 points, as fastai's plot (skip_end = 5): the explosion
+        // leaves the picture at the top instead of flattening everything before it.
+        var framed = smoothed.Count > 10 ? smoothed[..^5] : smoothed;
+        double lo = framed.Count > 0 ? framed.Min(p => p.SmoothedLoss!.Value) : 0, hi = framed.Count > 0 ? framed.Max(p => p.SmoothedLoss!.Value) : 1;
         var yAxis = Axis.Linear(Math.Min(lo, 0), hi).Place(Top + PlotHeight, Top);
         canvas.Axes(xAxis, yAxis, "learning rate (log scale)", "loss");
 

@@ -85,8 +85,8 @@ public static class ExactSolver
         var s = basis.HalfWidth.ToString("G6", CultureInfo.InvariantCulture);
         var shift = basis.Centre == 0 ? "x" : basis.Centre > 0 ? $"(x − {c})" : $"(x + {(-basis.Centre).ToString("G6", CultureInfo.InvariantCulture)})";
         return string.Create(CultureInfo.InvariantCulture,
-            $"ill-conditioned: the Vandermonde matrix of x (unit columns) has condition number {raw:0.#e+0}, above {IllConditioned:0e+0}, " +
-            $"so the params lose about {Math.Log10(raw):0} of their 16 digits and gradient descent on them barely moves the small coefficients. " +
+            $"ill-conditioned: the Vandermonde matrix of x has condition number {raw:0.#e+0}, above {IllConditioned:0e+0}, " +
+            $"so rounding alone can cost the params {Math.Min(16, Math.Log10(raw)):0} of their 16 digits, and gradient descent on them barely moves the small coefficients. " +
             $"Centre and scale x to [-1, 1] (x' = {shift}/{s}): the condition number drops to {scaled:0.#e+0}.");
     }
 }
