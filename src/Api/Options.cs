@@ -21,6 +21,28 @@ public sealed class WorkersOptions
 
     /// <summary>Worker threads; 0 makes an API-only process.</summary>
     public int Count { get; set; } = Environment.ProcessorCount;
+
+    // The rest applies to Storage:Provider=postgres, where fits are leased from the shared store (docs/scale-out.md).
+
+    /// <summary>How long a worker's claim on a fit lasts without renewal; a fit whose worker died runs again after this.</summary>
+    public int LeaseSeconds { get; set; } = 30;
+
+    /// <summary>
+    /// Fits whose work (points × steps × params) is at most this run together in drain jobs; larger ones get a Hangfire
+    /// job each. Drains claim by points × steps at most this, so every fit queued as small is one a drain takes.
+    /// </summary>
+    public long SmallFitWork { get; set; } = 2_000_000;
+
+    /// <summary>Small fits a drain job claims at once.</summary>
+    public int ChunkSize { get; set; } = 32;
+
+    public TimeSpan Lease => TimeSpan.FromSeconds(Math.Max(1, LeaseSeconds));
+
+    /// <summary>How often worker processes look for expired leases and fits without a job: half a lease.</summary>
+    public TimeSpan SweepInterval => Lease / 2;
+
+    /// <summary>A big fit queued this long is handed out again, in case its job was lost: ten leases.</summary>
+    public TimeSpan OrphanAge => Lease * 10;
 }
 
 /// <summary>The HTTP API of this process (<c>Api:*</c>).</summary>
@@ -46,6 +68,27 @@ public sealed class LimitsOptions
 
     /// <summary>Longest <c>Prefer: wait</c> honoured, in seconds.</summary>
     public int MaxWaitSeconds { get; set; } = 60;
+
+    /// <summary>Largest points × steps × (degree + 1) of one fit; beyond it a fit is 422 (about a quarter hour to an hour of one worker).</summary>
+    public long MaxWork { get; set; } = 1_000_000_000_000;
+
+    /// <summary>Queued plus running fits one tenant may have; a submission beyond it is 429 with <c>Retry-After</c>.</summary>
+    public int MaxActiveFitsPerTenant { get; set; } = 10_000;
+
+    /// <summary>Requests per second one tenant may make under <c>/v1</c> (token bucket); 0 turns rate limiting off.</summary>
+    public int RequestsPerSecond { get; set; } = 1000;
+
+    /// <summary>Requests a tenant may make at once above the steady rate (the bucket's size).</summary>
+    public int RequestBurst { get; set; } = 2000;
+
+    /// <summary>Longest string in a JSON body, in bytes (labels, names, URLs; points are numbers).</summary>
+    public int MaxJsonStringBytes { get; set; } = 4096;
+
+    /// <summary>Time a client has to send its request headers before Kestrel closes the connection.</summary>
+    public int RequestHeadersTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>Slowest request body Kestrel accepts (after a 5 s grace period); slower clients are cut off.</summary>
+    public int MinRequestBodyBytesPerSecond { get; set; } = 240;
 
     /// <summary>Request body limit: room for every point written out in full, plus the other fields.</summary>
     public long MaxRequestBytes => 64L * MaxPoints + 1_048_576;

@@ -4,29 +4,44 @@ using FitService.Api.Extensions;
 using FitService.Api.Fits;
 using FitService.Api.LearningRates;
 using FitService.Api.Plots;
-using Hangfire;
+using FitService.Api.Security;
+using FitService.Api.Webhooks;
 using Serilog;
+
+if (KeysCommand.IsKeysCommand(args)) return KeysCommand.Run(args, Console.Out, Console.Error);
 
 Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
 try
 {
     var builder = WebApplication.CreateBuilder(args);
     builder.UseDefaultUrl("http://localhost:5080");
+    if (LocalMode.RefusalReason(builder.Configuration) is { } refusal)
+    {
+        Log.Fatal("FitService refuses to start: {Reason}", refusal);
+        return 2;
+    }
     builder.AddFitLogging();
     builder.AddFitService();
+    builder.AddFitSecurity();
 
     var app = builder.Build();
-    app.UseSerilogRequestLogging();
+    // From here on the static logger (Hangfire logs through it) is the configured one, not the bootstrap logger.
+    Log.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
+    app.UseSerilogRequestLogging(o => o.Logger = app.Services.GetRequiredService<Serilog.ILogger>());
     app.UseExceptionHandler();
     app.UseStatusCodePages();
+    app.UseFitSecurity();
     app.MapHealth();
+    app.MapPrometheusScrapingEndpoint("/metrics");
     if (app.ApiEnabled())
     {
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseFitSwagger();
-        app.MapHangfireDashboard("/hangfire");
+        app.MapFitDashboard();
         app.MapFits();
+        app.MapFitEvents();
+        app.MapWebhooks();
         app.MapBatches();
         app.MapPlots();
         app.MapEvaluate();

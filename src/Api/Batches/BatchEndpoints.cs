@@ -4,9 +4,11 @@ using System.Text.Json;
 using FitService.Api.Auth;
 using FitService.Api.Extensions;
 using FitService.Api.Fits;
+using FitService.Api.Security;
 using FitService.Api.Jobs;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
+using FitService.Api.Webhooks;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
@@ -55,7 +57,8 @@ public static class BatchEndpoints
     }
 
     public static async Task<Results<Accepted<BatchResource>, ValidationProblem, ProblemHttpResult>> Submit(
-        HttpContext http, FitSubmitter submitter, IFitStore store, IOptions<LimitsOptions> limitsOptions, CancellationToken ct)
+        HttpContext http, FitSubmitter submitter, SubmissionGuard guard, IFitStore store, WebhookUrlPolicy webhooks, IOptions<LimitsOptions> limitsOptions,
+        CancellationToken ct)
     {
         var limits = limitsOptions.Value;
         var read = await FitRequestReader.ReadJsonAsync<BatchRequest>(http.Request, limits, ct);
@@ -73,16 +76,28 @@ public static class BatchEndpoints
         if (errors.Any) return FitEndpoints.Invalid(errors);
 
         var valid = new List<ValidFit>(request.Fits!.Length);
+        var webhookChecks = new Dictionary<string, ValidationErrors>(); // each distinct URL is resolved and checked once
         for (var i = 0; i < request.Fits.Length; i++)
         {
             var itemErrors = new ValidationErrors();
             var item = request.Fits[i] is { } fit ? FitValidator.Validate(fit.Over(request.Defaults), limits, itemErrors) : null;
             if (request.Fits[i] is null) itemErrors.Add("", "must be a fit object");
-            if (item is null) errors.AddAll($"fits[{i}].", itemErrors);
+            if (item?.Spec.Webhook?.Url is { } url)
+            {
+                if (!webhookChecks.TryGetValue(url, out var urlErrors))
+                {
+                    urlErrors = new ValidationErrors();
+                    await webhooks.CheckAsync(http.Tenant(), url, urlErrors, ct);
+                    webhookChecks[url] = urlErrors;
+                }
+                itemErrors.AddAll("", urlErrors);
+            }
+            if (item is null || itemErrors.Any) errors.AddAll($"fits[{i}].", itemErrors);
             else valid.Add(item);
         }
         if (errors.Any) return FitEndpoints.Invalid(errors);
 
+        if (await guard.CheckAsync(http, http.Tenant(), valid.ConvertAll(v => v.Spec), ct) is { } refused) return refused;
         var batch = await submitter.SubmitBatchAsync(http.Tenant(), valid, request.Label, ct);
         var stored = await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
         return TypedResults.Accepted($"/v1/batches/{batch.Id}", ToResource(stored!));
@@ -136,7 +151,7 @@ public static class BatchEndpoints
     }
 
     public static async Task<Results<Accepted<BatchResource>, ProblemHttpResult>> Cancel(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, FitCancellations cancellations, TimeProvider clock, CancellationToken ct)
+        string id, HttpContext http, IFitStore store, FitEndings endings, FitCancellations cancellations, TimeProvider clock, CancellationToken ct)
     {
         var tenant = http.Tenant();
         var batch = await store.GetBatchAsync(tenant, id, ct);
@@ -146,7 +161,7 @@ public static class BatchEndpoints
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Batch already completed",
                 detail: $"Every fit of batch '{id}' has ended; there is nothing to cancel.");
         }
-        await CancelFitsAsync(store, signals, cancellations, clock, tenant, batch, ct);
+        await CancelFitsAsync(store, endings.EndedAsync, cancellations, clock, tenant, batch, ct);
         return TypedResults.Accepted($"/v1/batches/{id}", ToResource((await store.GetBatchAsync(tenant, id, ct))!));
     }
 
@@ -156,11 +171,12 @@ public static class BatchEndpoints
         var tenant = http.Tenant();
         var batch = await store.GetBatchAsync(tenant, id, ct);
         if (batch is null) return NotFound(id);
-        await CancelFitsAsync(store, signals, cancellations, clock, tenant, batch, ct);
+        // Fits about to be deleted end without a webhook: waiters hear of it, nothing else.
+        await CancelFitsAsync(store, signal => { signals.Publish(signal); return Task.CompletedTask; }, cancellations, clock, tenant, batch, ct);
         return await store.DeleteBatchAsync(tenant, id, ct) ? TypedResults.NoContent() : NotFound(id);
     }
 
-    private static async Task CancelFitsAsync(IFitStore store, IFitSignals signals, FitCancellations cancellations, TimeProvider clock,
+    private static async Task CancelFitsAsync(IFitStore store, Func<FitSignal, Task> ended, FitCancellations cancellations, TimeProvider clock,
         string tenant, BatchRecord batch, CancellationToken ct)
     {
         foreach (var fitId in batch.FitIds)
@@ -168,7 +184,7 @@ public static class BatchEndpoints
             switch (await store.RequestCancelAsync(tenant, fitId, clock.GetUtcNow(), ct))
             {
                 case CancelOutcome.Cancelled:
-                    signals.Publish(new FitSignal(fitId, true, 0, null, null));
+                    await ended(new FitSignal(fitId, true, 0, null, null));
                     break;
                 case CancelOutcome.Requested:
                     cancellations.Cancel(fitId);

@@ -25,9 +25,10 @@ public static class LoggingExtensions
                 .MinimumLevel.Override("Hangfire", Serilog.Events.LogEventLevel.Information);
             if (string.Equals(format, "json", StringComparison.OrdinalIgnoreCase)) logger.WriteTo.Console(new CompactJsonFormatter());
             else logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {Message:lj}{NewLine}{Exception}");
-        }, preserveStaticLogger: true);
-        // Each host owns its logger and leaves the static bootstrap logger alone: two hosts starting at once in one
-        // process (the tests' factories) would otherwise race to freeze it ("The logger is already frozen").
+        },
+        // Each host gets its own logger and the static one stays the bootstrap logger: freezing a shared static
+        // logger races when several hosts start at once in one process (tests, benchmarks).
+        preserveStaticLogger: true);
         return builder;
     }
 }

@@ -1,16 +1,16 @@
 using FitService.Api.Fits;
 using FitService.Api.Jobs;
+using FitService.Api.Metrics;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
 using Hangfire;
-using Hangfire.InMemory;
-using Microsoft.Extensions.Options;
+using Hangfire.AspNetCore;
 
 namespace FitService.Api.Extensions;
 
 public static class ServiceRegistration
 {
-    /// <summary>Options, storage, Hangfire, the fit pipeline, health and OpenAPI.</summary>
+    /// <summary>Options, storage, Hangfire, the fit pipeline, metrics, health and OpenAPI.</summary>
     public static WebApplicationBuilder AddFitService(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -20,27 +20,31 @@ public static class ServiceRegistration
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section);
 
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IFitStore>(sp =>
-        {
-            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            if (storage.IsPostgres) throw new InvalidOperationException("Storage:Provider postgres is not available in this build.");
-            return new SqliteFitStore(storage.ConnectionString, builder.Environment.ContentRootPath);
-        });
+        // Registered first, so the schema exists before any other hosted service (workers, sweeps) starts.
         services.AddHostedService<StoreInitializer>();
-        services.AddSingleton<IFitSignals, InProcessFitSignals>();
-        services.AddSingleton<FitCancellations>();
-        services.AddSingleton<IFitQueue, HangfireFitQueue>();
-        services.AddSingleton<FitSubmitter>();
-        services.AddTransient<FitJob>();
+        var storage = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+        var workers = builder.Configuration.GetSection(WorkersOptions.Section).Get<WorkersOptions>() ?? new WorkersOptions();
+        // Each provider registers the store, IFitSignals, IFitQueue and this host's own JobStorage.
+        if (storage.IsPostgres) services.AddPostgresStorage(storage, workers);
+        else services.AddSqliteStorage(storage, workers, builder.Environment.ContentRootPath);
 
-        // The storage is this host's own singleton, not Hangfire's static JobStorage.Current, so that two hosts in one
-        // process (tests, benchmarks) never enqueue into each other's queues.
-        services.AddSingleton<JobStorage>(_ => new InMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long }));
+        services.AddSingleton<FitEndings>();
+        services.AddSingleton<FitCancellations>();
+        services.AddSingleton<FitSubmitter>();
+        services.AddSingleton<FitRunner>();
+        services.AddTransient<FitJob>();
+        services.AddFitMetrics();
+
+        // The storage (above) and job activator are this host's own singletons, not Hangfire's static JobStorage.Current
+        // and JobActivator.Current, so that two hosts in one process (tests, benchmarks) never enqueue into each other's
+        // queues nor run jobs with each other's services. Hangfire's log provider is global too: it logs through
+        // Serilog's static logger rather than a host's logger factory, which is disposed with its host.
+        services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
         services.AddHangfire(config => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings());
-        var workers = builder.Configuration.GetSection(WorkersOptions.Section).Get<WorkersOptions>() ?? new WorkersOptions();
+            .UseRecommendedSerializerSettings()
+            .UseSerilogLogProvider());
         if (workers.Count > 0)
         {
             services.AddHangfireServer(options =>
@@ -49,8 +53,8 @@ public static class ServiceRegistration
                 options.Queues = [HangfireFitQueue.Queue, "default"];
                 options.ShutdownTimeout = TimeSpan.FromSeconds(10);
             });
-            services.AddHostedService<FitRecovery>();
         }
+        builder.AddFitWebhooks(runsWorkers: workers.Count > 0);
 
         services.ConfigureHttpJsonOptions(o => JsonOutput.Configure(o.SerializerOptions));
         services.AddProblemDetails();

@@ -3,8 +3,11 @@ using System.Text;
 using FitService.Api.Auth;
 using FitService.Api.Extensions;
 using FitService.Api.Jobs;
+using FitService.Api.Metrics;
 using FitService.Api.Notifications;
+using FitService.Api.Security;
 using FitService.Api.Storage;
+using FitService.Api.Webhooks;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -63,7 +66,9 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Created<FitResource>, Accepted<FitResource>, ValidationProblem, ProblemHttpResult>> Submit(
-        HttpContext http, FitSubmitter submitter, IFitStore store, IFitSignals signals, IOptions<LimitsOptions> limits, CancellationToken ct)
+        HttpContext http, FitSubmitter submitter, SubmissionGuard guard, IFitStore store, IFitSignals signals, WebhookUrlPolicy webhooks,
+        IOptions<LimitsOptions> limits,
+        CancellationToken ct)
     {
         var read = await FitRequestReader.ReadAsync(http.Request, limits.Value, ct);
         if (read.Request is null)
@@ -77,9 +82,11 @@ public static class FitEndpoints
         if (key.Length > MaxIdempotencyKeyLength || key.Any(char.IsControl))
             errors.Add("Idempotency-Key", $"must be at most {MaxIdempotencyKeyLength} printable characters");
         var valid = FitValidator.Validate(read.Request, limits.Value, errors);
+        var tenant = http.Tenant();
+        if (valid?.Spec.Webhook?.Url is { } webhookUrl) await webhooks.CheckAsync(tenant, webhookUrl, errors, ct);
         if (valid is null || errors.Any) return Invalid(errors);
 
-        var tenant = http.Tenant();
+        if (await guard.CheckAsync(http, tenant, [valid.Spec], ct) is { } refused) return refused;
         var created = await submitter.SubmitAsync(tenant, valid, key.Length == 0 ? null : key, ct);
         if (created.Outcome == CreateOutcome.Conflict)
         {
@@ -163,7 +170,8 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Accepted<FitResource>, ProblemHttpResult>> Cancel(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, FitCancellations cancellations, TimeProvider clock, CancellationToken ct)
+        string id, HttpContext http, IFitStore store, FitEndings endings, FitCancellations cancellations, FitMetrics metrics, TimeProvider clock,
+        CancellationToken ct)
     {
         var tenant = http.Tenant();
         if (!await IsFitAsync(store, tenant, id, ct)) return NotFound(id);
@@ -175,7 +183,8 @@ public static class FitEndpoints
                 return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Fit already ended",
                     detail: $"Fit '{id}' has already ended; there is nothing to cancel.");
             case CancelOutcome.Cancelled:
-                signals.Publish(new FitSignal(id, true, 0, null, null));
+                metrics.Ended(FitStatus.Cancelled);
+                await endings.EndedAsync(new FitSignal(id, true, 0, null, null));
                 break;
             case CancelOutcome.Requested:
                 cancellations.Cancel(id);
@@ -196,20 +205,28 @@ public static class FitEndpoints
         return TypedResults.NoContent();
     }
 
-    /// <summary>Reads the fit, and if it has not ended waits (without polling) until it does or the time is up.</summary>
+    /// <summary>
+    /// Reads the fit, and if it has not ended waits (without polling) until it does or the time is up. A wake-up without
+    /// the end (signals that may have been missed) reads the store again and waits on.
+    /// </summary>
     public static async Task<FitRecord?> WaitForEndAsync(IFitStore store, IFitSignals signals, string tenant, string id, int seconds, CancellationToken ct)
     {
-        var ended = signals.WhenEnded(id);
-        var fit = await store.GetAsync(tenant, id, includeHistory: true, ct);
-        if (fit is null || fit.Status.IsEnded() || seconds <= 0) return fit;
-        try
+        var deadline = Environment.TickCount64 + seconds * 1000L;
+        while (true)
         {
-            await ended.WaitAsync(TimeSpan.FromSeconds(seconds), ct);
+            var ended = signals.WhenEnded(id);
+            var fit = await store.GetAsync(tenant, id, includeHistory: true, ct);
+            var left = deadline - Environment.TickCount64;
+            if (fit is null || fit.Status.IsEnded() || left <= 0) return fit;
+            try
+            {
+                await ended.WaitAsync(TimeSpan.FromMilliseconds(left), ct);
+            }
+            catch (TimeoutException)
+            {
+                return await store.GetAsync(tenant, id, includeHistory: true, ct);
+            }
         }
-        catch (TimeoutException)
-        {
-        }
-        return await store.GetAsync(tenant, id, includeHistory: true, ct);
     }
 
     /// <summary>A finder run shares the fits table but is not a fit: under /v1/fits it is as missing.</summary>

@@ -37,7 +37,7 @@ public static class FitRequestReader
         }
         var body = await ReadBodyAsync(request, limits.MaxRequestBytes, ct);
         if (body is null) return TooLarge<FitRequest>(limits);
-        return isCsv ? ReadCsv(body, request.Query) : ReadJson<FitRequest>(body);
+        return isCsv ? ReadCsv(body, request.Query) : ReadGuardedJson<FitRequest>(body, limits);
     }
 
     /// <summary>Reads a strict JSON body of any request type, with the same limits and error reporting as fits.</summary>
@@ -49,8 +49,12 @@ public static class FitRequestReader
                 $"Send application/json, not {request.ContentType ?? "no Content-Type"}.");
         }
         var body = await ReadBodyAsync(request, limits.MaxRequestBytes, ct);
-        return body is null ? TooLarge<T>(limits) : ReadJson<T>(body);
+        return body is null ? TooLarge<T>(limits) : ReadGuardedJson<T>(body, limits);
     }
+
+    /// <summary>A string far beyond any field's need (a 10 MB label) is refused before it becomes a .NET string.</summary>
+    private static ReadOutcome<T> ReadGuardedJson<T>(byte[] body, LimitsOptions limits) where T : class =>
+        Security.JsonGuard.FindOversizedString(body, limits.MaxJsonStringBytes) is { } oversized ? Invalid<T>(oversized.Field, oversized.Message) : ReadJson<T>(body);
 
     private static string? MediaType(HttpRequest request) =>
         request.ContentType is { } ctype ? ctype.Split(';')[0].Trim().ToLowerInvariant() : null;

@@ -1,18 +1,23 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using FitService.Api.Jobs;
+using FitService.Api.Metrics;
 using FitService.Api.Storage;
 
 namespace FitService.Api.Fits;
 
 /// <summary>Stores a validated fit and queues it, honouring idempotency keys.</summary>
-public sealed class FitSubmitter(IFitStore store, IFitQueue queue, TimeProvider clock)
+public sealed class FitSubmitter(IFitStore store, IFitQueue queue, FitMetrics metrics, TimeProvider clock)
 {
     public async Task<CreateResult> SubmitAsync(string tenant, ValidFit fit, string? idempotencyKey, CancellationToken ct)
     {
         var newFit = NewFit(tenant, fit, clock.GetUtcNow(), idempotencyKey, batchId: null);
         var result = await store.CreateAsync(newFit, ct);
-        if (result.Outcome == CreateOutcome.Created) queue.Enqueue(newFit.Id);
+        if (result.Outcome == CreateOutcome.Created)
+        {
+            metrics.Submitted();
+            queue.EnqueueMany([new QueuedFit(newFit.Id, FitValidator.Work(fit.Spec))]);
+        }
         return result;
     }
 
@@ -23,6 +28,7 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, TimeProvider 
         var batch = new NewBatch(NewId(), tenant, Truncate(now), label, "{}");
         var newFits = fits.Select(f => NewFit(tenant, f, now, null, batch.Id)).ToList();
         await store.CreateBatchAsync(batch, newFits, ct);
+        metrics.Submitted(newFits.Count);
         queue.EnqueueMany(newFits.Select((f, i) => new QueuedFit(f.Id, FitValidator.Work(fits[i].Spec))).ToList());
         return batch;
     }

@@ -1,4 +1,5 @@
 using Hangfire;
+using Microsoft.Extensions.Options;
 
 namespace FitService.Api.Jobs;
 
@@ -51,5 +52,26 @@ public sealed class HangfireFitQueue(IBackgroundJobClient jobs) : IFitQueue
             work += fit.Work;
         }
         if (chunk.Count > 0) yield return chunk.ToArray();
+    }
+}
+
+/// <summary>
+/// The shared store: a big fit gets its own Hangfire job; small ones (work up to <c>Workers:SmallFitWork</c>) stay in the
+/// store, where drain jobs claim them in chunks, and only a (coalesced) drain job is enqueued. Hangfire's own rate
+/// (~100 jobs/s on PostgreSQL) then bounds drain jobs, not fits. A fit of unknown size runs alone.
+/// </summary>
+public sealed class LeasedFitQueue(IBackgroundJobClient jobs, DrainKicker drains, IOptions<WorkersOptions> workers) : IFitQueue
+{
+    public void Enqueue(string fitId) => jobs.Enqueue<FitJob>(HangfireFitQueue.Queue, job => job.RunAsync(fitId, null, CancellationToken.None));
+
+    public void EnqueueMany(IReadOnlyList<QueuedFit> fits)
+    {
+        var small = false;
+        foreach (var fit in fits)
+        {
+            if (fit.Work <= workers.Value.SmallFitWork) small = true;
+            else Enqueue(fit.FitId);
+        }
+        if (small) drains.Kick();
     }
 }

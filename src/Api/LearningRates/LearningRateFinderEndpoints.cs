@@ -7,6 +7,7 @@ using FitService.Api.Fits;
 using FitService.Api.Jobs;
 using FitService.Api.Notifications;
 using FitService.Api.Plots;
+using FitService.Api.Security;
 using FitService.Api.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -53,7 +54,8 @@ public static class LearningRateFinderEndpoints
     }
 
     public static async Task<Results<Created<LearningRateFinderResource>, Accepted<LearningRateFinderResource>, ValidationProblem, ProblemHttpResult>> Submit(
-        HttpContext http, IFitStore store, IFitQueue queue, IFitSignals signals, TimeProvider clock, IOptions<LimitsOptions> limits, CancellationToken ct)
+        HttpContext http, IFitStore store, IFitQueue queue, IFitSignals signals, SubmissionGuard guard, TimeProvider clock, IOptions<LimitsOptions> limits,
+        CancellationToken ct)
     {
         var read = await FitRequestReader.ReadJsonAsync<LearningRateFinderRequest>(http.Request, limits.Value, ct);
         if (read.Request is not { } request)
@@ -66,6 +68,8 @@ public static class LearningRateFinderEndpoints
         if (LearningRateFinderValidator.Validate(request, limits.Value, errors) is not var (spec, x, y) || errors.Any) return FitEndpoints.Invalid(errors);
 
         var tenant = http.Tenant();
+        // A sweep is a fit's work as far as the tenant's bounds go.
+        if (await guard.CheckAsync(http, tenant, [spec.ToFitSpec()], ct) is { } refused) return refused;
         var json = JsonSerializer.Serialize(spec, FitRequestReader.Strict);
         var run = new NewFit(FitSubmitter.NewId(), tenant, FitSubmitter.Truncate(clock.GetUtcNow()), json, x, y, spec.Steps, 1, spec.Label,
             IdempotencyKey: null, FitSubmitter.Hash(json, x, y), Kind: FitKinds.LearningRateFinder);

@@ -54,6 +54,18 @@ public sealed class InProcessFitSignals : IFitSignals
         }
     }
 
+    /// <summary>
+    /// Wakes every <see cref="WhenEnded"/> waiter without an end: after signals may have been missed (a lost connection
+    /// of a cross-process transport), waiters read the store again rather than sleep until their time is up.
+    /// </summary>
+    public void WakeWaiters()
+    {
+        foreach (var id in _ended.Keys)
+        {
+            if (_ended.TryRemove(id, out var waiter)) waiter.TrySetResult();
+        }
+    }
+
     public void Publish(FitSignal signal)
     {
         if (_watchers.TryGetValue(signal.FitId, out var subscribers))

@@ -115,6 +115,8 @@ public enum StartOutcome
     CancelledNow,
     /// <summary>It was deleted.</summary>
     Missing,
+    /// <summary>Another worker holds a live lease on it (shared store only): that worker runs it.</summary>
+    Leased,
 }
 
 public sealed record StartResult(StartOutcome Outcome, FitRecord? Fit, int Attempt);

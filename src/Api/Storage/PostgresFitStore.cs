@@ -10,7 +10,7 @@ namespace FitService.Api.Storage;
 /// chunks to <c>fit_history</c>. The tables go to the first schema of the connection's search path (<c>public</c>
 /// unless the connection string sets <c>Search Path</c>).
 /// </summary>
-public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
+public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisposable
 {
     private const string Columns =
         "seq, id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, " +
@@ -72,6 +72,11 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
             label text,
             request text NOT NULL);
         """,
+        // 3: leases of the workers that share the store (IFitLeases).
+        """
+        ALTER TABLE fits ADD COLUMN IF NOT EXISTS claimed_by text, ADD COLUMN IF NOT EXISTS lease_until timestamptz;
+        """,
+        // 4: what a run is (a fit or a learning-rate finder run) and what the worker computed beside it (optimum, gap, finder curve).
         """
         ALTER TABLE fits ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT 'fit';
         ALTER TABLE fits ADD COLUMN IF NOT EXISTS outcome text;
@@ -80,11 +85,13 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
 
     private readonly NpgsqlDataSource _dataSource;
 
-    public PostgresFitStore(string connectionString, ILoggerFactory? loggerFactory = null)
+    public PostgresFitStore(string connectionString, ILoggerFactory? loggerFactory = null, TimeSpan? lease = null)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         if (loggerFactory is not null) builder.UseLoggerFactory(loggerFactory);
         _dataSource = builder.Build();
+        Duration = lease ?? TimeSpan.FromSeconds(30);
+        Owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
     }
 
     /// <summary>The schema version this code brings the database to.</summary>
@@ -211,11 +218,19 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
         return list;
     }
 
-    public Task<StartResult> TryStartAsync(string id, DateTimeOffset now, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
+    public Task<StartResult> TryStartAsync(string id, DateTimeOffset now, CancellationToken ct) => StartAsync(id, now, leased: false, ct);
+
+    /// <summary>Starts a fit; with <paramref name="leased"/> under a lease of this process, unless another worker holds a live one.</summary>
+    private Task<StartResult> StartAsync(string id, DateTimeOffset now, bool leased, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
     {
         var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = @id FOR UPDATE", ct, ("id", id));
         if (fit is null) return new StartResult(StartOutcome.Missing, null, 0);
         if (fit.Status.IsEnded()) return new StartResult(StartOutcome.Ended, fit, fit.Attempt);
+        if (leased && fit.Status == FitStatus.Running)
+        {
+            await using var held = Command(conn, tx, $"SELECT {Held} FROM fits WHERE id = @id", ("id", id));
+            if ((bool)(await held.ExecuteScalarAsync(ct))!) return new StartResult(StartOutcome.Leased, fit, fit.Attempt);
+        }
         var at = Utc(now);
         if (fit.CancelRequested)
         {
@@ -224,10 +239,12 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
             return new StartResult(StartOutcome.CancelledNow, fit with { Status = FitStatus.Cancelled }, fit.Attempt);
         }
         var attempt = fit.Attempt + 1;
-        await ExecAsync(conn, tx, """
+        var lease = leased ? "claimed_by = @owner, lease_until = now() + @lease" : "claimed_by = NULL, lease_until = NULL";
+        await ExecAsync(conn, tx, $"""
             UPDATE fits SET status = @s, attempt = @a, step = 0, params = NULL, loss = NULL,
-                            started_at = COALESCE(started_at, @now) WHERE id = @id
-            """, ct, ("s", (int)FitStatus.Running), ("a", attempt), ("now", at), ("id", id));
+                            started_at = COALESCE(started_at, @now), {lease}
+            WHERE id = @id
+            """, ct, [("s", (int)FitStatus.Running), ("a", attempt), ("now", at), ("id", id), .. (leased ? LeaseArgs : [])]);
         await ExecAsync(conn, tx, "DELETE FROM fit_history WHERE fit_id = @id", ct, ("id", id));
         var started = fit with { Status = FitStatus.Running, Attempt = attempt, StartedAt = fit.StartedAt ?? at };
         return new StartResult(StartOutcome.Run, started, attempt);
@@ -241,7 +258,8 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
         // cancelled: nobody is waiting for it any more.
         await using var cmd = Command(conn, null, """
             WITH u AS (
-                UPDATE fits SET step = @step, params = @params, loss = @loss
+                UPDATE fits SET step = @step, params = @params, loss = @loss,
+                                lease_until = CASE WHEN claimed_by IS NULL THEN lease_until ELSE now() + @lease END
                 WHERE id = @id AND attempt = @a AND status = @running
                 RETURNING id, cancel_requested),
             h AS (
@@ -251,7 +269,7 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
             SELECT COALESCE((SELECT cancel_requested FROM u), (SELECT cancel_requested FROM fits WHERE id = @id), true)
             """,
             ("step", update.Step), ("params", DoubleBlobs.ToBytes(update.Params)), ("loss", Finite(update.Loss)),
-            ("id", id), ("a", update.Attempt), ("running", (int)FitStatus.Running),
+            ("id", id), ("a", update.Attempt), ("running", (int)FitStatus.Running), ("lease", Duration),
             ("start", update.HistoryOffset), ("data", DoubleBlobs.ToBytes(update.NewHistory)));
         return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
@@ -260,7 +278,7 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
     {
         var changed = await ExecAsync(conn, tx, """
             UPDATE fits SET status = @s, stop_reason = @reason, step = @step, params = @params, loss = @loss, error = @error,
-                            finished_at = @finished, outcome = @outcome
+                            finished_at = @finished, claimed_by = NULL, lease_until = NULL, outcome = @outcome
             WHERE id = @id AND status < 2
             """, ct, ("outcome", completion.OutcomeJson),
             ("s", (int)completion.Status), ("reason", completion.StopReason), ("step", completion.Step),

@@ -4,8 +4,7 @@ using Microsoft.Data.Sqlite;
 namespace FitService.Api.Storage;
 
 /// <summary>
-/// The embedded store: one SQLite file in WAL mode. Writes go through one connection in turn (SQLite has one
-/// writer anyway, and taking turns here beats retrying on SQLITE_BUSY); reads use pooled connections.
+/// The embedded store: one SQLite file in WAL mode, written through <see cref="SqliteDatabase"/>'s one writer.
 /// </summary>
 public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 {
@@ -13,26 +12,15 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         "seq, id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, " +
         "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, outcome";
 
-    private readonly string _connectionString;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private SqliteConnection? _writer;
+    private readonly SqliteDatabase _db;
+    private readonly bool _ownsDatabase;
 
-    public SqliteFitStore(string connectionString, string contentRoot)
-    {
-        var builder = new SqliteConnectionStringBuilder(connectionString);
-        if (!Path.IsPathRooted(builder.DataSource) && builder.DataSource != ":memory:")
-        {
-            builder.DataSource = Path.GetFullPath(Path.Combine(contentRoot, builder.DataSource));
-        }
-        var folder = Path.GetDirectoryName(builder.DataSource);
-        if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
-        builder.Pooling = true;
-        builder.DefaultTimeout = 30;
-        _connectionString = builder.ToString();
-        DatabasePath = builder.DataSource;
-    }
+    public SqliteFitStore(SqliteDatabase db) => _db = db;
 
-    public string DatabasePath { get; }
+    /// <summary>A store over a database of its own (tests, tools); the service shares one <see cref="SqliteDatabase"/> between its stores.</summary>
+    public SqliteFitStore(string connectionString, string contentRoot) : this(new SqliteDatabase(connectionString, contentRoot)) => _ownsDatabase = true;
+
+    public string DatabasePath => _db.Path;
 
     public async Task InitializeAsync(CancellationToken ct)
     {
@@ -355,60 +343,18 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_writer is not null) await _writer.DisposeAsync();
-        _writeLock.Dispose();
+        if (_ownsDatabase) await _db.DisposeAsync();
     }
 
-    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken ct)
-    {
-        await _writeLock.WaitAsync(ct);
-        try
-        {
-            if (_writer is null)
-            {
-                var conn = new SqliteConnection(_connectionString);
-                await conn.OpenAsync(ct);
-                await ExecAsync(conn, null, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000;", ct);
-                _writer = conn;
-            }
-            await using var tx = (SqliteTransaction)await _writer.BeginTransactionAsync(IsolationLevel.Serializable, ct);
-            var result = await work(_writer, tx);
-            await tx.CommitAsync(CancellationToken.None);
-            return result;
-        }
-        catch (SqliteException)
-        {
-            // A broken connection (file replaced, disk error) is reopened on the next write.
-            if (_writer is not null) { await _writer.DisposeAsync(); _writer = null; }
-            throw;
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
+    private Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken ct) => _db.WriteAsync(work, ct);
 
-    private async Task<SqliteConnection> OpenReaderAsync(CancellationToken ct)
-    {
-        var conn = new SqliteConnection(_connectionString);
-        await conn.OpenAsync(ct);
-        return conn;
-    }
+    private Task<SqliteConnection> OpenReaderAsync(CancellationToken ct) => _db.OpenReaderAsync(ct);
 
-    private static SqliteCommand Command(SqliteConnection conn, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args)
-    {
-        var cmd = conn.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = sql;
-        foreach (var (name, value) in args) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        return cmd;
-    }
+    private static SqliteCommand Command(SqliteConnection conn, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args) =>
+        SqliteDatabase.Command(conn, tx, sql, args);
 
-    private static async Task<int> ExecAsync(SqliteConnection conn, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args)
-    {
-        await using var cmd = Command(conn, tx, sql, args);
-        return await cmd.ExecuteNonQueryAsync(ct);
-    }
+    private static Task<int> ExecAsync(SqliteConnection conn, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args) =>
+        SqliteDatabase.ExecAsync(conn, tx, sql, ct, args);
 
     private static async Task<FitRecord?> QuerySingleAsync(SqliteConnection conn, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args)
     {

@@ -131,6 +131,30 @@ public sealed class DeploymentFilesTests
         Assert.Equal("api", At(service, "spec", "selector", "app.kubernetes.io/component"));
     }
 
+    /// <summary>Containers listen on every address, which the service refuses to do without API keys (the local mode is loopback only).</summary>
+    [Fact]
+    public void EveryContainerIsConfiguredWithAnApiKey()
+    {
+        Assert.Equal("Auth__Keys__0__Hash", $"{FitService.Api.Auth.AuthOptions.Section}__{nameof(FitService.Api.Auth.AuthOptions.Keys)}__0__" + nameof(FitService.Api.Auth.ApiKeyOptions.Hash));
+        foreach (var (name, service) in ComposeServices().Where(s => s.Key != "postgres"))
+        {
+            var env = Env(service);
+            Assert.True(env.ContainsKey("Auth__Keys__0__Hash"), $"compose service {name} sets no API key");
+            Assert.Contains(":?", env["Auth__Keys__0__Hash"]);
+            Assert.False(string.IsNullOrEmpty(env["Auth__Keys__0__Tenant"]));
+        }
+
+        var objects = K8sObjects();
+        var configMap = Assert.Single(objects, o => Equals(At(o, "kind"), "ConfigMap"));
+        Assert.Equal("default", At(configMap, "data", "Auth__Keys__0__Tenant"));
+        foreach (var deployment in objects.Where(o => Equals(At(o, "kind"), "Deployment")))
+        {
+            var secret = At(ContainerEnv(deployment)["Auth__Keys__0__Hash"], "valueFrom", "secretKeyRef");
+            Assert.Equal("fitservice-auth", At(secret, "name"));
+            Assert.Equal("keyHash", At(secret, "key"));
+        }
+    }
+
     [Fact]
     public void KustomizationListsEveryManifest()
     {

@@ -65,6 +65,11 @@ public static class TestApi
         label,
     };
 
+    /// <summary>The lesson's points repeated <paramref name="times"/> times: the same fit, more work per step (for fits that must still be running when a test acts).</summary>
+    public static (double[] X, double[] Y) TiledLesson(int times) =>
+        (Enumerable.Repeat(FitService.Engine.LessonData.X, times).SelectMany(v => v).ToArray(),
+         Enumerable.Repeat(FitService.Engine.LessonData.Y, times).SelectMany(v => v).ToArray());
+
     public static StringContent JsonBody(string json) => new(json, Encoding.UTF8, "application/json");
 
     public static Task<HttpResponseMessage> PostFit(this HttpClient client, object body, params (string Name, string Value)[] headers)

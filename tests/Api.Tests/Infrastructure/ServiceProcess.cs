@@ -30,6 +30,14 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>Starts the service with configuration given as <c>Key=Value</c> command-line settings and waits until it is live.</summary>
     public static async Task<ServiceProcess> StartAsync(params string[] settings)
     {
+        var service = await LaunchAsync(settings);
+        await service.WaitUntilLiveAsync();
+        return service;
+    }
+
+    /// <summary>Starts the service without waiting for it to become live (for starts that are meant to fail).</summary>
+    public static async Task<ServiceProcess> LaunchAsync(params string[] settings)
+    {
         var folder = await Published.Value;
         var port = FreePort();
         var info = new ProcessStartInfo("dotnet")
@@ -51,8 +59,19 @@ public sealed class ServiceProcess : IAsyncDisposable
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await service.WaitUntilLiveAsync();
         return service;
+    }
+
+    public int ProcessId => _process.Id;
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Waits for the process to exit by itself; false when it is still running after <paramref name="timeout"/>.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try { await _process.WaitForExitAsync(cts.Token); return true; }
+        catch (OperationCanceledException) { return false; }
     }
 
     /// <summary>SIGKILL: no shutdown code runs.</summary>

@@ -13,10 +13,13 @@ public sealed class CrashRecoveryTests : IDisposable
 
     private static int Every(int steps) => steps > 100_000 ? 1000 : 1;
 
+    /// <summary>The long fit gets ten times the lesson's points, so that it is still running when the process is killed.</summary>
+    private static (double[] X, double[] Y) Points(int steps) => steps > 100_000 ? TestApi.TiledLesson(10) : (LessonData.X, LessonData.Y);
+
     private static object Request(int steps, string label) => new
     {
-        x = LessonData.X,
-        y = LessonData.Y,
+        x = Points(steps).X,
+        y = Points(steps).Y,
         degree = 2,
         loss = "mae",
         learningRate = 0.001,
@@ -27,7 +30,7 @@ public sealed class CrashRecoveryTests : IDisposable
         label,
     };
 
-    private static FitResult Expected(int steps) => Fitter.Run(new FitProblem(LessonData.X, LessonData.Y, 2, new LossSpec(LossKind.Mae), 0.001,
+    private static FitResult Expected(int steps) => Fitter.Run(new FitProblem(Points(steps).X, Points(steps).Y, 2, new LossSpec(LossKind.Mae), 0.001,
         steps, [1.1, 1.1, 1.1], new SgdSpec(Momentum: 0.9), HistoryEvery: Every(steps)));
 
     [Fact]

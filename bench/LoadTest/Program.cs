@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using FitService.LoadTest;
+
+// dotnet run -c Release --project bench/LoadTest -- --start src/Api/bin/Release/net10.0/publish/FitService.Api.dll
+// dotnet run -c Release --project bench/LoadTest -- --url http://127.0.0.1:5080 [--key fs_…] [--pid N]
+// Only loopback URLs are accepted: this generator must never load anything but this machine.
+var arguments = args.ToList();
+string? Arg(string name, string? fallback = null) => arguments.IndexOf(name) is var i and >= 0 && i + 1 < arguments.Count ? arguments[i + 1] : fallback;
+
+var requests = int.Parse(Arg("--requests", "120000")!);
+var rate = double.Parse(Arg("--rate", "2000")!, System.Globalization.CultureInfo.InvariantCulture);
+var duration = TimeSpan.FromSeconds(Math.Min(60, double.Parse(Arg("--duration", "60")!, System.Globalization.CultureInfo.InvariantCulture)));
+var submitFraction = double.Parse(Arg("--submit-fraction", "0.05")!, System.Globalization.CultureInfo.InvariantCulture);
+var tenants = int.Parse(Arg("--tenants", "4")!);
+
+Process? service = null;
+string? data = null;
+Uri url;
+var keys = new List<string>();
+int? pid = Arg("--pid") is { } p ? int.Parse(p) : null;
+if (Arg("--start") is { } dll)
+{
+    // Start the published service on a free loopback port, with its own data folder and one key per tenant.
+    data = Directory.CreateTempSubdirectory("fitservice-load-").FullName;
+    using var listener = new TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+    listener.Stop();
+    url = new Uri($"http://127.0.0.1:{port}");
+    var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(dll))! };
+    foreach (var a in new[] { Path.GetFullPath(dll), $"--urls={url}", $"--Storage:ConnectionString=Data Source={Path.Combine(data, "fits.db")}", "--Log:Format=json" }) info.ArgumentList.Add(a);
+    for (var t = 0; t < tenants; t++)
+    {
+        var key = "fs_load_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        keys.Add(key);
+        info.ArgumentList.Add($"--Auth:Keys:{t}:Tenant=load{t}");
+        info.ArgumentList.Add($"--Auth:Keys:{t}:Hash={Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))}");
+    }
+    info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+    service = Process.Start(info)!;
+    service.OutputDataReceived += (_, _) => { };
+    service.ErrorDataReceived += (_, _) => { };
+    service.BeginOutputReadLine();
+    service.BeginErrorReadLine();
+    pid = service.Id;
+    using var probe = new HttpClient { BaseAddress = url };
+    for (var i = 0; ; i++)
+    {
+        try { if ((await probe.GetAsync("/health/ready")).IsSuccessStatusCode) break; } catch (HttpRequestException) { }
+        if (i > 300 || service.HasExited) throw new InvalidOperationException("the service did not start");
+        await Task.Delay(100);
+    }
+}
+else
+{
+    url = new Uri(Arg("--url", "http://127.0.0.1:5080")!);
+    for (var i = arguments.IndexOf("--key"); i >= 0 && i + 1 < arguments.Count; i = arguments.IndexOf("--key", i + 1)) keys.Add(arguments[i + 1]);
+}
+if (!IPAddress.TryParse(url.Host, out var address) || !IPAddress.IsLoopback(address))
+{
+    Console.Error.WriteLine($"refusing to load {url}: only loopback addresses (127.0.0.1, [::1]) are allowed");
+    return 2;
+}
+
+try
+{
+    Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load average {LoadAverage()}");
+    Console.WriteLine($"{requests} requests at {rate}/s (at most {duration.TotalSeconds} s), {submitFraction:P0} submits, {Math.Max(1, keys.Count)} tenant(s), against {url}");
+    var report = await LoadRun.RunAsync(new LoadOptions
+    {
+        BaseUrl = url, Requests = requests, RatePerSecond = rate, MaxDuration = duration, SubmitFraction = submitFraction, ApiKeys = keys, ServicePid = pid,
+    });
+    Console.WriteLine(report.ToMarkdown());
+    return report.ServerErrors == 0 && report.TransportErrors == 0 ? 0 : 1;
+}
+finally
+{
+    if (service is { HasExited: false })
+    {
+        service.Kill();
+        await service.WaitForExitAsync();
+    }
+    if (data is not null) try { Directory.Delete(data, recursive: true); } catch (IOException) { }
+}
+
+static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";

@@ -1,0 +1,82 @@
+// Side-by-side throughput of the scale-out topology (driven by bench/scaleout.sh, which starts PostgreSQL, one API-only
+// and two worker-only processes):
+//   a) Hangfire.PostgreSql's own rate: no-op jobs enqueued here, run by the worker processes;
+//   b) small fits end to end: submitted over HTTP by concurrent clients to the API process, until all have ended.
+// Usage: FitService.Bench <connection string> <api url> [no-op jobs] [fits] [clients]
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using Hangfire;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
+using Npgsql;
+
+var connectionString = args[0];
+var api = new Uri(args[1]);
+var noops = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2000;
+var fits = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 10_000;
+var clients = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 8;
+await using var db = NpgsqlDataSource.Create(connectionString);
+
+// a) Hangfire no-op jobs: GC.KeepAlive(null) is a static method every worker can load, and does nothing.
+var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, new PostgreSqlStorageOptions()), new PostgreSqlStorageOptions());
+var jobs = new BackgroundJobClient(storage);
+var monitor = storage.GetMonitoringApi();
+var succeededBefore = monitor.SucceededListCount();
+var clock = Stopwatch.StartNew();
+await Parallel.ForEachAsync(Enumerable.Range(0, noops), new ParallelOptions { MaxDegreeOfParallelism = clients },
+    (_, _) => { jobs.Enqueue("default", () => GC.KeepAlive(null)); return ValueTask.CompletedTask; });
+var enqueued = clock.Elapsed;
+while (monitor.SucceededListCount() - succeededBefore < noops) await Task.Delay(20);
+var noopSeconds = clock.Elapsed.TotalSeconds;
+var noopLatency = Percentiles(monitor.SucceededJobs(0, noops).Select(j => (double)(j.Value.TotalDuration ?? 0)).ToList());
+Console.WriteLine($"a) Hangfire no-op jobs: {noops} in {noopSeconds:F2} s = {noops / noopSeconds:F0} jobs/s " +
+                  $"(enqueued in {enqueued.TotalSeconds:F2} s); created -> succeeded p50 {noopLatency.P50:F0} ms, p95 {noopLatency.P95:F0} ms (backlog included)");
+
+// b) Small fits end to end: the lesson's 20 points, degree 2, 100 steps.
+var x = Enumerable.Range(0, 20).Select(i => -2 + i * 4.0 / 19).ToArray();
+var request = new
+{
+    x, y = x.Select(v => 3 * v * v + 2 * v + 1).ToArray(), degree = 2, loss = "mse", learningRate = 0.01, steps = 100,
+};
+using var http = new HttpClient { BaseAddress = api };
+var endedBefore = await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2");
+clock.Restart();
+await Parallel.ForEachAsync(Enumerable.Range(0, fits), new ParallelOptions { MaxDegreeOfParallelism = clients }, async (_, ct) =>
+{
+    using var response = await http.PostAsJsonAsync("/v1/fits", request, ct);
+    response.EnsureSuccessStatusCode();
+});
+var submittedIn = clock.Elapsed.TotalSeconds;
+while (await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2") - endedBefore < fits) await Task.Delay(20);
+var fitSeconds = clock.Elapsed.TotalSeconds;
+var latency = Percentiles((await ListAsync(
+    "SELECT EXTRACT(EPOCH FROM started_at - created_at) * 1000 FROM fits WHERE started_at IS NOT NULL")).ToList());
+// Every job that succeeded since phase a ran fits (drain jobs; this process cannot load their type to tell them apart).
+var drainJobs = monitor.SucceededListCount() - succeededBefore - noops;
+Console.WriteLine($"b) small fits end to end: {fits} in {fitSeconds:F2} s = {fits / fitSeconds:F0} fits/s " +
+                  $"(submitted in {submittedIn:F2} s = {fits / submittedIn:F0}/s by {clients} clients); " +
+                  $"queued -> started p50 {latency.P50:F0} ms, p95 {latency.P95:F0} ms; {drainJobs} Hangfire jobs ran them");
+Console.WriteLine($"   ratio b/a = {fits / fitSeconds / (noops / noopSeconds):F1}x");
+
+async Task<long> ScalarAsync(string sql)
+{
+    await using var cmd = db.CreateCommand(sql);
+    return Convert.ToInt64(await cmd.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+}
+
+async Task<List<double>> ListAsync(string sql)
+{
+    await using var cmd = db.CreateCommand(sql);
+    await using var reader = await cmd.ExecuteReaderAsync();
+    var values = new List<double>();
+    while (await reader.ReadAsync()) values.Add(Convert.ToDouble(reader.GetValue(0), CultureInfo.InvariantCulture));
+    return values;
+}
+
+static (double P50, double P95) Percentiles(List<double> values)
+{
+    if (values.Count == 0) return (double.NaN, double.NaN);
+    values.Sort();
+    return (values[values.Count / 2], values[Math.Min(values.Count - 1, (int)(values.Count * 0.95))]);
+}

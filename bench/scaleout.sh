@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Throughput of the scale-out topology on this machine, side by side in one run on one throw-away PostgreSQL:
+#   a) Hangfire.PostgreSql no-op jobs/s run by 2 worker processes, b) small fits/s end to end (8 clients -> 1 API
+#   process -> 2 worker processes), and queued -> started latency. Needs the Debian 'postgresql' package.
+# Usage: bench/scaleout.sh [no-op jobs, default 2000] [fits, default 10000] [clients, default 8]
+# The cluster runs with fsync off (as the test cluster does): it measures the service and Hangfire, not the disk.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${FITSERVICE_TEST_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
+work=$(mktemp -d /tmp/fitservice-bench-XXXXXX)
+pids=()
+
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  as_postgres "$bin/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+[ "$(id -u)" = 0 ] && chown postgres: "$work"
+as_postgres "$bin/initdb" -D "$work/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
+port=$(free_port)
+as_postgres "$bin/pg_ctl" -D "$work/data" -l "$work/postgres.log" -w start \
+  -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null
+"$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres bench
+cs="Host=127.0.0.1;Port=$port;Username=postgres;Database=bench"
+
+echo "publishing the service and building the driver..."
+dotnet publish "$root/src/Api" -c Release -o "$work/app" --nologo -v q >/dev/null
+dotnet build "$root/bench/ScaleOut.Bench" -c Release -o "$work/bench" --nologo -v q >/dev/null
+
+start() { # start <log name> <settings...>
+  local p; p=$(free_port); local log="$work/$1.log"; shift
+  dotnet "$work/app/FitService.Api.dll" --urls="http://127.0.0.1:$p" --Storage:Provider=postgres "--Storage:ConnectionString=$cs" \
+    --Serilog:MinimumLevel:Default=Warning "$@" >"$log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$p/health/ready" >/dev/null && { echo "$p"; return; }; sleep 0.1; done
+  echo "process did not start:" >&2; cat "$log" >&2; exit 1
+}
+start worker1 --Api:Enabled=false --Workers:Count=2 >/dev/null
+start worker2 --Api:Enabled=false --Workers:Count=2 >/dev/null
+api_port=$(start api --Workers:Count=0)
+
+echo "$(date -u +%F) $(nproc) cores, $(uptime | sed 's/.*load average/load average/')"
+dotnet "$work/bench/FitService.ScaleOut.Bench.dll" "$cs" "http://127.0.0.1:$api_port" "${1:-2000}" "${2:-10000}" "${3:-8}"

@@ -1,0 +1,122 @@
+using System.Data.Common;
+using System.Diagnostics;
+using FitService.Api.Metrics;
+using FitService.Api.Notifications;
+using FitService.Api.Storage;
+using Hangfire;
+using Microsoft.Extensions.Options;
+
+namespace FitService.Api.Jobs;
+
+/// <summary>
+/// Runs small fits from the shared store, a chunk at a time, until none is left to claim. Many drain jobs run at once
+/// (one per worker thread at most); claims skip each other's rows, so they never run the same fit twice. Each chunk is
+/// held under a lease that the job renews, and is ended in one statement. A drain job that dies leaves its fits to run
+/// out their lease and be claimed by another drain; a retried or duplicated one just drains what is there.
+/// </summary>
+public sealed class DrainJob(
+    IFitLeases leases,
+    FitRunner runner,
+    FitEndings endings,
+    FitCancellations cancellations,
+    FitMetrics metrics,
+    DrainKicker drains,
+    IOptions<WorkersOptions> workers,
+    TimeProvider clock,
+    ILogger<DrainJob> logger)
+{
+    /// <summary>A drain job hands over to a fresh one after this, so the dashboard shows progress rather than one endless job.</summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromMinutes(1);
+
+    [AutomaticRetry(Attempts = 3)]
+    [JobDisplayName("drain small fits")]
+    public async Task<string> RunAsync(CancellationToken shutdown)
+    {
+        var options = workers.Value;
+        var clockStarted = Stopwatch.StartNew();
+        var ran = 0;
+        while (true)
+        {
+            shutdown.ThrowIfCancellationRequested();
+            if (clockStarted.Elapsed > MaxDuration)
+            {
+                drains.Kick();
+                break;
+            }
+            var chunk = await leases.ClaimSmallAsync(options.ChunkSize, options.SmallFitWork, clock.GetUtcNow(), shutdown);
+            if (chunk.Count == 0) break;
+            ran += await RunChunkAsync(chunk, shutdown);
+        }
+        if (ran > 0) logger.LogInformation("Drained {Count} small fits in {Seconds:F1} s", ran, clockStarted.Elapsed.TotalSeconds);
+        // Shown as the job's result in the dashboard.
+        return $"{ran} fits";
+    }
+
+    private async Task<int> RunChunkAsync(IReadOnlyList<ClaimedFit> chunk, CancellationToken shutdown)
+    {
+        var unfinished = chunk.Select(c => c.Fit.Id).ToHashSet();
+        var completions = new List<(string Id, FitCompletion Completion)>(chunk.Count);
+        var sinceRenewal = Stopwatch.StartNew();
+        try
+        {
+            foreach (var (fit, x, y) in chunk)
+            {
+                var completion = fit.Attempt > FitJob.Retries + 1
+                    ? runner.GaveUp(null, fit.Attempt - 1)
+                    : RunOne(fit, x, y, shutdown);
+                if (completion is null) break;
+                completions.Add((fit.Id, completion));
+                unfinished.Remove(fit.Id);
+                if (sinceRenewal.Elapsed > leases.Duration / 3 && unfinished.Count > 0)
+                {
+                    await leases.RenewAsync(unfinished, shutdown);
+                    sinceRenewal.Restart();
+                }
+            }
+        }
+        finally
+        {
+            // Whatever happened, keep what was done and give the rest back at once.
+            await EndAsync(completions);
+            if (unfinished.Count > 0) await leases.ReleaseAsync(unfinished, CancellationToken.None);
+        }
+        if (unfinished.Count > 0)
+        {
+            drains.Kick();
+            shutdown.ThrowIfCancellationRequested();
+        }
+        return completions.Count;
+    }
+
+    private FitCompletion? RunOne(FitRecord fit, double[] x, double[] y, CancellationToken shutdown)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
+        cancellations.Register(fit.Id, stop);
+        try
+        {
+            return runner.Run(fit, x, y, stop, shutdown);
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not DbException)
+        {
+            // This fit cannot be run (the store's errors are not its fault: those fail the job, which is retried).
+            logger.LogError(e, "Fit {FitId} could not be run", fit.Id);
+            return runner.GaveUp(e, fit.Attempt);
+        }
+        finally
+        {
+            cancellations.Unregister(fit.Id, stop);
+        }
+    }
+
+    private async Task EndAsync(List<(string Id, FitCompletion Completion)> completions)
+    {
+        if (completions.Count == 0) return;
+        var ended = (await leases.CompleteManyAsync(completions, CancellationToken.None)).ToHashSet();
+        foreach (var (id, completion) in completions)
+        {
+            if (!ended.Contains(id)) continue;
+            metrics.Ended(completion.Status);
+            await endings.EndedAsync(new FitSignal(id, true, completion.Step, completion.Loss, completion.Params));
+        }
+    }
+}

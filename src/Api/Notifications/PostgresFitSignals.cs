@@ -1,0 +1,158 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Npgsql;
+
+namespace FitService.Api.Notifications;
+
+/// <summary>
+/// Fit signals across every process of a shared PostgreSQL database, through LISTEN/NOTIFY on the channel
+/// <see cref="Channel"/>: <see cref="Publish"/> delivers in this process at once and sends a small NOTIFY (id, ended,
+/// step, loss, params), batched; one dedicated connection listens, reconnecting when it is lost, and delivers what other
+/// processes publish. So an API process answers <c>Prefer: wait</c> and streams progress of fits run by worker processes
+/// without polling. After a reconnect, waiters are woken to read the store again (signals may have been missed meanwhile).
+/// </summary>
+public sealed class PostgresFitSignals : BackgroundService, IFitSignals
+{
+    public const string Channel = "fit_events";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    private readonly InProcessFitSignals _local = new();
+    private readonly Channel<FitSignal> _outgoing =
+        System.Threading.Channels.Channel.CreateBounded<FitSignal>(new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.DropOldest });
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly string _origin = Guid.NewGuid().ToString("N")[..12];
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly ILogger<PostgresFitSignals> _logger;
+
+    public PostgresFitSignals(string connectionString, ILogger<PostgresFitSignals> logger)
+    {
+        // Its own small pool: the listening connection is held for the life of the process.
+        _dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 4 }.ConnectionString);
+        _logger = logger;
+    }
+
+    public Task WhenEnded(string fitId) => _local.WhenEnded(fitId);
+
+    public IAsyncEnumerable<FitSignal> WatchAsync(string fitId, CancellationToken ct) => _local.WatchAsync(fitId, ct);
+
+    public void Publish(FitSignal signal)
+    {
+        _local.Publish(signal);
+        _outgoing.Writer.TryWrite(signal);
+    }
+
+    /// <summary>Starts listening before the process takes requests, so an early <c>Prefer: wait</c> misses nothing.</summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await base.StartAsync(cancellationToken);
+        await Task.WhenAny(_listening.Task, Task.Delay(TimeSpan.FromSeconds(10), cancellationToken));
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _outgoing.Writer.TryComplete();
+        await base.StopAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _dataSource.Dispose();
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Task.Run(() => ListenAsync(stoppingToken), stoppingToken), Task.Run(() => SendAsync(stoppingToken), stoppingToken));
+
+    private async Task ListenAsync(CancellationToken ct)
+    {
+        var delay = TimeSpan.FromMilliseconds(250);
+        var connectedBefore = false;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await using var conn = await _dataSource.OpenConnectionAsync(ct);
+                conn.Notification += (_, e) => Receive(e.Payload);
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", conn)) await listen.ExecuteNonQueryAsync(ct);
+                if (connectedBefore) _logger.LogInformation("Listening to fit signals again");
+                connectedBefore = true;
+                // Whoever started waiting before this LISTEN may have missed its signal: read the store again.
+                _local.WakeWaiters();
+                delay = TimeSpan.FromMilliseconds(250);
+                _listening.TrySetResult();
+                while (true)
+                {
+                    // A quiet half minute: make sure the connection still lives (a dead one would wait forever).
+                    if (!await conn.WaitAsync(TimeSpan.FromSeconds(30), ct))
+                    {
+                        await using var ping = new NpgsqlCommand("SELECT 1", conn);
+                        await ping.ExecuteScalarAsync(ct);
+                    }
+                }
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                _logger.LogWarning(e, "Lost the fit signal connection; reconnecting in {Delay}", delay);
+                await Task.Delay(delay, ct).ContinueWith(_ => { }, CancellationToken.None);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task SendAsync(CancellationToken ct)
+    {
+        var batch = new List<string>(256);
+        try
+        {
+            while (await _outgoing.Reader.WaitToReadAsync(ct))
+            {
+                batch.Clear();
+                while (batch.Count < 256 && _outgoing.Reader.TryRead(out var signal)) batch.Add(Serialize(signal));
+                try
+                {
+                    await using var conn = await _dataSource.OpenConnectionAsync(ct);
+                    await using var notify = new NpgsqlCommand("SELECT pg_notify(@channel, p) FROM unnest(@payloads) AS p", conn);
+                    notify.Parameters.AddWithValue("channel", Channel);
+                    notify.Parameters.AddWithValue("payloads", batch.ToArray());
+                    await notify.ExecuteNonQueryAsync(ct);
+                }
+                catch (Exception e) when (!ct.IsCancellationRequested)
+                {
+                    // Waiters elsewhere fall back to their timeouts; the store stays the truth.
+                    _logger.LogWarning(e, "Could not send {Count} fit signals", batch.Count);
+                    await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private string Serialize(FitSignal s) => JsonSerializer.Serialize(new Wire(_origin, s.FitId, s.Ended, s.Step, s.Loss, s.Params), Json);
+
+    private void Receive(string payload)
+    {
+        try
+        {
+            var w = JsonSerializer.Deserialize<Wire>(payload, Json);
+            if (w is null || w.O == _origin) return; // our own, already delivered here
+            _local.Publish(new FitSignal(w.F, w.E, w.S, w.L, w.P));
+        }
+        catch (JsonException e)
+        {
+            _logger.LogWarning(e, "Ignored a malformed fit signal");
+        }
+    }
+
+    /// <summary>The NOTIFY payload, kept short (PostgreSQL allows 8000 bytes): origin, fit, ended, step, loss, params.</summary>
+    private sealed record Wire(string O, string F, bool E, int S, double? L, double[]? P);
+}

@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using FitService.Api.Auth;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace FitService.Api.Security;
+
+public static class SecurityExtensions
+{
+    /// <summary>API keys and tenants, the /v1 fallback policy, per-tenant rate limits, Kestrel limits, storage faults as 503/507.</summary>
+    public static WebApplicationBuilder AddFitSecurity(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section);
+        services.AddSingleton<ApiKeys>();
+        services.Replace(ServiceDescriptor.Singleton<Webhooks.IWebhookSecrets, TenantWebhookSecrets>());
+        services.AddSingleton<SubmissionGuard>();
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddSingleton<IAuthorizationHandler, TenantRequirement>();
+        services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().AddRequirements(new TenantRequirement()).Build());
+
+        services.AddRateLimiter(options =>
+        {
+            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(PerTenant);
+            options.OnRejected = RejectAsync;
+        });
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>((kestrel, limits) =>
+        {
+            var l = limits.Value;
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(l.RequestHeadersTimeoutSeconds);
+            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(l.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5));
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            kestrel.Limits.MaxRequestHeaderCount = 64;
+            kestrel.Limits.MaxRequestLineSize = 8 * 1024;
+        });
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddExceptionHandler<StorageExceptionHandler>();
+        services.AddTransient<IConfigureOptions<SwaggerGenOptions>, SwaggerSecurity>();
+        return builder;
+    }
+
+    /// <summary>Authentication, the /v1 tenant policy and the per-tenant rate limiter, in that order (the limiter partitions by tenant).</summary>
+    public static void UseFitSecurity(this WebApplication app)
+    {
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        var keys = app.Services.GetRequiredService<ApiKeys>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SecurityExtensions).FullName!);
+        if (keys.IsLocalMode) logger.LogInformation("local mode: anonymous, listening on loopback only");
+        else logger.LogInformation("API keys configured: every /v1 request needs 'Authorization: Bearer <key>'");
+    }
+
+    private static RateLimitPartition<string> PerTenant(HttpContext http)
+    {
+        var limits = http.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        if (limits.RequestsPerSecond <= 0 || !http.Request.Path.StartsWithSegments(TenantRequirement.ApiPrefix, StringComparison.OrdinalIgnoreCase))
+            return RateLimitPartition.GetNoLimiter("");
+        return RateLimitPartition.GetTokenBucketLimiter(http.Tenant(), _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = Math.Max(limits.RequestBurst, 1),
+            TokensPerPeriod = limits.RequestsPerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        });
+    }
+
+    private static async ValueTask RejectAsync(OnRejectedContext context, CancellationToken ct)
+    {
+        var http = context.HttpContext;
+        var seconds = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) : 1;
+        http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        var limits = http.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = StatusCodes.Status429TooManyRequests,
+                Title = "Too many requests",
+                Detail = $"At most {limits.RequestsPerSecond} requests per second (bursts of {limits.RequestBurst}) per tenant " +
+                         "(Limits:RequestsPerSecond, Limits:RequestBurst). Retry after the time in Retry-After.",
+            },
+        });
+    }
+}

@@ -1,0 +1,189 @@
+using System.Data;
+using Microsoft.Data.Sqlite;
+
+namespace FitService.Api.Storage;
+
+/// <summary>Webhook events and attempts in the embedded SQLite file, beside the fits, through the same one writer.</summary>
+public sealed class SqliteDeliveryStore : IDeliveryStore
+{
+    private const string Columns = "id, fit_id, tenant, url, type, payload, created_at, state, attempts, round_start, next_attempt_at, claimed_until";
+
+    private readonly SqliteDatabase _db;
+
+    public SqliteDeliveryStore(SqliteDatabase db) => _db = db;
+
+    public Task InitializeAsync(CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        await ExecAsync(conn, tx, """
+            CREATE TABLE IF NOT EXISTS webhook_events (
+                id TEXT PRIMARY KEY,
+                fit_id TEXT NOT NULL UNIQUE,
+                tenant TEXT NOT NULL,
+                url TEXT NOT NULL,
+                type TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                state INTEGER NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                round_start INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at INTEGER,
+                claimed_until INTEGER);
+            CREATE INDEX IF NOT EXISTS ix_webhook_events_pending ON webhook_events(next_attempt_at) WHERE state = 0;
+            CREATE TABLE IF NOT EXISTS webhook_attempts (
+                event_id TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                started_at INTEGER NOT NULL,
+                duration_ms INTEGER NOT NULL,
+                status_code INTEGER,
+                error TEXT,
+                PRIMARY KEY (event_id, attempt));
+            CREATE INDEX IF NOT EXISTS ix_fits_finished ON fits(finished_at) WHERE finished_at IS NOT NULL;
+            """, ct);
+        return 0;
+    }, ct);
+
+    public Task<WebhookEvent> CreateEventAsync(NewWebhookEvent e, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        await ExecAsync(conn, tx, """
+            INSERT INTO webhook_events (id, fit_id, tenant, url, type, payload, created_at, state, next_attempt_at)
+            VALUES ($id, $fit, $t, $url, $type, $payload, $created, 0, $created)
+            ON CONFLICT DO NOTHING
+            """, ct, ("$id", e.Id), ("$fit", e.FitId), ("$t", e.Tenant), ("$url", e.Url), ("$type", e.Type),
+            ("$payload", e.Payload), ("$created", e.CreatedAt.ToUnixTimeMilliseconds()));
+        return (await QueryEventAsync(conn, tx, "fit_id = $v", e.FitId, ct))!;
+    }, ct);
+
+    public async Task<WebhookEvent?> GetEventAsync(string eventId, CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        return await QueryEventAsync(conn, null, "id = $v", eventId, ct);
+    }
+
+    public async Task<WebhookEvent?> GetEventForFitAsync(string fitId, CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        return await QueryEventAsync(conn, null, "fit_id = $v", fitId, ct);
+    }
+
+    public async Task<IReadOnlyList<DeliveryAttempt>> ListAttemptsAsync(string eventId, CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        await using var cmd = Command(conn, null,
+            "SELECT attempt, started_at, duration_ms, status_code, error FROM webhook_attempts WHERE event_id = $id ORDER BY attempt", ("$id", eventId));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var list = new List<DeliveryAttempt>();
+        while (await r.ReadAsync(ct))
+        {
+            list.Add(new DeliveryAttempt(r.GetInt32(0), Time(r.GetInt64(1)), TimeSpan.FromMilliseconds(r.GetInt64(2)),
+                r.IsDBNull(3) ? null : r.GetInt32(3), r.IsDBNull(4) ? null : r.GetString(4)));
+        }
+        return list;
+    }
+
+    public Task<AttemptClaim?> TryClaimAsync(string eventId, DateTimeOffset now, DateTimeOffset dueBy, DateTimeOffset claimUntil, CancellationToken ct) =>
+        WriteAsync(async (conn, tx) =>
+    {
+        var changed = await ExecAsync(conn, tx, """
+            UPDATE webhook_events SET attempts = attempts + 1, claimed_until = $until
+            WHERE id = $id AND state = 0 AND next_attempt_at <= $due AND (claimed_until IS NULL OR claimed_until <= $now)
+            """, ct, ("$id", eventId), ("$now", now.ToUnixTimeMilliseconds()), ("$due", dueBy.ToUnixTimeMilliseconds()),
+            ("$until", claimUntil.ToUnixTimeMilliseconds()));
+        if (changed == 0) return null;
+        var e = (await QueryEventAsync(conn, tx, "id = $v", eventId, ct))!;
+        return new AttemptClaim(e, e.Attempts, e.Attempts - e.RoundStart);
+    }, ct);
+
+    public Task RecordAttemptAsync(string eventId, DeliveryAttempt attempt, DeliveryState next, DateTimeOffset? nextAttemptAt, CancellationToken ct) =>
+        WriteAsync(async (conn, tx) =>
+        {
+            await ExecAsync(conn, tx, """
+                INSERT OR REPLACE INTO webhook_attempts (event_id, attempt, started_at, duration_ms, status_code, error)
+                SELECT $id, $n, $at, $ms, $code, $error WHERE EXISTS (SELECT 1 FROM webhook_events WHERE id = $id);
+                UPDATE webhook_events SET state = $state, next_attempt_at = $next, claimed_until = NULL WHERE id = $id AND attempts = $n;
+                """, ct, ("$id", eventId), ("$n", attempt.Attempt), ("$at", attempt.StartedAt.ToUnixTimeMilliseconds()),
+                ("$ms", (long)attempt.Duration.TotalMilliseconds), ("$code", attempt.StatusCode), ("$error", attempt.Error),
+                ("$state", (int)next), ("$next", nextAttemptAt?.ToUnixTimeMilliseconds()));
+            return 0;
+        }, ct);
+
+    public Task<bool> RedeliverAsync(string eventId, DateTimeOffset now, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        var ms = now.ToUnixTimeMilliseconds();
+        var changed = await ExecAsync(conn, tx, """
+            UPDATE webhook_events SET state = 0, round_start = attempts, next_attempt_at = $now
+            WHERE id = $id AND (claimed_until IS NULL OR claimed_until <= $now)
+            """, ct, ("$id", eventId), ("$now", ms));
+        return changed == 1;
+    }, ct);
+
+    public Task DeleteEventAsync(string eventId, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        await ExecAsync(conn, tx, "DELETE FROM webhook_attempts WHERE event_id = $id; DELETE FROM webhook_events WHERE id = $id;", ct, ("$id", eventId));
+        return 0;
+    }, ct);
+
+    public async Task<IReadOnlyList<(string EventId, DateTimeOffset DueAt)>> ListPendingAsync(DateTimeOffset? dueBefore, CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        await using var cmd = Command(conn, null, """
+            SELECT id, due FROM (
+                SELECT id, MAX(next_attempt_at, COALESCE(claimed_until, 0)) AS due FROM webhook_events WHERE state = 0)
+            WHERE $before IS NULL OR due < $before
+            ORDER BY due, id
+            """, ("$before", dueBefore?.ToUnixTimeMilliseconds()));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var list = new List<(string, DateTimeOffset)>();
+        while (await r.ReadAsync(ct)) list.Add((r.GetString(0), Time(r.GetInt64(1))));
+        return list;
+    }
+
+    public async Task<IReadOnlyList<string>> ListEndedFitsWithoutEventAsync(DateTimeOffset? finishedSince, CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        await using var cmd = Command(conn, null, """
+            SELECT f.id FROM fits f
+            WHERE f.finished_at IS NOT NULL AND f.status >= 2 AND ($since IS NULL OR f.finished_at >= $since)
+              AND json_extract(f.request, '$.webhook.url') IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.fit_id = f.id)
+            ORDER BY f.finished_at
+            """, ("$since", finishedSince?.ToUnixTimeMilliseconds()));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var ids = new List<string>();
+        while (await r.ReadAsync(ct)) ids.Add(r.GetString(0));
+        return ids;
+    }
+
+    private Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken ct) => _db.WriteAsync(work, ct);
+
+    private Task<SqliteConnection> OpenReaderAsync(CancellationToken ct) => _db.OpenReaderAsync(ct);
+
+    private static SqliteCommand Command(SqliteConnection conn, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args) =>
+        SqliteDatabase.Command(conn, tx, sql, args);
+
+    private static Task<int> ExecAsync(SqliteConnection conn, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args) =>
+        SqliteDatabase.ExecAsync(conn, tx, sql, ct, args);
+
+    private static async Task<WebhookEvent?> QueryEventAsync(SqliteConnection conn, SqliteTransaction? tx, string where, string value, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx, $"SELECT {Columns} FROM webhook_events WHERE {where}", ("$v", value));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        if (!await r.ReadAsync(ct)) return null;
+        return new WebhookEvent
+        {
+            Id = r.GetString(0),
+            FitId = r.GetString(1),
+            Tenant = r.GetString(2),
+            Url = r.GetString(3),
+            Type = r.GetString(4),
+            Payload = r.GetString(5),
+            CreatedAt = Time(r.GetInt64(6)),
+            State = (DeliveryState)r.GetInt32(7),
+            Attempts = r.GetInt32(8),
+            RoundStart = r.GetInt32(9),
+            NextAttemptAt = r.IsDBNull(10) ? null : Time(r.GetInt64(10)),
+            ClaimedUntil = r.IsDBNull(11) ? null : Time(r.GetInt64(11)),
+        };
+    }
+
+    private static DateTimeOffset Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+}

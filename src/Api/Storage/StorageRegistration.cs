@@ -1,0 +1,72 @@
+using FitService.Api.Jobs;
+using FitService.Api.Notifications;
+using Hangfire;
+using Hangfire.InMemory;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
+
+namespace FitService.Api.Storage;
+
+/// <summary>What each <c>Storage:Provider</c> brings: the fit store, the host's Hangfire storage, how fits are queued and signalled.</summary>
+public static class StorageRegistration
+{
+    /// <summary>
+    /// Embedded, one process: SQLite (fits and webhook deliveries), Hangfire in memory (one job per fit), signals in process; at start the workers
+    /// re-queue every unfinished fit, since the in-memory queue did not survive.
+    /// </summary>
+    public static IServiceCollection AddSqliteStorage(this IServiceCollection services, StorageOptions storage, WorkersOptions workers, string contentRoot)
+    {
+        // One SQLite file, one writer, shared with the webhook delivery store.
+        services.AddSingleton(_ => new SqliteDatabase(storage.ConnectionString, contentRoot));
+        services.AddSingleton<IFitStore>(sp => new SqliteFitStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddSingleton<IDeliveryStore>(sp => new SqliteDeliveryStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddSingleton<IFitSignals, InProcessFitSignals>();
+        services.AddSingleton<IFitQueue, HangfireFitQueue>();
+        services.AddSingleton<JobStorage>(_ => new InMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long }));
+        if (workers.Count > 0) services.AddHostedService<FitRecovery>();
+        return services;
+    }
+
+    /// <summary>
+    /// Shared by many processes: PostgreSQL for the fits, the webhook deliveries and Hangfire (schema <c>hangfire</c>) in one database, signals
+    /// through LISTEN/NOTIFY, fits run under leases (big ones one job each, small ones in drain jobs); worker processes sweep
+    /// for fits whose worker died. See docs/scale-out.md.
+    /// </summary>
+    public static IServiceCollection AddPostgresStorage(this IServiceCollection services, StorageOptions storage, WorkersOptions workers)
+    {
+        var connectionString = storage.ConnectionString;
+        services.AddSingleton(sp => new PostgresFitStore(connectionString, sp.GetRequiredService<ILoggerFactory>(), workers.Lease));
+        services.AddSingleton<IFitStore>(sp => sp.GetRequiredService<PostgresFitStore>());
+        services.AddSingleton<IFitLeases>(sp => sp.GetRequiredService<PostgresFitStore>());
+        services.AddSingleton<IDeliveryStore>(sp => new PostgresDeliveryStore(connectionString, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(sp => new PostgresFitSignals(connectionString, sp.GetRequiredService<ILogger<PostgresFitSignals>>()));
+        services.AddSingleton<IFitSignals>(sp => sp.GetRequiredService<PostgresFitSignals>());
+        services.AddHostedService(sp => sp.GetRequiredService<PostgresFitSignals>());
+        services.AddSingleton<DrainKicker>();
+        services.AddHostedService(sp => sp.GetRequiredService<DrainKicker>());
+        services.AddSingleton<IFitQueue, LeasedFitQueue>();
+        services.AddTransient<DrainJob>();
+        services.AddSingleton<JobStorage>(_ =>
+        {
+            var options = HangfireOptions(workers);
+            return new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, options), options);
+        });
+        if (workers.Count > 0) services.AddHostedService<LeaseSweeper>();
+        return services;
+    }
+
+    /// <summary>
+    /// Hangfire.PostgreSql tuned for fits: the queue polled every 50 ms (its 15 s default would delay every fit started
+    /// by another process); a job whose worker died comes back after two leases, while a live worker keeps its jobs by
+    /// sliding the invisibility timeout (without it, a job running longer than the timeout would run twice). Long polling
+    /// stays off: it hung jobs in our measurements (docs/scale-out.md).
+    /// </summary>
+    public static PostgreSqlStorageOptions HangfireOptions(WorkersOptions workers) => new()
+    {
+        QueuePollInterval = TimeSpan.FromMilliseconds(50),
+        InvisibilityTimeout = workers.Lease * 2,
+        UseSlidingInvisibilityTimeout = true,
+        PrepareSchemaIfNecessary = true,
+        EnableLongPolling = false,
+    };
+}

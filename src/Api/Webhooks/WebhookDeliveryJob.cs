@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Text;
+using FitService.Api.Storage;
+using Hangfire;
+using Microsoft.Extensions.Options;
+using Serilog.Context;
+
+namespace FitService.Api.Webhooks;
+
+/// <summary>
+/// One delivery attempt of one event. Reentrant: it claims the attempt in the store first, so a duplicated job, a
+/// recovery pass or another process finds nothing to do. A 2xx ends the event, 410 Gone ends it for good, anything
+/// else schedules the next attempt on <see cref="WebhookOptions.Backoff"/> (with jitter) until the schedule runs out.
+/// The schedule is ours rather than Hangfire's AutomaticRetry, which only catches our own infrastructure errors.
+/// </summary>
+public sealed class WebhookDeliveryJob(
+    IDeliveryStore deliveries,
+    IFitStore fits,
+    IDeliveryQueue queue,
+    WebhookSender sender,
+    IWebhookSecrets secrets,
+    IOptions<WebhookOptions> options,
+    TimeProvider clock,
+    ILogger<WebhookDeliveryJob> logger)
+{
+    /// <summary>A claim outlives the attempt's deadline by this much before another worker may take over.</summary>
+    public static readonly TimeSpan ClaimMargin = TimeSpan.FromSeconds(15);
+
+    /// <summary>Hangfire keeps schedule times in whole seconds, so a scheduled attempt may start up to a second early.</summary>
+    public static readonly TimeSpan EarlyTolerance = TimeSpan.FromSeconds(2);
+
+    [Queue(HangfireDeliveryQueue.Queue)]
+    [AutomaticRetry(Attempts = 3)]
+    [JobDisplayName("webhook {0}")]
+    public async Task DeliverAsync(string eventId, CancellationToken cancellationToken)
+    {
+        using var _ = LogContext.PushProperty("WebhookId", eventId);
+        var settings = options.Value;
+        var now = clock.GetUtcNow();
+        var claim = await deliveries.TryClaimAsync(eventId, now, now + EarlyTolerance, now + settings.Timeout + ClaimMargin, cancellationToken);
+        if (claim is null) return;
+        var e = claim.Event;
+
+        if (await fits.GetForWorkerAsync(e.FitId, cancellationToken) is null)
+        {
+            logger.LogInformation("Fit {FitId} was deleted; its webhook {WebhookId} is dropped", e.FitId, eventId);
+            await deliveries.DeleteEventAsync(eventId, cancellationToken);
+            return;
+        }
+
+        var body = Encoding.UTF8.GetBytes(e.Payload);
+        var timestamp = clock.GetUtcNow().ToUnixTimeSeconds();
+        var headers = new Dictionary<string, string>
+        {
+            ["webhook-id"] = e.Id,
+            ["webhook-timestamp"] = timestamp.ToString(CultureInfo.InvariantCulture),
+            ["webhook-signature"] = WebhookSigner.Header(secrets.KeysFor(e.Tenant), e.Id, timestamp, body),
+        };
+        var started = clock.GetUtcNow();
+        var outcome = await sender.SendAsync(new Uri(e.Url), headers, body, cancellationToken);
+
+        var (state, next) = outcome.StatusCode switch
+        {
+            >= 200 and < 300 => (DeliveryState.Delivered, (DateTimeOffset?)null),
+            StatusCodes.Status410Gone => (DeliveryState.Gone, null),
+            _ => NextAttempt(claim.AttemptInRound, settings),
+        };
+        await deliveries.RecordAttemptAsync(eventId,
+            new DeliveryAttempt(claim.Attempt, started, outcome.Duration, outcome.StatusCode, outcome.Error), state, next, CancellationToken.None);
+        if (next is { } at) queue.Schedule(eventId, at);
+
+        logger.Log(state == DeliveryState.Failed ? LogLevel.Warning : LogLevel.Information,
+            "Webhook {WebhookId} attempt {Attempt} to {Url}: {Outcome} in {Ms:0} ms; now {State}{Next}",
+            eventId, claim.Attempt, e.Url, outcome.StatusCode?.ToString(CultureInfo.InvariantCulture) ?? outcome.Error,
+            outcome.Duration.TotalMilliseconds, state.ToWire(), next is null ? "" : $", next attempt at {next:O}");
+    }
+
+    private (DeliveryState, DateTimeOffset?) NextAttempt(int attemptInRound, WebhookOptions settings)
+    {
+        var schedule = settings.EffectiveBackoff;
+        if (attemptInRound > schedule.Count) return (DeliveryState.Failed, null);
+        var wait = schedule[attemptInRound - 1] * (1 + settings.Jitter * (2 * Random.Shared.NextDouble() - 1));
+        return (DeliveryState.Pending, clock.GetUtcNow() + wait);
+    }
+}

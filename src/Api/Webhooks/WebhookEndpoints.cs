@@ -1,0 +1,75 @@
+using FitService.Api.Auth;
+using FitService.Api.Fits;
+using FitService.Api.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace FitService.Api.Webhooks;
+
+public static class WebhookEndpoints
+{
+    public static RouteGroupBuilder MapWebhooks(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/fits/{id}/deliveries").WithTags("Webhooks");
+
+        group.MapGet("/", List).WithName("ListDeliveries")
+            .WithSummary("List a fit's webhook delivery attempts")
+            .WithDescription("The event (its `webhookId`, type and state: pending, delivered, gone or failed), when the next attempt is due, " +
+                "and every attempt with its time, status code or error, and duration. Empty until the fit ends.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapPost("/retry", Retry).WithName("RedeliverWebhook")
+            .WithSummary("Send a fit's webhook again")
+            .WithDescription("Delivers the event again now, with the same `webhook-id` (a fresh timestamp and signature), and retries on the " +
+                "usual schedule if that fails. 202 with the deliveries; 409 if the fit has no webhook, has not ended, or an attempt is in flight.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        return group;
+    }
+
+    public static async Task<Results<Ok<DeliveryList>, ProblemHttpResult>> List(
+        string id, HttpContext http, IFitStore fits, IDeliveryStore deliveries, CancellationToken ct)
+    {
+        var fit = await fits.GetAsync(http.Tenant(), id, includeHistory: false, ct);
+        if (fit is null) return FitEndpoints.NotFound(id);
+        return TypedResults.Ok(await ReadAsync(fit, deliveries, ct));
+    }
+
+    public static async Task<Results<Accepted<DeliveryList>, ProblemHttpResult>> Retry(
+        string id, HttpContext http, IFitStore fits, IDeliveryStore deliveries, WebhookEvents events, IDeliveryQueue queue, TimeProvider clock, CancellationToken ct)
+    {
+        var fit = await fits.GetAsync(http.Tenant(), id, includeHistory: false, ct);
+        if (fit is null) return FitEndpoints.NotFound(id);
+        // Normally made when the fit ended; made here too if that was lost (the recovery pass would make it later).
+        var e = await deliveries.GetEventForFitAsync(id, ct) ?? await events.CreateAsync(id, ct);
+        if (e is null)
+        {
+            return Conflict(fit.Status.IsEnded() ? $"Fit '{id}' asked for no webhook." : $"Fit '{id}' has not ended yet; its webhook is sent when it does.");
+        }
+        if (!await deliveries.RedeliverAsync(e.Id, clock.GetUtcNow(), ct))
+        {
+            return Conflict($"An attempt to deliver the webhook of fit '{id}' is in progress; see its deliveries.");
+        }
+        queue.Enqueue(e.Id);
+        return TypedResults.Accepted($"/v1/fits/{id}/deliveries", await ReadAsync(fit, deliveries, ct));
+    }
+
+    private static async Task<DeliveryList> ReadAsync(FitRecord fit, IDeliveryStore deliveries, CancellationToken ct)
+    {
+        var url = FitMapper.ToResource(fit).Request.Webhook?.Url;
+        if (await deliveries.GetEventForFitAsync(fit.Id, ct) is not { } e) return new DeliveryList { Url = url, Items = [] };
+        var attempts = await deliveries.ListAttemptsAsync(e.Id, ct);
+        return new DeliveryList
+        {
+            Url = e.Url,
+            WebhookId = e.Id,
+            Type = e.Type,
+            State = e.State.ToWire(),
+            NextAttemptAt = e.State == DeliveryState.Pending ? e.NextAttemptAt : null,
+            Items = attempts.Select(a => new DeliveryAttemptDto(a.Attempt, a.StartedAt, a.StatusCode, a.Error, (long)a.Duration.TotalMilliseconds)).ToList(),
+        };
+    }
+
+    private static ProblemHttpResult Conflict(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The webhook cannot be sent now", detail: detail);
+}

@@ -1,0 +1,59 @@
+using FitService.Api.Metrics;
+using FitService.Api.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FitService.Api.Tests.ScaleOut;
+
+/// <summary>
+/// No other host may run beside this test: OpenTelemetry listens to meters by name across the process, so the counts
+/// of parallel tests' hosts would add to this one's.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AloneCollection
+{
+    public const string Name = "alone";
+}
+
+/// <summary>The Prometheus scrape at /metrics shows what the service did.</summary>
+[Collection(AloneCollection.Name)]
+public sealed class MetricsTests
+{
+    [Fact]
+    public async Task MetricsCountAFitFromSubmissionToItsEnd()
+    {
+        await using var factory = new FitServiceFactory();
+        var client = factory.CreateClient();
+
+        var fit = await (await client.PostFit(TestApi.SmallFit(steps: 50))).ReadFit();
+        // The webhook sender reports through these; a counter shows once it has counted.
+        var fitMetrics = factory.Services.GetRequiredService<FitMetrics>();
+        fitMetrics.WebhookAttempted();
+        fitMetrics.WebhookAttempted();
+        fitMetrics.WebhookFailed();
+        Assert.Equal("succeeded", (await client.WaitForEnd(fit.Id)).Status);
+        var metrics = await ScrapeUntilAsync(client, "fits_ended_total{");
+
+        Assert.Contains("fits_submitted_total{otel_scope_name=\"FitService\"} 1", metrics);
+        Assert.Contains("fits_ended_total{otel_scope_name=\"FitService\",status=\"succeeded\"} 1", metrics);
+        Assert.Contains("fits_running{otel_scope_name=\"FitService\"} 0", metrics);
+        Assert.Contains("fits_queue_latency_seconds_bucket", metrics);
+        Assert.Contains("fits_queue_latency_seconds_count{otel_scope_name=\"FitService\"} 1", metrics);
+        Assert.Contains("webhook_attempts_total{otel_scope_name=\"FitService\"} 2", metrics);
+        Assert.Contains("webhook_failures_total{otel_scope_name=\"FitService\"} 1", metrics);
+        Assert.Contains("engine_steps_total{otel_scope_name=\"FitService\"} 50", metrics);
+        Assert.Contains("hangfire_queue_length{otel_scope_name=\"FitService\",queue=\"fits\"} 0", metrics);
+        Assert.Contains("text/plain", (await client.GetAsync("/metrics")).Content.Headers.ContentType!.ToString());
+    }
+
+    /// <summary>The exporter caches a scrape briefly: read until the expected series appears.</summary>
+    private static async Task<string> ScrapeUntilAsync(HttpClient client, string expected)
+    {
+        var text = "";
+        for (var i = 0; i < 50 && !text.Contains(expected); i++)
+        {
+            if (i > 0) await Task.Delay(100);
+            text = await client.GetStringAsync("/metrics");
+        }
+        return text;
+    }
+}

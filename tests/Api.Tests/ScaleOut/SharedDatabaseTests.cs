@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Net;
+using FitService.Api.Fits;
+using FitService.Api.Tests.Infrastructure;
+using FitService.Api.Tests.Webhooks;
+using FitService.Engine;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FitService.Api.Tests.ScaleOut;
+
+/// <summary>
+/// An API-only host and a worker-only host on one PostgreSQL database (two WebApplicationFactory hosts: every singleton,
+/// signal transport and Hangfire server is their own; only the database is shared).
+/// </summary>
+[Collection(PostgresCollection.Name)]
+public sealed class SharedDatabaseTests(PostgresCluster cluster)
+{
+    private static object Request(int steps) => new
+    {
+        x = LessonData.X, y = LessonData.Y, degree = 2, loss = "mae", learningRate = 0.001, steps,
+        initialParams = new[] { 1.1, 1.1, 1.1 }, optimizer = new { type = "sgd", momentum = 0.9 },
+    };
+
+    private static FitResult Expected(int steps) => Fitter.Run(new FitProblem(LessonData.X, LessonData.Y, 2, new LossSpec(LossKind.Mae), 0.001,
+        steps, [1.1, 1.1, 1.1], new SgdSpec(Momentum: 0.9)));
+
+    private async Task<(FitServiceFactory Api, FitServiceFactory Worker)> StartAsync(params (string, string?)[] more)
+    {
+        var database = await cluster.CreateDatabaseAsync("shared");
+        (string, string?)[] shared = [("Storage:Provider", "postgres"), ("Storage:ConnectionString", database), .. more];
+        var api = new FitServiceFactory([.. shared, ("Workers:Count", "0")]);
+        var worker = new FitServiceFactory([.. shared, ("Api:Enabled", "false"), ("Workers:Count", "2")]);
+        api.CreateClient();
+        worker.CreateClient();
+        return (api, worker);
+    }
+
+    [PostgresFact]
+    public async Task TheApiAnswersPreferWaitAsSoonAsAWorkerProcessFinishes()
+    {
+        var (api, worker) = await StartAsync();
+        await using var _ = api;
+        await using var __ = worker;
+        var client = api.CreateClient();
+
+        // Big enough for its own job, long enough (a few hundred ms) that the answer must come from the worker's signal.
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/fits") { Content = JsonContent.Create(Request(300_000)) };
+        request.Headers.TryAddWithoutValidation("Prefer", "wait=60");
+        var clock = Stopwatch.StartNew();
+        var response = await client.SendAsync(request);
+        var answeredAt = DateTimeOffset.UtcNow;
+        var elapsed = clock.Elapsed;
+
+        var fit = await response.ReadFit();
+        var now = await client.GetFromJsonAsync<FitResource>($"/v1/fits/{fit.Id}", TestApi.Json);
+        Assert.True(response.StatusCode == HttpStatusCode.Created,
+            $"{(int)response.StatusCode} after {elapsed}; the fit is now {now!.Status}, finished at {now.FinishedAt}, answered at {answeredAt}");
+        Assert.Equal("succeeded", fit.Status);
+        Assert.True(elapsed < TimeSpan.FromSeconds(50), $"took {elapsed}");
+        Assert.True(answeredAt - fit.FinishedAt!.Value < TimeSpan.FromSeconds(1), $"answered {answeredAt - fit.FinishedAt} after the end");
+        var expected = Expected(300_000);
+        Assert.Equal(expected.Params, fit.Params!);
+        Assert.Equal(expected.History, fit.History!.Select(h => h!.Value));
+    }
+
+    [PostgresFact]
+    public async Task SmallFitsRunInDrainJobsAndWakeTheirWaiters()
+    {
+        var (api, worker) = await StartAsync();
+        await using var _ = api;
+        await using var __ = worker;
+        var client = api.CreateClient();
+
+        var fits = await Task.WhenAll(Enumerable.Range(0, 40).Select(async i =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/v1/fits") { Content = JsonContent.Create(Request(200 + i)) };
+            request.Headers.TryAddWithoutValidation("Prefer", "wait=30");
+            var response = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            return (Steps: 200 + i, Fit: await response.ReadFit());
+        }));
+
+        foreach (var (steps, fit) in fits)
+        {
+            Assert.Equal("succeeded", fit.Status);
+            Assert.Equal(Expected(steps).Params, fit.Params!);
+        }
+        var jobs = worker.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+        var succeeded = jobs.SucceededJobs(0, 1000);
+        Assert.Contains(succeeded, j => j.Value.Job.Type == typeof(Jobs.DrainJob));
+        Assert.DoesNotContain(succeeded, j => j.Value.Job.Type == typeof(Jobs.FitJob));
+        Assert.True(succeeded.Count < 40, $"{succeeded.Count} jobs for 40 small fits");
+    }
+
+    [PostgresFact]
+    public async Task ProgressOfAFitInAWorkerProcessReachesTheApiProcess()
+    {
+        var (api, worker) = await StartAsync();
+        await using var _ = api;
+        await using var __ = worker;
+        var client = api.CreateClient();
+        var signals = api.Services.GetRequiredService<Notifications.IFitSignals>();
+
+        var fit = await (await client.PostFit(Request(3_000_000))).ReadFit();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var seen = new List<Notifications.FitSignal>();
+        await foreach (var signal in signals.WatchAsync(fit.Id, timeout.Token))
+        {
+            seen.Add(signal);
+            if (seen.Count == 2) break;
+        }
+
+        Assert.Equal(2, seen.Count);
+        Assert.All(seen, s => Assert.Equal(fit.Id, s.FitId));
+        Assert.Contains(seen, s => !s.Ended && s.Step > 0 && s.Params is { Length: 3 });
+        await client.PostAsync($"/v1/fits/{fit.Id}/cancel", null);
+        Assert.Equal("cancelled", (await client.WaitForEnd(fit.Id)).Status);
+    }
+
+    [PostgresFact]
+    public async Task AWebhookIsSignedRetriedAndDeliveredOnceFromTheSharedDatabase()
+    {
+        await using var receiver = await LoopbackReceiver.StartAsync();
+        var (api, worker) = await StartAsync(WebhookSettings.Loopback());
+        await using var _ = api;
+        await using var __ = worker;
+        var client = api.CreateClient();
+        var hook = receiver.NewHook(new Answer(503));
+
+        var fit = await (await client.PostFit(WebhookSettings.FitWithWebhook(receiver.Url(hook)))).ReadFit();
+        var received = await receiver.WaitForAsync(hook, 2);
+
+        Assert.All(received, r => Assert.True(r.SignatureValid));
+        Assert.Equal(received[0].Id, received[1].Id);
+        Assert.Contains($"\"id\":\"{fit.Id}\"", received[1].Body);
+        var deliveries = await client.DeliveriesWhen(fit.Id, d => d.State == "delivered");
+        Assert.Equal([503, 200], deliveries.Items.Select(a => a.StatusCode ?? 0));
+        await Task.Delay(500);
+        Assert.Equal(2, receiver.Received(hook).Count);
+    }
+}

@@ -1,0 +1,220 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace FitService.Api.Tests.Security;
+
+/// <summary>One malformed or hostile request.</summary>
+public sealed record HostileCase(string Method, string Path, string? ContentType, Func<byte[]>? Body, params (string Name, string Value)[] Headers);
+
+/// <summary>
+/// The corpus: requests that must each be answered 4xx problem details and store nothing. Part generated (every
+/// truncation of a valid body, every field with values of the wrong type or out of range, duplicates, nesting),
+/// part written by hand (huge strings, invalid UTF-8, unknown media types, header and query abuse).
+/// </summary>
+public static class HostileRequests
+{
+    public const int MaxPoints = 100_000; // body limit 64 × 100,000 + 1 MiB ≈ 7.4 MB
+
+    private const string Valid = """{"x":[1,2,3],"y":[2,4,6],"degree":1,"loss":"mse","learningRate":0.01,"steps":10}""";
+
+    private const string Rich = """
+        {"x":[-2.0,-1.0,0.0,1.0,2.0],"y":[9.0,2.0,1.0,6.0,17.0],"degree":2,"loss":"huber","huberDelta":1.5,"learningRate":0.01,
+         "steps":100,"initialParams":[1.1,1.1,1.1],"optimizer":{"type":"sgd","momentum":0.9,"dampening":0,"nesterov":true},
+         "schedule":{"type":"step","every":10,"gamma":0.5},"stop":{"minImprovement":0.001,"patience":5},"historyEvery":2,"label":"rich"}
+        """;
+
+    private static readonly string[] Fields =
+        ["x", "y", "degree", "loss", "learningRate", "steps", "initialParams", "optimizer", "schedule", "stop", "historyEvery", "label", "webhook", "huberDelta"];
+
+    /// <summary>Values that are wrong for every field: wrong JSON types, or a number beyond any double.</summary>
+    private static readonly string[] WrongForAll = ["{}", "true", "[[1]]", "1e400", "-1e400"];
+
+    private static readonly Dictionary<string, string[]> WrongFor = new()
+    {
+        ["x"] = ["\"1,2,3\"", "[1,\"2\",3]", "[null,1,2]", "[1,2]", "[]", "[1,2,1e400]", "[1,2," + new string('9', 400) + "]", "null", "[true,1,2]"],
+        ["y"] = ["[1,2,3,4]", "[{},1,2]", "[1,2,-1e400]", "null", "\"abc\""],
+        ["degree"] = ["-1", "2.5", "21", "\"1\"", "null", "99999999999", "-0.5", "1e1", new string('9', 400)],
+        ["loss"] = ["\"MAE\"", "\"\"", "null", "\"l1\"", "\"mae \"", "1"],
+        ["learningRate"] = ["0", "-1", "-1e-300", "\"0.1\"", "null", "\"NaN\"", "\"Infinity\"", "-0"],
+        ["steps"] = ["0", "-5", "1.5", "100001", "null", "\"10\"", "1e3", "2147483648"],
+        ["initialParams"] = ["[1]", "[1,2,3,4]", "[1,\"a\"]", "[1e400,1]", "\"1,2\""],
+        ["optimizer"] = ["{\"type\":\"rmsprop\"}", "{\"type\":\"sgd\",\"momentum\":-1}", "{\"type\":\"adam\",\"beta1\":1.5}", "{\"type\":\"sgd\",\"nesterov\":true}",
+            "{\"type\":\"SGD\"}", "{\"type\":\"sgd\",\"extra\":1}", "{\"type\":\"adam\",\"epsilon\":-1}", "{\"type\":null}", "\"sgd\""],
+        ["schedule"] = ["{\"type\":\"step\"}", "{\"type\":\"cosine\",\"minLearningRate\":-1}", "{\"type\":\"oneCycle\",\"warmupFraction\":0}",
+            "{\"type\":\"exponential\",\"gamma\":0}", "{\"type\":\"step\",\"every\":0,\"gamma\":0.5}", "\"constant\""],
+        ["stop"] = ["{\"patience\":3}", "{\"lossBelow\":1e400}", "{\"minImprovement\":-1}", "{\"minImprovement\":0.1,\"patience\":-1}", "1"],
+        ["historyEvery"] = ["0", "-1", "1.5", "\"2\""],
+        ["label"] = ["\"" + new string('a', 201) + "\"", "1", "[\"a\"]"],
+        ["webhook"] = ["{\"url\":\"ftp://example.test/x\"}", "{\"url\":\"not a url\"}", "{\"url\":\"\"}", "\"http://example.test\"", "{\"uri\":\"http://example.test\"}"],
+        ["huberDelta"] = ["1", "0.5"], // with loss mse
+    };
+
+    public static readonly Lazy<Dictionary<string, HostileCase>> All = new(Build);
+
+    public static IEnumerable<object[]> Names => All.Value.Keys.Select(k => new object[] { k });
+
+    private static Dictionary<string, HostileCase> Build()
+    {
+        var cases = new Dictionary<string, HostileCase>();
+        void Json(string name, string body, params (string, string)[] headers) => cases.Add(name, new("POST", "/v1/fits", "application/json", () => Utf8(body), headers));
+        void Raw(string name, string? contentType, Func<byte[]> body, params (string, string)[] headers) => cases.Add(name, new("POST", "/v1/fits", contentType, body, headers));
+
+        // Generated: every 4th truncation of a rich valid body.
+        var rich = Rich.Trim();
+        for (var i = 0; i < rich.Length - 1; i += 4) Json($"truncated at {i}", rich[..i]);
+
+        // Generated: each field with values of the wrong type, and with values out of range.
+        foreach (var field in Fields)
+        {
+            foreach (var value in WrongForAll.Concat(WrongFor[field])) Json($"{field} = {Short(value)}", With(field, value));
+        }
+
+        // Generated: each field given twice (the second one valid, so only the duplication is wrong), and nested duplicates.
+        foreach (var field in Fields.Where(f => JsonNode.Parse(Rich)![f] is not null))
+        {
+            var node = JsonNode.Parse(Rich)!.AsObject();
+            var json = node.ToJsonString();
+            var duplicate = $"\"{field}\":{node[field]!.ToJsonString()}";
+            Json($"duplicate {field}", json.Insert(json.Length - 1, "," + duplicate));
+        }
+        Json("duplicate optimizer.momentum", With("optimizer", "{\"type\":\"sgd\",\"momentum\":0.1,\"momentum\":0.2}"));
+        Json("duplicate schedule.type", With("schedule", "{\"type\":\"constant\",\"type\":\"constant\"}"));
+
+        // Generated: nesting beyond the reader's depth, in arrays and in objects, at the top and inside fields.
+        foreach (var depth in new[] { 17, 64, 1_000, 100_000 })
+        {
+            Json($"array nesting {depth}", new string('[', depth) + new string(']', depth));
+            Json($"object nesting {depth}", string.Concat(Enumerable.Repeat("{\"a\":", depth)) + "1" + new string('}', depth));
+            Json($"x nested {depth}", With("x", new string('[', depth) + "1" + new string(']', depth)));
+            Json($"optimizer nested {depth}", With("optimizer", string.Concat(Enumerable.Repeat("{\"type\":", depth)) + "1" + new string('}', depth)));
+        }
+        Json("unclosed nesting 100000", new string('[', 100_000));
+
+        // Not a fit at all.
+        foreach (var (name, body) in new[]
+        {
+            ("empty body", ""), ("whitespace body", "   \n\t "), ("null", "null"), ("array", "[]"), ("string", "\"fit\""), ("number", "42"),
+            ("true", "true"), ("empty object", "{}"), ("comment", "/* c */" + Valid), ("trailing comma", Valid.Insert(Valid.Length - 1, ",")),
+            ("two objects", Valid + Valid), ("single quotes", Valid.Replace('"', '\'')), ("unquoted keys", "{x:[1],y:[1],degree:0}"),
+            ("NaN literal", With("learningRate", "0.1").Replace("0.1", "NaN")), ("Infinity literal", With("learningRate", "0.1").Replace("0.1", "Infinity")),
+            ("hex number", With("steps", "1").Replace(":1", ":0x10")), ("leading zeros", With("steps", "1").Replace(":1", ":0010")),
+            ("plus sign", With("steps", "1").Replace(":1", ":+1")), ("unknown field", With("colour", "\"red\"")),
+            ("case-variant field", Valid.Replace("\"degree\"", "\"Degree\"")), ("prototype pollution", With("__proto__", "{\"admin\":true}")),
+            ("tenant field", With("tenant", "\"globex\"")), ("id field", With("id", "\"0193f2c4a1b27c3d9e4f5a6b7c8d9e0f\"")),
+            ("status field", With("status", "\"succeeded\"")), ("escaped control in key", Valid.Replace("\"loss\"", "\"lo\\u0000ss\"")),
+            ("BOM then garbage", "\uFEFF{"), ("only a key", "{\"x\"}"), ("missing colon", "{\"x\" [1]}"), ("NUL byte", Valid.Insert(5, "\0")),
+        })
+        {
+            Json(name, body);
+        }
+
+        // Huge values: strings far beyond any field's need, and bodies beyond the limit.
+        Raw("10 MB label", "application/json", () => Utf8(With("label", "\"" + new string('a', 10 * 1024 * 1024) + "\"")));
+        Raw("5 MB label", "application/json", () => Utf8(With("label", "\"" + new string('a', 5 * 1024 * 1024) + "\"")));
+        Raw("5 MB loss", "application/json", () => Utf8(With("loss", "\"" + new string('m', 5 * 1024 * 1024) + "\"")));
+        Raw("1 MB property name", "application/json", () => Utf8(With(new string('k', 1024 * 1024), "1")));
+        Raw("100 KB webhook url", "application/json", () => Utf8(With("webhook", "{\"url\":\"https://example.test/" + new string('p', 100_000) + "\"}")));
+        Raw("5000-char label", "application/json", () => Utf8(With("label", "\"" + new string('é', 2500) + "\"")));
+        Raw("10 MB of points", "application/json", () => Utf8("{\"x\":[" + string.Join(',', Enumerable.Repeat("1.2345678901234567", 600_000)) + "]}"));
+        Raw("too many points", "application/json", () => Utf8(PointsBody(MaxPoints + 1)));
+        Raw("8 MB of whitespace", "application/json", () => Utf8(new string(' ', 8 * 1024 * 1024) + Valid));
+        Raw("long number", "application/json", () => Utf8(With("learningRate", "0." + new string('0', 100_000) + "1")));
+
+        // Invalid UTF-8 in strings, names and structure.
+        Raw("invalid UTF-8 in label", "application/json", () => Splice(With("label", "\"ab\""), "ab", [0x61, 0xFF, 0x62]));
+        Raw("overlong UTF-8 in loss", "application/json", () => Splice(Valid, "mse", [0xC0, 0xAF]));
+        Raw("truncated UTF-8 in label", "application/json", () => Splice(With("label", "\"ab\""), "ab", [0x61, 0xE2, 0x82]));
+        Raw("invalid UTF-8 in a name", "application/json", () => Splice(Valid, "loss", [0x6C, 0xFE, 0x73]));
+        Raw("surrogate bytes in label", "application/json", () => Splice(With("label", "\"ab\""), "ab", [0xED, 0xA0, 0x80]));
+        Raw("UTF-16 body", "application/json", () => Encoding.Unicode.GetBytes(Valid));
+        Raw("UTF-32 body", "application/json", () => Encoding.UTF32.GetBytes(Valid));
+        Raw("random bytes", "application/json", () => { var b = new byte[4096]; new Random(7).NextBytes(b); return b; });
+
+        // Media types: a valid fit, sent as something the service does not read.
+        foreach (var type in new[]
+        {
+            null, "text/plain", "application/xml", "text/xml", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded",
+            "application/octet-stream", "text/json", "application/jsonx", "application", "*/*", "application/*", "json", "text/html",
+            "application/json-seq", "image/png", new string('a', 4000) + "/json",
+        })
+        {
+            Raw($"content type {Short(type ?? "none")}", type, () => Utf8(Valid));
+        }
+
+        // Headers that make an otherwise valid fit unacceptable.
+        Json("idempotency key of 10 KB", Valid, ("Idempotency-Key", new string('k', 10_000)));
+        Json("idempotency key with control characters", Valid, ("Idempotency-Key", "a\u0001b"));
+        Json("idempotency key of 201 chars", Valid, ("Idempotency-Key", new string('k', 201)));
+        Json("invalid body with absurd Prefer", "{", ("Prefer", "wait=99999999999999999999"));
+        Json("invalid body with negative Prefer", "{", ("Prefer", "wait=-1"));
+        Json("invalid body with forged tenant header", With("degree", "-1"), ("X-Tenant", "globex"));
+
+        // CSV points with bad rows, values or fields.
+        const string csvQuery = "/v1/fits?degree=1&loss=mse&learningRate=0.01&steps=10";
+        void Csv(string name, string path, string body) => cases.Add(name, new("POST", path, "text/csv", () => Utf8(body)));
+        Csv("csv letters", csvQuery, "x,y\n1,a\n2,b\n");
+        Csv("csv 1e400", csvQuery, "1,2\n1e400,3\n");
+        Csv("csv NaN", csvQuery, "1,2\nNaN,3\n");
+        Csv("csv one column", csvQuery, "1\n2\n3\n");
+        Csv("csv three columns", csvQuery, "1,2,3\n4,5,6\n");
+        Csv("csv empty", csvQuery, "");
+        Csv("csv header only", csvQuery, "x,y\n");
+        Csv("csv without fields", "/v1/fits", "1,2\n2,3\n");
+        Csv("csv unknown field", csvQuery + "&colour=red", "1,2\n2,3\n");
+        Csv("csv bad degree", csvQuery.Replace("degree=1", "degree=abc"), "1,2\n2,3\n");
+        Csv("csv negative steps", csvQuery.Replace("steps=10", "steps=-10"), "1,2\n2,3\n");
+        Csv("csv huge line", csvQuery, "1," + new string('9', 100_000) + "\n");
+        Csv("csv long label", csvQuery + "&label=" + new string('a', 300), "1,2\n2,3\n");
+        cases.Add("csv invalid UTF-8", new("POST", csvQuery, "text/csv", () => [0x31, 0x2C, 0xFF, 0x0A]));
+        cases.Add("csv too many points", new("POST", csvQuery, "text/csv", () => Utf8(string.Concat(Enumerable.Repeat("1,2\n", MaxPoints + 1)))));
+
+        // Methods and queries that do not exist or do not fit.
+        void Call(string name, string method, string path) => cases.Add(name, new(method, path, null, null));
+        Call("PUT fits", "PUT", "/v1/fits");
+        Call("PATCH fits", "PATCH", "/v1/fits");
+        Call("DELETE collection", "DELETE", "/v1/fits");
+        Call("POST to a fit", "POST", "/v1/fits/0193f2c4a1b27c3d9e4f5a6b7c8d9e0f");
+        Call("list limit 0", "GET", "/v1/fits?limit=0");
+        Call("list limit -1", "GET", "/v1/fits?limit=-1");
+        Call("list limit huge", "GET", "/v1/fits?limit=99999999999");
+        Call("list limit text", "GET", "/v1/fits?limit=abc");
+        Call("list status bogus", "GET", "/v1/fits?status=bogus");
+        Call("list cursor garbage", "GET", "/v1/fits?cursor=%00%01");
+        Call("list cursor forged", "GET", "/v1/fits?cursor=" + Uri.EscapeDataString(Convert.ToBase64String(Encoding.ASCII.GetBytes("s-1 OR 1=1"))));
+        Call("history offset -1", "GET", "/v1/fits/0193f2c4a1b27c3d9e4f5a6b7c8d9e0f/history?offset=-1");
+        Call("history limit 0", "GET", "/v1/fits/0193f2c4a1b27c3d9e4f5a6b7c8d9e0f/history?limit=0");
+        Call("history limit huge", "GET", "/v1/fits/0193f2c4a1b27c3d9e4f5a6b7c8d9e0f/history?limit=1000000000");
+        Call("unknown fit", "GET", "/v1/fits/0193f2c4a1b27c3d9e4f5a6b7c8d9e0f");
+        Call("SQL in id", "GET", "/v1/fits/" + Uri.EscapeDataString("' OR '1'='1"));
+        Call("path traversal in id", "GET", "/v1/fits/..%2F..%2Fetc%2Fpasswd");
+        Call("very long id", "GET", "/v1/fits/" + new string('a', 4000));
+        Call("cancel unknown", "POST", "/v1/fits/%FF%FE/cancel");
+        Call("delete unknown", "DELETE", "/v1/fits/" + new string('f', 32));
+        return cases;
+    }
+
+    public static string With(string field, string json)
+    {
+        var node = JsonNode.Parse(Valid)!.AsObject();
+        node.Remove(field);
+        var text = node.ToJsonString();
+        return text.Insert(text.Length - 1, $",{System.Text.Json.JsonSerializer.Serialize(field)}:{json}");
+    }
+
+    public static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+
+    public static string PointsBody(int n)
+    {
+        var values = string.Join(',', Enumerable.Repeat("1", n));
+        return $"{{\"x\":[{values}],\"y\":[{values}],\"degree\":1,\"loss\":\"mse\",\"learningRate\":0.01,\"steps\":1}}";
+    }
+
+    private static byte[] Splice(string json, string marker, byte[] replacement)
+    {
+        var bytes = Utf8(json);
+        var at = json.IndexOf(marker, StringComparison.Ordinal);
+        return [.. bytes[..at], .. replacement, .. bytes[(at + marker.Length)..]];
+    }
+
+    private static string Short(string value) => value.Length <= 40 ? value : $"{value[..20]}…({value.Length} chars)";
+}

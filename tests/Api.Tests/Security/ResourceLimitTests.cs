@@ -1,0 +1,77 @@
+using System.Net;
+using FitService.Api.Tests.Infrastructure;
+
+namespace FitService.Api.Tests.Security;
+
+/// <summary>No tenant can take more than its share: work per fit, active fits at once and requests per second are bounded.</summary>
+public sealed class ResourceLimitTests
+{
+    [Fact]
+    public async Task AFitAboveTheWorkBoundIs422NamingTheBound()
+    {
+        await using var factory = new FitServiceFactory(("Workers:Count", "0"), ("Limits:MaxWork", "1000"));
+        var client = factory.CreateClient();
+        var response = await client.PostFit(TestApi.SmallFit(steps: 100)); // 5 points × 100 steps × 3 params = 1500
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var problem = await response.ReadProblem();
+        Assert.Contains("Limits:MaxWork", problem.GetProperty("detail").GetString());
+        Assert.Equal(1000, problem.GetProperty("maxWork").GetInt64());
+        Assert.Equal(1500, problem.GetProperty("work").GetDouble());
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostFit(TestApi.SmallFit(steps: 50))).StatusCode);
+    }
+
+    [Fact]
+    public async Task ATenantAtItsActiveFitQuotaGets429WithRetryAfterAndOthersDoNot()
+    {
+        await using var factory = new FitServiceFactory(Keys.Configured(("Workers:Count", "0"), ("Limits:MaxActiveFitsPerTenant", "2")));
+        var acme = factory.CreateClient().WithKey(Keys.Acme);
+        Assert.Equal(HttpStatusCode.Accepted, (await acme.PostFit(TestApi.SmallFit())).StatusCode);
+        var second = await (await acme.PostFit(TestApi.SmallFit())).ReadFit();
+
+        var refused = await acme.PostFit(TestApi.SmallFit());
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        var problem = await refused.ReadProblem();
+        Assert.Contains("Limits:MaxActiveFitsPerTenant", problem.GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.Accepted, (await factory.CreateClient().WithKey(Keys.Globex).PostFit(TestApi.SmallFit())).StatusCode);
+
+        // An ended fit no longer counts.
+        Assert.Equal(HttpStatusCode.Accepted, (await acme.PostAsync($"/v1/fits/{second.Id}/cancel", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await acme.PostFit(TestApi.SmallFit())).StatusCode);
+    }
+
+    [Fact]
+    public async Task ATenantAboveItsRateIs429ProblemWithRetryAfterAndOthersAreNotSlowed()
+    {
+        await using var factory = new FitServiceFactory(Keys.Configured(("Workers:Count", "0"), ("Limits:RequestsPerSecond", "1"), ("Limits:RequestBurst", "3")));
+        var acme = factory.CreateClient().WithKey(Keys.Acme);
+        var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage? limited = null;
+        for (var i = 0; i < 6; i++)
+        {
+            var response = await acme.GetAsync("/v1/fits");
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests) limited ??= response;
+        }
+        Assert.Equal(3, statuses.Count(s => s == HttpStatusCode.OK));
+        Assert.NotNull(limited);
+        Assert.NotNull(limited!.Headers.RetryAfter);
+        var problem = await limited.ReadProblem();
+        Assert.Equal(429, problem.GetProperty("status").GetInt32());
+        Assert.Equal(HttpStatusCode.OK, (await factory.CreateClient().WithKey(Keys.Globex).GetAsync("/v1/fits")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await acme.GetAsync("/health/live")).StatusCode);
+    }
+
+    [Fact]
+    public async Task PreferWaitIsCappedByConfiguration()
+    {
+        await using var factory = new FitServiceFactory(("Workers:Count", "0"), ("Limits:MaxWaitSeconds", "1"));
+        var client = factory.CreateClient();
+        var fit = await (await client.PostFit(TestApi.SmallFit())).ReadFit();
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/fits/{fit.Id}");
+        request.Headers.TryAddWithoutValidation("Prefer", "wait=3600");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(request)).StatusCode);
+        Assert.InRange(watch.Elapsed.TotalSeconds, 0.5, 10);
+    }
+}

@@ -1,0 +1,186 @@
+using FitService.Api.Storage;
+using FitService.Api.Tests.Infrastructure;
+using Npgsql;
+
+namespace FitService.Api.Tests.Storage;
+
+/// <summary>
+/// Leases of the shared store (<see cref="IFitLeases"/>) on a real PostgreSQL. Two store objects on one database stand
+/// for two worker processes: each has its own lease owner, as each process has.
+/// </summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresFitLeasesTests(PostgresCluster cluster) : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 28, 9, 15, 2, 123, TimeSpan.Zero);
+    private static readonly CancellationToken None = CancellationToken.None;
+    private const long SmallWork = 1000;
+
+    private readonly List<PostgresFitStore> _stores = [];
+    private string _database = "";
+
+    [PostgresFact]
+    public async Task WorkersClaimSmallFitsInChunksNeverTheSameOneTwiceAndNeverABigOne()
+    {
+        var (a, b) = await TwoWorkersAsync();
+        var small = new List<string>();
+        for (var i = 0; i < 20; i++) small.Add(await CreateAsync(a, steps: 10));
+        var big = await CreateAsync(a, steps: 10_000);
+
+        var claims = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => (i % 2 == 0 ? a : b).ClaimSmallAsync(4, SmallWork, T0, None)));
+
+        var claimed = claims.SelectMany(c => c).Select(c => c.Fit.Id).ToList();
+        Assert.Equal(claimed.Count, claimed.Distinct().Count());
+        Assert.Equal(small.Order(), claimed.Order());
+        Assert.All(claims, c => Assert.True(c.Count <= 4));
+        Assert.All(claims.SelectMany(c => c), c => Assert.Equal(3, c.X.Length));
+        Assert.Empty(await a.ClaimSmallAsync(4, SmallWork, T0, None));
+        Assert.Equal(FitStatus.Queued, (await a.GetForWorkerAsync(big, None))!.Status);
+    }
+
+    [PostgresFact]
+    public async Task AFitHeldUnderALiveLeaseIsLeftAloneUntilTheLeaseRunsOut()
+    {
+        var (a, b) = await TwoWorkersAsync(lease: TimeSpan.FromSeconds(1));
+        var id = await CreateAsync(a, steps: 10_000);
+
+        var first = await a.TryClaimAsync(id, T0, None);
+        Assert.Equal(StartOutcome.Run, first.Outcome);
+        await a.SaveProgressAsync(id, new FitProgressUpdate(first.Attempt, 3, [1, 2, 3], 1, 0, [5, 4, 3]), None);
+        Assert.Equal(StartOutcome.Leased, (await b.TryClaimAsync(id, T0, None)).Outcome);
+
+        await Task.Delay(1500); // worker a "died": no renewal
+        var second = await b.TryClaimAsync(id, T0, None);
+        Assert.Equal(StartOutcome.Run, second.Outcome);
+        Assert.Equal(first.Attempt + 1, second.Attempt);
+        Assert.Empty((await b.GetAsync("t1", id, true, None))!.History!);
+    }
+
+    [PostgresFact]
+    public async Task ProgressRenewsTheLease()
+    {
+        var (a, b) = await TwoWorkersAsync(lease: TimeSpan.FromSeconds(1.5));
+        var id = await CreateAsync(a, steps: 10_000);
+        var start = await a.TryClaimAsync(id, T0, None);
+
+        for (var i = 1; i <= 4; i++)
+        {
+            await Task.Delay(500);
+            await a.SaveProgressAsync(id, new FitProgressUpdate(start.Attempt, i, [1, 2, 3], 1, i - 1, [i]), None);
+        }
+
+        Assert.Equal(StartOutcome.Leased, (await b.TryClaimAsync(id, T0, None)).Outcome);
+    }
+
+    [PostgresFact]
+    public async Task ASmallFitOfADeadWorkerIsClaimedAgainAfterItsLeaseAndAReleasedOneAtOnce()
+    {
+        var (a, b) = await TwoWorkersAsync(lease: TimeSpan.FromSeconds(1));
+        var lost = await CreateAsync(a, steps: 10);
+        var released = await CreateAsync(a, steps: 10);
+        Assert.Equal(2, (await a.ClaimSmallAsync(10, SmallWork, T0, None)).Count);
+
+        await a.ReleaseAsync([released], None);
+        var reclaimed = await b.ClaimSmallAsync(10, SmallWork, T0, None);
+        Assert.Equal([released], reclaimed.Select(c => c.Fit.Id));
+        Assert.Equal(2, reclaimed[0].Fit.Attempt);
+        await b.CompleteManyAsync([(released, new FitCompletion(FitStatus.Succeeded, "steps", 10, [1, 2, 3], 1, [], null, T0))], None);
+
+        await Task.Delay(1500);
+        Assert.Equal([lost], (await b.ClaimSmallAsync(10, SmallWork, T0, None)).Select(c => c.Fit.Id));
+    }
+
+    [PostgresFact]
+    public async Task CompletingAChunkEndsEachFitOnceWithItsResult()
+    {
+        var (a, _) = await TwoWorkersAsync();
+        var ids = new[] { await CreateAsync(a, steps: 10), await CreateAsync(a, steps: 10) };
+        var claimed = await a.ClaimSmallAsync(10, SmallWork, T0, None);
+        await a.SaveProgressAsync(ids[0], new FitProgressUpdate(claimed[0].Fit.Attempt, 2, [0, 0, 0], 9, 0, [9, 9]), None);
+        await a.SaveProgressAsync(ids[0], new FitProgressUpdate(claimed[0].Fit.Attempt, 4, [0, 0, 0], 9, 2, [9, 9]), None);
+
+        var done = new FitCompletion(FitStatus.Succeeded, "steps", 10, [1, 2, 3], 0.5, [5, 4, 3], null, T0.AddSeconds(1));
+        var failed = new FitCompletion(FitStatus.Failed, "diverged", 3, [double.NaN, 1, 1], null, [], "diverged", T0.AddSeconds(2));
+        var ended = await a.CompleteManyAsync([(ids[0], done), (ids[1], failed)], None);
+        var again = await a.CompleteManyAsync([(ids[0], done with { Loss = 99 })], None);
+
+        Assert.Equal(ids.Order(), ended.Order());
+        Assert.Empty(again);
+        var first = (await a.GetAsync("t1", ids[0], true, None))!;
+        Assert.Equal((FitStatus.Succeeded, 0.5, 10), (first.Status, first.Loss!.Value, first.Step));
+        Assert.Equal([5.0, 4, 3], first.History!);
+        Assert.Equal(T0.AddSeconds(1), first.FinishedAt);
+        var second = (await a.GetAsync("t1", ids[1], true, None))!;
+        Assert.Equal((FitStatus.Failed, "diverged", "diverged"), (second.Status, second.StopReason, second.Error));
+        Assert.True(double.IsNaN(second.Params![0]));
+        Assert.Null(second.Loss);
+        Assert.Empty(second.History!);
+    }
+
+    [PostgresFact]
+    public async Task ASweepHandsOutADeadWorkersBigFitOnceAndEndsItsCancelledOnes()
+    {
+        var (a, b) = await TwoWorkersAsync(lease: TimeSpan.FromSeconds(1));
+        var lost = await CreateAsync(a, steps: 10_000);
+        var cancelled = await CreateAsync(a, steps: 10_000);
+        var queuedLong = await CreateAsync(a, steps: 10_000, createdAt: DateTimeOffset.UtcNow.AddMinutes(-10));
+        var small = await CreateAsync(a, steps: 10);
+        await a.TryClaimAsync(lost, T0, None);
+        await a.TryClaimAsync(cancelled, T0, None);
+        await a.ClaimSmallAsync(10, SmallWork, T0, None);
+        Assert.Equal(CancelOutcome.Requested, await a.RequestCancelAsync("t1", cancelled, T0, None));
+
+        var early = await b.SweepAsync(SmallWork, TimeSpan.FromMinutes(5), DateTimeOffset.UtcNow, None);
+        Assert.Equal([queuedLong], early.BigFits);
+        Assert.False(early.SmallFitsWaiting);
+
+        await Task.Delay(1500);
+        var sweep = await b.SweepAsync(SmallWork, TimeSpan.FromMinutes(5), DateTimeOffset.UtcNow, None);
+        var next = await b.SweepAsync(SmallWork, TimeSpan.FromMinutes(5), DateTimeOffset.UtcNow, None);
+
+        Assert.Equal([lost], sweep.BigFits);
+        Assert.Equal([cancelled], sweep.Cancelled);
+        Assert.True(sweep.SmallFitsWaiting);
+        Assert.Empty(next.BigFits);
+        Assert.Equal(FitStatus.Cancelled, (await b.GetForWorkerAsync(cancelled, None))!.Status);
+        Assert.Equal(StartOutcome.Run, (await b.TryClaimAsync(lost, T0, None)).Outcome);
+        Assert.Equal([small], (await b.ClaimSmallAsync(10, SmallWork, T0, None)).Select(c => c.Fit.Id));
+    }
+
+    [PostgresFact]
+    public async Task TheLeaseColumnsComeWithANewSchemaVersion()
+    {
+        var (a, _) = await TwoWorkersAsync();
+        await using var data = NpgsqlDataSource.Create(_database);
+        await using var cmd = data.CreateCommand(
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'fits' AND column_name IN ('claimed_by', 'lease_until')");
+        Assert.Equal(2L, await cmd.ExecuteScalarAsync());
+        Assert.Equal(3, PostgresFitStore.SchemaVersion);
+        await a.InitializeAsync(None);
+    }
+
+    private async Task<(PostgresFitStore A, PostgresFitStore B)> TwoWorkersAsync(TimeSpan? lease = null)
+    {
+        _database = new NpgsqlConnectionStringBuilder(await cluster.CreateDatabaseAsync("lease")) { MaxPoolSize = 20 }.ConnectionString;
+        var a = new PostgresFitStore(_database, lease: lease);
+        var b = new PostgresFitStore(_database, lease: lease);
+        _stores.Add(a);
+        _stores.Add(b);
+        await a.InitializeAsync(None);
+        await b.InitializeAsync(None);
+        return (a, b);
+    }
+
+    private static async Task<string> CreateAsync(IFitStore store, int steps, DateTimeOffset? createdAt = null)
+    {
+        var fit = new NewFit(Guid.NewGuid().ToString("N"), "t1", createdAt ?? T0, "{\"degree\":2}", [0, 1, 2], [1, 2, 3],
+            steps, HistoryEvery: 1, null, null, "h");
+        return (await store.CreateAsync(fit, None)).Fit!.Id;
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var store in _stores) await store.DisposeAsync();
+    }
+}
