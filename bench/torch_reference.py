@@ -2,6 +2,7 @@
 """PyTorch side of the engine's checks, with Debian's python3-torch (CPU, float64).
 
   /usr/bin/python3 bench/torch_reference.py reference   # writes tests/Engine.Tests/Data/torch_runs.json
+  /usr/bin/python3 bench/torch_reference.py formulas    # writes tests/Engine.Tests/Data/torch_formulas.json
   /usr/bin/python3 bench/torch_reference.py time [--quick] [--only POINTS DEGREE LOSS]  # µs per step (best of 5 runs) of a plain zero_grad/backward/step loop, JSON lines
 
 The model is the engine's: p[0]*x^d + ... + p[d] by Horner's rule, parameters highest power first.
@@ -121,6 +122,67 @@ def reference():
     print(f"wrote {len(cases)} cases to {out}")
 
 
+FUNCTIONS = {"exp": torch.exp, "log": torch.log, "sin": torch.sin, "cos": torch.cos, "tanh": torch.tanh,
+             "sqrt": torch.sqrt, "abs": torch.abs}
+
+
+def formula_fn(formula, names):
+    """The formula as PyTorch code: our own test formulas only (eval of ^ as **; the engine never evaluates text)."""
+    code = compile(formula.replace("^", "**"), "<formula>", "eval")
+
+    def f(p, x):
+        scope = {"x": x, "pi": math.pi, **FUNCTIONS, **{n: p[i] for i, n in enumerate(names)}}
+        y = eval(code, {"__builtins__": {}}, scope)
+        return y if y.dim() > 0 else y.expand_as(x)
+    return f
+
+
+def run_formula(problem):
+    """run() with the formula as the model."""
+    f = formula_fn(problem["model"]["formula"], problem["model"]["params"])
+    global horner
+    saved = horner
+    horner = f
+    try:
+        return run(problem)
+    finally:
+        horner = saved
+
+
+def formulas():
+    rng = np.random.default_rng(5)
+    ex = np.linspace(0, 2, 60)
+    ey = 2 * np.exp(-1.3 * ex) + 0.5 + rng.normal(0, 0.03, 60)
+    sx = np.linspace(-3, 3, 80)
+    sy = 1.5 * np.sin(2 * sx + 0.3) + 0.2 + rng.normal(0, 0.1, 80)
+    gx = np.linspace(-4, 4, 50)
+    gy = 3 / (1 + np.exp(-1.7 * (gx - 0.5))) + rng.normal(0, 0.05, 50)
+    px = np.linspace(0.1, 3, 40)
+    py = 1.7 * px ** 1.4 + rng.normal(0, 0.05, 40)
+    lx, ly = lesson()
+
+    def case(name, x, y, formula, names, loss, lr, steps, init, optimizer, schedule=None, huber_delta=1.0):
+        problem = {"x": list(map(float, x)), "y": list(map(float, y)), "model": {"formula": formula, "params": names},
+                   "loss": loss, "huberDelta": huber_delta, "learningRate": lr, "steps": steps, "initialParams": init,
+                   "optimizer": optimizer, "schedule": schedule or {"type": "constant"}}
+        return {"name": name, "problem": problem, "torch": run_formula(problem)}
+
+    cases = [
+        case("exponential decay, mse, sgd", ex, ey, "a*exp(b*x) + c", ["a", "b", "c"], "mse", 0.05, 200, [1.0, -0.5, 0.0], {"type": "sgd"}),
+        case("shifted sine, mae, adam", sx, sy, "a*sin(b*x + c) + d", ["a", "b", "c", "d"], "mae", 0.02, 300, [1.0, 1.8, 0.0, 0.0], {"type": "adam"}),
+        case("logistic, huber 0.5, sgd momentum 0.9", gx, gy, "k / (1 + exp(-r*(x - x0)))", ["k", "r", "x0"], "huber", 0.05, 200, [1.0, 1.0, 0.0], {"type": "sgd", "momentum": 0.9}, huber_delta=0.5),
+        case("power law with a param exponent, mse, adam, cosine", px, py, "a*x^b", ["a", "b"], "mse", 0.05, 200, [1.0, 1.0], {"type": "adam"}, {"type": "cosine", "minLearningRate": 0.001}),
+        case("every function, mse, sgd nesterov, step schedule", px, py, "sqrt(abs(a)*x) + log(b + x^2) - tanh(c*x)^2 + cos(d)/2", ["a", "b", "c", "d"], "mse", 0.01, 150, [1.0, 1.0, 0.5, 0.1], {"type": "sgd", "momentum": 0.9, "nesterov": True}, {"type": "step", "every": 50, "gamma": 0.5}),
+        case("unary minus and powers, mae, sgd, exponential", sx, sy, "-a*x^2 + b*cos(x)/(c + 2) - -d^2", ["a", "b", "c", "d"], "mae", 0.01, 150, [0.1, 1.0, 0.5, 0.3], {"type": "sgd", "momentum": 0.5}, {"type": "exponential", "gamma": 0.995}),
+        case("the lesson as a formula, the notebook's loop", lx, ly, "a*x^2 + b*x + c", ["a", "b", "c"], "mae", 0.01, 30, [1.1, 1.1, 1.1], {"type": "sgd", "momentum": 1.0}),
+    ]
+    out = os.path.join(ROOT, "tests", "Engine.Tests", "Data", "torch_formulas.json")
+    with open(out, "w") as f:
+        json.dump({"generator": "bench/torch_reference.py formulas", "torch": torch.__version__, "cases": cases}, f, indent=1)
+        f.write("\n")
+    print(f"wrote {len(cases)} cases to {out}")
+
+
 def bench_data(n):
     """The same points the C# benchmark makes: x evenly spaced on [-2, 2], y = 3x^2+2x+1 + 1.5 sin(12.9898 i)."""
     i = np.arange(n, dtype=np.float64)
@@ -158,6 +220,8 @@ if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else "reference"
     if cmd == "reference":
         reference()
+    elif cmd == "formulas":
+        formulas()
     elif cmd == "time":
         only = None
         if "--only" in sys.argv:  # --only POINTS DEGREE LOSS

@@ -2,6 +2,7 @@ using FitService.Api.Batches;
 using FitService.Api.Evaluation;
 using FitService.Api.Extensions;
 using FitService.Api.Fits;
+using FitService.Api.LearningRates;
 using FitService.Api.Plots;
 using FitService.Api.Security;
 using FitService.Api.Webhooks;
@@ -44,6 +45,7 @@ try
         app.MapBatches();
         app.MapPlots();
         app.MapEvaluate();
+        app.MapLearningRateFinder();
     }
     app.Run();
     return 0;

@@ -8,11 +8,11 @@ namespace FitService.Engine;
 /// <summary>The step loop of one run; allocates nothing per step except when it reports progress.</summary>
 internal sealed class Descent(FitProblem problem, FusedKernel kernel, Action<FitProgress>? progress, TimeSpan progressInterval, CancellationToken cancellationToken)
 {
-    private readonly double[] _params = problem.InitialParams is { } p ? [.. p] : new double[problem.Degree + 1];
-    private readonly double[] _previous = new double[problem.Degree + 1];
-    private readonly double[] _grad = new double[problem.Degree + 1];
+    private readonly double[] _params = problem.InitialParams is { } p ? [.. p] : new double[problem.ParameterCount];
+    private readonly double[] _previous = new double[problem.ParameterCount];
+    private readonly double[] _grad = new double[problem.ParameterCount];
     private readonly double[] _history = new double[(problem.Steps + problem.HistoryEvery - 1) / problem.HistoryEvery];
-    private readonly IOptimizer _optimizer = Optimizers.Create(problem.Optimizer, problem.Degree + 1);
+    private readonly IOptimizer _optimizer = Optimizers.Create(problem.Optimizer, problem.ParameterCount);
     private int _recorded;
 
     public FitResult Run()

@@ -61,6 +61,7 @@ public sealed record StopSpec(double? LossBelow = null, double? MinImprovement =
 /// <param name="Schedule">The learning-rate schedule; null means constant.</param>
 /// <param name="Stop">Early-stop rules; null means none.</param>
 /// <param name="HistoryEvery">Record the loss of every k-th step only (step 0, k, 2k, …).</param>
+/// <param name="Formula">A formula model instead of the polynomial (then <paramref name="Degree"/> is ignored and the params are the formula's, in its order); null means the polynomial.</param>
 public sealed record FitProblem(
     double[] X,
     double[] Y,
@@ -72,7 +73,12 @@ public sealed record FitProblem(
     OptimizerSpec? Optimizer = null,
     ScheduleSpec? Schedule = null,
     StopSpec? Stop = null,
-    int HistoryEvery = 1);
+    int HistoryEvery = 1,
+    Formulas.Formula? Formula = null)
+{
+    /// <summary>Number of params: degree + 1 for the polynomial, the formula's param count otherwise.</summary>
+    public int ParameterCount => Formula?.Parameters.Count ?? Degree + 1;
+}
 
 /// <summary>Why a run ended.</summary>
 public enum StopReason

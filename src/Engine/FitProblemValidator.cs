@@ -32,7 +32,7 @@ public static class FitProblemValidator
             if (problem.X is not null) Check(problem.Y.Length == problem.X.Length, "y", $"length {problem.Y.Length} differs from x ({problem.X.Length})");
             CheckFinite(problem.Y, "y", errors);
         }
-        Check(problem.Degree is >= 0 and <= Polynomial.MaxDegree, "degree", $"must be between 0 and {Polynomial.MaxDegree}");
+        if (problem.Formula is null) Check(problem.Degree is >= 0 and <= Polynomial.MaxDegree, "degree", $"must be between 0 and {Polynomial.MaxDegree}");
         if (problem.Loss is null) errors.Add(("loss", "is required"));
         else
         {
@@ -44,7 +44,9 @@ public static class FitProblemValidator
         Check(problem.Steps <= maxSteps, "steps", $"must be ≤ {maxSteps}");
         if (problem.InitialParams is not null)
         {
-            if (problem.Degree is >= 0 and <= Polynomial.MaxDegree)
+            if (problem.Formula is { } formula)
+                Check(problem.InitialParams.Length == formula.Parameters.Count, "initialParams", $"length {problem.InitialParams.Length} differs from the number of params ({formula.Parameters.Count})");
+            else if (problem.Degree is >= 0 and <= Polynomial.MaxDegree)
                 Check(problem.InitialParams.Length == problem.Degree + 1, "initialParams", $"length {problem.InitialParams.Length} differs from degree + 1 ({problem.Degree + 1})");
             CheckFinite(problem.InitialParams, "initialParams", errors);
         }

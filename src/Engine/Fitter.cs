@@ -1,4 +1,5 @@
 using FitService.Engine.Autodiff;
+using FitService.Engine.Formulas;
 using FitService.Engine.Models;
 
 namespace FitService.Engine;
@@ -28,7 +29,7 @@ public static class Fitter
     public static FitResult Run(FitProblem problem, Action<FitProgress>? progress = null, TimeSpan? progressInterval = null, CancellationToken cancellationToken = default)
     {
         FitProblemValidator.ThrowIfInvalid(problem);
-        var kernel = Compile(problem.X, problem.Y, problem.Degree, problem.Loss);
+        var kernel = Compile(problem);
         return new Descent(problem, kernel, progress, progressInterval ?? TimeSpan.FromMilliseconds(250), cancellationToken).Run();
     }
 
@@ -39,11 +40,23 @@ public static class Fitter
         return Compile(x, y, degree, loss).Forward(parameters);
     }
 
-    /// <summary>The loss graph of a polynomial fit, compiled: the polynomial by Horner's rule, then the loss.</summary>
-    internal static FusedKernel Compile(double[] x, double[] y, int degree, LossSpec loss)
+    /// <summary>The loss of the formula with <paramref name="parameters"/> (in the formula's order) on the points, exactly as a run computes it.</summary>
+    public static double Evaluate(double[] x, double[] y, Formula formula, LossSpec loss, double[] parameters)
     {
-        var parameters = Enumerable.Range(0, degree + 1).Select(_ => Tensor.Parameter()).ToArray();
-        var prediction = Polynomial.Build(parameters, Tensor.Points(x));
-        return new FusedKernel(Losses.Build(loss, prediction, Tensor.Points(y)), parameters);
+        FitProblemValidator.ThrowIfInvalid(new FitProblem(x, y, 0, loss, LearningRate: 1.0, Steps: 1, InitialParams: parameters, Formula: formula));
+        return Compile(new FitProblem(x, y, 0, loss, 1.0, 1, Formula: formula)).Forward(parameters);
+    }
+
+    /// <summary>The loss graph of a polynomial fit, compiled: the polynomial by Horner's rule, then the loss.</summary>
+    internal static FusedKernel Compile(double[] x, double[] y, int degree, LossSpec loss) =>
+        Compile(new FitProblem(x, y, degree, loss, 1.0, 1));
+
+    /// <summary>The loss graph of the problem's model (the polynomial, or its formula), compiled.</summary>
+    internal static FusedKernel Compile(FitProblem problem)
+    {
+        var parameters = Enumerable.Range(0, problem.ParameterCount).Select(_ => Tensor.Parameter()).ToArray();
+        var x = Tensor.Points(problem.X);
+        var prediction = problem.Formula is { } formula ? formula.Build(parameters, x) : Polynomial.Build(parameters, x);
+        return new FusedKernel(Losses.Build(problem.Loss, prediction, Tensor.Points(problem.Y)), parameters);
     }
 }

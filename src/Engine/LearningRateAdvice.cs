@@ -4,7 +4,7 @@ namespace FitService.Engine;
 /// A learning rate to suggest after a divergence. For MSE with plain or momentum SGD the loss is a
 /// quadratic with Hessian H = (2/N)·VᵀV (V the Vandermonde matrix of x), and gradient descent is stable
 /// only for rates below 2/λmax(H); we suggest 1/λmax, safely inside. For other losses and for Adam
-/// there is no such bound, so a tenth of the rate used. Always below the rate used, rounded down to
+/// there is no such bound (nor for formula models), so a tenth of the rate used. Always below the rate used, rounded down to
 /// one significant digit.
 /// </summary>
 public static class LearningRateAdvice
@@ -13,7 +13,7 @@ public static class LearningRateAdvice
     public static double Suggest(FitProblem problem, double usedRate)
     {
         var candidate = usedRate / 10;
-        if (problem.Loss.Kind == LossKind.Mse && problem.Optimizer is null or SgdSpec { Momentum: < 1 })
+        if (problem.Formula is null && problem.Loss.Kind == LossKind.Mse && problem.Optimizer is null or SgdSpec { Momentum: < 1 })
         {
             var bound = 1.0 / LargestHessianEigenvalue(problem.X, problem.Degree);
             if (double.IsFinite(bound) && bound > 0 && bound < usedRate) candidate = bound;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using FitService.Engine.Formulas;
 
 namespace FitService.Engine.Tests;
 
@@ -24,7 +25,10 @@ internal static class ProblemJson
             _ => new ConstantSchedule(),
         };
         var loss = p.GetProperty("loss").GetString() switch { "mae" => LossKind.Mae, "mse" => LossKind.Mse, _ => LossKind.Huber };
-        return new FitProblem(Doubles("x"), Doubles("y"), p.GetProperty("degree").GetInt32(), new LossSpec(loss, Get(p, "huberDelta", 1.0)),
-            p.GetProperty("learningRate").GetDouble(), p.GetProperty("steps").GetInt32(), Doubles("initialParams"), optimizer, schedule);
+        var formula = p.TryGetProperty("model", out var model)
+            ? Formula.Parse(model.GetProperty("formula").GetString(), [.. model.GetProperty("params").EnumerateArray().Select(e => e.GetString()!)])
+            : null;
+        return new FitProblem(Doubles("x"), Doubles("y"), formula is null ? p.GetProperty("degree").GetInt32() : 0, new LossSpec(loss, Get(p, "huberDelta", 1.0)),
+            p.GetProperty("learningRate").GetDouble(), p.GetProperty("steps").GetInt32(), Doubles("initialParams"), optimizer, schedule, Formula: formula);
     }
 }

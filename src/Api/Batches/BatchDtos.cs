@@ -48,7 +48,9 @@ public static class FitRequestDefaults
     {
         X = item.X ?? defaults.X,
         Y = item.Y ?? defaults.Y,
-        Degree = item.Degree ?? defaults.Degree,
+        Degree = item.Degree ?? (item.Model is null ? defaults.Degree : null),
+        Model = item.Model ?? (item.Degree is null ? defaults.Model : null),
+        Solver = item.Solver ?? defaults.Solver,
         Loss = item.Loss ?? defaults.Loss,
         HuberDelta = item.HuberDelta ?? defaults.HuberDelta,
         LearningRate = item.LearningRate ?? defaults.LearningRate,

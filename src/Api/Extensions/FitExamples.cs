@@ -17,13 +17,16 @@ public sealed class FitExamples(IOptions<JsonOptions> json) : IOperationFilter
 {
     private static readonly DateTimeOffset Created = new(2026, 11, 28, 9, 15, 2, 123, TimeSpan.Zero);
 
-    public static FitRequest LessonRequest => new()
+    public static FitRequest LessonRequest => Lesson(new LearningRateValue(LessonData.LearningRate), degree: 2, model: null);
+
+    private static FitRequest Lesson(LearningRateValue rate, int? degree, ModelDto? model) => new()
     {
         X = LessonData.X,
         Y = LessonData.Y,
-        Degree = 2,
+        Degree = degree,
+        Model = model,
         Loss = "mae",
-        LearningRate = LessonData.LearningRate,
+        LearningRate = rate,
         Steps = 100,
         InitialParams = LessonData.InitialParams,
         Optimizer = new OptimizerDto { Type = "sgd", Momentum = 0, Dampening = 0, Nesterov = false },
@@ -35,6 +38,7 @@ public sealed class FitExamples(IOptions<JsonOptions> json) : IOperationFilter
         var request = LessonRequest;
         var valid = FitValidator.Validate(request, new LimitsOptions(), new ValidationErrors())!;
         var result = Fitter.Run(FitValidator.ToProblem(valid.Spec, valid.X, valid.Y));
+        var optimum = Engine.Exact.ExactSolver.Solve(valid.X, valid.Y, 2, new LossSpec(LossKind.Mae));
         return new FitResource
         {
             Id = "0193f2c4a1b27c3d9e4f5a6b7c8d9e0f",
@@ -51,6 +55,8 @@ public sealed class FitExamples(IOptions<JsonOptions> json) : IOperationFilter
             FinishedAt = Created.AddMilliseconds(2),
             Label = request.Label,
             Request = valid.Spec,
+            Optimum = FitOutcome.ToDto(optimum),
+            Gap = result.Loss - optimum.Loss,
         };
     });
 
@@ -62,6 +68,13 @@ public sealed class FitExamples(IOptions<JsonOptions> json) : IOperationFilter
         {
             case "SubmitFit":
                 SetRequestExample(operation, "application/json", JsonSerializer.SerializeToNode(LessonRequest, RequestJson));
+                AddExample(operation, "auto", "learningRate \"auto\": the finder picks the rate", Lesson(LearningRateValue.Auto, degree: 2, model: null));
+                AddExample(operation, "exact", "solver \"exact\": the optimum, no descent", new FitRequest
+                {
+                    X = LessonData.X, Y = LessonData.Y, Degree = 2, Loss = "mae", Solver = FitValidator.Exact, Label = "lesson optimum",
+                });
+                AddExample(operation, "formula", "a formula model", Lesson(new LearningRateValue(LessonData.LearningRate), degree: null,
+                    model: new ModelDto { Formula = "a*x^2 + b*x + c", Params = ["a", "b", "c"] }));
                 SetRequestExample(operation, "text/csv", JsonValue.Create("x,y\n-2.0,11.87\n-1.79,6.54\n-1.58,5.94\n"));
                 SetResponseExample(operation, "201", Node(finished));
                 SetResponseExample(operation, "202", Node(finished with
@@ -91,6 +104,15 @@ public sealed class FitExamples(IOptions<JsonOptions> json) : IOperationFilter
     private static void SetRequestExample(OpenApiOperation operation, string mediaType, JsonNode? example)
     {
         if (operation.RequestBody?.Content is { } content && content.TryGetValue(mediaType, out var media) && media is OpenApiMediaType concrete) concrete.Example = example;
+    }
+
+    private static void AddExample(OpenApiOperation operation, string key, string summary, FitRequest request)
+    {
+        if (operation.RequestBody?.Content is { } content && content.TryGetValue("application/json", out var media) && media is OpenApiMediaType concrete)
+        {
+            concrete.Examples ??= new Dictionary<string, IOpenApiExample>();
+            concrete.Examples[key] = new OpenApiExample { Summary = summary, Value = JsonSerializer.SerializeToNode(request, RequestJson) };
+        }
     }
 
     private static void SetResponseExample(OpenApiOperation operation, string status, JsonNode? example)

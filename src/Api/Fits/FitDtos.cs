@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace FitService.Api.Fits;
 
-/// <summary>A request to fit a polynomial to points by gradient descent.</summary>
+/// <summary>A request to fit a polynomial (or a formula model) to points by gradient descent, or to compute its exact optimum.</summary>
 public sealed class FitRequest
 {
     /// <summary>The x values of the points; 1 to <c>Limits:MaxPoints</c> finite numbers.</summary>
@@ -11,8 +11,14 @@ public sealed class FitRequest
     /// <summary>The y values of the points; as many as <c>x</c>, all finite.</summary>
     public double[]? Y { get; init; }
 
-    /// <summary>Polynomial degree d, 0–20. The model is p[0]·x^d + p[1]·x^(d−1) + … + p[d].</summary>
+    /// <summary>Polynomial degree d, 0–20. The model is p[0]·x^d + p[1]·x^(d−1) + … + p[d]. Give either this or <c>model</c>.</summary>
     public int? Degree { get; init; }
+
+    /// <summary>A formula model instead of the polynomial, e.g. <c>{"formula": "a*exp(b*x) + c", "params": ["a", "b", "c"]}</c>.</summary>
+    public ModelDto? Model { get; init; }
+
+    /// <summary><c>descent</c> (default): gradient descent; <c>exact</c>: the optimum computed directly (polynomials only; no learning rate, steps, optimizer, schedule, stop, historyEvery or initialParams).</summary>
+    public string? Solver { get; init; }
 
     /// <summary><c>mae</c> (mean absolute error), <c>mse</c> (mean squared error) or <c>huber</c> (as torch.nn.functional.huber_loss).</summary>
     public string? Loss { get; init; }
@@ -20,13 +26,13 @@ public sealed class FitRequest
     /// <summary>δ of the Huber loss; &gt; 0; default 1.0. Only with <c>loss: huber</c>.</summary>
     public double? HuberDelta { get; init; }
 
-    /// <summary>Step size of the descent; finite and &gt; 0.</summary>
-    public double? LearningRate { get; init; }
+    /// <summary>Step size of the descent, finite and &gt; 0; or <c>"auto"</c>: the learning-rate finder runs first and the fit uses its suggestion (see <c>learningRateChosen</c>).</summary>
+    public LearningRateValue? LearningRate { get; init; }
 
     /// <summary>Number of parameter updates (at most: a stop rule may end sooner); 1 to <c>Limits:MaxSteps</c>.</summary>
     public int? Steps { get; init; }
 
-    /// <summary>Starting parameters, highest power first (as numpy.polyfit); length degree+1; default all zeros.</summary>
+    /// <summary>Starting parameters, highest power first (as numpy.polyfit); length degree+1; default all zeros. For a formula: one per param, in its order; default all ones.</summary>
     public double[]? InitialParams { get; init; }
 
     /// <summary>The optimizer; default plain SGD (momentum 0).</summary>
@@ -129,6 +135,19 @@ public sealed class StopDto
     public int? Patience { get; init; }
 }
 
+/// <summary>
+/// A formula model: <c>formula</c> over <c>x</c>, <c>pi</c>, numbers and the named <c>params</c>, with + - * / ^, unary minus,
+/// parentheses and exp, log, sin, cos, tanh, sqrt, abs. At most 500 characters and 32 levels of nesting. It is parsed, never executed.
+/// </summary>
+public sealed class ModelDto
+{
+    /// <summary>The formula, e.g. <c>a*exp(b*x) + c</c>.</summary>
+    public string? Formula { get; init; }
+
+    /// <summary>The param names in the order of <c>initialParams</c> and <c>params</c>, e.g. <c>["a", "b", "c"]</c>.</summary>
+    public string[]? Params { get; init; }
+}
+
 /// <summary>Where to POST the signed event when the fit ends.</summary>
 public sealed class WebhookDto
 {
@@ -141,17 +160,30 @@ public sealed class WebhookDto
 /// </summary>
 public sealed record FitSpec
 {
-    public required int Degree { get; init; }
+    /// <summary>The polynomial's degree; absent for a formula model.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Degree { get; init; }
+    /// <summary>The formula model; absent for a polynomial.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ModelDto? Model { get; init; }
+    /// <summary><c>descent</c> or <c>exact</c>.</summary>
+    public string Solver { get; init; } = FitValidator.Descent;
     public required string Loss { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? HuberDelta { get; init; }
-    public required double LearningRate { get; init; }
+    /// <summary>The rate, or <c>"auto"</c>; absent for the exact solver.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LearningRateValue? LearningRate { get; init; }
+    /// <summary>Updates asked for; 0 for the exact solver.</summary>
     public required int Steps { get; init; }
     /// <summary>Number of points.</summary>
     public required int Points { get; init; }
-    public required double[] InitialParams { get; init; }
-    public required OptimizerDto Optimizer { get; init; }
-    public required ScheduleDto Schedule { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double[]? InitialParams { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public OptimizerDto? Optimizer { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ScheduleDto? Schedule { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public StopDto? Stop { get; init; }
     public required int HistoryEvery { get; init; }
@@ -204,7 +236,39 @@ public sealed record FitResource
 
     /// <summary>The request as understood, defaults filled in, points counted.</summary>
     public required FitSpec Request { get; init; }
+
+    /// <summary>The best possible fit for this loss, computed exactly by the worker after the descent; null until then, for formula models and for cancelled fits.</summary>
+    public OptimumDto? Optimum { get; init; }
+
+    /// <summary><c>loss − optimum.loss</c>: how far the descent is from the best possible fit (≥ 0 up to rounding); null when either is unknown.</summary>
+    public double? Gap { get; init; }
+
+    /// <summary>Why the optimum could not be computed (e.g. fewer distinct x values than params).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? OptimumError { get; init; }
+
+    /// <summary>With <c>learningRate: "auto"</c>: the rate the learning-rate finder chose (the smaller of its two suggestions).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? LearningRateChosen { get; init; }
+
+    /// <summary>With <c>learningRate: "auto"</c>: both suggestions of the finder.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LearningRateSuggestions? LearningRateSuggestions { get; init; }
 }
+
+/// <summary>The exact optimum of a polynomial fit.</summary>
+/// <param name="Params">The optimum params, highest power first.</param>
+/// <param name="Loss">The loss at them, computed as the fit's loss is.</param>
+/// <param name="ConditionNumber">Condition number of the Vandermonde matrix of x (what descent on these params faces: the MSE Hessian is (2/N)·VᵀV).</param>
+/// <param name="ScaledConditionNumber">The same with x centred and scaled to [−1, 1] and unit columns (the basis the solver works in).</param>
+/// <param name="Method">How it was computed, and to what tolerance.</param>
+/// <param name="Warning">Set when the condition number exceeds 1e12, with the scaling of x that fixes it.</param>
+public sealed record OptimumDto(double[] Params, double? Loss, double ConditionNumber, double ScaledConditionNumber, string Method, string? Warning);
+
+/// <summary>The learning-rate finder's two suggestions (as fastai's lr_find).</summary>
+/// <param name="Steep">The rate where the smoothed loss falls fastest against log(rate).</param>
+/// <param name="Minimum">The rate of the lowest smoothed loss, divided by 10.</param>
+public sealed record LearningRateSuggestions(double? Steep, double? Minimum);
 
 /// <summary>A page of fits, newest first.</summary>
 /// <param name="Items">The fits, without history.</param>

@@ -114,7 +114,7 @@ public static class FitEndpoints
     {
         var wait = PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) ?? 0;
         var fit = await WaitForEndAsync(store, signals, http.Tenant(), id, wait, ct);
-        return fit is null ? NotFound(id) : TypedResults.Ok(FitMapper.ToResource(fit));
+        return fit is not { Kind: FitKinds.Fit } ? NotFound(id) : TypedResults.Ok(FitMapper.ToResource(fit));
     }
 
     public static async Task<Results<Ok<FitList>, ValidationProblem>> List(
@@ -156,7 +156,7 @@ public static class FitEndpoints
         var tenant = http.Tenant();
         var page = await store.GetHistoryAsync(tenant, id, from, take, ct);
         var fit = page is null ? null : await store.GetAsync(tenant, id, includeHistory: false, ct);
-        if (page is null || fit is null) return NotFound(id);
+        if (page is null || fit is not { Kind: FitKinds.Fit }) return NotFound(id);
 
         var every = fit.HistoryEvery;
         var entries = page.Value.Page.Select((loss, i) => new HistoryEntry((from + i) * every, FitMapper.FiniteOrNull(loss))).ToList();
@@ -174,6 +174,7 @@ public static class FitEndpoints
         CancellationToken ct)
     {
         var tenant = http.Tenant();
+        if (!await IsFitAsync(store, tenant, id, ct)) return NotFound(id);
         switch (await store.RequestCancelAsync(tenant, id, clock.GetUtcNow(), ct))
         {
             case CancelOutcome.NotFound:
@@ -197,6 +198,7 @@ public static class FitEndpoints
         string id, HttpContext http, IFitStore store, IFitSignals signals, FitCancellations cancellations, TimeProvider clock, CancellationToken ct)
     {
         var tenant = http.Tenant();
+        if (!await IsFitAsync(store, tenant, id, ct)) return NotFound(id);
         if (await store.RequestCancelAsync(tenant, id, clock.GetUtcNow(), ct) == CancelOutcome.Requested) cancellations.Cancel(id);
         if (!await store.DeleteAsync(tenant, id, ct)) return NotFound(id);
         signals.Publish(new FitSignal(id, true, 0, null, null));
@@ -226,6 +228,10 @@ public static class FitEndpoints
             }
         }
     }
+
+    /// <summary>A finder run shares the fits table but is not a fit: under /v1/fits it is as missing.</summary>
+    public static async Task<bool> IsFitAsync(IFitStore store, string tenant, string id, CancellationToken ct) =>
+        await store.GetAsync(tenant, id, includeHistory: false, ct) is { Kind: FitKinds.Fit };
 
     /// <summary>Another tenant's fit and a missing one get the very same answer.</summary>
     public static ProblemHttpResult NotFound(string id) =>

@@ -6,7 +6,13 @@ namespace FitService.Api.Fits;
 /// <summary>Stored fits to API resources.</summary>
 public static class FitMapper
 {
-    public static FitResource ToResource(FitRecord fit) => new()
+    public static FitResource ToResource(FitRecord fit)
+    {
+        var outcome = FitOutcome.FromJson(fit.OutcomeJson);
+        return ToResource(fit, outcome);
+    }
+
+    private static FitResource ToResource(FitRecord fit, FitOutcome? outcome) => new()
     {
         Id = fit.Id,
         Status = fit.Status.ToWire(),
@@ -23,6 +29,11 @@ public static class FitMapper
         Error = fit.Error,
         Label = fit.Label,
         Request = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!,
+        Optimum = outcome?.Optimum,
+        Gap = outcome?.Gap,
+        OptimumError = outcome?.OptimumError,
+        LearningRateChosen = outcome?.LearningRateChosen,
+        LearningRateSuggestions = outcome?.LearningRateSuggestions,
     };
 
     public static double? FiniteOrNull(double value) => double.IsFinite(value) ? value : null;

@@ -119,6 +119,7 @@ public static class FitRequestReader
             var parent = path.Contains('.') ? path[..path.LastIndexOf('.')] + "." : "";
             return (path == "body" ? name : parent + name, "is not a known field");
         }
+        if (text.StartsWith(LearningRateValueConverter.Message, StringComparison.Ordinal)) return (path, LearningRateValueConverter.Message);
         if (text.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)) return (path, "appears more than once");
         if (text.Contains("maximum configured depth", StringComparison.Ordinal)) return ("body", $"nests deeper than {MaxJsonDepth} levels");
         if (text.Contains("could not be converted to", StringComparison.Ordinal))
@@ -139,7 +140,7 @@ public static class FitRequestReader
         "degree", "loss", "huberDelta", "learningRate", "steps", "historyEvery", "label", "initialParams",
         "optimizer", "momentum", "dampening", "nesterov", "beta1", "beta2", "epsilon",
         "schedule", "every", "gamma", "minLearningRate", "maxLearningRate", "warmupFraction",
-        "lossBelow", "minImprovement", "patience", "webhookUrl",
+        "lossBelow", "minImprovement", "patience", "webhookUrl", "solver",
     ];
 
     /// <summary>Reads <c>x,y</c> rows (header optional; comma, semicolon or tab) and the fit fields from the query.</summary>
@@ -187,7 +188,9 @@ public static class FitRequestReader
             Degree = q.Int("degree"),
             Loss = q.String("loss"),
             HuberDelta = q.Double("huberDelta"),
-            LearningRate = q.Double("learningRate"),
+            LearningRate = q.String("learningRate") == LearningRateValue.AutoText ? LearningRateValue.Auto
+                : q.Double("learningRate") is { } rate ? new LearningRateValue(rate) : null,
+            Solver = q.String("solver"),
             Steps = q.Int("steps"),
             HistoryEvery = q.Int("historyEvery"),
             Label = q.String("label"),

@@ -1,4 +1,6 @@
 using FitService.Engine;
+using FitService.Engine.Formulas;
+using FitService.Engine.LearningRates;
 
 namespace FitService.Api.Fits;
 
@@ -13,29 +15,55 @@ public static class FitValidator
     public static readonly string[] Optimizers = ["sgd", "adam"];
     public static readonly string[] Schedules = ["constant", "step", "exponential", "cosine", "oneCycle"];
 
+    public const string Descent = "descent", Exact = "exact";
+    public static readonly string[] Solvers = [Descent, Exact];
+
     public static ValidFit? Validate(FitRequest request, LimitsOptions limits, ValidationErrors errors)
     {
         var x = request.X;
         var y = request.Y;
         ValidatePoints(x, y, limits, errors);
+        var formula = ValidateModel(request.Degree, request.Model, errors);
         var degree = request.Degree;
-        ValidateDegree(degree, errors);
         var loss = request.Loss;
         ValidateLoss(loss, request.HuberDelta, errors);
 
+        var solver = request.Solver ?? Descent;
+        if (!Solvers.Contains(solver)) errors.Add("solver", $"must be one of {string.Join(", ", Solvers)}");
+        if (solver == Exact)
+        {
+            // The optimum is computed directly: nothing of the descent applies.
+            if (request.Model is not null) errors.Add("solver", "exact needs a polynomial (degree); formula models are fitted by descent only");
+            NotFor(request.LearningRate, "learningRate", "solver exact", errors);
+            NotFor(request.Steps, "steps", "solver exact", errors);
+            NotFor(request.HistoryEvery, "historyEvery", "solver exact", errors);
+            if (request.InitialParams is not null) errors.Add("initialParams", "does not apply to solver exact");
+            if (request.Optimizer is not null) errors.Add("optimizer", "does not apply to solver exact");
+            if (request.Schedule is not null) errors.Add("schedule", "does not apply to solver exact");
+            if (request.Stop is not null) errors.Add("stop", "does not apply to solver exact");
+        }
+
         var rate = request.LearningRate;
-        if (rate is null) errors.Add("learningRate", "is required");
-        else if (!(rate > 0) || !double.IsFinite(rate.Value)) errors.Add("learningRate", "must be finite and > 0");
+        var exact = solver == Exact;
+        if (!exact)
+        {
+            if (rate is null) errors.Add("learningRate", "is required: a number > 0 or \"auto\"");
+            else if (rate.Value.Rate is { } r && (!(r > 0) || !double.IsFinite(r))) errors.Add("learningRate", "must be finite and > 0, or \"auto\"");
+        }
 
         var steps = request.Steps;
-        if (steps is null) errors.Add("steps", "is required");
-        else if (steps < 1 || steps > limits.MaxSteps) errors.Add("steps", $"must be between 1 and {limits.MaxSteps} (Limits:MaxSteps)");
+        if (!exact)
+        {
+            if (steps is null) errors.Add("steps", "is required");
+            else if (steps < 1 || steps > limits.MaxSteps) errors.Add("steps", $"must be between 1 and {limits.MaxSteps} (Limits:MaxSteps)");
+        }
 
-        ValidateParams(request.InitialParams, degree, "initialParams", errors);
+        var parameterCount = formula?.Parameters.Count ?? (degree is >= 0 and <= MaxDegree ? degree + 1 : null);
+        ValidateParams(request.InitialParams, parameterCount, formula is null ? "degree + 1" : "the number of params", "initialParams", errors);
 
-        var optimizer = ValidateOptimizer(request.Optimizer, errors);
-        var schedule = ValidateSchedule(request.Schedule, rate, errors);
-        var stop = ValidateStop(request.Stop, errors);
+        var optimizer = exact ? null : ValidateOptimizer(request.Optimizer, errors);
+        var schedule = exact ? null : ValidateSchedule(request.Schedule, rate?.Rate, rate?.IsAuto == true, errors);
+        var stop = exact ? null : ValidateStop(request.Stop, errors);
 
         var every = request.HistoryEvery ?? 1;
         if (every < 1) errors.Add("historyEvery", "must be ≥ 1");
@@ -54,15 +82,18 @@ public static class FitValidator
         if (errors.Any) return null;
         var spec = new FitSpec
         {
-            Degree = degree!.Value,
+            Degree = formula is null ? degree : null,
+            Model = formula is null ? null : new ModelDto { Formula = formula.Text, Params = [.. formula.Parameters] },
+            Solver = solver,
             Loss = loss!,
             HuberDelta = loss == "huber" ? request.HuberDelta ?? 1.0 : null,
-            LearningRate = rate!.Value,
-            Steps = steps!.Value,
+            LearningRate = exact ? null : rate,
+            Steps = exact ? 0 : steps!.Value,
             Points = x!.Length,
-            InitialParams = request.InitialParams ?? new double[degree.Value + 1],
-            Optimizer = optimizer!,
-            Schedule = schedule!,
+            // Zeros often sit on a saddle of a formula (a·exp(b·x) at a = b = 0 has no gradient), so formulas start at ones.
+            InitialParams = exact ? null : request.InitialParams ?? Enumerable.Repeat(formula is null ? 0.0 : 1.0, parameterCount!.Value).ToArray(),
+            Optimizer = optimizer,
+            Schedule = schedule,
             Stop = stop,
             HistoryEvery = every,
             Webhook = webhook,
@@ -71,29 +102,63 @@ public static class FitValidator
         return new ValidFit(spec, x, y!);
     }
 
-    /// <summary>A rough measure of a fit's work: points × steps × parameters.</summary>
-    public static double Work(FitSpec spec) => (double)spec.Points * spec.Steps * (spec.Degree + 1);
-
-    /// <summary>The engine's view of a validated fit.</summary>
-    public static FitProblem ToProblem(FitSpec spec, double[] x, double[] y) => new(
-        x, y, spec.Degree,
-        ToLossSpec(spec.Loss, spec.HuberDelta),
-        spec.LearningRate,
-        spec.Steps,
-        spec.InitialParams,
-        spec.Optimizer.Type == "adam"
-            ? new AdamSpec(spec.Optimizer.Beta1!.Value, spec.Optimizer.Beta2!.Value, spec.Optimizer.Epsilon!.Value)
-            : new SgdSpec(spec.Optimizer.Momentum!.Value, spec.Optimizer.Dampening!.Value, spec.Optimizer.Nesterov!.Value),
-        spec.Schedule.Type switch
+    /// <summary>Either <c>degree</c> or <c>model</c>; a model's formula and params parse (errors name the position).</summary>
+    public static Formula? ValidateModel(int? degree, ModelDto? model, ValidationErrors errors)
+    {
+        if (model is null)
         {
-            "step" => new StepSchedule(spec.Schedule.Every!.Value, spec.Schedule.Gamma!.Value),
-            "exponential" => new ExponentialSchedule(spec.Schedule.Gamma!.Value),
-            "cosine" => new CosineSchedule(spec.Schedule.MinLearningRate!.Value),
-            "oneCycle" => new OneCycleSchedule(spec.Schedule.MaxLearningRate!.Value, spec.Schedule.WarmupFraction!.Value),
-            _ => new ConstantSchedule(),
-        },
-        spec.Stop is null ? null : new StopSpec(spec.Stop.LossBelow, spec.Stop.MinImprovement, spec.Stop.Patience ?? 10),
-        spec.HistoryEvery);
+            ValidateDegree(degree, errors);
+            return null;
+        }
+        if (degree is not null) errors.Add("degree", "does not apply with model: give either degree or model");
+        try
+        {
+            return Formula.Parse(model.Formula, model.Params);
+        }
+        catch (FormulaException e)
+        {
+            errors.Add(model.Formula is null && e.Field == "formula" ? "model.formula" : "model." + e.Field, model.Formula is null && e.Field == "formula" ? "is required" : e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>A rough measure of a fit's work: points × (steps, plus the finder's sweep for "auto") × parameters.</summary>
+    public static double Work(FitSpec spec)
+    {
+        var parameters = spec.Model?.Params?.Length ?? (spec.Degree ?? 0) + 1;
+        var steps = spec.Steps + (spec.LearningRate?.IsAuto == true ? new LearningRateSweep().Steps : 0) + 2 * parameters;
+        return (double)spec.Points * steps * parameters;
+    }
+
+    /// <summary>The formula of a validated spec, or null for a polynomial.</summary>
+    public static Formula? FormulaOf(FitSpec spec) => spec.Model is { } m ? Formula.Parse(m.Formula, m.Params) : null;
+
+    /// <summary>The engine's view of a validated descent fit; <paramref name="learningRate"/> replaces "auto".</summary>
+    public static FitProblem ToProblem(FitSpec spec, double[] x, double[] y, double? learningRate = null)
+    {
+        var rate = learningRate ?? spec.LearningRate?.Rate ?? throw new InvalidOperationException("the learning rate is \"auto\": run the finder first");
+        return new FitProblem(
+            x, y, spec.Degree ?? 0,
+            ToLossSpec(spec.Loss, spec.HuberDelta),
+            rate,
+            spec.Steps,
+            spec.InitialParams,
+            spec.Optimizer is null ? null : spec.Optimizer.Type == "adam"
+                ? new AdamSpec(spec.Optimizer.Beta1!.Value, spec.Optimizer.Beta2!.Value, spec.Optimizer.Epsilon!.Value)
+                : new SgdSpec(spec.Optimizer.Momentum!.Value, spec.Optimizer.Dampening!.Value, spec.Optimizer.Nesterov!.Value),
+            spec.Schedule?.Type switch
+            {
+                "step" => new StepSchedule(spec.Schedule.Every!.Value, spec.Schedule.Gamma!.Value),
+                "exponential" => new ExponentialSchedule(spec.Schedule.Gamma!.Value),
+                "cosine" => new CosineSchedule(spec.Schedule.MinLearningRate!.Value),
+                // With "auto" and no maxLearningRate, the cycle peaks at the chosen rate.
+                "oneCycle" => new OneCycleSchedule(spec.Schedule.MaxLearningRate ?? rate, spec.Schedule.WarmupFraction!.Value),
+                _ => new ConstantSchedule(),
+            },
+            spec.Stop is null ? null : new StopSpec(spec.Stop.LossBelow, spec.Stop.MinImprovement, spec.Stop.Patience ?? 10),
+            spec.HistoryEvery,
+            FormulaOf(spec));
+    }
 
     /// <summary><c>x</c> and <c>y</c>: present, 1 to <c>Limits:MaxPoints</c> finite numbers, as many of each.</summary>
     public static void ValidatePoints(double[]? x, double[]? y, LimitsOptions limits, ValidationErrors errors)
@@ -126,18 +191,22 @@ public static class FitValidator
     }
 
     /// <summary>Params of a polynomial of <paramref name="degree"/> (already validated): degree+1 finite numbers.</summary>
-    public static void ValidateParams(double[]? parameters, int? degree, string field, ValidationErrors errors)
+    public static void ValidateParams(double[]? parameters, int? degree, string field, ValidationErrors errors) =>
+        ValidateParams(parameters, degree is >= 0 and <= MaxDegree ? degree + 1 : null, "degree + 1", field, errors);
+
+    /// <summary>Params of a model with <paramref name="count"/> of them (null when unknown): that many finite numbers.</summary>
+    public static void ValidateParams(double[]? parameters, int? count, string what, string field, ValidationErrors errors)
     {
         if (parameters is null) return;
-        if (degree is >= 0 and <= MaxDegree && parameters.Length != degree + 1)
-            errors.Add(field, $"length {parameters.Length} differs from degree + 1 ({degree + 1})");
+        if (count is { } n && parameters.Length != n)
+            errors.Add(field, $"length {parameters.Length} differs from {what} ({n})");
         RequireFinite(parameters, field, errors);
     }
 
     public static LossSpec ToLossSpec(string loss, double? huberDelta) =>
         new(loss switch { "mse" => LossKind.Mse, "huber" => LossKind.Huber, _ => LossKind.Mae }, huberDelta ?? 1.0);
 
-    private static OptimizerDto? ValidateOptimizer(OptimizerDto? o, ValidationErrors errors)
+    public static OptimizerDto? ValidateOptimizer(OptimizerDto? o, ValidationErrors errors)
     {
         if (o is null) return new OptimizerDto { Type = "sgd", Momentum = 0, Dampening = 0, Nesterov = false };
         switch (o.Type)
@@ -173,7 +242,7 @@ public static class FitValidator
         }
     }
 
-    private static ScheduleDto? ValidateSchedule(ScheduleDto? s, double? rate, ValidationErrors errors)
+    private static ScheduleDto? ValidateSchedule(ScheduleDto? s, double? rate, bool rateIsAuto, ValidationErrors errors)
     {
         if (s is null) return new ScheduleDto { Type = "constant" };
         var type = s.Type;
@@ -204,8 +273,9 @@ public static class FitValidator
             case "oneCycle":
                 var max = s.MaxLearningRate ?? rate ?? 0;
                 var warmup = s.WarmupFraction ?? 0.25;
-                if (!(max > 0) || !double.IsFinite(max)) errors.Add("schedule.maxLearningRate", "must be finite and > 0");
                 if (!(warmup > 0 && warmup < 1)) errors.Add("schedule.warmupFraction", "must be in (0, 1)");
+                if (rateIsAuto && s.MaxLearningRate is null) return new ScheduleDto { Type = type, WarmupFraction = warmup }; // peaks at the chosen rate
+                if (!(max > 0) || !double.IsFinite(max)) errors.Add("schedule.maxLearningRate", "must be finite and > 0");
                 return new ScheduleDto { Type = type, MaxLearningRate = max, WarmupFraction = warmup };
             default:
                 return new ScheduleDto { Type = type };

@@ -3,7 +3,10 @@ using FitService.Api.Fits;
 using FitService.Api.Metrics;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
+using FitService.Api.LearningRates;
 using FitService.Engine;
+using FitService.Engine.Exact;
+using FitService.Engine.LearningRates;
 
 namespace FitService.Api.Jobs;
 
@@ -27,8 +30,35 @@ public sealed class FitRunner(
     /// </summary>
     public FitCompletion? Run(FitRecord fit, double[] x, double[] y, CancellationTokenSource stop, CancellationToken shutdown)
     {
+        if (fit.Kind == FitKinds.LearningRateFinder) return RunFinder(fit, x, y, stop, shutdown);
         var spec = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!;
-        var problem = FitValidator.ToProblem(spec, x, y);
+        if (spec.Solver == FitValidator.Exact) return Exact(spec, x, y, shutdown);
+
+        double? chosen = null;
+        LearningRateSuggestions? suggestions = null;
+        if (spec.LearningRate?.IsAuto == true)
+        {
+            // "auto": the finder's sweep on the same problem first; the fit then runs at the rate it suggests.
+            LearningRateFinderResult found;
+            try
+            {
+                found = LearningRateFinder.Run(FitValidator.ToProblem(spec, x, y, 1.0), cancellationToken: stop.Token);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return shutdown.IsCancellationRequested ? null : Cancelled(spec.InitialParams);
+            }
+            suggestions = new LearningRateSuggestions(found.Steep, found.Minimum);
+            chosen = found.Suggested;
+            if (chosen is null)
+            {
+                return new FitCompletion(FitStatus.Failed, "error", 0, spec.InitialParams ?? [], null, [],
+                    $"learningRate \"auto\": the learning-rate finder found no rate (its sweep ended as '{found.StopReason}' after {found.Losses.Length} steps); give a learning rate",
+                    clock.GetUtcNow(), new FitOutcome { LearningRateSuggestions = suggestions }.ToJson());
+            }
+            logger.LogInformation("Fit {FitId}: learning-rate finder chose {Rate} (steep {Steep}, minimum/10 {Minimum})", fit.Id, chosen, found.Steep, found.Minimum);
+        }
+        var problem = FitValidator.ToProblem(spec, x, y, chosen);
 
         var savedHistory = 0;
         var countedSteps = 0;
@@ -68,8 +98,71 @@ public sealed class FitRunner(
             StopReason.Cancelled => FitStatus.Cancelled,
             _ => FitStatus.Succeeded,
         };
+        var outcome = new FitOutcome { LearningRateChosen = chosen, LearningRateSuggestions = suggestions };
+        if (problem.Formula is null && status != FitStatus.Cancelled) outcome = WithOptimum(outcome, spec, x, y, result.Loss, shutdown);
         return new FitCompletion(status, Wire(result.StopReason), result.Step, result.Params,
-            double.IsFinite(result.Loss) ? result.Loss : null, result.History, result.Error, clock.GetUtcNow());
+            double.IsFinite(result.Loss) ? result.Loss : null, result.History, result.Error, clock.GetUtcNow(), outcome.ToJson());
+    }
+
+    private FitCompletion Cancelled(double[]? parameters) =>
+        new(FitStatus.Cancelled, "cancelled", 0, parameters ?? [], null, [], null, clock.GetUtcNow());
+
+    /// <summary>The exact optimum beside the descent, and the gap to it; a problem without one says why.</summary>
+    private static FitOutcome WithOptimum(FitOutcome outcome, FitSpec spec, double[] x, double[] y, double loss, CancellationToken ct)
+    {
+        try
+        {
+            var optimum = ExactSolver.Solve(x, y, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), ct);
+            return outcome with
+            {
+                Optimum = FitOutcome.ToDto(optimum),
+                Gap = double.IsFinite(loss) && double.IsFinite(optimum.Loss) ? loss - optimum.Loss : null,
+            };
+        }
+        catch (ExactSolverException e)
+        {
+            return outcome with { OptimumError = e.Message };
+        }
+    }
+
+    /// <summary><c>solver: "exact"</c>: the optimum is the result; no descent, no history.</summary>
+    private FitCompletion Exact(FitSpec spec, double[] x, double[] y, CancellationToken ct)
+    {
+        try
+        {
+            var optimum = ExactSolver.Solve(x, y, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), ct);
+            return new FitCompletion(FitStatus.Succeeded, "exact", 0, optimum.Params, double.IsFinite(optimum.Loss) ? optimum.Loss : null, [], null,
+                clock.GetUtcNow(), new FitOutcome { Optimum = FitOutcome.ToDto(optimum), Gap = 0 }.ToJson());
+        }
+        catch (ExactSolverException e)
+        {
+            return new FitCompletion(FitStatus.Failed, "error", 0, [], null, [], $"The exact optimum cannot be computed: {e.Message}.", clock.GetUtcNow(),
+                new FitOutcome { OptimumError = e.Message }.ToJson());
+        }
+    }
+
+    /// <summary>A learning-rate finder run: the sweep, then its curve and suggestions as the outcome.</summary>
+    private FitCompletion? RunFinder(FitRecord run, double[] x, double[] y, CancellationTokenSource stop, CancellationToken shutdown)
+    {
+        var spec = JsonSerializer.Deserialize<LearningRateFinderSpec>(run.RequestJson, FitRequestReader.Strict)!;
+        var problem = FitValidator.ToProblem(spec.ToFitSpec(), x, y);
+        LearningRateFinderResult found;
+        try
+        {
+            found = LearningRateFinder.Run(problem, spec.Sweep(), cancellationToken: stop.Token);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return shutdown.IsCancellationRequested ? null : Cancelled(spec.InitialParams);
+        }
+        var last = found.Losses.Length > 0 ? found.Losses[^1] : double.NaN;
+        var error = found.Suggested is null
+            ? $"the sweep ended ('{found.StopReason}') after {found.Losses.Length} steps, too few to suggest a rate: lower startLearningRate"
+            : null;
+        logger.LogInformation("Learning-rate finder {FitId} ended ({StopReason}) after {Steps} steps: steep {Steep}, minimum/10 {Minimum}",
+            run.Id, found.StopReason, found.Losses.Length, found.Steep, found.Minimum);
+        return new FitCompletion(error is null ? FitStatus.Succeeded : FitStatus.Failed, found.StopReason, found.Losses.Length, found.Params,
+            double.IsFinite(last) ? last : null, found.Losses, error, clock.GetUtcNow(), new FitOutcome { Finder = FinderCurve.From(found) }.ToJson());
     }
 
     /// <summary>The end of a fit that could not be run at all (the service's fault, not the math's).</summary>

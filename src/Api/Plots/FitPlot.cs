@@ -13,7 +13,8 @@ public sealed record FitPlotInput(
     double[]? Params,
     double[]? InitialParams,
     double? Loss,
-    string Caption);
+    string Caption,
+    Engine.Formulas.Formula? Formula = null);
 
 /// <summary>The points, the fitted curve (solid), the initial curve (dashed), axes with ticks, the loss in the title.</summary>
 public static class FitPlot
@@ -29,8 +30,8 @@ public static class FitPlot
         var (xs, ys) = (input.X, input.Y);
         var xAxis = Axis.Linear(Min(xs), Max(xs)).Place(Left, Left + PlotWidth);
         var samples = Enumerable.Range(0, CurveSamples + 1).Select(i => xAxis.Min + (xAxis.Max - xAxis.Min) * i / CurveSamples).ToArray();
-        var fitted = Curve(input.Params, samples);
-        var initial = Curve(input.InitialParams, samples);
+        var fitted = Curve(input.Formula, input.Params, samples);
+        var initial = Curve(input.Formula, input.InitialParams, samples);
 
         // The data decide the y range; a curve may widen it by up to half the data's span on either side, no more,
         // so that a wild initial guess does not squash the points into a line (the plot area clips the rest).
@@ -75,8 +76,8 @@ public static class FitPlot
         return Enumerable.Range(0, MaxDrawnPoints).Select(k => (int)((long)k * count / MaxDrawnPoints)).ToArray();
     }
 
-    private static double[] Curve(double[]? parameters, double[] xs) =>
-        parameters is null ? [] : Array.ConvertAll(xs, x => Polynomial.Evaluate(parameters, x));
+    private static double[] Curve(Engine.Formulas.Formula? formula, double[]? parameters, double[] xs) =>
+        parameters is null ? [] : Array.ConvertAll(xs, x => formula?.Evaluate(parameters, x) ?? Polynomial.Evaluate(parameters, x));
 
     private static XElement CurvePath(string id, string color, string? dash, double[] xs, double[] ys, Axis xAxis, Axis yAxis)
     {

@@ -37,16 +37,17 @@ public static class PlotEndpoints
     public static async Task<Results<ContentHttpResult, ProblemHttpResult>> Plot(string id, HttpContext http, IFitStore store, CancellationToken ct)
     {
         var fit = await store.GetAsync(http.Tenant(), id, includeHistory: false, ct);
-        var points = fit is null ? null : await store.GetPointsAsync(id, ct);
+        var points = fit is not { Kind: FitKinds.Fit } ? null : await store.GetPointsAsync(id, ct);
         if (fit is null || points is null) return FitEndpoints.NotFound(id);
 
         var resource = FitMapper.ToResource(fit);
         var spec = resource.Request;
         var svg = FitPlot.Render(new FitPlotInput(
-            Title(resource, $"degree {spec.Degree}, {spec.Loss.ToUpperInvariant()}, {LossPhrase(resource)}"),
+            Title(resource, $"{ModelPhrase(spec, brief: true)}, {spec.Loss.ToUpperInvariant()}, {LossPhrase(resource)}"),
             points.Value.X, points.Value.Y, resource.Params, spec.InitialParams, resource.Loss,
-            $"Fit {resource.Id} ({resource.Status}): {spec.Points} points, polynomial of degree {spec.Degree}, params " +
-            (resource.Params is null ? "not known yet" : string.Join(", ", resource.Params.Select(p => p.ToString("R", CultureInfo.InvariantCulture)))) + "."));
+            $"Fit {resource.Id} ({resource.Status}): {spec.Points} points, {ModelPhrase(spec, brief: false)}, params " +
+            (resource.Params is null ? "not known yet" : string.Join(", ", resource.Params.Select(p => p.ToString("R", CultureInfo.InvariantCulture)))) + ".",
+            FitValidator.FormulaOf(spec)));
         return Svg(http, svg);
     }
 
@@ -60,7 +61,7 @@ public static class PlotEndpoints
             return FitEndpoints.Invalid(errors);
         }
         var fit = await store.GetAsync(http.Tenant(), id, includeHistory: true, ct);
-        if (fit is null) return FitEndpoints.NotFound(id);
+        if (fit is not { Kind: FitKinds.Fit }) return FitEndpoints.NotFound(id);
 
         var resource = FitMapper.ToResource(fit);
         var svg = LossPlot.Render(new LossPlotInput(
@@ -70,6 +71,10 @@ public static class PlotEndpoints
             (fit.HistoryEvery > 1 ? $" (every {fit.HistoryEvery}th recorded)" : "") + $", and after the last: {SvgCanvas.Loss(fit.Loss)}."));
         return Svg(http, svg);
     }
+
+    private static string ModelPhrase(FitSpec spec, bool brief) => spec.Model is { } model
+        ? $"{(brief ? "" : "the formula ")}{model.Formula}"
+        : $"{(brief ? "" : "polynomial of ")}degree {spec.Degree}";
 
     private static string Title(FitResource fit, string what) => $"{fit.Label ?? "fit " + fit.Id[..Math.Min(8, fit.Id.Length)]}: {what}";
 

@@ -14,7 +14,10 @@ public sealed class SubmissionGuard(IFitStore store, IOptions<LimitsOptions> lim
 {
     public const int QuotaRetryAfterSeconds = 10;
 
-    public static double Work(FitSpec spec) => (double)spec.Points * spec.Steps * (spec.Degree + 1);
+    public static double Work(FitSpec spec) => (double)spec.Points * spec.Steps * Params(spec);
+
+    /// <summary>Params of the fit's model: degree + 1, or the formula's count.</summary>
+    public static int Params(FitSpec spec) => spec.Model?.Params?.Length ?? (spec.Degree ?? 0) + 1;
 
     /// <summary>A problem to answer instead of accepting <paramref name="fits"/> new fits, or null when they may go ahead.</summary>
     public async Task<ProblemHttpResult?> CheckAsync(HttpContext http, string tenant, IReadOnlyCollection<FitSpec> fits, CancellationToken ct)
@@ -23,7 +26,7 @@ public sealed class SubmissionGuard(IFitStore store, IOptions<LimitsOptions> lim
         if (fits.FirstOrDefault(f => Work(f) > bound.MaxWork) is { } heavy)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Fit too large",
-                detail: $"points × steps × (degree + 1) = {heavy.Points} × {heavy.Steps} × {heavy.Degree + 1} = {Work(heavy):0.###e0} " +
+                detail: $"points × steps × params = {heavy.Points} × {heavy.Steps} × {Params(heavy)} = {Work(heavy):0.###e0} " +
                         $"exceeds the bound of {bound.MaxWork:0.###e0} (Limits:MaxWork). Use fewer points or steps, or a lower degree.",
                 extensions: new Dictionary<string, object?> { ["work"] = Work(heavy), ["maxWork"] = bound.MaxWork });
         }

@@ -40,7 +40,15 @@ public sealed record NewFit(
     string? Label,
     string? IdempotencyKey,
     string RequestHash,
-    string? BatchId = null);
+    string? BatchId = null,
+    string Kind = FitKinds.Fit);
+
+/// <summary>What a row of the fits table holds: a fit, or a learning-rate finder run (which shares the lifecycle, points and history).</summary>
+public static class FitKinds
+{
+    public const string Fit = "fit";
+    public const string LearningRateFinder = "lrFinder";
+}
 
 /// <summary>A stored fit as the store returns it.</summary>
 public sealed record FitRecord
@@ -70,6 +78,10 @@ public sealed record FitRecord
     public string? RequestHash { get; init; }
     /// <summary>Incremented each time a worker starts the fit; progress of an older attempt is ignored.</summary>
     public int Attempt { get; init; }
+    /// <summary><see cref="FitKinds.Fit"/> or <see cref="FitKinds.LearningRateFinder"/>.</summary>
+    public string Kind { get; init; } = FitKinds.Fit;
+    /// <summary>What the worker computed beside the descent (JSON): the optimum and gap, the finder's choice, or a finder's curve.</summary>
+    public string? OutcomeJson { get; init; }
 }
 
 /// <summary>What became of a create: a new fit, the fit an earlier request with the same idempotency key made, or a conflict.</summary>
@@ -89,7 +101,8 @@ public sealed record FitCompletion(
     double? Loss,
     double[] History,
     string? Error,
-    DateTimeOffset FinishedAt);
+    DateTimeOffset FinishedAt,
+    string? OutcomeJson = null);
 
 /// <summary>What a worker should do with a fit it was handed.</summary>
 public enum StartOutcome

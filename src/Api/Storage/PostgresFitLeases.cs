@@ -43,7 +43,7 @@ public sealed partial class PostgresFitStore
         while (await reader.ReadAsync(ct))
         {
             claimed.Add(new ClaimedFit(ReadFit(reader),
-                DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(21)), DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(22))));
+                DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(23)), DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(24))));
         }
         return claimed;
     }

@@ -14,7 +14,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
 {
     private const string Columns =
         "seq, id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, " +
-        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt";
+        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, outcome";
 
     /// <summary>The whole history of fit <c>f</c> as one bytea (chunks in order), for use inside a query.</summary>
     private const string HistoryOfF =
@@ -76,7 +76,12 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         """
         ALTER TABLE fits ADD COLUMN IF NOT EXISTS claimed_by text, ADD COLUMN IF NOT EXISTS lease_until timestamptz;
         """,
-        // Quotas count a tenant's queued and running fits on every submission: only those rows, not all of the tenant's.
+        // 4: what a run is (a fit or a learning-rate finder run) and what the worker computed beside it (optimum, gap, finder curve).
+        """
+        ALTER TABLE fits ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT 'fit';
+        ALTER TABLE fits ADD COLUMN IF NOT EXISTS outcome text;
+        """,
+        // 5: quotas count a tenant's queued and running fits on every submission: only those rows, not all of the tenant's.
         """
         CREATE INDEX IF NOT EXISTS ix_fits_active ON fits (tenant) WHERE status < 2;
         """,
@@ -138,8 +143,8 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         var created = await QuerySingleAsync(conn, null, $"""
             WITH f AS (
                 INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id,
-                                  idempotency_key, request_hash)
-                VALUES (@id, @t, @queued, @steps, @every, @created, @request, @label, @points, @batch, @key, @hash)
+                                  idempotency_key, request_hash, kind)
+                VALUES (@id, @t, @queued, @steps, @every, @created, @request, @label, @points, @batch, @key, @hash, @kind)
                 ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING *),
             p AS (INSERT INTO fit_points (fit_id, x, y) SELECT id, @x, @y FROM f)
@@ -147,7 +152,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
             """, ct,
             ("id", fit.Id), ("t", fit.Tenant), ("queued", (int)FitStatus.Queued), ("steps", fit.Steps), ("every", fit.HistoryEvery),
             ("created", Utc(fit.CreatedAt)), ("request", fit.RequestJson), ("label", fit.Label), ("points", fit.X.Length),
-            ("batch", fit.BatchId), ("key", fit.IdempotencyKey), ("hash", fit.RequestHash),
+            ("batch", fit.BatchId), ("key", fit.IdempotencyKey), ("hash", fit.RequestHash), ("kind", fit.Kind),
             ("x", DoubleBlobs.ToBytes(fit.X)), ("y", DoubleBlobs.ToBytes(fit.Y)));
         if (created is not null) return new CreateResult(CreateOutcome.Created, created);
         return await FindByKeyAsync(conn, fit, ct);
@@ -163,7 +168,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) return null;
         var fit = ReadFit(reader);
-        return includeHistory ? fit with { History = DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(21)) } : fit;
+        return includeHistory ? fit with { History = DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(23)) } : fit;
     }
 
     public async Task<FitRecord?> GetForWorkerAsync(string id, CancellationToken ct)
@@ -197,7 +202,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
 
     public async Task<IReadOnlyList<FitRecord>> ListAsync(string tenant, FitQuery query, CancellationToken ct)
     {
-        var sql = $"SELECT {Columns} FROM fits WHERE tenant = @t"
+        var sql = $"SELECT {Columns} FROM fits WHERE tenant = @t AND kind = 'fit'"
             + (query.Status is null ? "" : " AND status = @status")
             + (query.Label is null ? "" : " AND label = @label")
             + (query.BatchId is null ? "" : " AND batch_id = @batch")
@@ -277,9 +282,9 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
     {
         var changed = await ExecAsync(conn, tx, """
             UPDATE fits SET status = @s, stop_reason = @reason, step = @step, params = @params, loss = @loss, error = @error,
-                            finished_at = @finished, claimed_by = NULL, lease_until = NULL
+                            finished_at = @finished, claimed_by = NULL, lease_until = NULL, outcome = @outcome
             WHERE id = @id AND status < 2
-            """, ct,
+            """, ct, ("outcome", completion.OutcomeJson),
             ("s", (int)completion.Status), ("reason", completion.StopReason), ("step", completion.Step),
             ("params", DoubleBlobs.ToBytes(completion.Params)), ("loss", completion.Loss is { } l ? Finite(l) : null),
             ("error", completion.Error), ("finished", Utc(completion.FinishedAt)), ("id", id));
@@ -499,5 +504,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         BatchId = r.IsDBNull(18) ? null : r.GetString(18),
         RequestHash = r.GetString(19),
         Attempt = r.GetInt32(20),
+        Kind = r.GetString(21),
+        OutcomeJson = r.IsDBNull(22) ? null : r.GetString(22),
     };
 }

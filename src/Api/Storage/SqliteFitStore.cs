@@ -10,7 +10,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 {
     private const string Columns =
         "seq, id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, " +
-        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt";
+        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, outcome";
 
     private readonly SqliteDatabase _db;
     private readonly bool _ownsDatabase;
@@ -61,6 +61,13 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 CREATE TABLE IF NOT EXISTS batches (
                     id TEXT PRIMARY KEY, tenant TEXT NOT NULL, created_at INTEGER NOT NULL, label TEXT, request TEXT NOT NULL);
                 """, ct);
+            // Columns added later: SQLite has no ADD COLUMN IF NOT EXISTS, so look first.
+            var existing = new HashSet<string>();
+            await using (var info = Command(conn, tx, "SELECT name FROM pragma_table_info('fits')"))
+            await using (var reader = await info.ExecuteReaderAsync(ct))
+                while (await reader.ReadAsync(ct)) existing.Add(reader.GetString(0));
+            if (!existing.Contains("kind")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN kind TEXT NOT NULL DEFAULT 'fit'", ct);
+            if (!existing.Contains("outcome")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN outcome TEXT", ct);
             return 0;
         }, ct);
     }
@@ -78,9 +85,9 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             }
         }
         await using (var insert = Command(conn, tx, """
-            INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, idempotency_key, request_hash)
-            VALUES ($id, $t, 0, $steps, $every, $created, $request, $label, $points, $batch, $key, $hash) RETURNING seq
-            """,
+            INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, idempotency_key, request_hash, kind)
+            VALUES ($id, $t, 0, $steps, $every, $created, $request, $label, $points, $batch, $key, $hash, $kind) RETURNING seq
+            """, ("$kind", fit.Kind),
             ("$id", fit.Id), ("$t", fit.Tenant), ("$steps", fit.Steps), ("$every", fit.HistoryEvery),
             ("$created", fit.CreatedAt.ToUnixTimeMilliseconds()), ("$request", fit.RequestJson), ("$label", fit.Label),
             ("$points", fit.X.Length), ("$batch", fit.BatchId), ("$key", fit.IdempotencyKey), ("$hash", fit.RequestHash)))
@@ -93,7 +100,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         {
             Id = fit.Id, Tenant = fit.Tenant, Seq = seq, Status = FitStatus.Queued, Steps = fit.Steps, HistoryEvery = fit.HistoryEvery,
             CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(fit.CreatedAt.ToUnixTimeMilliseconds()), RequestJson = fit.RequestJson,
-            Label = fit.Label, Points = fit.X.Length, BatchId = fit.BatchId, RequestHash = fit.RequestHash,
+            Label = fit.Label, Points = fit.X.Length, BatchId = fit.BatchId, RequestHash = fit.RequestHash, Kind = fit.Kind,
         };
         return new CreateResult(CreateOutcome.Created, created);
     }, ct);
@@ -137,7 +144,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     public async Task<IReadOnlyList<FitRecord>> ListAsync(string tenant, FitQuery query, CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);
-        var sql = $"SELECT {Columns} FROM fits WHERE tenant = $t"
+        var sql = $"SELECT {Columns} FROM fits WHERE tenant = $t AND kind = 'fit'"
             + (query.Status is null ? "" : " AND status = $status")
             + (query.Label is null ? "" : " AND label = $label")
             + (query.BatchId is null ? "" : " AND batch_id = $batch")
@@ -193,9 +200,9 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     {
         var changed = await ExecAsync(conn, tx, """
             UPDATE fits SET status = $s, stop_reason = $reason, step = $step, params = $params, loss = $loss, error = $error,
-                            finished_at = $finished
+                            finished_at = $finished, outcome = $outcome
             WHERE id = $id AND status < 2
-            """, ct,
+            """, ct, ("$outcome", completion.OutcomeJson),
             ("$s", (int)completion.Status), ("$reason", completion.StopReason), ("$step", completion.Step),
             ("$params", DoubleBlobs.ToBytes(completion.Params)), ("$loss", completion.Loss is { } l ? Finite(l) : null),
             ("$error", completion.Error), ("$finished", completion.FinishedAt.ToUnixTimeMilliseconds()), ("$id", id));
@@ -391,5 +398,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         BatchId = r.IsDBNull(18) ? null : r.GetString(18),
         RequestHash = r.GetString(19),
         Attempt = r.GetInt32(20),
+        Kind = r.GetString(21),
+        OutcomeJson = r.IsDBNull(22) ? null : r.GetString(22),
     };
 }

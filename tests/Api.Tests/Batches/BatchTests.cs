@@ -87,7 +87,7 @@ public sealed class BatchTests(BatchTests.Service factory) : IClassFixture<Batch
         Assert.Equal(2, fit!.Request.Degree);
         Assert.Equal(7, fit.Steps);
         Assert.Equal("mse", fit.Request.Loss);
-        Assert.Equal(0.02, fit.Request.LearningRate);
+        Assert.Equal(0.02, fit.Request.LearningRate!.Value.Rate);
     }
 
     [Fact]

@@ -106,6 +106,28 @@ public abstract class FitStoreContract
     }
 
     [ConditionalFact]
+    public async Task TheOutcomeIsStoredWithTheCompletionAndTheKindWithTheFit()
+    {
+        var store = await NewStoreAsync();
+        var fit = AFit();
+        var finder = AFit() with { Kind = FitKinds.LearningRateFinder };
+        await store.CreateAsync(fit, None);
+        Assert.Equal(FitKinds.LearningRateFinder, (await store.CreateAsync(finder, None)).Fit!.Kind);
+        Assert.Null((await store.GetAsync("t1", fit.Id, false, None))!.OutcomeJson);
+
+        var start = await store.TryStartAsync(fit.Id, T0, None);
+        Assert.Equal(FitKinds.Fit, start.Fit!.Kind);
+        const string outcome = "{\"optimum\":{\"loss\":1.5},\"gap\":0.25}";
+        Assert.True(await store.CompleteAsync(fit.Id, new FitCompletion(FitStatus.Succeeded, "steps", 1, [1], 1.75, [2], null, T0, outcome), None));
+
+        Assert.Equal(outcome, (await store.GetAsync("t1", fit.Id, true, None))!.OutcomeJson);
+        Assert.Equal(FitKinds.LearningRateFinder, (await store.GetForWorkerAsync(finder.Id, None))!.Kind);
+        // Finder runs share the table but are not fits: lists leave them out.
+        var listed = await store.ListAsync("t1", new FitQuery(null, null, 10, null), None);
+        Assert.Equal([fit.Id], listed.Select(f => f.Id));
+    }
+
+    [ConditionalFact]
     public async Task NonFiniteValuesSurviveInParamsAndHistory()
     {
         var store = await NewStoreAsync();

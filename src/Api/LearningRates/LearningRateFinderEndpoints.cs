@@ -1,0 +1,143 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using FitService.Api.Auth;
+using FitService.Api.Extensions;
+using FitService.Api.Fits;
+using FitService.Api.Jobs;
+using FitService.Api.Notifications;
+using FitService.Api.Plots;
+using FitService.Api.Security;
+using FitService.Api.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace FitService.Api.LearningRates;
+
+/// <summary>
+/// <c>/v1/lr-finder</c>: fastai's lr_find as a background job. A run is stored in the fits table with its own kind, so it
+/// shares the fits' lifecycle, tenancy, waiting and recovery, but it is not a fit: it never appears under /v1/fits.
+/// </summary>
+public static class LearningRateFinderEndpoints
+{
+    public static RouteGroupBuilder MapLearningRateFinder(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/lr-finder").WithTags("Learning-rate finder");
+
+        group.MapPost("/", Submit).WithName("SubmitLearningRateFinder")
+            .WithSummary("Find a learning rate (fastai's lr_find)")
+            .WithDescription("Runs the problem (points, degree or model, loss, initial params, optimizer) once with a rate growing exponentially " +
+                "from `startLearningRate` (1e-7) to `endLearningRate` (10) over `steps` (100) updates, smoothing the loss (β = 0.98) and stopping " +
+                "when it exceeds 4× its best. Answers 202 with `Location`; `Prefer: wait=N` answers 201 with the curve and the suggestions " +
+                "(`steep`: fastest fall; `minimum`: lowest smoothed loss ÷ 10) if it ended by then.")
+            .Accepts<LearningRateFinderRequest>("application/json")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+
+        group.MapGet("/{id}", Get).WithName("GetLearningRateFinder")
+            .WithSummary("Get a learning-rate finder run")
+            .WithDescription("Status and, once ended, the curve (rate, loss, smoothed loss per update) and the suggestions. `Prefer: wait=N` waits for the end.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapGet("/{id}/plot.svg", Plot).WithName("GetLearningRateFinderPlot")
+            .WithSummary("Picture of the finder's curve (SVG)")
+            .WithDescription("Smoothed and raw loss against the learning rate on a log axis, with both suggestions marked.")
+            .Produces<string>(StatusCodes.Status200OK, PlotEndpoints.SvgMediaType)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapDelete("/{id}", Delete).WithName("DeleteLearningRateFinder")
+            .WithSummary("Delete a learning-rate finder run")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        return group;
+    }
+
+    public static async Task<Results<Created<LearningRateFinderResource>, Accepted<LearningRateFinderResource>, ValidationProblem, ProblemHttpResult>> Submit(
+        HttpContext http, IFitStore store, IFitQueue queue, IFitSignals signals, SubmissionGuard guard, TimeProvider clock, IOptions<LimitsOptions> limits,
+        CancellationToken ct)
+    {
+        var read = await FitRequestReader.ReadJsonAsync<LearningRateFinderRequest>(http.Request, limits.Value, ct);
+        if (read.Request is not { } request)
+        {
+            return read.Errors is { } readErrors
+                ? FitEndpoints.Invalid(readErrors)
+                : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);
+        }
+        var errors = new ValidationErrors();
+        if (LearningRateFinderValidator.Validate(request, limits.Value, errors) is not var (spec, x, y) || errors.Any) return FitEndpoints.Invalid(errors);
+
+        var tenant = http.Tenant();
+        // A sweep is a fit's work as far as the tenant's bounds go.
+        if (await guard.CheckAsync(http, tenant, [spec.ToFitSpec()], ct) is { } refused) return refused;
+        var json = JsonSerializer.Serialize(spec, FitRequestReader.Strict);
+        var run = new NewFit(FitSubmitter.NewId(), tenant, FitSubmitter.Truncate(clock.GetUtcNow()), json, x, y, spec.Steps, 1, spec.Label,
+            IdempotencyKey: null, FitSubmitter.Hash(json, x, y), Kind: FitKinds.LearningRateFinder);
+        var created = (await store.CreateAsync(run, ct)).Fit!;
+        queue.Enqueue(run.Id);
+
+        var location = $"/v1/lr-finder/{run.Id}";
+        if (PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) is { } wait)
+        {
+            var ended = await FitEndpoints.WaitForEndAsync(store, signals, tenant, run.Id, wait, ct) ?? created;
+            if (ended.Status.IsEnded())
+            {
+                http.Response.Headers["Preference-Applied"] = $"wait={wait}";
+                return TypedResults.Created(location, ToResource(ended));
+            }
+        }
+        http.Response.Headers.RetryAfter = "1";
+        return TypedResults.Accepted(location, ToResource(created));
+    }
+
+    public static async Task<Results<Ok<LearningRateFinderResource>, ProblemHttpResult>> Get(
+        string id, HttpContext http, IFitStore store, IFitSignals signals, IOptions<LimitsOptions> limits, CancellationToken ct)
+    {
+        var wait = PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) ?? 0;
+        var run = await FitEndpoints.WaitForEndAsync(store, signals, http.Tenant(), id, wait, ct);
+        return run is { Kind: FitKinds.LearningRateFinder } ? TypedResults.Ok(ToResource(run)) : NotFound(id);
+    }
+
+    public static async Task<Results<ContentHttpResult, ProblemHttpResult>> Plot(string id, HttpContext http, IFitStore store, CancellationToken ct)
+    {
+        var run = await store.GetAsync(http.Tenant(), id, includeHistory: false, ct);
+        if (run is not { Kind: FitKinds.LearningRateFinder }) return NotFound(id);
+        var resource = ToResource(run);
+        http.Response.Headers.CacheControl = "no-cache";
+        return TypedResults.Text(LearningRateFinderPlot.Render(resource), PlotEndpoints.SvgMediaType, Encoding.UTF8);
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> Delete(
+        string id, HttpContext http, IFitStore store, FitCancellations cancellations, TimeProvider clock, CancellationToken ct)
+    {
+        var tenant = http.Tenant();
+        if (await store.GetAsync(tenant, id, includeHistory: false, ct) is not { Kind: FitKinds.LearningRateFinder }) return NotFound(id);
+        if (await store.RequestCancelAsync(tenant, id, clock.GetUtcNow(), ct) == CancelOutcome.Requested) cancellations.Cancel(id);
+        return await store.DeleteAsync(tenant, id, ct) ? TypedResults.NoContent() : NotFound(id);
+    }
+
+    public static LearningRateFinderResource ToResource(FitRecord run)
+    {
+        var finder = FitOutcome.FromJson(run.OutcomeJson)?.Finder;
+        return new LearningRateFinderResource
+        {
+            Id = run.Id,
+            Status = run.Status.ToWire(),
+            StopReason = run.StopReason,
+            CreatedAt = run.CreatedAt,
+            StartedAt = run.StartedAt,
+            FinishedAt = run.FinishedAt,
+            Error = run.Error,
+            Label = run.Label,
+            Suggested = finder?.Suggested,
+            Suggestions = finder is null ? null : new LearningRateSuggestions(finder.Steep, finder.Minimum),
+            Curve = finder?.LearningRates.Select((rate, i) =>
+                new FinderPoint(rate, FitMapper.FiniteOrNull(finder.Losses[i]), FitMapper.FiniteOrNull(finder.SmoothedLosses[i]))).ToList(),
+            Request = JsonSerializer.Deserialize<LearningRateFinderSpec>(run.RequestJson, FitRequestReader.Strict)!,
+        };
+    }
+
+    public static ProblemHttpResult NotFound(string id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Learning-rate finder run not found",
+            detail: string.Create(CultureInfo.InvariantCulture, $"There is no learning-rate finder run with id '{id}'."));
+}

@@ -1,0 +1,41 @@
+using FitService.Api.Fits;
+using FitService.Engine.LearningRates;
+
+namespace FitService.Api.LearningRates;
+
+/// <summary>Checks a finder request with the fit's rules for the shared fields and the sweep's own.</summary>
+public static class LearningRateFinderValidator
+{
+    public static (LearningRateFinderSpec Spec, double[] X, double[] Y)? Validate(LearningRateFinderRequest request, LimitsOptions limits, ValidationErrors errors)
+    {
+        FitValidator.ValidatePoints(request.X, request.Y, limits, errors);
+        var formula = FitValidator.ValidateModel(request.Degree, request.Model, errors);
+        FitValidator.ValidateLoss(request.Loss, request.HuberDelta, errors);
+        var count = formula?.Parameters.Count ?? (request.Degree is >= 0 and <= FitValidator.MaxDegree ? request.Degree + 1 : null);
+        FitValidator.ValidateParams(request.InitialParams, count, formula is null ? "degree + 1" : "the number of params", "initialParams", errors);
+        var optimizer = FitValidator.ValidateOptimizer(request.Optimizer, errors);
+        var defaults = new LearningRateSweep();
+        var sweep = new LearningRateSweep(request.StartLearningRate ?? defaults.StartLearningRate, request.EndLearningRate ?? defaults.EndLearningRate,
+            request.Steps ?? defaults.Steps);
+        foreach (var (field, message) in LearningRateFinder.Problems(sweep)) errors.Add(field, message);
+        if (request.Label is { Length: var length } && length > limits.MaxLabelLength)
+            errors.Add("label", $"has {length} characters; at most {limits.MaxLabelLength} are allowed");
+        if (errors.Any) return null;
+
+        var spec = new LearningRateFinderSpec
+        {
+            Degree = formula is null ? request.Degree : null,
+            Model = formula is null ? null : new ModelDto { Formula = formula.Text, Params = [.. formula.Parameters] },
+            Loss = request.Loss!,
+            HuberDelta = request.Loss == "huber" ? request.HuberDelta ?? 1.0 : null,
+            Points = request.X!.Length,
+            InitialParams = request.InitialParams ?? Enumerable.Repeat(formula is null ? 0.0 : 1.0, count!.Value).ToArray(),
+            Optimizer = optimizer!,
+            StartLearningRate = sweep.StartLearningRate,
+            EndLearningRate = sweep.EndLearningRate,
+            Steps = sweep.Steps,
+            Label = request.Label,
+        };
+        return (spec, request.X, request.Y!);
+    }
+}

@@ -1,0 +1,157 @@
+namespace FitService.Engine.Exact;
+
+/// <summary>
+/// Least squares by QR, one row at a time (Givens rotations into an (m+1)×(m+1) triangle, the right-hand side as its
+/// last column): memory O(m²) whatever the number of points, and the stability of Householder QR, never the normal
+/// equations. Rows may carry a weight (weighted least squares for IRLS and Newton steps).
+/// </summary>
+internal sealed class RowQr(int size)
+{
+    private readonly double[,] _r = new double[size + 1, size + 1];
+    private readonly double[] _row = new double[size + 1];
+
+    public int Size => size;
+
+    /// <summary>The triangle: R in the first m columns, Qᵀb in the last.</summary>
+    public double[,] R => _r;
+
+    /// <summary>Adds the equation row·u ≈ rhs with weight w (the row and rhs are multiplied by √w).</summary>
+    public void Add(ReadOnlySpan<double> row, double rhs, double weight = 1.0)
+    {
+        var scale = weight == 1.0 ? 1.0 : Math.Sqrt(weight);
+        for (var k = 0; k < size; k++) _row[k] = row[k] * scale;
+        _row[size] = rhs * scale;
+        for (var k = 0; k < size; k++)
+        {
+            var a = _row[k];
+            if (a == 0) continue;
+            var d = _r[k, k];
+            var h = Math.Sqrt(d * d + a * a);
+            if (!double.IsFinite(h)) h = double.Hypot(d, a);
+            var (c, s) = (d / h, a / h);
+            _r[k, k] = h;
+            for (var j = k + 1; j <= size; j++)
+            {
+                var (rj, aj) = (_r[k, j], _row[j]);
+                _r[k, j] = c * rj + s * aj;
+                _row[j] = c * aj - s * rj;
+            }
+        }
+    }
+
+    /// <summary>True when R has no diagonal element below 1e-13 of the largest (the rows span every direction).</summary>
+    public bool FullRank
+    {
+        get
+        {
+            var max = 0.0;
+            for (var k = 0; k < size; k++) max = Math.Max(max, Math.Abs(_r[k, k]));
+            for (var k = 0; k < size; k++) if (!(Math.Abs(_r[k, k]) > 1e-13 * max)) return false;
+            return max > 0;
+        }
+    }
+
+    /// <summary>The least-squares solution: R·u = Qᵀb, plus <paramref name="extra"/> (added to Qᵀb) when given.</summary>
+    public double[] Solve(ReadOnlySpan<double> extra = default)
+    {
+        var u = new double[size];
+        for (var i = size - 1; i >= 0; i--)
+        {
+            var sum = _r[i, size] + (extra.IsEmpty ? 0 : extra[i]);
+            for (var j = i + 1; j < size; j++) sum -= _r[i, j] * u[j];
+            u[i] = sum / _r[i, i];
+        }
+        return u;
+    }
+
+    /// <summary>R⁻ᵀ·g (forward substitution with Rᵀ).</summary>
+    public double[] SolveTransposed(ReadOnlySpan<double> g)
+    {
+        var v = new double[size];
+        for (var i = 0; i < size; i++)
+        {
+            var sum = g[i];
+            for (var j = 0; j < i; j++) sum -= _r[j, i] * v[j];
+            v[i] = sum / _r[i, i];
+        }
+        return v;
+    }
+}
+
+internal static class DenseAlgebra
+{
+    /// <summary>Solves A·u = b (or Aᵀ·u = b) by LU with partial pivoting; A is m×m and left unchanged.</summary>
+    public static double[] Solve(double[,] a, ReadOnlySpan<double> b, bool transpose = false)
+    {
+        var m = b.Length;
+        var lu = new double[m, m];
+        for (var i = 0; i < m; i++) for (var j = 0; j < m; j++) lu[i, j] = transpose ? a[j, i] : a[i, j];
+        var x = b.ToArray();
+        for (var k = 0; k < m; k++)
+        {
+            var pivot = k;
+            for (var i = k + 1; i < m; i++) if (Math.Abs(lu[i, k]) > Math.Abs(lu[pivot, k])) pivot = i;
+            if (lu[pivot, k] == 0) throw new ExactSolverException("singular system: the chosen points do not determine the params");
+            if (pivot != k)
+            {
+                for (var j = 0; j < m; j++) (lu[k, j], lu[pivot, j]) = (lu[pivot, j], lu[k, j]);
+                (x[k], x[pivot]) = (x[pivot], x[k]);
+            }
+            for (var i = k + 1; i < m; i++)
+            {
+                var f = lu[i, k] / lu[k, k];
+                if (f == 0) continue;
+                for (var j = k; j < m; j++) lu[i, j] -= f * lu[k, j];
+                x[i] -= f * x[k];
+            }
+        }
+        for (var i = m - 1; i >= 0; i--)
+        {
+            var sum = x[i];
+            for (var j = i + 1; j < m; j++) sum -= lu[i, j] * x[j];
+            x[i] = sum / lu[i, i];
+        }
+        return x;
+    }
+
+    /// <summary>σmax/σmin of a square matrix, by one-sided Jacobi (accurate singular values for column-graded matrices).</summary>
+    public static double ConditionNumber(double[,] matrix)
+    {
+        var m = matrix.GetLength(0);
+        var a = (double[,])matrix.Clone();
+        for (var sweep = 0; sweep < 60; sweep++)
+        {
+            var rotated = false;
+            for (var p = 0; p < m - 1; p++)
+                for (var q = p + 1; q < m; q++)
+                {
+                    double alpha = 0, beta = 0, gamma = 0;
+                    for (var i = 0; i < m; i++) { alpha += a[i, p] * a[i, p]; beta += a[i, q] * a[i, q]; gamma += a[i, p] * a[i, q]; }
+                    if (gamma == 0 || Math.Abs(gamma) <= 1e-15 * Math.Sqrt(alpha * beta)) continue;
+                    rotated = true;
+                    var zeta = (beta - alpha) / (2 * gamma);
+                    var t = Math.Sign(zeta) / (Math.Abs(zeta) + Math.Sqrt(1 + zeta * zeta));
+                    if (zeta == 0) t = 1;
+                    var c = 1 / Math.Sqrt(1 + t * t);
+                    var s = c * t;
+                    for (var i = 0; i < m; i++)
+                    {
+                        var (ap, aq) = (a[i, p], a[i, q]);
+                        a[i, p] = c * ap - s * aq;
+                        a[i, q] = s * ap + c * aq;
+                    }
+                }
+            if (!rotated) break;
+        }
+        double max = 0, min = double.PositiveInfinity;
+        for (var j = 0; j < m; j++)
+        {
+            var norm = 0.0;
+            for (var i = 0; i < m; i++) norm += a[i, j] * a[i, j];
+            norm = Math.Sqrt(norm);
+            max = Math.Max(max, norm);
+            min = Math.Min(min, norm);
+        }
+        return min > 0 ? max / min : double.PositiveInfinity;
+    }
+}
