@@ -26,7 +26,9 @@ public sealed class FitJob(
 {
     public const int Retries = 5;
 
-    [AutomaticRetry(Attempts = Retries, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
+    // Infrastructure errors (a locked or restarting database) usually pass within seconds: retry soon, then back off,
+    // rather than after Hangfire's default first delay of up to a minute.
+    [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [2, 10, 30, 120, 600], OnAttemptsExceeded = AttemptsExceededAction.Fail)]
     [JobDisplayName("fit {0}")]
     public Task RunAsync(string fitId, PerformContext? context, CancellationToken cancellationToken) =>
         RunManyAsync([fitId], context, cancellationToken);
@@ -35,7 +37,7 @@ public sealed class FitJob(
     /// Runs several small fits in one job, one after the other. A retry of the job skips those that ended, so a
     /// failure of one fit costs the others nothing.
     /// </summary>
-    [AutomaticRetry(Attempts = Retries, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
+    [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [2, 10, 30, 120, 600], OnAttemptsExceeded = AttemptsExceededAction.Fail)]
     [JobDisplayName("fits {0}")]
     public async Task RunManyAsync(string[] fitIds, PerformContext? context, CancellationToken cancellationToken)
     {

@@ -13,8 +13,8 @@ public sealed class CrashRecoveryTests : IDisposable
 
     private static int Every(int steps) => steps > 100_000 ? 1000 : 1;
 
-    /// <summary>The long fit gets ten times the lesson's points, so that it is still running when the process is killed.</summary>
-    private static (double[] X, double[] Y) Points(int steps) => steps > 100_000 ? TestApi.TiledLesson(10) : (LessonData.X, LessonData.Y);
+    /// <summary>The long fit gets many times the lesson's points, so that it is still running when the process is killed.</summary>
+    private static (double[] X, double[] Y) Points(int steps) => steps > 100_000 ? TestApi.TiledLesson(50) : (LessonData.X, LessonData.Y);
 
     private static object Request(int steps, string label) => new
     {

@@ -24,8 +24,8 @@ public sealed class ScaleOutTests(PostgresCluster cluster)
 
     private static int Every(int steps) => steps == BigSteps ? 1000 : 1;
 
-    /// <summary>Big fits get ten times the lesson's points, so that they still run (a few seconds) when the worker is killed.</summary>
-    private static (double[] X, double[] Y) Points(int steps) => steps == BigSteps ? TestApi.TiledLesson(10) : (LessonData.X, LessonData.Y);
+    /// <summary>Big fits get many times the lesson's points, so that they still run (a few seconds) when the worker is killed.</summary>
+    private static (double[] X, double[] Y) Points(int steps) => steps == BigSteps ? TestApi.TiledLesson(50) : (LessonData.X, LessonData.Y);
 
     private static object Request(int steps) => new
     {

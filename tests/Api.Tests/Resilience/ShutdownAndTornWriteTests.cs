@@ -13,8 +13,8 @@ public sealed class ShutdownAndTornWriteTests : IDisposable
 
     private string Database => $"Storage:ConnectionString=Data Source={Path.Combine(_folder, "fits.db")}";
 
-    /// <summary>Long fits get ten times the lesson's points, so that they are still running seconds later.</summary>
-    private static (double[] X, double[] Y) Points(int steps) => steps >= 1_000_000 ? TestApi.TiledLesson(10) : (LessonData.X, LessonData.Y);
+    /// <summary>Long fits get many times the lesson's points, so that they are still running seconds later.</summary>
+    private static (double[] X, double[] Y) Points(int steps) => steps >= 1_000_000 ? TestApi.TiledLesson(100) : (LessonData.X, LessonData.Y);
 
     private static object Request(int steps, int every, string label) => new
     {
