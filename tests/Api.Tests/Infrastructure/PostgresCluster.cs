@@ -22,9 +22,48 @@ public sealed class PostgresCluster : IAsyncLifetime
     private static readonly Lazy<string?> LazySkipReason = new(FindSkipReason);
 
     private readonly List<string> _databases = [];
+    private readonly bool _ownCluster;
     private string? _folder;
     private string? _binaries;
+    private string? _serverOptions;
     private NpgsqlDataSource? _admin;
+
+    public PostgresCluster() : this(ownCluster: false) { }
+
+    private PostgresCluster(bool ownCluster) => _ownCluster = ownCluster;
+
+    /// <summary>
+    /// Starts a second, independent throw-away cluster (never <c>FITSERVICE_TEST_PG</c>), for a test that stops or
+    /// restarts its server (<see cref="StopServerAsync"/>, <see cref="StartServerAsync"/>) without disturbing the shared one.
+    /// Dispose it to stop and remove it. Check <see cref="OwnClusterSkipReason"/> first.
+    /// </summary>
+    public static async Task<PostgresCluster> StartOwnAsync()
+    {
+        if (OwnClusterSkipReason is { } reason) throw new InvalidOperationException(reason);
+        var cluster = new PostgresCluster(ownCluster: true);
+        try
+        {
+            await cluster.InitializeAsync();
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+        return cluster;
+    }
+
+    /// <summary>Why a test cannot start a cluster of its own here (no binaries), or null when it can.</summary>
+    public static string? OwnClusterSkipReason => LazyOwnSkipReason.Value;
+
+    private static readonly Lazy<string?> LazyOwnSkipReason = new(() => FindSkipReason(ignoreServer: true));
+
+    /// <summary><c>pg_ctl -m fast stop</c>: the server goes away, every connection with it.</summary>
+    public Task StopServerAsync() => RunAsync("pg_ctl", "-D", DataFolder, "-m", "fast", "-w", "stop");
+
+    /// <summary>Starts the stopped server again, on the same port.</summary>
+    public Task StartServerAsync() =>
+        RunAsync("pg_ctl", "-D", DataFolder, "-l", Path.Combine(_folder!, "server.log"), "-o", _serverOptions!, "-w", "-t", "60", "start");
 
     /// <summary>Why PostgreSQL tests cannot run here, or null when they can.</summary>
     public static string? SkipReason => LazySkipReason.Value;
@@ -50,11 +89,11 @@ public sealed class PostgresCluster : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (Environment.GetEnvironmentVariable(ServerVariable) is { Length: > 0 } external)
+        if (!_ownCluster && Environment.GetEnvironmentVariable(ServerVariable) is { Length: > 0 } external)
         {
             ServerConnectionString = external;
         }
-        else if (SkipReason is null)
+        else if ((_ownCluster ? OwnClusterSkipReason : SkipReason) is null)
         {
             await StartThrowAwayClusterAsync();
         }
@@ -105,7 +144,7 @@ public sealed class PostgresCluster : IAsyncLifetime
         {
             var port = FreePort();
             // Durability is worth nothing in a throw-away cluster; speed is.
-            var options = $"-p {port} -k {_folder} -c listen_addresses=127.0.0.1 -c max_connections=300 " +
+            var options = _serverOptions = $"-p {port} -k {_folder} -c listen_addresses=127.0.0.1 -c max_connections=300 " +
                           "-c fsync=off -c synchronous_commit=off -c full_page_writes=off";
             try
             {
@@ -122,9 +161,11 @@ public sealed class PostgresCluster : IAsyncLifetime
         }
     }
 
-    private static string? FindSkipReason()
+    private static string? FindSkipReason() => FindSkipReason(ignoreServer: false);
+
+    private static string? FindSkipReason(bool ignoreServer)
     {
-        if (Environment.GetEnvironmentVariable(ServerVariable) is { Length: > 0 }) return null;
+        if (!ignoreServer && Environment.GetEnvironmentVariable(ServerVariable) is { Length: > 0 }) return null;
         if (FindBinaries() is null)
         {
             return $"PostgreSQL tests skipped: no initdb/pg_ctl in ${BinariesVariable} or /usr/lib/postgresql/*/bin " +
@@ -200,6 +241,17 @@ public sealed class PostgresFactAttribute : FactAttribute
     public PostgresFactAttribute()
     {
         if (PostgresCluster.SkipReason is { } reason) Skip = reason;
+    }
+
+    /// <summary>The test starts a cluster of its own (<see cref="PostgresCluster.StartOwnAsync"/>), so it needs the binaries even when <c>FITSERVICE_TEST_PG</c> is set.</summary>
+    public bool OwnCluster
+    {
+        get;
+        set
+        {
+            field = value;
+            if (value && PostgresCluster.OwnClusterSkipReason is { } reason) Skip = reason;
+        }
     }
 }
 
