@@ -193,21 +193,33 @@ public static class BatchEndpoints
         }
     }
 
-    /// <summary>Waits on the end signal of every fit still going (registered before re-reading, so no end is missed).</summary>
+    /// <summary>
+    /// Waits on the end signal of every fit still going. Each round registers first and reads the fits again after, so
+    /// an end published in between is seen in the store (and its waiter released) rather than waited for.
+    /// </summary>
     private static async Task<BatchRecord?> WaitForEndAsync(IFitStore store, IFitSignals signals, BatchRecord batch, TimeSpan wait, CancellationToken ct)
     {
-        var fits = await store.ListBatchFitsAsync(batch.Tenant, batch.Id, ct);
-        var pending = fits.Where(f => !f.Status.IsEnded()).Select(f => signals.WhenEnded(f.Id)).ToList();
-        var again = await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
-        if (again is null || again.IsEnded) return again;
-        try
+        var deadline = Environment.TickCount64 + (long)wait.TotalMilliseconds;
+        while (true)
         {
-            await Task.WhenAll(pending).WaitAsync(wait, ct);
+            var before = await store.ListBatchFitsAsync(batch.Tenant, batch.Id, ct);
+            var waits = before.Where(f => !f.Status.IsEnded()).Select(f => signals.WhenEnded(f.Id)).ToList();
+            foreach (var fit in await store.ListBatchFitsAsync(batch.Tenant, batch.Id, ct))
+            {
+                if (fit.Status.IsEnded()) signals.EndedSeen(fit.Id);
+            }
+            var now = await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
+            var left = deadline - Environment.TickCount64;
+            if (now is null || now.IsEnded || left <= 0) return now;
+            try
+            {
+                await Task.WhenAll(waits).WaitAsync(TimeSpan.FromMilliseconds(left), ct);
+            }
+            catch (TimeoutException)
+            {
+                return await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
+            }
         }
-        catch (TimeoutException)
-        {
-        }
-        return await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
     }
 
     private static readonly ReadOnlyMemory<byte> NewLine = "\n"u8.ToArray();

@@ -217,6 +217,7 @@ public static class FitEndpoints
             var ended = signals.WhenEnded(id);
             var fit = await store.GetAsync(tenant, id, includeHistory: true, ct);
             var left = deadline - Environment.TickCount64;
+            if (fit is not null && fit.Status.IsEnded()) signals.EndedSeen(id);
             if (fit is null || fit.Status.IsEnded() || left <= 0) return fit;
             try
             {

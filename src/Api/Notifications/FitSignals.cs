@@ -20,6 +20,12 @@ public interface IFitSignals
     /// <summary>A task that completes when the fit ends (register before reading the store, then check it).</summary>
     Task WhenEnded(string fitId);
 
+    /// <summary>
+    /// A reader found in the store that the fit has ended: completes this process's <see cref="WhenEnded"/> waiters of
+    /// it (registered after its end was published, they would otherwise wait out their time, and linger).
+    /// </summary>
+    void EndedSeen(string fitId);
+
     /// <summary>Progress and end signals of one fit until <paramref name="ct"/> fires or the fit ends.</summary>
     IAsyncEnumerable<FitSignal> WatchAsync(string fitId, CancellationToken ct);
 
@@ -64,6 +70,11 @@ public sealed class InProcessFitSignals : IFitSignals
         {
             if (_ended.TryRemove(id, out var waiter)) waiter.TrySetResult();
         }
+    }
+
+    public void EndedSeen(string fitId)
+    {
+        if (_ended.TryRemove(fitId, out var waiter)) waiter.TrySetResult();
     }
 
     public void Publish(FitSignal signal)

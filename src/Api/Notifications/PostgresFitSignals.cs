@@ -37,6 +37,8 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
 
     public Task WhenEnded(string fitId) => _local.WhenEnded(fitId);
 
+    public void EndedSeen(string fitId) => _local.EndedSeen(fitId);
+
     public IAsyncEnumerable<FitSignal> WatchAsync(string fitId, CancellationToken ct) => _local.WatchAsync(fitId, ct);
 
     public void Publish(FitSignal signal)
