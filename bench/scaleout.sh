@@ -35,7 +35,7 @@ dotnet build "$root/bench/ScaleOut.Bench" -c Release -o "$work/bench" --nologo -
 start() { # start <log name> <settings...>
   local p; p=$(free_port); local log="$work/$1.log"; shift
   dotnet "$work/app/FitService.Api.dll" --urls="http://127.0.0.1:$p" --Storage:Provider=postgres "--Storage:ConnectionString=$cs" \
-    --Serilog:MinimumLevel:Default=Warning "$@" >"$log" 2>&1 &
+    --Serilog:MinimumLevel:Default=Warning --Limits:RequestsPerSecond=0 "$@" >"$log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$p/health/ready" >/dev/null && { echo "$p"; return; }; sleep 0.1; done
   echo "process did not start:" >&2; cat "$log" >&2; exit 1

@@ -59,6 +59,23 @@ Console.WriteLine($"b) small fits end to end: {fits} in {fitSeconds:F2} s = {fit
                   $"queued -> started p50 {latency.P50:F0} ms, p95 {latency.P95:F0} ms; {drainJobs} Hangfire jobs ran them");
 Console.WriteLine($"   ratio b/a = {fits / fitSeconds / (noops / noopSeconds):F1}x");
 
+// c) The same fits as scripts send them: batches of 1,000 (one request each), run by the drain jobs.
+endedBefore = await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2");
+clock.Restart();
+var batchSize = Math.Min(1000, fits);
+await Parallel.ForEachAsync(Enumerable.Range(0, (fits + batchSize - 1) / batchSize), new ParallelOptions { MaxDegreeOfParallelism = clients }, async (_, ct) =>
+{
+    using var response = await http.PostAsJsonAsync("/v1/batches", new { defaults = request, fits = Enumerable.Range(0, batchSize).Select(_ => new { }).ToArray() }, ct);
+    response.EnsureSuccessStatusCode();
+});
+var batchSubmittedIn = clock.Elapsed.TotalSeconds;
+var batchFits = (fits + batchSize - 1) / batchSize * batchSize;
+while (await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2") - endedBefore < batchFits) await Task.Delay(20);
+var batchSeconds = clock.Elapsed.TotalSeconds;
+Console.WriteLine($"c) the same fits in batches of {batchSize}: {batchFits} in {batchSeconds:F2} s = {batchFits / batchSeconds:F0} fits/s " +
+                  $"(submitted in {batchSubmittedIn:F2} s)");
+Console.WriteLine($"   ratio c/a = {batchFits / batchSeconds / (noops / noopSeconds):F1}x");
+
 async Task<long> ScalarAsync(string sql)
 {
     await using var cmd = db.CreateCommand(sql);
