@@ -1,5 +1,6 @@
 using System.Data;
 using Npgsql;
+using static FitService.Api.Storage.PostgresSchema;
 
 namespace FitService.Api.Storage;
 
@@ -15,8 +16,6 @@ public sealed class PostgresDeliveryStore : IDeliveryStore, IAsyncDisposable
 {
     private const string Columns = "id, fit_id, tenant, url, type, payload, created_at, state, attempts, round_start, next_attempt_at, claimed_until";
 
-    /// <summary>The same key as <see cref="PostgresFitStore"/>'s ("FitSrvc1"): all schema changes of the database take turns.</summary>
-    private const long SchemaLockKey = 0x4669745372766331;
 
     /// <summary>Schema versions of the delivery tables in order (own version table). Append, never edit.</summary>
     private static readonly string[] Migrations =
@@ -64,20 +63,7 @@ public sealed class PostgresDeliveryStore : IDeliveryStore, IAsyncDisposable
 
     public Task InitializeAsync(CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
     {
-        // CREATE ... IF NOT EXISTS alone races between processes (duplicate key in pg_type); the lock makes them take turns.
-        await ExecAsync(conn, tx, "SELECT pg_advisory_xact_lock(@key)", ct, ("key", SchemaLockKey));
-        await ExecAsync(conn, tx, """
-            CREATE TABLE IF NOT EXISTS webhook_schema_versions (
-                version integer PRIMARY KEY,
-                applied_at timestamptz NOT NULL DEFAULT now())
-            """, ct);
-        await using var current = Command(conn, tx, "SELECT COALESCE(MAX(version), 0) FROM webhook_schema_versions");
-        var version = Convert.ToInt32(await current.ExecuteScalarAsync(ct));
-        for (var next = version + 1; next <= Migrations.Length; next++)
-        {
-            await ExecAsync(conn, tx, Migrations[next - 1], ct);
-            await ExecAsync(conn, tx, "INSERT INTO webhook_schema_versions (version) VALUES (@v)", ct, ("v", next));
-        }
+        await PostgresSchema.MigrateAsync(conn, tx, "webhook_schema_versions", Migrations, ct);
         return 0;
     }, ct);
 
@@ -227,19 +213,6 @@ public sealed class PostgresDeliveryStore : IDeliveryStore, IAsyncDisposable
         var result = await work(conn, tx);
         await tx.CommitAsync(CancellationToken.None);
         return result;
-    }
-
-    private static NpgsqlCommand Command(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, params (string Name, object? Value)[] args)
-    {
-        var cmd = new NpgsqlCommand(sql, conn, tx);
-        foreach (var (name, value) in args) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        return cmd;
-    }
-
-    private static async Task<int> ExecAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args)
-    {
-        await using var cmd = Command(conn, tx, sql, args);
-        return await cmd.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>Runs <paramref name="sql"/> (a select or an update returning <see cref="Columns"/>) with <c>@v</c> = <paramref name="value"/>.</summary>

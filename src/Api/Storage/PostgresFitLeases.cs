@@ -1,4 +1,5 @@
 using Npgsql;
+using static FitService.Api.Storage.PostgresSchema;
 using NpgsqlTypes;
 
 namespace FitService.Api.Storage;

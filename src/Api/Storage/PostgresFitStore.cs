@@ -1,5 +1,6 @@
 using System.Data;
 using Npgsql;
+using static FitService.Api.Storage.PostgresSchema;
 
 namespace FitService.Api.Storage;
 
@@ -20,8 +21,6 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
     private const string HistoryOfF =
         "COALESCE((SELECT string_agg(h.data, ''::bytea ORDER BY h.start) FROM fit_history h WHERE h.fit_id = f.id), ''::bytea)";
 
-    /// <summary>Serialises schema changes of all processes sharing a database (an arbitrary constant: "FitSrvc1").</summary>
-    private const long SchemaLockKey = 0x4669745372766331;
 
     /// <summary>Schema versions in order; a process applies those the database has not seen yet. Append, never edit.</summary>
     private static readonly string[] Migrations =
@@ -105,20 +104,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
     {
         await InTransactionAsync(async (conn, tx) =>
         {
-            // CREATE ... IF NOT EXISTS alone races between processes (duplicate key in pg_type); the lock makes them take turns.
-            await ExecAsync(conn, tx, "SELECT pg_advisory_xact_lock(@key)", ct, ("key", SchemaLockKey));
-            await ExecAsync(conn, tx, """
-                CREATE TABLE IF NOT EXISTS fit_schema_versions (
-                    version integer PRIMARY KEY,
-                    applied_at timestamptz NOT NULL DEFAULT now())
-                """, ct);
-            await using var current = Command(conn, tx, "SELECT COALESCE(MAX(version), 0) FROM fit_schema_versions");
-            var version = Convert.ToInt32(await current.ExecuteScalarAsync(ct));
-            for (var next = version + 1; next <= Migrations.Length; next++)
-            {
-                await ExecAsync(conn, tx, Migrations[next - 1], ct);
-                await ExecAsync(conn, tx, "INSERT INTO fit_schema_versions (version) VALUES (@v)", ct, ("v", next));
-            }
+            await PostgresSchema.MigrateAsync(conn, tx, "fit_schema_versions", Migrations, ct);
             return 0;
         }, ct);
     }
@@ -450,19 +436,6 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         var result = await work(conn, tx);
         await tx.CommitAsync(CancellationToken.None);
         return result;
-    }
-
-    private static NpgsqlCommand Command(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, params (string Name, object? Value)[] args)
-    {
-        var cmd = new NpgsqlCommand(sql, conn, tx);
-        foreach (var (name, value) in args) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        return cmd;
-    }
-
-    private static async Task<int> ExecAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args)
-    {
-        await using var cmd = Command(conn, tx, sql, args);
-        return await cmd.ExecuteNonQueryAsync(ct);
     }
 
     private static async Task<FitRecord?> QuerySingleAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args)

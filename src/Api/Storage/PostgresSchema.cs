@@ -1,0 +1,44 @@
+using Npgsql;
+
+namespace FitService.Api.Storage;
+
+/// <summary>What the PostgreSQL stores share: commands with parameters, and append-only migrations applied in turn.</summary>
+public static class PostgresSchema
+{
+    /// <summary>Serialises schema changes of every store and process sharing a database (an arbitrary constant: "FitSrvc1").</summary>
+    public const long SchemaLockKey = 0x4669745372766331;
+
+    /// <summary>
+    /// Applies the migrations <paramref name="versionTable"/> has not seen yet, under the advisory lock: CREATE … IF NOT
+    /// EXISTS alone races between processes (duplicate key in pg_type), so they take turns. Run inside a transaction.
+    /// </summary>
+    public static async Task MigrateAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string versionTable, IReadOnlyList<string> migrations, CancellationToken ct)
+    {
+        await ExecAsync(conn, tx, "SELECT pg_advisory_xact_lock(@key)", ct, ("key", SchemaLockKey));
+        await ExecAsync(conn, tx, $"""
+            CREATE TABLE IF NOT EXISTS {versionTable} (
+                version integer PRIMARY KEY,
+                applied_at timestamptz NOT NULL DEFAULT now())
+            """, ct);
+        await using var current = Command(conn, tx, $"SELECT COALESCE(MAX(version), 0) FROM {versionTable}");
+        var version = Convert.ToInt32(await current.ExecuteScalarAsync(ct));
+        for (var next = version + 1; next <= migrations.Count; next++)
+        {
+            await ExecAsync(conn, tx, migrations[next - 1], ct);
+            await ExecAsync(conn, tx, $"INSERT INTO {versionTable} (version) VALUES (@v)", ct, ("v", next));
+        }
+    }
+
+    public static NpgsqlCommand Command(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, params (string Name, object? Value)[] args)
+    {
+        var cmd = new NpgsqlCommand(sql, conn, tx);
+        foreach (var (name, value) in args) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return cmd;
+    }
+
+    public static async Task<int> ExecAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args)
+    {
+        await using var cmd = Command(conn, tx, sql, args);
+        return await cmd.ExecuteNonQueryAsync(ct);
+    }
+}
