@@ -13,7 +13,14 @@ public sealed class BatchRequest
 
     /// <summary>Free text for the client, at most 200 characters.</summary>
     public string? Label { get; init; }
+
+    /// <summary>Called once, with a <c>batch.completed</c> event, when every fit of the batch has ended (same signing and retries as a fit's webhook).</summary>
+    public WebhookDto? Webhook { get; init; }
 }
+
+/// <summary>What a batch stores beside its fits.</summary>
+/// <param name="Webhook">Where the <c>batch.completed</c> event goes, if anywhere.</param>
+public sealed record BatchSpec(WebhookDto? Webhook);
 
 /// <summary>How many fits of a batch are in each status.</summary>
 public sealed record BatchCounts(int Queued, int Running, int Succeeded, int Failed, int Cancelled);

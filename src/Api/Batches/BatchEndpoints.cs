@@ -73,6 +73,18 @@ public static class BatchEndpoints
         if (request.Fits is null or { Length: 0 }) errors.Add("fits", "must hold at least 1 fit");
         else if (request.Fits.Length > limits.MaxBatchFits) errors.Add("fits", $"has {request.Fits.Length} fits; at most {limits.MaxBatchFits} (Limits:MaxBatchFits) are allowed");
         if (request.Label is { Length: var length } && length > limits.MaxLabelLength) errors.Add("label", $"has {length} characters; at most {limits.MaxLabelLength} are allowed");
+        if (request.Webhook is { } batchHook)
+        {
+            if (string.IsNullOrWhiteSpace(batchHook.Url)) errors.Add("webhook.url", "is required");
+            else if (!Uri.TryCreate(batchHook.Url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+                errors.Add("webhook.url", "must be an absolute http or https URL");
+            else
+            {
+                var hookErrors = new ValidationErrors();
+                await webhooks.CheckAsync(http.Tenant(), batchHook.Url, hookErrors, ct);
+                errors.AddAll("", hookErrors);
+            }
+        }
         if (errors.Any) return FitEndpoints.Invalid(errors);
 
         var valid = new List<ValidFit>(request.Fits!.Length);
@@ -98,7 +110,7 @@ public static class BatchEndpoints
         if (errors.Any) return FitEndpoints.Invalid(errors);
 
         if (await guard.CheckAsync(http, http.Tenant(), valid.ConvertAll(v => v.Spec), ct) is { } refused) return refused;
-        var batch = await submitter.SubmitBatchAsync(http.Tenant(), valid, request.Label, ct);
+        var batch = await submitter.SubmitBatchAsync(http.Tenant(), valid, request.Label, new BatchSpec(request.Webhook), ct);
         var stored = await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
         return TypedResults.Accepted($"/v1/batches/{batch.Id}", ToResource(stored!));
     }

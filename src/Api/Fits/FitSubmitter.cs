@@ -22,10 +22,10 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, FitMetrics me
     }
 
     /// <summary>Stores a batch and all its fits at once, then queues them in chunks.</summary>
-    public async Task<NewBatch> SubmitBatchAsync(string tenant, IReadOnlyList<ValidFit> fits, string? label, CancellationToken ct)
+    public async Task<NewBatch> SubmitBatchAsync(string tenant, IReadOnlyList<ValidFit> fits, string? label, Batches.BatchSpec spec, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        var batch = new NewBatch(NewId(), tenant, Truncate(now), label, "{}");
+        var batch = new NewBatch(NewId(), tenant, Truncate(now), label, JsonSerializer.Serialize(spec, FitRequestReader.Strict));
         var newFits = fits.Select(f => NewFit(tenant, f, now, null, batch.Id)).ToList();
         await store.CreateBatchAsync(batch, newFits, ct);
         metrics.Submitted(newFits.Count);

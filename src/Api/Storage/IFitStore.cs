@@ -61,6 +61,9 @@ public interface IFitStore
     /// <summary>The fits of a batch in submission order, without history.</summary>
     Task<IReadOnlyList<FitRecord>> ListBatchFitsAsync(string tenant, string batchId, CancellationToken ct);
 
+    /// <summary>Whether any fit of the batch is still queued or running (an index lookup, whatever the batch's size).</summary>
+    Task<bool> HasUnfinishedFitsAsync(string batchId, CancellationToken ct);
+
     /// <summary>Removes a batch and all its fits.</summary>
     Task<bool> DeleteBatchAsync(string tenant, string id, CancellationToken ct);
 

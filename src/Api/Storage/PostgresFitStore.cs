@@ -84,6 +84,10 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         """
         CREATE INDEX IF NOT EXISTS ix_fits_active ON fits (tenant) WHERE status < 2;
         """,
+        // 6: a batch is complete when none of its fits is queued or running: found by index, whatever the batch's size.
+        """
+        CREATE INDEX IF NOT EXISTS ix_fits_batch_unfinished ON fits (batch_id) WHERE status < 2;
+        """,
     ];
 
     private readonly NpgsqlDataSource _dataSource;
@@ -403,6 +407,13 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) list.Add(ReadFit(reader));
         return list;
+    }
+
+    public async Task<bool> HasUnfinishedFitsAsync(string batchId, CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT EXISTS (SELECT 1 FROM fits WHERE batch_id = @b AND status < 2)", ("b", batchId));
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     public Task<bool> DeleteBatchAsync(string tenant, string id, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>

@@ -54,6 +54,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 CREATE INDEX IF NOT EXISTS ix_fits_tenant_seq ON fits(tenant, seq);
                 CREATE INDEX IF NOT EXISTS ix_fits_unfinished ON fits(status) WHERE status < 2;
                 CREATE INDEX IF NOT EXISTS ix_fits_active ON fits(tenant) WHERE status < 2;
+                CREATE INDEX IF NOT EXISTS ix_fits_batch_unfinished ON fits(batch_id) WHERE status < 2;
                 CREATE INDEX IF NOT EXISTS ix_fits_batch ON fits(batch_id) WHERE batch_id IS NOT NULL;
                 CREATE TABLE IF NOT EXISTS fit_points (fit_id TEXT PRIMARY KEY, x BLOB NOT NULL, y BLOB NOT NULL);
                 CREATE TABLE IF NOT EXISTS fit_history (
@@ -322,6 +323,13 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) list.Add(ReadFit(reader));
         return list;
+    }
+
+    public async Task<bool> HasUnfinishedFitsAsync(string batchId, CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT 1 FROM fits WHERE batch_id = $b AND status < 2 LIMIT 1", ("$b", batchId));
+        return await cmd.ExecuteScalarAsync(ct) is not null;
     }
 
     public Task<bool> DeleteBatchAsync(string tenant, string id, CancellationToken ct) => WriteAsync(async (conn, tx) =>

@@ -41,9 +41,13 @@ public sealed class WebhookDeliveryJob(
         if (claim is null) return;
         var e = claim.Event;
 
-        if (await fits.GetForWorkerAsync(e.FitId, cancellationToken) is null)
+        var subjectExists = e.Type == BatchCompletedEvents.Type
+            ? await fits.GetBatchAsync(e.Tenant, e.FitId, cancellationToken) is not null
+            : await fits.GetForWorkerAsync(e.FitId, cancellationToken) is not null;
+        if (!subjectExists)
         {
-            logger.LogInformation("Fit {FitId} was deleted; its webhook {WebhookId} is dropped", e.FitId, eventId);
+            logger.LogInformation("{Subject} {FitId} was deleted; its webhook {WebhookId} is dropped",
+                e.Type == BatchCompletedEvents.Type ? "Batch" : "Fit", e.FitId, eventId);
             await deliveries.DeleteEventAsync(eventId, cancellationToken);
             return;
         }

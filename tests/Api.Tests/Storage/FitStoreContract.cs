@@ -333,6 +333,12 @@ public abstract class FitStoreContract
         Assert.Equal(1, batch.Counts[FitStatus.Running]);
         Assert.Equal(1, batch.Counts[FitStatus.Queued]);
         Assert.Equal(1, batch.Ended);
+        Assert.True(await store.HasUnfinishedFitsAsync(batchId, None));
+
+        await store.CompleteAsync(fits[1].Id, new FitCompletion(FitStatus.Succeeded, "steps", 1, [1, 1, 1], 1, [2], null, T0), None);
+        await store.RequestCancelAsync("t1", fits[2].Id, T0, None);
+        Assert.False(await store.HasUnfinishedFitsAsync(batchId, None));
+        Assert.True((await store.GetBatchAsync("t1", batchId, None))!.IsEnded);
     }
 
     [ConditionalFact]

@@ -219,4 +219,42 @@ public sealed class BatchWebhookTests(WebhookService service) : IClassFixture<We
         Assert.Equal(2, got.Select(g => g.Id).Distinct().Count());
         Assert.All(got, g => Assert.True(g.SignatureValid));
     }
+
+    [Fact]
+    public async Task ABatchWithAWebhookSendsOneSignedBatchCompletedEventWhenItsLastFitEnds()
+    {
+        var path = service.Receiver.NewHook();
+        var response = await _client.PostAsJsonAsync("/v1/batches", new
+        {
+            defaults = new { degree = 1, loss = "mse", learningRate = 0.02, steps = 200 },
+            fits = Enumerable.Range(0, 30).Select(i => new { x = new[] { 0.0, 1, 2 }, y = new[] { 1.0, 2 + i, 3 + 2 * i } }).ToArray(),
+            webhook = new { url = service.Receiver.Url(path) },
+        });
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        var batchId = (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("id").GetString();
+
+        var got = Assert.Single(await service.Receiver.WaitForAsync(path, 1));
+        Assert.True(got.SignatureValid);
+        Assert.Equal($"msg_batch_{batchId}", got.Id);
+        var body = System.Text.Json.JsonDocument.Parse(got.Body).RootElement;
+        Assert.Equal("batch.completed", body.GetProperty("type").GetString());
+        Assert.Equal(batchId, body.GetProperty("data").GetProperty("id").GetString());
+        Assert.Equal("completed", body.GetProperty("data").GetProperty("status").GetString());
+        Assert.Equal(30, body.GetProperty("data").GetProperty("counts").GetProperty("succeeded").GetInt32());
+        await Task.Delay(500);
+        Assert.Single(service.Receiver.Received(path));
+    }
+
+    [Fact]
+    public async Task ABatchWebhookToAnInternalAddressRejectsTheBatch()
+    {
+        var response = await _client.PostAsJsonAsync("/v1/batches", new
+        {
+            fits = new[] { TestApi.SmallFit() },
+            webhook = new { url = "http://10.0.0.1/hook" },
+        });
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True((await response.ReadProblem()).GetProperty("errors").TryGetProperty("webhook.url", out _));
+    }
 }
