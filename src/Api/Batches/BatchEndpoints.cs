@@ -25,7 +25,7 @@ public static class BatchEndpoints
             .WithSummary("Submit many fits at once")
             .WithDescription("`{\"defaults\": {fit fields}, \"fits\": [{fit fields}, …]}`: each item overrides the defaults. " +
                 "All or nothing: one invalid item rejects the whole batch (its errors are named `fits[i].field`) and nothing is stored. " +
-                "Small fits run many per Hangfire job.")
+                "Small fits run many per Hangfire job. A top-level `webhook` gets one signed `batch.completed` event when the last fit ends.")
             .Accepts<BatchRequest>("application/json")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
