@@ -132,8 +132,10 @@ public sealed class BatchTests(BatchTests.Service factory) : IClassFixture<Batch
     [Fact]
     public async Task CancelAndDeleteReachEveryFit()
     {
-        var slow = new { degree = 3, loss = "mse", learningRate = 1e-6, steps = 10_000_000, historyEvery = 10_000 };
-        var batch = await Submit(new { defaults = slow, fits = Enumerable.Range(0, 6).Select(Item).ToArray() });
+        // Thousands of points and ten million steps: minutes of work, so every fit is still queued or running when cancelled.
+        var (x, y) = TestApi.TiledLesson(100);
+        var slow = new { x, y, degree = 3, loss = "mse", learningRate = 1e-6, steps = 10_000_000, historyEvery = 10_000 };
+        var batch = await Submit(new { defaults = slow, fits = Enumerable.Range(0, 6).Select(i => new { label = $"slow-{i}" }).ToArray() });
 
         Assert.Equal(HttpStatusCode.Accepted, (await _client.PostAsync($"/v1/batches/{batch.Id}/cancel", null)).StatusCode);
         var cancelled = await WaitFor(batch.Id);
