@@ -101,7 +101,9 @@ public sealed class SharedDatabaseTests(PostgresCluster cluster)
         var client = api.CreateClient();
         var signals = api.Services.GetRequiredService<Notifications.IFitSignals>();
 
-        var fit = await (await client.PostFit(Request(3_000_000))).ReadFit();
+        // Many points: the fit runs for seconds, long enough for progress reports (every 250 ms) to cross processes.
+        var (x, y) = TestApi.TiledLesson(50);
+        var fit = await (await client.PostFit(new { x, y, degree = 2, loss = "mae", learningRate = 0.001, steps = 3_000_000 })).ReadFit();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var seen = new List<Notifications.FitSignal>();
         await foreach (var signal in signals.WatchAsync(fit.Id, timeout.Token))
