@@ -38,6 +38,8 @@ public sealed class WebhookEvents(
     {
         var worker = await fits.GetForWorkerAsync(fitId, ct);
         if (worker is null || !worker.Status.IsEnded()) return null;
+        // Most fits ask for no webhook: tell from the stored request before reading the history for a payload.
+        if (JsonSerializer.Deserialize<FitSpec>(worker.RequestJson, FitRequestReader.Strict)?.Webhook?.Url is null) return null;
         var fit = await fits.GetAsync(worker.Tenant, fitId, includeHistory: true, ct);
         if (fit is null) return null;
         var resource = FitMapper.ToResource(fit);
