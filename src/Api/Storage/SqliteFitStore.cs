@@ -12,6 +12,14 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         "seq, id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, " +
         "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, outcome";
 
+    // Queries run per submission or per fit end. SQLite's planner prefers ix_fits_batch (every fit of a batch) over the
+    // partial index of its unfinished fits, walking past all finished fits on each call (quadratic over a batch of
+    // 10,000), so these name their index; SqliteQueryPlanTests checks the plan of each.
+    internal const string UnfinishedSql = "SELECT id FROM fits INDEXED BY ix_fits_unfinished WHERE status < 2 ORDER BY seq";
+    internal const string ActiveCountSql = "SELECT COUNT(*) FROM fits INDEXED BY ix_fits_active WHERE tenant = $t AND status < 2";
+    internal const string UnfinishedInBatchSql =
+        "SELECT 1 FROM fits INDEXED BY ix_fits_batch_unfinished WHERE batch_id = $b AND status < 2 LIMIT 1";
+
     private readonly SqliteDatabase _db;
     private readonly bool _ownsDatabase;
 
@@ -243,7 +251,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     public async Task<IReadOnlyList<string>> ListUnfinishedAsync(CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);
-        await using var cmd = Command(conn, null, "SELECT id FROM fits WHERE status < 2 ORDER BY seq");
+        await using var cmd = Command(conn, null, UnfinishedSql);
         var ids = new List<string>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) ids.Add(reader.GetString(0));
@@ -253,7 +261,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     public async Task<int> CountActiveAsync(string tenant, CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);
-        await using var cmd = Command(conn, null, "SELECT COUNT(*) FROM fits WHERE tenant = $t AND status < 2", ("$t", tenant));
+        await using var cmd = Command(conn, null, ActiveCountSql, ("$t", tenant));
         return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct));
     }
 
@@ -328,7 +336,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     public async Task<bool> HasUnfinishedFitsAsync(string batchId, CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);
-        await using var cmd = Command(conn, null, "SELECT 1 FROM fits WHERE batch_id = $b AND status < 2 LIMIT 1", ("$b", batchId));
+        await using var cmd = Command(conn, null, UnfinishedInBatchSql, ("$b", batchId));
         return await cmd.ExecuteScalarAsync(ct) is not null;
     }
 
