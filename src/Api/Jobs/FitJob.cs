@@ -30,6 +30,18 @@ public sealed class FitJob(
     // rather than after Hangfire's default first delay of up to a minute.
     [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [2, 10, 30, 120, 600], OnAttemptsExceeded = AttemptsExceededAction.Fail)]
     [JobDisplayName("fit {0}")]
+    public void Run(string fitId, PerformContext? context, CancellationToken cancellationToken) =>
+        Blocking.Wait(RunManyAsync([fitId], context, cancellationToken));
+
+    /// <inheritdoc cref="RunManyAsync"/>
+    [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [2, 10, 30, 120, 600], OnAttemptsExceeded = AttemptsExceededAction.Fail)]
+    [JobDisplayName("fits {0}")]
+    public void RunMany(string[] fitIds, PerformContext? context, CancellationToken cancellationToken) =>
+        Blocking.Wait(RunManyAsync(fitIds, context, cancellationToken));
+
+    /// <summary>Jobs stored before <see cref="Run"/> existed (a shared database keeps them across upgrades) still run.</summary>
+    [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [2, 10, 30, 120, 600], OnAttemptsExceeded = AttemptsExceededAction.Fail)]
+    [JobDisplayName("fit {0}")]
     public Task RunAsync(string fitId, PerformContext? context, CancellationToken cancellationToken) =>
         RunManyAsync([fitId], context, cancellationToken);
 

@@ -25,14 +25,14 @@ public sealed class HangfireFitQueue(IBackgroundJobClient jobs) : IFitQueue
     /// <summary>…or this many fits, so that a retry or a crash never repeats much.</summary>
     public const int ChunkFits = 64;
 
-    public void Enqueue(string fitId) => jobs.Enqueue<FitJob>(Queue, job => job.RunAsync(fitId, null, CancellationToken.None));
+    public void Enqueue(string fitId) => jobs.Enqueue<FitJob>(Queue, job => job.Run(fitId, null, CancellationToken.None));
 
     public void EnqueueMany(IReadOnlyList<QueuedFit> fits)
     {
         foreach (var chunk in Chunk(fits))
         {
             if (chunk.Length == 1) Enqueue(chunk[0]);
-            else jobs.Enqueue<FitJob>(Queue, job => job.RunManyAsync(chunk, null, CancellationToken.None));
+            else jobs.Enqueue<FitJob>(Queue, job => job.RunMany(chunk, null, CancellationToken.None));
         }
     }
 
@@ -62,7 +62,7 @@ public sealed class HangfireFitQueue(IBackgroundJobClient jobs) : IFitQueue
 /// </summary>
 public sealed class LeasedFitQueue(IBackgroundJobClient jobs, DrainKicker drains, IOptions<WorkersOptions> workers) : IFitQueue
 {
-    public void Enqueue(string fitId) => jobs.Enqueue<FitJob>(HangfireFitQueue.Queue, job => job.RunAsync(fitId, null, CancellationToken.None));
+    public void Enqueue(string fitId) => jobs.Enqueue<FitJob>(HangfireFitQueue.Queue, job => job.Run(fitId, null, CancellationToken.None));
 
     public void EnqueueMany(IReadOnlyList<QueuedFit> fits)
     {
