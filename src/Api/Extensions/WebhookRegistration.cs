@@ -31,7 +31,8 @@ public static class WebhookRegistration
         services.AddSingleton<IDeliveryQueue, HangfireDeliveryQueue>();
         services.AddSingleton<WebhookEvents>();
         services.AddSingleton<IFitEndedHandler>(sp => sp.GetRequiredService<WebhookEvents>());
-        services.AddSingleton<IFitEndedHandler, BatchCompletedEvents>();
+        services.AddSingleton<BatchCompletedEvents>();
+        services.AddSingleton<IFitEndedHandler>(sp => sp.GetRequiredService<BatchCompletedEvents>());
         services.AddTransient<WebhookDeliveryJob>();
 
         var webhooks = builder.Configuration.GetSection(WebhookOptions.Section).Get<WebhookOptions>() ?? new WebhookOptions();

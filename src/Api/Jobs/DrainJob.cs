@@ -55,7 +55,7 @@ public sealed class DrainJob(
     private async Task<int> RunChunkAsync(IReadOnlyList<ClaimedFit> chunk, CancellationToken shutdown)
     {
         var unfinished = chunk.Select(c => c.Fit.Id).ToHashSet();
-        var completions = new List<(string Id, FitCompletion Completion)>(chunk.Count);
+        var completions = new List<(FitRecord Fit, FitCompletion Completion)>(chunk.Count);
         var sinceRenewal = Stopwatch.StartNew();
         try
         {
@@ -65,7 +65,7 @@ public sealed class DrainJob(
                     ? runner.GaveUp(null, fit.Attempt - 1)
                     : RunOne(fit, x, y, shutdown);
                 if (completion is null) break;
-                completions.Add((fit.Id, completion));
+                completions.Add((fit, completion));
                 unfinished.Remove(fit.Id);
                 if (sinceRenewal.Elapsed > leases.Duration / 3 && unfinished.Count > 0)
                 {
@@ -108,15 +108,15 @@ public sealed class DrainJob(
         }
     }
 
-    private async Task EndAsync(List<(string Id, FitCompletion Completion)> completions)
+    private async Task EndAsync(List<(FitRecord Fit, FitCompletion Completion)> completions)
     {
         if (completions.Count == 0) return;
-        var ended = (await leases.CompleteManyAsync(completions, CancellationToken.None)).ToHashSet();
-        foreach (var (id, completion) in completions)
+        var ended = (await leases.CompleteManyAsync([.. completions.Select(c => (c.Fit.Id, c.Completion))], CancellationToken.None)).ToHashSet();
+        foreach (var (fit, completion) in completions)
         {
-            if (!ended.Contains(id)) continue;
+            if (!ended.Contains(fit.Id)) continue;
             metrics.Ended(completion.Status);
-            await endings.EndedAsync(new FitSignal(id, true, completion.Step, completion.Loss, completion.Params));
+            await endings.EndedAsync(new FitSignal(fit.Id, true, completion.Step, completion.Loss, completion.Params), fit);
         }
     }
 }

@@ -116,7 +116,7 @@ public sealed class FitJob(
                 shutdown.ThrowIfCancellationRequested();
                 throw new OperationCanceledException();
             }
-            await EndAsync(fitId, completion);
+            await EndAsync(fitId, completion, start.Fit);
             logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
                 fitId, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
         }
@@ -126,12 +126,12 @@ public sealed class FitJob(
         }
     }
 
-    private async Task EndAsync(string fitId, FitCompletion completion)
+    private async Task EndAsync(string fitId, FitCompletion completion, FitRecord? fit = null)
     {
         if (await store.CompleteAsync(fitId, completion, CancellationToken.None))
         {
             metrics.Ended(completion.Status);
-            await endings.EndedAsync(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params));
+            await endings.EndedAsync(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params), fit);
         }
     }
 

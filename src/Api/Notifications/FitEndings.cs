@@ -1,26 +1,48 @@
+using FitService.Api.Storage;
+
 namespace FitService.Api.Notifications;
 
 /// <summary>Something that must happen once a fit has ended for good (succeeded, failed or cancelled; not deleted).</summary>
 public interface IFitEndedHandler
 {
-    Task OnFitEndedAsync(string fitId, CancellationToken ct);
+    /// <param name="fit">
+    /// The fit's stored record without history: its id, tenant, request and batch are what a handler decides from.
+    /// Its status and results may be as they were read before the end (a worker passes the record it started from).
+    /// </param>
+    /// <param name="ct">Cancels the handler's own work.</param>
+    Task OnFitEndedAsync(FitRecord fit, CancellationToken ct);
 }
 
 /// <summary>
 /// The one place a fit's end is announced: waiters and streams hear of it, then every <see cref="IFitEndedHandler"/>
-/// runs (webhooks). Called right after the store recorded the end; a failing handler is logged, never undoes the end
-/// (the webhook recovery pass makes up for it).
+/// runs (webhooks, batch completion). Called right after the store recorded the end; a failing handler is logged, never
+/// undoes the end (the webhook recovery pass makes up for it).
 /// </summary>
-public sealed class FitEndings(IFitSignals signals, IEnumerable<IFitEndedHandler> handlers, ILogger<FitEndings> logger)
+public sealed class FitEndings(IFitSignals signals, IFitStore store, IEnumerable<IFitEndedHandler> handlers, ILogger<FitEndings> logger)
 {
-    public async Task EndedAsync(FitSignal signal)
+    private readonly IFitEndedHandler[] _handlers = handlers.ToArray();
+
+    /// <param name="signal">The end as waiters hear it.</param>
+    /// <param name="fit">The fit's record if the caller holds one (a worker does), which saves the handlers a read.</param>
+    public async Task EndedAsync(FitSignal signal, FitRecord? fit = null)
     {
         signals.Publish(signal with { Ended = true });
-        foreach (var handler in handlers)
+        if (_handlers.Length == 0) return;
+        try
+        {
+            fit ??= await store.GetForWorkerAsync(signal.FitId, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "The end of fit {FitId} could not be handed on: its record could not be read", signal.FitId);
+            return;
+        }
+        if (fit is null) return;
+        foreach (var handler in _handlers)
         {
             try
             {
-                await handler.OnFitEndedAsync(signal.FitId, CancellationToken.None);
+                await handler.OnFitEndedAsync(fit, CancellationToken.None);
             }
             catch (Exception e)
             {

@@ -47,6 +47,13 @@ public interface IDeliveryStore
 
     /// <summary>Ended fits that asked for a webhook but have no event (the process died between the two), optionally only recent ones.</summary>
     Task<IReadOnlyList<string>> ListEndedFitsWithoutEventAsync(DateTimeOffset? finishedSince, CancellationToken ct);
+
+    /// <summary>
+    /// Batches that asked for a webhook, whose fits have all ended, but that have no <c>batch.completed</c> event (the
+    /// process died between the last fit's end and the event); with <paramref name="finishedSince"/> only those with a
+    /// fit that ended since then.
+    /// </summary>
+    Task<IReadOnlyList<(string BatchId, string Tenant)>> ListCompletedBatchesWithoutEventAsync(DateTimeOffset? finishedSince, CancellationToken ct);
 }
 
 /// <summary>Where an event stands: being delivered, or done one way or another.</summary>

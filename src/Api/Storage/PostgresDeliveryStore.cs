@@ -204,6 +204,29 @@ public sealed class PostgresDeliveryStore : IDeliveryStore, IAsyncDisposable
         return ids;
     }
 
+    public async Task<IReadOnlyList<(string BatchId, string Tenant)>> ListCompletedBatchesWithoutEventAsync(DateTimeOffset? finishedSince, CancellationToken ct)
+    {
+        var since = finishedSince is null ? "" : "AND EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id AND f.finished_at >= @since)";
+        // A batch's event carries the batch id where a fit's carries the fit id.
+        var sql = $"""
+            SELECT b.id, b.tenant FROM batches b
+            WHERE (b.request::jsonb -> 'webhook' ->> 'url') IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.fit_id = b.id)
+              AND NOT EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id AND f.status < @ended)
+              {since}
+            ORDER BY b.created_at
+            """;
+        var args = new List<(string, object?)> { ("ended", (int)FitStatus.Succeeded) };
+        if (finishedSince is { } from) args.Add(("since", Utc(from)));
+
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Command(conn, null, sql, [.. args]);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var batches = new List<(string, string)>();
+        while (await r.ReadAsync(ct)) batches.Add((r.GetString(0), r.GetString(1)));
+        return batches;
+    }
+
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
     private async Task<T> InTransactionAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken ct)

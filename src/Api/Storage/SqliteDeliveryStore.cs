@@ -153,6 +153,24 @@ public sealed class SqliteDeliveryStore : IDeliveryStore
         return ids;
     }
 
+    public async Task<IReadOnlyList<(string BatchId, string Tenant)>> ListCompletedBatchesWithoutEventAsync(DateTimeOffset? finishedSince, CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        // A batch's event carries the batch id where a fit's carries the fit id.
+        await using var cmd = Command(conn, null, """
+            SELECT b.id, b.tenant FROM batches b
+            WHERE json_extract(b.request, '$.webhook.url') IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.fit_id = b.id)
+              AND NOT EXISTS (SELECT 1 FROM fits f INDEXED BY ix_fits_batch_unfinished WHERE f.batch_id = b.id AND f.status < 2)
+              AND ($since IS NULL OR EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id AND f.finished_at >= $since))
+            ORDER BY b.created_at
+            """, ("$since", finishedSince?.ToUnixTimeMilliseconds()));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var batches = new List<(string, string)>();
+        while (await r.ReadAsync(ct)) batches.Add((r.GetString(0), r.GetString(1)));
+        return batches;
+    }
+
     private Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken ct) => _db.WriteAsync(work, ct);
 
     private Task<SqliteConnection> OpenReaderAsync(CancellationToken ct) => _db.OpenReaderAsync(ct);

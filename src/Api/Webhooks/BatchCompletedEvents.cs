@@ -27,17 +27,22 @@ public sealed class BatchCompletedEvents(
 
     public static string EventIdFor(string batchId) => "msg_batch_" + batchId;
 
-    public async Task OnFitEndedAsync(string fitId, CancellationToken ct)
+    public async Task OnFitEndedAsync(FitRecord fit, CancellationToken ct)
     {
-        if (await fits.GetForWorkerAsync(fitId, ct) is not { BatchId: { } batchId } fit) return;
+        if (fit.BatchId is not { } batchId) return;
         if (await fits.HasUnfinishedFitsAsync(batchId, ct)) return;
-        if (await fits.GetBatchAsync(fit.Tenant, batchId, ct) is not { IsEnded: true } batch) return;
-        if (JsonSerializer.Deserialize<BatchSpec>(batch.RequestJson, FitRequestReader.Strict)?.Webhook?.Url is not { } url) return;
+        if (await CreateAsync(fit.Tenant, batchId, ct) is { State: DeliveryState.Pending } e) queue.Enqueue(e.Id);
+    }
+
+    /// <summary>The batch's event, created if all its fits have ended and it asked for a webhook; null otherwise (or when it is gone).</summary>
+    public async Task<WebhookEvent?> CreateAsync(string tenant, string batchId, CancellationToken ct)
+    {
+        if (await fits.GetBatchAsync(tenant, batchId, ct) is not { IsEnded: true } batch) return null;
+        if (JsonSerializer.Deserialize<BatchSpec>(batch.RequestJson, FitRequestReader.Strict)?.Webhook?.Url is not { } url) return null;
 
         var now = FitSubmitter.Truncate(clock.GetUtcNow());
         var payload = JsonSerializer.Serialize(new BatchWebhookPayload(Type, now, BatchEndpoints.ToResource(batch)), json.Value.SerializerOptions);
         // The event's "fit" is the batch: it is what the event is about, and what must still exist when it is sent.
-        var e = await deliveries.CreateEventAsync(new NewWebhookEvent(EventIdFor(batchId), batchId, fit.Tenant, url, Type, payload, now), ct);
-        if (e.State == DeliveryState.Pending) queue.Enqueue(e.Id);
+        return await deliveries.CreateEventAsync(new NewWebhookEvent(EventIdFor(batchId), batchId, tenant, url, Type, payload, now), ct);
     }
 }

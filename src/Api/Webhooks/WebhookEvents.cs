@@ -28,20 +28,24 @@ public sealed class WebhookEvents(
 {
     public static string EventIdFor(string fitId) => "msg_" + fitId;
 
-    public async Task OnFitEndedAsync(string fitId, CancellationToken ct)
+    public async Task OnFitEndedAsync(FitRecord fit, CancellationToken ct)
     {
-        if (await CreateAsync(fitId, ct) is { State: DeliveryState.Pending } e) queue.Enqueue(e.Id);
+        if (await CreateAsync(fit, ct) is { State: DeliveryState.Pending } e) queue.Enqueue(e.Id);
     }
 
     /// <summary>The fit's event, created if the fit has ended with a webhook; null when it has none (or is gone).</summary>
-    public async Task<WebhookEvent?> CreateAsync(string fitId, CancellationToken ct)
+    public async Task<WebhookEvent?> CreateAsync(string fitId, CancellationToken ct) =>
+        await fits.GetForWorkerAsync(fitId, ct) is { } stored ? await CreateAsync(stored, ct) : null;
+
+    /// <param name="stored">The fit's record without history; its request tells whether it asked for a webhook.</param>
+    /// <param name="ct">Cancels the reads and the write.</param>
+    private async Task<WebhookEvent?> CreateAsync(FitRecord stored, CancellationToken ct)
     {
-        var worker = await fits.GetForWorkerAsync(fitId, ct);
-        if (worker is null || !worker.Status.IsEnded()) return null;
         // Most fits ask for no webhook: tell from the stored request before reading the history for a payload.
-        if (JsonSerializer.Deserialize<FitSpec>(worker.RequestJson, FitRequestReader.Strict)?.Webhook?.Url is null) return null;
-        var fit = await fits.GetAsync(worker.Tenant, fitId, includeHistory: true, ct);
-        if (fit is null) return null;
+        if (JsonSerializer.Deserialize<FitSpec>(stored.RequestJson, FitRequestReader.Strict)?.Webhook?.Url is null) return null;
+        var fitId = stored.Id;
+        var fit = await fits.GetAsync(stored.Tenant, fitId, includeHistory: true, ct);
+        if (fit is null || !fit.Status.IsEnded()) return null;
         var resource = FitMapper.ToResource(fit);
         if (resource.Request.Webhook?.Url is not { } url) return null;
         if (resource.History is { Length: var n } && n > options.Value.MaxHistoryInPayload) resource = resource with { History = null };

@@ -4,14 +4,15 @@ using Microsoft.Extensions.Options;
 namespace FitService.Api.Webhooks;
 
 /// <summary>
-/// Makes deliveries outlive restarts and crashes. At start: creates the event of every ended fit that should have one
-/// (the process died between the fit's end and its event), and schedules every pending event at its due time (the
+/// Makes deliveries outlive restarts and crashes. At start: creates the event of every ended fit, and every completed
+/// batch, that should have one (the process died between the end and its event), and schedules every pending event at its due time (the
 /// embedded job queue lives in memory). Then, every <see cref="WebhookOptions.SweepInterval"/>: the same for recent
 /// fits and for events overdue by a whole interval (a worker died mid-attempt). Duplicates are harmless: attempts are claimed.
 /// </summary>
 public sealed class WebhookRecovery(
     IDeliveryStore deliveries,
     WebhookEvents events,
+    BatchCompletedEvents batches,
     IDeliveryQueue queue,
     IOptions<WebhookOptions> options,
     TimeProvider clock,
@@ -49,6 +50,10 @@ public sealed class WebhookRecovery(
         foreach (var fitId in await deliveries.ListEndedFitsWithoutEventAsync(finishedSince, ct))
         {
             if (await events.CreateAsync(fitId, ct) is not null) created++;
+        }
+        foreach (var (batchId, tenant) in await deliveries.ListCompletedBatchesWithoutEventAsync(finishedSince, ct))
+        {
+            if (await batches.CreateAsync(tenant, batchId, ct) is not null) created++;
         }
         var pending = await deliveries.ListPendingAsync(dueBefore, ct);
         var now = clock.GetUtcNow();

@@ -327,6 +327,46 @@ public abstract class DeliveryStoreContract
     }
 
     [ConditionalFact]
+    public async Task CompletedBatchesWithAWebhookAndNoEventAreListed()
+    {
+        var (fits, store) = await NewStoresAsync();
+
+        async Task<(string Id, string[] Fits)> BatchAsync(string request, int count)
+        {
+            var id = Guid.NewGuid().ToString("N");
+            var members = Enumerable.Range(0, count).Select(_ => AFit("{\"degree\":2}") with { BatchId = id }).ToList();
+            await fits.CreateBatchAsync(new NewBatch(id, "t1", T0, null, request), members, None);
+            return (id, members.Select(m => m.Id).ToArray());
+        }
+        async Task EndAsync(string fitId, DateTimeOffset finished)
+        {
+            await fits.TryStartAsync(fitId, T0, None);
+            await fits.CompleteAsync(fitId, new FitCompletion(FitStatus.Succeeded, "steps", 1, [1, 1, 1], 1, [1], null, finished), None);
+        }
+
+        const string BatchWithWebhook = "{\"fits\":[],\"webhook\":{\"url\":\"https://hooks.example/batches\"}}";
+        var old = await BatchAsync(BatchWithWebhook, 2);
+        foreach (var fit in old.Fits) await EndAsync(fit, T0);
+        var recent = await BatchAsync(BatchWithWebhook, 2);
+        await EndAsync(recent.Fits[0], T0);
+        await fits.RequestCancelAsync("t1", recent.Fits[1], T0.AddHours(1), None);
+        var unfinished = await BatchAsync(BatchWithWebhook, 2);
+        await EndAsync(unfinished.Fits[0], T0);
+        var withoutWebhook = await BatchAsync("{\"fits\":[]}", 1);
+        await EndAsync(withoutWebhook.Fits[0], T0);
+        var withEvent = await BatchAsync(BatchWithWebhook, 1);
+        await EndAsync(withEvent.Fits[0], T0);
+        await store.CreateEventAsync(AnEvent(withEvent.Id), None);
+
+        Assert.Equal(new[] { (old.Id, "t1"), (recent.Id, "t1") }.Order(), (await store.ListCompletedBatchesWithoutEventAsync(null, None)).Order());
+        Assert.Equal((recent.Id, "t1"), Assert.Single(await store.ListCompletedBatchesWithoutEventAsync(T0.AddMinutes(30), None)));
+        Assert.Empty(await store.ListCompletedBatchesWithoutEventAsync(T0.AddHours(2), None));
+
+        await EndAsync(unfinished.Fits[1], T0.AddHours(3));
+        Assert.Equal((unfinished.Id, "t1"), Assert.Single(await store.ListCompletedBatchesWithoutEventAsync(T0.AddHours(2), None)));
+    }
+
+    [ConditionalFact]
     public async Task TimesRoundTripToTheMillisecondInUtc()
     {
         var (_, store) = await NewStoresAsync();

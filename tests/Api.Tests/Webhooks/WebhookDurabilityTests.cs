@@ -75,6 +75,53 @@ public sealed class WebhookDurabilityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ACompletedBatchWhoseEventWasNeverStoredIsDeliveredAfterARestart()
+    {
+        var path = _receiver.NewHook();
+        string batchId;
+        using (var before = new FitServiceFactory(_folder, [.. WebhookSettings.Loopback(), ("Webhooks:Workers", "0")]))
+        {
+            var client = before.CreateClient();
+            var submitted = await client.PostAsJsonAsync("/v1/batches",
+                new { fits = new[] { TestApi.SmallFit(), TestApi.SmallFit(steps: 20) }, webhook = new { url = _receiver.Url(path) } });
+            batchId = (await submitted.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("id").GetString()!;
+            var wait = new HttpRequestMessage(HttpMethod.Get, $"/v1/batches/{batchId}");
+            wait.Headers.TryAddWithoutValidation("Prefer", "wait=30");
+            var batch = await (await client.SendAsync(wait)).Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+            Assert.Equal("completed", batch.GetProperty("status").GetString());
+            // The event is stored just after the last fit's end is announced: wait for it, then lose it.
+            for (var tries = 0; await CountBatchEventsAsync(batchId) == 0 && tries < 200; tries++) await Task.Delay(50);
+        }
+        // Lose the stored event, as a crash between the last fit's end and the event would.
+        await using (var db = new SqliteConnection($"Data Source={Path.Combine(_folder, "fits.db")}"))
+        {
+            await db.OpenAsync();
+            await using var delete = db.CreateCommand();
+            delete.CommandText = "DELETE FROM webhook_events WHERE id = $id";
+            delete.Parameters.AddWithValue("$id", "msg_batch_" + batchId);
+            Assert.Equal(1, await delete.ExecuteNonQueryAsync());
+        }
+        Assert.Empty(_receiver.Received(path));
+
+        using var after = new FitServiceFactory(_folder, WebhookSettings.Loopback());
+        after.CreateClient(); // starts the service: its recovery pass finds the completed batch without an event
+        var got = Assert.Single(await _receiver.WaitForAsync(path, 1));
+        Assert.Equal("msg_batch_" + batchId, got.Id);
+        Assert.True(got.SignatureValid);
+        Assert.Contains("\"type\":\"batch.completed\"", got.Body);
+    }
+
+    private async Task<long> CountBatchEventsAsync(string batchId)
+    {
+        await using var db = new SqliteConnection($"Data Source={Path.Combine(_folder, "fits.db")}");
+        await db.OpenAsync();
+        await using var count = db.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM webhook_events WHERE id = $id";
+        count.Parameters.AddWithValue("$id", "msg_batch_" + batchId);
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+
+    [Fact]
     public async Task LoopbackIsRefusedUnlessAllowedHostsListsIt()
     {
         using var factory = new FitServiceFactory(("Webhooks:SigningSecret", LoopbackReceiver.Secret));
