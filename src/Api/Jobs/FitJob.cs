@@ -20,6 +20,7 @@ public sealed class FitJob(
     FitEndings endings,
     FitCancellations cancellations,
     FitMetrics metrics,
+    IFitQueue queue,
     TimeProvider clock,
     ILogger<FitJob> logger,
     IFitLeases? leases = null)
@@ -53,6 +54,7 @@ public sealed class FitJob(
     [JobDisplayName("fits {0}")]
     public async Task RunManyAsync(string[] fitIds, PerformContext? context, CancellationToken cancellationToken)
     {
+        queue.JobStarted();
         List<(string FitId, Exception Error)>? failures = null;
         foreach (var fitId in fitIds)
         {

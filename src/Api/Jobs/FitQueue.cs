@@ -13,9 +13,21 @@ public interface IFitQueue
 
     /// <summary>Queues many fits, small ones sharing a job so that Hangfire's job rate does not bound them.</summary>
     void EnqueueMany(IReadOnlyList<QueuedFit> fits);
+
+    /// <summary>A fit job has just started on a worker (the queue may hand on fits it held back meanwhile).</summary>
+    void JobStarted();
 }
 
-public sealed class HangfireFitQueue(IBackgroundJobClient jobs) : IFitQueue
+/// <summary>
+/// The embedded queue (Hangfire.InMemory). A fit that arrives while no fit job is waiting for a worker gets a job at
+/// once. Fits that arrive while one is already waiting could not start any sooner, so they are held back and go
+/// together into the next job, which is enqueued as soon as the waiting one starts (group enqueue, as
+/// <see cref="Storage.SqliteDatabase"/> groups commits): under load, small fits share jobs and Hangfire's per-job work
+/// is paid once per group; an idle service starts each fit at once. Held-back fits are stored as queued, so a crash
+/// loses nothing (recovery at start queues them again), and a sweep every <see cref="HoldLimit"/> hands on any fit
+/// held that long, whatever the count of waiting jobs says.
+/// </summary>
+public sealed class HangfireFitQueue : IFitQueue, IDisposable
 {
     public const string Queue = "fits";
 
@@ -25,15 +37,85 @@ public sealed class HangfireFitQueue(IBackgroundJobClient jobs) : IFitQueue
     /// <summary>…or this many fits, so that a retry or a crash never repeats much.</summary>
     public const int ChunkFits = 64;
 
-    public void Enqueue(string fitId) => jobs.Enqueue<FitJob>(Queue, job => job.Run(fitId, null, CancellationToken.None));
+    /// <summary>The longest a fit is held back, should a waiting job never report its start (deleted from the dashboard).</summary>
+    public static readonly TimeSpan HoldLimit = TimeSpan.FromMilliseconds(100);
+
+    private readonly IBackgroundJobClient _jobs;
+    private readonly ILogger<HangfireFitQueue> _logger;
+    private readonly Lock _lock = new();
+    private readonly List<QueuedFit> _held = [];
+    private readonly Timer _sweep;
+    private int _waitingJobs;
+    private long _heldSince;
+
+    public HangfireFitQueue(IBackgroundJobClient jobs, ILogger<HangfireFitQueue> logger)
+    {
+        _jobs = jobs;
+        _logger = logger;
+        _sweep = new Timer(_ => Sweep(), null, HoldLimit, HoldLimit);
+    }
+
+    /// <summary>A fit of unknown size (recovery, the finder) gets a job of its own.</summary>
+    public void Enqueue(string fitId) => EnqueueMany([new QueuedFit(fitId, double.PositiveInfinity)]);
 
     public void EnqueueMany(IReadOnlyList<QueuedFit> fits)
     {
+        lock (_lock)
+        {
+            if (_waitingJobs > 0)
+            {
+                if (_held.Count == 0) _heldSince = Environment.TickCount64;
+                _held.AddRange(fits);
+                return;
+            }
+            _waitingJobs += EnqueueChunks(fits);
+        }
+    }
+
+    public void JobStarted()
+    {
+        lock (_lock)
+        {
+            if (_waitingJobs > 0) _waitingJobs--;
+            if (_held.Count > 0) HandOnHeld();
+        }
+    }
+
+    private void Sweep()
+    {
+        lock (_lock)
+        {
+            if (_held.Count > 0 && Environment.TickCount64 - _heldSince >= HoldLimit.TotalMilliseconds) HandOnHeld();
+        }
+    }
+
+    private void HandOnHeld()
+    {
+        var fits = _held.ToArray();
+        _held.Clear();
+        try
+        {
+            _waitingJobs += EnqueueChunks(fits);
+        }
+        catch (Exception e)
+        {
+            // Keep them for the next start or sweep (a fit queued twice runs once: the job is reentrant).
+            _logger.LogWarning(e, "{Count} held fits could not be queued; trying again", fits.Length);
+            _held.InsertRange(0, fits);
+        }
+    }
+
+    /// <summary>One job per chunk (a lone fit gets <see cref="FitJob.Run"/>, a group <see cref="FitJob.RunMany"/>); returns the number of jobs.</summary>
+    private int EnqueueChunks(IReadOnlyList<QueuedFit> fits)
+    {
+        var jobs = 0;
         foreach (var chunk in Chunk(fits))
         {
-            if (chunk.Length == 1) Enqueue(chunk[0]);
-            else jobs.Enqueue<FitJob>(Queue, job => job.RunMany(chunk, null, CancellationToken.None));
+            if (chunk.Length == 1) _jobs.Enqueue<FitJob>(Queue, job => job.Run(chunk[0], null, CancellationToken.None));
+            else _jobs.Enqueue<FitJob>(Queue, job => job.RunMany(chunk, null, CancellationToken.None));
+            jobs++;
         }
+        return jobs;
     }
 
     public static IEnumerable<string[]> Chunk(IReadOnlyList<QueuedFit> fits)
@@ -53,6 +135,8 @@ public sealed class HangfireFitQueue(IBackgroundJobClient jobs) : IFitQueue
         }
         if (chunk.Count > 0) yield return chunk.ToArray();
     }
+
+    public void Dispose() => _sweep.Dispose();
 }
 
 /// <summary>
@@ -63,6 +147,9 @@ public sealed class HangfireFitQueue(IBackgroundJobClient jobs) : IFitQueue
 public sealed class LeasedFitQueue(IBackgroundJobClient jobs, DrainKicker drains, IOptions<WorkersOptions> workers) : IFitQueue
 {
     public void Enqueue(string fitId) => jobs.Enqueue<FitJob>(HangfireFitQueue.Queue, job => job.Run(fitId, null, CancellationToken.None));
+
+    /// <summary>Drain jobs claim what is stored; nothing is held back here.</summary>
+    public void JobStarted() { }
 
     public void EnqueueMany(IReadOnlyList<QueuedFit> fits)
     {

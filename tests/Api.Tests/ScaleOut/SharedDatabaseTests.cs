@@ -93,8 +93,8 @@ public sealed class SharedDatabaseTests(PostgresCluster cluster)
             await Task.Delay(50);
             succeeded = jobs.SucceededJobs(0, 1000);
         }
-        Assert.Contains(succeeded, j => j.Value.Job.Type == typeof(Jobs.DrainJob));
-        Assert.DoesNotContain(succeeded, j => j.Value.Job.Type == typeof(Jobs.FitJob));
+        Assert.Contains(succeeded, j => j.Value.Job.Type == typeof(FitService.Api.Jobs.DrainJob));
+        Assert.DoesNotContain(succeeded, j => j.Value.Job.Type == typeof(FitService.Api.Jobs.FitJob));
         Assert.True(succeeded.Count < 40, $"{succeeded.Count} jobs for 40 small fits");
     }
 
