@@ -102,9 +102,33 @@ public class FitOptionsTests
         Assert.Equal("""{"degree":3,"loss":"huber","huberDelta":0.5,"learningRate":0.1,"steps":50,"historyEvery":10,"webhook":{"url":"https://example.test/hook"}}""", Wire(request));
     }
 
+    [Fact]
+    public void AFormulaModelAnAutomaticRateAndTheExactSolverReachTheRequest()
+    {
+        var formula = JsonDocument.Parse(Wire(Map("--formula \"a*exp(b*x) + c\" --params a,b,c --loss mse --lr auto --steps 500"))).RootElement;
+        Assert.Equal("a*exp(b*x) + c", formula.GetProperty("model").GetProperty("formula").GetString());
+        Assert.Equal(["a", "b", "c"], formula.GetProperty("model").GetProperty("params").EnumerateArray().Select(p => p.GetString()));
+        Assert.Equal("auto", formula.GetProperty("learningRate").GetString());
+        Assert.False(formula.TryGetProperty("degree", out _));
+        Assert.Equal(Map("--formula a*x --params a --loss mse --lr 0.1 --steps 5"), Map("--formula a*x --params a --loss mse --lr 0.1 --steps 5"));
+        Assert.Equal("""{"degree":3,"solver":"exact","loss":"mae"}""", Wire(Map("--degree 3 --solver exact --loss mae")));
+    }
+
     [Theory]
-    [InlineData("--loss mae --lr 0.01 --steps 10")]
+    [InlineData("--loss mae --lr 0.01 --steps 10", "give either --degree or --formula (with --params)")]
+    [InlineData("--degree 2 --formula a*x --params a --loss mae --lr 0.01 --steps 10", "give either --degree or --formula (with --params)")]
+    [InlineData("--formula a*x --loss mae --lr 0.01 --steps 10", "--formula needs --params, the param names in order (e.g. --params a,b,c)")]
+    [InlineData("--degree 1 --params a --loss mae --lr 0.01 --steps 10", "--params applies to --formula")]
+    [InlineData("--degree 1 --loss mae --steps 10", "--lr is required (a number, or auto), unless --solver exact")]
+    [InlineData("--degree 1 --loss mae --lr auto", "--steps is required, unless --solver exact")]
+    public void MissingOrContradictoryModelOptionsAreUsageErrors(string commandLine, string message)
+    {
+        Assert.Equal(message, Assert.Throws<UsageException>(() => Map(commandLine)).Message);
+    }
+
+    [Theory]
     [InlineData("--degree 2 --loss l1 --lr 0.01 --steps 10")]
+    [InlineData("--degree 2 --loss mae --lr 0.01 --steps 10 --solver newton")]
     [InlineData("--degree 2 --loss mae --lr fast --steps 10")]
     [InlineData("--degree 2 --loss mae --lr 0.01 --steps 10 --schedule linear")]
     [InlineData("--degree 2 --loss mae --lr 0.01 --steps 10 --initial-params 1,x")]

@@ -145,7 +145,7 @@ public static class FitRequestReader
         "degree", "loss", "huberDelta", "learningRate", "steps", "historyEvery", "label", "initialParams",
         "optimizer", "momentum", "dampening", "nesterov", "beta1", "beta2", "epsilon",
         "schedule", "every", "gamma", "minLearningRate", "maxLearningRate", "warmupFraction",
-        "lossBelow", "minImprovement", "patience", "webhookUrl", "solver",
+        "lossBelow", "minImprovement", "patience", "webhookUrl", "solver", "formula", "params",
     ];
 
     /// <summary>Reads <c>x,y</c> rows (header optional; comma, semicolon or tab) and the fit fields from the query.</summary>
@@ -186,11 +186,18 @@ public static class FitRequestReader
         var minImprovement = q.Double("minImprovement");
         var patience = q.Int("patience");
         var webhook = q.String("webhookUrl");
+        var formula = q.String("formula");
+        var parameterNames = q.String("params");
         var request = new FitRequest
         {
             X = xs.ToArray(),
             Y = ys.ToArray(),
             Degree = q.Int("degree"),
+            Model = formula is null && parameterNames is null ? null : new ModelDto
+            {
+                Formula = formula,
+                Params = parameterNames?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+            },
             Loss = q.String("loss"),
             HuberDelta = q.Double("huberDelta"),
             LearningRate = q.String("learningRate") == LearningRateValue.AutoText ? LearningRateValue.Auto

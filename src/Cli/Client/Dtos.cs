@@ -9,9 +9,12 @@ internal sealed record FitRequest
     public double[]? X { get; init; }
     public double[]? Y { get; init; }
     public int? Degree { get; init; }
+    public ModelRequest? Model { get; init; }
+    public string? Solver { get; init; }
     public string? Loss { get; init; }
     public double? HuberDelta { get; init; }
-    public double? LearningRate { get; init; }
+    /// <summary>A number, or the string <c>"auto"</c> (the service's learning-rate finder picks it).</summary>
+    public object? LearningRate { get; init; }
     public int? Steps { get; init; }
     public double[]? InitialParams { get; init; }
     public OptimizerRequest? Optimizer { get; init; }
@@ -51,6 +54,13 @@ internal sealed record StopRequest
 }
 
 internal sealed record WebhookRequest(string Url);
+
+/// <summary>A formula model instead of a polynomial: <c>{"formula":"a*exp(b*x)+c","params":["a","b","c"]}</c>.</summary>
+internal sealed record ModelRequest(string Formula, IReadOnlyList<string> Params)
+{
+    public bool Equals(ModelRequest? other) => other is not null && Formula == other.Formula && Params.SequenceEqual(other.Params);
+    public override int GetHashCode() => Formula.GetHashCode();
+}
 
 /// <summary>The fit resource. Fields the client does not model are kept, so <c>--json</c> passes them through.</summary>
 internal sealed record Fit

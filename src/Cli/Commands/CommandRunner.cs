@@ -24,6 +24,13 @@ internal sealed class CommandRunner(CliContext context, GlobalOptions global)
                 using var client = global.CreateClient(parseResult, context);
                 return await action(parseResult, client, output, cancellationToken);
             }
+            catch (UsageException e)
+            {
+                // Options that contradict each other, found after parsing: answered like a parse error.
+                Fail(e, context.Error, cancellationToken);
+                context.Error.MarkupLine(Markup.Escape($"Run 'fitctl {command.Name} --help' for usage."));
+                return ExitCodes.Usage;
+            }
             catch (Exception e)
             {
                 return Fail(e, context.Error, cancellationToken);

@@ -17,7 +17,7 @@ internal static class FitCommand
         var idempotencyKey = new Option<string?>("--idempotency-key") { Description = "Repeating a submit with the same key returns the same fit" };
         var noWait = new Option<bool>("--no-wait") { Description = "Submit and print the queued fit without waiting for it" };
 
-        var command = new Command("fit", "Fit a polynomial to the points of a CSV file and print the params and final loss");
+        var command = new Command("fit", "Fit a polynomial (or a formula) to the points of a CSV file and print the params and final loss");
         command.Arguments.Add(points);
         fitOptions.AddTo(command);
         command.Options.Add(label);

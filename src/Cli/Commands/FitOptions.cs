@@ -12,11 +12,21 @@ internal sealed class FitOptions
     private static readonly string[] Losses = ["mae", "mse", "huber"];
     private static readonly string[] Optimizers = ["sgd", "adam"];
     private static readonly string[] Schedules = ["constant", "step", "exponential", "cosine", "oneCycle"];
+    private static readonly string[] Solvers = ["descent", "exact"];
+    private const string Auto = "auto";
 
-    public Option<int> Degree { get; } = new("--degree", "-d") { Description = "Polynomial degree, 0–20", Required = true };
+    public Option<int?> Degree { get; } = new("--degree", "-d") { Description = "Polynomial degree, 0–20 (or --formula)" };
+    public Option<string?> Formula { get; } = new("--formula") { Description = "A formula model instead of a polynomial, e.g. 'a*exp(b*x) + c' (with --params)" };
+    public Option<string[]> Params { get; } = new("--params")
+    {
+        Description = "The formula's param names in order: 'a,b,c' or 'a b c'",
+        AllowMultipleArgumentsPerToken = true,
+        CustomParser = ParseNameList,
+    };
+    public Option<string?> Solver { get; } = new("--solver") { Description = "descent, or exact: the optimum computed directly (polynomials; no --lr or --steps) [descent]" };
     public Option<string> Loss { get; } = new("--loss", "-l") { Description = "Loss: mae, mse or huber", Required = true };
-    public Option<double> LearningRate { get; } = new("--lr", "--learning-rate") { Description = "Learning rate (> 0)", Required = true };
-    public Option<int> Steps { get; } = new("--steps", "-n") { Description = "Number of parameter updates", Required = true };
+    public Option<string?> LearningRate { get; } = new("--lr", "--learning-rate") { Description = "Learning rate (> 0), or auto: the service's learning-rate finder picks it" };
+    public Option<int?> Steps { get; } = new("--steps", "-n") { Description = "Number of parameter updates (not with --solver exact)" };
     public Option<double?> HuberDelta { get; } = new("--huber-delta") { Description = "δ of the huber loss [1.0]" };
     public Option<double[]> InitialParams { get; } = new("--initial-params", "-p")
     {
@@ -46,6 +56,12 @@ internal sealed class FitOptions
     public FitOptions()
     {
         Loss.AcceptOnlyFromAmong(Losses);
+        Solver.AcceptOnlyFromAmong(Solvers);
+        LearningRate.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } text && text != Auto && ParseRate(text) is null)
+                result.AddError($"--lr must be a number or auto, not '{text}'");
+        });
         Optimizer.AcceptOnlyFromAmong(Optimizers);
         Schedule.CustomParser = result => Canonical(result, Schedules);
         Schedule.Validators.Add(result =>
@@ -57,7 +73,7 @@ internal sealed class FitOptions
 
     public IEnumerable<Option> All =>
     [
-        Degree, Loss, LearningRate, Steps, HuberDelta, InitialParams,
+        Degree, Formula, Params, Solver, Loss, LearningRate, Steps, HuberDelta, InitialParams,
         Optimizer, Momentum, Dampening, Nesterov, Beta1, Beta2, Epsilon,
         Schedule, Every, Gamma, MinLearningRate, MaxLearningRate, WarmupFraction,
         LossBelow, MinImprovement, Patience, HistoryEvery, Webhook,
@@ -73,12 +89,15 @@ internal sealed class FitOptions
     /// for options that contradict each other, such as <c>--beta1</c> with <c>--optimizer sgd</c>.</summary>
     public FitRequest ToRequest(ParseResult parseResult)
     {
+        RequireDescentOptions(parseResult);
         var initialParams = parseResult.GetValue(InitialParams);
         return new FitRequest
         {
             Degree = parseResult.GetValue(Degree),
+            Model = ModelFrom(parseResult),
+            Solver = parseResult.GetValue(Solver),
             Loss = parseResult.GetValue(Loss),
-            LearningRate = parseResult.GetValue(LearningRate),
+            LearningRate = parseResult.GetValue(LearningRate) is { } rate ? rate == Auto ? Auto : ParseRate(rate) : null,
             Steps = parseResult.GetValue(Steps),
             HuberDelta = parseResult.GetValue(HuberDelta),
             InitialParams = initialParams is { Length: > 0 } ? initialParams : null,
@@ -88,6 +107,30 @@ internal sealed class FitOptions
             HistoryEvery = parseResult.GetValue(HistoryEvery),
             Webhook = parseResult.GetValue(Webhook) is { Length: > 0 } url ? new WebhookRequest(url) : null,
         };
+    }
+
+    /// <summary>The model: a degree, or a formula with its params.</summary>
+    private ModelRequest? ModelFrom(ParseResult p)
+    {
+        var formula = p.GetValue(Formula);
+        var names = p.GetValue(Params) ?? [];
+        if (IsGiven(p, Degree) == (formula is not null))
+            throw new UsageException("give either --degree or --formula (with --params)");
+        if (formula is null && names.Length > 0)
+            throw new UsageException("--params applies to --formula");
+        if (formula is not null && names.Length == 0)
+            throw new UsageException("--formula needs --params, the param names in order (e.g. --params a,b,c)");
+        return formula is null ? null : new ModelRequest(formula, names);
+    }
+
+    /// <summary>A descent needs a rate and a number of steps; the exact solver needs neither (the service names anything else that does not apply).</summary>
+    private void RequireDescentOptions(ParseResult p)
+    {
+        if (p.GetValue(Solver) == "exact") return;
+        if (!IsGiven(p, LearningRate))
+            throw new UsageException("--lr is required (a number, or auto), unless --solver exact");
+        if (!IsGiven(p, Steps))
+            throw new UsageException("--steps is required, unless --solver exact");
     }
 
     private OptimizerRequest? OptimizerFrom(ParseResult p)
@@ -164,6 +207,13 @@ internal sealed class FitOptions
         var key = text.Replace("-", "").Replace("_", "");
         return names.FirstOrDefault(n => string.Equals(n, key, StringComparison.OrdinalIgnoreCase)) ?? text;
     }
+
+    private static double? ParseRate(string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) && double.IsFinite(rate) ? rate : null;
+
+    /// <summary>Names separated by commas and/or given as several tokens.</summary>
+    internal static string[] ParseNameList(ArgumentResult result) =>
+        [.. result.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
 
     /// <summary>Numbers separated by commas and/or given as several tokens, in the invariant culture.</summary>
     internal static double[] ParseNumberList(ArgumentResult result)

@@ -28,14 +28,37 @@ internal static class Views
         Row(grid, "steps", $"{fit.Step}/{fit.Steps}");
         if (fit.Loss is { } loss)
             Row(grid, "loss", Number(loss));
+        if (fit.Extra?.GetValueOrDefault("learningRateChosen") is { ValueKind: JsonValueKind.Number } chosen)
+            Row(grid, "learning rate", $"{Number(chosen.GetDouble())} (chosen by the finder)");
         if (fit.Params is { } p)
         {
-            Row(grid, "params", string.Join(", ", p.Select(Number)));
-            Row(grid, "f(x)", Polynomial(p));
+            if (FormulaOf(fit) is { } model)
+            {
+                Row(grid, "params", string.Join(", ", p.Select((value, i) => $"{(i < model.Names.Count ? model.Names[i] : $"p{i}")} = {Number(value)}")));
+                Row(grid, "f(x)", model.Formula);
+            }
+            else
+            {
+                Row(grid, "params", string.Join(", ", p.Select(Number)));
+                Row(grid, "f(x)", Polynomial(p));
+            }
         }
         if (fit.Error is { Length: > 0 } error)
             Row(grid, "error", error, "red");
         console.Write(grid);
+    }
+
+    /// <summary>The formula and param names of a formula fit, from the request the service echoes; null for a polynomial.</summary>
+    private static (string Formula, IReadOnlyList<string> Names)? FormulaOf(Fit fit)
+    {
+        if (fit.Extra?.GetValueOrDefault("request") is not { ValueKind: JsonValueKind.Object } request
+            || !request.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object
+            || !model.TryGetProperty("formula", out var formula) || formula.ValueKind != JsonValueKind.String)
+            return null;
+        var names = model.TryGetProperty("params", out var list) && list.ValueKind == JsonValueKind.Array
+            ? list.EnumerateArray().Select(n => n.GetString() ?? "").ToList()
+            : [];
+        return (formula.GetString()!, names);
     }
 
     public static void FitList(IAnsiConsole console, IReadOnlyList<Fit> fits, string? next)

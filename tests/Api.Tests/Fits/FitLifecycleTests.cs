@@ -305,6 +305,33 @@ public sealed class FitLifecycleTests(FitLifecycleTests.Service factory) : IClas
     }
 
     [Fact]
+    public async Task CsvPointsWithAFormulaModelAndTheExactSolver()
+    {
+        var csv = "x,y\n0,1\n1,2.7\n2,7.4\n3,20.1\n";
+        var formula = new HttpRequestMessage(HttpMethod.Post,
+            "/v1/fits?formula=a*exp(b*x)&params=a,%20b&loss=mse&learningRate=0.001&steps=200&initialParams=1,1")
+        { Content = new StringContent(csv, System.Text.Encoding.UTF8, "text/csv") };
+        formula.Headers.TryAddWithoutValidation("Prefer", "wait=30");
+        var byFormula = await (await _client.SendAsync(formula)).ReadFit();
+        Assert.Equal("succeeded", byFormula.Status);
+        Assert.Equal("a*exp(b*x)", byFormula.Request.Model!.Formula);
+        Assert.Equal(["a", "b"], byFormula.Request.Model.Params!);
+        Assert.Equal(2, byFormula.Params!.Length);
+
+        var exact = new HttpRequestMessage(HttpMethod.Post, "/v1/fits?degree=1&loss=mse&solver=exact")
+        { Content = new StringContent(csv, System.Text.Encoding.UTF8, "text/csv") };
+        exact.Headers.TryAddWithoutValidation("Prefer", "wait=30");
+        var byExact = await (await _client.SendAsync(exact)).ReadFit();
+        Assert.Equal("succeeded", byExact.Status);
+        Assert.Equal("exact", byExact.Request.Solver);
+
+        var noParams = await _client.PostAsync("/v1/fits?formula=a*x&loss=mse&learningRate=0.1&steps=5",
+            new StringContent(csv, System.Text.Encoding.UTF8, "text/csv"));
+        Assert.Equal(HttpStatusCode.BadRequest, noParams.StatusCode);
+        Assert.True((await noParams.ReadProblem()).GetProperty("errors").TryGetProperty("model.params", out _));
+    }
+
+    [Fact]
     public async Task BadCsvNamesTheLine()
     {
         var content = new StringContent("x,y\n1,2\n3,four\n", System.Text.Encoding.UTF8, "text/csv");

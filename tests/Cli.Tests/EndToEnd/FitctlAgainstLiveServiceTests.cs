@@ -67,6 +67,33 @@ public sealed class FitctlAgainstLiveServiceTests(LiveService service) : IDispos
     }
 
     [LiveServiceFact]
+    public async Task AFormulaFitWithAnAutomaticRateShowsItsNamedParamsAndTheChosenRate()
+    {
+        var x = Enumerable.Range(0, 12).Select(i => i * 0.25).ToArray();
+        var points = WritePoints("growth.csv", x, x.Select(v => 2 * Math.Exp(0.5 * v) + 1));
+
+        var r = await Fitctl("fit", points, "--formula", "a*exp(b*x) + c", "--params", "a,b,c", "--loss", "mse", "--lr", "auto",
+            "--steps", "300", "--optimizer", "adam", "--label", $"e2e {_run} formula");
+
+        Assert.True(r.ExitCode == 0, r.Err);
+        Assert.Contains("succeeded", r.Out);
+        Assert.Contains("a*exp(b*x) + c", r.Out);
+        Assert.Matches(@"a = [-\d.]+, b = [-\d.]+, c = [-\d.]+", r.Out);
+        Assert.Contains("(chosen by the finder)", r.Out);
+    }
+
+    [LiveServiceFact]
+    public async Task TheExactSolverNeedsNoRateOrSteps()
+    {
+        var r = await Fitctl("fit", LessonPoints(), "--degree", "2", "--loss", "mse", "--solver", "exact", "--label", $"e2e {_run} exact", "--json");
+
+        Assert.True(r.ExitCode == 0, r.Err);
+        Assert.Equal("succeeded", r.Json.GetProperty("status").GetString());
+        Assert.Equal("exact", r.Json.GetProperty("request").GetProperty("solver").GetString());
+        Assert.Equal(3, r.Json.GetProperty("params").GetArrayLength());
+    }
+
+    [LiveServiceFact]
     public async Task AnInvalidRequestShowsTheServiceFieldErrorsAndExitsTwo()
     {
         var r = await Fitctl("fit", LessonPoints(), "--degree", "2", "--loss", "mae", "--lr", "-1", "--steps", "10");
