@@ -30,6 +30,11 @@ public sealed class DrainJob(
 
     [AutomaticRetry(Attempts = 3)]
     [JobDisplayName("drain small fits")]
+    public string Run(CancellationToken shutdown) => Blocking.Wait(RunAsync(shutdown));
+
+    /// <summary>The drain itself; Hangfire runs it through <see cref="Run"/> (jobs stored before that existed call it directly).</summary>
+    [AutomaticRetry(Attempts = 3)]
+    [JobDisplayName("drain small fits")]
     public async Task<string> RunAsync(CancellationToken shutdown)
     {
         var options = workers.Value;

@@ -31,7 +31,7 @@ public sealed class DrainKicker(IBackgroundJobClient jobs, ILogger<DrainKicker> 
             Interlocked.Exchange(ref _pending, 0);
             try
             {
-                jobs.Enqueue<DrainJob>(HangfireFitQueue.Queue, job => job.RunAsync(CancellationToken.None));
+                jobs.Enqueue<DrainJob>(HangfireFitQueue.Queue, job => job.Run(CancellationToken.None));
             }
             catch (Exception e)
             {
