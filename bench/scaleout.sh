@@ -37,12 +37,14 @@ start() { # start <log name> <settings...>
   dotnet "$work/app/FitService.Api.dll" --urls="http://127.0.0.1:$p" --Storage:Provider=postgres "--Storage:ConnectionString=$cs" \
     --Serilog:MinimumLevel:Default=Warning --Limits:RequestsPerSecond=0 "$@" >"$log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$p/health/ready" >/dev/null && { echo "$p"; return; }; sleep 0.1; done
+  for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$p/health/ready" >/dev/null && { started_port=$p; return; }; sleep 0.1; done
   echo "process did not start:" >&2; cat "$log" >&2; exit 1
 }
-start worker1 --Api:Enabled=false --Workers:Count=2 >/dev/null
-start worker2 --Api:Enabled=false --Workers:Count=2 >/dev/null
-api_port=$(start api --Workers:Count=0)
+# Not in $(…): a subshell's pids+=() would not reach the cleanup, and the process would outlive the bench.
+start worker1 --Api:Enabled=false --Workers:Count=2
+start worker2 --Api:Enabled=false --Workers:Count=2
+start api --Workers:Count=0
+api_port=$started_port
 
 echo "$(date -u +%F) $(nproc) cores, $(uptime | sed 's/.*load average/load average/')"
 dotnet "$work/bench/FitService.ScaleOut.Bench.dll" "$cs" "http://127.0.0.1:$api_port" "${1:-2000}" "${2:-10000}" "${3:-8}"
