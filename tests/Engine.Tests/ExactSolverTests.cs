@@ -103,6 +103,25 @@ public class ExactSolverTests
         }
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(5)]
+    public void DataOnTheModelItselfHasItsOwnParamsAsTheOptimumForEveryLoss(int degree)
+    {
+        // No noise: every residual at the optimum is zero up to rounding, which leaves LAD without a sign to follow.
+        var x = Enumerable.Range(0, 20).Select(i => -2 + 4 * i / 19.0).ToArray();
+        double[] truth = [.. Enumerable.Range(0, degree + 1).Select(k => 3.0 - k)];
+        var y = x.Select(v => Polynomial.Evaluate(truth, v)).ToArray();
+        foreach (var loss in new[] { new LossSpec(LossKind.Mae), new LossSpec(LossKind.Mse), new LossSpec(LossKind.Huber, 1.0) })
+        {
+            var optimum = ExactSolver.Solve(x, y, degree, loss);
+            for (var k = 0; k <= degree; k++) Assert.Equal(truth[k], optimum.Params[k], 1e-9);
+            Assert.True(optimum.Loss < 1e-10, $"{loss.Kind}: loss {optimum.Loss}");
+        }
+    }
+
     [Fact]
     public void TooFewDistinctXValuesIsAnError()
     {

@@ -11,6 +11,9 @@ namespace FitService.Engine.Exact;
 internal static class LeastAbsoluteDeviations
 {
     public const double MultiplierTolerance = 1e-9;
+
+    /// <summary>Residuals within this share of the largest |y| count as zero (rounding, not misfit).</summary>
+    public const double ZeroTolerance = 1e-12;
     private const int IrlsIterations = 30;
 
     public static (double[] U, string Method) Solve(ScaledBasis basis, double[] y, double[] start, CancellationToken ct)
@@ -42,6 +45,11 @@ internal static class LeastAbsoluteDeviations
         var inVertex = new bool[n];
         foreach (var i in vertex) inVertex[i] = true;
 
+        // A residual this small is zero up to the rounding of the interpolation: its point lies on the curve, and its
+        // sign is noise. Data on a polynomial itself has every residual here, and is optimal as it stands.
+        var zero = ZeroTolerance * Math.Max(1, y.Max(Math.Abs));
+        bool IsZero(double r) => Math.Abs(r) <= zero;
+
         var rows = new double[n][];
         for (var i = 0; i < n; i++) { rows[i] = new double[m]; basis.Powers(basis.X[i], rows[i]); }
         var maxIterations = 1000 + 20 * m;
@@ -60,7 +68,7 @@ internal static class LeastAbsoluteDeviations
             var g = new double[m];
             for (var i = 0; i < n; i++)
             {
-                if (inVertex[i] || residual[i] == 0) continue;
+                if (inVertex[i] || IsZero(residual[i])) continue;
                 var s = Math.Sign(residual[i]);
                 for (var k = 0; k < m; k++) g[k] += s * rows[i][k];
             }
@@ -84,7 +92,7 @@ internal static class LeastAbsoluteDeviations
                 var ai = 0.0;
                 for (var k = 0; k < m; k++) ai += rows[i][k] * direction[k];
                 if (ai == 0) continue;
-                if (residual[i] == 0) slope += Math.Abs(ai);
+                if (IsZero(residual[i])) slope += Math.Abs(ai);
                 else if (residual[i] / ai > 0) breaks.Add((residual[i] / ai, 2 * Math.Abs(ai), i));
             }
             if (slope >= 0) throw new ExactSolverException("least absolute deviations: a degenerate vertex (tied residuals); no descent edge found");
