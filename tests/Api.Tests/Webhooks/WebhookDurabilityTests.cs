@@ -58,13 +58,7 @@ public sealed class WebhookDurabilityTests : IAsyncLifetime
             id = (await (await client.PostFit(WebhookSettings.FitWithWebhook(_receiver.Url(path)), ("Prefer", "wait=30"))).ReadFit()).Id;
             await client.DeliveriesWhen(id, d => d.State == "pending");
         }
-        await using (var db = new SqliteConnection($"Data Source={Path.Combine(_folder, "fits.db")}"))
-        {
-            await db.OpenAsync();
-            await using var delete = db.CreateCommand();
-            delete.CommandText = "DELETE FROM webhook_events";
-            Assert.Equal(1, await delete.ExecuteNonQueryAsync());
-        }
+        Assert.Equal(1L, await SqlAsync("DELETE FROM webhook_events", ""));
         Assert.Empty(_receiver.Received(path));
 
         using var after = new FitServiceFactory(_folder, WebhookSettings.Loopback());
@@ -90,17 +84,11 @@ public sealed class WebhookDurabilityTests : IAsyncLifetime
             var batch = await (await client.SendAsync(wait)).Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
             Assert.Equal("completed", batch.GetProperty("status").GetString());
             // The event is stored just after the last fit's end is announced: wait for it, then lose it.
-            for (var tries = 0; await CountBatchEventsAsync(batchId) == 0 && tries < 200; tries++) await Task.Delay(50);
+            for (var tries = 0; await SqlAsync("SELECT COUNT(*) FROM webhook_events WHERE id = $id", "msg_batch_" + batchId) == 0 && tries < 200; tries++)
+                await Task.Delay(50);
         }
         // Lose the stored event, as a crash between the last fit's end and the event would.
-        await using (var db = new SqliteConnection($"Data Source={Path.Combine(_folder, "fits.db")}"))
-        {
-            await db.OpenAsync();
-            await using var delete = db.CreateCommand();
-            delete.CommandText = "DELETE FROM webhook_events WHERE id = $id";
-            delete.Parameters.AddWithValue("$id", "msg_batch_" + batchId);
-            Assert.Equal(1, await delete.ExecuteNonQueryAsync());
-        }
+        Assert.Equal(1L, await SqlAsync("DELETE FROM webhook_events WHERE id = $id", "msg_batch_" + batchId));
         Assert.Empty(_receiver.Received(path));
 
         using var after = new FitServiceFactory(_folder, WebhookSettings.Loopback());
@@ -111,14 +99,15 @@ public sealed class WebhookDurabilityTests : IAsyncLifetime
         Assert.Contains("\"type\":\"batch.completed\"", got.Body);
     }
 
-    private async Task<long> CountBatchEventsAsync(string batchId)
+    /// <summary>Runs SQL on the service's SQLite file behind its back: a count for a SELECT, the rows changed otherwise.</summary>
+    private async Task<long> SqlAsync(string sql, string id)
     {
         await using var db = new SqliteConnection($"Data Source={Path.Combine(_folder, "fits.db")}");
         await db.OpenAsync();
-        await using var count = db.CreateCommand();
-        count.CommandText = "SELECT COUNT(*) FROM webhook_events WHERE id = $id";
-        count.Parameters.AddWithValue("$id", "msg_batch_" + batchId);
-        return (long)(await count.ExecuteScalarAsync())!;
+        await using var command = db.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$id", id);
+        return sql.StartsWith("SELECT", StringComparison.Ordinal) ? (long)(await command.ExecuteScalarAsync())! : await command.ExecuteNonQueryAsync();
     }
 
     [Fact]
