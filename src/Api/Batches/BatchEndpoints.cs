@@ -245,7 +245,7 @@ public static class BatchEndpoints
         return new BatchResource(batch.Id, status, batch.Total, counts, progress, batch.FitIds, batch.CreatedAt, batch.Label);
     }
 
-    private static ProblemHttpResult NotFound(string id) =>
+    public static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Batch not found", detail: $"There is no batch with id '{id}'.");
 
     private static string Number(double? value) => value is { } v && double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : "";

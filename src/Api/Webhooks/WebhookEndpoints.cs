@@ -1,4 +1,6 @@
+using System.Text.Json;
 using FitService.Api.Auth;
+using FitService.Api.Batches;
 using FitService.Api.Fits;
 using FitService.Api.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -24,6 +26,19 @@ public static class WebhookEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
+        var batches = app.MapGroup("/v1/batches/{id}/deliveries").WithTags("Webhooks");
+        batches.MapGet("/", ListForBatch).WithName("ListBatchDeliveries")
+            .WithSummary("List a batch's webhook delivery attempts")
+            .WithDescription("The `batch.completed` event of a batch submitted with a top-level `webhook`, as for a fit: its state, when the next " +
+                "attempt is due, and every attempt. Empty until the batch completes.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        batches.MapPost("/retry", RetryForBatch).WithName("RedeliverBatchWebhook")
+            .WithSummary("Send a batch's webhook again")
+            .WithDescription("Delivers the `batch.completed` event again now, with the same `webhook-id`. 202 with the deliveries; 409 if the " +
+                "batch has no webhook, has not completed, or an attempt is in flight.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
         return group;
     }
 
@@ -32,8 +47,39 @@ public static class WebhookEndpoints
     {
         var fit = await fits.GetAsync(http.Tenant(), id, includeHistory: false, ct);
         if (fit is null) return FitEndpoints.NotFound(id);
-        return TypedResults.Ok(await ReadAsync(fit, deliveries, ct));
+        return TypedResults.Ok(await ReadAsync(fit.Id, FitMapper.ToResource(fit).Request.Webhook?.Url, deliveries, ct));
     }
+
+    public static async Task<Results<Ok<DeliveryList>, ProblemHttpResult>> ListForBatch(
+        string id, HttpContext http, IFitStore fits, IDeliveryStore deliveries, CancellationToken ct)
+    {
+        var batch = await fits.GetBatchAsync(http.Tenant(), id, ct);
+        if (batch is null) return BatchEndpoints.NotFound(id);
+        return TypedResults.Ok(await ReadAsync(batch.Id, UrlOf(batch), deliveries, ct));
+    }
+
+    public static async Task<Results<Accepted<DeliveryList>, ProblemHttpResult>> RetryForBatch(
+        string id, HttpContext http, IFitStore fits, IDeliveryStore deliveries, BatchCompletedEvents events, IDeliveryQueue queue, TimeProvider clock,
+        CancellationToken ct)
+    {
+        var tenant = http.Tenant();
+        var batch = await fits.GetBatchAsync(tenant, id, ct);
+        if (batch is null) return BatchEndpoints.NotFound(id);
+        // A batch's event carries the batch id where a fit's carries the fit id.
+        var e = await deliveries.GetEventForFitAsync(id, ct) ?? await events.CreateAsync(tenant, id, ct);
+        if (e is null)
+        {
+            return Conflict(batch.IsEnded ? $"Batch '{id}' asked for no webhook." : $"Batch '{id}' has not completed yet; its webhook is sent when it does.");
+        }
+        if (!await deliveries.RedeliverAsync(e.Id, clock.GetUtcNow(), ct))
+        {
+            return Conflict($"An attempt to deliver the webhook of batch '{id}' is in progress; see its deliveries.");
+        }
+        queue.Enqueue(e.Id);
+        return TypedResults.Accepted($"/v1/batches/{id}/deliveries", await ReadAsync(batch.Id, UrlOf(batch), deliveries, ct));
+    }
+
+    private static string? UrlOf(BatchRecord batch) => JsonSerializer.Deserialize<BatchSpec>(batch.RequestJson, FitRequestReader.Strict)?.Webhook?.Url;
 
     public static async Task<Results<Accepted<DeliveryList>, ProblemHttpResult>> Retry(
         string id, HttpContext http, IFitStore fits, IDeliveryStore deliveries, WebhookEvents events, IDeliveryQueue queue, TimeProvider clock, CancellationToken ct)
@@ -51,13 +97,16 @@ public static class WebhookEndpoints
             return Conflict($"An attempt to deliver the webhook of fit '{id}' is in progress; see its deliveries.");
         }
         queue.Enqueue(e.Id);
-        return TypedResults.Accepted($"/v1/fits/{id}/deliveries", await ReadAsync(fit, deliveries, ct));
+        return TypedResults.Accepted($"/v1/fits/{id}/deliveries", await ReadAsync(fit.Id, FitMapper.ToResource(fit).Request.Webhook?.Url, deliveries, ct));
     }
 
-    private static async Task<DeliveryList> ReadAsync(FitRecord fit, IDeliveryStore deliveries, CancellationToken ct)
+    /// <param name="ownerId">The fit's id, or the batch's for its <c>batch.completed</c> event.</param>
+    /// <param name="url">Where the webhook goes, as the request asked (shown before the event exists).</param>
+    /// <param name="deliveries">The delivery store.</param>
+    /// <param name="ct">Cancels the reads.</param>
+    private static async Task<DeliveryList> ReadAsync(string ownerId, string? url, IDeliveryStore deliveries, CancellationToken ct)
     {
-        var url = FitMapper.ToResource(fit).Request.Webhook?.Url;
-        if (await deliveries.GetEventForFitAsync(fit.Id, ct) is not { } e) return new DeliveryList { Url = url, Items = [] };
+        if (await deliveries.GetEventForFitAsync(ownerId, ct) is not { } e) return new DeliveryList { Url = url, Items = [] };
         var attempts = await deliveries.ListAttemptsAsync(e.Id, ct);
         return new DeliveryList
         {

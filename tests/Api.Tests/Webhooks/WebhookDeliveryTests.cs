@@ -243,6 +243,29 @@ public sealed class BatchWebhookTests(WebhookService service) : IClassFixture<We
         Assert.Equal(30, body.GetProperty("data").GetProperty("counts").GetProperty("succeeded").GetInt32());
         await Task.Delay(500);
         Assert.Single(service.Receiver.Received(path));
+
+        // Its deliveries are the batch's, and it can be sent again with the same id.
+        var deliveries = await _client.DeliveriesWhen(batchId!, d => d.State == "delivered", of: "batches");
+        Assert.Equal($"msg_batch_{batchId}", deliveries.WebhookId);
+        Assert.Equal("batch.completed", deliveries.Type);
+        Assert.Equal([200], deliveries.Items.Select(a => a.StatusCode ?? 0));
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, (await _client.PostAsync($"/v1/batches/{batchId}/deliveries/retry", null)).StatusCode);
+        var again = await service.Receiver.WaitForAsync(path, 2);
+        Assert.Equal(again[0].Id, again[1].Id);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await _client.GetAsync($"/v1/fits/{batchId}/deliveries")).StatusCode);
+    }
+
+    [Fact]
+    public async Task ABatchWithoutAWebhookHasNoDeliveriesToSendAgain()
+    {
+        var response = await _client.PostAsJsonAsync("/v1/batches", new { fits = new[] { TestApi.SmallFit() } });
+        var batchId = (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("id").GetString()!;
+
+        var deliveries = await _client.Deliveries(batchId, "batches");
+        Assert.Null(deliveries.Url);
+        Assert.Empty(deliveries.Items);
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, (await _client.PostAsync($"/v1/batches/{batchId}/deliveries/retry", null)).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await _client.GetAsync("/v1/batches/nosuchbatch/deliveries")).StatusCode);
     }
 
     [Fact]

@@ -27,16 +27,16 @@ public static class WebhookSettings
         webhook = new { url },
     };
 
-    public static async Task<DeliveryList> Deliveries(this HttpClient client, string fitId) =>
-        (await client.GetFromJsonAsync<DeliveryList>($"/v1/fits/{fitId}/deliveries", TestApi.Json))!;
+    public static async Task<DeliveryList> Deliveries(this HttpClient client, string fitId, string of = "fits") =>
+        (await client.GetFromJsonAsync<DeliveryList>($"/v1/{of}/{fitId}/deliveries", TestApi.Json))!;
 
-    /// <summary>Polls the deliveries until <paramref name="done"/> holds.</summary>
-    public static async Task<DeliveryList> DeliveriesWhen(this HttpClient client, string fitId, Func<DeliveryList, bool> done, int seconds = 30)
+    /// <summary>Polls the deliveries of a fit (or, with <paramref name="of"/> "batches", a batch) until <paramref name="done"/> holds.</summary>
+    public static async Task<DeliveryList> DeliveriesWhen(this HttpClient client, string fitId, Func<DeliveryList, bool> done, int seconds = 30, string of = "fits")
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (true)
         {
-            var list = await client.Deliveries(fitId);
+            var list = await client.Deliveries(fitId, of);
             if (done(list)) return list;
             Assert.True(DateTime.UtcNow < deadline, $"deliveries of {fitId} never got there: {JsonSerializer.Serialize(list)}");
             await Task.Delay(50);
