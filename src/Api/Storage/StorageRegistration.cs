@@ -10,9 +10,13 @@ namespace FitService.Api.Storage;
 /// <summary>What each <c>Storage:Provider</c> brings: the fit store, the host's Hangfire storage, how fits are queued and signalled.</summary>
 public static class StorageRegistration
 {
+    /// <summary>How long the embedded queue keeps ended jobs (for the dashboard). Failed jobs do not expire.</summary>
+    public static readonly TimeSpan InMemoryJobRetention = TimeSpan.FromMinutes(10);
+
     /// <summary>
-    /// Embedded, one process: SQLite (fits and webhook deliveries), Hangfire in memory (one job per fit), signals in process; at start the workers
-    /// re-queue every unfinished fit, since the in-memory queue did not survive.
+    /// Embedded, one process: SQLite (fits and webhook deliveries), Hangfire in memory (a job per fit, or per group of
+    /// fits that queued up together), signals in process; at start the workers re-queue every unfinished fit, since
+    /// the in-memory queue did not survive.
     /// </summary>
     public static IServiceCollection AddSqliteStorage(this IServiceCollection services, StorageOptions storage, WorkersOptions workers, string contentRoot)
     {
@@ -22,7 +26,13 @@ public static class StorageRegistration
         services.AddSingleton<IDeliveryStore>(sp => new SqliteDeliveryStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IFitSignals, InProcessFitSignals>();
         services.AddSingleton<IFitQueue, HangfireFitQueue>();
-        services.AddSingleton<JobStorage>(_ => new InMemoryStorage(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long }));
+        services.AddSingleton<JobStorage>(_ => new InMemoryStorage(new InMemoryStorageOptions
+        {
+            IdType = InMemoryStorageIdType.Long,
+            // Hangfire keeps a succeeded job for a day, Hangfire.InMemory caps that at 3 hours: at a thousand fits a
+            // second that is millions of jobs in RAM. The fits themselves live in SQLite; the dashboard needs only the recent past.
+            MaxExpirationTime = InMemoryJobRetention,
+        }));
         if (workers.Count > 0) services.AddHostedService<FitRecovery>();
         return services;
     }

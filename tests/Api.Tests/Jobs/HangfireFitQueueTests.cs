@@ -1,7 +1,7 @@
 using FitService.Api.Jobs;
 using Hangfire;
 using Hangfire.InMemory;
-using Hangfire.Storage.Monitoring;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FitService.Api.Tests.Jobs;
 
@@ -94,6 +94,17 @@ public sealed class HangfireFitQueueTests : IDisposable
         _queue.JobStarted();
 
         Assert.Equal([["first"], ["a"], ["big"], ["b"]], Jobs());
+    }
+
+    [Fact]
+    public async Task TheEmbeddedServiceKeepsEndedJobsForMinutesNotHours()
+    {
+        // Hangfire.InMemory would keep succeeded jobs 3 hours: millions of them in RAM at a thousand fits a second.
+        await using var factory = new Infrastructure.FitServiceFactory();
+        factory.CreateClient();
+
+        var storage = Assert.IsType<InMemoryStorage>(factory.Services.GetRequiredService<JobStorage>());
+        Assert.Equal(TimeSpan.FromMinutes(10), storage.Options.MaxExpirationTime);
     }
 
     public void Dispose()
