@@ -67,16 +67,7 @@ public static class WebhookEndpoints
         if (batch is null) return BatchEndpoints.NotFound(id);
         // A batch's event carries the batch id where a fit's carries the fit id.
         var e = await deliveries.GetEventForFitAsync(id, ct) ?? await events.CreateAsync(tenant, id, ct);
-        if (e is null)
-        {
-            return Conflict(batch.IsEnded ? $"Batch '{id}' asked for no webhook." : $"Batch '{id}' has not completed yet; its webhook is sent when it does.");
-        }
-        if (!await deliveries.RedeliverAsync(e.Id, clock.GetUtcNow(), ct))
-        {
-            return Conflict($"An attempt to deliver the webhook of batch '{id}' is in progress; see its deliveries.");
-        }
-        queue.Enqueue(e.Id);
-        return TypedResults.Accepted($"/v1/batches/{id}/deliveries", await ReadAsync(batch.Id, UrlOf(batch), deliveries, ct));
+        return await ResendAsync(e, "batch", id, UrlOf(batch), batch.IsEnded, "has not completed", deliveries, queue, clock, ct);
     }
 
     private static string? UrlOf(BatchRecord batch) => JsonSerializer.Deserialize<BatchSpec>(batch.RequestJson, FitRequestReader.Strict)?.Webhook?.Url;
@@ -88,16 +79,30 @@ public static class WebhookEndpoints
         if (fit is null) return FitEndpoints.NotFound(id);
         // Normally made when the fit ended; made here too if that was lost (the recovery pass would make it later).
         var e = await deliveries.GetEventForFitAsync(id, ct) ?? await events.CreateAsync(id, ct);
+        return await ResendAsync(e, "fit", id, FitMapper.ToResource(fit).Request.Webhook?.Url, fit.Status.IsEnded(), "has not ended", deliveries, queue, clock, ct);
+    }
+
+    /// <summary>
+    /// Sends a fit's or a batch's event again (<c>kind</c> "fit" or "batch" names it in messages and in the location):
+    /// 409 when there is none (no webhook, or not ended yet) or an attempt is in flight.
+    /// </summary>
+    private static async Task<Results<Accepted<DeliveryList>, ProblemHttpResult>> ResendAsync(
+        WebhookEvent? e, string kind, string ownerId, string? url, bool ended, string notEnded,
+        IDeliveryStore deliveries, IDeliveryQueue queue, TimeProvider clock, CancellationToken ct)
+    {
+        var owner = $"{kind} '{ownerId}'";
         if (e is null)
         {
-            return Conflict(fit.Status.IsEnded() ? $"Fit '{id}' asked for no webhook." : $"Fit '{id}' has not ended yet; its webhook is sent when it does.");
+            var sentence = ended ? $"{owner} asked for no webhook." : $"{owner} {notEnded} yet; its webhook is sent when it does.";
+            return Conflict(char.ToUpperInvariant(sentence[0]) + sentence[1..]);
         }
         if (!await deliveries.RedeliverAsync(e.Id, clock.GetUtcNow(), ct))
         {
-            return Conflict($"An attempt to deliver the webhook of fit '{id}' is in progress; see its deliveries.");
+            return Conflict($"An attempt to deliver the webhook of {owner} is in progress; see its deliveries.");
         }
         queue.Enqueue(e.Id);
-        return TypedResults.Accepted($"/v1/fits/{id}/deliveries", await ReadAsync(fit.Id, FitMapper.ToResource(fit).Request.Webhook?.Url, deliveries, ct));
+        var collection = kind == "batch" ? "batches" : "fits";
+        return TypedResults.Accepted($"/v1/{collection}/{ownerId}/deliveries", await ReadAsync(ownerId, url, deliveries, ct));
     }
 
     /// <param name="ownerId">The fit's id, or the batch's for its <c>batch.completed</c> event.</param>
