@@ -206,14 +206,14 @@ public sealed class PostgresDeliveryStore : IDeliveryStore, IAsyncDisposable
 
     public async Task<IReadOnlyList<(string BatchId, string Tenant)>> ListCompletedBatchesWithoutEventAsync(DateTimeOffset? finishedSince, CancellationToken ct)
     {
-        var since = finishedSince is null ? "" : "AND EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id AND f.finished_at >= @since)";
-        // A batch's event carries the batch id where a fit's carries the fit id.
+        // A sweep starts from the fits that ended lately (ix_fits_finished), not from every batch ever submitted; only the
+        // pass at start reads them all. A batch's event carries the batch id where a fit's carries the fit id.
+        var recent = finishedSince is null ? "" : "b.id IN (SELECT f.batch_id FROM fits f WHERE f.finished_at >= @since AND f.batch_id IS NOT NULL) AND";
         var sql = $"""
             SELECT b.id, b.tenant FROM batches b
-            WHERE (b.request::jsonb -> 'webhook' ->> 'url') IS NOT NULL
+            WHERE {recent} (b.request::jsonb -> 'webhook' ->> 'url') IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.fit_id = b.id)
               AND NOT EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id AND f.status < @ended)
-              {since}
             ORDER BY b.created_at
             """;
         var args = new List<(string, object?)> { ("ended", (int)FitStatus.Succeeded) };

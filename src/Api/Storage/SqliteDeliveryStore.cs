@@ -156,13 +156,14 @@ public sealed class SqliteDeliveryStore : IDeliveryStore
     public async Task<IReadOnlyList<(string BatchId, string Tenant)>> ListCompletedBatchesWithoutEventAsync(DateTimeOffset? finishedSince, CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);
-        // A batch's event carries the batch id where a fit's carries the fit id.
-        await using var cmd = Command(conn, null, """
+        // A sweep starts from the fits that ended lately (ix_fits_finished), not from every batch ever submitted; only the
+        // pass at start reads them all. A batch's event carries the batch id where a fit's carries the fit id.
+        var recent = finishedSince is null ? "" : "b.id IN (SELECT f.batch_id FROM fits f WHERE f.finished_at >= $since AND f.batch_id IS NOT NULL) AND";
+        await using var cmd = Command(conn, null, $"""
             SELECT b.id, b.tenant FROM batches b
-            WHERE json_extract(b.request, '$.webhook.url') IS NOT NULL
+            WHERE {recent} json_extract(b.request, '$.webhook.url') IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.fit_id = b.id)
               AND NOT EXISTS (SELECT 1 FROM fits f INDEXED BY ix_fits_batch_unfinished WHERE f.batch_id = b.id AND f.status < 2)
-              AND ($since IS NULL OR EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id AND f.finished_at >= $since))
             ORDER BY b.created_at
             """, ("$since", finishedSince?.ToUnixTimeMilliseconds()));
         await using var r = await cmd.ExecuteReaderAsync(ct);
