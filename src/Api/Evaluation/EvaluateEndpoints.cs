@@ -5,32 +5,6 @@ using Microsoft.Extensions.Options;
 
 namespace FitService.Api.Evaluation;
 
-/// <summary>The loss of a polynomial with given params on given points: the lesson's "drag the sliders and watch the loss".</summary>
-public sealed class EvaluateRequest
-{
-    /// <summary>The x values of the points; 1 to <c>Limits:MaxPoints</c> finite numbers.</summary>
-    public double[]? X { get; init; }
-
-    /// <summary>The y values of the points; as many as <c>x</c>, all finite.</summary>
-    public double[]? Y { get; init; }
-
-    /// <summary>Polynomial degree d, 0–20.</summary>
-    public int? Degree { get; init; }
-
-    /// <summary><c>mae</c>, <c>mse</c> or <c>huber</c>, exactly as a fit computes them.</summary>
-    public string? Loss { get; init; }
-
-    /// <summary>δ of the Huber loss; &gt; 0; default 1.0. Only with <c>loss: huber</c>.</summary>
-    public double? HuberDelta { get; init; }
-
-    /// <summary>The parameters, highest power first; length degree+1.</summary>
-    public double[]? Params { get; init; }
-}
-
-/// <summary>The loss at the given params.</summary>
-/// <param name="Loss">As a fit's history would record it at these params; null when not finite.</param>
-public sealed record EvaluateResult(double? Loss);
-
 public static class EvaluateEndpoints
 {
     public static RouteHandlerBuilder MapEvaluate(this IEndpointRouteBuilder app) =>

@@ -18,12 +18,12 @@ public static class SwaggerExtensions
                     "differentiation; read the loss history and the parameters by polling, waiting (`Prefer: wait=N`) or a webhook.",
             });
             options.OperationFilter<FitExamples>();
-            options.MapType<Fits.LearningRateValue>(() => new OpenApiSchema
+            options.MapType<LearningRateValue>(() => new OpenApiSchema
             {
                 Description = "A finite number > 0, or \"auto\" (the learning-rate finder's suggestion).",
                 OneOf = [new OpenApiSchema { Type = JsonSchemaType.Number }, new OpenApiSchema { Type = JsonSchemaType.String, Enum = [System.Text.Json.Nodes.JsonValue.Create("auto")] }],
             });
-            foreach (var assembly in new[] { typeof(Program).Assembly, typeof(Engine.Fitter).Assembly })
+            foreach (var assembly in new[] { typeof(Program).Assembly, typeof(Engine.Fitter).Assembly, typeof(FitResource).Assembly })
             {
                 var xml = Path.Combine(AppContext.BaseDirectory, assembly.GetName().Name + ".xml");
                 if (File.Exists(xml)) options.IncludeXmlComments(xml);

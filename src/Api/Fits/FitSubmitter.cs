@@ -22,7 +22,7 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, FitMetrics me
     }
 
     /// <summary>Stores a batch and all its fits at once, then queues them in chunks.</summary>
-    public async Task<NewBatch> SubmitBatchAsync(string tenant, IReadOnlyList<ValidFit> fits, string? label, Batches.BatchSpec spec, CancellationToken ct)
+    public async Task<NewBatch> SubmitBatchAsync(string tenant, IReadOnlyList<ValidFit> fits, string? label, BatchSpec spec, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var batch = new NewBatch(NewId(), tenant, Truncate(now), label, JsonSerializer.Serialize(spec, FitRequestReader.Strict));

@@ -15,7 +15,7 @@ public static class FitValidator
     public static readonly string[] Optimizers = ["sgd", "adam"];
     public static readonly string[] Schedules = ["constant", "step", "exponential", "cosine", "oneCycle"];
 
-    public const string Descent = "descent", Exact = "exact";
+    public const string Descent = FitSolvers.Descent, Exact = FitSolvers.Exact;
     public static readonly string[] Solvers = [Descent, Exact];
 
     public static ValidFit? Validate(FitRequest request, LimitsOptions limits, ValidationErrors errors)

@@ -6,6 +6,9 @@ namespace FitService.Api.LearningRates;
 /// <summary>Checks a finder request with the fit's rules for the shared fields and the sweep's own.</summary>
 public static class LearningRateFinderValidator
 {
+    /// <summary>The sweep a validated spec describes.</summary>
+    public static LearningRateSweep Sweep(this LearningRateFinderSpec spec) => new(spec.StartLearningRate, spec.EndLearningRate, spec.Steps);
+
     public static (LearningRateFinderSpec Spec, double[] X, double[] Y)? Validate(LearningRateFinderRequest request, LimitsOptions limits, ValidationErrors errors)
     {
         FitValidator.ValidatePoints(request.X, request.Y, limits, errors);

@@ -8,9 +8,6 @@ using Microsoft.Extensions.Options;
 
 namespace FitService.Api.Webhooks;
 
-/// <summary>The body of a batch's webhook: <c>batch.completed</c>, when, and the batch as <c>GET /v1/batches/{id}</c> shows it.</summary>
-public sealed record BatchWebhookPayload(string Type, DateTimeOffset Timestamp, BatchResource Data);
-
 /// <summary>
 /// When the last fit of a batch that asked for a webhook ends, stores one <c>batch.completed</c> event (its id is
 /// derived from the batch's, so fits ending at once store it once) and hands it to the same signed, retried delivery

@@ -7,12 +7,6 @@ using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
 namespace FitService.Api.Webhooks;
 
-/// <summary>The body of every webhook: the event type, when it happened, and the fit resource.</summary>
-/// <param name="Type"><c>fit.succeeded</c>, <c>fit.failed</c> or <c>fit.cancelled</c>.</param>
-/// <param name="Timestamp">When the fit ended.</param>
-/// <param name="Data">The fit as <c>GET /v1/fits/{id}</c> shows it (history omitted above <c>Webhooks:MaxHistoryInPayload</c> entries).</param>
-public sealed record WebhookPayload(string Type, DateTimeOffset Timestamp, FitResource Data);
-
 /// <summary>
 /// Turns the end of a fit that asked for a webhook into a stored event (idempotent: one per fit) and hands it to the
 /// delivery queue. The payload is frozen here, so every attempt sends the very same body.

@@ -28,7 +28,7 @@ public sealed class PlotEndpointTests(PlotEndpointTests.Service factory) : IClas
         label,
     };
 
-    private async Task<(Api.Fits.FitResource Fit, SvgReader Plot, HttpResponseMessage Response)> PlotOf(object request, string path)
+    private async Task<(FitResource Fit, SvgReader Plot, HttpResponseMessage Response)> PlotOf(object request, string path)
     {
         var fit = await (await _client.PostFit(request, ("Prefer", "wait=30"))).ReadFit();
         var response = await _client.GetAsync($"/v1/fits/{fit.Id}/{path}");

@@ -34,7 +34,7 @@ public sealed class RolesTests
         var fit = await (await client.PostFit(TestApi.SmallFit())).ReadFit();
         await Task.Delay(500);
 
-        Assert.Equal("queued", (await client.GetFromJsonAsync<FitService.Api.Fits.FitResource>($"/v1/fits/{fit.Id}", TestApi.Json))!.Status);
+        Assert.Equal("queued", (await client.GetFromJsonAsync<FitResource>($"/v1/fits/{fit.Id}", TestApi.Json))!.Status);
         Assert.DoesNotContain(factory.Services.GetServices<IHostedService>(), s => s.GetType().Name == "BackgroundJobServerHostedService");
         Assert.Single(factory.Services.GetRequiredService<JobStorage>().GetMonitoringApi().EnqueuedJobs("fits", 0, 10));
     }

@@ -1,6 +1,4 @@
-using FitService.Api.Fits;
-
-namespace FitService.Api.Batches;
+namespace FitService.Contracts;
 
 /// <summary>Many fits in one request: each item overrides the defaults field by field.</summary>
 public sealed class BatchRequest

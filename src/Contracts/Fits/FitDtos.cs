@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace FitService.Api.Fits;
+namespace FitService.Contracts;
 
 /// <summary>A request to fit a polynomial (or a formula model) to points by gradient descent, or to compute its exact optimum.</summary>
 public sealed class FitRequest
@@ -167,7 +167,7 @@ public sealed record FitSpec
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public ModelDto? Model { get; init; }
     /// <summary><c>descent</c> or <c>exact</c>.</summary>
-    public string Solver { get; init; } = FitValidator.Descent;
+    public string Solver { get; init; } = FitSolvers.Descent;
     public required string Loss { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? HuberDelta { get; init; }

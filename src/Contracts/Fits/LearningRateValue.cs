@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace FitService.Api.Fits;
+namespace FitService.Contracts;
 
 /// <summary><c>learningRate</c>: a number, or <c>"auto"</c> for the rate the learning-rate finder suggests.</summary>
 [JsonConverter(typeof(LearningRateValueConverter))]
@@ -20,7 +20,7 @@ public readonly record struct LearningRateValue(double? Rate)
 /// <summary>Reads a JSON number or the string "auto"; anything else is an error naming the field.</summary>
 public sealed class LearningRateValueConverter : JsonConverter<LearningRateValue>
 {
-    /// <summary>Recognised by <see cref="FitRequestReader.Describe"/>.</summary>
+    /// <summary>The error text; the API's request reader recognises it to name the field.</summary>
     public const string Message = "must be a finite number or \"auto\"";
 
     public override LearningRateValue Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)

@@ -1,8 +1,6 @@
 using System.Text.Json.Serialization;
-using FitService.Api.Fits;
-using FitService.Engine.LearningRates;
 
-namespace FitService.Api.LearningRates;
+namespace FitService.Contracts;
 
 /// <summary>
 /// A learning-rate finder run (fastai's lr_find): the same problem as a fit (points, model, loss, initial params,
@@ -54,8 +52,6 @@ public sealed record LearningRateFinderSpec
     public required int Steps { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Label { get; init; }
-
-    public LearningRateSweep Sweep() => new(StartLearningRate, EndLearningRate, Steps);
 
     /// <summary>The sweep's problem as a fit spec (the finder replaces its rate, schedule and steps).</summary>
     public FitSpec ToFitSpec() => new()

@@ -1,4 +1,4 @@
-namespace FitService.Api.Webhooks;
+namespace FitService.Contracts;
 
 /// <summary>A fit's webhook: the event, where it stands, and every attempt to deliver it.</summary>
 public sealed record DeliveryList
