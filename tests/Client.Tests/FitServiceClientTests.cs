@@ -1,11 +1,11 @@
 using System.Net;
 using System.Text;
-using FitService.Cli.Client;
+using FitService.Client;
 
-namespace FitService.Cli.Tests;
+namespace FitService.Client.Tests;
 
 /// <summary>What the client puts on the wire and how it reads answers, checked against recorded requests and canned answers
-/// (one per test). Talking to the real service is the job of <see cref="EndToEnd.FitctlAgainstLiveServiceTests"/>.</summary>
+/// (one per test). Talking to the real service is the job of <see cref="LiveServiceTests"/>.</summary>
 public class FitServiceClientTests
 {
     private sealed class RecordingHandler(HttpStatusCode status, string body, string mediaType) : HttpMessageHandler
@@ -21,19 +21,22 @@ public class FitServiceClientTests
         }
     }
 
-    private const string QueuedFit = """{"id":"f 1","status":"queued","stopReason":null,"step":0,"steps":10,"params":null,"loss":null,"history":[],"historyEvery":1}""";
+    private const string Spec = """{"degree":1,"solver":"descent","loss":"mse","learningRate":0.1,"steps":10,"points":2,"historyEvery":1}""";
+    private const string QueuedFit = """{"id":"f 1","status":"queued","stopReason":null,"step":0,"steps":10,"params":null,"loss":null,"history":[],"historyEvery":1,"createdAt":"2026-11-28T09:15:02.123Z","request":""" + Spec + "}";
+    private const string EndedFit = """{"id":"f1","status":"succeeded","stopReason":"steps","step":10,"steps":10,"params":[1,2],"loss":0.5,"history":[2,1],"historyEvery":1,"createdAt":"2026-11-28T09:15:02.123Z","request":""" + Spec + "}";
 
     private static (FitServiceClient Client, RecordingHandler Handler) Answering(HttpStatusCode status, string body, string mediaType = "application/json", string? apiKey = null)
     {
         var handler = new RecordingHandler(status, body, mediaType);
-        return (FitServiceClient.Create(new Uri("http://fits.test:5080"), apiKey, handler), handler);
+        var http = new HttpClient(handler);
+        return (new FitServiceClient(http, new FitServiceClientOptions { BaseAddress = new Uri("http://fits.test:5080"), ApiKey = apiKey }), handler);
     }
 
     [Fact]
     public async Task SubmitPostsCamelCaseJsonWithoutUnsetFields()
     {
         var (client, handler) = Answering(HttpStatusCode.Accepted, QueuedFit, apiKey: "secret");
-        var fit = await client.SubmitFitAsync(new FitRequest { X = [1, 2], Y = [3, 4], Degree = 1, Loss = "mse", LearningRate = 0.1, Steps = 10 }, idempotencyKey: "k-1");
+        var fit = await client.SubmitFitAsync(new FitRequest { X = [1, 2], Y = [3, 4], Degree = 1, Loss = "mse", LearningRate = new LearningRateValue(0.1), Steps = 10 }, idempotencyKey: "k-1");
 
         Assert.Equal("f 1", fit.Id);
         Assert.Equal(HttpMethod.Post, handler.Request!.Method);
@@ -44,10 +47,18 @@ public class FitServiceClientTests
     }
 
     [Fact]
+    public async Task AnAutomaticLearningRateIsSentAsTheStringAuto()
+    {
+        var (client, handler) = Answering(HttpStatusCode.Accepted, QueuedFit);
+        await client.SubmitFitAsync(new FitRequest { Degree = 1, LearningRate = LearningRateValue.Auto });
+        Assert.Equal("""{"degree":1,"learningRate":"auto"}""", handler.RequestBody);
+    }
+
+    [Fact]
     public async Task GetAsksToWaitWithPreferAndEscapesTheId()
     {
         var (client, handler) = Answering(HttpStatusCode.OK, QueuedFit);
-        await client.GetFitAsync("f 1", waitSeconds: 30);
+        await client.GetFitAsync("f 1", wait: TimeSpan.FromSeconds(30));
         Assert.Equal("/v1/fits/f%201", handler.Request!.RequestUri!.AbsolutePath);
         Assert.Equal(["wait=30"], handler.Request.Headers.GetValues("Prefer"));
         Assert.Null(handler.Request.Headers.Authorization);
@@ -72,52 +83,62 @@ public class FitServiceClientTests
         var (client, _) = Answering(HttpStatusCode.BadRequest,
             """{"type":"about:blank","title":"One or more validation errors occurred.","status":400,"errors":{"learningRate":["must be > 0"]}}""",
             "application/problem+json");
-        var error = await Assert.ThrowsAsync<FitServiceException>(() => client.SubmitFitAsync(new FitRequest()));
+        var error = await Assert.ThrowsAsync<FitServiceProblemException>(() => client.SubmitFitAsync(new FitRequest()));
         Assert.Equal(HttpStatusCode.BadRequest, error.StatusCode);
-        Assert.Equal("One or more validation errors occurred.", error.Problem.Title);
-        Assert.Equal(["must be > 0"], error.Problem.Errors!["learningRate"]);
+        Assert.Equal(400, error.Status);
+        Assert.Equal("about:blank", error.Type);
+        Assert.Equal("One or more validation errors occurred.", error.Title);
+        Assert.Equal(["must be > 0"], error.Errors["learningRate"]);
+        Assert.Contains("learningRate: must be > 0", error.Message);
     }
 
     [Fact]
     public async Task AnErrorWithoutProblemDetailsStillReadsWell()
     {
         var (client, _) = Answering(HttpStatusCode.BadGateway, "<html>upstream down</html>", "text/html");
-        var error = await Assert.ThrowsAsync<FitServiceException>(() => client.GetFitAsync("f1"));
-        Assert.Equal("Bad Gateway", error.Problem.Title);
-        Assert.Equal(502, error.Problem.Status);
-        Assert.Equal("<html>upstream down</html>", error.Problem.Detail);
+        var error = await Assert.ThrowsAsync<FitServiceProblemException>(() => client.GetFitAsync("f1"));
+        Assert.Equal("Bad Gateway", error.Title);
+        Assert.Equal(502, error.Status);
+        Assert.Equal("<html>upstream down</html>", error.Detail);
+        Assert.Empty(error.Errors);
     }
 
     [Fact]
-    public async Task AServiceWithoutAnEventStreamIsReportedSoCallersCanPoll()
+    public async Task AnAnswerThatIsNotAnEventStreamIsReportedSoCallersCanPoll()
     {
-        var (client, _) = Answering(HttpStatusCode.NotFound, """{"title":"Not Found","status":404}""", "application/problem+json");
-        await Assert.ThrowsAsync<EventsUnavailableException>(async () =>
+        var (client, _) = Answering(HttpStatusCode.OK, "<html>a proxy's page</html>", "text/html");
+        await Assert.ThrowsAsync<NotSupportedException>(async () =>
         {
-            await foreach (var _ in client.WatchFitAsync("f1")) { }
+            await foreach (var _ in client.WatchAsync("f1")) { }
         });
     }
 
     [Fact]
     public async Task TheEventStreamYieldsProgressThenTheEndedFit()
     {
-        var stream = "event: progress\ndata: {\"step\":5,\"loss\":1.5,\"params\":[1,2]}\n\nevent: end\ndata: {\"id\":\"f1\",\"status\":\"succeeded\",\"step\":10,\"steps\":10}\n\n";
+        var stream = "id: 5\nevent: progress\ndata: {\"step\":5,\"loss\":1.5,\"params\":[1,2]}\n\n: keep-alive\n\nid: 10\nevent: end\ndata: " + EndedFit + "\n\n";
         var (client, _) = Answering(HttpStatusCode.OK, stream, "text/event-stream");
-        var updates = new List<FitUpdate>();
-        await foreach (var update in client.WatchFitAsync("f1"))
+        var updates = new List<FitEvent>();
+        await foreach (var update in client.WatchAsync("f1"))
             updates.Add(update);
-        Assert.Equal(5, updates[0].Progress!.Step);
-        Assert.Equal(1.5, updates[0].Progress!.Loss);
-        Assert.Equal("succeeded", updates[1].Ended!.Status);
+        var progress = Assert.IsType<FitProgressed>(updates[0]);
+        Assert.Equal("5", progress.EventId);
+        Assert.Equal(5, progress.Progress.Step);
+        Assert.Equal(1.5, progress.Progress.Loss);
+        Assert.Equal("succeeded", Assert.IsType<FitEnded>(updates[1]).Fit.Status);
+        Assert.Equal(2, updates.Count);
     }
 
     [Fact]
     public async Task BatchResultsAreReadAsJsonLines()
     {
         var (client, handler) = Answering(HttpStatusCode.OK,
-            "{\"label\":\"a.csv\",\"status\":\"succeeded\",\"stopReason\":\"steps\",\"loss\":0.5,\"params\":[1,2]}\n{\"label\":\"b.csv\",\"status\":\"failed\",\"stopReason\":\"diverged\",\"loss\":null,\"params\":null}\n",
+            "{\"index\":0,\"id\":\"f1\",\"label\":\"a.csv\",\"status\":\"succeeded\",\"stopReason\":\"steps\",\"loss\":0.5,\"params\":[1,2],\"error\":null}\n" +
+            "{\"index\":1,\"id\":\"f2\",\"label\":\"b.csv\",\"status\":\"failed\",\"stopReason\":\"diverged\",\"loss\":null,\"params\":null,\"error\":\"diverged\"}\n",
             "application/x-ndjson");
-        var results = await client.GetBatchResultsAsync("b1");
+        var results = new List<BatchResult>();
+        await foreach (var result in client.GetBatchResultsAsync("b1"))
+            results.Add(result);
         Assert.Equal(["a.csv", "b.csv"], results.Select(r => r.Label));
         Assert.Equal([1, 2], results[0].Params!);
         Assert.Equal("application/x-ndjson", handler.Request!.Headers.Accept.Single().MediaType);
