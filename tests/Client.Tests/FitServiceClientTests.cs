@@ -129,6 +129,35 @@ public class FitServiceClientTests
         Assert.Equal(2, updates.Count);
     }
 
+    /// <summary>Answers a stream cut off after one progress event, then, asked again, the end.</summary>
+    private sealed class BreakingStreamHandler(string endedFit) : HttpMessageHandler
+    {
+        public List<string?> LastEventIds { get; } = [];
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            LastEventIds.Add(request.Headers.TryGetValues("Last-Event-ID", out var values) ? values.Single() : null);
+            var body = LastEventIds.Count == 1
+                ? "retry: 0\nid: 5\nevent: progress\ndata: {\"step\":5,\"loss\":1.5,\"params\":[1,2]}\n\n"
+                : "id: 10\nevent: end\ndata: " + endedFit + "\n\n";
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "text/event-stream") });
+        }
+    }
+
+    [Fact]
+    public async Task AStreamThatBreaksIsResumedAfterTheLastEventSeen()
+    {
+        var handler = new BreakingStreamHandler(EndedFit);
+        var client = new FitServiceClient(new HttpClient(handler), new FitServiceClientOptions { BaseAddress = new Uri("http://fits.test/") });
+        var events = new List<FitEvent>();
+        await foreach (var e in client.WatchAsync("f1", lastEventId: "2"))
+            events.Add(e);
+
+        Assert.Equal(["2", "5"], handler.LastEventIds);
+        Assert.IsType<FitProgressed>(events[0]);
+        Assert.IsType<FitEnded>(events[1]);
+    }
+
     [Fact]
     public async Task BatchResultsAreReadAsJsonLines()
     {
