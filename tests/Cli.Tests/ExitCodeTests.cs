@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using FitService.Cli.Client;
 using FitService.Cli.Commands;
 using FitService.Cli.Input;
 using Spectre.Console;
@@ -93,7 +92,7 @@ public class ExitCodeTests : IDisposable
     [InlineData(HttpStatusCode.InternalServerError, ExitCodes.ServiceError)]
     public void ServiceErrorsMapToExitCodes(HttpStatusCode status, int exitCode)
     {
-        var error = new FitServiceException(status, new ProblemDetails { Title = "t", Status = (int)status });
+        var error = new FitServiceProblemException(status, null, "t", null, null);
         Assert.Equal(exitCode, CommandRunner.Fail(error, AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) })));
     }
 
@@ -113,15 +112,16 @@ public class ExitCodeTests : IDisposable
     [InlineData("cancelled", ExitCodes.FitFailed)]
     public void AFitThatDidNotSucceedExitsWithOne(string status, int exitCode)
     {
-        Assert.Equal(exitCode, FitCommand.ExitCode(new Fit { Id = "f", Status = status }));
+        Assert.Equal(exitCode, FitCommand.ExitCode(new FitResource { Id = "f", Status = status, Request = new FitSpec { Loss = "mae", Steps = 1, Points = 1, HistoryEvery = 1 } }));
     }
 
     [Fact]
     public void ABatchWithAnyFailedOrCancelledFitExitsWithOne()
     {
-        Assert.Equal(ExitCodes.Success, BatchCommand.ExitCode(new Batch { Total = 2, Counts = new() { Succeeded = 2 } }));
-        Assert.Equal(ExitCodes.FitFailed, BatchCommand.ExitCode(new Batch { Total = 2, Counts = new() { Succeeded = 1, Failed = 1 } }));
-        Assert.Equal(ExitCodes.FitFailed, BatchCommand.ExitCode(new Batch { Total = 2, Counts = new() { Succeeded = 1, Cancelled = 1 } }));
+        static BatchResource Batch(BatchCounts counts) => new("b", "completed", 2, counts, 1, ["f1", "f2"], DateTimeOffset.UnixEpoch, null);
+        Assert.Equal(ExitCodes.Success, BatchCommand.ExitCode(Batch(new(0, 0, 2, 0, 0))));
+        Assert.Equal(ExitCodes.FitFailed, BatchCommand.ExitCode(Batch(new(0, 0, 1, 1, 0))));
+        Assert.Equal(ExitCodes.FitFailed, BatchCommand.ExitCode(Batch(new(0, 0, 1, 0, 1))));
     }
 
     [Fact]

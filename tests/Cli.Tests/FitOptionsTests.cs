@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text.Json;
-using FitService.Cli.Client;
 using FitService.Cli.Commands;
 
 namespace FitService.Cli.Tests;
@@ -19,7 +18,7 @@ public class FitOptionsTests
         return options.ToRequest(parseResult);
     }
 
-    private static string Wire(FitRequest request) => JsonSerializer.Serialize(request, FitJson.Requests);
+    private static string Wire(FitRequest request) => JsonSerializer.Serialize(request, FitServiceJson.Requests);
 
     [Fact]
     public void TheRequiredOptionsAloneMakeAMinimalRequest()
@@ -31,7 +30,7 @@ public class FitOptionsTests
     [Fact]
     public void LongAndShortNamesMeanTheSame()
     {
-        Assert.Equal(Map(Required), Map("-d 2 -l mae --learning-rate 0.01 -n 1000"));
+        Assert.Equal(Wire(Map(Required)), Wire(Map("-d 2 -l mae --learning-rate 0.01 -n 1000")));
     }
 
     [Theory]
@@ -47,14 +46,14 @@ public class FitOptionsTests
     public void SgdOptionsMakeAnSgdOptimizer()
     {
         var request = Map($"{Required} --momentum 1 --dampening 0 --nesterov");
-        Assert.Equal("""{"type":"sgd","momentum":1,"dampening":0,"nesterov":true}""", JsonSerializer.Serialize(request.Optimizer, FitJson.Requests));
+        Assert.Equal("""{"type":"sgd","momentum":1,"dampening":0,"nesterov":true}""", JsonSerializer.Serialize(request.Optimizer, FitServiceJson.Requests));
     }
 
     [Fact]
     public void AdamOptionsMakeAnAdamOptimizer()
     {
         var request = Map($"{Required} --optimizer adam --beta1 0.8");
-        Assert.Equal("""{"type":"adam","beta1":0.8}""", JsonSerializer.Serialize(request.Optimizer, FitJson.Requests));
+        Assert.Equal("""{"type":"adam","beta1":0.8}""", JsonSerializer.Serialize(request.Optimizer, FitServiceJson.Requests));
         Assert.Equal("adam", Map($"{Required} --epsilon 1e-6").Optimizer!.Type);
     }
 
@@ -75,7 +74,7 @@ public class FitOptionsTests
     [InlineData("--schedule constant", """{"type":"constant"}""")]
     public void ScheduleOptionsMakeASchedule(string options, string json)
     {
-        Assert.Equal(json, JsonSerializer.Serialize(Map($"{Required} {options}").Schedule, FitJson.Requests));
+        Assert.Equal(json, JsonSerializer.Serialize(Map($"{Required} {options}").Schedule, FitServiceJson.Requests));
     }
 
     [Theory]
@@ -91,7 +90,7 @@ public class FitOptionsTests
     public void StopOptionsMakeAStopRule()
     {
         var request = Map($"{Required} --loss-below 0.5 --min-improvement 1e-4 --patience 20");
-        Assert.Equal("""{"lossBelow":0.5,"minImprovement":0.0001,"patience":20}""", JsonSerializer.Serialize(request.Stop, FitJson.Requests));
+        Assert.Equal("""{"lossBelow":0.5,"minImprovement":0.0001,"patience":20}""", JsonSerializer.Serialize(request.Stop, FitServiceJson.Requests));
         Assert.Throws<UsageException>(() => Map($"{Required} --patience 20"));
     }
 
@@ -110,7 +109,7 @@ public class FitOptionsTests
         Assert.Equal(["a", "b", "c"], formula.GetProperty("model").GetProperty("params").EnumerateArray().Select(p => p.GetString()));
         Assert.Equal("auto", formula.GetProperty("learningRate").GetString());
         Assert.False(formula.TryGetProperty("degree", out _));
-        Assert.Equal(Map("--formula a*x --params a --loss mse --lr 0.1 --steps 5"), Map("--formula a*x --params a --loss mse --lr 0.1 --steps 5"));
+        Assert.Equal(Wire(Map("--formula a*x --params a --loss mse --lr 0.1 --steps 5")), Wire(Map("--formula a*x --params a --loss mse --lr 0.1 --steps 5")));
         Assert.Equal("""{"degree":3,"solver":"exact","loss":"mae"}""", Wire(Map("--degree 3 --solver exact --loss mae")));
     }
 

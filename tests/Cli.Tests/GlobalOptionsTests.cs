@@ -1,5 +1,4 @@
 using System.CommandLine;
-using FitService.Cli.Client;
 using FitService.Cli.Commands;
 
 namespace FitService.Cli.Tests;
@@ -57,7 +56,9 @@ public class GlobalOptionsTests
     [Fact]
     public void TheClientKeepsAServerPathAsItsBase()
     {
-        using var client = FitServiceClient.Create(new Uri("http://host:1/fitservice"), null);
-        Assert.Equal(new Uri("http://host:1/fitservice/"), client.Server);
+        var (options, result) = Parse("list --server http://host:1/fitservice");
+        var context = Context([]);
+        using var http = options.CreateHttpClient(context);
+        Assert.Equal(new Uri("http://host:1/fitservice/"), options.CreateClient(http, result, context).BaseAddress);
     }
 }

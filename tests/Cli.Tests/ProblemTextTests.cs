@@ -1,5 +1,4 @@
 using System.Net;
-using FitService.Cli.Client;
 using FitService.Cli.Output;
 
 namespace FitService.Cli.Tests;
@@ -9,19 +8,13 @@ public class ProblemTextTests
     [Fact]
     public void AValidationProblemShowsTitleDetailAndEachFieldErrorOnItsOwnLine()
     {
-        var problem = new ProblemDetails
-        {
-            Type = "https://tools.ietf.org/html/rfc9110#section-15.5.1",
-            Title = "One or more validation errors occurred.",
-            Status = 400,
-            Detail = "The fit request is invalid.",
-            Errors = new()
+        var problem = new FitServiceProblemException(HttpStatusCode.BadRequest, "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+            "One or more validation errors occurred.", "The fit request is invalid.", null, new Dictionary<string, string[]>
             {
                 ["learningRate"] = ["must be > 0"],
                 ["y"] = ["length 19 differs from x (20)", "must be finite"],
-            },
-        };
-        var lines = ProblemText.Lines(new FitServiceException(HttpStatusCode.BadRequest, problem));
+            });
+        var lines = ProblemText.Lines(problem);
         Assert.Equal(
         [
             "Error: One or more validation errors occurred. (HTTP 400)",
@@ -35,14 +28,14 @@ public class ProblemTextTests
     [Fact]
     public void ANotFoundProblemShowsItsDetail()
     {
-        var problem = new ProblemDetails { Title = "Not Found", Status = 404, Detail = "No fit with id 'abc'." };
-        Assert.Equal(["Error: Not Found (HTTP 404)", "  No fit with id 'abc'."], ProblemText.Lines(new FitServiceException(HttpStatusCode.NotFound, problem)));
+        var problem = new FitServiceProblemException(HttpStatusCode.NotFound, null, "Not Found", "No fit with id 'abc'.", null);
+        Assert.Equal(["Error: Not Found (HTTP 404)", "  No fit with id 'abc'."], ProblemText.Lines(problem));
     }
 
     [Fact]
     public void AnUnauthorizedAnswerSaysHowToPassAKey()
     {
-        var lines = ProblemText.Lines(new FitServiceException(HttpStatusCode.Unauthorized, new ProblemDetails { Title = "Unauthorized", Status = 401 }));
+        var lines = ProblemText.Lines(new FitServiceProblemException(HttpStatusCode.Unauthorized, null, "Unauthorized", null, null));
         Assert.Equal("Error: Unauthorized (HTTP 401)", lines[0]);
         Assert.Contains("--api-key", lines[^1]);
         Assert.Contains("FITSERVICE_API_KEY", lines[^1]);

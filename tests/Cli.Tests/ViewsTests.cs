@@ -1,5 +1,4 @@
 using System.Text.Json;
-using FitService.Cli.Client;
 using FitService.Cli.Commands;
 using FitService.Cli.Output;
 
@@ -11,10 +10,11 @@ public class ViewsTests
         {"id":"f1","status":"succeeded","stopReason":"steps","step":100,"steps":100,
          "params":[2.98,2.01,1.03],"loss":0.951,"history":[2.4219,2.401],"historyEvery":1,
          "createdAt":"2026-11-28T09:15:02.123Z","startedAt":"2026-11-28T09:15:02.200Z","finishedAt":"2026-11-28T09:15:03.000Z",
-         "error":null,"label":"lesson","request":{"degree":2,"loss":"mae","points":20}}
+         "error":null,"label":"lesson","request":{"degree":2,"solver":"descent","loss":"mae","learningRate":0.01,"steps":100,"points":20,"historyEvery":1},
+         "learningRateChosen":0.01}
         """;
 
-    private static Fit SucceededFit => JsonSerializer.Deserialize<Fit>(SucceededFitJson, FitJson.Options)!;
+    private static FitResource SucceededFit => JsonSerializer.Deserialize<FitResource>(SucceededFitJson, FitServiceJson.Options)!;
 
     private static string Render(Action<Spectre.Console.IAnsiConsole> render)
     {
@@ -24,7 +24,7 @@ public class ViewsTests
     }
 
     [Fact]
-    public void JsonOutputIsTheFitResourceIncludingFieldsTheClientDoesNotModel()
+    public void JsonOutputIsTheFitResourceAsTheServiceWritesIt()
     {
         var text = Render(c => FitCommand.Print(c, new OutputMode(Json: true, Quiet: false, Live: false), SucceededFit));
         using var json = JsonDocument.Parse(text);
@@ -35,13 +35,14 @@ public class ViewsTests
         Assert.Equal(0.951, root.GetProperty("loss").GetDouble());
         Assert.Equal(20, root.GetProperty("request").GetProperty("points").GetInt32());
         Assert.Equal(JsonValueKind.Null, root.GetProperty("error").ValueKind);
+        Assert.Equal("2026-11-28T09:15:02.123Z", root.GetProperty("createdAt").GetString());
     }
 
     [Fact]
     public void JsonOutputOfAListedFitHasNoHistory()
     {
         var fit = SucceededFit with { History = null };
-        var text = Render(c => Views.Json(c, new FitPage([fit], "c2")));
+        var text = Render(c => Views.Json(c, new FitList([fit], "c2")));
         using var json = JsonDocument.Parse(text);
         Assert.False(json.RootElement.GetProperty("items")[0].TryGetProperty("history", out _));
         Assert.Equal("c2", json.RootElement.GetProperty("next").GetString());
@@ -57,6 +58,16 @@ public class ViewsTests
         Assert.Contains("0.951", text);
         Assert.Contains("2.98, 2.01, 1.03", text);
         Assert.Contains("2.98·x² + 2.01·x + 1.03", text);
+        Assert.Contains("0.01 (chosen by the finder)", text);
+    }
+
+    [Fact]
+    public void HumanOutputOfAFormulaFitNamesItsParams()
+    {
+        var fit = SucceededFit with { Request = SucceededFit.Request with { Degree = null, Model = new ModelDto { Formula = "a*exp(b*x) + c", Params = ["a", "b", "c"] } } };
+        var text = Render(c => Views.Fit(c, fit));
+        Assert.Contains("a = 2.98, b = 2.01, c = 1.03", text);
+        Assert.Contains("a*exp(b*x) + c", text);
     }
 
     [Fact]
@@ -88,7 +99,7 @@ public class ViewsTests
     [Fact]
     public void HistoryRowsFromSeveralPagesBecomeTheServiceCsv()
     {
-        Assert.Equal("step,loss\n0,2.4219\n10,0.5\n", FitResourceCommands.HistoryCsv([new HistoryPoint(0, 2.4219), new HistoryPoint(10, 0.5)]));
+        Assert.Equal("step,loss\n0,2.4219\n10,0.5\n", FitResourceCommands.HistoryCsv([new HistoryEntry(0, 2.4219), new HistoryEntry(10, 0.5)]));
     }
 
     [Theory]
@@ -108,8 +119,8 @@ public class ViewsTests
     {
         var text = Render(c => Views.BatchResults(c,
         [
-            new BatchResult { Label = "data/a.csv", Status = "succeeded", StopReason = "steps", Loss = 0.5, Params = [1, 2] },
-            new BatchResult { Label = "data/b.csv", Status = "failed", StopReason = "diverged", Error = "diverged" },
+            new BatchResult(0, "f1", "data/a.csv", "succeeded", "steps", 0.5, [1, 2], null),
+            new BatchResult(1, "f2", "data/b.csv", "failed", "diverged", null, null, "diverged"),
         ]));
         Assert.Contains("data/a.csv", text);
         Assert.Contains("1, 2", text);

@@ -56,7 +56,7 @@ public static class ServiceRegistration
         }
         builder.AddFitWebhooks(runsWorkers: workers.Count > 0);
 
-        services.ConfigureHttpJsonOptions(o => JsonOutput.Configure(o.SerializerOptions));
+        services.ConfigureHttpJsonOptions(o => WireJson.Configure(o.SerializerOptions));
         services.AddProblemDetails();
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: [HealthEndpoints.ReadyTag]);
         services.AddFitSwagger();

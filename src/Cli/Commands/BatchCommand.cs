@@ -1,5 +1,4 @@
 using System.CommandLine;
-using FitService.Cli.Client;
 using FitService.Cli.Input;
 using FitService.Cli.Output;
 using Spectre.Console;
@@ -33,7 +32,7 @@ internal static class BatchCommand
             }).ToList();
             var console = runner.Context.Out;
 
-            var batch = await client.SubmitBatchAsync(new BatchRequest(defaults, fits), cancellationToken);
+            var batch = await client.SubmitBatchAsync(new BatchRequest { Defaults = defaults, Fits = [.. fits] }, cancellationToken: cancellationToken);
             if (parseResult.GetValue(noWait))
             {
                 if (output.Json)
@@ -54,11 +53,11 @@ internal static class BatchCommand
             if (destination == "-")
                 return ExitCode(batch); // standard output holds the results alone
             if (output.Json)
-                Views.Json(console, new { batch, results = await client.GetBatchResultsAsync(batch.Id, cancellationToken) });
+                Views.Json(console, new { batch, results = await ResultsAsync(client, batch, cancellationToken) });
             else
             {
                 if (destination is null)
-                    Views.BatchResults(console, await client.GetBatchResultsAsync(batch.Id, cancellationToken));
+                    Views.BatchResults(console, await ResultsAsync(client, batch, cancellationToken));
                 Views.BatchSummary(console, batch);
                 if (destination is not null && !output.Quiet)
                     console.MarkupLine(Markup.Escape($"results written to {destination}"));
@@ -68,25 +67,41 @@ internal static class BatchCommand
         return command;
     }
 
-    public static int ExitCode(Batch batch) =>
+    public static int ExitCode(BatchResource batch) =>
         batch.Counts.Failed + batch.Counts.Cancelled == 0 ? ExitCodes.Success : ExitCodes.FitFailed;
 
     /// <summary>The media type the results are asked in, from the file name.</summary>
     public static string ResultsMediaType(string destination) =>
         Path.GetExtension(destination).ToLowerInvariant() is ".jsonl" or ".ndjson" or ".json" ? "application/x-ndjson" : "text/csv";
 
-    private static async Task WriteResultsAsync(FitServiceClient client, Batch batch, string destination, IAnsiConsole console, CancellationToken cancellationToken)
+    private static async Task<List<BatchResult>> ResultsAsync(FitServiceClient client, BatchResource batch, CancellationToken cancellationToken)
     {
-        var text = await client.GetBatchResultsTextAsync(batch.Id, ResultsMediaType(destination), cancellationToken);
-        if (destination == "-")
-            Views.Raw(console, text);
-        else
-            await File.WriteAllTextAsync(destination, text, cancellationToken);
+        var results = new List<BatchResult>();
+        await foreach (var result in client.GetBatchResultsAsync(batch.Id, cancellationToken))
+            results.Add(result);
+        return results;
     }
 
-    private static async Task<Batch> FollowWithProgressBarAsync(IAnsiConsole console, FitServiceClient client, Batch batch, CancellationToken cancellationToken)
+    /// <summary>The results as the service writes them, copied to the file (or standard output).</summary>
+    private static async Task WriteResultsAsync(FitServiceClient client, BatchResource batch, string destination, IAnsiConsole console, CancellationToken cancellationToken)
     {
-        Batch? ended = null;
+        var format = ResultsMediaType(destination) == "text/csv" ? BatchResultsFormat.Csv : BatchResultsFormat.JsonLines;
+        await using var results = await client.GetBatchResultsStreamAsync(batch.Id, format, cancellationToken);
+        if (destination == "-")
+        {
+            using var reader = new StreamReader(results);
+            Views.Raw(console, await reader.ReadToEndAsync(cancellationToken));
+        }
+        else
+        {
+            await using var file = File.Create(destination);
+            await results.CopyToAsync(file, cancellationToken);
+        }
+    }
+
+    private static async Task<BatchResource> FollowWithProgressBarAsync(IAnsiConsole console, FitServiceClient client, BatchResource batch, CancellationToken cancellationToken)
+    {
+        BatchResource? ended = null;
         await console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
@@ -95,16 +110,16 @@ internal static class BatchCommand
                 var task = progress.AddTask(Describe(batch), maxValue: Math.Max(1, batch.Total));
                 ended = await FitWatcher.FollowBatchAsync(client, batch, current =>
                 {
-                    task.Value = current.Counts.Ended;
+                    task.Value = FitWatcher.Ended(current.Counts);
                     task.Description = Describe(current);
                 }, cancellationToken);
-                task.Value = ended.Counts.Ended;
+                task.Value = FitWatcher.Ended(ended.Counts);
                 task.Description = Describe(ended);
                 task.StopTask();
             });
         return ended!;
     }
 
-    private static string Describe(Batch b) =>
-        Markup.Escape($"{b.Counts.Ended}/{b.Total} ended, {b.Counts.Running} running, {b.Counts.Failed + b.Counts.Cancelled} failed or cancelled");
+    private static string Describe(BatchResource b) =>
+        Markup.Escape($"{FitWatcher.Ended(b.Counts)}/{b.Total} ended, {b.Counts.Running} running, {b.Counts.Failed + b.Counts.Cancelled} failed or cancelled");
 }

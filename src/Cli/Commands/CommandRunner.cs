@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Net;
-using FitService.Cli.Client;
 using FitService.Cli.Input;
 using FitService.Cli.Output;
 using Spectre.Console;
@@ -21,8 +20,16 @@ internal sealed class CommandRunner(CliContext context, GlobalOptions global)
             try
             {
                 var output = global.ResolveOutput(parseResult, context);
-                using var client = global.CreateClient(parseResult, context);
-                return await action(parseResult, client, output, cancellationToken);
+                using var http = global.CreateHttpClient(context);
+                var client = global.CreateClient(http, parseResult, context);
+                try
+                {
+                    return await action(parseResult, client, output, cancellationToken);
+                }
+                catch (Exception e) when (FitServiceUnavailableException.From(e, client.BaseAddress) is { } unavailable)
+                {
+                    return Fail(unavailable, context.Error, cancellationToken);
+                }
             }
             catch (UsageException e)
             {
@@ -42,7 +49,7 @@ internal sealed class CommandRunner(CliContext context, GlobalOptions global)
     {
         switch (error)
         {
-            case FitServiceException e:
+            case FitServiceProblemException e:
                 Write(console, ProblemText.Lines(e));
                 return e.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.UnprocessableEntity ? ExitCodes.Usage : ExitCodes.ServiceError;
             case FitServiceUnavailableException e:

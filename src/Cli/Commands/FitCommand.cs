@@ -1,5 +1,4 @@
 using System.CommandLine;
-using FitService.Cli.Client;
 using FitService.Cli.Input;
 using FitService.Cli.Output;
 using Spectre.Console;
@@ -26,9 +25,8 @@ internal static class FitCommand
 
         runner.Attach(command, async (parseResult, client, output, cancellationToken) =>
         {
-            var request = fitOptions.ToRequest(parseResult);
             var data = PointsCsv.Load(parseResult.GetValue(points)!, runner.Context.In);
-            request = request with { X = data.X, Y = data.Y, Label = parseResult.GetValue(label) };
+            var request = fitOptions.ToRequest(parseResult, data.X, data.Y, parseResult.GetValue(label));
 
             var fit = await client.SubmitFitAsync(request, parseResult.GetValue(idempotencyKey), cancellationToken: cancellationToken);
             if (parseResult.GetValue(noWait))
@@ -56,9 +54,9 @@ internal static class FitCommand
         return command;
     }
 
-    public static int ExitCode(Fit fit) => fit.Status == FitStatus.Succeeded ? ExitCodes.Success : ExitCodes.FitFailed;
+    public static int ExitCode(FitResource fit) => fit.Status == FitStatuses.Succeeded ? ExitCodes.Success : ExitCodes.FitFailed;
 
-    public static void Print(IAnsiConsole console, OutputMode output, Fit fit)
+    public static void Print(IAnsiConsole console, OutputMode output, FitResource fit)
     {
         if (output.Json)
             Views.Json(console, fit);
@@ -67,9 +65,9 @@ internal static class FitCommand
     }
 
     /// <summary>A progress bar over the steps whose description shows the current loss.</summary>
-    private static async Task<Fit> FollowWithProgressBarAsync(IAnsiConsole console, FitServiceClient client, Fit fit, CancellationToken cancellationToken)
+    private static async Task<FitResource> FollowWithProgressBarAsync(IAnsiConsole console, FitServiceClient client, FitResource fit, CancellationToken cancellationToken)
     {
-        Fit? ended = null;
+        FitResource? ended = null;
         await console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
@@ -81,7 +79,7 @@ internal static class FitCommand
                     task.Value = update.Step;
                     task.Description = Describe(update.Step, update.Loss);
                 }, cancellationToken);
-                task.Value = ended.Status == FitStatus.Succeeded ? task.MaxValue : ended.Step;
+                task.Value = ended.Status == FitStatuses.Succeeded ? task.MaxValue : ended.Step;
                 task.Description = Describe(ended.Step, ended.Loss) + " " + Markup.Escape(ended.Status);
                 task.StopTask();
             });

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
-using FitService.Cli.Client;
 
 namespace FitService.Cli.Commands;
 
@@ -85,19 +84,22 @@ internal sealed class FitOptions
             command.Options.Add(option);
     }
 
-    /// <summary>The request these options describe (without points or label). Throws <see cref="UsageException"/>
+    /// <summary>The request these options describe, with the given points and label. Throws <see cref="UsageException"/>
     /// for options that contradict each other, such as <c>--beta1</c> with <c>--optimizer sgd</c>.</summary>
-    public FitRequest ToRequest(ParseResult parseResult)
+    public FitRequest ToRequest(ParseResult parseResult, double[]? x = null, double[]? y = null, string? label = null)
     {
         RequireDescentOptions(parseResult);
         var initialParams = parseResult.GetValue(InitialParams);
         return new FitRequest
         {
+            X = x,
+            Y = y,
+            Label = label,
             Degree = parseResult.GetValue(Degree),
             Model = ModelFrom(parseResult),
             Solver = parseResult.GetValue(Solver),
             Loss = parseResult.GetValue(Loss),
-            LearningRate = parseResult.GetValue(LearningRate) is { } rate ? rate == Auto ? Auto : ParseRate(rate) : null,
+            LearningRate = parseResult.GetValue(LearningRate) is { } rate ? rate == Auto ? LearningRateValue.Auto : ParseRate(rate) is { } r ? new LearningRateValue(r) : null : null,
             Steps = parseResult.GetValue(Steps),
             HuberDelta = parseResult.GetValue(HuberDelta),
             InitialParams = initialParams is { Length: > 0 } ? initialParams : null,
@@ -105,12 +107,12 @@ internal sealed class FitOptions
             Schedule = ScheduleFrom(parseResult),
             Stop = StopFrom(parseResult),
             HistoryEvery = parseResult.GetValue(HistoryEvery),
-            Webhook = parseResult.GetValue(Webhook) is { Length: > 0 } url ? new WebhookRequest(url) : null,
+            Webhook = parseResult.GetValue(Webhook) is { Length: > 0 } url ? new WebhookDto { Url = url } : null,
         };
     }
 
     /// <summary>The model: a degree, or a formula with its params.</summary>
-    private ModelRequest? ModelFrom(ParseResult p)
+    private ModelDto? ModelFrom(ParseResult p)
     {
         var formula = p.GetValue(Formula);
         var names = p.GetValue(Params) ?? [];
@@ -120,7 +122,7 @@ internal sealed class FitOptions
             throw new UsageException("--params applies to --formula");
         if (formula is not null && names.Length == 0)
             throw new UsageException("--formula needs --params, the param names in order (e.g. --params a,b,c)");
-        return formula is null ? null : new ModelRequest(formula, names);
+        return formula is null ? null : new ModelDto { Formula = formula, Params = names };
     }
 
     /// <summary>A descent needs a rate and a number of steps; the exact solver needs neither (the service names anything else that does not apply).</summary>
@@ -133,7 +135,7 @@ internal sealed class FitOptions
             throw new UsageException("--steps is required, unless --solver exact");
     }
 
-    private OptimizerRequest? OptimizerFrom(ParseResult p)
+    private OptimizerDto? OptimizerFrom(ParseResult p)
     {
         var sgdSet = Given(p, Momentum, Dampening, Nesterov);
         var adamSet = Given(p, Beta1, Beta2, Epsilon);
@@ -147,18 +149,19 @@ internal sealed class FitOptions
             case "adam" when sgdSet.Count > 0:
                 throw new UsageException($"{Names(sgdSet)} to --optimizer sgd, not adam");
             case "sgd":
-                return new OptimizerRequest("sgd")
+                return new OptimizerDto
                 {
+                    Type = "sgd",
                     Momentum = p.GetValue(Momentum),
                     Dampening = p.GetValue(Dampening),
                     Nesterov = IsGiven(p, Nesterov) ? p.GetValue(Nesterov) : null,
                 };
             default:
-                return new OptimizerRequest("adam") { Beta1 = p.GetValue(Beta1), Beta2 = p.GetValue(Beta2), Epsilon = p.GetValue(Epsilon) };
+                return new OptimizerDto { Type = "adam", Beta1 = p.GetValue(Beta1), Beta2 = p.GetValue(Beta2), Epsilon = p.GetValue(Epsilon) };
         }
     }
 
-    private ScheduleRequest? ScheduleFrom(ParseResult p)
+    private ScheduleDto? ScheduleFrom(ParseResult p)
     {
         var type = p.GetValue(Schedule);
         (Option Option, string[] Schedules)[] owners =
@@ -171,8 +174,9 @@ internal sealed class FitOptions
             if (IsGiven(p, option) && (type is null || !schedules.Contains(type)))
                 throw new UsageException($"{option.Name} applies to --schedule {string.Join(" or ", schedules)}");
         }
-        return type is null ? null : new ScheduleRequest(type)
+        return type is null ? null : new ScheduleDto
         {
+            Type = type,
             Every = p.GetValue(Every),
             Gamma = p.GetValue(Gamma),
             MinLearningRate = p.GetValue(MinLearningRate),
@@ -181,13 +185,13 @@ internal sealed class FitOptions
         };
     }
 
-    private StopRequest? StopFrom(ParseResult p)
+    private StopDto? StopFrom(ParseResult p)
     {
         if (Given(p, LossBelow, MinImprovement, Patience).Count == 0)
             return null;
         if (IsGiven(p, Patience) && !IsGiven(p, MinImprovement))
             throw new UsageException("--patience needs --min-improvement");
-        return new StopRequest { LossBelow = p.GetValue(LossBelow), MinImprovement = p.GetValue(MinImprovement), Patience = p.GetValue(Patience) };
+        return new StopDto { LossBelow = p.GetValue(LossBelow), MinImprovement = p.GetValue(MinImprovement), Patience = p.GetValue(Patience) };
     }
 
     private static string Names(List<string> options) => string.Join(", ", options) + (options.Count == 1 ? " applies" : " apply");

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using FitService.Cli.Client;
 using FitService.Cli.Output;
 using Spectre.Console;
 
@@ -18,7 +17,7 @@ internal static class FitResourceCommands
         var command = new Command("get", "Show one fit: status, steps, params, loss") { id, wait };
         runner.Attach(command, async (parseResult, client, output, cancellationToken) =>
         {
-            var fit = await client.GetFitAsync(parseResult.GetValue(id)!, parseResult.GetValue(wait), cancellationToken);
+            var fit = await client.GetFitAsync(parseResult.GetValue(id)!, parseResult.GetValue(wait) is { } seconds ? TimeSpan.FromSeconds(seconds) : null, cancellationToken);
             FitCommand.Print(runner.Context.Out, output, fit);
             return ExitCodes.Success;
         });
@@ -28,7 +27,7 @@ internal static class FitResourceCommands
     public static Command List(CommandRunner runner)
     {
         var status = new Option<string?>("--status") { Description = "Only fits with this status (queued, running, succeeded, failed, cancelled)" };
-        status.AcceptOnlyFromAmong(FitStatus.Queued, FitStatus.Running, FitStatus.Succeeded, FitStatus.Failed, FitStatus.Cancelled);
+        status.AcceptOnlyFromAmong(FitStatuses.Queued, FitStatuses.Running, FitStatuses.Succeeded, FitStatuses.Failed, FitStatuses.Cancelled);
         var label = new Option<string?>("--label") { Description = "Only fits with this label" };
         var limit = new Option<int?>("--limit") { Description = "Fits per page" };
         var cursor = new Option<string?>("--cursor") { Description = "Continue from the 'next' cursor of an earlier page" };
@@ -36,7 +35,7 @@ internal static class FitResourceCommands
         var command = new Command("list", "List fits, newest first") { status, label, limit, cursor, all };
         runner.Attach(command, async (parseResult, client, output, cancellationToken) =>
         {
-            var items = new List<Fit>();
+            var items = new List<FitResource>();
             var next = parseResult.GetValue(cursor);
             do
             {
@@ -47,7 +46,7 @@ internal static class FitResourceCommands
             while (parseResult.GetValue(all) && next is not null);
 
             if (output.Json)
-                Views.Json(runner.Context.Out, new FitPage(items, next));
+                Views.Json(runner.Context.Out, new FitList(items, next));
             else
                 Views.FitList(runner.Context.Out, items, next);
             return ExitCodes.Success;
@@ -88,8 +87,8 @@ internal static class FitResourceCommands
     public static Command History(CommandRunner runner)
     {
         var id = IdArgument();
-        var offset = new Option<long?>("--offset") { Description = "First history entry to show" };
-        var limit = new Option<long?>("--limit") { Description = "Entries per page" };
+        var offset = new Option<int?>("--offset") { Description = "First history entry to show" };
+        var limit = new Option<int?>("--limit") { Description = "Entries per page" };
         var all = new Option<bool>("--all") { Description = "Every entry from --offset on, fetching page after page" };
         var csv = new Option<bool>("--csv") { Description = "Write step,loss CSV (with header) instead of a table" };
         var command = new Command("history", "Show the loss per step of a fit") { id, offset, limit, all, csv };
@@ -104,11 +103,11 @@ internal static class FitResourceCommands
                 return ExitCodes.Success;
             }
 
-            var page = await client.GetHistoryAsync(fitId, start, pageSize, cancellationToken);
+            var page = await client.GetHistoryPageAsync(fitId, start, pageSize, cancellationToken);
             var points = page.Items.ToList();
             while (parseResult.GetValue(all) && page.Items.Count > 0 && page.Offset + page.Items.Count < page.Total)
             {
-                page = await client.GetHistoryAsync(fitId, page.Offset + page.Items.Count, pageSize, cancellationToken);
+                page = await client.GetHistoryPageAsync(fitId, page.Offset + page.Items.Count, pageSize, cancellationToken);
                 points.AddRange(page.Items);
             }
 
@@ -124,7 +123,7 @@ internal static class FitResourceCommands
     }
 
     /// <summary>The service's <c>step,loss</c> CSV, for histories gathered from several pages.</summary>
-    public static string HistoryCsv(IEnumerable<HistoryPoint> points) =>
+    public static string HistoryCsv(IEnumerable<HistoryEntry> points) =>
         "step,loss\n" + string.Concat(points.Select(p => FormattableString.Invariant($"{p.Step},{p.Loss:R}\n")));
 
     private static Argument<string> IdArgument() => new("id") { Description = "The fit's id" };

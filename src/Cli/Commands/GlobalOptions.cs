@@ -1,5 +1,5 @@
 using System.CommandLine;
-using FitService.Cli.Client;
+using System.Net.Http.Headers;
 
 namespace FitService.Cli.Commands;
 
@@ -8,10 +8,11 @@ internal sealed class GlobalOptions
 {
     public const string UrlVariable = "FITSERVICE_URL";
     public const string ApiKeyVariable = "FITSERVICE_API_KEY";
+    public static readonly Uri DefaultServer = new("http://localhost:5080/");
 
     public Option<string?> Server { get; } = new("--server", "-s")
     {
-        Description = $"FitService base URL [env {UrlVariable}; default {FitServiceClient.DefaultServer.AbsoluteUri.TrimEnd('/')}]",
+        Description = $"FitService base URL [env {UrlVariable}; default {DefaultServer.AbsoluteUri.TrimEnd('/')}]",
         Recursive = true,
     };
 
@@ -46,7 +47,7 @@ internal sealed class GlobalOptions
     {
         var text = FirstNonEmpty(parseResult.GetValue(Server), context.GetEnvironmentVariable(UrlVariable));
         if (text is null)
-            return FitServiceClient.DefaultServer;
+            return DefaultServer;
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             throw new UsageException($"--server must be an http:// or https:// URL, not '{text}'");
         return uri;
@@ -56,8 +57,17 @@ internal sealed class GlobalOptions
     public string? ResolveApiKey(ParseResult parseResult, CliContext context) =>
         FirstNonEmpty(parseResult.GetValue(ApiKey), context.GetEnvironmentVariable(ApiKeyVariable));
 
-    public FitServiceClient CreateClient(ParseResult parseResult, CliContext context) =>
-        FitServiceClient.Create(ResolveServer(parseResult, context), ResolveApiKey(parseResult, context), context.Handler);
+    /// <summary>The HTTP client a command owns (and disposes); <see cref="CliContext.Handler"/>, if set, routes it to a test host.</summary>
+    public HttpClient CreateHttpClient(CliContext context)
+    {
+        var http = context.Handler is null ? new HttpClient() : new HttpClient(context.Handler, disposeHandler: false);
+        http.Timeout = Timeout.InfiniteTimeSpan; // the client library sets a deadline per call; event streams live long
+        http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("fitctl", typeof(GlobalOptions).Assembly.GetName().Version?.ToString(3)));
+        return http;
+    }
+
+    public FitServiceClient CreateClient(HttpClient http, ParseResult parseResult, CliContext context) =>
+        new(http, new FitServiceClientOptions { BaseAddress = ResolveServer(parseResult, context), ApiKey = ResolveApiKey(parseResult, context) });
 
     public OutputMode ResolveOutput(ParseResult parseResult, CliContext context)
     {

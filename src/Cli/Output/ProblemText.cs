@@ -1,19 +1,16 @@
 using System.Net;
-using FitService.Cli.Client;
 
 namespace FitService.Cli.Output;
 
 /// <summary>Turns service errors into the lines a person reads: title and status, detail, then each field error on its own line.</summary>
 internal static class ProblemText
 {
-    public static IReadOnlyList<string> Lines(FitServiceException error)
+    public static IReadOnlyList<string> Lines(FitServiceProblemException error)
     {
-        var problem = error.Problem;
-        var status = problem.Status ?? (int)error.StatusCode;
-        var lines = new List<string> { $"Error: {problem.Title ?? error.StatusCode.ToString()} (HTTP {status})" };
-        if (!string.IsNullOrWhiteSpace(problem.Detail))
-            lines.Add($"  {problem.Detail}");
-        foreach (var (field, messages) in problem.Errors ?? [])
+        var lines = new List<string> { $"Error: {error.Title ?? error.StatusCode.ToString()} (HTTP {error.Status})" };
+        if (!string.IsNullOrWhiteSpace(error.Detail))
+            lines.Add($"  {error.Detail}");
+        foreach (var (field, messages) in error.Errors)
             foreach (var message in messages)
                 lines.Add($"  {field}: {message}");
         var hint = Hint(error.StatusCode);

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using FitService.Cli.Client;
 using Spectre.Console;
 
 namespace FitService.Cli.Output;
@@ -9,8 +8,11 @@ namespace FitService.Cli.Output;
 /// <summary>What fitctl prints: JSON for <c>--json</c>, tables for people.</summary>
 internal static class Views
 {
+    /// <summary>The service's own JSON (same names, times and numbers), indented.</summary>
+    private static readonly JsonSerializerOptions JsonOutput = new(FitServiceJson.Options) { WriteIndented = true };
+
     public static void Json<T>(IAnsiConsole console, T value) =>
-        console.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(value, FitJson.Output));
+        console.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(value, JsonOutput));
 
     /// <summary>Text written as is (CSV, JSON lines), bypassing markup and line wrapping.</summary>
     public static void Raw(IAnsiConsole console, string text)
@@ -20,7 +22,7 @@ internal static class Views
             console.Profile.Out.Writer.WriteLine();
     }
 
-    public static void Fit(IAnsiConsole console, Fit fit)
+    public static void Fit(IAnsiConsole console, FitResource fit)
     {
         var grid = new Grid().AddColumn(new GridColumn().NoWrap()).AddColumn();
         Row(grid, "fit", fit.Label is null ? fit.Id : $"{fit.Id}  ({fit.Label})");
@@ -28,14 +30,15 @@ internal static class Views
         Row(grid, "steps", $"{fit.Step}/{fit.Steps}");
         if (fit.Loss is { } loss)
             Row(grid, "loss", Number(loss));
-        if (fit.Extra?.GetValueOrDefault("learningRateChosen") is { ValueKind: JsonValueKind.Number } chosen)
-            Row(grid, "learning rate", $"{Number(chosen.GetDouble())} (chosen by the finder)");
+        if (fit.LearningRateChosen is { } chosen)
+            Row(grid, "learning rate", $"{Number(chosen)} (chosen by the finder)");
         if (fit.Params is { } p)
         {
-            if (FormulaOf(fit) is { } model)
+            if (fit.Request.Model is { Formula: { } formula } model)
             {
-                Row(grid, "params", string.Join(", ", p.Select((value, i) => $"{(i < model.Names.Count ? model.Names[i] : $"p{i}")} = {Number(value)}")));
-                Row(grid, "f(x)", model.Formula);
+                var names = model.Params ?? [];
+                Row(grid, "params", string.Join(", ", p.Select((value, i) => $"{(i < names.Length ? names[i] : $"p{i}")} = {Number(value)}")));
+                Row(grid, "f(x)", formula);
             }
             else
             {
@@ -48,20 +51,7 @@ internal static class Views
         console.Write(grid);
     }
 
-    /// <summary>The formula and param names of a formula fit, from the request the service echoes; null for a polynomial.</summary>
-    private static (string Formula, IReadOnlyList<string> Names)? FormulaOf(Fit fit)
-    {
-        if (fit.Extra?.GetValueOrDefault("request") is not { ValueKind: JsonValueKind.Object } request
-            || !request.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object
-            || !model.TryGetProperty("formula", out var formula) || formula.ValueKind != JsonValueKind.String)
-            return null;
-        var names = model.TryGetProperty("params", out var list) && list.ValueKind == JsonValueKind.Array
-            ? list.EnumerateArray().Select(n => n.GetString() ?? "").ToList()
-            : [];
-        return (formula.GetString()!, names);
-    }
-
-    public static void FitList(IAnsiConsole console, IReadOnlyList<Fit> fits, string? next)
+    public static void FitList(IAnsiConsole console, IReadOnlyList<FitResource> fits, string? next)
     {
         var table = new Table().Border(TableBorder.Simple)
             .AddColumns("id", "status", "label", "steps", "loss", "created");
@@ -73,18 +63,18 @@ internal static class Views
                 Markup.Escape(fit.Label ?? ""),
                 $"{fit.Step}/{fit.Steps}",
                 fit.Loss is { } l ? Number(l) : "",
-                fit.CreatedAt?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "");
+                fit.CreatedAt.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture));
         }
         console.Write(table);
         if (next is not null)
             console.MarkupLine($"[grey]more: --cursor {Markup.Escape(next)}[/]");
     }
 
-    public static void History(IAnsiConsole console, IReadOnlyList<HistoryPoint> points)
+    public static void History(IAnsiConsole console, IReadOnlyList<HistoryEntry> points)
     {
         var table = new Table().Border(TableBorder.Simple).AddColumn(new TableColumn("step").RightAligned()).AddColumn(new TableColumn("loss").RightAligned());
         foreach (var point in points)
-            table.AddRow(point.Step.ToString(CultureInfo.InvariantCulture), Number(point.Loss));
+            table.AddRow(point.Step.ToString(CultureInfo.InvariantCulture), point.Loss is { } loss ? Number(loss) : "");
         console.Write(table);
     }
 
@@ -95,7 +85,7 @@ internal static class Views
         {
             var status = r.StopReason is null ? r.Status : $"{r.Status} ({r.StopReason})";
             table.AddRow(
-                Markup.Escape(r.Label ?? r.Id ?? ""),
+                Markup.Escape(r.Label ?? r.Id),
                 $"[{StatusColor(r.Status)}]{Markup.Escape(status)}[/]",
                 r.Loss is { } l ? Number(l) : "",
                 Markup.Escape(r.Params is { } p ? string.Join(", ", p.Select(Number)) : r.Error ?? ""));
@@ -103,7 +93,7 @@ internal static class Views
         console.Write(table);
     }
 
-    public static void BatchSummary(IAnsiConsole console, Batch batch) =>
+    public static void BatchSummary(IAnsiConsole console, BatchResource batch) =>
         console.MarkupLine(Markup.Escape($"batch {batch.Id}: {batch.Counts.Succeeded} succeeded, {batch.Counts.Failed} failed, {batch.Counts.Cancelled} cancelled of {batch.Total}"));
 
     /// <summary>Six significant digits: enough to read, JSON keeps them all.</summary>
@@ -132,9 +122,9 @@ internal static class Views
 
     private static string StatusColor(string status) => status switch
     {
-        FitStatus.Succeeded => "green",
-        FitStatus.Failed => "red",
-        FitStatus.Cancelled => "yellow",
+        FitStatuses.Succeeded => "green",
+        FitStatuses.Failed => "red",
+        FitStatuses.Cancelled => "yellow",
         _ => "blue",
     };
 

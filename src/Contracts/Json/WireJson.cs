@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace FitService.Api.Extensions;
+namespace FitService.Contracts;
 
 /// <summary>Times as RFC 3339 UTC with milliseconds (<c>2026-11-28T09:15:02.123Z</c>).</summary>
 public sealed class UtcMillisecondsConverter : JsonConverter<DateTimeOffset>
@@ -29,7 +29,8 @@ public sealed class FiniteOrNullConverter : JsonConverter<double>
     }
 }
 
-public static class JsonOutput
+/// <summary>The converters that give the wire format its shape, added to the web defaults (camelCase) by the service and the client alike.</summary>
+public static class WireJson
 {
     public static void Configure(JsonSerializerOptions options)
     {

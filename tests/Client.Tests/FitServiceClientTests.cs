@@ -1,0 +1,175 @@
+using System.Net;
+using System.Text;
+using FitService.Client;
+
+namespace FitService.Client.Tests;
+
+/// <summary>What the client puts on the wire and how it reads answers, checked against recorded requests and canned answers
+/// (one per test). Talking to the real service is the job of <see cref="LiveServiceTests"/>.</summary>
+public class FitServiceClientTests
+{
+    private sealed class RecordingHandler(HttpStatusCode status, string body, string mediaType) : HttpMessageHandler
+    {
+        public HttpRequestMessage? Request { get; private set; }
+        public string? RequestBody { get; private set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Request = request;
+            RequestBody = request.Content is null ? null : await request.Content.ReadAsStringAsync(cancellationToken);
+            return new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, mediaType) };
+        }
+    }
+
+    private const string Spec = """{"degree":1,"solver":"descent","loss":"mse","learningRate":0.1,"steps":10,"points":2,"historyEvery":1}""";
+    private const string QueuedFit = """{"id":"f 1","status":"queued","stopReason":null,"step":0,"steps":10,"params":null,"loss":null,"history":[],"historyEvery":1,"createdAt":"2026-11-28T09:15:02.123Z","request":""" + Spec + "}";
+    private const string EndedFit = """{"id":"f1","status":"succeeded","stopReason":"steps","step":10,"steps":10,"params":[1,2],"loss":0.5,"history":[2,1],"historyEvery":1,"createdAt":"2026-11-28T09:15:02.123Z","request":""" + Spec + "}";
+
+    private static (FitServiceClient Client, RecordingHandler Handler) Answering(HttpStatusCode status, string body, string mediaType = "application/json", string? apiKey = null)
+    {
+        var handler = new RecordingHandler(status, body, mediaType);
+        var http = new HttpClient(handler);
+        return (new FitServiceClient(http, new FitServiceClientOptions { BaseAddress = new Uri("http://fits.test:5080"), ApiKey = apiKey }), handler);
+    }
+
+    [Fact]
+    public async Task SubmitPostsCamelCaseJsonWithoutUnsetFields()
+    {
+        var (client, handler) = Answering(HttpStatusCode.Accepted, QueuedFit, apiKey: "secret");
+        var fit = await client.SubmitFitAsync(new FitRequest { X = [1, 2], Y = [3, 4], Degree = 1, Loss = "mse", LearningRate = new LearningRateValue(0.1), Steps = 10 }, idempotencyKey: "k-1");
+
+        Assert.Equal("f 1", fit.Id);
+        Assert.Equal(HttpMethod.Post, handler.Request!.Method);
+        Assert.Equal("http://fits.test:5080/v1/fits", handler.Request.RequestUri!.AbsoluteUri);
+        Assert.Equal("""{"x":[1,2],"y":[3,4],"degree":1,"loss":"mse","learningRate":0.1,"steps":10}""", handler.RequestBody);
+        Assert.Equal("Bearer secret", handler.Request.Headers.Authorization!.ToString());
+        Assert.Equal(["k-1"], handler.Request.Headers.GetValues("Idempotency-Key"));
+    }
+
+    [Fact]
+    public async Task AnAutomaticLearningRateIsSentAsTheStringAuto()
+    {
+        var (client, handler) = Answering(HttpStatusCode.Accepted, QueuedFit);
+        await client.SubmitFitAsync(new FitRequest { Degree = 1, LearningRate = LearningRateValue.Auto });
+        Assert.Equal("""{"degree":1,"learningRate":"auto"}""", handler.RequestBody);
+    }
+
+    [Fact]
+    public async Task GetAsksToWaitWithPreferAndEscapesTheId()
+    {
+        var (client, handler) = Answering(HttpStatusCode.OK, QueuedFit);
+        await client.GetFitAsync("f 1", wait: TimeSpan.FromSeconds(30));
+        Assert.Equal("/v1/fits/f%201", handler.Request!.RequestUri!.AbsolutePath);
+        Assert.Equal(["wait=30"], handler.Request.Headers.GetValues("Prefer"));
+        Assert.Null(handler.Request.Headers.Authorization);
+    }
+
+    [Fact]
+    public async Task ListAndHistoryPassOnlyTheGivenQueryParameters()
+    {
+        var (client, handler) = Answering(HttpStatusCode.OK, """{"items":[],"next":null}""");
+        await client.ListFitsAsync(status: "running", limit: 5);
+        Assert.Equal("?status=running&limit=5", handler.Request!.RequestUri!.Query);
+
+        (client, handler) = Answering(HttpStatusCode.OK, "step,loss\n0,1\n", "text/csv");
+        Assert.Equal("step,loss\n0,1\n", await client.GetHistoryCsvAsync("f1", offset: 10));
+        Assert.Equal("/v1/fits/f1/history?offset=10", handler.Request!.RequestUri!.PathAndQuery);
+        Assert.Equal("text/csv", handler.Request.Headers.Accept.Single().MediaType);
+    }
+
+    [Fact]
+    public async Task AProblemAnswerBecomesAnExceptionCarryingIt()
+    {
+        var (client, _) = Answering(HttpStatusCode.BadRequest,
+            """{"type":"about:blank","title":"One or more validation errors occurred.","status":400,"errors":{"learningRate":["must be > 0"]}}""",
+            "application/problem+json");
+        var error = await Assert.ThrowsAsync<FitServiceProblemException>(() => client.SubmitFitAsync(new FitRequest()));
+        Assert.Equal(HttpStatusCode.BadRequest, error.StatusCode);
+        Assert.Equal(400, error.Status);
+        Assert.Equal("about:blank", error.Type);
+        Assert.Equal("One or more validation errors occurred.", error.Title);
+        Assert.Equal(["must be > 0"], error.Errors["learningRate"]);
+        Assert.Contains("learningRate: must be > 0", error.Message);
+    }
+
+    [Fact]
+    public async Task AnErrorWithoutProblemDetailsStillReadsWell()
+    {
+        var (client, _) = Answering(HttpStatusCode.BadGateway, "<html>upstream down</html>", "text/html");
+        var error = await Assert.ThrowsAsync<FitServiceProblemException>(() => client.GetFitAsync("f1"));
+        Assert.Equal("Bad Gateway", error.Title);
+        Assert.Equal(502, error.Status);
+        Assert.Equal("<html>upstream down</html>", error.Detail);
+        Assert.Empty(error.Errors);
+    }
+
+    [Fact]
+    public async Task AnAnswerThatIsNotAnEventStreamIsReportedSoCallersCanPoll()
+    {
+        var (client, _) = Answering(HttpStatusCode.OK, "<html>a proxy's page</html>", "text/html");
+        await Assert.ThrowsAsync<NotSupportedException>(async () =>
+        {
+            await foreach (var _ in client.WatchAsync("f1")) { }
+        });
+    }
+
+    [Fact]
+    public async Task TheEventStreamYieldsProgressThenTheEndedFit()
+    {
+        var stream = "id: 5\nevent: progress\ndata: {\"step\":5,\"loss\":1.5,\"params\":[1,2]}\n\n: keep-alive\n\nid: 10\nevent: end\ndata: " + EndedFit + "\n\n";
+        var (client, _) = Answering(HttpStatusCode.OK, stream, "text/event-stream");
+        var updates = new List<FitEvent>();
+        await foreach (var update in client.WatchAsync("f1"))
+            updates.Add(update);
+        var progress = Assert.IsType<FitProgressed>(updates[0]);
+        Assert.Equal("5", progress.EventId);
+        Assert.Equal(5, progress.Progress.Step);
+        Assert.Equal(1.5, progress.Progress.Loss);
+        Assert.Equal("succeeded", Assert.IsType<FitEnded>(updates[1]).Fit.Status);
+        Assert.Equal(2, updates.Count);
+    }
+
+    /// <summary>Answers a stream cut off after one progress event, then, asked again, the end.</summary>
+    private sealed class BreakingStreamHandler(string endedFit) : HttpMessageHandler
+    {
+        public List<string?> LastEventIds { get; } = [];
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            LastEventIds.Add(request.Headers.TryGetValues("Last-Event-ID", out var values) ? values.Single() : null);
+            var body = LastEventIds.Count == 1
+                ? "retry: 0\nid: 5\nevent: progress\ndata: {\"step\":5,\"loss\":1.5,\"params\":[1,2]}\n\n"
+                : "id: 10\nevent: end\ndata: " + endedFit + "\n\n";
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "text/event-stream") });
+        }
+    }
+
+    [Fact]
+    public async Task AStreamThatBreaksIsResumedAfterTheLastEventSeen()
+    {
+        var handler = new BreakingStreamHandler(EndedFit);
+        var client = new FitServiceClient(new HttpClient(handler), new FitServiceClientOptions { BaseAddress = new Uri("http://fits.test/") });
+        var events = new List<FitEvent>();
+        await foreach (var e in client.WatchAsync("f1", lastEventId: "2"))
+            events.Add(e);
+
+        Assert.Equal(["2", "5"], handler.LastEventIds);
+        Assert.IsType<FitProgressed>(events[0]);
+        Assert.IsType<FitEnded>(events[1]);
+    }
+
+    [Fact]
+    public async Task BatchResultsAreReadAsJsonLines()
+    {
+        var (client, handler) = Answering(HttpStatusCode.OK,
+            "{\"index\":0,\"id\":\"f1\",\"label\":\"a.csv\",\"status\":\"succeeded\",\"stopReason\":\"steps\",\"loss\":0.5,\"params\":[1,2],\"error\":null}\n" +
+            "{\"index\":1,\"id\":\"f2\",\"label\":\"b.csv\",\"status\":\"failed\",\"stopReason\":\"diverged\",\"loss\":null,\"params\":null,\"error\":\"diverged\"}\n",
+            "application/x-ndjson");
+        var results = new List<BatchResult>();
+        await foreach (var result in client.GetBatchResultsAsync("b1"))
+            results.Add(result);
+        Assert.Equal(["a.csv", "b.csv"], results.Select(r => r.Label));
+        Assert.Equal([1, 2], results[0].Params!);
+        Assert.Equal("application/x-ndjson", handler.Request!.Headers.Accept.Single().MediaType);
+    }
+}
