@@ -42,12 +42,15 @@ public static class PlotEndpoints
 
         var resource = FitMapper.ToResource(fit);
         var spec = resource.Request;
+        var formula = FitValidator.FormulaOf(spec);
+        // A fit that ended without params (a failed exact fit has none) is drawn without its curve.
+        var parameters = FitPlot.Drawable(resource.Params, formula, spec.Degree);
         var svg = FitPlot.Render(new FitPlotInput(
             Title(resource, $"{ModelPhrase(spec, brief: true)}, {spec.Loss.ToUpperInvariant()}, {LossPhrase(resource)}"),
-            points.Value.X, points.Value.Y, resource.Params, spec.InitialParams, resource.Loss,
+            points.Value.X, points.Value.Y, parameters, FitPlot.Drawable(spec.InitialParams, formula, spec.Degree), resource.Loss,
             $"Fit {resource.Id} ({resource.Status}): {spec.Points} points, {ModelPhrase(spec, brief: false)}, params " +
-            (resource.Params is null ? "not known yet" : string.Join(", ", resource.Params.Select(p => p.ToString("R", CultureInfo.InvariantCulture)))) + ".",
-            FitValidator.FormulaOf(spec)));
+            (parameters is null ? "not known" : string.Join(", ", parameters.Select(p => p.ToString("R", CultureInfo.InvariantCulture)))) + ".",
+            formula));
         return Svg(http, svg);
     }
 
