@@ -70,9 +70,6 @@ public sealed class LimitsOptions
     /// </summary>
     public int MaxInlineHistory { get; set; } = 1_000;
 
-    /// <summary>Most errors a 400 answer lists; the rest are counted (<c>errorsOmitted</c>), so a bad 16 MB body gets a small answer.</summary>
-    public int MaxListedErrors { get; set; } = 20;
-
     /// <summary>Most fits in one batch.</summary>
     public int MaxBatchFits { get; set; } = 10_000;
 

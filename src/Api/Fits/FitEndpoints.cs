@@ -246,8 +246,17 @@ public static class FitEndpoints
     public static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Fit not found", detail: $"There is no fit with id '{id}'.");
 
-    public static ValidationProblem Invalid(ValidationErrors errors) =>
-        TypedResults.ValidationProblem(errors.ToDictionary(), detail: "See errors for what each field must be.", title: "The request is invalid");
+    /// <summary>
+    /// The 400 of every invalid request: the first <see cref="ValidationErrors.MaxListed"/> errors by field, and beyond
+    /// them <c>errorsOmitted</c>, the count of the rest (also said in <c>detail</c>).
+    /// </summary>
+    public static ValidationProblem Invalid(ValidationErrors errors) => errors.Omitted == 0
+        ? TypedResults.ValidationProblem(errors.ToDictionary(), detail: "See errors for what each field must be.", title: "The request is invalid")
+        : TypedResults.ValidationProblem(errors.ToDictionary(),
+            detail: string.Create(CultureInfo.InvariantCulture,
+                $"See errors for what each field must be; the first {ValidationErrors.MaxListed} are listed, and {errors.Omitted:N0} more were found."),
+            title: "The request is invalid",
+            extensions: new Dictionary<string, object?> { ["errorsOmitted"] = errors.Omitted });
 
     /// <summary>A rough guess of the run time from the work the fit asks for (points × steps × params), at least 1 s.</summary>
     private static int RetryAfterSeconds(FitSpec spec)
