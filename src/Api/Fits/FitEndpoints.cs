@@ -261,7 +261,7 @@ public static class FitEndpoints
     /// <summary>A rough guess of the run time from the work the fit asks for (points × steps × params), at least 1 s.</summary>
     private static int RetryAfterSeconds(FitSpec spec)
     {
-        return (int)Math.Clamp(Math.Ceiling(FitValidator.Work(spec) / 1e9), 1, 3600);
+        return (int)Math.Clamp(Math.Ceiling(FitWork.Of(spec) / 1e9), 1, 3600);
     }
 
     private static string EncodeCursor(long seq) => Convert.ToBase64String(Encoding.ASCII.GetBytes($"s{seq}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
