@@ -63,6 +63,13 @@ public sealed class LimitsOptions
     public int MaxSteps { get; set; } = 10_000_000;
     public int MaxLabelLength { get; set; } = 200;
 
+    /// <summary>
+    /// Most history entries a fit resource carries inline (GET, <c>Prefer: wait</c>, the SSE end event, cancel, webhooks):
+    /// the first ones; the resource says when there are more (<c>historyTruncated</c>) and the rest is paged from
+    /// <c>/v1/fits/{id}/history</c>. Keeps every answer small whatever <c>steps</c> is.
+    /// </summary>
+    public int MaxInlineHistory { get; set; } = 1_000;
+
     /// <summary>Most fits in one batch.</summary>
     public int MaxBatchFits { get; set; } = 10_000;
 

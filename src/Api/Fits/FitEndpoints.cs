@@ -98,23 +98,23 @@ public static class FitEndpoints
         var location = $"/v1/fits/{fit.Id}";
         if (PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) is { } wait)
         {
-            fit = await WaitForEndAsync(store, signals, tenant, fit.Id, wait, ct) ?? fit;
+            fit = await WaitForEndAsync(store, signals, tenant, fit.Id, wait, limits.Value.MaxInlineHistory, ct) ?? fit;
             if (fit.Status.IsEnded())
             {
                 http.Response.Headers["Preference-Applied"] = $"wait={wait}";
-                return TypedResults.Created(location, FitMapper.ToResource(fit));
+                return TypedResults.Created(location, FitMapper.ToResource(fit, limits.Value.MaxInlineHistory));
             }
         }
         http.Response.Headers.RetryAfter = RetryAfterSeconds(valid.Spec).ToString(CultureInfo.InvariantCulture);
-        return TypedResults.Accepted(location, FitMapper.ToResource(fit with { History = fit.History ?? [] }));
+        return TypedResults.Accepted(location, FitMapper.ToResource(fit with { History = fit.History ?? [] }, limits.Value.MaxInlineHistory));
     }
 
     public static async Task<Results<Ok<FitResource>, ProblemHttpResult>> Get(
         string id, HttpContext http, IFitStore store, IFitSignals signals, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var wait = PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) ?? 0;
-        var fit = await WaitForEndAsync(store, signals, http.Tenant(), id, wait, ct);
-        return fit is not { Kind: FitKinds.Fit } ? NotFound(id) : TypedResults.Ok(FitMapper.ToResource(fit));
+        var fit = await WaitForEndAsync(store, signals, http.Tenant(), id, wait, limits.Value.MaxInlineHistory, ct);
+        return fit is null ? NotFound(id) : TypedResults.Ok(FitMapper.ToResource(fit, limits.Value.MaxInlineHistory));
     }
 
     public static async Task<Results<Ok<FitList>, ValidationProblem>> List(
@@ -138,7 +138,8 @@ public static class FitEndpoints
         if (errors.Any) return Invalid(errors);
 
         var fits = await store.ListAsync(http.Tenant(), new FitQuery(statusFilter, label, take + 1, before), ct);
-        var page = fits.Take(take).Select(FitMapper.ToResource).ToList();
+        // Lists carry no history, so the cap has nothing to cut.
+        var page = fits.Take(take).Select(f => FitMapper.ToResource(f, 0)).ToList();
         var next = fits.Count > take ? EncodeCursor(fits[take - 1].Seq) : null;
         return TypedResults.Ok(new FitList(page, next));
     }
@@ -156,7 +157,7 @@ public static class FitEndpoints
         var tenant = http.Tenant();
         var page = await store.GetHistoryAsync(tenant, id, from, take, ct);
         var fit = page is null ? null : await store.GetAsync(tenant, id, includeHistory: false, ct);
-        if (page is null || fit is not { Kind: FitKinds.Fit }) return NotFound(id);
+        if (page is null || fit is null) return NotFound(id);
 
         var every = fit.HistoryEvery;
         var entries = page.Value.Page.Select((loss, i) => new HistoryEntry((from + i) * every, FitMapper.FiniteOrNull(loss))).ToList();
@@ -171,7 +172,7 @@ public static class FitEndpoints
 
     public static async Task<Results<Accepted<FitResource>, ProblemHttpResult>> Cancel(
         string id, HttpContext http, IFitStore store, FitEndings endings, FitCancellations cancellations, FitMetrics metrics, TimeProvider clock,
-        CancellationToken ct)
+        IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var tenant = http.Tenant();
         if (!await IsFitAsync(store, tenant, id, ct)) return NotFound(id);
@@ -190,8 +191,8 @@ public static class FitEndpoints
                 cancellations.Cancel(id);
                 break;
         }
-        var fit = await store.GetAsync(tenant, id, includeHistory: true, ct);
-        return fit is null ? NotFound(id) : TypedResults.Accepted($"/v1/fits/{id}", FitMapper.ToResource(fit));
+        var fit = await store.GetAsync(tenant, id, limits.Value.MaxInlineHistory, ct);
+        return fit is null ? NotFound(id) : TypedResults.Accepted($"/v1/fits/{id}", FitMapper.ToResource(fit, limits.Value.MaxInlineHistory));
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> Delete(
@@ -206,16 +207,23 @@ public static class FitEndpoints
     }
 
     /// <summary>
-    /// Reads the fit, and if it has not ended waits (without polling) until it does or the time is up. A wake-up without
-    /// the end (signals that may have been missed) reads the store again and waits on.
+    /// Reads the fit (with at most <paramref name="historyLimit"/> history entries), and if it has not ended waits (without
+    /// polling) until it does or the time is up. A wake-up without the end (signals that may have been missed) reads the
+    /// store again and waits on.
     /// </summary>
-    public static async Task<FitRecord?> WaitForEndAsync(IFitStore store, IFitSignals signals, string tenant, string id, int seconds, CancellationToken ct)
+    public static Task<FitRecord?> WaitForEndAsync(
+        IFitStore store, IFitSignals signals, string tenant, string id, int seconds, int historyLimit, CancellationToken ct) =>
+        WaitForEndAsync(signals, id, seconds, token => store.GetAsync(tenant, id, historyLimit, token), ct);
+
+    /// <summary>As above for any record the <paramref name="read"/> function finds (a fit, or a learning-rate finder run).</summary>
+    public static async Task<FitRecord?> WaitForEndAsync(
+        IFitSignals signals, string id, int seconds, Func<CancellationToken, Task<FitRecord?>> read, CancellationToken ct)
     {
         var deadline = Environment.TickCount64 + seconds * 1000L;
         while (true)
         {
             var ended = signals.WhenEnded(id);
-            var fit = await store.GetAsync(tenant, id, includeHistory: true, ct);
+            var fit = await read(ct);
             var left = deadline - Environment.TickCount64;
             if (fit is not null && fit.Status.IsEnded()) signals.EndedSeen(id);
             if (fit is null || fit.Status.IsEnded() || left <= 0) return fit;
@@ -225,26 +233,35 @@ public static class FitEndpoints
             }
             catch (TimeoutException)
             {
-                return await store.GetAsync(tenant, id, includeHistory: true, ct);
+                return await read(ct);
             }
         }
     }
 
-    /// <summary>A finder run shares the fits table but is not a fit: under /v1/fits it is as missing.</summary>
+    /// <summary>Whether the tenant has this fit (the store never answers a finder run here: under /v1/fits it is as missing).</summary>
     public static async Task<bool> IsFitAsync(IFitStore store, string tenant, string id, CancellationToken ct) =>
-        await store.GetAsync(tenant, id, includeHistory: false, ct) is { Kind: FitKinds.Fit };
+        await store.GetAsync(tenant, id, includeHistory: false, ct) is not null;
 
     /// <summary>Another tenant's fit and a missing one get the very same answer.</summary>
     public static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Fit not found", detail: $"There is no fit with id '{id}'.");
 
-    public static ValidationProblem Invalid(ValidationErrors errors) =>
-        TypedResults.ValidationProblem(errors.ToDictionary(), detail: "See errors for what each field must be.", title: "The request is invalid");
+    /// <summary>
+    /// The 400 of every invalid request: the first <see cref="ValidationErrors.MaxListed"/> errors by field, and beyond
+    /// them <c>errorsOmitted</c>, the count of the rest (also said in <c>detail</c>).
+    /// </summary>
+    public static ValidationProblem Invalid(ValidationErrors errors) => errors.Omitted == 0
+        ? TypedResults.ValidationProblem(errors.ToDictionary(), detail: "See errors for what each field must be.", title: "The request is invalid")
+        : TypedResults.ValidationProblem(errors.ToDictionary(),
+            detail: string.Create(CultureInfo.InvariantCulture,
+                $"See errors for what each field must be; the first {ValidationErrors.MaxListed} are listed, and {errors.Omitted:N0} more were found."),
+            title: "The request is invalid",
+            extensions: new Dictionary<string, object?> { ["errorsOmitted"] = errors.Omitted });
 
     /// <summary>A rough guess of the run time from the work the fit asks for (points × steps × params), at least 1 s.</summary>
     private static int RetryAfterSeconds(FitSpec spec)
     {
-        return (int)Math.Clamp(Math.Ceiling(FitValidator.Work(spec) / 1e9), 1, 3600);
+        return (int)Math.Clamp(Math.Ceiling(FitWork.Of(spec) / 1e9), 1, 3600);
     }
 
     private static string EncodeCursor(long seq) => Convert.ToBase64String(Encoding.ASCII.GetBytes($"s{seq}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');

@@ -23,17 +23,19 @@ public static class FitEventsEndpoint
             .ProducesProblem(StatusCodes.Status404NotFound);
 
     public static async Task<Results<FitEventStream, ProblemHttpResult>> Events(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, IOptions<HttpJsonOptions> json, CancellationToken ct)
+        string id, HttpContext http, IFitStore store, IFitSignals signals, IOptions<HttpJsonOptions> json, IOptions<LimitsOptions> limits,
+        CancellationToken ct)
     {
         var tenant = http.Tenant();
         if (await store.GetAsync(tenant, id, includeHistory: false, ct) is null) return FitEndpoints.NotFound(id);
         var lastEventId = int.TryParse(http.Request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var last) ? last : -1;
-        return new FitEventStream(tenant, id, lastEventId, store, signals, json.Value.SerializerOptions);
+        return new FitEventStream(tenant, id, lastEventId, store, signals, json.Value.SerializerOptions, limits.Value.MaxInlineHistory);
     }
 }
 
 /// <summary>Writes a fit's events until it ends or the client goes away.</summary>
-public sealed class FitEventStream(string tenant, string id, int lastEventId, IFitStore store, IFitSignals signals, JsonSerializerOptions json)
+public sealed class FitEventStream(
+    string tenant, string id, int lastEventId, IFitStore store, IFitSignals signals, JsonSerializerOptions json, int maxInlineHistory)
     : IResult, IEndpointMetadataProvider
 {
     /// <summary>Without a signal for this long the store is read again (a fit running in another process sends none here).</summary>
@@ -70,8 +72,8 @@ public sealed class FitEventStream(string tenant, string id, int lastEventId, IF
             {
                 if (fit.Status.IsEnded())
                 {
-                    var ended = await store.GetAsync(tenant, id, includeHistory: true, ct);
-                    if (ended is not null) await SendAsync("end", ended.Step, FitMapper.ToResource(ended));
+                    var ended = await store.GetAsync(tenant, id, maxInlineHistory, ct);
+                    if (ended is not null) await SendAsync("end", ended.Step, FitMapper.ToResource(ended, maxInlineHistory));
                     return;
                 }
                 if (fit.Step > lastSent && fit.Params is not null)

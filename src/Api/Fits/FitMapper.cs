@@ -3,14 +3,37 @@ using FitService.Api.Storage;
 
 namespace FitService.Api.Fits;
 
-/// <summary>Stored fits to API resources.</summary>
+/// <summary>
+/// Stored fits to API resources: the one place every writer of a fit (GET, <c>Prefer: wait</c>, the SSE <c>end</c> event,
+/// cancel, webhooks, submit) goes through, so the cap on the inline history holds for all of them.
+/// </summary>
 public static class FitMapper
 {
-    public static FitResource ToResource(FitRecord fit)
+    /// <summary>
+    /// The fit as a resource, its inline history capped at <paramref name="maxInlineHistory"/> entries: the first ones,
+    /// so that <c>history[i]</c> stays the loss before update i·historyEvery and the rest follows by paging on from
+    /// <c>historyNext</c>. Read the record with the same cap (<see cref="IFitStore.GetAsync(string, string, int, CancellationToken)"/>)
+    /// and no more history than that is ever loaded.
+    /// </summary>
+    public static FitResource ToResource(FitRecord fit, int maxInlineHistory)
     {
         var outcome = FitOutcome.FromJson(fit.OutcomeJson);
-        return ToResource(fit, outcome);
+        var resource = ToResource(fit, outcome);
+        if (fit.History is not { } history) return resource;
+        var shown = Math.Min(history.Length, Math.Max(maxInlineHistory, 0));
+        var total = Math.Max(fit.HistoryTotal ?? history.Length, shown);
+        return resource with
+        {
+            History = Array.ConvertAll(history[..shown], FiniteOrNull),
+            HistoryTotal = total,
+            HistoryTruncated = total > shown,
+            HistoryNext = total > shown ? HistoryLink(fit.Id, shown) : null,
+        };
     }
+
+    /// <summary>Where the history goes on after its first <paramref name="offset"/> entries.</summary>
+    public static string HistoryLink(string id, int offset) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"/v1/fits/{Uri.EscapeDataString(id)}/history?offset={offset}");
 
     private static FitResource ToResource(FitRecord fit, FitOutcome? outcome) => new()
     {
@@ -21,7 +44,6 @@ public static class FitMapper
         Steps = fit.Steps,
         Params = fit.Params,
         Loss = fit.Loss,
-        History = fit.History is null ? null : Array.ConvertAll(fit.History, FiniteOrNull),
         HistoryEvery = fit.HistoryEvery,
         CreatedAt = fit.CreatedAt,
         StartedAt = fit.StartedAt,

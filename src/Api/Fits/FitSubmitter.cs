@@ -16,7 +16,7 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, FitMetrics me
         if (result.Outcome == CreateOutcome.Created)
         {
             metrics.Submitted();
-            queue.EnqueueMany([new QueuedFit(newFit.Id, FitValidator.Work(fit.Spec))]);
+            queue.EnqueueMany([new QueuedFit(newFit.Id, FitWork.Of(fit.Spec))]);
         }
         return result;
     }
@@ -29,7 +29,7 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, FitMetrics me
         var newFits = fits.Select(f => NewFit(tenant, f, now, null, batch.Id)).ToList();
         await store.CreateBatchAsync(batch, newFits, ct);
         metrics.Submitted(newFits.Count);
-        queue.EnqueueMany(newFits.Select((f, i) => new QueuedFit(f.Id, FitValidator.Work(fits[i].Spec))).ToList());
+        queue.EnqueueMany(newFits.Select((f, i) => new QueuedFit(f.Id, FitWork.Of(fits[i].Spec))).ToList());
         return batch;
     }
 

@@ -122,14 +122,6 @@ public static class FitValidator
         }
     }
 
-    /// <summary>A rough measure of a fit's work: points × (steps, plus the finder's sweep for "auto") × parameters.</summary>
-    public static double Work(FitSpec spec)
-    {
-        var parameters = spec.Model?.Params?.Length ?? (spec.Degree ?? 0) + 1;
-        var steps = spec.Steps + (spec.LearningRate?.IsAuto == true ? new LearningRateSweep().Steps : 0) + 2 * parameters;
-        return (double)spec.Points * steps * parameters;
-    }
-
     /// <summary>The formula of a validated spec, or null for a polynomial.</summary>
     public static Formula? FormulaOf(FitSpec spec) => spec.Model is { } m ? Formula.Parse(m.Formula, m.Params) : null;
 

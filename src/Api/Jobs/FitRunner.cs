@@ -99,7 +99,12 @@ public sealed class FitRunner(
             _ => FitStatus.Succeeded,
         };
         var outcome = new FitOutcome { LearningRateChosen = chosen, LearningRateSuggestions = suggestions };
-        if (problem.Formula is null && status != FitStatus.Cancelled) outcome = WithOptimum(outcome, spec, x, y, result.Loss, shutdown);
+        if (problem.Formula is null && status != FitStatus.Cancelled)
+        {
+            outcome = FitWork.ComputesOptimum(spec)
+                ? WithOptimum(outcome, spec, x, y, result.Loss, shutdown)
+                : outcome with { OptimumError = OptimumTooCostly(spec) };
+        }
         return new FitCompletion(status, Wire(result.StopReason), result.Step, result.Params,
             double.IsFinite(result.Loss) ? result.Loss : null, result.History, result.Error, clock.GetUtcNow(), outcome.ToJson());
     }
@@ -124,6 +129,11 @@ public sealed class FitRunner(
             return outcome with { OptimumError = e.Message };
         }
     }
+
+    /// <summary>Why the optimum beside a descent was skipped: its cost would dwarf the descent's.</summary>
+    public static string OptimumTooCostly(FitSpec spec) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"not computed beside the descent: the exact {spec.Loss} optimum of {spec.Points} points and {FitWork.Params(spec)} params would cost about " +
+        $"{FitWork.Exact(spec):0.#e0} work units, above {FitWork.MaxOptimumWork:0e0}; submit the same points with solver \"exact\" to compute it as a fit of its own");
 
     /// <summary><c>solver: "exact"</c>: the optimum is the result; no descent, no history.</summary>
     private FitCompletion Exact(FitSpec spec, double[] x, double[] y, CancellationToken ct)

@@ -79,7 +79,7 @@ public static class LearningRateFinderEndpoints
         var location = $"/v1/lr-finder/{run.Id}";
         if (PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) is { } wait)
         {
-            var ended = await FitEndpoints.WaitForEndAsync(store, signals, tenant, run.Id, wait, ct) ?? created;
+            var ended = await FitEndpoints.WaitForEndAsync(signals, run.Id, wait, token => store.GetFinderRunAsync(tenant, run.Id, token), ct) ?? created;
             if (ended.Status.IsEnded())
             {
                 http.Response.Headers["Preference-Applied"] = $"wait={wait}";
@@ -94,14 +94,15 @@ public static class LearningRateFinderEndpoints
         string id, HttpContext http, IFitStore store, IFitSignals signals, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var wait = PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) ?? 0;
-        var run = await FitEndpoints.WaitForEndAsync(store, signals, http.Tenant(), id, wait, ct);
-        return run is { Kind: FitKinds.LearningRateFinder } ? TypedResults.Ok(ToResource(run)) : NotFound(id);
+        var tenant = http.Tenant();
+        var run = await FitEndpoints.WaitForEndAsync(signals, id, wait, token => store.GetFinderRunAsync(tenant, id, token), ct);
+        return run is null ? NotFound(id) : TypedResults.Ok(ToResource(run));
     }
 
     public static async Task<Results<ContentHttpResult, ProblemHttpResult>> Plot(string id, HttpContext http, IFitStore store, CancellationToken ct)
     {
-        var run = await store.GetAsync(http.Tenant(), id, includeHistory: false, ct);
-        if (run is not { Kind: FitKinds.LearningRateFinder }) return NotFound(id);
+        var run = await store.GetFinderRunAsync(http.Tenant(), id, ct);
+        if (run is null) return NotFound(id);
         var resource = ToResource(run);
         http.Response.Headers.CacheControl = "no-cache";
         return TypedResults.Text(LearningRateFinderPlot.Render(resource), PlotEndpoints.SvgMediaType, Encoding.UTF8);
@@ -111,7 +112,7 @@ public static class LearningRateFinderEndpoints
         string id, HttpContext http, IFitStore store, FitCancellations cancellations, TimeProvider clock, CancellationToken ct)
     {
         var tenant = http.Tenant();
-        if (await store.GetAsync(tenant, id, includeHistory: false, ct) is not { Kind: FitKinds.LearningRateFinder }) return NotFound(id);
+        if (await store.GetFinderRunAsync(tenant, id, ct) is null) return NotFound(id);
         if (await store.RequestCancelAsync(tenant, id, clock.GetUtcNow(), ct) == CancelOutcome.Requested) cancellations.Cancel(id);
         return await store.DeleteAsync(tenant, id, ct) ? TypedResults.NoContent() : NotFound(id);
     }

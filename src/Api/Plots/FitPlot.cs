@@ -29,7 +29,7 @@ public static class FitPlot
     {
         var (xs, ys) = (input.X, input.Y);
         var xAxis = Axis.Linear(Min(xs), Max(xs)).Place(Left, Left + PlotWidth);
-        var samples = Enumerable.Range(0, CurveSamples + 1).Select(i => xAxis.Min + (xAxis.Max - xAxis.Min) * i / CurveSamples).ToArray();
+        var samples = Enumerable.Range(0, CurveSamples + 1).Select(i => xAxis.At((double)i / CurveSamples)).ToArray();
         var fitted = Curve(input.Formula, input.Params, samples);
         var initial = Curve(input.Formula, input.InitialParams, samples);
 
@@ -78,6 +78,10 @@ public static class FitPlot
 
     private static double[] Curve(Engine.Formulas.Formula? formula, double[]? parameters, double[] xs) =>
         parameters is null ? [] : Array.ConvertAll(xs, x => formula?.Evaluate(parameters, x) ?? Polynomial.Evaluate(parameters, x));
+
+    /// <summary>Params the model can be drawn with: as many as it has (a failed exact fit has none), else null and no curve.</summary>
+    public static double[]? Drawable(double[]? parameters, Engine.Formulas.Formula? formula, int? degree) =>
+        parameters is { Length: > 0 } p && p.Length == (formula?.Parameters.Count ?? (degree ?? -1) + 1) ? p : null;
 
     private static XElement CurvePath(string id, string color, string? dash, double[] xs, double[] ys, Axis xAxis, Axis yAxis)
     {

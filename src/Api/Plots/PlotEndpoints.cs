@@ -37,17 +37,20 @@ public static class PlotEndpoints
     public static async Task<Results<ContentHttpResult, ProblemHttpResult>> Plot(string id, HttpContext http, IFitStore store, CancellationToken ct)
     {
         var fit = await store.GetAsync(http.Tenant(), id, includeHistory: false, ct);
-        var points = fit is not { Kind: FitKinds.Fit } ? null : await store.GetPointsAsync(id, ct);
+        var points = fit is null ? null : await store.GetPointsAsync(id, ct);
         if (fit is null || points is null) return FitEndpoints.NotFound(id);
 
-        var resource = FitMapper.ToResource(fit);
+        var resource = FitMapper.ToResource(fit, 0);
         var spec = resource.Request;
+        var formula = FitValidator.FormulaOf(spec);
+        // A fit that ended without params (a failed exact fit has none) is drawn without its curve.
+        var parameters = FitPlot.Drawable(resource.Params, formula, spec.Degree);
         var svg = FitPlot.Render(new FitPlotInput(
             Title(resource, $"{ModelPhrase(spec, brief: true)}, {spec.Loss.ToUpperInvariant()}, {LossPhrase(resource)}"),
-            points.Value.X, points.Value.Y, resource.Params, spec.InitialParams, resource.Loss,
+            points.Value.X, points.Value.Y, parameters, FitPlot.Drawable(spec.InitialParams, formula, spec.Degree), resource.Loss,
             $"Fit {resource.Id} ({resource.Status}): {spec.Points} points, {ModelPhrase(spec, brief: false)}, params " +
-            (resource.Params is null ? "not known yet" : string.Join(", ", resource.Params.Select(p => p.ToString("R", CultureInfo.InvariantCulture)))) + ".",
-            FitValidator.FormulaOf(spec)));
+            (parameters is null ? "not known" : string.Join(", ", parameters.Select(p => p.ToString("R", CultureInfo.InvariantCulture)))) + ".",
+            formula));
         return Svg(http, svg);
     }
 
@@ -61,9 +64,10 @@ public static class PlotEndpoints
             return FitEndpoints.Invalid(errors);
         }
         var fit = await store.GetAsync(http.Tenant(), id, includeHistory: true, ct);
-        if (fit is not { Kind: FitKinds.Fit }) return FitEndpoints.NotFound(id);
+        if (fit is null) return FitEndpoints.NotFound(id);
 
-        var resource = FitMapper.ToResource(fit);
+        // The picture reads the whole history (drawn as min and max per bucket); the resource only names the fit.
+        var resource = FitMapper.ToResource(fit with { History = null }, 0);
         var svg = LossPlot.Render(new LossPlotInput(
             Title(resource, $"loss history ({resource.Request.Loss.ToUpperInvariant()}), {LossPhrase(resource)}"),
             fit.History ?? [], fit.HistoryEvery, fit.Step, fit.Loss, fit.StopReason, scale == "log",

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Xml;
 using System.Xml.Linq;
 
 namespace FitService.Api.Plots;
@@ -96,7 +97,42 @@ public sealed class SvgCanvas
         _root.Add(legend);
     }
 
-    public override string ToString() => "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + _root.ToString(SaveOptions.DisableFormatting) + "\n";
+    /// <summary>
+    /// The document. Every text and attribute is cleaned of characters XML cannot hold first (a label may carry
+    /// "a\u0000b"), here, where everything written passes: no caller can make the writer emit invalid XML or throw.
+    /// </summary>
+    public override string ToString()
+    {
+        foreach (var text in _root.DescendantNodes().OfType<XText>()) text.Value = XmlSafe(text.Value);
+        foreach (var attribute in _root.DescendantsAndSelf().Attributes()) attribute.Value = XmlSafe(attribute.Value);
+        return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + _root.ToString(SaveOptions.DisableFormatting) + "\n";
+    }
+
+    /// <summary>The text without the characters XML 1.0 forbids (controls other than tab and newlines, lone surrogates, U+FFFE/U+FFFF).</summary>
+    public static string XmlSafe(string text)
+    {
+        var firstBad = FirstInvalid(text);
+        if (firstBad < 0) return text;
+        var clean = new StringBuilder(text.Length);
+        clean.Append(text, 0, firstBad);
+        for (var i = firstBad; i < text.Length; i++)
+        {
+            if (i + 1 < text.Length && XmlConvert.IsXmlSurrogatePair(text[i + 1], text[i])) clean.Append(text, i++, 2);
+            else if (XmlConvert.IsXmlChar(text[i])) clean.Append(text[i]);
+        }
+        return clean.ToString();
+    }
+
+    private static int FirstInvalid(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (XmlConvert.IsXmlChar(text[i])) continue;
+            if (i + 1 < text.Length && XmlConvert.IsXmlSurrogatePair(text[i + 1], text[i])) { i++; continue; }
+            return i;
+        }
+        return -1;
+    }
 
     public static XElement Line(double x1, double y1, double x2, double y2, string? stroke = null)
     {

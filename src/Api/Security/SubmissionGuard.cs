@@ -7,28 +7,27 @@ using Microsoft.Extensions.Options;
 namespace FitService.Api.Security;
 
 /// <summary>
-/// What one tenant may ask of the workers: a bound on the work of one fit (points × steps × params) and on the fits
+/// What one tenant may ask of the workers: a bound on the work of one fit (<see cref="FitWork"/>) and on the fits
 /// it has queued or running at once. Every path that creates fits (single, batch) calls it before storing.
 /// </summary>
 public sealed class SubmissionGuard(IFitStore store, IOptions<LimitsOptions> limits)
 {
     public const int QuotaRetryAfterSeconds = 10;
 
-    public static double Work(FitSpec spec) => (double)spec.Points * spec.Steps * Params(spec);
-
-    /// <summary>Params of the fit's model: degree + 1, or the formula's count.</summary>
-    public static int Params(FitSpec spec) => spec.Model?.Params?.Length ?? (spec.Degree ?? 0) + 1;
-
     /// <summary>A problem to answer instead of accepting <paramref name="fits"/> new fits, or null when they may go ahead.</summary>
     public async Task<ProblemHttpResult?> CheckAsync(HttpContext http, string tenant, IReadOnlyCollection<FitSpec> fits, CancellationToken ct)
     {
         var bound = limits.Value;
-        if (fits.FirstOrDefault(f => Work(f) > bound.MaxWork) is { } heavy)
+        if (fits.FirstOrDefault(f => FitWork.Of(f) > bound.MaxWork) is { } heavy)
         {
+            var work = FitWork.Of(heavy);
+            var what = heavy.Solver == FitValidator.Exact
+                ? string.Create(CultureInfo.InvariantCulture, $"the exact {heavy.Loss} optimum of {heavy.Points} points and {FitWork.Params(heavy)} params costs about {work:0.###e0}")
+                : string.Create(CultureInfo.InvariantCulture, $"points × steps × params = {heavy.Points} × {heavy.Steps} × {FitWork.Params(heavy)}, with the optimum beside it, costs about {work:0.###e0}");
             return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Fit too large",
-                detail: $"points × steps × params = {heavy.Points} × {heavy.Steps} × {Params(heavy)} = {Work(heavy):0.###e0} " +
-                        $"exceeds the bound of {bound.MaxWork:0.###e0} (Limits:MaxWork). Use fewer points or steps, or a lower degree.",
-                extensions: new Dictionary<string, object?> { ["work"] = Work(heavy), ["maxWork"] = bound.MaxWork });
+                detail: string.Create(CultureInfo.InvariantCulture,
+                    $"{what}, which exceeds the bound of {bound.MaxWork:0.###e0} (Limits:MaxWork). Use fewer points or steps, or a lower degree."),
+                extensions: new Dictionary<string, object?> { ["work"] = work, ["maxWork"] = bound.MaxWork });
         }
 
         var active = await store.CountActiveAsync(tenant, ct);

@@ -63,8 +63,10 @@ public sealed record FitRecord
     public required int Steps { get; init; }
     public double[]? Params { get; init; }
     public double? Loss { get; init; }
-    /// <summary>The recorded history, or null when not asked for.</summary>
+    /// <summary>The recorded history (or its first entries, when the read was capped), or null when not asked for.</summary>
     public double[]? History { get; init; }
+    /// <summary>How many history entries are recorded, when <see cref="History"/> was read (it may hold fewer); else null.</summary>
+    public int? HistoryTotal { get; init; }
     public int HistoryEvery { get; init; } = 1;
     public required DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset? StartedAt { get; init; }

@@ -13,14 +13,24 @@ public interface IFitStore
     /// <summary>Stores a new fit atomically, or returns the fit an earlier request with the same tenant and idempotency key created.</summary>
     Task<CreateResult> CreateAsync(NewFit fit, CancellationToken ct);
 
+    /// <summary>A fit of the tenant, never a learning-rate finder run; with its whole history when <paramref name="includeHistory"/>.</summary>
     Task<FitRecord?> GetAsync(string tenant, string id, bool includeHistory, CancellationToken ct);
+
+    /// <summary>
+    /// A fit of the tenant, never a learning-rate finder run, with at most the first <paramref name="historyLimit"/> entries
+    /// of its history (none when 0) and <see cref="FitRecord.HistoryTotal"/>; only that much history is read.
+    /// </summary>
+    Task<FitRecord?> GetAsync(string tenant, string id, int historyLimit, CancellationToken ct);
+
+    /// <summary>A learning-rate finder run of the tenant, never a fit (without history: its curve is in its outcome).</summary>
+    Task<FitRecord?> GetFinderRunAsync(string tenant, string id, CancellationToken ct);
 
     /// <summary>Loads a fit for a worker, regardless of tenant.</summary>
     Task<FitRecord?> GetForWorkerAsync(string id, CancellationToken ct);
 
     Task<(double[] X, double[] Y)?> GetPointsAsync(string id, CancellationToken ct);
 
-    /// <summary>A slice of the recorded history and the total number of entries; null when the fit does not exist.</summary>
+    /// <summary>A slice of the recorded history and the total number of entries; null when the fit does not exist (or is a finder run).</summary>
     Task<(double[] Page, int Total)?> GetHistoryAsync(string tenant, string id, int offset, int limit, CancellationToken ct);
 
     Task<IReadOnlyList<FitRecord>> ListAsync(string tenant, FitQuery query, CancellationToken ct);

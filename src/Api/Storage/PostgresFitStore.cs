@@ -148,17 +148,31 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         return await FindByKeyAsync(conn, fit, ct);
     }
 
-    public async Task<FitRecord?> GetAsync(string tenant, string id, bool includeHistory, CancellationToken ct)
+    public Task<FitRecord?> GetAsync(string tenant, string id, bool includeHistory, CancellationToken ct) =>
+        GetAsync(tenant, id, includeHistory ? int.MaxValue : 0, ct);
+
+    public Task<FitRecord?> GetAsync(string tenant, string id, int historyLimit, CancellationToken ct) =>
+        GetOfKindAsync(tenant, id, FitKinds.Fit, historyLimit, ct);
+
+    public Task<FitRecord?> GetFinderRunAsync(string tenant, string id, CancellationToken ct) =>
+        GetOfKindAsync(tenant, id, FitKinds.LearningRateFinder, 0, ct);
+
+    private async Task<FitRecord?> GetOfKindAsync(string tenant, string id, string kind, int historyLimit, CancellationToken ct)
     {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
-        // History in the same statement, so the record and its history are one snapshot.
-        var history = includeHistory ? HistoryOfF : "NULL::bytea";
-        await using var cmd = Command(conn, null, $"SELECT {Columns}, {history} FROM fits f WHERE id = @id AND tenant = @t",
-            ("id", id), ("t", tenant));
+        // History in the same statement, so the record and its history are one snapshot; sliced on the server, so a
+        // capped read of a long history ships only its first entries.
+        var history = historyLimit > 0
+            ? $"length(h.hist) / 8, substring(h.hist FROM 1 FOR @len) FROM fits f, LATERAL (SELECT {HistoryOfF} AS hist) h"
+            : "NULL::integer, NULL::bytea FROM fits f";
+        await using var cmd = Command(conn, null, $"SELECT {Columns}, {history} WHERE f.id = @id AND f.tenant = @t AND f.kind = @kind",
+            ("id", id), ("t", tenant), ("kind", kind), ("len", ByteIndex(Math.Max(historyLimit, 0))));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) return null;
         var fit = ReadFit(reader);
-        return includeHistory ? fit with { History = DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(23)) } : fit;
+        return historyLimit > 0
+            ? fit with { History = DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(24)), HistoryTotal = reader.GetInt32(23) }
+            : fit;
     }
 
     public async Task<FitRecord?> GetForWorkerAsync(string id, CancellationToken ct)
@@ -182,7 +196,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         // Slice on the server: a page of a long history does not ship the whole of it.
         await using var cmd = Command(conn, null, $"""
             SELECT length(h) / 8, substring(h FROM @from FOR @len)
-            FROM (SELECT {HistoryOfF} AS h FROM fits f WHERE id = @id AND tenant = @t) s
+            FROM (SELECT {HistoryOfF} AS h FROM fits f WHERE id = @id AND tenant = @t AND kind = 'fit') s
             """,
             ("id", id), ("t", tenant), ("from", ByteIndex(Math.Max(offset, 0)) + 1), ("len", ByteIndex(Math.Max(limit, 0))));
         await using var reader = await cmd.ExecuteReaderAsync(ct);

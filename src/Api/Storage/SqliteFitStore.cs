@@ -114,12 +114,25 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         return new CreateResult(CreateOutcome.Created, created);
     }, ct);
 
-    public async Task<FitRecord?> GetAsync(string tenant, string id, bool includeHistory, CancellationToken ct)
+    public Task<FitRecord?> GetAsync(string tenant, string id, bool includeHistory, CancellationToken ct) =>
+        GetAsync(tenant, id, includeHistory ? int.MaxValue : 0, ct);
+
+    public Task<FitRecord?> GetAsync(string tenant, string id, int historyLimit, CancellationToken ct) =>
+        GetOfKindAsync(tenant, id, FitKinds.Fit, historyLimit, ct);
+
+    public Task<FitRecord?> GetFinderRunAsync(string tenant, string id, CancellationToken ct) =>
+        GetOfKindAsync(tenant, id, FitKinds.LearningRateFinder, 0, ct);
+
+    private async Task<FitRecord?> GetOfKindAsync(string tenant, string id, string kind, int historyLimit, CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);
-        var fit = await QuerySingleAsync(conn, null, $"SELECT {Columns} FROM fits WHERE id = $id AND tenant = $t", ct, ("$id", id), ("$t", tenant));
-        if (fit is null || !includeHistory) return fit;
-        return fit with { History = await ReadHistoryAsync(conn, id, ct) };
+        // One read transaction: the record and its history are one snapshot.
+        await using var tx = conn.BeginTransaction(deferred: true);
+        var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = $id AND tenant = $t AND kind = $kind", ct,
+            ("$id", id), ("$t", tenant), ("$kind", kind));
+        if (fit is null || historyLimit <= 0) return fit;
+        var (history, total) = await ReadHistoryAsync(conn, tx, id, 0, historyLimit, ct);
+        return fit with { History = history, HistoryTotal = total };
     }
 
     public async Task<FitRecord?> GetForWorkerAsync(string id, CancellationToken ct)
@@ -140,14 +153,12 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     public async Task<(double[] Page, int Total)?> GetHistoryAsync(string tenant, string id, int offset, int limit, CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);
-        await using (var exists = Command(conn, null, "SELECT 1 FROM fits WHERE id = $id AND tenant = $t", ("$id", id), ("$t", tenant)))
+        await using var tx = conn.BeginTransaction(deferred: true);
+        await using (var exists = Command(conn, tx, "SELECT 1 FROM fits WHERE id = $id AND tenant = $t AND kind = 'fit'", ("$id", id), ("$t", tenant)))
         {
             if (await exists.ExecuteScalarAsync(ct) is null) return null;
         }
-        var history = await ReadHistoryAsync(conn, id, ct);
-        var start = Math.Min(offset, history.Length);
-        var count = Math.Min(limit, history.Length - start);
-        return (history.AsSpan(start, count).ToArray(), history.Length);
+        return await ReadHistoryAsync(conn, tx, id, offset, limit, ct);
     }
 
     public async Task<IReadOnlyList<FitRecord>> ListAsync(string tenant, FitQuery query, CancellationToken ct)
@@ -380,13 +391,39 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         return await reader.ReadAsync(ct) ? ReadFit(reader) : null;
     }
 
-    private static async Task<double[]> ReadHistoryAsync(SqliteConnection conn, string id, CancellationToken ct)
+    /// <summary>
+    /// Entries [offset, offset + limit) of a fit's history and the number recorded. Only the chunks' lengths and the
+    /// bytes of the slice are read (incremental blob I/O), so a capped read of a multi-million-entry history stays small.
+    /// </summary>
+    private static async Task<(double[] Page, int Total)> ReadHistoryAsync(
+        SqliteConnection conn, SqliteTransaction tx, string id, int offset, int limit, CancellationToken ct)
     {
-        await using var cmd = Command(conn, null, "SELECT data FROM fit_history WHERE fit_id = $id ORDER BY start", ("$id", id));
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        var chunks = new List<double[]>();
-        while (await reader.ReadAsync(ct)) chunks.Add(DoubleBlobs.FromBytes((byte[])reader[0]));
-        return chunks.Count == 1 ? chunks[0] : chunks.SelectMany(c => c).ToArray();
+        var chunks = new List<(long RowId, long Start, long Count)>();
+        await using (var cmd = Command(conn, tx, "SELECT rowid, length(data) / 8 FROM fit_history WHERE fit_id = $id ORDER BY start", ("$id", id)))
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            long at = 0;
+            while (await reader.ReadAsync(ct))
+            {
+                var count = reader.GetInt64(1);
+                chunks.Add((reader.GetInt64(0), at, count));
+                at += count;
+            }
+        }
+        var total = chunks.Count == 0 ? 0 : chunks[^1].Start + chunks[^1].Count;
+        var from = Math.Clamp(offset, 0L, total);
+        var page = new double[Math.Clamp(limit, 0L, total - from)];
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(page.AsSpan());
+        foreach (var (rowId, start, count) in chunks)
+        {
+            var lo = Math.Max(from, start);
+            var hi = Math.Min(from + page.Length, start + count);
+            if (lo >= hi) continue;
+            using var blob = new SqliteBlob(conn, "fit_history", "data", rowId, readOnly: true);
+            blob.Position = (lo - start) * 8;
+            blob.ReadExactly(bytes.Slice((int)(lo - from) * 8, (int)(hi - lo) * 8));
+        }
+        return (page, (int)total);
     }
 
     private static object? Finite(double value) => double.IsFinite(value) ? value : null;

@@ -47,7 +47,7 @@ public static class WebhookEndpoints
     {
         var fit = await fits.GetAsync(http.Tenant(), id, includeHistory: false, ct);
         if (fit is null) return FitEndpoints.NotFound(id);
-        return TypedResults.Ok(await ReadAsync(fit.Id, FitMapper.ToResource(fit).Request.Webhook?.Url, deliveries, ct));
+        return TypedResults.Ok(await ReadAsync(fit.Id, FitMapper.ToResource(fit, 0).Request.Webhook?.Url, deliveries, ct));
     }
 
     public static async Task<Results<Ok<DeliveryList>, ProblemHttpResult>> ListForBatch(
@@ -79,7 +79,7 @@ public static class WebhookEndpoints
         if (fit is null) return FitEndpoints.NotFound(id);
         // Normally made when the fit ended; made here too if that was lost (the recovery pass would make it later).
         var e = await deliveries.GetEventForFitAsync(id, ct) ?? await events.CreateAsync(id, ct);
-        return await ResendAsync(e, "fit", id, FitMapper.ToResource(fit).Request.Webhook?.Url, fit.Status.IsEnded(), "has not ended", deliveries, queue, clock, ct);
+        return await ResendAsync(e, "fit", id, FitMapper.ToResource(fit, 0).Request.Webhook?.Url, fit.Status.IsEnded(), "has not ended", deliveries, queue, clock, ct);
     }
 
     /// <summary>

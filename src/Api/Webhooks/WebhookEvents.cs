@@ -16,6 +16,7 @@ public sealed class WebhookEvents(
     IDeliveryStore deliveries,
     IDeliveryQueue queue,
     IOptions<WebhookOptions> options,
+    IOptions<LimitsOptions> limits,
     IOptions<HttpJsonOptions> json,
     TimeProvider clock,
     ILogger<WebhookEvents> logger) : IFitEndedHandler
@@ -38,9 +39,9 @@ public sealed class WebhookEvents(
         // Most fits ask for no webhook: tell from the stored request before reading the history for a payload.
         if (JsonSerializer.Deserialize<FitSpec>(stored.RequestJson, FitRequestReader.Strict)?.Webhook?.Url is null) return null;
         var fitId = stored.Id;
-        var fit = await fits.GetAsync(stored.Tenant, fitId, includeHistory: true, ct);
+        var fit = await fits.GetAsync(stored.Tenant, fitId, limits.Value.MaxInlineHistory, ct);
         if (fit is null || !fit.Status.IsEnded()) return null;
-        var resource = FitMapper.ToResource(fit);
+        var resource = FitMapper.ToResource(fit, limits.Value.MaxInlineHistory);
         if (resource.Request.Webhook?.Url is not { } url) return null;
         if (resource.History is { Length: var n } && n > options.Value.MaxHistoryInPayload) resource = resource with { History = null };
 

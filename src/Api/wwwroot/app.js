@@ -450,7 +450,9 @@ async function finish(fit) {
   $('final-loss').textContent = format4(fit.loss);
   $('final-loss').dataset.fitId = fit.id;
   const reason = fit.stopReason === 'steps' ? `after ${fit.step} steps` : `(${fit.stopReason} at step ${fit.step})`;
-  setStatus(`Fit ${fit.id} ${fit.status} ${reason}: loss ${format4(fit.loss)}${fit.error ? ' — ' + fit.error : ''}`, fit.status === 'failed');
+  // A long history comes inline only in part (Limits:MaxInlineHistory); the loss plot link draws all of it.
+  const partial = fit.historyTruncated ? ` (chart: first ${history.length} of ${fit.historyTotal} history entries; "loss history" shows all)` : '';
+  setStatus(`Fit ${fit.id} ${fit.status} ${reason}: loss ${format4(fit.loss)}${partial}${fit.error ? ' — ' + fit.error : ''}`, fit.status === 'failed');
   $('fit-links').replaceChildren(...fitLinks(fit.id));
 }
 

@@ -217,9 +217,25 @@ public sealed record FitResource
     /// <summary>Loss at <c>params</c> (once ended: after the last update); null when not finite or not known yet.</summary>
     public double? Loss { get; init; }
 
-    /// <summary>Loss before update i·historyEvery, for each recorded i (omitted in lists). Non-finite values are null.</summary>
+    /// <summary>
+    /// Loss before update i·historyEvery, for each recorded i (omitted in lists). Non-finite values are null. At most
+    /// <c>Limits:MaxInlineHistory</c> entries (default 1,000): a longer history is cut to its first entries, and
+    /// <c>historyTruncated</c>, <c>historyTotal</c> and <c>historyNext</c> say so and where the rest is.
+    /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double?[]? History { get; init; }
+
+    /// <summary>How many history entries are recorded; present whenever <c>history</c> is.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? HistoryTotal { get; init; }
+
+    /// <summary>True when <c>history</c> holds only the first <c>Limits:MaxInlineHistory</c> of <c>historyTotal</c> entries; present whenever <c>history</c> is.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? HistoryTruncated { get; init; }
+
+    /// <summary>When <c>historyTruncated</c>: the page of the history right after the inline entries (<c>/v1/fits/{id}/history?offset=N</c>); otherwise absent.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? HistoryNext { get; init; }
 
     /// <summary>History records every k-th step.</summary>
     public int HistoryEvery { get; init; }

@@ -117,7 +117,10 @@ public sealed class FitLifecycleTests(FitLifecycleTests.Service factory) : IClas
         var ended = await _client.WaitForEnd(fit.Id, seconds: 30);
 
         Assert.Equal("succeeded", ended.Status);
-        Assert.Equal(2000, ended.History!.Length);
+        // Inline, the first Limits:MaxInlineHistory entries; the resource counts the rest.
+        Assert.Equal(1000, ended.History!.Length);
+        Assert.Equal(2000, ended.HistoryTotal);
+        Assert.True(ended.HistoryTruncated);
     }
 
     [Fact]
@@ -136,7 +139,7 @@ public sealed class FitLifecycleTests(FitLifecycleTests.Service factory) : IClas
         Assert.Equal("cancelled", ended.Status);
         Assert.Equal("cancelled", ended.StopReason);
         Assert.InRange(ended.Step, running.Step, 9_999_999);
-        Assert.Equal(ended.Step, ended.History!.Length);
+        Assert.Equal(ended.Step, ended.HistoryTotal);
         Assert.NotNull(ended.FinishedAt);
     }
 

@@ -18,6 +18,38 @@ public sealed class OptimumTests(OptimumTests.Service factory) : IClassFixture<O
         x = LessonData.X, y = LessonData.Y, degree = 2, loss, learningRate = 0.01, steps, initialParams = new[] { 1.1, 1.1, 1.1 },
     };
 
+    [Fact]
+    public async Task AnOptimumFarCostlierThanACheapDescentIsSkippedWithTheReason()
+    {
+        // 150,000 points at degree 20 with MAE: the optimum's estimate (~1.1e10) is above FitWork.MaxOptimumWork, the 1-step descent tiny.
+        const int n = 150_000;
+        var x = Enumerable.Range(0, n).Select(i => -1 + 2.0 * i / (n - 1)).ToArray();
+        var request = new { x, y = x, degree = 20, loss = "mae", learningRate = 0.001, steps = 1 };
+        var spec = new Api.Fits.FitSpec { Degree = 20, Loss = "mae", Steps = 1, Points = n, HistoryEvery = 1 };
+        Assert.False(Api.Fits.FitWork.ComputesOptimum(spec));
+
+        var fit = await (await _client.PostFit(request, ("Prefer", "wait=60"))).ReadFit();
+
+        Assert.Equal("succeeded", fit.Status);
+        Assert.Null(fit.Optimum);
+        Assert.Null(fit.Gap);
+        Assert.StartsWith("not computed beside the descent", fit.OptimumError);
+        Assert.Contains("solver \"exact\"", fit.OptimumError);
+    }
+
+    [Fact]
+    public void TheWorkOfAFitCountsTheOptimumBesideIt()
+    {
+        var descent = new Api.Fits.FitSpec { Degree = 2, Loss = "mae", Steps = 100, Points = 20, HistoryEvery = 1 };
+        var exact = descent with { Solver = "exact", Steps = 0 };
+        var million = descent with { Degree = 20, Steps = 1, Points = 1_000_000 };
+
+        Assert.Equal(Api.Fits.FitWork.Descent(descent) + Api.Fits.FitWork.Exact(descent), Api.Fits.FitWork.Of(descent));
+        Assert.Equal(Api.Fits.FitWork.Exact(descent), Api.Fits.FitWork.Of(exact));
+        Assert.True(Api.Fits.FitWork.Exact(million) > 7e10, $"{Api.Fits.FitWork.Exact(million):0.#e0}");
+        Assert.Equal(Api.Fits.FitWork.Descent(million), Api.Fits.FitWork.Of(million));
+    }
+
     [Theory]
     [InlineData("mae")]
     [InlineData("mse")]

@@ -11,13 +11,30 @@ public sealed class ResourceLimitTests
     {
         await using var factory = new FitServiceFactory(("Workers:Count", "0"), ("Limits:MaxWork", "1000"));
         var client = factory.CreateClient();
-        var response = await client.PostFit(TestApi.SmallFit(steps: 100)); // 5 points × 100 steps × 3 params = 1500
+        // 5 points × (100 steps + 2 × 3 evaluations) × 3 params = 1590, and the MSE optimum beside it 3 × 5 × 3² = 135
+        var response = await client.PostFit(TestApi.SmallFit(steps: 100));
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         var problem = await response.ReadProblem();
         Assert.Contains("Limits:MaxWork", problem.GetProperty("detail").GetString());
         Assert.Equal(1000, problem.GetProperty("maxWork").GetInt64());
-        Assert.Equal(1500, problem.GetProperty("work").GetDouble());
+        Assert.Equal(1725, problem.GetProperty("work").GetDouble());
         Assert.Equal(HttpStatusCode.Accepted, (await client.PostFit(TestApi.SmallFit(steps: 50))).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnExactFitCountsItsSolveAgainstTheWorkBound()
+    {
+        await using var factory = new FitServiceFactory(("Workers:Count", "0"), ("Limits:MaxWork", "10000"));
+        var client = factory.CreateClient();
+        object Exact(string loss) => new { x = new[] { -2.0, -1, 0, 1, 2 }, y = new[] { 9.0, 2, 1, 6, 17 }, degree = 2, loss, solver = "exact" };
+
+        // MAE: 30 IRLS passes of 5 × 3² and up to 1060 simplex steps of 2 × 5 × 3 = 33,150 > 10,000; MSE: 3 × 5 × 3² = 135.
+        var refused = await client.PostFit(Exact("mae"));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        var problem = await refused.ReadProblem();
+        Assert.Equal(33_150, problem.GetProperty("work").GetDouble());
+        Assert.Contains("exact mae optimum", problem.GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostFit(Exact("mse"))).StatusCode);
     }
 
     [Fact]

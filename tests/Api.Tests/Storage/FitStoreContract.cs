@@ -251,6 +251,47 @@ public abstract class FitStoreContract
     }
 
     [ConditionalFact]
+    public async Task ACappedReadHasTheFirstEntriesAndTheTotalAcrossChunks()
+    {
+        var store = await NewStoreAsync();
+        var fit = AFit();
+        await store.CreateAsync(fit, None);
+        var start = await store.TryStartAsync(fit.Id, T0, None);
+        await store.SaveProgressAsync(fit.Id, new FitProgressUpdate(start.Attempt, 3, [1, 2, 3], 5.0, 0, [9, 8, 7]), None);
+        await store.SaveProgressAsync(fit.Id, new FitProgressUpdate(start.Attempt, 6, [1, 2, 3], 4.0, 3, [6, 5, 4]), None);
+
+        var capped = await store.GetAsync("t1", fit.Id, 4, None);
+        Assert.Equal([9.0, 8, 7, 6], capped!.History!);
+        Assert.Equal(6, capped.HistoryTotal);
+        var none = await store.GetAsync("t1", fit.Id, 0, None);
+        Assert.Null(none!.History);
+        Assert.Null(none.HistoryTotal);
+        var page = await store.GetHistoryAsync("t1", fit.Id, 2, 3, None);
+        Assert.Equal([7.0, 6, 5], page!.Value.Page);
+        Assert.Equal(6, page.Value.Total);
+        var whole = await store.GetAsync("t1", fit.Id, 100, None);
+        Assert.Equal([9.0, 8, 7, 6, 5, 4], whole!.History!);
+        Assert.Equal(6, whole.HistoryTotal);
+    }
+
+    [ConditionalFact]
+    public async Task AFinderRunIsNeverReadAsAFitNorAFitAsAFinderRun()
+    {
+        var store = await NewStoreAsync();
+        var fit = AFit();
+        var finder = AFit() with { Kind = FitKinds.LearningRateFinder };
+        await store.CreateAsync(fit, None);
+        await store.CreateAsync(finder, None);
+
+        Assert.Null(await store.GetAsync("t1", finder.Id, true, None));
+        Assert.Null(await store.GetAsync("t1", finder.Id, 10, None));
+        Assert.Null(await store.GetHistoryAsync("t1", finder.Id, 0, 10, None));
+        Assert.Null(await store.GetFinderRunAsync("t1", fit.Id, None));
+        Assert.Equal(finder.Id, (await store.GetFinderRunAsync("t1", finder.Id, None))!.Id);
+        Assert.Null(await store.GetFinderRunAsync("other", finder.Id, None));
+    }
+
+    [ConditionalFact]
     public async Task UnfinishedAndActiveCountsFollowTheStatus()
     {
         var store = await NewStoreAsync();
