@@ -11,6 +11,9 @@ public sealed class StorageOptions
     /// <summary>For sqlite a file path relative to the content root.</summary>
     public string ConnectionString { get; set; } = "Data Source=data/fitservice.db";
 
+    /// <summary>Longest the SQLite integrity check (<c>PRAGMA quick_check</c>) at start may take; 0 skips it.</summary>
+    public int IntegrityCheckSeconds { get; set; } = 10;
+
     public bool IsPostgres => string.Equals(Provider, "postgres", StringComparison.OrdinalIgnoreCase);
 }
 

@@ -88,22 +88,20 @@ public static class BatchEndpoints
         if (errors.Any) return FitEndpoints.Invalid(errors);
 
         var valid = new List<ValidFit>(request.Fits!.Length);
-        var webhookChecks = new Dictionary<string, ValidationErrors>(); // each distinct URL is resolved and checked once
+        var items = new (ValidFit? Fit, ValidationErrors Errors)[request.Fits.Length];
         for (var i = 0; i < request.Fits.Length; i++)
         {
             var itemErrors = new ValidationErrors();
             var item = request.Fits[i] is { } fit ? FitValidator.Validate(fit.Over(request.Defaults), limits, itemErrors) : null;
             if (request.Fits[i] is null) itemErrors.Add("", "must be a fit object");
-            if (item?.Spec.Webhook?.Url is { } url)
-            {
-                if (!webhookChecks.TryGetValue(url, out var urlErrors))
-                {
-                    urlErrors = new ValidationErrors();
-                    await webhooks.CheckAsync(http.Tenant(), url, urlErrors, ct);
-                    webhookChecks[url] = urlErrors;
-                }
-                itemErrors.AddAll("", urlErrors);
-            }
+            items[i] = (item, itemErrors);
+        }
+        // Every distinct webhook URL checked once, their hosts resolved together.
+        var webhookChecks = await webhooks.CheckAllAsync(http.Tenant(), items.Select(it => it.Fit?.Spec.Webhook?.Url).OfType<string>(), ct);
+        for (var i = 0; i < items.Length; i++)
+        {
+            var (item, itemErrors) = items[i];
+            if (item?.Spec.Webhook?.Url is { } url) itemErrors.AddAll("", webhookChecks[url]);
             if (item is null || itemErrors.Any) errors.AddAll($"fits[{i}].", itemErrors);
             else valid.Add(item);
         }
@@ -144,7 +142,7 @@ public static class BatchEndpoints
             csv.Append('\n');
             foreach (var r in results)
             {
-                csv.Append(Csv(r.Label)).Append(',').Append(r.Status).Append(',').Append(r.StopReason).Append(',').Append(Number(r.Loss));
+                csv.Append(CsvCell.Text(r.Label)).Append(',').Append(CsvCell.Text(r.Status)).Append(',').Append(CsvCell.Text(r.StopReason)).Append(',').Append(Number(r.Loss));
                 for (var p = 0; p < width; p++) csv.Append(',').Append(r.Params is { } ps && p < ps.Length ? Number(ps[p]) : "");
                 csv.Append('\n');
             }
@@ -249,7 +247,4 @@ public static class BatchEndpoints
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Batch not found", detail: $"There is no batch with id '{id}'.");
 
     private static string Number(double? value) => value is { } v && double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : "";
-
-    private static string Csv(string? text) =>
-        text is null ? "" : text.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + text.Replace("\"", "\"\"") + "\"" : text;
 }

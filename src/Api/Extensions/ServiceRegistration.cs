@@ -20,7 +20,9 @@ public static class ServiceRegistration
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section);
 
         services.AddSingleton(TimeProvider.System);
-        // Registered first, so the schema exists before any other hosted service (workers, sweeps) starts.
+        services.AddSingleton<StorageFaults>();
+        // Registered first, so a corrupt file is known, and the schema exists, before any other hosted service (workers, sweeps) starts.
+        services.AddHostedService<StorageIntegrityCheck>();
         services.AddHostedService<StoreInitializer>();
         var storage = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
         var workers = builder.Configuration.GetSection(WorkersOptions.Section).Get<WorkersOptions>() ?? new WorkersOptions();
@@ -63,10 +65,10 @@ public static class ServiceRegistration
         return builder;
     }
 
-    /// <summary>Creates or migrates the schema before anything else touches the store.</summary>
-    private sealed class StoreInitializer(IFitStore store) : IHostedService
+    /// <summary>Creates or migrates the schema before anything else touches the store (not a corrupt one: readiness says why).</summary>
+    private sealed class StoreInitializer(IFitStore store, StorageFaults faults) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
+        public Task StartAsync(CancellationToken cancellationToken) => faults.Corruption is null ? store.InitializeAsync(cancellationToken) : Task.CompletedTask;
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -52,9 +52,9 @@ public static class WebhookRegistration
     }
 
     /// <summary>Creates the delivery tables after the fit store made its own (the recovery query joins them).</summary>
-    private sealed class DeliveryStoreInitializer(IDeliveryStore store) : IHostedService
+    private sealed class DeliveryStoreInitializer(IDeliveryStore store, StorageFaults faults) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
+        public Task StartAsync(CancellationToken cancellationToken) => faults.Corruption is null ? store.InitializeAsync(cancellationToken) : Task.CompletedTask;
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -48,6 +48,7 @@ public sealed class FitEventStream(
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
+        if (Security.HeadRequests.IsHead(http)) return; // the headers a GET would get; a stream has no end to wait for
         var ct = http.RequestAborted;
         var lastSent = lastEventId;
         var lastWrite = DateTime.UtcNow;

@@ -21,9 +21,9 @@ public static class LocalMode
         // HTTP_PORTS binds every address, and applies only when no URL is given.
         if (string.IsNullOrWhiteSpace(configuration[WebHostDefaults.ServerUrlsKey]))
         {
-            foreach (var key in new[] { "HTTP_PORTS", "HTTPS_PORTS" })
+            foreach (var key in new[] { WebHostDefaults.HttpPortsKey, WebHostDefaults.HttpsPortsKey })
             {
-                if (!string.IsNullOrWhiteSpace(configuration[key])) exposed.Add($"ASPNETCORE_{key}={configuration[key]} (all addresses)");
+                if (!string.IsNullOrWhiteSpace(configuration[key])) exposed.Add($"ASPNETCORE_{key.ToUpperInvariant()}={configuration[key]} (all addresses)");
             }
         }
         return exposed.Count == 0 ? null

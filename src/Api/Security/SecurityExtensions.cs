@@ -38,9 +38,16 @@ public static class SecurityExtensions
             kestrel.AddServerHeader = false;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(l.RequestHeadersTimeoutSeconds);
             kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(l.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5));
-            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
-            kestrel.Limits.MaxRequestHeaderCount = 64;
-            kestrel.Limits.MaxRequestLineSize = 8 * 1024;
+            RequestLimits.ConfigureKestrel(kestrel.Limits);
+        });
+        services.Configure<ProblemDetailsOptions>(o =>
+        {
+            var before = o.CustomizeProblemDetails;
+            o.CustomizeProblemDetails = context =>
+            {
+                before?.Invoke(context);
+                ProblemDefaults.Apply(context);
+            };
         });
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddExceptionHandler<StorageExceptionHandler>();
@@ -48,13 +55,22 @@ public static class SecurityExtensions
         return builder;
     }
 
-    /// <summary>Authentication, the /v1 tenant policy and the per-tenant rate limiter, in that order (the limiter partitions by tenant).</summary>
+    /// <summary>
+    /// In order: the request line and header limits, loopback Host names only (local mode), HEAD answered as GET, then
+    /// routing (explicitly here, after the HEAD rewrite), same-site POSTs only on the dashboard, authentication, the
+    /// /v1 tenant policy and the per-tenant rate limiter (which partitions by tenant).
+    /// </summary>
     public static void UseFitSecurity(this WebApplication app)
     {
+        var keys = app.Services.GetRequiredService<ApiKeys>();
+        app.UseRequestLimits();
+        if (keys.IsLocalMode) app.UseLoopbackHostsOnly();
+        app.UseHeadAsGet();
+        app.UseRouting();
+        app.UseSameSiteOnly(DashboardSecurity.Path);
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
-        var keys = app.Services.GetRequiredService<ApiKeys>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SecurityExtensions).FullName!);
         if (keys.IsLocalMode) logger.LogInformation("local mode: anonymous, listening on loopback only");
         else logger.LogInformation("API keys configured: every /v1 request needs 'Authorization: Bearer <key>'");

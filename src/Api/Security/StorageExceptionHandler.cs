@@ -1,16 +1,18 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using FitService.Api.Storage;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
 namespace FitService.Api.Security;
 
 /// <summary>
-/// Storage faults are the storage's state, not a bug: a full disk is 507, a busy, locked or unreachable database is
-/// 503, both problem details with <c>Retry-After</c>. The write was one transaction, so nothing of it remains.
+/// Storage faults are the storage's state, not a bug: a full disk is 507, a busy, locked, unreachable or corrupt
+/// database is 503, all problem details with <c>Retry-After</c>. The write was one transaction, so nothing of it
+/// remains. A corrupt database is also reported to <see cref="StorageFaults"/>, which turns readiness unhealthy.
 /// </summary>
-public sealed class StorageExceptionHandler(IProblemDetailsService problems, ILogger<StorageExceptionHandler> logger) : IExceptionHandler
+public sealed class StorageExceptionHandler(IProblemDetailsService problems, StorageFaults faults, ILogger<StorageExceptionHandler> logger) : IExceptionHandler
 {
     private const int SqliteBusy = 5, SqliteLocked = 6, SqliteIoErr = 10, SqliteFull = 13, SqliteCantOpen = 14;
     private const int ENOSPC = 28;
@@ -18,6 +20,7 @@ public sealed class StorageExceptionHandler(IProblemDetailsService problems, ILo
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
     {
         if (Classify(exception) is not { } fault) return false;
+        if (fault == Corrupt) faults.ReportCorruption(exception.Message);
         logger.LogWarning("Storage fault answered {Status}: {Reason} ({Error})", fault.Status, fault.Title, exception.Message);
         if (http.Response.HasStarted) return false;
         http.Response.StatusCode = fault.Status;
@@ -34,6 +37,7 @@ public sealed class StorageExceptionHandler(IProblemDetailsService problems, ILo
 
     public static Fault? Classify(Exception exception)
     {
+        if (StorageFaults.IsCorruption(exception)) return Corrupt;
         for (var e = exception; e is not null; e = e.InnerException)
         {
             switch (e)
@@ -56,6 +60,9 @@ public sealed class StorageExceptionHandler(IProblemDetailsService problems, ILo
         }
         return null;
     }
+
+    private static readonly Fault Corrupt = new(StatusCodes.Status503ServiceUnavailable, "Storage corrupt",
+        "The service's database is damaged; nothing of this request was stored. The operator has to restore it.", 60);
 
     private static readonly Fault Full = new(StatusCodes.Status507InsufficientStorage, "Insufficient storage",
         "The service's storage is full; nothing of this request was stored. Retry later.", 30);

@@ -27,11 +27,19 @@ public sealed class SqliteDatabase : IAsyncDisposable
         var folder = System.IO.Path.GetDirectoryName(builder.DataSource);
         if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
         builder.Pooling = true;
-        // How long a write waits for another process's lock (SQLITE_BUSY) before it fails (then 503); "Default Timeout" in the connection string overrides.
-        if (!new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.ContainsKey("Default Timeout")) builder.DefaultTimeout = 30;
+        // How long a write may wait, from the moment it is asked for, for another process's lock (SQLITE_BUSY) before it
+        // fails (then 503); "Default Timeout" in the connection string overrides.
+        if (!new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.ContainsKey("Default Timeout")) builder.DefaultTimeout = DefaultBusyTimeoutSeconds;
         _connectionString = builder.ToString();
         Path = builder.DataSource;
+        BusyTimeout = TimeSpan.FromSeconds(builder.DefaultTimeout);
     }
+
+    /// <summary>The busy timeout when the connection string names none (its <c>Default Timeout</c>).</summary>
+    public const int DefaultBusyTimeoutSeconds = 5;
+
+    /// <summary>Longest a write waits for the file's lock, counted from when it was asked for (queueing behind other writes included).</summary>
+    public TimeSpan BusyTimeout { get; }
 
     /// <summary>The database file.</summary>
     public string Path { get; }
@@ -46,7 +54,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
     public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        var write = new Write<T>(work);
+        var write = new Write<T>(work, Environment.TickCount64 + (long)BusyTimeout.TotalMilliseconds);
         _pending.Enqueue(write);
         while (!write.Done.IsCompleted)
         {
@@ -72,12 +80,24 @@ public sealed class SqliteDatabase : IAsyncDisposable
     private async Task CommitPendingAsync()
     {
         var group = new List<IWrite>();
-        while (group.Count < MaxGroup && _pending.TryDequeue(out var next)) group.Add(next);
+        var now = Environment.TickCount64;
+        while (group.Count < MaxGroup && _pending.TryDequeue(out var next))
+        {
+            // A write that waited its whole busy timeout behind others fails now rather than wait again (a held lock
+            // would otherwise cost each queued group a full timeout in turn).
+            if (next.Deadline <= now) next.Fail(LockedFor(BusyTimeout));
+            else group.Add(next);
+        }
         if (group.Count == 0) return;
         try
         {
-            await RunAsync(group);
+            await RunAsync(group, group.Min(w => w.Deadline) - now);
             foreach (var write in group) write.Commit();
+        }
+        catch (Exception e) when (IsDatabaseWide(e))
+        {
+            // The lock, a full disk or a corrupt file fails every write alike: running them one by one would only wait again.
+            foreach (var write in group) write.Fail(e);
         }
         catch (Exception) when (group.Count > 1)
         {
@@ -85,7 +105,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
             {
                 try
                 {
-                    await RunAsync([write]);
+                    await RunAsync([write], write.Deadline - Environment.TickCount64);
                     write.Commit();
                 }
                 catch (Exception e)
@@ -100,18 +120,23 @@ public sealed class SqliteDatabase : IAsyncDisposable
         }
     }
 
-    private async Task RunAsync(IReadOnlyList<IWrite> writes)
+    private async Task RunAsync(IReadOnlyList<IWrite> writes, long waitMilliseconds)
     {
+        if (waitMilliseconds <= 0) throw LockedFor(BusyTimeout);
         try
         {
             if (_writer is null)
             {
                 var conn = new SqliteConnection(_connectionString);
                 await conn.OpenAsync();
-                // busy_timeout still matters when another process (a backup, sqlite3) holds the file.
-                await ExecAsync(conn, null, $"PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = {conn.DefaultTimeout * 1000};", CancellationToken.None);
+                await ExecAsync(conn, null, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", CancellationToken.None);
                 _writer = conn;
             }
+            // Wait for another process's lock (a backup, sqlite3) only as long as the group's oldest write has left.
+            // SQLite's busy_timeout waits inside one step; Microsoft.Data.Sqlite retries a busy step until the
+            // command timeout (whole seconds), so both are set to what is left.
+            _writer.DefaultTimeout = (int)Math.Max(1, (waitMilliseconds + 999) / 1000);
+            await ExecAsync(_writer, null, $"PRAGMA busy_timeout = {waitMilliseconds};", CancellationToken.None);
             await using var tx = (SqliteTransaction)await _writer.BeginTransactionAsync(IsolationLevel.Serializable);
             foreach (var write in writes) await write.RunAsync(_writer, tx);
             await tx.CommitAsync(CancellationToken.None);
@@ -124,16 +149,27 @@ public sealed class SqliteDatabase : IAsyncDisposable
         }
     }
 
+    private const int SqliteBusy = 5, SqliteLocked = 6, SqliteIoErr = 10, SqliteCorrupt = 11, SqliteFull = 13, SqliteNotADatabase = 26;
+
+    private static bool IsDatabaseWide(Exception e) =>
+        e is SqliteException { SqliteErrorCode: SqliteBusy or SqliteLocked or SqliteIoErr or SqliteCorrupt or SqliteFull or SqliteNotADatabase };
+
+    private static SqliteException LockedFor(TimeSpan timeout) =>
+        new($"database is locked: another process held the write lock for the whole busy timeout ({timeout.TotalSeconds:0.#} s)", SqliteBusy);
+
     private interface IWrite
     {
+        long Deadline { get; }
         Task RunAsync(SqliteConnection conn, SqliteTransaction tx);
         void Commit();
         void Fail(Exception e);
     }
 
     /// <summary>One caller's write: its result is handed over only once its transaction has committed.</summary>
-    private sealed class Write<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work) : IWrite
+    private sealed class Write<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, long deadline) : IWrite
     {
+        public long Deadline => deadline;
+
         private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T _result = default!;
 
@@ -153,6 +189,45 @@ public sealed class SqliteDatabase : IAsyncDisposable
         await conn.OpenAsync(ct);
         return conn;
     }
+
+    /// <summary>The outcome of an integrity check: the problems SQLite reported, or that it ran out of time.</summary>
+    public sealed record Integrity(bool Completed, IReadOnlyList<string> Problems)
+    {
+        public bool IsOk => Problems.Count == 0;
+    }
+
+    /// <summary>
+    /// <c>PRAGMA quick_check</c> (every page and index structure, not index contents), interrupted after
+    /// <paramref name="budget"/> so a huge file cannot hold up the start. SQLITE_CORRUPT or SQLITE_NOTADB thrown by the
+    /// check itself reach the caller.
+    /// </summary>
+    public async Task<Integrity> QuickCheckAsync(TimeSpan budget, CancellationToken ct)
+    {
+        await using var conn = new SqliteConnection(_connectionString);
+        await conn.OpenAsync(ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(budget);
+        await using var interrupt = timeout.Token.Register(() => SQLitePCL.raw.sqlite3_interrupt(conn.Handle));
+        try
+        {
+            var problems = new List<string>();
+            await using var cmd = Command(conn, null, "PRAGMA quick_check(20)");
+            await using var reader = await cmd.ExecuteReaderAsync(CancellationToken.None);
+            while (await reader.ReadAsync(CancellationToken.None))
+            {
+                var line = reader.GetString(0);
+                if (line != "ok") problems.Add(line);
+            }
+            return new Integrity(true, problems);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == SqliteInterrupt && timeout.IsCancellationRequested)
+        {
+            ct.ThrowIfCancellationRequested();
+            return new Integrity(false, []);
+        }
+    }
+
+    private const int SqliteInterrupt = 9;
 
     public static SqliteCommand Command(SqliteConnection conn, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args)
     {

@@ -16,10 +16,12 @@ public sealed class WebhookRecovery(
     IDeliveryQueue queue,
     IOptions<WebhookOptions> options,
     TimeProvider clock,
+    StorageFaults faults,
     ILogger<WebhookRecovery> logger) : BackgroundService
 {
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (faults.Corruption is not null) return; // a corrupt file is not swept; readiness says so
         var (created, scheduled) = await PassAsync(finishedSince: null, dueBefore: null, cancellationToken);
         if (created + scheduled > 0) logger.LogInformation("Recovered webhooks: {Created} events created, {Scheduled} pending deliveries scheduled", created, scheduled);
         await base.StartAsync(cancellationToken);

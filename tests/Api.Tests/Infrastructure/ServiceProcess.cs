@@ -36,7 +36,13 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the service without waiting for it to become live (for starts that are meant to fail).</summary>
-    public static async Task<ServiceProcess> LaunchAsync(params string[] settings)
+    public static Task<ServiceProcess> LaunchAsync(params string[] settings) => LaunchAsync(new Dictionary<string, string>(), bindLoopback: true, settings);
+
+    /// <summary>
+    /// Starts the service with extra environment variables, without waiting; unless <paramref name="bindLoopback"/>,
+    /// no <c>--urls</c> is given (for starts that must honour <c>ASPNETCORE_HTTP_PORTS</c> and the like).
+    /// </summary>
+    public static async Task<ServiceProcess> LaunchAsync(IDictionary<string, string> environment, bool bindLoopback, params string[] settings)
     {
         var folder = await Published.Value;
         var port = FreePort();
@@ -48,10 +54,14 @@ public sealed class ServiceProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         info.ArgumentList.Add(Path.Combine(folder, "FitService.Api.dll"));
-        info.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
+        if (bindLoopback) info.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
         foreach (var setting in settings) info.ArgumentList.Add("--" + setting);
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        info.Environment.Remove("ASPNETCORE_URLS");
+        info.Environment.Remove("ASPNETCORE_HTTP_PORTS");
+        info.Environment.Remove("ASPNETCORE_HTTPS_PORTS");
+        foreach (var (name, value) in environment) info.Environment[name] = value;
         var process = new Process { StartInfo = info };
         var service = new ServiceProcess(process, port);
         process.OutputDataReceived += (_, e) => service.Append(e.Data);
@@ -125,7 +135,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         throw new TimeoutException($"the service did not become ready:\n{Output}");
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using FitService.Api.Fits;
 using FitService.Api.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
@@ -48,6 +49,31 @@ public sealed class SqliteLockTests : IDisposable
         var list = await service.Client.GetFromJsonAsync<FitList>("/v1/fits", TestApi.Json);
         Assert.Equal(accepted.OrderBy(i => i), list!.Items.Select(f => f.Id).OrderBy(i => i));
         Assert.DoesNotContain(list.Items, f => f.Label == "during long lock");
+    }
+
+    [Fact]
+    public async Task ConcurrentWritesUnderAHeldLockAllFailWithin503NotOneTimeoutEach()
+    {
+        // 20 submissions queue behind one held lock. Each write's wait is counted from when it was asked for, so all
+        // of them are 503 after about one busy timeout (2 s), while the lock is still held; before, the group failed,
+        // then every write waited its own 2 s in turn (40 s for the last).
+        await using var factory = new FitServiceFactory(_folder, ("Workers:Count", "0"), ("Storage:ConnectionString", $"Data Source={DatabaseFile};Default Timeout=2"));
+        var client = factory.CreateClient();
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostFit(TestApi.SmallFit(label: "before"))).StatusCode);
+
+        using var holder = await HoldExclusiveLockAsync();
+        var submits = Enumerable.Range(0, 20).Select(i => client.PostFit(TestApi.SmallFit(label: $"during {i}"))).ToArray();
+        // Generous for a loaded machine, and far below 20 timeouts of 2 s one after another.
+        var responses = await Task.WhenAll(submits).WaitAsync(TimeSpan.FromSeconds(30));
+        foreach (var response in responses)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.NotNull(response.Headers.RetryAfter);
+            Assert.Equal("Storage busy", (await response.ReadProblem()).GetProperty("title").GetString());
+        }
+        holder.Commit();
+        var list = await client.GetFromJsonAsync<FitList>("/v1/fits", TestApi.Json);
+        Assert.Equal(["before"], list!.Items.Select(f => f.Label));
     }
 
     private sealed class LockHolder(SqliteConnection connection, SqliteTransaction transaction) : IDisposable

@@ -20,16 +20,60 @@ public sealed class ProcessSecurityTests
         Assert.Contains("loopback", service.Output);
     }
 
+    [Theory]
+    [InlineData("ASPNETCORE_HTTP_PORTS")]
+    [InlineData("ASPNETCORE_HTTPS_PORTS")]
+    public async Task TheLocalModeRefusesToStartWhenPortsBindEveryAddress(string variable)
+    {
+        // The ports bind every address when no URL is given; a default URL must not hide them.
+        var environment = new Dictionary<string, string> { [variable] = "1" };
+        await using var service = await ServiceProcess.LaunchAsync(environment, bindLoopback: false, "Workers:Count=0");
+        Assert.True(await service.WaitForExitAsync(TimeSpan.FromSeconds(60)), "the service kept running:\n" + service.Output);
+        Assert.Equal(2, service.ExitCode);
+        Assert.Contains("refuses to start", service.Output);
+        Assert.Contains($"{variable}=1 (all addresses)", service.Output);
+    }
+
+    [Fact]
+    public async Task WithKeysHttpPortsIsWhereTheServiceListens()
+    {
+        var port = ServiceProcess.FreePort();
+        var environment = new Dictionary<string, string> { ["ASPNETCORE_HTTP_PORTS"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        await using var service = await ServiceProcess.LaunchAsync(environment, bindLoopback: false, "Workers:Count=0", "Auth:Keys:0:Tenant=acme", $"Auth:Keys:0:Hash={FitService.Api.Auth.ApiKeys.HashOf(Keys.Acme)}");
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        HttpResponseMessage? live = null;
+        while (live is null && DateTime.UtcNow < deadline && !service.HasExited)
+        {
+            try { live = await client.GetAsync("/health/live"); }
+            catch (HttpRequestException) { await Task.Delay(200); }
+        }
+        Assert.True(live is { StatusCode: HttpStatusCode.OK }, "the service did not listen on ASPNETCORE_HTTP_PORTS:\n" + service.Output);
+    }
+
     [Fact]
     public async Task KestrelCutsAbusiveHeadersAndSlowClientsAndTheServiceCarriesOn()
     {
         await using var service = await ServiceProcess.StartAsync("Workers:Count=0", "Limits:RequestHeadersTimeoutSeconds=2");
         Assert.Contains("local mode: anonymous, listening on loopback only", service.Output);
 
-        Assert.Equal(431, await StatusOf(service.Port, $"GET /v1/fits HTTP/1.1\r\nHost: x\r\nX-Big: {new string('a', 64 * 1024)}\r\n\r\n"));
-        Assert.Equal(431, await StatusOf(service.Port,
+        // Past the documented limits: answered by the pipeline, as problem details.
+        AssertProblemDetails(431, await AnswerOf(service.Port, $"GET /v1/fits HTTP/1.1\r\nHost: x\r\nX-Big: {new string('a', 64 * 1024)}\r\n\r\n"));
+        AssertProblemDetails(431, await AnswerOf(service.Port,
             "GET /v1/fits HTTP/1.1\r\nHost: x\r\n" + string.Concat(Enumerable.Range(0, 200).Select(i => $"X-H{i}: v\r\n")) + "\r\n"));
-        Assert.Equal(414, await StatusOf(service.Port, $"GET /v1/fits?label={new string('a', 16 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n"));
+        AssertProblemDetails(414, await AnswerOf(service.Port, $"GET /v1/fits?label={new string('a', 16 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n"));
+        // Past Kestrel's backstop (four times as much): Kestrel's own bare answer, the connection cut all the same.
+        Assert.Equal(431, await StatusOf(service.Port, $"GET /v1/fits HTTP/1.1\r\nHost: x\r\nX-Big: {new string('a', 1024 * 1024)}\r\n\r\n"));
+        Assert.Equal(414, await StatusOf(service.Port, $"GET /v1/fits?label={new string('a', 64 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n"));
+        // Local mode: a name that is not loopback (DNS rebinding) is 421 problem details; loopback names with any port are served.
+        AssertProblemDetails(421, await AnswerOf(service.Port, "GET /v1/fits HTTP/1.1\r\nHost: rebound.example:80\r\nConnection: close\r\n\r\n"));
+        Assert.Equal(200, await StatusOf(service.Port, "GET /v1/fits HTTP/1.1\r\nHost: localhost:9\r\nConnection: close\r\n\r\n"));
+        Assert.Equal(200, await StatusOf(service.Port, "GET /v1/fits HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n"));
+        // HEAD through the real Kestrel: GET's status and headers, no body.
+        var head = await AnswerOf(service.Port, "HEAD /v1/fits HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        Assert.Equal(200, head.Status);
+        Assert.Contains("Content-Type: application/json", head.Text);
+        Assert.EndsWith("\r\n\r\n", head.Text);
         Assert.Equal(400, await StatusOf(service.Port, "GET /v1/fits/%00 HTTP/1.1\r\nHost: x\r\n\r\n"));
         Assert.Equal(400, await StatusOf(service.Port, "POST /v1/fits HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"));
         Assert.Equal(400, await StatusOf(service.Port,
@@ -51,7 +95,10 @@ public sealed class ProcessSecurityTests
     }
 
     /// <summary>Sends raw bytes and reads the status code of the answer.</summary>
-    private static async Task<int> StatusOf(int port, string request)
+    private static async Task<int> StatusOf(int port, string request) => (await AnswerOf(port, request)).Status;
+
+    /// <summary>Sends raw bytes and reads the status and the head (headers and, for small answers, the body) of the answer.</summary>
+    private static async Task<(int Status, string Text)> AnswerOf(int port, string request)
     {
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(IPAddress.Loopback, port);
@@ -61,7 +108,26 @@ public sealed class ProcessSecurityTests
         using var reader = new StreamReader(stream, Encoding.ASCII);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var statusLine = await reader.ReadLineAsync(timeout.Token) ?? "";
-        return int.Parse(statusLine.Split(' ')[1]);
+        var rest = new StringBuilder();
+        var buffer = new char[4096];
+        try
+        {
+            // Up to the end of the connection (these answers close it) or of a short body.
+            for (int n; rest.Length < 16 * 1024 && (n = await reader.ReadAsync(buffer, timeout.Token)) > 0;)
+            {
+                rest.Append(buffer, 0, n);
+                if (rest.ToString().Contains("\r\n\r\n") && rest.ToString().TrimEnd().EndsWith('}')) break;
+            }
+        }
+        catch (IOException) { }
+        return (int.Parse(statusLine.Split(' ')[1]), rest.ToString());
+    }
+
+    private static void AssertProblemDetails(int status, (int Status, string Text) answer)
+    {
+        Assert.Equal(status, answer.Status);
+        Assert.Contains("Content-Type: application/problem+json", answer.Text);
+        foreach (var member in new[] { "\"type\":", "\"title\":", $"\"status\":{status}", "\"detail\":" }) Assert.Contains(member, answer.Text);
     }
 
     /// <summary>Sends <paramref name="start"/>, then <paramref name="drip"/> every <paramref name="every"/> until the server closes the connection.</summary>
