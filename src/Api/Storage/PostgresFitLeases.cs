@@ -73,11 +73,12 @@ public sealed partial class PostgresFitStore
         // overwritten (deleting and inserting one key in one statement would collide).
         await using var cmd = Command(conn, null, """
             WITH v AS (
-                SELECT * FROM unnest(@ids, @status, @reason, @step, @params, @loss, @error, @finished, @history)
-                    AS v(id, status, reason, step, params, loss, error, finished, history)),
+                SELECT * FROM unnest(@ids, @status, @reason, @step, @params, @loss, @error, @finished, @history, @outcome)
+                    AS v(id, status, reason, step, params, loss, error, finished, history, outcome)),
             u AS (
                 UPDATE fits f SET status = v.status, stop_reason = v.reason, step = v.step, params = v.params, loss = v.loss,
-                                  error = v.error, finished_at = v.finished, claimed_by = NULL, lease_until = NULL
+                                  error = v.error, finished_at = v.finished, claimed_by = NULL, lease_until = NULL,
+                                  outcome = v.outcome
                 FROM v WHERE f.id = v.id AND f.status < 2
                 RETURNING f.id, v.history),
             d AS (DELETE FROM fit_history h USING u WHERE h.fit_id = u.id AND (h.start > 0 OR length(u.history) = 0)),
@@ -95,6 +96,8 @@ public sealed partial class PostgresFitStore
         Array<string?>(cmd, "error", NpgsqlDbType.Text, completions.Select(c => c.Completion.Error));
         Array<DateTimeOffset>(cmd, "finished", NpgsqlDbType.TimestampTz, completions.Select(c => Utc(c.Completion.FinishedAt)));
         Array<byte[]>(cmd, "history", NpgsqlDbType.Bytea, completions.Select(c => DoubleBlobs.ToBytes(c.Completion.History)));
+        // Whatever the runner computed beside the descent (optimum, gap, chosen rate, finder curve), as CompleteAsync stores it.
+        Array<string?>(cmd, "outcome", NpgsqlDbType.Text, completions.Select(c => c.Completion.OutcomeJson));
         var ended = new List<string>(completions.Count);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) ended.Add(reader.GetString(0));

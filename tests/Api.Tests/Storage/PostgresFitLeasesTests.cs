@@ -98,7 +98,7 @@ public sealed class PostgresFitLeasesTests(PostgresCluster cluster) : IAsyncLife
         await a.SaveProgressAsync(ids[0], new FitProgressUpdate(claimed[0].Fit.Attempt, 2, [0, 0, 0], 9, 0, [9, 9]), None);
         await a.SaveProgressAsync(ids[0], new FitProgressUpdate(claimed[0].Fit.Attempt, 4, [0, 0, 0], 9, 2, [9, 9]), None);
 
-        var done = new FitCompletion(FitStatus.Succeeded, "steps", 10, [1, 2, 3], 0.5, [5, 4, 3], null, T0.AddSeconds(1));
+        var done = new FitCompletion(FitStatus.Succeeded, "steps", 10, [1, 2, 3], 0.5, [5, 4, 3], null, T0.AddSeconds(1), "{\"gap\":0.25}");
         var failed = new FitCompletion(FitStatus.Failed, "diverged", 3, [double.NaN, 1, 1], null, [], "diverged", T0.AddSeconds(2));
         var ended = await a.CompleteManyAsync([(ids[0], done), (ids[1], failed)], None);
         var again = await a.CompleteManyAsync([(ids[0], done with { Loss = 99 })], None);
@@ -109,11 +109,13 @@ public sealed class PostgresFitLeasesTests(PostgresCluster cluster) : IAsyncLife
         Assert.Equal((FitStatus.Succeeded, 0.5, 10), (first.Status, first.Loss!.Value, first.Step));
         Assert.Equal([5.0, 4, 3], first.History!);
         Assert.Equal(T0.AddSeconds(1), first.FinishedAt);
+        Assert.Equal("{\"gap\":0.25}", first.OutcomeJson);
         var second = (await a.GetAsync("t1", ids[1], true, None))!;
         Assert.Equal((FitStatus.Failed, "diverged", "diverged"), (second.Status, second.StopReason, second.Error));
         Assert.True(double.IsNaN(second.Params![0]));
         Assert.Null(second.Loss);
         Assert.Empty(second.History!);
+        Assert.Null(second.OutcomeJson);
     }
 
     [PostgresFact]
