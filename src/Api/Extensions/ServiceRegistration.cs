@@ -60,6 +60,8 @@ public static class ServiceRegistration
 
         services.ConfigureHttpJsonOptions(o => WireJson.Configure(o.SerializerOptions));
         services.AddProblemDetails();
+        // Before the storage handler (AddFitSecurity): a queue failure after the insert must not read as "nothing stored".
+        services.AddExceptionHandler<NotQueuedExceptionHandler>();
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: [HealthEndpoints.ReadyTag]);
         services.AddFitSwagger();
         return builder;

@@ -13,10 +13,12 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, FitMetrics me
     {
         var newFit = NewFit(tenant, fit, clock.GetUtcNow(), idempotencyKey, batchId: null);
         var result = await store.CreateAsync(newFit, ct);
-        if (result.Outcome == CreateOutcome.Created)
+        if (result.Outcome == CreateOutcome.Created) metrics.Submitted();
+        // A replay of a fit that is still queued queues it again: the first enqueue may have failed after the insert, and
+        // the client was told to retry with its key. Jobs are reentrant, so a second job for a queued fit does no harm.
+        if (result.Outcome == CreateOutcome.Created || result is { Outcome: CreateOutcome.Existing, Fit.Status: FitStatus.Queued })
         {
-            metrics.Submitted();
-            queue.EnqueueMany([new QueuedFit(newFit.Id, FitWork.Of(fit.Spec))]);
+            Enqueue("fit", result.Fit!.Id, [new QueuedFit(result.Fit.Id, FitWork.Of(fit.Spec))]);
         }
         return result;
     }
@@ -29,8 +31,21 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, FitMetrics me
         var newFits = fits.Select(f => NewFit(tenant, f, now, null, batch.Id)).ToList();
         await store.CreateBatchAsync(batch, newFits, ct);
         metrics.Submitted(newFits.Count);
-        queue.EnqueueMany(newFits.Select((f, i) => new QueuedFit(f.Id, FitWork.Of(fits[i].Spec))).ToList());
+        Enqueue("batch", batch.Id, newFits.Select((f, i) => new QueuedFit(f.Id, FitWork.Of(fits[i].Spec))).ToList());
         return batch;
+    }
+
+    /// <summary>Queues what was stored; a failure here is told as such (<see cref="NotQueuedException"/>), never as "nothing stored".</summary>
+    private void Enqueue(string resource, string id, IReadOnlyList<QueuedFit> fits)
+    {
+        try
+        {
+            queue.EnqueueMany(fits);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new NotQueuedException(resource, id, e);
+        }
     }
 
     private static NewFit NewFit(string tenant, ValidFit fit, DateTimeOffset now, string? idempotencyKey, string? batchId)

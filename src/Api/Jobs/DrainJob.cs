@@ -81,9 +81,21 @@ public sealed class DrainJob(
         }
         finally
         {
-            // Whatever happened, keep what was done and give the rest back at once.
-            await EndAsync(completions);
-            if (unfinished.Count > 0) await leases.ReleaseAsync(unfinished, CancellationToken.None);
+            // Whatever happened, keep what was done and give the rest back at once; what could not be ended is given up
+            // too, so that the retried drain (or a sweep) takes it again at once rather than after the lease.
+            try
+            {
+                await EndAsync(completions);
+            }
+            catch
+            {
+                unfinished.UnionWith(completions.Select(c => c.Fit.Id));
+                throw;
+            }
+            finally
+            {
+                if (unfinished.Count > 0) await leases.GiveUpAsync(unfinished);
+            }
         }
         if (unfinished.Count > 0)
         {

@@ -10,6 +10,9 @@ public sealed class DrainKicker(IBackgroundJobClient jobs, ILogger<DrainKicker> 
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>After a failed enqueue (the database away), the next try.</summary>
+    public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
     private readonly SemaphoreSlim _kicked = new(0, 1);
     private int _pending;
 
@@ -35,8 +38,10 @@ public sealed class DrainKicker(IBackgroundJobClient jobs, ILogger<DrainKicker> 
             }
             catch (Exception e)
             {
-                // The fits are safe in the store; the workers' sweep finds them.
-                logger.LogWarning(e, "Could not enqueue a drain job; the next sweep will");
+                // The fits are safe in the store: kick again shortly rather than leave them to the next sweep.
+                logger.LogWarning(e, "Could not enqueue a drain job; trying again in {Delay}", RetryDelay);
+                Kick();
+                await Task.Delay(RetryDelay, stoppingToken);
             }
             await Task.Delay(Interval, stoppingToken);
         }

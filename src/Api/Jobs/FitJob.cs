@@ -108,9 +108,20 @@ public sealed class FitJob(
                     return;
             }
 
-            var points = await store.GetPointsAsync(fitId, shutdown) ?? throw new InvalidOperationException($"points of fit {fitId} are missing");
-            logger.LogInformation("Fit {FitId} started (attempt {Attempt})", fitId, start.Attempt);
-            var completion = runner.Run(start.Fit!, points.X, points.Y, stop, shutdown);
+            FitCompletion? completion;
+            try
+            {
+                var points = await store.GetPointsAsync(fitId, shutdown) ?? throw new InvalidOperationException($"points of fit {fitId} are missing");
+                logger.LogInformation("Fit {FitId} started (attempt {Attempt})", fitId, start.Attempt);
+                completion = runner.Run(start.Fit!, points.X, points.Y, stop, shutdown);
+                if (completion is not null) await EndAsync(fitId, completion, start.Fit);
+            }
+            catch (Exception e) when (e is not OperationCanceledException && leases is not null)
+            {
+                // The retry of this job (seconds away) must find the fit free, not held by our own lease for a whole lease.
+                await leases.GiveUpAsync([fitId]);
+                throw;
+            }
             if (completion is null)
             {
                 // The server is shutting down: hand the fit back; Hangfire (or recovery at start) runs it again.
@@ -118,7 +129,6 @@ public sealed class FitJob(
                 shutdown.ThrowIfCancellationRequested();
                 throw new OperationCanceledException();
             }
-            await EndAsync(fitId, completion, start.Fit);
             logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
                 fitId, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
         }

@@ -15,7 +15,8 @@ public interface IFitLeases
 
     /// <summary>
     /// As <see cref="IFitStore.TryStartAsync"/>, but under a lease held by <see cref="Owner"/>: a fit that another worker
-    /// runs under a live lease is left alone (<see cref="StartOutcome.Leased"/>).
+    /// runs under a live lease is left alone (<see cref="StartOutcome.Leased"/>), and so is one this process runs; a fit
+    /// this process gave up (<see cref="GiveUpAsync"/>) is claimed again at once.
     /// </summary>
     Task<StartResult> TryClaimAsync(string id, DateTimeOffset now, CancellationToken ct);
 
@@ -30,6 +31,13 @@ public interface IFitLeases
 
     /// <summary>Gives claimed fits back at once (shutdown), so other workers need not wait for the leases to run out.</summary>
     Task ReleaseAsync(IReadOnlyCollection<string> ids, CancellationToken ct);
+
+    /// <summary>
+    /// Gives claimed fits back after their run failed (a database error, say), never throwing: released at once if the
+    /// database answers; else remembered, so that this process's next claim takes them again at once (a retried job
+    /// must not wait a whole lease for its own process) and its next sweep releases them for the others.
+    /// </summary>
+    Task GiveUpAsync(IReadOnlyCollection<string> ids);
 
     /// <summary>Ends many fits in one statement; returns the ids that ended now (those that had not ended already).</summary>
     Task<IReadOnlyList<string>> CompleteManyAsync(IReadOnlyList<(string Id, FitCompletion Completion)> completions, CancellationToken ct);

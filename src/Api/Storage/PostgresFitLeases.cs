@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Npgsql;
 using static FitService.Api.Storage.PostgresSchema;
 using NpgsqlTypes;
@@ -15,6 +16,9 @@ public sealed partial class PostgresFitStore
 
     public string Owner { get; }
 
+    /// <summary>Fits this process holds a lease on but no longer runs: their run failed and the release did not reach the database.</summary>
+    private readonly ConcurrentDictionary<string, byte> _givenUp = new();
+
     public TimeSpan Duration { get; }
 
     private (string, object?)[] LeaseArgs => [("owner", Owner), ("lease", Duration)];
@@ -23,13 +27,30 @@ public sealed partial class PostgresFitStore
 
     public async Task<IReadOnlyList<ClaimedFit>> ClaimSmallAsync(int count, long maxWork, DateTimeOffset now, CancellationToken ct)
     {
+        // Taken out of the set before the claim, so two drains of this process never both take one of them.
+        var givenUp = TakeGivenUp();
+        try
+        {
+            var claimed = await ClaimSmallAsync(count, maxWork, now, givenUp, ct);
+            givenUp.ExceptWith(claimed.Select(c => c.Fit.Id));
+            return claimed;
+        }
+        finally
+        {
+            foreach (var id in givenUp) _givenUp.TryAdd(id, 0);
+        }
+    }
+
+    private async Task<IReadOnlyList<ClaimedFit>> ClaimSmallAsync(int count, long maxWork, DateTimeOffset now, HashSet<string> givenUp, CancellationToken ct)
+    {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
         // The classic queue statement: lock a few claimable rows, skipping rows another worker is locking right now.
         // A restarted attempt loses the progress of the one before (as in TryStartAsync).
         await using var cmd = Command(conn, null, $"""
             WITH c AS (
                 SELECT id FROM fits
-                WHERE status < 2 AND NOT cancel_requested AND steps::bigint * points <= @work AND NOT {Held}
+                WHERE status < 2 AND NOT cancel_requested AND steps::bigint * points <= @work
+                  AND (NOT {Held} OR (claimed_by = @owner AND id = ANY(@givenUp)))
                 ORDER BY seq LIMIT @n FOR UPDATE SKIP LOCKED),
             u AS (
                 UPDATE fits f SET status = 1, attempt = f.attempt + 1, step = 0, params = NULL, loss = NULL,
@@ -38,7 +59,7 @@ public sealed partial class PostgresFitStore
                 RETURNING f.*),
             d AS (DELETE FROM fit_history h USING u WHERE h.fit_id = u.id AND u.attempt > 1)
             SELECT {Columns}, p.x, p.y FROM u JOIN fit_points p ON p.fit_id = u.id ORDER BY u.seq
-            """, [("work", maxWork), ("n", count), ("now", Utc(now)), .. LeaseArgs]);
+            """, [("work", maxWork), ("n", count), ("now", Utc(now)), ("givenUp", givenUp.ToArray()), .. LeaseArgs]);
         var claimed = new List<ClaimedFit>(count);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -65,6 +86,38 @@ public sealed partial class PostgresFitStore
             ("ids", ids.ToArray()), ("owner", Owner));
     }
 
+    public async Task GiveUpAsync(IReadOnlyCollection<string> ids)
+    {
+        if (ids.Count == 0) return;
+        foreach (var id in ids) _givenUp.TryAdd(id, 0);
+        await ReleaseGivenUpAsync(CancellationToken.None);
+    }
+
+    /// <summary>Releases the fits this process gave up; those the database does not take now stay remembered. Never throws.</summary>
+    private async Task ReleaseGivenUpAsync(CancellationToken ct)
+    {
+        var ids = TakeGivenUp();
+        if (ids.Count == 0) return;
+        try
+        {
+            await ReleaseAsync(ids, ct);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException or OperationCanceledException)
+        {
+            foreach (var id in ids) _givenUp.TryAdd(id, 0);
+        }
+    }
+
+    private HashSet<string> TakeGivenUp()
+    {
+        var taken = new HashSet<string>();
+        foreach (var id in _givenUp.Keys)
+        {
+            if (_givenUp.TryRemove(id, out _)) taken.Add(id);
+        }
+        return taken;
+    }
+
     public async Task<IReadOnlyList<string>> CompleteManyAsync(IReadOnlyList<(string Id, FitCompletion Completion)> completions, CancellationToken ct)
     {
         if (completions.Count == 0) return [];
@@ -73,11 +126,12 @@ public sealed partial class PostgresFitStore
         // overwritten (deleting and inserting one key in one statement would collide).
         await using var cmd = Command(conn, null, """
             WITH v AS (
-                SELECT * FROM unnest(@ids, @status, @reason, @step, @params, @loss, @error, @finished, @history)
-                    AS v(id, status, reason, step, params, loss, error, finished, history)),
+                SELECT * FROM unnest(@ids, @status, @reason, @step, @params, @loss, @error, @finished, @history, @outcome)
+                    AS v(id, status, reason, step, params, loss, error, finished, history, outcome)),
             u AS (
                 UPDATE fits f SET status = v.status, stop_reason = v.reason, step = v.step, params = v.params, loss = v.loss,
-                                  error = v.error, finished_at = v.finished, claimed_by = NULL, lease_until = NULL
+                                  error = v.error, finished_at = v.finished, claimed_by = NULL, lease_until = NULL,
+                                  outcome = v.outcome
                 FROM v WHERE f.id = v.id AND f.status < 2
                 RETURNING f.id, v.history),
             d AS (DELETE FROM fit_history h USING u WHERE h.fit_id = u.id AND (h.start > 0 OR length(u.history) = 0)),
@@ -95,6 +149,8 @@ public sealed partial class PostgresFitStore
         Array<string?>(cmd, "error", NpgsqlDbType.Text, completions.Select(c => c.Completion.Error));
         Array<DateTimeOffset>(cmd, "finished", NpgsqlDbType.TimestampTz, completions.Select(c => Utc(c.Completion.FinishedAt)));
         Array<byte[]>(cmd, "history", NpgsqlDbType.Bytea, completions.Select(c => DoubleBlobs.ToBytes(c.Completion.History)));
+        // Whatever the runner computed beside the descent (optimum, gap, chosen rate, finder curve), as CompleteAsync stores it.
+        Array<string?>(cmd, "outcome", NpgsqlDbType.Text, completions.Select(c => c.Completion.OutcomeJson));
         var ended = new List<string>(completions.Count);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) ended.Add(reader.GetString(0));
@@ -103,6 +159,8 @@ public sealed partial class PostgresFitStore
 
     public async Task<SweepResult> SweepAsync(long maxSmallWork, TimeSpan orphanAge, DateTimeOffset now, CancellationToken ct)
     {
+        // What this process gave up while the database was away goes back to everyone first, so this sweep hands it out.
+        await ReleaseGivenUpAsync(ct);
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
         // A cancel requested of a fit whose worker died: nobody will see the flag, so end it here.
         var cancelled = await IdsAsync(conn, $"""

@@ -236,8 +236,12 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         if (fit.Status.IsEnded()) return new StartResult(StartOutcome.Ended, fit, fit.Attempt);
         if (leased && fit.Status == FitStatus.Running)
         {
-            await using var held = Command(conn, tx, $"SELECT {Held} FROM fits WHERE id = @id", ("id", id));
-            if ((bool)(await held.ExecuteScalarAsync(ct))!) return new StartResult(StartOutcome.Leased, fit, fit.Attempt);
+            // 0: nobody holds it, 1: this process does, 2: another one does.
+            await using var held = Command(conn, tx, $"SELECT CASE WHEN NOT {Held} THEN 0 WHEN claimed_by = @owner THEN 1 ELSE 2 END FROM fits WHERE id = @id",
+                ("id", id), ("owner", Owner));
+            var holder = (int)(await held.ExecuteScalarAsync(ct))!;
+            // Our own lease on a fit we gave up (its run failed) is ours to take again; one this process runs is not.
+            if (holder == 2 || (holder == 1 && !_givenUp.TryRemove(id, out _))) return new StartResult(StartOutcome.Leased, fit, fit.Attempt);
         }
         var at = Utc(now);
         if (fit.CancelRequested)

@@ -98,7 +98,7 @@ public sealed class PostgresFitLeasesTests(PostgresCluster cluster) : IAsyncLife
         await a.SaveProgressAsync(ids[0], new FitProgressUpdate(claimed[0].Fit.Attempt, 2, [0, 0, 0], 9, 0, [9, 9]), None);
         await a.SaveProgressAsync(ids[0], new FitProgressUpdate(claimed[0].Fit.Attempt, 4, [0, 0, 0], 9, 2, [9, 9]), None);
 
-        var done = new FitCompletion(FitStatus.Succeeded, "steps", 10, [1, 2, 3], 0.5, [5, 4, 3], null, T0.AddSeconds(1));
+        var done = new FitCompletion(FitStatus.Succeeded, "steps", 10, [1, 2, 3], 0.5, [5, 4, 3], null, T0.AddSeconds(1), "{\"gap\":0.25}");
         var failed = new FitCompletion(FitStatus.Failed, "diverged", 3, [double.NaN, 1, 1], null, [], "diverged", T0.AddSeconds(2));
         var ended = await a.CompleteManyAsync([(ids[0], done), (ids[1], failed)], None);
         var again = await a.CompleteManyAsync([(ids[0], done with { Loss = 99 })], None);
@@ -109,11 +109,13 @@ public sealed class PostgresFitLeasesTests(PostgresCluster cluster) : IAsyncLife
         Assert.Equal((FitStatus.Succeeded, 0.5, 10), (first.Status, first.Loss!.Value, first.Step));
         Assert.Equal([5.0, 4, 3], first.History!);
         Assert.Equal(T0.AddSeconds(1), first.FinishedAt);
+        Assert.Equal("{\"gap\":0.25}", first.OutcomeJson);
         var second = (await a.GetAsync("t1", ids[1], true, None))!;
         Assert.Equal((FitStatus.Failed, "diverged", "diverged"), (second.Status, second.StopReason, second.Error));
         Assert.True(double.IsNaN(second.Params![0]));
         Assert.Null(second.Loss);
         Assert.Empty(second.History!);
+        Assert.Null(second.OutcomeJson);
     }
 
     [PostgresFact]
@@ -144,6 +146,56 @@ public sealed class PostgresFitLeasesTests(PostgresCluster cluster) : IAsyncLife
         Assert.Equal(FitStatus.Cancelled, (await b.GetForWorkerAsync(cancelled, None))!.Status);
         Assert.Equal(StartOutcome.Run, (await b.TryClaimAsync(lost, T0, None)).Outcome);
         Assert.Equal([small], (await b.ClaimSmallAsync(10, SmallWork, T0, None)).Select(c => c.Fit.Id));
+    }
+
+    [PostgresFact]
+    public async Task AProcessLeavesAFitItRunsAloneButTakesBackAtOnceOneItGaveUp()
+    {
+        var (a, b) = await TwoWorkersAsync();
+        var id = await CreateAsync(a, steps: 10_000);
+        var first = await a.TryClaimAsync(id, T0, None);
+
+        // A duplicated job in the same process finds the fit running here.
+        Assert.Equal(StartOutcome.Leased, (await a.TryClaimAsync(id, T0, None)).Outcome);
+        // The run failed and gave the fit up: released at once, anyone may take it.
+        await a.GiveUpAsync([id]);
+        var second = await b.TryClaimAsync(id, T0, None);
+        Assert.Equal((StartOutcome.Run, first.Attempt + 1), (second.Outcome, second.Attempt));
+    }
+
+    [PostgresFact(OwnCluster = true)]
+    public async Task AFitGivenUpWhileTheDatabaseWasAwayIsTakenBackByItsOwnProcessAtOnceAndByOthersAfterItsSweep()
+    {
+        await using var postgres = await PostgresCluster.StartOwnAsync();
+        var database = new NpgsqlConnectionStringBuilder(await postgres.CreateDatabaseAsync("giveup")) { MaxPoolSize = 10, Timeout = 5 }.ConnectionString;
+        await using var a = new PostgresFitStore(database, lease: TimeSpan.FromMinutes(5));
+        await using var b = new PostgresFitStore(database, lease: TimeSpan.FromMinutes(5));
+        await a.InitializeAsync(None);
+        var big = await CreateAsync(a, steps: 10_000);
+        var other = await CreateAsync(a, steps: 10_000);
+        var small = await CreateAsync(a, steps: 10);
+        await a.TryClaimAsync(big, T0, None);
+        await a.TryClaimAsync(other, T0, None);
+        var claimed = await a.ClaimSmallAsync(10, SmallWork, T0, None);
+        Assert.Equal([small], claimed.Select(c => c.Fit.Id));
+
+        // The database goes away mid-run: the runs fail, and the releases cannot reach it.
+        await postgres.StopServerAsync();
+        await a.GiveUpAsync([big, other]);
+        await a.GiveUpAsync([small]);
+        await postgres.StartServerAsync();
+
+        // Another process still sees live leases (nothing told it otherwise)…
+        Assert.Equal(StartOutcome.Leased, (await b.TryClaimAsync(big, T0, None)).Outcome);
+        Assert.Empty(await b.ClaimSmallAsync(10, SmallWork, T0, None));
+        // …the process that gave them up takes them again at once, not after five minutes…
+        Assert.Equal(StartOutcome.Run, (await a.TryClaimAsync(big, T0, None)).Outcome);
+        Assert.Equal([small], (await a.ClaimSmallAsync(10, SmallWork, T0, None)).Select(c => c.Fit.Id));
+        Assert.Equal(StartOutcome.Leased, (await a.TryClaimAsync(big, T0, None)).Outcome);
+        // …and its next sweep gives the rest back to everyone.
+        var sweep = await a.SweepAsync(SmallWork, TimeSpan.FromMinutes(5), DateTimeOffset.UtcNow, None);
+        Assert.Contains(other, sweep.BigFits);
+        Assert.Equal(StartOutcome.Run, (await b.TryClaimAsync(other, T0, None)).Outcome);
     }
 
     [PostgresFact]
