@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Linq.Expressions;
+using System.Reflection;
 using System.Runtime.Intrinsics;
 using System.Text;
 using V = System.Runtime.Intrinsics.Vector256<double>;
@@ -46,17 +47,16 @@ public sealed class FusedKernel
     {
         if (loss.IsVector) throw new ArgumentException("the loss must be a scalar", nameof(loss));
         var order = loss.TopologicalOrder();
-        var vectorLeaves = order.Where(n => n.Op.Kind == OperationKind.Leaf && n.IsVector).ToArray();
-        var scalarLeaves = order.Where(n => n.Op.Kind == OperationKind.Leaf && !n.IsVector).ToList();
-        _vectors = [.. vectorLeaves.Select(n => n.Data)];
-        _scalars = [.. scalarLeaves.Select(n => n.Value)];
-        _grads = new double[scalarLeaves.Count];
-        _parameterSlots = [.. parameters.Select(p => scalarLeaves.IndexOf(p))];
-        Count = vectorLeaves.Length > 0 ? vectorLeaves[0].Count : 1;
+        var leaves = new Leaves(order);
+        _vectors = [.. leaves.Vectors.Select(n => n.Data)];
+        _scalars = [.. leaves.Scalars.Select(n => n.Value)];
+        _grads = new double[leaves.Scalars.Length];
+        _parameterSlots = [.. parameters.Select(p => Array.IndexOf(leaves.Scalars, p))];
+        Count = leaves.Vectors.Length > 0 ? leaves.Vectors[0].Count : 1;
 
         var key = StructureKey(order);
-        _forward = Compile(key + "|f", order, loss, backward: false);
-        _forwardBackward = Compile(key + "|fb", order, loss, backward: true);
+        _forward = Compile(key + "|f", order, loss, leaves, backward: false);
+        _forwardBackward = Compile(key + "|fb", order, loss, leaves, backward: true);
     }
 
     /// <summary>Number of points.</summary>
@@ -100,21 +100,46 @@ public sealed class FusedKernel
         return key.ToString();
     }
 
-    private static Kernel Compile(string key, IReadOnlyList<Tensor> order, Tensor loss, bool backward)
+    private static Kernel Compile(string key, IReadOnlyList<Tensor> order, Tensor loss, Leaves leaves, bool backward)
     {
         if (Cache.TryGetValue(key, out var cached)) return cached;
-        var kernel = new Emitter(order, loss).Build(backward).Compile();
+        var kernel = new Emitter(order, loss, leaves).Build(backward).Compile();
         if (Cache.Count < MaxCached) Cache.TryAdd(key, kernel);
         return kernel;
     }
 
     private enum Stage { BeforeLoop, InLoop, AfterLoop }
 
+    /// <summary>
+    /// The leaves in topological order, computed once: the kernel reads vector leaf k from <c>vectors[k]</c> and
+    /// scalar leaf k from <c>scalars[k]</c>, writes its gradient to <c>grads[k]</c>.
+    /// </summary>
+    private sealed class Leaves(IReadOnlyList<Tensor> order)
+    {
+        public Tensor[] Vectors { get; } = [.. order.Where(n => n.Op.Kind == OperationKind.Leaf && n.IsVector)];
+        public Tensor[] Scalars { get; } = [.. order.Where(n => n.Op.Kind == OperationKind.Leaf && !n.IsVector)];
+    }
+
+    /// <summary>The <see cref="Lanes"/> methods the generated code calls, taken from delegates (no lookup by name).</summary>
+    private static class LaneMethods
+    {
+        public static readonly MethodInfo Zero = new Func<V>(Lanes.Zero).Method;
+        public static readonly MethodInfo Broadcast = new Func<double, V>(Lanes.Broadcast).Method;
+        public static readonly MethodInfo Add = new Func<V, V, V>(Lanes.Add).Method;
+        public static readonly MethodInfo Divide = new Func<V, V, V>(Lanes.Divide).Method;
+        public static readonly MethodInfo Masked = new Func<V, V, V>(Lanes.Masked).Method;
+        public static readonly MethodInfo MaskAt = new Func<int, int, V>(Lanes.MaskAt).Method;
+        public static readonly MethodInfo SumBroadcast = new Func<V, V>(Lanes.SumBroadcast).Method;
+        public static readonly MethodInfo First = new Func<V, double>(Lanes.First).Method;
+        public static readonly MethodInfo Load = new Func<double[], int, V>(Lanes.Load).Method;
+    }
+
     /// <summary>Writes the expression tree of one kernel.</summary>
     private sealed class Emitter
     {
         private readonly IReadOnlyList<Tensor> _order;
         private readonly Tensor _loss;
+        private readonly Leaves _leaves;
         private readonly Dictionary<Tensor, Stage> _stage = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<Tensor, ParameterExpression> _value = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<Tensor, ParameterExpression> _array = new(ReferenceEqualityComparer.Instance);
@@ -131,10 +156,11 @@ public sealed class FusedKernel
         private readonly ParameterExpression _mask;
         private readonly ParameterExpression _countV;
 
-        public Emitter(IReadOnlyList<Tensor> order, Tensor loss)
+        public Emitter(IReadOnlyList<Tensor> order, Tensor loss, Leaves leaves)
         {
             _order = order;
             _loss = loss;
+            _leaves = leaves;
             foreach (var node in order)
             {
                 _stage[node] = node.IsVector ? Stage.InLoop
@@ -143,7 +169,6 @@ public sealed class FusedKernel
                 if (node.IsVector && node.Inputs.Any(i => _stage[i] == Stage.AfterLoop))
                     throw new NotSupportedException($"'{node.Op.Name}' uses a reduction inside a per-point expression; that needs a pass per reduction");
                 _value[node] = Local($"v{_value.Count}_{node.Op.Name}");
-                if (node.Op.Kind == OperationKind.Leaf && node.IsVector) _array[node] = Local($"a{_array.Count}", typeof(double[]));
                 if (!node.IsVector && node.RequiresGrad) _grad[node] = Local($"g_{node.Op.Name}");
                 if (node.Op.Kind == OperationKind.Reduction)
                 {
@@ -151,6 +176,7 @@ public sealed class FusedKernel
                     _reductionSeed[node] = Local($"seed_{node.Op.Name}");
                 }
             }
+            foreach (var node in leaves.Vectors) _array[node] = Local($"a{_array.Count}", typeof(double[]));
             foreach (var node in order)
                 foreach (var input in node.Inputs)
                     if (node.IsVector && !input.IsVector && input.RequiresGrad && !_pointSum.ContainsKey(input))
@@ -167,37 +193,30 @@ public sealed class FusedKernel
             return local;
         }
 
-        private static MethodCallExpression Call(Type type, string method, params Expression[] args) =>
-            Expression.Call(type.GetMethod(method, [.. args.Select(a => a.Type)])
-                ?? throw new MissingMethodException(type.Name, method), args);
-
-        private static Expression Lane(string method, params Expression[] args) => Call(typeof(Lanes), method, args);
-        private static Expression Add(Expression a, Expression b) => Lane(nameof(Lanes.Add), a, b);
-        private static Expression Zero => Lane(nameof(Lanes.Zero)); // a call, not a boxed constant (which would be unboxed at every use)
-
-        private static readonly string[] GradNames = ["GradA", "GradB", "GradC"];
+        private static Expression Lane(MethodInfo method, params Expression[] args) => Expression.Call(method, args);
+        private static Expression Add(Expression a, Expression b) => Lane(LaneMethods.Add, a, b);
+        private static Expression Zero => Lane(LaneMethods.Zero); // a call, not a boxed constant (which would be unboxed at every use)
 
         private Expression[] InputValues(Tensor node) => [.. node.Inputs.Select(i => (Expression)_value[i])];
 
-        private Expression ValueOf(Tensor node) => Call(node.Op.Rule!, "Value", InputValues(node));
+        private Expression ValueOf(Tensor node) => Expression.Call(node.Op.Methods!.Value, InputValues(node));
 
         private Expression GradOf(Tensor node, int input, Expression g) =>
-            Call(node.Op.Rule!, node.Inputs.Count == 1 ? "Grad" : GradNames[input], [g, .. InputValues(node), _value[node]]);
+            Expression.Call(node.Op.Methods!.Grads[input], [g, .. InputValues(node), _value[node]]);
 
         public Expression<Kernel> Build(bool backward)
         {
             backward &= _loss.RequiresGrad; // nothing to differentiate: the caller's gradient stays 0
             var code = new List<Expression>
             {
-                Expression.Assign(_countV, Lane(nameof(Lanes.Broadcast), Expression.Convert(_count, typeof(double)))),
+                Expression.Assign(_countV, Lane(LaneMethods.Broadcast, Expression.Convert(_count, typeof(double)))),
                 // The mask of the last, partial vector, made before the loop: a call after it would make the JIT spill every register in it.
-                Expression.Assign(_mask, Lane(nameof(Lanes.MaskAt), Expression.And(_count, Expression.Constant(~(Lanes.Width - 1))), _count)),
+                Expression.Assign(_mask, Lane(LaneMethods.MaskAt, Expression.And(_count, Expression.Constant(~(Lanes.Width - 1))), _count)),
             };
-            foreach (var (node, array) in _array)
-                code.Add(Expression.Assign(array, Expression.ArrayIndex(_vectors, Expression.Constant(_array.Keys.ToList().IndexOf(node)))));
-            var slot = 0;
-            foreach (var node in _order.Where(n => n.Op.Kind == OperationKind.Leaf && !n.IsVector))
-                code.Add(Expression.Assign(_value[node], Lane(nameof(Lanes.Broadcast), Expression.ArrayIndex(_scalars, Expression.Constant(slot++)))));
+            for (var k = 0; k < _leaves.Vectors.Length; k++)
+                code.Add(Expression.Assign(_array[_leaves.Vectors[k]], Expression.ArrayIndex(_vectors, Expression.Constant(k))));
+            for (var k = 0; k < _leaves.Scalars.Length; k++)
+                code.Add(Expression.Assign(_value[_leaves.Scalars[k]], Lane(LaneMethods.Broadcast, Expression.ArrayIndex(_scalars, Expression.Constant(k)))));
             foreach (var node in _order.Where(n => _stage[n] == Stage.BeforeLoop && n.Op.Kind != OperationKind.Leaf))
                 code.Add(Expression.Assign(_value[node], ValueOf(node)));
             foreach (var g in _grad.Values.Concat(_pointSum.Values)) code.Add(Expression.Assign(g, Zero));
@@ -210,7 +229,7 @@ public sealed class FusedKernel
             }
             else if (lossIsTheOnlyReduction)
             {
-                code.Add(Expression.Assign(_grad[_loss], Lane(nameof(Lanes.Broadcast), Expression.Constant(1.0))));
+                code.Add(Expression.Assign(_grad[_loss], Lane(LaneMethods.Broadcast, Expression.Constant(1.0))));
                 code.AddRange(Seeds());
                 code.Add(Loop(backward: true));
                 code.AddRange(AfterLoopForward());
@@ -226,39 +245,35 @@ public sealed class FusedKernel
             if (backward)
             {
                 foreach (var (node, sum) in _pointSum)
-                    code.Add(Expression.Assign(_grad[node], Add(_grad[node], Lane(nameof(Lanes.SumBroadcast), sum))));
+                    code.Add(Expression.Assign(_grad[node], Add(_grad[node], Lane(LaneMethods.SumBroadcast, sum))));
                 code.AddRange(BackwardOfScalars(Stage.BeforeLoop));
-                slot = 0;
-                foreach (var node in _order.Where(n => n.Op.Kind == OperationKind.Leaf && !n.IsVector))
-                {
-                    if (node.RequiresGrad)
-                        code.Add(Expression.Assign(Expression.ArrayAccess(_grads, Expression.Constant(slot)), Lane(nameof(Lanes.First), _grad[node])));
-                    slot++;
-                }
+                for (var k = 0; k < _leaves.Scalars.Length; k++)
+                    if (_leaves.Scalars[k].RequiresGrad)
+                        code.Add(Expression.Assign(Expression.ArrayAccess(_grads, Expression.Constant(k)), Lane(LaneMethods.First, _grad[_leaves.Scalars[k]])));
             }
-            code.Add(Lane(nameof(Lanes.First), _value[_loss]));
+            code.Add(Lane(LaneMethods.First, _value[_loss]));
             return Expression.Lambda<Kernel>(Expression.Block(typeof(double), _locals, code), _vectors, _scalars, _grads, _count);
         }
 
         /// <summary>The per-point gradient each reduction hands to its input: its own gradient, over the count for a mean.</summary>
         private IEnumerable<Expression> Seeds() =>
             _reductionSeed.Where(r => r.Key.RequiresGrad).Select(r => Expression.Assign(r.Value,
-                ((Operation.Reduction)r.Key.Op).IsMean ? Lane(nameof(Lanes.Divide), _grad[r.Key], _countV) : _grad[r.Key]));
+                ((Operation.Reduction)r.Key.Op).IsMean ? Lane(LaneMethods.Divide, _grad[r.Key], _countV) : _grad[r.Key]));
 
         private IEnumerable<Expression> AfterLoopForward()
         {
             foreach (var node in _order.Where(n => _stage[n] == Stage.AfterLoop))
             {
                 if (node.Op.Kind != OperationKind.Reduction) { yield return Expression.Assign(_value[node], ValueOf(node)); continue; }
-                Expression total = Lane(nameof(Lanes.SumBroadcast), _reductionSum[node]);
-                if (((Operation.Reduction)node.Op).IsMean) total = Lane(nameof(Lanes.Divide), total, _countV);
+                Expression total = Lane(LaneMethods.SumBroadcast, _reductionSum[node]);
+                if (((Operation.Reduction)node.Op).IsMean) total = Lane(LaneMethods.Divide, total, _countV);
                 yield return Expression.Assign(_value[node], total);
             }
         }
 
         private IEnumerable<Expression> AfterLoopBackward()
         {
-            yield return Expression.Assign(_grad[_loss], Lane(nameof(Lanes.Broadcast), Expression.Constant(1.0)));
+            yield return Expression.Assign(_grad[_loss], Lane(LaneMethods.Broadcast, Expression.Constant(1.0)));
             foreach (var e in BackwardOfScalars(Stage.AfterLoop)) yield return e;
         }
 
@@ -291,8 +306,8 @@ public sealed class FusedKernel
         private Expression Body(bool masked, bool backward)
         {
             var code = new List<Expression>();
-            Expression Mask(Expression e) => masked ? Lane(nameof(Lanes.Masked), e, _mask) : e;
-            foreach (var (node, array) in _array) code.Add(Expression.Assign(_value[node], Lane(nameof(Lanes.Load), array, _i)));
+            Expression Mask(Expression e) => masked ? Lane(LaneMethods.Masked, e, _mask) : e;
+            foreach (var (node, array) in _array) code.Add(Expression.Assign(_value[node], Lane(LaneMethods.Load, array, _i)));
             foreach (var node in _order.Where(n => _stage[n] == Stage.InLoop && n.Op.Kind == OperationKind.Elementwise))
                 code.Add(Expression.Assign(_value[node], ValueOf(node)));
             foreach (var (node, sum) in _reductionSum)
