@@ -56,11 +56,11 @@ public static class Fitter
         Compile(new FitProblem(x, y, degree, loss, 1.0, 1));
 
     /// <summary>The loss graph of the problem's model (the polynomial, or its formula), compiled.</summary>
-    internal static FusedKernel Compile(FitProblem problem, int? maxDegreeOfParallelism = null)
+    internal static FusedKernel Compile(FitProblem problem, int? maxDegreeOfParallelism = null, int chunkedFrom = FusedKernel.ChunkedFrom)
     {
         var parameters = Enumerable.Range(0, problem.ParameterCount).Select(_ => Tensor.Parameter()).ToArray();
         var x = Tensor.Points(problem.X);
         var prediction = problem.Formula is { } formula ? formula.Build(parameters, x) : Polynomial.Build(parameters, x);
-        return new FusedKernel(Losses.Build(problem.Loss, prediction, Tensor.Points(problem.Y)), parameters, maxDegreeOfParallelism);
+        return new FusedKernel(Losses.Build(problem.Loss, prediction, Tensor.Points(problem.Y)), parameters, maxDegreeOfParallelism, chunkedFrom);
     }
 }

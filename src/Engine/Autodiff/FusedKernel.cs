@@ -71,6 +71,12 @@ public sealed class FusedKernel
     /// <param name="parameters">The parameters, in the order of the gradient.</param>
     /// <param name="maxDegreeOfParallelism">Threads a pass over a big fit's points may use, the caller's included (default: one per core); never changes a result.</param>
     public FusedKernel(Tensor loss, IReadOnlyList<Tensor> parameters, int? maxDegreeOfParallelism = null)
+        : this(loss, parameters, maxDegreeOfParallelism, ChunkedFrom)
+    {
+    }
+
+    /// <summary>As the public constructor, with the threshold of chunking set (the benchmark compares both ways at one size).</summary>
+    internal FusedKernel(Tensor loss, IReadOnlyList<Tensor> parameters, int? maxDegreeOfParallelism, int chunkedFrom)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxDegreeOfParallelism ?? 1, 1, nameof(maxDegreeOfParallelism));
         if (loss.IsVector) throw new ArgumentException("the loss must be a scalar", nameof(loss));
@@ -84,7 +90,7 @@ public sealed class FusedKernel
 
         var key = StructureKey(order);
         Emitter NewEmitter() => new(order, loss, leaves);
-        if (Count < ChunkedFrom)
+        if (Count < chunkedFrom)
         {
             _forward = Compile(key + "|f", () => NewEmitter().Build(backward: false));
             _forwardBackward = Compile(key + "|fb", () => NewEmitter().Build(backward: true));
@@ -306,10 +312,14 @@ public sealed class FusedKernel
         /// <summary>One pass's loop over the points [start, end) of a big fit, its sums written to the partials.</summary>
         public Expression<ChunkLoop> BuildChunkLoop(bool backward)
         {
-            var code = new List<Expression>(LoadArrays());
+            var code = new List<Expression>
+            {
+                // First, as in Build: a call after the vectors are loaded would make the JIT keep them on the stack.
+                Expression.Assign(_mask, Lane(LaneMethods.MaskAt, Expression.And(_end, Expression.Constant(~(Lanes.Width - 1))), _end)),
+            };
+            code.AddRange(LoadArrays());
             foreach (var (local, slot) in Carried(backward)) code.Add(Expression.Assign(local, Lane(LaneMethods.Load, _state, Slot(slot))));
             if (backward) foreach (var sum in _pointSum.Values) code.Add(Expression.Assign(sum, Zero));
-            code.Add(Expression.Assign(_mask, Lane(LaneMethods.MaskAt, Expression.And(_end, Expression.Constant(~(Lanes.Width - 1))), _end)));
             code.Add(Loop(backward, _start, _end));
             foreach (var (local, index) in Summed(backward))
                 code.Add(Lane(LaneMethods.Store, _partials, Expression.Add(_offset, Slot(index)), local));
