@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using V = System.Runtime.Intrinsics.Vector256<double>;
 
@@ -11,8 +12,9 @@ namespace FitService.Engine.Autodiff;
 /// <para>
 /// The calling thread takes chunks too; helpers are queued on the thread pool and take chunks as they
 /// arrive, so a busy pool only slows a pass down, never stalls it. A helper that arrives late finds no chunk
-/// left, or helps with the next pass (it reads the state after the pass is published). Nothing is allocated
-/// per pass.
+/// left, or helps with the next pass (it reads the state after the pass is published). A helper stays a
+/// moment for the next pass (in a descent it comes within microseconds), which saves waking a new one;
+/// the caller spins for the chunks still running, at most one per helper. Nothing is allocated per pass.
 /// </para>
 /// </summary>
 internal sealed class ChunkRunner : IThreadPoolWorkItem
@@ -26,12 +28,14 @@ internal sealed class ChunkRunner : IThreadPoolWorkItem
     private readonly int _stride;   // doubles of sums per chunk
     private readonly double[] _partials;
     private readonly int _helpers;
-    private readonly ManualResetEventSlim _passDone = new(initialState: false);
     private FusedKernel.ChunkLoop _loop;
     private int _next = Chunks; // the next chunk to take; ≥ Chunks when none is left
     private int _done;
-    private int _queued;        // helpers queued that have not started yet
+    private int _active;        // helpers queued or working, not yet back in the pool
     private Exception? _failure;
+
+    // How long an idle helper waits for the next pass before it goes back to the pool.
+    private static readonly long Linger = Stopwatch.Frequency / 10_000; // 100 µs
 
     public ChunkRunner(FusedKernel.ChunkLoop forward, FusedKernel.ChunkLoop backward, double[][] vectors, int count,
         int stateSlots, int accumulators, int maxDegreeOfParallelism)
@@ -66,16 +70,16 @@ internal sealed class ChunkRunner : IThreadPoolWorkItem
         }
         else
         {
-            _passDone.Reset();
             _done = 0;
             Interlocked.Exchange(ref _next, 0); // a full fence: publishes the loop, the state and the counters to the helpers
-            while (Volatile.Read(ref _queued) < _helpers)
+            while (Volatile.Read(ref _active) < _helpers)
             {
-                Interlocked.Increment(ref _queued);
+                Interlocked.Increment(ref _active);
                 ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
             }
             TakeChunks();
-            _passDone.Wait();
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref _done) < Chunks) spinner.SpinOnce(sleep1Threshold: -1);
             if (Interlocked.Exchange(ref _failure, null) is { } failure) ExceptionDispatchInfo.Throw(failure);
         }
         AddInChunkOrder();
@@ -83,19 +87,39 @@ internal sealed class ChunkRunner : IThreadPoolWorkItem
 
     void IThreadPoolWorkItem.Execute()
     {
-        Interlocked.Decrement(ref _queued);
-        TakeChunks();
+        try
+        {
+            var idleSince = Stopwatch.GetTimestamp();
+            var spinner = new SpinWait();
+            while (Stopwatch.GetTimestamp() - idleSince < Linger)
+            {
+                if (Volatile.Read(ref _next) < Chunks && TakeChunks())
+                {
+                    idleSince = Stopwatch.GetTimestamp();
+                    spinner.Reset();
+                }
+                else spinner.SpinOnce(sleep1Threshold: -1);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _active);
+        }
     }
 
-    private void TakeChunks()
+    /// <summary>Runs chunks of the current pass until none is left; true if it ran any.</summary>
+    private bool TakeChunks()
     {
+        var took = false;
         int c;
         while ((c = Interlocked.Increment(ref _next) - 1) < Chunks)
         {
             try { RunChunk(c); }
             catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
-            if (Interlocked.Increment(ref _done) == Chunks) _passDone.Set();
+            Interlocked.Increment(ref _done);
+            took = true;
         }
+        return took;
     }
 
     private void RunChunk(int c) => _loop(_vectors, State, _partials, c * _stride, _bounds[c], _bounds[c + 1]);
