@@ -38,7 +38,35 @@ public static class ParallelSteps
         Console.WriteLine("|---:|---:|---|---:|---:|---:|---:|---:|");
         foreach (var points in ThresholdSizes) Row(points, 2, LossKind.Mse, rounds, stepsPerSample: Math.Max(20, 20_000_000 / points / (quick ? 10 : 1)));
         Console.WriteLine();
+        Console.WriteLine("Whole runs (Fitter.Run, optimizer and history included; µs per step = median of (run of 52 steps − run of 2) / 50), by MaxDegreeOfParallelism:");
+        Console.WriteLine();
+        Console.WriteLine("| points | degree | loss | 1 thread | 2 threads | speed-up |");
+        Console.WriteLine("|---:|---:|---|---:|---:|---:|");
+        foreach (var (points, degree, loss) in Configs) RunRow(points, degree, loss, quick ? 3 : 7);
+        Console.WriteLine();
         Console.WriteLine($"Load average after: {LoadAverage()}");
+    }
+
+    private static void RunRow(int points, int degree, LossKind loss, int rounds)
+    {
+        var big = BenchData.Problem(points, degree, loss, steps: 52);
+        var small = big with { Steps = 2 };
+        FitRunOptions[] options = [new() { MaxDegreeOfParallelism = 1 }, new() { MaxDegreeOfParallelism = 2 }];
+        var samples = options.Select(_ => new List<double>()).ToArray();
+        foreach (var o in options) Fitter.Run(big, options: o); // warm-up and compile
+        for (var round = 0; round < rounds; round++)
+            for (var j = 0; j < options.Length; j++)
+            {
+                var o = options[(round + j) % options.Length];
+                var t0 = Stopwatch.GetTimestamp();
+                Fitter.Run(small, options: o);
+                var t1 = Stopwatch.GetTimestamp();
+                Fitter.Run(big, options: o);
+                var t2 = Stopwatch.GetTimestamp();
+                samples[(round + j) % options.Length].Add(((t2 - t1) - (t1 - t0)) * 1e6 / Stopwatch.Frequency / 50);
+            }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {points:N0} | {degree} | {loss.ToString().ToLowerInvariant()} | {Median(samples[0]):N1} | {Median(samples[1]):N1} | {Median(samples[0]) / Median(samples[1]):F2}× |"));
     }
 
     private static void Row(int points, int degree, LossKind loss, int rounds, int stepsPerSample)
