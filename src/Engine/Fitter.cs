@@ -26,10 +26,14 @@ public static class Fitter
     /// <param name="progress">Called at most once per <paramref name="progressInterval"/> with a snapshot, never from another thread.</param>
     /// <param name="progressInterval">Minimum time between progress calls (default 250 ms).</param>
     /// <param name="cancellationToken">Ends the run with <see cref="StopReason.Cancelled"/> and the progress so far.</param>
-    public static FitResult Run(FitProblem problem, Action<FitProgress>? progress = null, TimeSpan? progressInterval = null, CancellationToken cancellationToken = default)
+    /// <param name="options">How many threads a step may use (default <see cref="FitRunOptions.Default"/>); never changes the result.</param>
+    public static FitResult Run(FitProblem problem, Action<FitProgress>? progress = null, TimeSpan? progressInterval = null,
+        CancellationToken cancellationToken = default, FitRunOptions? options = null)
     {
         FitProblemValidator.ThrowIfInvalid(problem);
-        var kernel = Compile(problem);
+        var parallelism = (options ?? FitRunOptions.Default).MaxDegreeOfParallelism;
+        ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1, "options.MaxDegreeOfParallelism");
+        var kernel = Compile(problem, parallelism);
         return new Descent(problem, kernel, progress, progressInterval ?? TimeSpan.FromMilliseconds(250), cancellationToken).Run();
     }
 
@@ -52,11 +56,11 @@ public static class Fitter
         Compile(new FitProblem(x, y, degree, loss, 1.0, 1));
 
     /// <summary>The loss graph of the problem's model (the polynomial, or its formula), compiled.</summary>
-    internal static FusedKernel Compile(FitProblem problem)
+    internal static FusedKernel Compile(FitProblem problem, int? maxDegreeOfParallelism = null, int chunkedFrom = FusedKernel.ChunkedFrom)
     {
         var parameters = Enumerable.Range(0, problem.ParameterCount).Select(_ => Tensor.Parameter()).ToArray();
         var x = Tensor.Points(problem.X);
         var prediction = problem.Formula is { } formula ? formula.Build(parameters, x) : Polynomial.Build(parameters, x);
-        return new FusedKernel(Losses.Build(problem.Loss, prediction, Tensor.Points(problem.Y)), parameters);
+        return new FusedKernel(Losses.Build(problem.Loss, prediction, Tensor.Points(problem.Y)), parameters, maxDegreeOfParallelism, chunkedFrom);
     }
 }

@@ -12,7 +12,7 @@ public class GradientTests
         ["add", "sub", "mul", "div", "neg", "abs", "square", "pow3", "exp", "log", "sin", "cos", "tanh", "where", "clamp",
          "sum", "mean", "scalar-chain", "after-reduction", "shared-subexpression"];
 
-    private static Tensor Build(string op, Tensor a, Tensor b, Tensor c, Tensor x)
+    internal static Tensor Build(string op, Tensor a, Tensor b, Tensor c, Tensor x)
     {
         var u = a * x + b;      // two vectors that depend on the parameters
         var w = c * x - a;

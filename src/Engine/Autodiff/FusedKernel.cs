@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Linq.Expressions;
+using System.Reflection;
 using System.Runtime.Intrinsics;
 using System.Text;
 using V = System.Runtime.Intrinsics.Vector256<double>;
@@ -19,9 +20,15 @@ namespace FitService.Engine.Autodiff;
 /// reductions first and a second pass runs the backward. A vector may not depend on a reduction.
 /// </para>
 /// <para>
-/// Determinism: each accumulator sums its 4 lanes in point order, then the lanes are added in a fixed
-/// order, and the last partial vector is masked; the result depends only on the input, not on the
-/// machine (Vector256 has the same width everywhere, no FMA is used) or on timing (one thread).
+/// Big fits (at least <see cref="ChunkedFrom"/> points) run each pass over the points as <see cref="Chunks"/>
+/// chunks with fixed bounds, on up to MaxDegreeOfParallelism threads (<see cref="ChunkRunner"/>); the
+/// chunks' partial sums are added in chunk order. Smaller fits run the one loop on the calling thread.
+/// </para>
+/// <para>
+/// Determinism: each accumulator sums its 4 lanes in point order (within a chunk, for big fits), the
+/// chunks' sums are added in chunk order, then the lanes in a fixed order, and the last partial vector is
+/// masked; the result depends only on the input, not on the machine (Vector256 has the same width
+/// everywhere, no FMA is used), the number of threads or timing.
 /// </para>
 /// </summary>
 public sealed class FusedKernel
@@ -29,9 +36,27 @@ public sealed class FusedKernel
     /// <summary>The generated code: values of the vector leaves, of the scalar leaves, gradients out (per scalar leaf), point count; returns the loss.</summary>
     public delegate double Kernel(double[][] vectors, double[] scalars, double[] grads, int count);
 
+    /// <summary>
+    /// From this many points on, a pass over the points runs as <see cref="Chunks"/> chunks that threads share.
+    /// Below it a step is too short for threads to pay (measured: bench/Engine.Bench <c>parallel</c>).
+    /// </summary>
+    public const int ChunkedFrom = 65_536;
+
+    /// <summary>
+    /// The number of chunks of a big fit: fixed, whatever the number of cores or threads, so that the sums (and
+    /// so every number of the run) are too. 64 keeps up to 64 cores busy with little cost per chunk.
+    /// </summary>
+    public const int Chunks = 64;
+
+    /// <summary>The code around the passes of a big fit: <paramref name="runLoop"/> runs a pass (true: backward), reading <paramref name="state"/>, leaving the sums in <paramref name="totals"/>.</summary>
+    internal delegate double ChunkedKernel(double[] scalars, double[] grads, int count, double[] state, double[] totals, Action<bool> runLoop);
+
+    /// <summary>The loop of one pass over points [start, end): reads the scalars it needs from <paramref name="state"/>, writes its sums to <paramref name="partials"/> at <paramref name="offset"/>.</summary>
+    internal delegate void ChunkLoop(double[][] vectors, double[] state, double[] partials, int offset, int start, int end);
+
     // Compiling costs ~10-50 ms and every fit of one degree and loss has the same structure, so the
     // generated code (a pure function of its arguments) is shared; bounded, thread-safe.
-    private static readonly ConcurrentDictionary<string, Kernel> Cache = new();
+    private static readonly ConcurrentDictionary<string, Delegate> Cache = new();
     private const int MaxCached = 512;
 
     private readonly double[][] _vectors;
@@ -42,21 +67,45 @@ public sealed class FusedKernel
     private readonly Kernel _forwardBackward;
 
     /// <summary>Compiles <paramref name="loss"/> (a scalar) with respect to <paramref name="parameters"/> (scalar leaves).</summary>
-    public FusedKernel(Tensor loss, IReadOnlyList<Tensor> parameters)
+    /// <param name="loss">The loss.</param>
+    /// <param name="parameters">The parameters, in the order of the gradient.</param>
+    /// <param name="maxDegreeOfParallelism">Threads a pass over a big fit's points may use, the caller's included (default: one per core); never changes a result.</param>
+    public FusedKernel(Tensor loss, IReadOnlyList<Tensor> parameters, int? maxDegreeOfParallelism = null)
+        : this(loss, parameters, maxDegreeOfParallelism, ChunkedFrom)
     {
+    }
+
+    /// <summary>As the public constructor, with the threshold of chunking set (the benchmark compares both ways at one size).</summary>
+    internal FusedKernel(Tensor loss, IReadOnlyList<Tensor> parameters, int? maxDegreeOfParallelism, int chunkedFrom)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxDegreeOfParallelism ?? 1, 1, nameof(maxDegreeOfParallelism));
         if (loss.IsVector) throw new ArgumentException("the loss must be a scalar", nameof(loss));
         var order = loss.TopologicalOrder();
-        var vectorLeaves = order.Where(n => n.Op.Kind == OperationKind.Leaf && n.IsVector).ToArray();
-        var scalarLeaves = order.Where(n => n.Op.Kind == OperationKind.Leaf && !n.IsVector).ToList();
-        _vectors = [.. vectorLeaves.Select(n => n.Data)];
-        _scalars = [.. scalarLeaves.Select(n => n.Value)];
-        _grads = new double[scalarLeaves.Count];
-        _parameterSlots = [.. parameters.Select(p => scalarLeaves.IndexOf(p))];
-        Count = vectorLeaves.Length > 0 ? vectorLeaves[0].Count : 1;
+        var leaves = new Leaves(order);
+        _vectors = [.. leaves.Vectors.Select(n => n.Data)];
+        _scalars = [.. leaves.Scalars.Select(n => n.Value)];
+        _grads = new double[leaves.Scalars.Length];
+        _parameterSlots = [.. parameters.Select(p => Array.IndexOf(leaves.Scalars, p))];
+        Count = leaves.Vectors.Length > 0 ? leaves.Vectors[0].Count : 1;
 
         var key = StructureKey(order);
-        _forward = Compile(key + "|f", order, loss, backward: false);
-        _forwardBackward = Compile(key + "|fb", order, loss, backward: true);
+        Emitter NewEmitter() => new(order, loss, leaves);
+        if (Count < chunkedFrom)
+        {
+            _forward = Compile(key + "|f", () => NewEmitter().Build(backward: false));
+            _forwardBackward = Compile(key + "|fb", () => NewEmitter().Build(backward: true));
+            return;
+        }
+        var layout = NewEmitter();
+        var runner = new ChunkRunner(
+            Compile(key + "|loop-f", () => NewEmitter().BuildChunkLoop(backward: false)),
+            Compile(key + "|loop-b", () => NewEmitter().BuildChunkLoop(backward: true)),
+            _vectors, Count, layout.StateSlots, layout.AccumulatorCount, maxDegreeOfParallelism ?? Environment.ProcessorCount);
+        var forward = Compile(key + "|chunked-f", () => NewEmitter().BuildChunked(backward: false));
+        var forwardBackward = Compile(key + "|chunked-fb", () => NewEmitter().BuildChunked(backward: true));
+        Action<bool> run = runner.Run; // made once: a method group would allocate a delegate per step
+        _forward = (_, scalars, grads, count) => forward(scalars, grads, count, runner.State, runner.Totals, run);
+        _forwardBackward = (_, scalars, grads, count) => forwardBackward(scalars, grads, count, runner.State, runner.Totals, run);
     }
 
     /// <summary>Number of points.</summary>
@@ -100,21 +149,47 @@ public sealed class FusedKernel
         return key.ToString();
     }
 
-    private static Kernel Compile(string key, IReadOnlyList<Tensor> order, Tensor loss, bool backward)
+    private static TDelegate Compile<TDelegate>(string key, Func<Expression<TDelegate>> build) where TDelegate : Delegate
     {
-        if (Cache.TryGetValue(key, out var cached)) return cached;
-        var kernel = new Emitter(order, loss).Build(backward).Compile();
+        if (Cache.TryGetValue(key, out var cached)) return (TDelegate)cached;
+        var kernel = build().Compile();
         if (Cache.Count < MaxCached) Cache.TryAdd(key, kernel);
         return kernel;
     }
 
     private enum Stage { BeforeLoop, InLoop, AfterLoop }
 
+    /// <summary>
+    /// The leaves in topological order, computed once: the kernel reads vector leaf k from <c>vectors[k]</c> and
+    /// scalar leaf k from <c>scalars[k]</c>, writes its gradient to <c>grads[k]</c>.
+    /// </summary>
+    private sealed class Leaves(IReadOnlyList<Tensor> order)
+    {
+        public Tensor[] Vectors { get; } = [.. order.Where(n => n.Op.Kind == OperationKind.Leaf && n.IsVector)];
+        public Tensor[] Scalars { get; } = [.. order.Where(n => n.Op.Kind == OperationKind.Leaf && !n.IsVector)];
+    }
+
+    /// <summary>The <see cref="Lanes"/> methods the generated code calls, taken from delegates (no lookup by name).</summary>
+    private static class LaneMethods
+    {
+        public static readonly MethodInfo Zero = new Func<V>(Lanes.Zero).Method;
+        public static readonly MethodInfo Broadcast = new Func<double, V>(Lanes.Broadcast).Method;
+        public static readonly MethodInfo Add = new Func<V, V, V>(Lanes.Add).Method;
+        public static readonly MethodInfo Divide = new Func<V, V, V>(Lanes.Divide).Method;
+        public static readonly MethodInfo Masked = new Func<V, V, V>(Lanes.Masked).Method;
+        public static readonly MethodInfo MaskAt = new Func<int, int, V>(Lanes.MaskAt).Method;
+        public static readonly MethodInfo SumBroadcast = new Func<V, V>(Lanes.SumBroadcast).Method;
+        public static readonly MethodInfo First = new Func<V, double>(Lanes.First).Method;
+        public static readonly MethodInfo Load = new Func<double[], int, V>(Lanes.Load).Method;
+        public static readonly MethodInfo Store = new Action<double[], int, V>(Lanes.Store).Method;
+    }
+
     /// <summary>Writes the expression tree of one kernel.</summary>
     private sealed class Emitter
     {
         private readonly IReadOnlyList<Tensor> _order;
         private readonly Tensor _loss;
+        private readonly Leaves _leaves;
         private readonly Dictionary<Tensor, Stage> _stage = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<Tensor, ParameterExpression> _value = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<Tensor, ParameterExpression> _array = new(ReferenceEqualityComparer.Instance);
@@ -123,6 +198,18 @@ public sealed class FusedKernel
         private readonly Dictionary<Tensor, ParameterExpression> _reductionSum = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<Tensor, ParameterExpression> _reductionSeed = new(ReferenceEqualityComparer.Instance);
         private readonly List<ParameterExpression> _locals = [];
+        // A big fit's chunk loops read the scalars computed before the loop, then the reductions' seeds, from the
+        // state (one vector each, in this order), and write their sums in the order of the accumulators.
+        private readonly List<ParameterExpression> _beforeLoopValues = [];
+        private readonly List<ParameterExpression> _seeds = [];
+        private readonly List<ParameterExpression> _accumulators = [];
+        private readonly ParameterExpression _state = Expression.Parameter(typeof(double[]), "state");
+        private readonly ParameterExpression _totals = Expression.Parameter(typeof(double[]), "totals");
+        private readonly ParameterExpression _runLoop = Expression.Parameter(typeof(Action<bool>), "runLoop");
+        private readonly ParameterExpression _partials = Expression.Parameter(typeof(double[]), "partials");
+        private readonly ParameterExpression _offset = Expression.Parameter(typeof(int), "offset");
+        private readonly ParameterExpression _start = Expression.Parameter(typeof(int), "start");
+        private readonly ParameterExpression _end = Expression.Parameter(typeof(int), "end");
         private readonly ParameterExpression _vectors = Expression.Parameter(typeof(double[][]), "vectors");
         private readonly ParameterExpression _scalars = Expression.Parameter(typeof(double[]), "scalars");
         private readonly ParameterExpression _grads = Expression.Parameter(typeof(double[]), "grads");
@@ -131,10 +218,11 @@ public sealed class FusedKernel
         private readonly ParameterExpression _mask;
         private readonly ParameterExpression _countV;
 
-        public Emitter(IReadOnlyList<Tensor> order, Tensor loss)
+        public Emitter(IReadOnlyList<Tensor> order, Tensor loss, Leaves leaves)
         {
             _order = order;
             _loss = loss;
+            _leaves = leaves;
             foreach (var node in order)
             {
                 _stage[node] = node.IsVector ? Stage.InLoop
@@ -143,7 +231,6 @@ public sealed class FusedKernel
                 if (node.IsVector && node.Inputs.Any(i => _stage[i] == Stage.AfterLoop))
                     throw new NotSupportedException($"'{node.Op.Name}' uses a reduction inside a per-point expression; that needs a pass per reduction");
                 _value[node] = Local($"v{_value.Count}_{node.Op.Name}");
-                if (node.Op.Kind == OperationKind.Leaf && node.IsVector) _array[node] = Local($"a{_array.Count}", typeof(double[]));
                 if (!node.IsVector && node.RequiresGrad) _grad[node] = Local($"g_{node.Op.Name}");
                 if (node.Op.Kind == OperationKind.Reduction)
                 {
@@ -151,6 +238,7 @@ public sealed class FusedKernel
                     _reductionSeed[node] = Local($"seed_{node.Op.Name}");
                 }
             }
+            foreach (var node in leaves.Vectors) _array[node] = Local($"a{_array.Count}", typeof(double[]));
             foreach (var node in order)
                 foreach (var input in node.Inputs)
                     if (node.IsVector && !input.IsVector && input.RequiresGrad && !_pointSum.ContainsKey(input))
@@ -158,7 +246,30 @@ public sealed class FusedKernel
             _i = Local("i", typeof(int));
             _mask = Local("mask");
             _countV = Local("countV");
+            foreach (var node in order)
+                if (_stage[node] == Stage.BeforeLoop) _beforeLoopValues.Add(_value[node]);
+            foreach (var node in order)
+                if (node.Op.Kind == OperationKind.Reduction && node.RequiresGrad) _seeds.Add(_reductionSeed[node]);
+            foreach (var node in order)
+                if (node.Op.Kind == OperationKind.Reduction) _accumulators.Add(_reductionSum[node]);
+            _accumulators.AddRange(_pointSum.Values);
         }
+
+        /// <summary>Vectors of state a big fit's chunk loops read.</summary>
+        public int StateSlots => _beforeLoopValues.Count + _seeds.Count;
+
+        /// <summary>Vectors of sums a big fit's chunk loop writes.</summary>
+        public int AccumulatorCount => _accumulators.Count;
+
+        /// <summary>What a pass's loop reads from the state: the values before the loop and, for the backward pass, the seeds.</summary>
+        private IEnumerable<(ParameterExpression Local, int Slot)> Carried(bool backward) =>
+            _beforeLoopValues.Concat(backward ? _seeds : []).Select((local, slot) => (local, slot));
+
+        /// <summary>What a pass's loop sums: the reductions and, for the backward pass, the parameters' gradients.</summary>
+        private IEnumerable<(ParameterExpression Local, int Index)> Summed(bool backward) =>
+            _accumulators.Select((local, index) => (local, index)).Where(a => backward || _reductionSum.ContainsValue(a.local));
+
+        private static Expression Slot(int index) => Expression.Constant(index * Lanes.Width);
 
         private ParameterExpression Local(string name, Type? type = null)
         {
@@ -167,37 +278,77 @@ public sealed class FusedKernel
             return local;
         }
 
-        private static MethodCallExpression Call(Type type, string method, params Expression[] args) =>
-            Expression.Call(type.GetMethod(method, [.. args.Select(a => a.Type)])
-                ?? throw new MissingMethodException(type.Name, method), args);
-
-        private static Expression Lane(string method, params Expression[] args) => Call(typeof(Lanes), method, args);
-        private static Expression Add(Expression a, Expression b) => Lane(nameof(Lanes.Add), a, b);
-        private static Expression Zero => Lane(nameof(Lanes.Zero)); // a call, not a boxed constant (which would be unboxed at every use)
-
-        private static readonly string[] GradNames = ["GradA", "GradB", "GradC"];
+        private static Expression Lane(MethodInfo method, params Expression[] args) => Expression.Call(method, args);
+        private static Expression Add(Expression a, Expression b) => Lane(LaneMethods.Add, a, b);
+        private static Expression Zero => Lane(LaneMethods.Zero); // a call, not a boxed constant (which would be unboxed at every use)
 
         private Expression[] InputValues(Tensor node) => [.. node.Inputs.Select(i => (Expression)_value[i])];
 
-        private Expression ValueOf(Tensor node) => Call(node.Op.Rule!, "Value", InputValues(node));
+        private Expression ValueOf(Tensor node) => Expression.Call(node.Op.Methods!.Value, InputValues(node));
 
         private Expression GradOf(Tensor node, int input, Expression g) =>
-            Call(node.Op.Rule!, node.Inputs.Count == 1 ? "Grad" : GradNames[input], [g, .. InputValues(node), _value[node]]);
+            Expression.Call(node.Op.Methods!.Grads[input], [g, .. InputValues(node), _value[node]]);
 
+        /// <summary>The whole step in one loop over all the points, on the calling thread.</summary>
         public Expression<Kernel> Build(bool backward)
+        {
+            var code = new List<Expression>
+            {
+                // The mask of the last, partial vector, made before the loop: a call after it would make the JIT spill every register in it.
+                Expression.Assign(_mask, Lane(LaneMethods.MaskAt, Expression.And(_count, Expression.Constant(~(Lanes.Width - 1))), _count)),
+            };
+            code.AddRange(LoadArrays());
+            code.AddRange(Step(backward, pass => Loop(pass, Expression.Constant(0), _count)));
+            return Expression.Lambda<Kernel>(Expression.Block(typeof(double), [.. _locals], code), _vectors, _scalars, _grads, _count);
+        }
+
+        /// <summary>The step of a big fit: as <see cref="Build"/>, but each pass over the points is handed to the chunk runner.</summary>
+        public Expression<ChunkedKernel> BuildChunked(bool backward)
+        {
+            var code = Step(backward, RunChunks);
+            return Expression.Lambda<ChunkedKernel>(Expression.Block(typeof(double), [.. _locals], code), _scalars, _grads, _count, _state, _totals, _runLoop);
+        }
+
+        /// <summary>One pass's loop over the points [start, end) of a big fit, its sums written to the partials.</summary>
+        public Expression<ChunkLoop> BuildChunkLoop(bool backward)
+        {
+            var code = new List<Expression>
+            {
+                // First, as in Build: a call after the vectors are loaded would make the JIT keep them on the stack.
+                Expression.Assign(_mask, Lane(LaneMethods.MaskAt, Expression.And(_end, Expression.Constant(~(Lanes.Width - 1))), _end)),
+            };
+            code.AddRange(LoadArrays());
+            foreach (var (local, slot) in Carried(backward)) code.Add(Expression.Assign(local, Lane(LaneMethods.Load, _state, Slot(slot))));
+            if (backward) foreach (var sum in _pointSum.Values) code.Add(Expression.Assign(sum, Zero));
+            code.Add(Loop(backward, _start, _end));
+            foreach (var (local, index) in Summed(backward))
+                code.Add(Lane(LaneMethods.Store, _partials, Expression.Add(_offset, Slot(index)), local));
+            return Expression.Lambda<ChunkLoop>(Expression.Block(typeof(void), [.. _locals], code), _vectors, _state, _partials, _offset, _start, _end);
+        }
+
+        private IEnumerable<Expression> LoadArrays() =>
+            _leaves.Vectors.Select((leaf, k) => Expression.Assign(_array[leaf], Expression.ArrayIndex(_vectors, Expression.Constant(k))));
+
+        /// <summary>Hands the state to the runner, runs a pass on the chunks, takes the sums.</summary>
+        private Expression RunChunks(bool backward)
+        {
+            var code = new List<Expression>();
+            foreach (var (local, slot) in Carried(backward)) code.Add(Lane(LaneMethods.Store, _state, Slot(slot), local));
+            code.Add(Expression.Invoke(_runLoop, Expression.Constant(backward)));
+            foreach (var (local, index) in Summed(backward)) code.Add(Expression.Assign(local, Lane(LaneMethods.Load, _totals, Slot(index))));
+            return Expression.Block(code);
+        }
+
+        /// <summary>The step around its passes over the points (<paramref name="loop"/>: true for the backward pass).</summary>
+        private List<Expression> Step(bool backward, Func<bool, Expression> loop)
         {
             backward &= _loss.RequiresGrad; // nothing to differentiate: the caller's gradient stays 0
             var code = new List<Expression>
             {
-                Expression.Assign(_countV, Lane(nameof(Lanes.Broadcast), Expression.Convert(_count, typeof(double)))),
-                // The mask of the last, partial vector, made before the loop: a call after it would make the JIT spill every register in it.
-                Expression.Assign(_mask, Lane(nameof(Lanes.MaskAt), Expression.And(_count, Expression.Constant(~(Lanes.Width - 1))), _count)),
+                Expression.Assign(_countV, Lane(LaneMethods.Broadcast, Expression.Convert(_count, typeof(double)))),
             };
-            foreach (var (node, array) in _array)
-                code.Add(Expression.Assign(array, Expression.ArrayIndex(_vectors, Expression.Constant(_array.Keys.ToList().IndexOf(node)))));
-            var slot = 0;
-            foreach (var node in _order.Where(n => n.Op.Kind == OperationKind.Leaf && !n.IsVector))
-                code.Add(Expression.Assign(_value[node], Lane(nameof(Lanes.Broadcast), Expression.ArrayIndex(_scalars, Expression.Constant(slot++)))));
+            for (var k = 0; k < _leaves.Scalars.Length; k++)
+                code.Add(Expression.Assign(_value[_leaves.Scalars[k]], Lane(LaneMethods.Broadcast, Expression.ArrayIndex(_scalars, Expression.Constant(k)))));
             foreach (var node in _order.Where(n => _stage[n] == Stage.BeforeLoop && n.Op.Kind != OperationKind.Leaf))
                 code.Add(Expression.Assign(_value[node], ValueOf(node)));
             foreach (var g in _grad.Values.Concat(_pointSum.Values)) code.Add(Expression.Assign(g, Zero));
@@ -205,60 +356,56 @@ public sealed class FusedKernel
             var lossIsTheOnlyReduction = _loss.Op.Kind == OperationKind.Reduction && _order.Count(n => _stage[n] == Stage.AfterLoop) == 1;
             if (!backward)
             {
-                code.Add(Loop(backward: false));
+                code.Add(loop(false));
                 code.AddRange(AfterLoopForward());
             }
             else if (lossIsTheOnlyReduction)
             {
-                code.Add(Expression.Assign(_grad[_loss], Lane(nameof(Lanes.Broadcast), Expression.Constant(1.0))));
+                code.Add(Expression.Assign(_grad[_loss], Lane(LaneMethods.Broadcast, Expression.Constant(1.0))));
                 code.AddRange(Seeds());
-                code.Add(Loop(backward: true));
+                code.Add(loop(true));
                 code.AddRange(AfterLoopForward());
             }
             else
             {
-                code.Add(Loop(backward: false));
+                code.Add(loop(false));
                 code.AddRange(AfterLoopForward());
                 code.AddRange(AfterLoopBackward());
                 code.AddRange(Seeds());
-                code.Add(Loop(backward: true));
+                code.Add(loop(true));
             }
             if (backward)
             {
                 foreach (var (node, sum) in _pointSum)
-                    code.Add(Expression.Assign(_grad[node], Add(_grad[node], Lane(nameof(Lanes.SumBroadcast), sum))));
+                    code.Add(Expression.Assign(_grad[node], Add(_grad[node], Lane(LaneMethods.SumBroadcast, sum))));
                 code.AddRange(BackwardOfScalars(Stage.BeforeLoop));
-                slot = 0;
-                foreach (var node in _order.Where(n => n.Op.Kind == OperationKind.Leaf && !n.IsVector))
-                {
-                    if (node.RequiresGrad)
-                        code.Add(Expression.Assign(Expression.ArrayAccess(_grads, Expression.Constant(slot)), Lane(nameof(Lanes.First), _grad[node])));
-                    slot++;
-                }
+                for (var k = 0; k < _leaves.Scalars.Length; k++)
+                    if (_leaves.Scalars[k].RequiresGrad)
+                        code.Add(Expression.Assign(Expression.ArrayAccess(_grads, Expression.Constant(k)), Lane(LaneMethods.First, _grad[_leaves.Scalars[k]])));
             }
-            code.Add(Lane(nameof(Lanes.First), _value[_loss]));
-            return Expression.Lambda<Kernel>(Expression.Block(typeof(double), _locals, code), _vectors, _scalars, _grads, _count);
+            code.Add(Lane(LaneMethods.First, _value[_loss]));
+            return code;
         }
 
         /// <summary>The per-point gradient each reduction hands to its input: its own gradient, over the count for a mean.</summary>
         private IEnumerable<Expression> Seeds() =>
             _reductionSeed.Where(r => r.Key.RequiresGrad).Select(r => Expression.Assign(r.Value,
-                ((Operation.Reduction)r.Key.Op).IsMean ? Lane(nameof(Lanes.Divide), _grad[r.Key], _countV) : _grad[r.Key]));
+                ((Operation.Reduction)r.Key.Op).IsMean ? Lane(LaneMethods.Divide, _grad[r.Key], _countV) : _grad[r.Key]));
 
         private IEnumerable<Expression> AfterLoopForward()
         {
             foreach (var node in _order.Where(n => _stage[n] == Stage.AfterLoop))
             {
                 if (node.Op.Kind != OperationKind.Reduction) { yield return Expression.Assign(_value[node], ValueOf(node)); continue; }
-                Expression total = Lane(nameof(Lanes.SumBroadcast), _reductionSum[node]);
-                if (((Operation.Reduction)node.Op).IsMean) total = Lane(nameof(Lanes.Divide), total, _countV);
+                Expression total = Lane(LaneMethods.SumBroadcast, _reductionSum[node]);
+                if (((Operation.Reduction)node.Op).IsMean) total = Lane(LaneMethods.Divide, total, _countV);
                 yield return Expression.Assign(_value[node], total);
             }
         }
 
         private IEnumerable<Expression> AfterLoopBackward()
         {
-            yield return Expression.Assign(_grad[_loss], Lane(nameof(Lanes.Broadcast), Expression.Constant(1.0)));
+            yield return Expression.Assign(_grad[_loss], Lane(LaneMethods.Broadcast, Expression.Constant(1.0)));
             foreach (var e in BackwardOfScalars(Stage.AfterLoop)) yield return e;
         }
 
@@ -271,28 +418,28 @@ public sealed class FusedKernel
                         yield return Expression.Assign(_grad[node.Inputs[k]], Add(_grad[node.Inputs[k]], GradOf(node, k, _grad[node])));
         }
 
-        /// <summary>for (i = 0; i &lt; count &amp; ~3; i += 4) body; then the masked last partial vector.</summary>
-        private Expression Loop(bool backward)
+        /// <summary>for (i = from; i &lt; to &amp; ~3; i += 4) body; then the masked last partial vector (from is a multiple of 4).</summary>
+        private Expression Loop(bool backward, Expression from, Expression to)
         {
             var code = new List<Expression>();
             foreach (var sum in _reductionSum.Values) code.Add(Expression.Assign(sum, Zero));
-            var full = Expression.And(_count, Expression.Constant(~(Lanes.Width - 1)));
+            var full = Expression.And(to, Expression.Constant(~(Lanes.Width - 1)));
             var end = Expression.Label("end");
-            code.Add(Expression.Assign(_i, Expression.Constant(0)));
+            code.Add(Expression.Assign(_i, from));
             code.Add(Expression.Loop(
                 Expression.IfThenElse(Expression.LessThan(_i, full),
                     Expression.Block(Body(masked: false, backward), Expression.AddAssign(_i, Expression.Constant(Lanes.Width))),
                     Expression.Break(end)),
                 end));
-            code.Add(Expression.IfThen(Expression.LessThan(_i, _count), Body(masked: true, backward)));
+            code.Add(Expression.IfThen(Expression.LessThan(_i, to), Body(masked: true, backward)));
             return Expression.Block(code);
         }
 
         private Expression Body(bool masked, bool backward)
         {
             var code = new List<Expression>();
-            Expression Mask(Expression e) => masked ? Lane(nameof(Lanes.Masked), e, _mask) : e;
-            foreach (var (node, array) in _array) code.Add(Expression.Assign(_value[node], Lane(nameof(Lanes.Load), array, _i)));
+            Expression Mask(Expression e) => masked ? Lane(LaneMethods.Masked, e, _mask) : e;
+            foreach (var (node, array) in _array) code.Add(Expression.Assign(_value[node], Lane(LaneMethods.Load, array, _i)));
             foreach (var node in _order.Where(n => _stage[n] == Stage.InLoop && n.Op.Kind == OperationKind.Elementwise))
                 code.Add(Expression.Assign(_value[node], ValueOf(node)));
             foreach (var (node, sum) in _reductionSum)

@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Runtime.Intrinsics;
 using V = System.Runtime.Intrinsics.Vector256<double>;
 
@@ -35,6 +36,8 @@ public abstract class Operation
     public bool IsDifferentiable { get; }
     /// <summary>The element rule type (an <see cref="IUnaryRule"/>, <see cref="IBinaryRule"/> or <see cref="ITernaryRule"/>), for element-wise operations.</summary>
     public virtual Type? Rule => null;
+    /// <summary>The element rule's methods, for code generation; null for leaves and reductions.</summary>
+    internal virtual RuleMethods? Methods => null;
 
     internal static readonly Operation Parameter = new LeafOperation("param");
     internal static readonly Operation Constant = new LeafOperation("const");
@@ -63,6 +66,12 @@ public abstract class Operation
     {
         if (!t.IsVector) Lanes.Store(t.Grad, 0, Lanes.Load(t.Grad, 0) + Lanes.SumBroadcast(scalarSum));
     }
+
+    /// <summary>
+    /// An element rule's <c>Value</c> and its gradient towards each input (<c>Grad</c>, or <c>GradA</c>, <c>GradB</c>, …),
+    /// taken from delegates to the rule's own static methods, so the compiler calls what the interpreter calls.
+    /// </summary>
+    internal sealed record RuleMethods(MethodInfo Value, IReadOnlyList<MethodInfo> Grads);
 
     private sealed class LeafOperation(string name) : Operation(name, OperationKind.Leaf)
     {
@@ -95,7 +104,10 @@ public abstract class Operation
 
     private sealed class UnaryOperation<TRule>(string name) : Operation(name, OperationKind.Elementwise) where TRule : IUnaryRule
     {
+        private static readonly RuleMethods Rules = new(new Func<V, V>(TRule.Value).Method, [new Func<V, V, V, V>(TRule.Grad).Method]);
+
         public override Type Rule => typeof(TRule);
+        internal override RuleMethods Methods => Rules;
 
         internal override void Forward(Tensor o)
         {
@@ -116,7 +128,11 @@ public abstract class Operation
 
     private sealed class BinaryOperation<TRule>(string name, bool differentiable) : Operation(name, OperationKind.Elementwise, differentiable) where TRule : IBinaryRule
     {
+        private static readonly RuleMethods Rules = new(new Func<V, V, V>(TRule.Value).Method,
+            [new Func<V, V, V, V, V>(TRule.GradA).Method, new Func<V, V, V, V, V>(TRule.GradB).Method]);
+
         public override Type Rule => typeof(TRule);
+        internal override RuleMethods Methods => Rules;
 
         internal override void Forward(Tensor o)
         {
@@ -141,7 +157,11 @@ public abstract class Operation
 
     private sealed class TernaryOperation<TRule>(string name) : Operation(name, OperationKind.Elementwise) where TRule : ITernaryRule
     {
+        private static readonly RuleMethods Rules = new(new Func<V, V, V, V>(TRule.Value).Method,
+            [new Func<V, V, V, V, V, V>(TRule.GradA).Method, new Func<V, V, V, V, V, V>(TRule.GradB).Method, new Func<V, V, V, V, V, V>(TRule.GradC).Method]);
+
         public override Type Rule => typeof(TRule);
+        internal override RuleMethods Methods => Rules;
 
         internal override void Forward(Tensor o)
         {

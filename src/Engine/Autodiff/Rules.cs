@@ -6,7 +6,8 @@ namespace FitService.Engine.Autodiff;
 
 // The element rules: for each operation, its value and the contribution of the output gradient g to
 // each input's gradient (the chain rule, micrograd's _backward). They are the only place where
-// derivatives are written; the interpreter (Tape) and the compiler (FusedKernel) both call them.
+// derivatives are written (the formulas' sqrt and general pow included); the interpreter (Tape) and the
+// compiler (FusedKernel) both call them.
 // Gradients match PyTorch's autograd formulas (e.g. abs' = sign, 0 at 0).
 
 /// <summary>A one-input element rule.</summary>
@@ -167,5 +168,28 @@ public readonly struct ClampRule : ITernaryRule
         g & (Vector256.GreaterThanOrEqual(a, lo) & Vector256.LessThanOrEqual(a, hi));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradB(V g, V a, V lo, V hi, V o) => V.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradC(V g, V a, V lo, V hi, V o) => V.Zero;
+}
+
+/// <summary>√a; gradient g / (2·√a), as torch's sqrt backward.</summary>
+public readonly struct SqrtRule : IUnaryRule
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Value(V a) => Vector256.Sqrt(a);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Grad(V g, V a, V o) => g / (o + o);
+}
+
+/// <summary>
+/// a^b for any a and b, as torch.pow(Tensor, Tensor): the gradient to a is 0 where b = 0, else g·b·a^(b−1);
+/// the gradient to b is 0 where a = 0 and b ≥ 0, else g·a^b·log a.
+/// </summary>
+public readonly struct GeneralPowRule : IBinaryRule
+{
+    public static V Value(V a, V b) => Vector256.Create(
+        Math.Pow(a[0], b[0]), Math.Pow(a[1], b[1]), Math.Pow(a[2], b[2]), Math.Pow(a[3], b[3]));
+
+    public static V GradA(V g, V a, V b, V o) =>
+        Vector256.ConditionalSelect(Vector256.Equals(b, V.Zero), V.Zero, g * (b * Value(a, b - V.One)));
+
+    public static V GradB(V g, V a, V b, V o) =>
+        Vector256.ConditionalSelect(Vector256.Equals(a, V.Zero) & Vector256.GreaterThanOrEqual(b, V.Zero), V.Zero, g * (o * Lanes.Map(a, Math.Log)));
 }
 #pragma warning restore CS1591

@@ -40,6 +40,8 @@ public sealed class Tape
         foreach (var node in _order) Array.Clear(node.Grad);
         if (!Output.RequiresGrad) return;
         Array.Fill(Output.Grad, 1.0);
-        for (var k = _order.Length - 1; k >= 0; k--) _order[k].Op.Backward(_order[k]);
+        // A node no gradient reaches (a comparison) has no gradient buffer: its backward must not run.
+        for (var k = _order.Length - 1; k >= 0; k--)
+            if (_order[k].RequiresGrad) _order[k].Op.Backward(_order[k]);
     }
 }
