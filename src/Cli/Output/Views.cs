@@ -47,9 +47,8 @@ internal static class Views
             }
         }
         // The service inlines only the first entries of a long history (Limits:MaxInlineHistory) and says so.
-        if (fit.Extra?.GetValueOrDefault("historyTruncated") is { ValueKind: JsonValueKind.True }
-            && fit.Extra.GetValueOrDefault("historyTotal") is { ValueKind: JsonValueKind.Number } total)
-            Row(grid, "history", $"first {fit.History?.Length ?? 0} of {total.GetInt64()} entries shown; all: fitctl history {fit.Id} --all");
+        if (fit is { HistoryTruncated: true, HistoryTotal: { } total })
+            Row(grid, "history", $"first {fit.History?.Length ?? 0} of {total} entries shown; all: fitctl history {fit.Id} --all");
         if (fit.Error is { Length: > 0 } error)
             Row(grid, "error", error, "red");
         console.Write(grid);

@@ -25,7 +25,7 @@ public sealed class OptimumTests(OptimumTests.Service factory) : IClassFixture<O
         const int n = 150_000;
         var x = Enumerable.Range(0, n).Select(i => -1 + 2.0 * i / (n - 1)).ToArray();
         var request = new { x, y = x, degree = 20, loss = "mae", learningRate = 0.001, steps = 1 };
-        var spec = new Api.Fits.FitSpec { Degree = 20, Loss = "mae", Steps = 1, Points = n, HistoryEvery = 1 };
+        var spec = new FitSpec { Degree = 20, Loss = "mae", Steps = 1, Points = n, HistoryEvery = 1 };
         Assert.False(Api.Fits.FitWork.ComputesOptimum(spec));
 
         var fit = await (await _client.PostFit(request, ("Prefer", "wait=60"))).ReadFit();
@@ -40,7 +40,7 @@ public sealed class OptimumTests(OptimumTests.Service factory) : IClassFixture<O
     [Fact]
     public void TheWorkOfAFitCountsTheOptimumBesideIt()
     {
-        var descent = new Api.Fits.FitSpec { Degree = 2, Loss = "mae", Steps = 100, Points = 20, HistoryEvery = 1 };
+        var descent = new FitSpec { Degree = 2, Loss = "mae", Steps = 100, Points = 20, HistoryEvery = 1 };
         var exact = descent with { Solver = "exact", Steps = 0 };
         var million = descent with { Degree = 20, Steps = 1, Points = 1_000_000 };
 

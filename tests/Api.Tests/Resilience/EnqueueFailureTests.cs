@@ -71,7 +71,7 @@ public sealed class EnqueueFailureTests(PostgresCluster cluster)
         var problem = await refused.ReadProblem();
         var id = problem.GetProperty("fitId").GetString()!;
         Assert.Contains($"The fit {id} was stored", problem.GetProperty("detail").GetString());
-        Assert.Equal("queued", (await client.GetFromJsonAsync<FitService.Api.Fits.FitResource>($"/v1/fits/{id}", TestApi.Json))!.Status);
+        Assert.Equal("queued", (await client.GetFromJsonAsync<FitResource>($"/v1/fits/{id}", TestApi.Json))!.Status);
 
         queue.Failing = false;
         var retried = await client.PostFit(Request(), ("Idempotency-Key", "k-1"));
