@@ -1,4 +1,5 @@
 using FitService.Client.Webhooks;
+using FitService.Contracts;
 using FitService.Examples.ClientService;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -15,6 +16,8 @@ if (section[nameof(ExampleOptions.WebhookSecret)] is { Length: > 0 } secret)
     builder.Services.AddSingleton(new WebhookVerifier(secret));
 builder.Services.AddSingleton<ReceivedWebhooks>();
 builder.Services.AddProblemDetails();
+// Answer in FitService's own JSON format (UTC times with milliseconds), as the payloads it passes on were written
+builder.Services.ConfigureHttpJsonOptions(o => WireJson.Configure(o.SerializerOptions));
 
 var app = builder.Build();
 app.MapLesson();

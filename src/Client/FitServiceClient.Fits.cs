@@ -113,8 +113,10 @@ public sealed partial class FitServiceClient
             {
                 response = await SendAsync(request, null, cancellationToken, streamed: true);
             }
-            catch (Exception e) when (connected && e is HttpRequestException or TimeoutException && ++failures <= _options.EventStreamReconnects)
+            catch (Exception e) when (connected && e is HttpRequestException or TimeoutException or FitServiceProblemException { Status: >= 500 }
+                && ++failures <= _options.EventStreamReconnects)
             {
+                // the service is restarting or briefly unreachable: resume as after a broken stream
                 await Task.Delay(retryDelay, cancellationToken);
                 continue;
             }

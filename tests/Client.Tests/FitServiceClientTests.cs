@@ -129,33 +129,63 @@ public class FitServiceClientTests
         Assert.Equal(2, updates.Count);
     }
 
-    /// <summary>Answers a stream cut off after one progress event, then, asked again, the end.</summary>
-    private sealed class BreakingStreamHandler(string endedFit) : HttpMessageHandler
+    /// <summary>Answers each request for the event stream with the next of <paramref name="answers"/> (status, media type, body).</summary>
+    private sealed class ScriptedStreamHandler(params (HttpStatusCode Status, string MediaType, string Body)[] answers) : HttpMessageHandler
     {
         public List<string?> LastEventIds { get; } = [];
 
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             LastEventIds.Add(request.Headers.TryGetValues("Last-Event-ID", out var values) ? values.Single() : null);
-            var body = LastEventIds.Count == 1
-                ? "retry: 0\nid: 5\nevent: progress\ndata: {\"step\":5,\"loss\":1.5,\"params\":[1,2]}\n\n"
-                : "id: 10\nevent: end\ndata: " + endedFit + "\n\n";
-            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "text/event-stream") });
+            var (status, mediaType, body) = answers[LastEventIds.Count - 1];
+            return Task.FromResult(new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, mediaType) });
         }
+    }
+
+    private const string CutAfterStep5 = "retry: 0\nid: 5\nevent: progress\ndata: {\"step\":5,\"loss\":1.5,\"params\":[1,2]}\n\n";
+
+    private static async Task<List<FitEvent>> WatchAll(ScriptedStreamHandler handler, string? lastEventId)
+    {
+        var client = new FitServiceClient(new HttpClient(handler), new FitServiceClientOptions { BaseAddress = new Uri("http://fits.test/") });
+        var events = new List<FitEvent>();
+        await foreach (var e in client.WatchAsync("f1", lastEventId))
+            events.Add(e);
+        return events;
     }
 
     [Fact]
     public async Task AStreamThatBreaksIsResumedAfterTheLastEventSeen()
     {
-        var handler = new BreakingStreamHandler(EndedFit);
-        var client = new FitServiceClient(new HttpClient(handler), new FitServiceClientOptions { BaseAddress = new Uri("http://fits.test/") });
-        var events = new List<FitEvent>();
-        await foreach (var e in client.WatchAsync("f1", lastEventId: "2"))
-            events.Add(e);
+        var handler = new ScriptedStreamHandler(
+            (HttpStatusCode.OK, "text/event-stream", CutAfterStep5),
+            (HttpStatusCode.OK, "text/event-stream", "id: 10\nevent: end\ndata: " + EndedFit + "\n\n"));
+        var events = await WatchAll(handler, lastEventId: "2");
 
         Assert.Equal(["2", "5"], handler.LastEventIds);
         Assert.IsType<FitProgressed>(events[0]);
         Assert.IsType<FitEnded>(events[1]);
+    }
+
+    [Fact]
+    public async Task AServiceRestartingWhileAStreamResumesIsAskedAgain()
+    {
+        var handler = new ScriptedStreamHandler(
+            (HttpStatusCode.OK, "text/event-stream", CutAfterStep5),
+            (HttpStatusCode.ServiceUnavailable, "application/problem+json", """{"title":"Storage unavailable","status":503}"""),
+            (HttpStatusCode.OK, "text/event-stream", "id: 10\nevent: end\ndata: " + EndedFit + "\n\n"));
+        var events = await WatchAll(handler, lastEventId: null);
+
+        Assert.Equal([null, "5", "5"], handler.LastEventIds);
+        Assert.IsType<FitEnded>(events[^1]);
+    }
+
+    [Fact]
+    public async Task AFitThatDoesNotExistIsNotRetried()
+    {
+        var handler = new ScriptedStreamHandler((HttpStatusCode.NotFound, "application/problem+json", """{"title":"Not Found","status":404}"""));
+        var problem = await Assert.ThrowsAsync<FitServiceProblemException>(() => WatchAll(handler, lastEventId: null));
+        Assert.Equal(404, problem.Status);
+        Assert.Single(handler.LastEventIds);
     }
 
     [Fact]
