@@ -113,11 +113,11 @@ public sealed class DrainJob(
         {
             return runner.Run(fit, x, y, stop, shutdown);
         }
-        catch (Exception e) when (e is not OperationCanceledException and not DbException)
+        catch (Exception e) when (!FitRunner.IsInfrastructureFault(e))
         {
-            // This fit cannot be run (the store's errors are not its fault: those fail the job, which is retried).
-            logger.LogError(e, "Fit {FitId} could not be run", fit.Id);
-            return runner.GaveUp(e, fit.Attempt);
+            // The engine's own error ends this fit with its reason; the store's are not its fault: they fail the job, which is retried.
+            logger.LogError(e, "Fit {FitId} cannot be computed", fit.Id);
+            return runner.CannotRun(e);
         }
         finally
         {

@@ -11,7 +11,7 @@ namespace FitService.Api.Jobs;
 /// Runs one fit, or several small ones in turn. Reentrant: the store decides whether a fit still needs running (a
 /// duplicated or retried job finds it ended, or held by another worker, and does nothing), and the engine is
 /// deterministic, so a rerun after a crash gives the same result. Bad math is an answer (the fit fails with its reason,
-/// no retry); store or infrastructure errors throw and are retried. With a shared store (<paramref name="leases"/>)
+/// no retry), and so is any other error the engine throws; store or infrastructure errors throw and are retried. With a shared store (<paramref name="leases"/>)
 /// fits run under a lease.
 /// </summary>
 public sealed class FitJob(
@@ -113,7 +113,16 @@ public sealed class FitJob(
             {
                 var points = await store.GetPointsAsync(fitId, shutdown) ?? throw new InvalidOperationException($"points of fit {fitId} are missing");
                 logger.LogInformation("Fit {FitId} started (attempt {Attempt})", fitId, start.Attempt);
-                completion = runner.Run(start.Fit!, points.X, points.Y, stop, shutdown);
+                try
+                {
+                    completion = runner.Run(start.Fit!, points.X, points.Y, stop, shutdown);
+                }
+                catch (Exception e) when (!FitRunner.IsInfrastructureFault(e))
+                {
+                    // The engine's own error: deterministic, so a retry would only repeat it (and restart the fit at step 0).
+                    logger.LogError(e, "Fit {FitId} cannot be computed; it fails without a retry", fitId);
+                    completion = runner.CannotRun(e);
+                }
                 if (completion is not null) await EndAsync(fitId, completion, start.Fit);
             }
             catch (Exception e) when (e is not OperationCanceledException && leases is not null)

@@ -175,6 +175,25 @@ public sealed class FitRunner(
             double.IsFinite(last) ? last : null, found.Losses, error, clock.GetUtcNow(), new FitOutcome { Finder = FinderCurve.From(found) }.ToJson());
     }
 
+    /// <summary>
+    /// The end of a fit the engine refused or failed on (a bug or a limit of the math, not of the infrastructure): it
+    /// fails at once with the engine's own reason, since running it again gives the same answer.
+    /// </summary>
+    public FitCompletion CannotRun(Exception error) => new(FitStatus.Failed, "error", 0, [], null, [],
+        $"This fit cannot be computed: {error.Message}", clock.GetUtcNow());
+
+    /// <summary>
+    /// Whether an error is the infrastructure's (storage, network, I/O, memory, shutdown), which a retry may cure;
+    /// anything else thrown while running a fit is the engine's, and deterministic.
+    /// </summary>
+    public static bool IsInfrastructureFault(Exception error) => error switch
+    {
+        AggregateException aggregate => aggregate.InnerExceptions.Any(IsInfrastructureFault),
+        System.Data.Common.DbException or IOException or TimeoutException or System.Net.Sockets.SocketException or HttpRequestException
+            or OperationCanceledException or OutOfMemoryException or ObjectDisposedException => true,
+        _ => error.InnerException is { } inner && IsInfrastructureFault(inner),
+    };
+
     /// <summary>The end of a fit that could not be run at all (the service's fault, not the math's).</summary>
     public FitCompletion GaveUp(Exception? error, int tries) => new(FitStatus.Failed, "error", 0, [], null, [],
         $"The service could not run this fit ({error?.GetType().Name ?? "worker lost"}); it was tried {tries} times.", clock.GetUtcNow());

@@ -29,6 +29,8 @@ public static class ExactSolver
         FitProblemValidator.ThrowIfInvalid(new FitProblem(x, y, degree, loss, 1.0, 1));
         var basis = ScaledBasis.For(x, degree);
         var ls = LeastSquares(basis, y, null, out var r);
+        // y near ±1.7e308 (or powers of a wide x) can put the optimum beyond the doubles: no params to report.
+        if (!ls.All(double.IsFinite)) throw Overflow();
         var scaledCondition = DenseAlgebra.ConditionNumber(Triangle(r, basis.Size));
         var rawCondition = basis.RawConditionNumber(r);
 
@@ -40,9 +42,13 @@ public static class ExactSolver
         };
         var parameters = basis.ToPolynomial(u);
         if (loss.Kind == LossKind.Mse) parameters = Refine(basis, y, parameters, 2);
+        if (!parameters.All(double.IsFinite)) throw Overflow();
         var value = Fitter.Evaluate(x, y, degree, loss, parameters);
         return new ExactOptimum(parameters, value, rawCondition, scaledCondition, method, Warning(basis, rawCondition, scaledCondition));
     }
+
+    private static ExactSolverException Overflow() =>
+        new("the optimum's params overflow a double (y or x are too large for this degree); scale y and x down");
 
     /// <summary>The weighted least-squares solution in the scaled basis; <paramref name="r"/> is its triangle.</summary>
     internal static double[] LeastSquares(ScaledBasis basis, double[] y, double[]? weights, out double[,] r)
