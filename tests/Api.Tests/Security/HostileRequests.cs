@@ -214,7 +214,9 @@ public static class HostileRequests
         {
             foreach (var value in WrongFor[field].Take(3).Append(WrongForAll[0]))
             {
-                if (value != "null") Batch($"fits[1].{field} = {Short(value)}", ItemWith(field, value)); // null in an item means "the default"
+                // null means "the default" (in an item the batch's, in the defaults the service's): no error here.
+                if (value == "null") continue;
+                Batch($"fits[1].{field} = {Short(value)}", ItemWith(field, value));
                 if (field is not ("x" or "y")) Batch($"defaults.{field} = {Short(value)}", DefaultsWith(field, value));
             }
         }
@@ -332,12 +334,10 @@ public static class HostileRequests
         void Csv(string name, string path, string body) => AddUnique(cases, "csv: " + name, new("POST", path, "text/csv", () => Utf8(body)));
         foreach (var (name, body) in new[]
         {
-            ("quoted numbers", "\"1\",\"2\"\n\"2\",\"3\"\n"),
-            ("decimal commas", "1,5;2,5\n"), ("Infinity", "1,2\nInfinity,3\n"), ("-Infinity", "1,2\n2,-Infinity\n"), ("1e309", "1,2\n1e309,3\n"),
+            ("Infinity", "1,2\nInfinity,3\n"), ("-Infinity", "1,2\n2,-Infinity\n"), ("1e309", "1,2\n1e309,3\n"),
             ("empty cells", ",\n,\n"), ("only newlines", "\n\n\n"),
             ("formula cells", "=1+1,2\n@A1,3\n"), ("json body", Valid), ("html", "<script>alert(1)</script>"), ("NUL", "1,2\n\0,3\n"),
-            ("header in the middle", "1,2\nx,y\n3,4\n"), ("two headers", "x,y\nx,y\n1,2\n"), ("CR only", "1,2\r3,4\r"),
-            ("100 columns", string.Join(',', Enumerable.Range(0, 100)) + "\n"),
+            ("header in the middle", "1,2\nx,y\n3,4\n"), ("two headers", "x,y\nx,y\n1,2\n"),
             ("plus signs", "+1,+2\n+3,+4\n++5,6\n"), ("400 digits", "1," + new string('9', 400) + "\n2,3\n"),
         })
         {
@@ -354,9 +354,9 @@ public static class HostileRequests
             ("steps text", query.Replace("steps=10", "steps=ten")), ("steps 2^31", query.Replace("steps=10", "steps=2147483648")),
             ("historyEvery 0", query + "&historyEvery=0"), ("huberDelta with mse", query + "&huberDelta=1"),
             ("webhook loopback", query + "&webhook=http://127.0.0.1/x"),
-            ("webhook.url loopback", query + "&webhook.url=http://127.0.0.1/x"), ("x in query", query + "&x=1,2,3"),
+            ("webhook.url loopback", query + "&webhook.url=http://127.0.0.1/x"),
             ("label 1 KB", query + "&label=" + new string('q', 1024)),
-            ("percent garbage", query + "&%zz=1"), ("no steps", query.Replace("&steps=10", "")), ("no loss", query.Replace("&loss=mse", "")),
+            ("percent garbage", query + "&%zz=1"),
         })
         {
             Csv("query " + name, q, points);
