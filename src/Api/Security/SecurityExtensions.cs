@@ -40,6 +40,7 @@ public static class SecurityExtensions
             kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(l.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5));
             RequestLimits.ConfigureKestrel(kestrel.Limits);
         });
+        services.AddSingleton<IProblemDetailsWriter, ProblemDefaults.AlwaysJsonWriter>();
         services.Configure<ProblemDetailsOptions>(o =>
         {
             var before = o.CustomizeProblemDetails;

@@ -190,7 +190,280 @@ public static class HostileRequests
         Call("very long id", "GET", "/v1/fits/" + new string('a', 4000));
         Call("cancel unknown", "POST", "/v1/fits/%FF%FE/cancel");
         Call("delete unknown", "DELETE", "/v1/fits/" + new string('f', 32));
+
+        AddBatches(cases);
+        AddFinderRuns(cases);
+        AddEvaluations(cases);
+        AddMoreCsv(cases);
+        AddReadsAndQueries(cases);
+        AddHeaderAbuse(cases);
         return cases;
+    }
+
+    private const string UnknownId = "0193f2c4a1b27c3d9e4f5a6b7c8d9e0f";
+
+    private const string ValidBatch = """{"defaults":{"degree":1,"loss":"mse","learningRate":0.01,"steps":10},"fits":[{"x":[1,2,3],"y":[2,4,6],"label":"a"},{"x":[1,2,3],"y":[3,5,7]}],"label":"b"}""";
+
+    /// <summary>Batches: every field wrong inside an item and in the defaults, the batch's own shape wrong, truncations.</summary>
+    private static void AddBatches(Dictionary<string, HostileCase> cases)
+    {
+        void Batch(string name, string body, params (string, string)[] headers) =>
+            AddUnique(cases, "batch: " + name, new("POST", "/v1/batches", "application/json", () => Utf8(body), headers));
+
+        foreach (var field in Fields)
+        {
+            foreach (var value in WrongFor[field].Take(3).Append(WrongForAll[0]))
+            {
+                // null means "the default" (in an item the batch's, in the defaults the service's): no error here.
+                if (value == "null") continue;
+                Batch($"fits[1].{field} = {Short(value)}", ItemWith(field, value));
+                if (field is not ("x" or "y")) Batch($"defaults.{field} = {Short(value)}", DefaultsWith(field, value));
+            }
+        }
+        foreach (var (name, body) in new[]
+        {
+            ("no fits", """{"defaults":{"degree":1}}"""), ("fits empty", """{"fits":[]}"""), ("fits null", """{"fits":null}"""),
+            ("fits an object", """{"fits":{"x":[1,2],"y":[1,2]}}"""), ("fits a string", """{"fits":"all"}"""),
+            ("a null item", """{"defaults":{"degree":1,"loss":"mse","learningRate":0.01,"steps":10},"fits":[null]}"""),
+            ("a number item", """{"defaults":{"degree":1,"loss":"mse","learningRate":0.01,"steps":10},"fits":[1]}"""),
+            ("defaults an array", """{"defaults":[],"fits":[{"x":[1,2,3],"y":[1,2,3]}]}"""),
+            ("unknown top-level field", ValidBatch.Insert(1, "\"colour\":\"red\",")),
+            ("duplicate fits", ValidBatch.Insert(1, "\"fits\":[],")), ("duplicate defaults", ValidBatch.Insert(1, "\"defaults\":{},")),
+            ("label too long", ValidBatch.Replace("\"label\":\"b\"", "\"label\":\"" + new string('b', 201) + "\"")),
+            ("label a number", ValidBatch.Replace("\"label\":\"b\"", "\"label\":7")),
+            ("webhook a string", ValidBatch.Insert(1, "\"webhook\":\"http://example.test\",")),
+            ("webhook ftp", ValidBatch.Insert(1, "\"webhook\":{\"url\":\"ftp://example.test/x\"},")),
+            ("webhook loopback", ValidBatch.Insert(1, "\"webhook\":{\"url\":\"http://127.0.0.1/x\"},")),
+            ("webhook metadata", ValidBatch.Insert(1, "\"webhook\":{\"url\":\"http://169.254.169.254/latest\"},")),
+            ("item webhook private", ValidBatch.Replace("\"label\":\"a\"", "\"label\":\"a\",\"webhook\":{\"url\":\"http://10.0.0.1/x\"}")),
+            ("item webhook credentials", ValidBatch.Replace("\"label\":\"a\"", "\"label\":\"a\",\"webhook\":{\"url\":\"https://u:p@example.test/x\"}")),
+            ("an item with a tenant", ValidBatch.Replace("\"label\":\"a\"", "\"label\":\"a\",\"tenant\":\"globex\"")),
+            ("nesting 10000", "{\"fits\":" + new string('[', 10_000) + new string(']', 10_000) + "}"),
+            ("not json", "fits=1"), ("empty", ""), ("null", "null"), ("array", "[" + ValidBatch + "]"),
+        })
+        {
+            Batch(name, body);
+        }
+        AddUnique(cases, "batch: too many fits", new("POST", "/v1/batches", "application/json",
+            () => Utf8("{\"defaults\":{\"x\":[1,2],\"y\":[1,2],\"degree\":1,\"loss\":\"mse\",\"learningRate\":0.01,\"steps\":1},\"fits\":[" +
+                       string.Join(',', Enumerable.Repeat("{}", 10_001)) + "]}")));
+        AddUnique(cases, "batch: as csv", new("POST", "/v1/batches", "text/csv", () => Utf8("1,2\n2,3\n")));
+        AddUnique(cases, "batch: as form", new("POST", "/v1/batches", "application/x-www-form-urlencoded", () => Utf8("fits=1")));
+        AddUnique(cases, "batch: no content type", new("POST", "/v1/batches", null, () => Utf8(ValidBatch)));
+        var batch = ValidBatch;
+        for (var i = 0; i < batch.Length - 1; i += 9) Batch($"truncated at {i}", batch[..i]);
+        foreach (var (method, path) in new[]
+        {
+            ("GET", $"/v1/batches/{UnknownId}"), ("GET", $"/v1/batches/{UnknownId}/results"), ("POST", $"/v1/batches/{UnknownId}/cancel"),
+            ("DELETE", $"/v1/batches/{UnknownId}"), ("GET", $"/v1/batches/{UnknownId}/deliveries"), ("POST", $"/v1/batches/{UnknownId}/deliveries/retry"),
+            ("PUT", "/v1/batches"), ("GET", "/v1/batches"), ("PATCH", $"/v1/batches/{UnknownId}"), ("GET", "/v1/batches/" + new string('b', 3000)),
+            ("GET", $"/v1/batches/{UnknownId}/results?format=csv"), 
+        })
+        {
+            AddUnique(cases, $"batch: {method} {Short(path)}", new(method, path, null, null));
+        }
+    }
+
+    /// <summary>Finder runs: each field wrong, the shape wrong, unknown ids.</summary>
+    private static void AddFinderRuns(Dictionary<string, HostileCase> cases)
+    {
+        const string valid = """{"x":[0,1,2,3],"y":[1,3,5,7],"degree":1,"loss":"mse","startLearningRate":1e-6,"endLearningRate":1,"steps":50}""";
+        void Finder(string name, string body) => AddUnique(cases, "lr-finder: " + name, new("POST", "/v1/lr-finder", "application/json", () => Utf8(body)));
+        var wrong = new Dictionary<string, string[]>
+        {
+            ["x"] = ["[1]", "[1,\"a\",2,3]", "null", "[1,2,3,1e400]"],
+            ["y"] = ["[1,2]", "\"y\"", "[1,2,3,-1e400]"],
+            ["degree"] = ["-1", "21", "1.5", "\"1\""],
+            ["loss"] = ["\"L2\"", "\"\"", "3"],
+            ["startLearningRate"] = ["0", "-1", "2", "\"small\"", "1e400"],
+            ["endLearningRate"] = ["0", "1e-9", "-1", "1e400", "[1]"],
+            ["steps"] = ["0", "-1", "1.5", "100000000", "\"50\""],
+            ["initialParams"] = ["[1]", "[1,2,3]", "[\"a\",1]"],
+            ["optimizer"] = ["{\"type\":\"rmsprop\"}", "{\"type\":\"sgd\",\"momentum\":-1}", "\"adam\""],
+            ["label"] = ["\"" + new string('l', 201) + "\"", "{}"],
+            ["huberDelta"] = ["-1", "\"1\""],
+        };
+        foreach (var (field, values) in wrong)
+        {
+            foreach (var value in values) Finder($"{field} = {Short(value)}", WithIn(valid, field, value));
+        }
+        Finder("unknown field", WithIn(valid, "schedule", "{\"type\":\"constant\"}"));
+        Finder("colour", WithIn(valid, "colour", "\"red\""));
+        Finder("empty object", "{}");
+        Finder("array", "[]");
+        Finder("truncated", valid[..30]);
+        Finder("duplicate steps", valid.Insert(1, "\"steps\":5,"));
+        Finder("nesting 5000", new string('[', 5000) + new string(']', 5000));
+        AddUnique(cases, "lr-finder: csv", new("POST", "/v1/lr-finder", "text/csv", () => Utf8("1,2\n2,3\n")));
+        AddUnique(cases, "lr-finder: text", new("POST", "/v1/lr-finder", "text/plain", () => Utf8(valid)));
+        foreach (var (method, path) in new[]
+        {
+            ("GET", $"/v1/lr-finder/{UnknownId}"), ("GET", $"/v1/lr-finder/{UnknownId}/plot.svg"), ("DELETE", $"/v1/lr-finder/{UnknownId}"),
+            ("PUT", "/v1/lr-finder"), ("GET", "/v1/lr-finder/" + new string('z', 3000)), ("GET", $"/v1/lr-finder/{UnknownId}/plot.svg?scale=bogus"),
+        })
+        {
+            AddUnique(cases, $"lr-finder: {method} {Short(path)}", new(method, path, null, null));
+        }
+    }
+
+    /// <summary>Evaluations: stored nowhere, but every bad one must still be a clear 4xx.</summary>
+    private static void AddEvaluations(Dictionary<string, HostileCase> cases)
+    {
+        const string valid = """{"x":[1,2,3],"y":[2,4,6],"degree":1,"loss":"mse","params":[2,0]}""";
+        void Evaluate(string name, string body) => AddUnique(cases, "evaluate: " + name, new("POST", "/v1/evaluate", "application/json", () => Utf8(body)));
+        foreach (var (field, value) in new[]
+        {
+            ("params", "[1]"), ("params", "[1,2,3]"), ("params", "[1e400,1]"), ("params", "null"), ("params", "\"2,0\""),
+            ("x", "[1,2]"), ("x", "[]"), ("y", "[1,\"a\",3]"), ("degree", "-1"), ("degree", "25"), ("loss", "\"rmse\""), ("loss", "null"),
+            ("huberDelta", "-1"), ("steps", "10"), ("label", "\"x\""),
+        })
+        {
+            Evaluate($"{field} = {Short(value)}", WithIn(valid, field, value));
+        }
+        Evaluate("empty", "");
+        Evaluate("array", "[]");
+        Evaluate("truncated", valid[..25]);
+        AddUnique(cases, "evaluate: csv", new("POST", "/v1/evaluate", "text/csv", () => Utf8("1,2\n")));
+        AddUnique(cases, "evaluate: GET", new("GET", "/v1/evaluate", null, null));
+    }
+
+    /// <summary>More CSV: separators, quoting, encodings, numbers, and every query field wrong.</summary>
+    private static void AddMoreCsv(Dictionary<string, HostileCase> cases)
+    {
+        const string query = "/v1/fits?degree=1&loss=mse&learningRate=0.01&steps=10";
+        void Csv(string name, string path, string body) => AddUnique(cases, "csv: " + name, new("POST", path, "text/csv", () => Utf8(body)));
+        foreach (var (name, body) in new[]
+        {
+            ("Infinity", "1,2\nInfinity,3\n"), ("-Infinity", "1,2\n2,-Infinity\n"), ("1e309", "1,2\n1e309,3\n"),
+            ("empty cells", ",\n,\n"), ("only newlines", "\n\n\n"),
+            ("formula cells", "=1+1,2\n@A1,3\n"), ("json body", Valid), ("html", "<script>alert(1)</script>"), ("NUL", "1,2\n\0,3\n"),
+            ("header in the middle", "1,2\nx,y\n3,4\n"), ("two headers", "x,y\nx,y\n1,2\n"),
+            ("plus signs", "+1,+2\n+3,+4\n++5,6\n"), ("400 digits", "1," + new string('9', 400) + "\n2,3\n"),
+        })
+        {
+            Csv(name, query, body);
+        }
+        const string points = "1,2\n2,4\n3,6\n";
+        foreach (var (name, q) in new[]
+        {
+            ("degree twice", query + "&degree=2"), ("degree empty", query.Replace("degree=1", "degree=")), ("degree 1e3", query.Replace("degree=1", "degree=1e3")),
+            ("loss bogus", query.Replace("loss=mse", "loss=bogus")), ("loss empty", query.Replace("loss=mse", "loss=")),
+            ("learningRate 0", query.Replace("learningRate=0.01", "learningRate=0")), ("learningRate NaN", query.Replace("learningRate=0.01", "learningRate=NaN")),
+            ("learningRate -1", query.Replace("learningRate=0.01", "learningRate=-1")), ("learningRate 1e400", query.Replace("learningRate=0.01", "learningRate=1e400")),
+            ("steps 0", query.Replace("steps=10", "steps=0")), ("steps 1e9", query.Replace("steps=10", "steps=1000000000")),
+            ("steps text", query.Replace("steps=10", "steps=ten")), ("steps 2^31", query.Replace("steps=10", "steps=2147483648")),
+            ("historyEvery 0", query + "&historyEvery=0"), ("huberDelta with mse", query + "&huberDelta=1"),
+            ("webhook loopback", query + "&webhook=http://127.0.0.1/x"),
+            ("webhook.url loopback", query + "&webhook.url=http://127.0.0.1/x"),
+            ("label 1 KB", query + "&label=" + new string('q', 1024)),
+            ("percent garbage", query + "&%zz=1"),
+        })
+        {
+            Csv("query " + name, q, points);
+        }
+        AddUnique(cases, "csv: UTF-16", new("POST", query, "text/csv", () => Encoding.Unicode.GetBytes(points)));
+        AddUnique(cases, "csv: charset latin1", new("POST", query, "text/csv; charset=iso-8859-1", () => Utf8("1,2\n\u00e9,3\n")));
+        AddUnique(cases, "csv: 8 MB of commas", new("POST", query, "text/csv", () => Utf8(new string(',', 8 * 1024 * 1024))));
+        AddUnique(cases, "csv: a 2 MB line", new("POST", query, "text/csv", () => Utf8("1," + new string('1', 2 * 1024 * 1024) + "\n")));
+    }
+
+    /// <summary>Reads with bad ids and query parameters, on every GET route.</summary>
+    private static void AddReadsAndQueries(Dictionary<string, HostileCase> cases)
+    {
+        void Call(string name, string method, string path) => AddUnique(cases, "read: " + name, new(method, path, null, null));
+        foreach (var query in new[]
+        {
+            "limit=1.5", "limit=%00", "limit=", "limit=1e3", "limit=-0", "limit=2147483648", "status=queued,running", "status=",
+            "status=SUCCEEDED%00", "cursor=", "cursor=" + new string('c', 3000), "cursor=..%2F..", "limit=10&limit=20",
+        })
+        {
+            Call($"list {Short(query)}", "GET", "/v1/fits?" + query);
+        }
+        foreach (var suffix in new[]
+        {
+            "", "/history", "/history?offset=abc", "/history?limit=-5", "/history?offset=99999999999", "/plot.svg", "/plot.svg?scale=log",
+            "/plot.svg?scale=%00", "/loss.svg", "/loss.svg?scale=" + new string('s', 300), "/events", "/deliveries", "/cancel", "/deliveries/retry",
+        })
+        {
+            var method = suffix is "/cancel" or "/deliveries/retry" ? "POST" : "GET";
+            Call($"unknown fit {method} {Short(suffix)}", method, $"/v1/fits/{UnknownId}{suffix}");
+        }
+        foreach (var id in new[] { "%2e%2e", "..", "%20", "a%2Fb", "%C0%AF", "null", "undefined", "-1", "0", "{id}", "%7Bid%7D", "*", "$(id)", "%3Cscript%3E" })
+        {
+            Call($"odd id {id}", "GET", $"/v1/fits/{id}");
+            Call($"odd id {id} history", "GET", $"/v1/fits/{id}/history");
+        }
+        foreach (var (method, path) in new[]
+        {
+            ("TRACE", "/v1/fits"), ("PUT", $"/v1/fits/{UnknownId}"), ("PATCH", $"/v1/fits/{UnknownId}"), ("POST", $"/v1/fits/{UnknownId}/history"),
+            ("DELETE", $"/v1/fits/{UnknownId}/history"), ("PUT", $"/v1/fits/{UnknownId}/plot.svg"), ("POST", "/v1/fits/"), ("GET", "/v1"), ("GET", "/v2/fits"),
+            ("GET", "/v1/fits/" + UnknownId + "/nothing"), ("PUT", "/v1/evaluate"),
+        })
+        {
+            Call($"{method} {Short(path)}", method, path);
+        }
+    }
+
+    /// <summary>Header abuse beside a request that is itself invalid or refused (so nothing can be stored either way).</summary>
+    private static void AddHeaderAbuse(Dictionary<string, HostileCase> cases)
+    {
+        void Fit(string name, params (string, string)[] headers) =>
+            AddUnique(cases, "header: " + name, new("POST", "/v1/fits", "application/json", () => Utf8(Valid), headers));
+        // The local mode serves loopback names only (DNS rebinding): a valid fit sent to another name is refused.
+        foreach (var host in new[] { "attacker.example", "attacker.example:5080", "localhost.attacker.example", "192.168.1.10", "[fe80::1]", "0.0.0.0:80" })
+        {
+            Fit($"Host {host}", ("Host", host));
+        }
+        Fit("idempotency key empty-ish", ("Idempotency-Key", new string(' ', 300)));
+        Fit("idempotency key of newlines", ("Idempotency-Key", new string('k', 250)));
+        Fit("70 headers", Enumerable.Range(0, 70).Select(i => ($"X-H{i}", "v")).ToArray());
+        Fit("a 40 KB header", ("X-Big", new string('a', 40 * 1024)));
+        AddUnique(cases, "header: 9 KB URL", new("POST", "/v1/fits?label=" + new string('u', 9 * 1024), "application/json", () => Utf8(Valid)));
+        foreach (var (name, header, value) in new[]
+        {
+            ("cross-site dashboard POST", "Sec-Fetch-Site", "cross-site"), ("foreign-origin dashboard POST", "Origin", "http://attacker.example"),
+            ("same-site dashboard POST", "Sec-Fetch-Site", "same-site"),
+        })
+        {
+            AddUnique(cases, "header: " + name, new("POST", "/hangfire/jobs/enqueued/delete", "application/x-www-form-urlencoded", () => Utf8("jobs[]=1"), (header, value)));
+        }
+    }
+
+    /// <summary>Adds under <paramref name="name"/>, or under "name #2", "#3", … when shortened names collide.</summary>
+    private static void AddUnique(Dictionary<string, HostileCase> cases, string name, HostileCase hostile)
+    {
+        var unique = name;
+        for (var n = 2; cases.ContainsKey(unique); n++) unique = $"{name} #{n}";
+        cases.Add(unique, hostile);
+    }
+
+    private static string ItemWith(string field, string json)
+    {
+        var node = JsonNode.Parse(ValidBatch)!.AsObject();
+        var item = node["fits"]![1]!.AsObject();
+        item.Remove(field);
+        var text = node.ToJsonString();
+        var itemText = item.ToJsonString();
+        var patched = itemText.Insert(itemText.Length - 1, $"{(item.Count > 0 ? "," : "")}{System.Text.Json.JsonSerializer.Serialize(field)}:{json}");
+        return text.Replace(itemText, patched);
+    }
+
+    private static string DefaultsWith(string field, string json)
+    {
+        var node = JsonNode.Parse(ValidBatch)!.AsObject();
+        var defaults = node["defaults"]!.AsObject();
+        defaults.Remove(field);
+        var text = node.ToJsonString();
+        var defaultsText = defaults.ToJsonString();
+        return text.Replace(defaultsText, defaultsText.Insert(defaultsText.Length - 1, $",{System.Text.Json.JsonSerializer.Serialize(field)}:{json}"));
+    }
+
+    private static string WithIn(string valid, string field, string json)
+    {
+        var node = JsonNode.Parse(valid)!.AsObject();
+        node.Remove(field);
+        var text = node.ToJsonString();
+        return text.Insert(text.Length - 1, $",{System.Text.Json.JsonSerializer.Serialize(field)}:{json}");
     }
 
     public static string With(string field, string json)

@@ -58,13 +58,13 @@ public sealed class ProcessSecurityTests
         Assert.Contains("local mode: anonymous, listening on loopback only", service.Output);
 
         // Past the documented limits: answered by the pipeline, as problem details.
-        AssertProblemDetails(431, await AnswerOf(service.Port, $"GET /v1/fits HTTP/1.1\r\nHost: x\r\nX-Big: {new string('a', 64 * 1024)}\r\n\r\n"));
+        AssertProblemDetails(431, await AnswerOf(service.Port, $"GET /v1/fits HTTP/1.1\r\nHost: localhost\r\nX-Big: {new string('a', 64 * 1024)}\r\n\r\n"));
         AssertProblemDetails(431, await AnswerOf(service.Port,
-            "GET /v1/fits HTTP/1.1\r\nHost: x\r\n" + string.Concat(Enumerable.Range(0, 200).Select(i => $"X-H{i}: v\r\n")) + "\r\n"));
-        AssertProblemDetails(414, await AnswerOf(service.Port, $"GET /v1/fits?label={new string('a', 16 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n"));
+            "GET /v1/fits HTTP/1.1\r\nHost: localhost\r\n" + string.Concat(Enumerable.Range(0, 200).Select(i => $"X-H{i}: v\r\n")) + "\r\n"));
+        AssertProblemDetails(414, await AnswerOf(service.Port, $"GET /v1/fits?label={new string('a', 16 * 1024)} HTTP/1.1\r\nHost: localhost\r\n\r\n"));
         // Past Kestrel's backstop (four times as much): Kestrel's own bare answer, the connection cut all the same.
-        Assert.Equal(431, await StatusOf(service.Port, $"GET /v1/fits HTTP/1.1\r\nHost: x\r\nX-Big: {new string('a', 1024 * 1024)}\r\n\r\n"));
-        Assert.Equal(414, await StatusOf(service.Port, $"GET /v1/fits?label={new string('a', 64 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n"));
+        Assert.Equal(431, await StatusOf(service.Port, $"GET /v1/fits HTTP/1.1\r\nHost: localhost\r\nX-Big: {new string('a', 1024 * 1024)}\r\n\r\n"));
+        Assert.Equal(414, await StatusOf(service.Port, $"GET /v1/fits?label={new string('a', 64 * 1024)} HTTP/1.1\r\nHost: localhost\r\n\r\n"));
         // Local mode: a name that is not loopback (DNS rebinding) is 421 problem details; loopback names with any port are served.
         AssertProblemDetails(421, await AnswerOf(service.Port, "GET /v1/fits HTTP/1.1\r\nHost: rebound.example:80\r\nConnection: close\r\n\r\n"));
         Assert.Equal(200, await StatusOf(service.Port, "GET /v1/fits HTTP/1.1\r\nHost: localhost:9\r\nConnection: close\r\n\r\n"));
@@ -74,19 +74,19 @@ public sealed class ProcessSecurityTests
         Assert.Equal(200, head.Status);
         Assert.Contains("Content-Type: application/json", head.Text);
         Assert.EndsWith("\r\n\r\n", head.Text);
-        Assert.Equal(400, await StatusOf(service.Port, "GET /v1/fits/%00 HTTP/1.1\r\nHost: x\r\n\r\n"));
-        Assert.Equal(400, await StatusOf(service.Port, "POST /v1/fits HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"));
+        Assert.Equal(400, await StatusOf(service.Port, "GET /v1/fits/%00 HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+        AssertProblemDetails(400, await AnswerOf(service.Port, "POST /v1/fits HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"));
         Assert.Equal(400, await StatusOf(service.Port,
-            "POST /v1/fits HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}"));
+            "POST /v1/fits HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}"));
         Assert.Equal(400, await StatusOf(service.Port, "GET /v1/fits HTTP/1.1\r\n\r\n")); // no Host
 
         // Slow headers: cut after Limits:RequestHeadersTimeoutSeconds, however slowly bytes keep coming.
-        var slowHeaders = await TimeUntilClosed(service.Port, "GET /v1/fits HTTP/1.1\r\nHost: x\r\n", "X-Slow: a\r\n", TimeSpan.FromSeconds(1));
+        var slowHeaders = await TimeUntilClosed(service.Port, "GET /v1/fits HTTP/1.1\r\nHost: localhost\r\n", "X-Slow: a\r\n", TimeSpan.FromSeconds(1));
         Assert.InRange(slowHeaders.TotalSeconds, 1, 10);
 
         // Slow body: cut once the rate stays below Limits:MinRequestBodyBytesPerSecond after the 5 s grace period.
         var slowBody = await TimeUntilClosed(service.Port,
-            "POST /v1/fits HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n[", "1,", TimeSpan.FromSeconds(1));
+            "POST /v1/fits HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n[", "1,", TimeSpan.FromSeconds(1));
         Assert.InRange(slowBody.TotalSeconds, 4, 20);
 
         Assert.Equal(HttpStatusCode.OK, (await service.Client.GetAsync("/health/ready")).StatusCode);
