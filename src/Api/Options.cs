@@ -39,6 +39,12 @@ public sealed class WorkersOptions
     /// <summary>Small fits a drain job claims at once.</summary>
     public int ChunkSize { get; set; } = 32;
 
+    /// <summary>
+    /// How often an idle Hangfire worker looks at the shared queue. Jobs enqueued by any process wake a worker at once
+    /// (NOTIFY), so this only bounds the delay of a missed wake-up; each poll is a few queries per worker thread.
+    /// </summary>
+    public int QueuePollMilliseconds { get; set; } = 2000;
+
     public TimeSpan Lease => TimeSpan.FromSeconds(Math.Max(1, LeaseSeconds));
 
     /// <summary>How often worker processes look for expired leases and fits without a job: half a lease.</summary>

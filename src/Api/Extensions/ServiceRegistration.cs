@@ -27,7 +27,9 @@ public static class ServiceRegistration
         var storage = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
         var workers = builder.Configuration.GetSection(WorkersOptions.Section).Get<WorkersOptions>() ?? new WorkersOptions();
         // Each provider registers the store, IFitSignals, IFitQueue and this host's own JobStorage.
-        if (storage.IsPostgres) services.AddPostgresStorage(storage, workers);
+        var api = builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
+        var webhookWorkers = builder.Configuration.GetSection(Webhooks.WebhookOptions.Section).Get<Webhooks.WebhookOptions>()?.Workers ?? new Webhooks.WebhookOptions().Workers;
+        if (storage.IsPostgres) services.AddPostgresStorage(storage, workers, ConnectionBudget.For(workers.Count, webhookWorkers, api.Enabled));
         else services.AddSqliteStorage(storage, workers, builder.Environment.ContentRootPath);
 
         services.AddSingleton<FitEndings>();

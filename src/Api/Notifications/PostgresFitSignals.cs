@@ -15,6 +15,9 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
 {
     public const string Channel = "fit_events";
 
+    /// <summary>Where processes announce the Hangfire jobs they enqueue (payload: the queue), to wake idle workers elsewhere.</summary>
+    public const string JobsChannel = "fit_jobs";
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
@@ -23,15 +26,22 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
     private readonly InProcessFitSignals _local = new();
     private readonly Channel<FitSignal> _outgoing =
         System.Threading.Channels.Channel.CreateBounded<FitSignal>(new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.DropOldest });
+    private readonly Channel<string> _announced =
+        System.Threading.Channels.Channel.CreateBounded<string>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest });
+    private readonly Action<string>? _jobAnnounced;
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly string _origin = Guid.NewGuid().ToString("N")[..12];
     private readonly NpgsqlDataSource _dataSource;
     private readonly ILogger<PostgresFitSignals> _logger;
 
-    public PostgresFitSignals(string connectionString, ILogger<PostgresFitSignals> logger)
+    /// <param name="connectionString">The shared database.</param>
+    /// <param name="logger">For lost connections and malformed signals.</param>
+    /// <param name="jobAnnounced">Called with the queue of every job any process announces (<see cref="AnnounceJob"/>); null when this process runs no workers.</param>
+    public PostgresFitSignals(string connectionString, ILogger<PostgresFitSignals> logger, Action<string>? jobAnnounced = null)
     {
-        // Its own small pool: the listening connection is held for the life of the process.
-        _dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 4 }.ConnectionString);
+        _jobAnnounced = jobAnnounced;
+        // Its own small pool (sized by the caller, see ConnectionBudget): the listening connection is held for the life of the process.
+        _dataSource = NpgsqlDataSource.Create(connectionString);
         _logger = logger;
     }
 
@@ -47,6 +57,9 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
         _outgoing.Writer.TryWrite(signal);
     }
 
+    /// <summary>Tells every process that a job was enqueued on <paramref name="queue"/> (sent soon, in a batch; never blocks).</summary>
+    public void AnnounceJob(string queue) => _announced.Writer.TryWrite(queue);
+
     /// <summary>Starts listening before the process takes requests, so an early <c>Prefer: wait</c> misses nothing.</summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -57,6 +70,7 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         _outgoing.Writer.TryComplete();
+        _announced.Writer.TryComplete();
         await base.StopAsync(cancellationToken);
     }
 
@@ -67,7 +81,8 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Task.Run(() => ListenAsync(stoppingToken), stoppingToken), Task.Run(() => SendAsync(stoppingToken), stoppingToken));
+        Task.WhenAll(Task.Run(() => ListenAsync(stoppingToken), stoppingToken), Task.Run(() => SendAsync(stoppingToken), stoppingToken),
+            Task.Run(() => AnnounceAsync(stoppingToken), stoppingToken));
 
     private async Task ListenAsync(CancellationToken ct)
     {
@@ -78,8 +93,13 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
             try
             {
                 await using var conn = await _dataSource.OpenConnectionAsync(ct);
-                conn.Notification += (_, e) => Receive(e.Payload);
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", conn)) await listen.ExecuteNonQueryAsync(ct);
+                conn.Notification += (_, e) =>
+                {
+                    if (e.Channel == JobsChannel) _jobAnnounced?.Invoke(e.Payload.Split(' ')[0]);
+                    else Receive(e.Payload);
+                };
+                var channels = _jobAnnounced is null ? $"LISTEN {Channel}" : $"LISTEN {Channel}; LISTEN {JobsChannel}";
+                await using (var listen = new NpgsqlCommand(channels, conn)) await listen.ExecuteNonQueryAsync(ct);
                 if (connectedBefore) _logger.LogInformation("Listening to fit signals again");
                 connectedBefore = true;
                 // Whoever started waiting before this LISTEN may have missed its signal: read the store again.
@@ -130,6 +150,39 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
                 {
                     // Waiters elsewhere fall back to their timeouts; the store stays the truth.
                     _logger.LogWarning(e, "Could not send {Count} fit signals", batch.Count);
+                    await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>One NOTIFY per announced job (numbered, so PostgreSQL does not fold them: each wakes one worker).</summary>
+    private async Task AnnounceAsync(CancellationToken ct)
+    {
+        var batch = new List<string>(64);
+        try
+        {
+            while (await _announced.Reader.WaitToReadAsync(ct))
+            {
+                batch.Clear();
+                while (batch.Count < 64 && _announced.Reader.TryRead(out var queue)) batch.Add(queue);
+                try
+                {
+                    await using var conn = await _dataSource.OpenConnectionAsync(ct);
+                    // "queue n": identical payloads in one transaction would be folded into one notification.
+                    await using var notify = new NpgsqlCommand(
+                        "SELECT pg_notify(@channel, q || ' ' || n) FROM unnest(@queues) WITH ORDINALITY AS t(q, n)", conn);
+                    notify.Parameters.AddWithValue("channel", JobsChannel);
+                    notify.Parameters.AddWithValue("queues", batch.ToArray());
+                    await notify.ExecuteNonQueryAsync(ct);
+                }
+                catch (Exception e) when (!ct.IsCancellationRequested)
+                {
+                    // The workers' queue poll finds the jobs anyway, a little later.
+                    _logger.LogWarning(e, "Could not announce {Count} jobs", batch.Count);
                     await Task.Delay(TimeSpan.FromSeconds(1), ct);
                 }
             }

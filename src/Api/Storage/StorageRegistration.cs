@@ -4,6 +4,7 @@ using Hangfire;
 using Hangfire.InMemory;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
+using Npgsql;
 
 namespace FitService.Api.Storage;
 
@@ -12,6 +13,13 @@ public static class StorageRegistration
 {
     /// <summary>How long the embedded queue keeps ended jobs (for the dashboard). Failed jobs do not expire.</summary>
     public static readonly TimeSpan InMemoryJobRetention = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Age at which a Hangfire lock row (<c>hangfire.lock</c>) counts as left behind: whoever waits for the lock deletes it
+    /// and takes the lock. Hangfire holds its locks for milliseconds (a job's state change, a batch of expirations), so a
+    /// live holder never comes near it.
+    /// </summary>
+    public static readonly TimeSpan HangfireLockTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Embedded, one process: SQLite (fits and webhook deliveries), Hangfire in memory (a job per fit, or per group of
@@ -42,14 +50,17 @@ public static class StorageRegistration
     /// through LISTEN/NOTIFY, fits run under leases (big ones one job each, small ones in drain jobs); worker processes sweep
     /// for fits whose worker died. See docs/scale-out.md.
     /// </summary>
-    public static IServiceCollection AddPostgresStorage(this IServiceCollection services, StorageOptions storage, WorkersOptions workers)
+    public static IServiceCollection AddPostgresStorage(this IServiceCollection services, StorageOptions storage, WorkersOptions workers, ConnectionBudget budget)
     {
         var connectionString = storage.ConnectionString;
-        services.AddSingleton(sp => new PostgresFitStore(connectionString, sp.GetRequiredService<ILoggerFactory>(), workers.Lease));
+        services.AddSingleton(budget);
+        services.AddSingleton(sp => new PostgresFitStore(ConnectionBudget.Pool(connectionString, budget.Fits), sp.GetRequiredService<ILoggerFactory>(), workers.Lease));
         services.AddSingleton<IFitStore>(sp => sp.GetRequiredService<PostgresFitStore>());
         services.AddSingleton<IFitLeases>(sp => sp.GetRequiredService<PostgresFitStore>());
-        services.AddSingleton<IDeliveryStore>(sp => new PostgresDeliveryStore(connectionString, sp.GetRequiredService<ILoggerFactory>()));
-        services.AddSingleton(sp => new PostgresFitSignals(connectionString, sp.GetRequiredService<ILogger<PostgresFitSignals>>()));
+        services.AddSingleton<IDeliveryStore>(sp => new PostgresDeliveryStore(ConnectionBudget.Pool(connectionString, budget.Deliveries), sp.GetRequiredService<ILoggerFactory>()));
+        // Worker processes wake their idle Hangfire workers when any process announces a job.
+        Action<string>? wake = workers.Count > 0 ? HangfireWakeups.Wake : null;
+        services.AddSingleton(sp => new PostgresFitSignals(ConnectionBudget.Pool(connectionString, budget.Signals), sp.GetRequiredService<ILogger<PostgresFitSignals>>(), wake));
         services.AddSingleton<IFitSignals>(sp => sp.GetRequiredService<PostgresFitSignals>());
         services.AddHostedService(sp => sp.GetRequiredService<PostgresFitSignals>());
         services.AddSingleton<DrainKicker>();
@@ -59,21 +70,29 @@ public static class StorageRegistration
         services.AddSingleton<JobStorage>(_ =>
         {
             var options = HangfireOptions(workers);
-            return new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, options), options);
+            // No reset on close: Hangfire keeps no session state, and a DISCARD ALL per queue poll would be a third of an idle worker's queries.
+            var hangfire = new NpgsqlConnectionStringBuilder(ConnectionBudget.Pool(connectionString, budget.Hangfire)) { NoResetOnClose = true }.ConnectionString;
+            return new PostgreSqlStorage(new NpgsqlConnectionFactory(hangfire, options), options);
         });
+        // Every job this process enqueues is announced, so worker processes start it at once rather than at their next poll.
+        services.AddSingleton<IBackgroundJobClient>(sp => new AnnouncingJobClient(
+            new BackgroundJobClient(sp.GetRequiredService<JobStorage>()),
+            sp.GetRequiredService<PostgresFitSignals>().AnnounceJob));
         if (workers.Count > 0) services.AddHostedService<LeaseSweeper>();
         return services;
     }
 
     /// <summary>
-    /// Hangfire.PostgreSql tuned for fits: the queue polled every 50 ms (its 15 s default would delay every fit started
-    /// by another process); a job whose worker died comes back after two leases, while a live worker keeps its jobs by
+    /// Hangfire.PostgreSql tuned for fits: the queue polled every <c>Workers:QueuePollMilliseconds</c> (an idle worker's
+    /// main cost), while a job enqueued by any process wakes a worker at once (<see cref="AnnouncingJobClient"/>); a job whose worker died comes back after two leases, while a live worker keeps its jobs by
     /// sliding the invisibility timeout (without it, a job running longer than the timeout would run twice). Long polling
-    /// stays off: it hung jobs in our measurements (docs/scale-out.md).
+    /// stays off: it hung jobs in our measurements (docs/scale-out.md). A lock row left behind by a connection that died
+    /// holding it (a database restart) is taken over after <see cref="HangfireLockTimeout"/> instead of the package's 10 minutes.
     /// </summary>
     public static PostgreSqlStorageOptions HangfireOptions(WorkersOptions workers) => new()
     {
-        QueuePollInterval = TimeSpan.FromMilliseconds(50),
+        DistributedLockTimeout = HangfireLockTimeout,
+        QueuePollInterval = TimeSpan.FromMilliseconds(Math.Max(50, workers.QueuePollMilliseconds)),
         InvisibilityTimeout = workers.Lease * 2,
         UseSlidingInvisibilityTimeout = true,
         PrepareSchemaIfNecessary = true,

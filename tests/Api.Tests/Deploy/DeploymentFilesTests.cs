@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using FitService.Api.Storage;
 using System.Xml.Linq;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
@@ -153,6 +154,39 @@ public sealed class DeploymentFilesTests
             Assert.Equal("fitservice-auth", At(secret, "name"));
             Assert.Equal("keyHash", At(secret, "key"));
         }
+    }
+
+    [Fact]
+    public void ComposeAtTheDocumentedScaleStaysWithinPostgresConnections()
+    {
+        var services = ComposeServices();
+        var api = Env(services["api"]);
+        var worker = Env(services["worker"]);
+        var command = string.Join(' ', Strings(At(services["postgres"], "command")));
+        var maxConnections = int.Parse(Regex.Match(command, @"max_connections=(\d+)").Groups[1].Value);
+
+        var apiBudget = ConnectionBudget.For(int.Parse(api["Workers__Count"]), 0, api: true).Total;
+        var workerBudget = ConnectionBudget.For(int.Parse(worker["Workers__Count"]), int.Parse(worker["Webhooks__Workers"]), api: false).Total;
+
+        // The documented --scale worker=4, with the 3 connections PostgreSQL reserves for superusers and a few for admins.
+        Assert.True(apiBudget + 4 * workerBudget + 3 + 5 <= maxConnections, $"api {apiBudget} + 4 × worker {workerBudget} > {maxConnections}");
+    }
+
+    [Fact]
+    public void KubernetesReplicasStayWithinPostgresDefaultConnections()
+    {
+        var deployments = K8sObjects().Where(o => (string?)At(o, "kind") == "Deployment").ToList();
+        var total = 0;
+        foreach (var deployment in deployments)
+        {
+            var env = ContainerEnv(deployment).ToDictionary(e => e.Key, e => (string?)At(e.Value, "value"));
+            var workers = int.Parse(env["Workers__Count"]!);
+            var webhooks = env.TryGetValue("Webhooks__Workers", out var w) ? int.Parse(w!) : new FitService.Api.Webhooks.WebhookOptions().Workers;
+            var api = !env.TryGetValue("Api__Enabled", out var enabled) || enabled != "false";
+            total += int.Parse((string)At(deployment, "spec", "replicas")!) * ConnectionBudget.For(workers, webhooks, api).Total;
+        }
+        // PostgreSQL's default max_connections is 100, 3 of them reserved for superusers.
+        Assert.True(total <= 97 - 5, $"{total} connections at the replicas the manifests set");
     }
 
     [Fact]
