@@ -4,7 +4,9 @@ namespace FitService.Engine.Tests;
 
 /// <summary>
 /// The step loop allocates nothing. Alone in their collection: tests running beside them keep the JIT busy,
-/// which delays tiered promotion into the measured run.
+/// which delays tiered promotion into the measured run. The least of a few tries is taken: a garbage
+/// collection during a run (a big fit copies megabytes of points) makes the thread's count off by a few KB,
+/// while an allocating loop would add its bytes to every try.
 /// </summary>
 [Collection(nameof(AllocationTests))]
 public class AllocationTests
@@ -23,7 +25,7 @@ public class AllocationTests
         // A long run first, so tiered compilation has promoted every method the loop calls (a one-off cost, not per step).
         Allocated(200_000);
         Allocated(10);
-        Assert.InRange(Allocated(400_000) - Allocated(10), -1024, 1024);
+        Assert.InRange(Enumerable.Range(0, 3).Min(_ => Allocated(400_000) - Allocated(10)), -1024, 1024);
     }
 
     [Fact]
@@ -40,7 +42,7 @@ public class AllocationTests
         // Long runs first, so tiered compilation has promoted every method the loop calls (a one-off cost, not per step).
         Allocated(2_000);
         Allocated(10);
-        Assert.InRange(Allocated(2_010) - Allocated(10), -1024, 1024);
+        Assert.InRange(Enumerable.Range(0, 3).Min(_ => Allocated(2_010) - Allocated(10)), -1024, 1024);
     }
 }
 

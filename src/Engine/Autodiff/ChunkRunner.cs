@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using V = System.Runtime.Intrinsics.Vector256<double>;
 
 namespace FitService.Engine.Autodiff;
@@ -21,6 +23,7 @@ namespace FitService.Engine.Autodiff;
 internal sealed class ChunkRunner
 {
     private const int Chunks = FusedKernel.Chunks;
+    private const int Line = 16; // ints per 64-byte cache line: per-chunk flags one line apart, so threads on neighbouring chunks do not share one
 
     // How long an idle helper waits for the next pass before it goes back to the pool.
     private static readonly long Linger = Stopwatch.Frequency / 10_000; // 100 µs
@@ -31,14 +34,14 @@ internal sealed class ChunkRunner
     private readonly int[] _bounds;        // chunk c covers the points [bounds[c], bounds[c + 1])
     private readonly int _stride;          // doubles of sums per chunk
     private readonly double[] _partials;   // chunk c's published sums at c · stride
-    private readonly int[] _published;     // the pass in which chunk c's sums were published
-    private readonly int[] _publishing;    // 1 while chunk c's sums are being published (a spin lock: a Lock may allocate when contended)
-    private readonly double[] _scratch;    // the caller's sums of the chunk it is running
+    private readonly int[] _published;     // at c · Line: the pass in which chunk c's sums were published
+    private readonly int[] _publishing;    // at c · Line: 1 while chunk c's sums are being published (a spin lock: a Lock may allocate when contended)
+    private readonly double[] _scratch;    // the caller's sums of the chunk it is running (padded, as the helpers')
     private readonly Helper[] _helpers;
     private FusedKernel.ChunkLoop _loop;
     private int _pass;                     // counts the passes; a chunk's result is published only in its own pass
-    private int _next = Chunks;            // the next chunk to take; ≥ Chunks when none is left
-    private int _done;                     // chunks published in this pass
+    private Counter _next;                 // the next chunk to take; ≥ Chunks when none is left
+    private Counter _done;                 // chunks published in this pass
     private Exception? _failure;
 
     public ChunkRunner(FusedKernel.ChunkLoop forward, FusedKernel.ChunkLoop backward, double[][] vectors, int count,
@@ -53,13 +56,24 @@ internal sealed class ChunkRunner
         _bounds = [.. Enumerable.Range(0, Chunks + 1).Select(c => (int)Math.Min(count, (long)c * size))];
         _stride = Math.Max(1, accumulators) * Lanes.Width;
         _partials = new double[Chunks * _stride];
-        _published = new int[Chunks];
-        _publishing = new int[Chunks];
-        _scratch = new double[_stride];
+        _published = new int[Chunks * Line];
+        _publishing = new int[Chunks * Line];
+        _scratch = Scratch(_stride);
         _helpers = [.. Enumerable.Range(0, Math.Min(maxDegreeOfParallelism, Chunks) - 1).Select(_ => new Helper(this))];
         State = new double[Math.Max(1, stateSlots) * Lanes.Width];
         Totals = new double[_stride];
+        _next.Value = Chunks;
     }
+
+    /// <summary>A counter alone on its cache line: both threads write it.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 128)]
+    private struct Counter
+    {
+        [FieldOffset(64)] public int Value;
+    }
+
+    /// <summary>A buffer for one chunk's sums, with a cache line of room after it.</summary>
+    private static double[] Scratch(int stride) => new double[stride + 8];
 
     /// <summary>The scalars the chunk loops read (written by the kernel before each pass).</summary>
     public double[] State { get; }
@@ -68,6 +82,7 @@ internal sealed class ChunkRunner
     public double[] Totals { get; }
 
     /// <summary>Runs the forward (or, when <paramref name="backward"/>, the backward) pass over every chunk and fills <see cref="Totals"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first step of a fit: no tier-0 code, no waiting for tier-up
     public void Run(bool backward)
     {
         _loop = backward ? _backward : _forward;
@@ -79,41 +94,44 @@ internal sealed class ChunkRunner
         {
             var pass = _pass + 1;
             Volatile.Write(ref _pass, pass);
-            _done = 0;
-            Interlocked.Exchange(ref _next, 0); // a full fence: publishes the loop, the state and the pass to the helpers
+            _done.Value = 0;
+            Interlocked.Exchange(ref _next.Value, 0); // a full fence: publishes the loop, the state and the pass to the helpers
             foreach (var helper in _helpers) helper.Wake();
-            var longest = TakeChunks(_scratch);
-            WaitForTheLastChunks(pass, Math.Max(longest, Stopwatch.Frequency / 50_000)); // at least 20 µs
+            var started = Stopwatch.GetTimestamp();
+            var taken = TakeChunks(_scratch);
+            var perChunk = taken > 0 ? (Stopwatch.GetTimestamp() - started) / taken : 0;
+            WaitForTheLastChunks(pass, Math.Max(perChunk, Stopwatch.Frequency / 200_000)); // at least 5 µs
             if (Interlocked.Exchange(ref _failure, null) is { } failure) ExceptionDispatchInfo.Throw(failure);
         }
         AddInChunkOrder();
     }
 
-    /// <summary>Runs chunks of the current pass until none is left; returns the longest one took, in ticks (0: none).</summary>
-    private long TakeChunks(double[] scratch)
+    /// <summary>Runs chunks of the current pass until none is left; returns how many it ran.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int TakeChunks(double[] scratch)
     {
-        var longest = 0L;
+        var taken = 0;
         int c;
-        while ((c = Interlocked.Increment(ref _next) - 1) < Chunks)
+        while ((c = Interlocked.Increment(ref _next.Value) - 1) < Chunks)
         {
-            var started = Stopwatch.GetTimestamp();
             Compute(c, Volatile.Read(ref _pass), scratch);
-            longest = Math.Max(longest, Stopwatch.GetTimestamp() - started);
+            taken++;
         }
-        return longest;
+        return taken;
     }
 
     /// <summary>Waits for the helpers' last chunks about two chunks' time, then computes those still unpublished.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WaitForTheLastChunks(int pass, long chunkTicks)
     {
         var since = Stopwatch.GetTimestamp();
         var spinner = new SpinWait();
-        while (Volatile.Read(ref _done) < Chunks)
+        while (Volatile.Read(ref _done.Value) < Chunks)
         {
             if (Stopwatch.GetTimestamp() - since > 2 * chunkTicks)
             {
                 for (var c = 0; c < Chunks; c++)
-                    if (Volatile.Read(ref _published[c]) != pass) Compute(c, pass, _scratch);
+                    if (Volatile.Read(ref _published[c * Line]) != pass) Compute(c, pass, _scratch);
                 return; // every chunk is published now, by the caller or a helper
             }
             spinner.SpinOnce(sleep1Threshold: -1);
@@ -121,26 +139,28 @@ internal sealed class ChunkRunner
     }
 
     /// <summary>Computes chunk <paramref name="c"/> into <paramref name="scratch"/> and publishes it, unless it is already published or its pass is over.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Compute(int c, int pass, double[] scratch)
     {
         try { _loop(_vectors, State, scratch, 0, _bounds[c], _bounds[c + 1]); }
         catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
         var spinner = new SpinWait();
-        while (Interlocked.CompareExchange(ref _publishing[c], 1, 0) != 0) spinner.SpinOnce(sleep1Threshold: -1);
+        while (Interlocked.CompareExchange(ref _publishing[c * Line], 1, 0) != 0) spinner.SpinOnce(sleep1Threshold: -1);
         try
         {
             // The pass cannot end before chunk c is published, so a result that passes this check is of the current pass.
-            if (Volatile.Read(ref _pass) != pass || _published[c] == pass) return;
+            if (Volatile.Read(ref _pass) != pass || _published[c * Line] == pass) return;
             Array.Copy(scratch, 0, _partials, c * _stride, _stride);
-            Volatile.Write(ref _published[c], pass);
-            Interlocked.Increment(ref _done);
+            Volatile.Write(ref _published[c * Line], pass);
+            Interlocked.Increment(ref _done.Value);
         }
         finally
         {
-            Volatile.Write(ref _publishing[c], 0);
+            Volatile.Write(ref _publishing[c * Line], 0);
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddInChunkOrder()
     {
         for (var a = 0; a < _stride; a += Lanes.Width)
@@ -154,7 +174,7 @@ internal sealed class ChunkRunner
     /// <summary>A thread-pool work item that takes chunks, pass after pass, until none has come for <see cref="Linger"/>.</summary>
     private sealed class Helper(ChunkRunner runner) : IThreadPoolWorkItem
     {
-        private readonly double[] _scratch = new double[runner._stride];
+        private readonly double[] _scratch = Scratch(runner._stride);
         private int _queued; // 1 from Wake until the helper goes back to the pool
 
         public void Wake()
@@ -162,6 +182,7 @@ internal sealed class ChunkRunner
             if (Interlocked.CompareExchange(ref _queued, 1, 0) == 0) ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute()
         {
             try
@@ -170,7 +191,7 @@ internal sealed class ChunkRunner
                 var spinner = new SpinWait();
                 while (Stopwatch.GetTimestamp() - idleSince < Linger)
                 {
-                    if (Volatile.Read(ref runner._next) < Chunks && runner.TakeChunks(_scratch) > 0)
+                    if (Volatile.Read(ref runner._next.Value) < Chunks && runner.TakeChunks(_scratch) > 0)
                     {
                         idleSince = Stopwatch.GetTimestamp();
                         spinner.Reset();
