@@ -39,7 +39,8 @@ public sealed class FusedKernel
     /// <summary>
     /// From this many points on, a pass over the points runs as <see cref="Chunks"/> chunks that threads share.
     /// Below it a step (~50 µs at degree 2) is too short for a second thread to pay reliably on a 2-core machine
-    /// (bench/Engine.Bench <c>parallel</c>: 2 threads gave 0.8–1.3× at 65,536 points, 0.9–1.5× at 131,072, ~1.7× at 262,144).
+    /// (bench/Engine.Bench <c>parallel</c>, 11 runs on a loaded machine: 2 threads gave 0.8–1.6×, typically 1.2×, at
+    /// 65,536 points; 0.9–1.6×, typically 1.4×, at 131,072; up to 1.8× at 262,144).
     /// </summary>
     public const int ChunkedFrom = 131_072;
 
