@@ -32,6 +32,8 @@ public static class ParallelSteps
         Console.WriteLine("|---:|---:|---|---:|---:|---:|---:|---:|");
         foreach (var (points, degree, loss) in Configs) Row(points, degree, loss, rounds, stepsPerSample: quick ? 10 : 20);
         Console.WriteLine();
+        Control(rounds);
+        Console.WriteLine();
         Console.WriteLine("Threshold: where 2 threads start to pay (degree 2, mse).");
         Console.WriteLine();
         Console.WriteLine("| points | degree | loss | one loop (today) | chunked, 1 thread | chunked, 2 threads | speed-up vs one loop | cpu µs/step, 1 / 2 threads |");
@@ -45,6 +47,40 @@ public static class ParallelSteps
         foreach (var (points, degree, loss) in Configs) RunRow(points, degree, loss, quick ? 3 : 7);
         Console.WriteLine();
         Console.WriteLine($"Load average after: {LoadAverage()}");
+    }
+
+    /// <summary>
+    /// The control: one pass that only reads x and y (1,000,000 points), whole on one thread and in halves on two
+    /// (Parallel.Invoke). Its ratio is how much of a second core the process got; no step can scale better.
+    /// </summary>
+    private static void Control(int rounds)
+    {
+        var (x, y) = BenchData.Make(1_000_000);
+        // Halves copied once, outside the timing (a range of an array is a copy).
+        var (x0, y0, x1, y1) = (x[..500_000], y[..500_000], x[500_000..], y[500_000..]);
+        double HalvesOnTwo()
+        {
+            double a = 0, b = 0;
+            Parallel.Invoke(() => a = Floor.Pass(x0, y0), () => b = Floor.Pass(x1, y1));
+            return a + b;
+        }
+        var sink = 0.0;
+        var one = new List<double>();
+        var two = new List<double>();
+        for (var k = 0; k < 50; k++) sink += Floor.Pass(x, y) + HalvesOnTwo();
+        for (var round = 0; round < rounds * 2; round++)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            for (var k = 0; k < 20; k++) sink += Floor.Pass(x, y);
+            var t1 = Stopwatch.GetTimestamp();
+            for (var k = 0; k < 20; k++) sink += HalvesOnTwo();
+            var t2 = Stopwatch.GetTimestamp();
+            one.Add((t1 - t0) * 1e6 / Stopwatch.Frequency / 20);
+            two.Add((t2 - t1) * 1e6 / Stopwatch.Frequency / 20);
+        }
+        GC.KeepAlive(sink);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Control, one pass reading x and y (1,000,000 points): 1 thread {Median(one):N1} µs ({one.Min():N1}), halves on 2 threads {Median(two):N1} µs ({two.Min():N1}): {Median(one) / Median(two):F2}× ({one.Min() / two.Min():F2}×), the most a second core gave this process."));
     }
 
     private static void RunRow(int points, int degree, LossKind loss, int rounds)

@@ -38,9 +38,11 @@ public sealed class FusedKernel
 
     /// <summary>
     /// From this many points on, a pass over the points runs as <see cref="Chunks"/> chunks that threads share.
-    /// Below it a step is too short for threads to pay (measured: bench/Engine.Bench <c>parallel</c>).
+    /// Below it a step (~50 µs at degree 2) is too short for a second thread to pay reliably on a 2-core machine
+    /// (bench/Engine.Bench <c>parallel</c>, 11 runs on a loaded machine: 2 threads gave 0.8–1.6×, typically 1.2×, at
+    /// 65,536 points; 0.9–1.6×, typically 1.4×, at 131,072; up to 1.8× at 262,144).
     /// </summary>
-    public const int ChunkedFrom = 65_536;
+    public const int ChunkedFrom = 131_072;
 
     /// <summary>
     /// The number of chunks of a big fit: fixed, whatever the number of cores or threads, so that the sums (and
