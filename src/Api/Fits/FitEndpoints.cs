@@ -73,6 +73,12 @@ public static class FitEndpoints
         var read = await FitRequestReader.ReadAsync(http.Request, limits.Value, ct);
         if (read.Request is null)
         {
+            // Unknown fields do not hide the other errors: the rest of the body is validated as well.
+            if (read is { Errors: { } unknownFields, Partial: { } rest })
+            {
+                FitValidator.Validate(rest, limits.Value, unknownFields);
+                return Invalid(unknownFields);
+            }
             return read.Errors is { } readErrors
                 ? Invalid(readErrors)
                 : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);

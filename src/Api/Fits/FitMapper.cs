@@ -12,7 +12,13 @@ public static class FitMapper
         return ToResource(fit, outcome);
     }
 
-    private static FitResource ToResource(FitRecord fit, FitOutcome? outcome) => new()
+    private static FitResource ToResource(FitRecord fit, FitOutcome? outcome)
+    {
+        var spec = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!;
+        return ToResource(fit, outcome, spec);
+    }
+
+    private static FitResource ToResource(FitRecord fit, FitOutcome? outcome, FitSpec spec) => new()
     {
         Id = fit.Id,
         Status = fit.Status.ToWire(),
@@ -28,7 +34,8 @@ public static class FitMapper
         FinishedAt = fit.FinishedAt,
         Error = fit.Error,
         Label = fit.Label,
-        Request = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!,
+        Request = spec with { Warnings = null },
+        Warnings = spec.Warnings,
         Optimum = outcome?.Optimum,
         Gap = outcome?.Gap,
         OptimumError = outcome?.OptimumError,

@@ -6,7 +6,11 @@ using Microsoft.AspNetCore.Http.Features;
 namespace FitService.Api.Fits;
 
 /// <summary>A request body read into a <typeparamref name="T"/>, or why it could not be (a status, and field errors for 400).</summary>
-public sealed record ReadOutcome<T>(T? Request, int Status, string? Title, string? Detail, ValidationErrors? Errors) where T : class;
+/// <remarks>
+/// When the only faults are unknown fields, <paramref name="Partial"/> holds the body read without them, so a caller can
+/// validate the rest and report every error at once.
+/// </remarks>
+public sealed record ReadOutcome<T>(T? Request, int Status, string? Title, string? Detail, ValidationErrors? Errors, T? Partial = null) where T : class;
 
 /// <summary>
 /// Reads <c>POST /v1/fits</c> bodies: strict JSON (unknown fields, duplicate keys, wrong types and non-finite numbers
@@ -108,8 +112,26 @@ public static class FitRequestReader
         catch (JsonException e)
         {
             var (field, message) = Describe(e);
-            return Invalid<T>(field, message);
+            if (message != UnknownField) return Invalid<T>(field, message);
+            return UnknownFields<T>(body) ?? Invalid<T>(field, message);
         }
+    }
+
+    private const string UnknownField = "is not a known field";
+
+    private static readonly JsonSerializerOptions SkipUnknown = new(Strict) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip };
+
+    /// <summary>Every unknown field with its closest known one, and the body read without them when that succeeds.</summary>
+    private static ReadOutcome<T>? UnknownFields<T>(byte[] body) where T : class
+    {
+        var unknown = KnownFields.Unknown<T>(body);
+        if (unknown.Count == 0) return null;
+        var errors = new ValidationErrors();
+        foreach (var (field, message) in unknown) errors.Add(field, message);
+        T? partial = null;
+        try { partial = JsonSerializer.Deserialize<T>(body, SkipUnknown); }
+        catch (JsonException) { } // another fault too: the unknown fields are reported, the rest once they are fixed
+        return new ReadOutcome<T>(null, StatusCodes.Status400BadRequest, "The request is invalid", "See errors for each field.", errors, partial);
     }
 
     /// <summary>Turns System.Text.Json's exception into the field it concerns and a message for people.</summary>
@@ -122,7 +144,7 @@ public static class FitRequestReader
         {
             var name = text.Split('\'') is { Length: >= 3 } parts ? parts[1] : path;
             var parent = path.Contains('.') ? path[..path.LastIndexOf('.')] + "." : "";
-            return (path == "body" ? name : parent + name, "is not a known field");
+            return (path == "body" ? name : parent + name, UnknownField);
         }
         if (text.StartsWith(LearningRateValueConverter.Message, StringComparison.Ordinal)) return (path, LearningRateValueConverter.Message);
         if (text.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)) return (path, "appears more than once");
@@ -152,7 +174,7 @@ public static class FitRequestReader
     public static ReadOutcome<FitRequest> ReadCsv(byte[] body, IQueryCollection query)
     {
         var errors = new ValidationErrors();
-        foreach (var key in query.Keys.Where(k => !CsvFields.Contains(k))) errors.Add(key, "is not a known field");
+        foreach (var key in query.Keys.Where(k => !CsvFields.Contains(k)).Take(KnownFields.MaxReported)) errors.Add(key, KnownFields.Message(key, CsvFields));
 
         var xs = new List<double>();
         var ys = new List<double>();
