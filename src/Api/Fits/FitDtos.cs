@@ -270,6 +270,13 @@ public sealed record FitResource
     /// <summary>With <c>learningRate: "auto"</c>: both suggestions of the finder.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public LearningRateSuggestions? LearningRateSuggestions { get; init; }
+
+    /// <summary>
+    /// Once succeeded: R², RMSE, MAE, residual quantiles, log-likelihood, AIC and BIC at the fit's params, and for a polynomial with
+    /// loss mse the least-squares standard errors, t-values and 95 % confidence intervals as statsmodels OLS reports them.
+    /// Null until then and for fits stored before statistics existed.
+    /// </summary>
+    public FitStatistics? Statistics { get; init; }
 }
 
 /// <summary>The exact optimum of a polynomial fit.</summary>

@@ -41,6 +41,7 @@ public static class FitMapper
         OptimumError = outcome?.OptimumError,
         LearningRateChosen = outcome?.LearningRateChosen,
         LearningRateSuggestions = outcome?.LearningRateSuggestions,
+        Statistics = outcome?.Statistics,
     };
 
     public static double? FiniteOrNull(double value) => double.IsFinite(value) ? value : null;

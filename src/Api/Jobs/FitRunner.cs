@@ -100,6 +100,7 @@ public sealed class FitRunner(
         };
         var outcome = new FitOutcome { LearningRateChosen = chosen, LearningRateSuggestions = suggestions };
         if (problem.Formula is null && status != FitStatus.Cancelled) outcome = WithOptimum(outcome, spec, x, y, result.Loss, shutdown);
+        if (status == FitStatus.Succeeded) outcome = outcome with { Statistics = FitStatisticsCalculator.Compute(spec, x, y, result.Params) };
         return new FitCompletion(status, Wire(result.StopReason), result.Step, result.Params,
             double.IsFinite(result.Loss) ? result.Loss : null, result.History, result.Error, clock.GetUtcNow(), outcome.ToJson());
     }
@@ -132,7 +133,12 @@ public sealed class FitRunner(
         {
             var optimum = ExactSolver.Solve(x, y, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), ct);
             return new FitCompletion(FitStatus.Succeeded, "exact", 0, optimum.Params, double.IsFinite(optimum.Loss) ? optimum.Loss : null, [], null,
-                clock.GetUtcNow(), new FitOutcome { Optimum = FitOutcome.ToDto(optimum), Gap = 0 }.ToJson());
+                clock.GetUtcNow(), new FitOutcome
+                {
+                    Optimum = FitOutcome.ToDto(optimum),
+                    Gap = 0,
+                    Statistics = FitStatisticsCalculator.Compute(spec, x, y, optimum.Params),
+                }.ToJson());
         }
         catch (ExactSolverException e)
         {
