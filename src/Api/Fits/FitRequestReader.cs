@@ -42,7 +42,7 @@ public static class FitRequestReader
         }
         var body = await ReadBodyAsync(request, limits.MaxRequestBytes, ct);
         if (body is null) return TooLarge<FitRequest>(limits);
-        return isCsv ? ReadCsv(body, request.Query) : ReadGuardedJson<FitRequest>(body, limits);
+        return isCsv ? ReadCsv(body, request.Query, limits.MaxPoints) : ReadGuardedJson<FitRequest>(body, limits);
     }
 
     /// <summary>Reads a strict JSON body of any request type, with the same limits and error reporting as fits.</summary>
@@ -136,7 +136,7 @@ public static class FitRequestReader
         foreach (var (field, message) in unknown) errors.Add(field, message);
         T? partial = null;
         try { partial = JsonSerializer.Deserialize<T>(body, SkipUnknown); }
-        catch (JsonException) { } // another fault too: the unknown fields are reported, the rest once they are fixed
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException) { } // another fault: the unknown fields are reported, the rest once they are fixed
         return new ReadOutcome<T>(null, StatusCodes.Status400BadRequest, "The request is invalid", "See errors for each field.", errors, partial);
     }
 
@@ -173,38 +173,27 @@ public static class FitRequestReader
         "degree", "loss", "huberDelta", "learningRate", "steps", "historyEvery", "label", "initialParams",
         "optimizer", "momentum", "dampening", "nesterov", "beta1", "beta2", "epsilon",
         "schedule", "every", "gamma", "minLearningRate", "maxLearningRate", "warmupFraction",
-        "lossBelow", "minImprovement", "patience", "webhookUrl", "solver", "formula", "params",
+        "lossBelow", "minImprovement", "patience", "webhookUrl", "solver", "formula", "params", "x", "y",
     ];
 
-    /// <summary>Reads <c>x,y</c> rows (header optional; comma, semicolon or tab) and the fit fields from the query.</summary>
-    public static ReadOutcome<FitRequest> ReadCsv(byte[] body, IQueryCollection query)
+    /// <summary>
+    /// Reads points from a CSV table (see <see cref="CsvTable"/>) and the fit fields from the query. <c>x</c> and <c>y</c> name
+    /// the columns (a header name or a 0-based index); by default the columns headed x and y, else the first two.
+    /// </summary>
+    public static ReadOutcome<FitRequest> ReadCsv(byte[] body, IQueryCollection query, int maxPoints = int.MaxValue - 2)
     {
         var errors = new ValidationErrors();
         foreach (var key in query.Keys.Where(k => !CsvFields.Contains(k)).Take(KnownFields.MaxReported)) errors.Add(key, KnownFields.Message(key, CsvFields));
 
-        var xs = new List<double>();
-        var ys = new List<double>();
-        string text;
-        try { text = new System.Text.UTF8Encoding(false, true).GetString(body); }
-        catch (System.Text.DecoderFallbackException) { return Invalid<FitRequest>("body", "is not valid UTF-8"); }
-        var lineNumber = 0;
-        foreach (var raw in text.Split('\n'))
+        if (CsvTable.Parse(body, maxPoints) is not { } table) return Invalid<FitRequest>("body", "is not valid UTF-8");
+        var header = table.Header ?? [];
+        var xColumn = table.Column(query.TryGetValue("x", out var xName) ? xName.ToString() : null, Array.IndexOf(header, "x") is var hx and >= 0 ? hx : 0, "x", errors);
+        var yColumn = table.Column(query.TryGetValue("y", out var yName) ? yName.ToString() : null, Array.IndexOf(header, "y") is var hy and >= 0 ? hy : 1, "y", errors);
+        double[] xs = [], ys = [];
+        if (xColumn is { } xc && yColumn is { } yc)
         {
-            lineNumber++;
-            var line = raw.Trim();
-            if (line.Length == 0) continue;
-            var cells = line.Split([',', ';', '\t']);
-            if (cells.Length != 2) { errors.Add("body", $"line {lineNumber}: expected 2 columns x,y, found {cells.Length}"); continue; }
-            var okX = double.TryParse(cells[0].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var x);
-            var okY = double.TryParse(cells[1].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var y);
-            if (!okX || !okY)
-            {
-                if (xs.Count == 0 && lineNumber == 1) continue; // a header row
-                errors.Add("body", $"line {lineNumber}: '{Truncate(line)}' is not two numbers");
-                continue;
-            }
-            xs.Add(x);
-            ys.Add(y);
+            var columns = table.Numbers([xc, yc], errors);
+            (xs, ys) = (columns[0], columns[1]);
         }
 
         var q = new QueryReader(query, errors);
@@ -218,8 +207,8 @@ public static class FitRequestReader
         var parameterNames = q.String("params");
         var request = new FitRequest
         {
-            X = xs.ToArray(),
-            Y = ys.ToArray(),
+            X = xs,
+            Y = ys,
             Degree = q.Int("degree"),
             Model = formula is null && parameterNames is null ? null : new ModelDto
             {
@@ -262,7 +251,6 @@ public static class FitRequestReader
         return new ReadOutcome<FitRequest>(request, StatusCodes.Status200OK, null, null, null);
     }
 
-    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
 
     private static ReadOutcome<T> Fail<T>(int status, string title, string detail) where T : class => new(null, status, title, detail, null);
 

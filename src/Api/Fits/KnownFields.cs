@@ -30,9 +30,10 @@ public static class KnownFields
             using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = FitRequestReader.MaxJsonDepth });
             Walk(document.RootElement, typeof(T), "", found);
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
         {
-            // Not JSON at all: the strict reader's own error says so.
+            // Not JSON, or not UTF-8 (names are decoded only here): the strict reader's own error says so.
+            found.Clear();
         }
         return found;
     }
