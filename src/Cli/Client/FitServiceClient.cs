@@ -66,6 +66,10 @@ internal sealed class FitServiceClient : IDisposable
         using var response = await SendRawAsync(new HttpRequestMessage(HttpMethod.Delete, FitPath(id)), null, cancellationToken);
     }
 
+    /// <summary><c>POST /v1/fits/{id}/predict</c>: the fitted model at <paramref name="x"/>.</summary>
+    public Task<Prediction> PredictAsync(string id, double[] x, CancellationToken cancellationToken = default) =>
+        SendAsync<Prediction>(new HttpRequestMessage(HttpMethod.Post, FitPath(id) + "/predict") { Content = Json(new PredictionRequest(x)) }, null, cancellationToken);
+
     public Task<HistoryPage> GetHistoryAsync(string id, long? offset = null, long? limit = null, CancellationToken cancellationToken = default) =>
         SendAsync<HistoryPage>(new HttpRequestMessage(HttpMethod.Get, HistoryPath(id, offset, limit)), null, cancellationToken);
 
