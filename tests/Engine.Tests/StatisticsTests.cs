@@ -164,4 +164,15 @@ public sealed class StatisticsTests
         Assert.NotNull(fit);
         Assert.All(fit.StandardErrors, e => Assert.True(double.IsFinite(e)));
     }
+
+    [Fact]
+    public void UnscaledParamsDescribeTheSameCurveInPowersOfX()
+    {
+        double[] scaled = [0.5, -2, 3, 1.25];
+        var parameters = Models.Polynomial.Unscale(scaled, 22.5, 12.5);
+
+        foreach (var x in new[] { 10.0, 17.3, 35.0 })
+            Close(Models.Polynomial.Evaluate(scaled, (x - 22.5) / 12.5), Models.Polynomial.Evaluate(parameters, x), $"f({x})", 1e-12);
+        Assert.Equal(scaled, Models.Polynomial.Unscale(scaled, 0, 1));
+    }
 }

@@ -200,10 +200,22 @@ public sealed record FitSpec
     public WebhookDto? Webhook { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Label { get; init; }
+    /// <summary>
+    /// Set when the request left <c>learningRate</c> and <c>initialParams</c> to their defaults (a polynomial by descent): the
+    /// descent runs on x' = (x − center) / halfRange, where the powers of x are far better conditioned, and the params, the loss
+    /// and the statistics are reported for x itself. The history is the loss, the same in either basis.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public XScaling? ScaleX { get; init; }
     /// <summary>Stored with the spec and shown as the fit's <c>warnings</c>, never inside <c>request</c>.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string[]? Warnings { get; init; }
 }
+
+/// <summary>The affine change x' = (x − center) / halfRange a defaulted descent runs in.</summary>
+/// <param name="Center">The middle of the x range, (min + max) / 2.</param>
+/// <param name="HalfRange">Half the x range, (max − min) / 2 (&gt; 0).</param>
+public sealed record XScaling(double Center, double HalfRange);
 
 /// <summary>A fit: its state, its progress while running, and its result once ended.</summary>
 public sealed record FitResource

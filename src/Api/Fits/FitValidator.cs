@@ -104,6 +104,7 @@ public static class FitValidator
             HistoryEvery = every,
             Webhook = webhook,
             Label = request.Label,
+            ScaleX = !exact && formula is null && request.LearningRate is null && request.InitialParams is null ? Scaling(x) : null,
             Warnings = warnings.Count == 0 ? null : [.. warnings],
         };
         return new ValidFit(spec, x, y!);
@@ -117,6 +118,13 @@ public static class FitValidator
     {
         var affordable = limits.MaxWork / ((double)Math.Max(1, points) * Math.Max(1, parameters)) - new LearningRateSweep().Steps - 2 * parameters;
         return (int)Math.Clamp(Math.Min(affordable, Math.Min(DefaultSteps, limits.MaxSteps)), 1, DefaultSteps);
+    }
+
+    /// <summary>x' = (x − center)/halfRange maps the points onto [−1, 1]; null when every x is the same.</summary>
+    private static XScaling? Scaling(double[] x)
+    {
+        double min = x.Min(), max = x.Max();
+        return max > min ? new XScaling(min / 2 + max / 2, max / 2 - min / 2) : null;
     }
 
     private static bool Given(FitRequest request, string field) => field switch

@@ -33,6 +33,21 @@ public sealed class DefaultsTests(DefaultsTests.Service factory) : IClassFixture
     }
 
     [Fact]
+    public async Task XFarFromZeroStillConvergesBecauseTheDefaultDescentRunsOnScaledX()
+    {
+        var x = Enumerable.Range(0, 40).Select(i => 10 + 25.0 * i / 39).ToArray();
+        var y = x.Select((t, i) => 200 + 12 * t - 0.15 * t * t + 8 * Math.Sin(7 * i)).ToArray();
+
+        var fit = await _client.WaitForEnd((await (await _client.PostFit(new { x, y })).ReadFit()).Id, 120);
+
+        Assert.Equal(new XScaling(22.5, 12.5), fit.Request.ScaleX);
+        Assert.Equal("converged", fit.StopReason);
+        Assert.True(fit.Gap < 1e-9 * fit.Optimum!.Loss, $"gap {fit.Gap} at loss {fit.Optimum.Loss}");
+        // Params in powers of x, not of the scaled x: the optimum's to many digits.
+        for (var j = 0; j < 3; j++) Assert.Equal(fit.Optimum.Params[j], fit.Params![j], Math.Abs(fit.Optimum.Params[j]) * 1e-6);
+    }
+
+    [Fact]
     public async Task AnExplicitRequestKeepsItsOwnStepsAndNoStopRule()
     {
         var fit = await (await _client.PostFit(new
@@ -43,6 +58,7 @@ public sealed class DefaultsTests(DefaultsTests.Service factory) : IClassFixture
         Assert.Equal("steps", fit.StopReason);
         Assert.Equal(100, fit.Step);
         Assert.Null(fit.Request.Stop);
+        Assert.Null(fit.Request.ScaleX);
         Assert.Equal(2.4219, fit.History![0]!.Value, 4); // the lesson's first printed loss
         Assert.DoesNotContain("\"warnings\"", await _client.GetStringAsync($"/v1/fits/{fit.Id}"));
     }
