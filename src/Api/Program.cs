@@ -40,6 +40,7 @@ try
         app.UseFitSwagger();
         app.MapFitDashboard();
         app.MapFits();
+        app.MapPredictions();
         app.MapFitEvents();
         app.MapWebhooks();
         app.MapBatches();

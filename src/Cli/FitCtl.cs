@@ -20,6 +20,7 @@ internal static class FitCtl
         root.Subcommands.Add(FitResourceCommands.Cancel(runner));
         root.Subcommands.Add(FitResourceCommands.Delete(runner));
         root.Subcommands.Add(FitResourceCommands.History(runner));
+        root.Subcommands.Add(PredictCommand.Create(runner));
         return root;
     }
 

@@ -76,6 +76,13 @@ public sealed partial class FitServiceClient
     public Task DeleteFitAsync(string id, CancellationToken cancellationToken = default) =>
         SendNoContentAsync(Request(HttpMethod.Delete, $"v1/fits/{Segment(id)}"), cancellationToken);
 
+    /// <summary><c>POST /v1/fits/{id}/predict</c>: the fitted model's values at <paramref name="x"/>, in the same order.</summary>
+    public Task<PredictResult> PredictAsync(string id, double[] x, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        return SendJsonAsync<PredictResult>(Request(HttpMethod.Post, $"v1/fits/{Segment(id)}/predict", new PredictRequest { X = x }), null, cancellationToken);
+    }
+
     /// <summary><c>GET /v1/fits/{id}/plot.svg</c>: the points with the fitted and initial curves, as an SVG stream (dispose it).</summary>
     public Task<Stream> GetFitPlotAsync(string id, CancellationToken cancellationToken = default) =>
         SendStreamAsync(Request(HttpMethod.Get, $"v1/fits/{Segment(id)}/plot.svg", accept: "image/svg+xml"), cancellationToken);

@@ -120,4 +120,45 @@ public class PointsCsvTests
         var points = PointsCsv.Load("-", new StringReader("x,y\n1,2"));
         Assert.Equal([1], points.X);
     }
+
+    private static Points Columns(string text, string? x, string? y) => PointsCsv.Parse(new StringReader(text), "data.csv", x, y);
+
+    private const string Sales = "day;region;temp;sales\n1;\"North; East\";20.5;310\n2;South;25;355.5\n";
+
+    [Fact]
+    public void ChoosesColumnsOfAWiderFileByHeaderName()
+    {
+        var points = Columns(Sales, "temp", "sales");
+        Assert.Equal([20.5, 25], points.X);
+        Assert.Equal([310, 355.5], points.Y);
+    }
+
+    [Fact]
+    public void ChoosesColumnsByZeroBasedIndexWithOrWithoutAHeader()
+    {
+        Assert.Equal([310, 355.5], Columns(Sales, "2", "3").Y);
+        Assert.Equal([30.0, 60.0], Columns("1,10,30\n2,20,60\n", "0", "2").Y);
+    }
+
+    [Fact]
+    public void AWiderFileWithoutAChoiceAsksForOne()
+    {
+        var error = Assert.Throws<PointsFormatException>(() => Columns(Sales, null, null));
+        Assert.Contains("choose with --x and --y", error.Message);
+    }
+
+    [Fact]
+    public void AnUnknownColumnListsTheColumns()
+    {
+        var error = Assert.Throws<PointsFormatException>(() => Columns(Sales, "tmp", "sales"));
+        Assert.Contains("--x tmp: no such column; the columns are day, region, temp, sales", error.Message);
+    }
+
+    [Fact]
+    public void ABadCellIsNamedByItsColumnAndLine()
+    {
+        var error = Assert.Throws<PointsFormatException>(() => Columns(Sales + "3;West;n/a;1\n", "temp", "sales"));
+        Assert.Equal(4, error.Line);
+        Assert.Contains("temp is not a number: 'n/a'", error.Message);
+    }
 }

@@ -23,10 +23,10 @@ public static class FitEndpoints
 
         group.MapPost("/", Submit).WithName("SubmitFit")
             .WithSummary("Submit a fit")
-            .WithDescription("Stores the points and queues a gradient-descent fit. Answers 202 with the queued fit, `Location` and `Retry-After`. " +
+            .WithDescription("Stores the points and queues a gradient-descent fit (only `x` and `y` are required). Answers 202 with the queued fit, `Location` and `Retry-After`. " +
                 "`Idempotency-Key` makes a retried request return the same fit (409 if the key was used with a different request). " +
                 "`Prefer: wait=N` (N ≤ 60) waits up to N seconds and answers 201 with the finished fit if it ended by then. " +
-                "Also accepts `text/csv` points (`x,y` rows, header optional) with the other fields as query parameters.")
+                "Also accepts `text/csv` (comma, semicolon or tab; quoted fields; header optional) with the other fields as query parameters: `x` and `y` choose the columns by header name or 0-based index (default: the columns headed x and y, else the first two).")
             .Accepts<FitRequest>("application/json", "text/csv")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
@@ -73,6 +73,12 @@ public static class FitEndpoints
         var read = await FitRequestReader.ReadAsync(http.Request, limits.Value, ct);
         if (read.Request is null)
         {
+            // Unknown fields do not hide the other errors: the rest of the body is validated as well.
+            if (read is { Errors: { } unknownFields, Partial: { } rest })
+            {
+                FitValidator.Validate(rest, limits.Value, unknownFields);
+                return Invalid(unknownFields);
+            }
             return read.Errors is { } readErrors
                 ? Invalid(readErrors)
                 : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);

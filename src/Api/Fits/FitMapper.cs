@@ -35,7 +35,13 @@ public static class FitMapper
     public static string HistoryLink(string id, int offset) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"/v1/fits/{Uri.EscapeDataString(id)}/history?offset={offset}");
 
-    private static FitResource ToResource(FitRecord fit, FitOutcome? outcome) => new()
+    private static FitResource ToResource(FitRecord fit, FitOutcome? outcome)
+    {
+        var spec = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!;
+        return ToResource(fit, outcome, spec);
+    }
+
+    private static FitResource ToResource(FitRecord fit, FitOutcome? outcome, FitSpec spec) => new()
     {
         Id = fit.Id,
         Status = fit.Status.ToWire(),
@@ -50,12 +56,14 @@ public static class FitMapper
         FinishedAt = fit.FinishedAt,
         Error = fit.Error,
         Label = fit.Label,
-        Request = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!,
+        Request = spec with { Warnings = null },
+        Warnings = spec.Warnings,
         Optimum = outcome?.Optimum,
         Gap = outcome?.Gap,
         OptimumError = outcome?.OptimumError,
         LearningRateChosen = outcome?.LearningRateChosen,
         LearningRateSuggestions = outcome?.LearningRateSuggestions,
+        Statistics = outcome?.Statistics,
     };
 
     public static double? FiniteOrNull(double value) => double.IsFinite(value) ? value : null;

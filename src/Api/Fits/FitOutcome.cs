@@ -17,6 +17,7 @@ public sealed record FitOutcome
     public double? LearningRateChosen { get; init; }
     public LearningRateSuggestions? LearningRateSuggestions { get; init; }
     public FinderCurve? Finder { get; init; }
+    public FitStatistics? Statistics { get; init; }
 
     /// <summary>Stored JSON may hold ∞ (a singular matrix's condition number), which plain JSON cannot.</summary>
     public static readonly JsonSerializerOptions Storage = new(FitRequestReader.Strict)

@@ -2,11 +2,16 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace FitService.Api.Fits;
 
 /// <summary>A request body read into a <typeparamref name="T"/>, or why it could not be (a status, and field errors for 400).</summary>
-public sealed record ReadOutcome<T>(T? Request, int Status, string? Title, string? Detail, ValidationErrors? Errors) where T : class;
+/// <remarks>
+/// When the only faults are unknown fields, <paramref name="Partial"/> holds the body read without them, so a caller can
+/// validate the rest and report every error at once.
+/// </remarks>
+public sealed record ReadOutcome<T>(T? Request, int Status, string? Title, string? Detail, ValidationErrors? Errors, T? Partial = null) where T : class;
 
 /// <summary>
 /// Reads <c>POST /v1/fits</c> bodies: strict JSON (unknown fields, duplicate keys, wrong types and non-finite numbers
@@ -37,7 +42,7 @@ public static class FitRequestReader
         }
         var body = await ReadBodyAsync(request, limits.MaxRequestBytes, ct);
         if (body is null) return TooLarge<FitRequest>(limits);
-        return isCsv ? ReadCsv(body, request.Query) : ReadGuardedJson<FitRequest>(body, limits);
+        return isCsv ? ReadCsv(body, request.Query, limits.MaxPoints) : ReadGuardedJson<FitRequest>(body, limits);
     }
 
     /// <summary>Reads a strict JSON body of any request type, with the same limits and error reporting as fits.</summary>
@@ -66,8 +71,13 @@ public static class FitRequestReader
         Fail<T>(StatusCodes.Status413PayloadTooLarge, "Request body too large",
             $"The body may be at most {limits.MaxRequestBytes} bytes (derived from Limits:MaxPoints = {limits.MaxPoints}).");
 
+    /// <summary>The 413 answer for a body over <see cref="LimitsOptions.MaxRequestBytes"/>.</summary>
+    public static ProblemHttpResult TooLargeProblem(LimitsOptions limits) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large",
+            detail: $"The body may be at most {limits.MaxRequestBytes} bytes (derived from Limits:MaxPoints = {limits.MaxPoints}).");
+
     /// <summary>The whole body, or null when it is larger than <paramref name="maxBytes"/>.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long maxBytes, CancellationToken ct)
+    public static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long maxBytes, CancellationToken ct)
     {
         if (request.ContentLength > maxBytes) return null;
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
@@ -108,8 +118,26 @@ public static class FitRequestReader
         catch (JsonException e)
         {
             var (field, message) = Describe(e);
-            return Invalid<T>(field, message);
+            if (message != UnknownField) return Invalid<T>(field, message);
+            return UnknownFields<T>(body) ?? Invalid<T>(field, message);
         }
+    }
+
+    private const string UnknownField = "is not a known field";
+
+    private static readonly JsonSerializerOptions SkipUnknown = new(Strict) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip };
+
+    /// <summary>Every unknown field with its closest known one, and the body read without them when that succeeds.</summary>
+    private static ReadOutcome<T>? UnknownFields<T>(byte[] body) where T : class
+    {
+        var unknown = KnownFields.Unknown<T>(body);
+        if (unknown.Count == 0) return null;
+        var errors = new ValidationErrors();
+        foreach (var (field, message) in unknown) errors.Add(field, message);
+        T? partial = null;
+        try { partial = JsonSerializer.Deserialize<T>(body, SkipUnknown); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException) { } // another fault: the unknown fields are reported, the rest once they are fixed
+        return new ReadOutcome<T>(null, StatusCodes.Status400BadRequest, "The request is invalid", "See errors for each field.", errors, partial);
     }
 
     /// <summary>Turns System.Text.Json's exception into the field it concerns and a message for people.</summary>
@@ -122,7 +150,7 @@ public static class FitRequestReader
         {
             var name = text.Split('\'') is { Length: >= 3 } parts ? parts[1] : path;
             var parent = path.Contains('.') ? path[..path.LastIndexOf('.')] + "." : "";
-            return (path == "body" ? name : parent + name, "is not a known field");
+            return (path == "body" ? name : parent + name, UnknownField);
         }
         if (text.StartsWith(LearningRateValueConverter.Message, StringComparison.Ordinal)) return (path, LearningRateValueConverter.Message);
         if (text.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)) return (path, "appears more than once");
@@ -145,50 +173,27 @@ public static class FitRequestReader
         "degree", "loss", "huberDelta", "learningRate", "steps", "historyEvery", "label", "initialParams",
         "optimizer", "momentum", "dampening", "nesterov", "beta1", "beta2", "epsilon",
         "schedule", "every", "gamma", "minLearningRate", "maxLearningRate", "warmupFraction",
-        "lossBelow", "minImprovement", "patience", "webhookUrl", "solver", "formula", "params",
+        "lossBelow", "minImprovement", "patience", "webhookUrl", "solver", "formula", "params", "x", "y",
     ];
 
-    /// <summary>Reads <c>x,y</c> rows (header optional; comma, semicolon or tab) and the fit fields from the query.</summary>
-    public static ReadOutcome<FitRequest> ReadCsv(byte[] body, IQueryCollection query)
+    /// <summary>
+    /// Reads points from a CSV table (see <see cref="CsvTable"/>) and the fit fields from the query. <c>x</c> and <c>y</c> name
+    /// the columns (a header name or a 0-based index); by default the columns headed x and y, else the first two.
+    /// </summary>
+    public static ReadOutcome<FitRequest> ReadCsv(byte[] body, IQueryCollection query, int maxPoints = int.MaxValue - 2)
     {
         var errors = new ValidationErrors();
-        foreach (var key in query.Keys.Where(k => !CsvFields.Contains(k))) errors.Add(key, "is not a known field");
+        foreach (var key in query.Keys.Where(k => !CsvFields.Contains(k)).Take(KnownFields.MaxReported)) errors.Add(key, KnownFields.Message(key, CsvFields));
 
-        var xs = new List<double>();
-        var ys = new List<double>();
-        string text;
-        try { text = new System.Text.UTF8Encoding(false, true).GetString(body); }
-        catch (System.Text.DecoderFallbackException) { return Invalid<FitRequest>("body", "is not valid UTF-8"); }
-        // Line by line over spans: no array of lines, no strings per cell, and no message composed past the listed
-        // errors, so a 16 MB body of bad lines costs its own size and a count.
-        var lineNumber = 0;
-        var rest = text.AsSpan();
-        while (!rest.IsEmpty)
+        if (CsvTable.Parse(body, maxPoints) is not { } table) return Invalid<FitRequest>("body", "is not valid UTF-8");
+        var header = table.Header ?? [];
+        var xColumn = table.Column(query.TryGetValue("x", out var xName) ? xName.ToString() : null, Array.IndexOf(header, "x") is var hx and >= 0 ? hx : 0, "x", errors);
+        var yColumn = table.Column(query.TryGetValue("y", out var yName) ? yName.ToString() : null, Array.IndexOf(header, "y") is var hy and >= 0 ? hy : 1, "y", errors);
+        double[] xs = [], ys = [];
+        if (xColumn is { } xc && yColumn is { } yc)
         {
-            var end = rest.IndexOf('\n');
-            var line = (end < 0 ? rest : rest[..end]).Trim();
-            rest = end < 0 ? [] : rest[(end + 1)..];
-            lineNumber++;
-            if (line.Length == 0) continue;
-            var columns = 1 + line.Count(',') + line.Count(';') + line.Count('\t');
-            if (columns != 2)
-            {
-                var at = lineNumber;
-                errors.Add("body", () => $"line {at}: expected 2 columns x,y, found {columns}");
-                continue;
-            }
-            var split = line.IndexOfAny(",;\t");
-            var okX = double.TryParse(line[..split].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var x);
-            var okY = double.TryParse(line[(split + 1)..].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var y);
-            if (!okX || !okY)
-            {
-                if (xs.Count == 0 && lineNumber == 1) continue; // a header row
-                if (errors.Listing) errors.Add("body", $"line {lineNumber}: '{Truncate(line.ToString())}' is not two numbers");
-                else errors.Add("body", ""); // past the cap the error is only counted
-                continue;
-            }
-            xs.Add(x);
-            ys.Add(y);
+            var columns = table.Numbers([xc, yc], errors);
+            (xs, ys) = (columns[0], columns[1]);
         }
 
         var q = new QueryReader(query, errors);
@@ -202,8 +207,8 @@ public static class FitRequestReader
         var parameterNames = q.String("params");
         var request = new FitRequest
         {
-            X = xs.ToArray(),
-            Y = ys.ToArray(),
+            X = xs,
+            Y = ys,
             Degree = q.Int("degree"),
             Model = formula is null && parameterNames is null ? null : new ModelDto
             {
@@ -246,7 +251,6 @@ public static class FitRequestReader
         return new ReadOutcome<FitRequest>(request, StatusCodes.Status200OK, null, null, null);
     }
 
-    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
 
     private static ReadOutcome<T> Fail<T>(int status, string title, string detail) where T : class => new(null, status, title, detail, null);
 

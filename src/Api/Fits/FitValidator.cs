@@ -18,54 +18,60 @@ public static class FitValidator
     public const string Descent = FitSolvers.Descent, Exact = FitSolvers.Exact;
     public static readonly string[] Solvers = [Descent, Exact];
 
+    /// <summary>The polynomial's degree when a request gives neither <c>degree</c> nor <c>model</c>: a quadratic, as the lesson.</summary>
+    public const int DefaultDegree = 2;
+
+    /// <summary>The loss when a request gives none: mean squared error (least squares, as numpy.polyfit).</summary>
+    public const string DefaultLoss = "mse";
+
+    /// <summary>Most updates when a descent request gives no <c>steps</c>; the default stop rule usually ends it far sooner.</summary>
+    public const int DefaultSteps = 100_000;
+
+    /// <summary>Updates without a new lowest loss that end a descent whose request gave neither <c>steps</c> nor <c>stop</c>.</summary>
+    public const int DefaultPatience = 100;
+
+    /// <summary>Fields of the descent that the exact solver ignores (with a warning each).</summary>
+    private static readonly string[] DescentOnly = ["learningRate", "steps", "historyEvery", "initialParams", "optimizer", "schedule", "stop"];
+
     public static ValidFit? Validate(FitRequest request, LimitsOptions limits, ValidationErrors errors)
     {
         var x = request.X;
         var y = request.Y;
+        var warnings = new List<string>();
         ValidatePoints(x, y, limits, errors);
-        var formula = ValidateModel(request.Degree, request.Model, errors);
-        var degree = request.Degree;
-        var loss = request.Loss;
+        var degree = request.Model is null ? request.Degree ?? DefaultDegree : request.Degree;
+        var formula = ValidateModel(degree, request.Model, errors);
+        var loss = request.Loss ?? DefaultLoss;
         ValidateLoss(loss, request.HuberDelta, errors);
 
         var solver = request.Solver ?? Descent;
         if (!Solvers.Contains(solver)) errors.Add("solver", $"must be one of {string.Join(", ", Solvers)}");
-        if (solver == Exact)
-        {
-            // The optimum is computed directly: nothing of the descent applies.
-            if (request.Model is not null) errors.Add("solver", "exact needs a polynomial (degree); formula models are fitted by descent only");
-            NotFor(request.LearningRate, "learningRate", "solver exact", errors);
-            NotFor(request.Steps, "steps", "solver exact", errors);
-            NotFor(request.HistoryEvery, "historyEvery", "solver exact", errors);
-            if (request.InitialParams is not null) errors.Add("initialParams", "does not apply to solver exact");
-            if (request.Optimizer is not null) errors.Add("optimizer", "does not apply to solver exact");
-            if (request.Schedule is not null) errors.Add("schedule", "does not apply to solver exact");
-            if (request.Stop is not null) errors.Add("stop", "does not apply to solver exact");
-        }
-
-        var rate = request.LearningRate;
         var exact = solver == Exact;
-        if (!exact)
+        if (exact)
         {
-            if (rate is null) errors.Add("learningRate", "is required: a number > 0 or \"auto\"");
-            else if (rate.Value.Rate is { } r && (!(r > 0) || !double.IsFinite(r))) errors.Add("learningRate", "must be finite and > 0, or \"auto\"");
+            // The optimum is computed directly: nothing of the descent applies, and what was sent for it is ignored.
+            if (request.Model is not null) errors.Add("solver", "exact needs a polynomial (degree); formula models are fitted by descent only");
+            foreach (var field in DescentOnly.Where(f => Given(request, f)))
+                warnings.Add($"{field} does not apply to solver exact and was ignored");
         }
 
-        var steps = request.Steps;
-        if (!exact)
-        {
-            if (steps is null) errors.Add("steps", "is required");
-            else if (steps < 1 || steps > limits.MaxSteps) errors.Add("steps", $"must be between 1 and {limits.MaxSteps} (Limits:MaxSteps)");
-        }
+        // A request without a rate or steps gets the finder's rate and runs until converged (or the default steps).
+        var rate = exact ? (LearningRateValue?)null : request.LearningRate ?? LearningRateValue.Auto;
+        if (rate?.Rate is { } r && (!(r > 0) || !double.IsFinite(r))) errors.Add("learningRate", "must be finite and > 0, or \"auto\"");
 
         var parameterCount = formula?.Parameters.Count ?? (degree is >= 0 and <= MaxDegree ? degree + 1 : null);
-        ValidateParams(request.InitialParams, parameterCount, formula is null ? "degree + 1" : "the number of params", "initialParams", errors);
+        var steps = exact ? 0 : request.Steps ?? DefaultStepsFor(x?.Length ?? 1, parameterCount ?? 1, loss, rate?.IsAuto == true, limits);
+        if (!exact && request.Steps is { } given && (given < 1 || given > limits.MaxSteps))
+            errors.Add("steps", $"must be between 1 and {limits.MaxSteps} (Limits:MaxSteps)");
+        var defaultStop = !exact && request.Steps is null && request.Stop is null;
+
+        if (!exact) ValidateParams(request.InitialParams, parameterCount, formula is null ? "degree + 1" : "the number of params", "initialParams", errors);
 
         var optimizer = exact ? null : ValidateOptimizer(request.Optimizer, errors);
         var schedule = exact ? null : ValidateSchedule(request.Schedule, rate?.Rate, rate?.IsAuto == true, errors);
-        var stop = exact ? null : ValidateStop(request.Stop, errors);
+        var stop = exact ? null : defaultStop ? new StopDto { MinImprovement = 0, Patience = DefaultPatience } : ValidateStop(request.Stop, errors);
 
-        var every = request.HistoryEvery ?? 1;
+        var every = exact ? 1 : request.HistoryEvery ?? 1;
         if (every < 1) errors.Add("historyEvery", "must be ≥ 1");
 
         if (request.Label is { Length: var labelLength } && labelLength > limits.MaxLabelLength)
@@ -85,10 +91,10 @@ public static class FitValidator
             Degree = formula is null ? degree : null,
             Model = formula is null ? null : new ModelDto { Formula = formula.Text, Params = [.. formula.Parameters] },
             Solver = solver,
-            Loss = loss!,
+            Loss = loss,
             HuberDelta = loss == "huber" ? request.HuberDelta ?? 1.0 : null,
             LearningRate = exact ? null : rate,
-            Steps = exact ? 0 : steps!.Value,
+            Steps = steps,
             Points = x!.Length,
             // Zeros often sit on a saddle of a formula (a·exp(b·x) at a = b = 0 has no gradient), so formulas start at ones.
             InitialParams = exact ? null : request.InitialParams ?? Enumerable.Repeat(formula is null ? 0.0 : 1.0, parameterCount!.Value).ToArray(),
@@ -98,9 +104,39 @@ public static class FitValidator
             HistoryEvery = every,
             Webhook = webhook,
             Label = request.Label,
+            ScaleX = !exact && formula is null && request.LearningRate is null && request.InitialParams is null ? Scaling(x) : null,
+            Warnings = warnings.Count == 0 ? null : [.. warnings],
         };
         return new ValidFit(spec, x, y!);
     }
+
+    /// <summary>
+    /// <see cref="DefaultSteps"/>, within <c>Limits:MaxSteps</c> and small enough that the default never makes a fit heavier
+    /// than <c>Limits:MaxWork</c> (<see cref="FitWork"/>: the finder's sweep and the optimum included).
+    /// </summary>
+    public static int DefaultStepsFor(int points, int parameters, string? loss, bool auto, LimitsOptions limits)
+    {
+        var affordable = FitWork.AffordableSteps(points, parameters, loss, auto, limits.MaxWork);
+        return (int)Math.Clamp(Math.Min(affordable, Math.Min(DefaultSteps, limits.MaxSteps)), 1, DefaultSteps);
+    }
+
+    /// <summary>x' = (x − center)/halfRange maps the points onto [−1, 1]; null when every x is the same.</summary>
+    private static XScaling? Scaling(double[] x)
+    {
+        double min = x.Min(), max = x.Max();
+        return max > min ? new XScaling(min / 2 + max / 2, max / 2 - min / 2) : null;
+    }
+
+    private static bool Given(FitRequest request, string field) => field switch
+    {
+        "learningRate" => request.LearningRate is not null,
+        "steps" => request.Steps is not null,
+        "historyEvery" => request.HistoryEvery is not null,
+        "initialParams" => request.InitialParams is not null,
+        "optimizer" => request.Optimizer is not null,
+        "schedule" => request.Schedule is not null,
+        _ => request.Stop is not null,
+    };
 
     /// <summary>Either <c>degree</c> or <c>model</c>; a model's formula and params parse (errors name the position).</summary>
     public static Formula? ValidateModel(int? degree, ModelDto? model, ValidationErrors errors)

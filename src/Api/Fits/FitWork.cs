@@ -39,17 +39,31 @@ public static class FitWork
     /// and m params, QR costs n·m² a pass (three with MSE's refinement); MAE adds 30 IRLS passes and at most 1000 + 20m
     /// simplex steps of 2·n·m each; Huber at most 500 Newton passes. The engine's solvers stop there, so this bounds them.
     /// </summary>
-    public static double Exact(FitSpec spec)
+    public static double Exact(FitSpec spec) => spec.Model is null ? Exact(spec.Points, Params(spec), spec.Loss) : 0;
+
+    /// <summary>The same estimate for a polynomial of <paramref name="parameters"/> params on <paramref name="points"/> points.</summary>
+    public static double Exact(double points, int parameters, string? loss)
     {
-        if (spec.Model is not null) return 0;
-        var n = (double)spec.Points;
-        var m = (double)Params(spec);
-        return spec.Loss switch
+        var n = points;
+        var m = (double)parameters;
+        return loss switch
         {
             "mse" => 3 * n * m * m,
             "mae" => 30 * n * m * m + 2 * (1000 + 20 * m) * n * m,
             _ => 500 * n * m * m,
         };
+    }
+
+    /// <summary>
+    /// The most steps a polynomial descent can take within <paramref name="maxWork"/> once the finder's sweep (for "auto"),
+    /// the evaluations and the optimum beside it are paid for.
+    /// </summary>
+    public static double AffordableSteps(double points, int parameters, string? loss, bool auto, double maxWork)
+    {
+        var exact = Exact(points, parameters, loss);
+        var besides = exact <= MaxOptimumWork ? exact : 0;
+        var perStep = Math.Max(1, points) * Math.Max(1, parameters);
+        return (maxWork - besides) / perStep - (auto ? new LearningRateSweep().Steps : 0) - 2 * parameters;
     }
 
     /// <summary>Whether a descent fit gets the exact optimum beside it: a polynomial, and the optimum costs at most <see cref="MaxOptimumWork"/>.</summary>

@@ -7,6 +7,7 @@ using FitService.Api.LearningRates;
 using FitService.Engine;
 using FitService.Engine.Exact;
 using FitService.Engine.LearningRates;
+using FitService.Engine.Models;
 
 namespace FitService.Api.Jobs;
 
@@ -33,6 +34,10 @@ public sealed class FitRunner(
         if (fit.Kind == FitKinds.LearningRateFinder) return RunFinder(fit, x, y, stop, shutdown);
         var spec = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!;
         if (spec.Solver == FitValidator.Exact) return Exact(spec, x, y, shutdown);
+        // A defaulted polynomial descent runs on x scaled to [−1, 1]; params are reported in powers of x (see FitSpec.ScaleX).
+        var descentX = spec.ScaleX is { } scaling ? Array.ConvertAll(x, v => (v - scaling.Center) / scaling.HalfRange) : x;
+        double[] Reported(double[] parameters) =>
+            spec.ScaleX is { } s ? Polynomial.Unscale(parameters, s.Center, s.HalfRange) : parameters;
 
         double? chosen = null;
         LearningRateSuggestions? suggestions = null;
@@ -42,7 +47,7 @@ public sealed class FitRunner(
             LearningRateFinderResult found;
             try
             {
-                found = LearningRateFinder.Run(FitValidator.ToProblem(spec, x, y, 1.0), cancellationToken: stop.Token);
+                found = LearningRateFinder.Run(FitValidator.ToProblem(spec, descentX, y, 1.0), cancellationToken: stop.Token);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -58,7 +63,7 @@ public sealed class FitRunner(
             }
             logger.LogInformation("Fit {FitId}: learning-rate finder chose {Rate} (steep {Steep}, minimum/10 {Minimum})", fit.Id, chosen, found.Steep, found.Minimum);
         }
-        var problem = FitValidator.ToProblem(spec, x, y, chosen);
+        var problem = FitValidator.ToProblem(spec, descentX, y, chosen);
 
         var savedHistory = 0;
         var countedSteps = 0;
@@ -71,13 +76,13 @@ public sealed class FitRunner(
             result = Fitter.Run(problem, progress =>
             {
                 var fresh = progress.History.AsSpan(savedHistory).ToArray();
-                var update = new FitProgressUpdate(fit.Attempt, progress.Step, progress.Params, progress.Loss, savedHistory, fresh);
+                var update = new FitProgressUpdate(fit.Attempt, progress.Step, Reported(progress.Params), progress.Loss, savedHistory, fresh);
                 // The engine calls back on the job's own thread at most every 250 ms: a blocking save here is fine.
                 if (store.SaveProgressAsync(fit.Id, update, CancellationToken.None).GetAwaiter().GetResult()) stop.Cancel();
                 savedHistory = progress.History.Length;
                 metrics.StepsDone(progress.Step - countedSteps);
                 countedSteps = progress.Step;
-                signals.Publish(new FitSignal(fit.Id, false, progress.Step, progress.Loss, progress.Params));
+                signals.Publish(new FitSignal(fit.Id, false, progress.Step, progress.Loss, update.Params));
             }, ProgressInterval, stop.Token);
         }
         finally
@@ -98,6 +103,13 @@ public sealed class FitRunner(
             StopReason.Cancelled => FitStatus.Cancelled,
             _ => FitStatus.Succeeded,
         };
+        if (spec.ScaleX is not null && Array.TrueForAll(result.Params, double.IsFinite))
+        {
+            // The same curve in powers of x; its loss on the original x, as /v1/evaluate would compute it.
+            var parameters = Reported(result.Params);
+            var loss = Fitter.Evaluate(x, y, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), parameters);
+            result = result with { Params = parameters, Loss = double.IsFinite(result.Loss) ? loss : result.Loss };
+        }
         var outcome = new FitOutcome { LearningRateChosen = chosen, LearningRateSuggestions = suggestions };
         if (problem.Formula is null && status != FitStatus.Cancelled)
         {
@@ -105,6 +117,7 @@ public sealed class FitRunner(
                 ? WithOptimum(outcome, spec, x, y, result.Loss, shutdown)
                 : outcome with { OptimumError = OptimumTooCostly(spec) };
         }
+        if (status == FitStatus.Succeeded) outcome = outcome with { Statistics = FitStatisticsCalculator.Compute(spec, x, y, result.Params) };
         return new FitCompletion(status, Wire(result.StopReason), result.Step, result.Params,
             double.IsFinite(result.Loss) ? result.Loss : null, result.History, result.Error, clock.GetUtcNow(), outcome.ToJson());
     }
@@ -142,7 +155,12 @@ public sealed class FitRunner(
         {
             var optimum = ExactSolver.Solve(x, y, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), ct);
             return new FitCompletion(FitStatus.Succeeded, "exact", 0, optimum.Params, double.IsFinite(optimum.Loss) ? optimum.Loss : null, [], null,
-                clock.GetUtcNow(), new FitOutcome { Optimum = FitOutcome.ToDto(optimum), Gap = 0 }.ToJson());
+                clock.GetUtcNow(), new FitOutcome
+                {
+                    Optimum = FitOutcome.ToDto(optimum),
+                    Gap = 0,
+                    Statistics = FitStatisticsCalculator.Compute(spec, x, y, optimum.Params),
+                }.ToJson());
         }
         catch (ExactSolverException e)
         {

@@ -5,12 +5,14 @@ using Spectre.Console;
 
 namespace FitService.Cli.Commands;
 
-/// <summary><c>fitctl fit points.csv --degree 2 --loss mae --lr 0.01 --steps 1000</c>: submit, follow, print params and loss.</summary>
+/// <summary><c>fitctl fit data.csv --x temp --y sales</c> (any fit option besides): submit, follow, print params and loss.</summary>
 internal static class FitCommand
 {
     public static Command Create(CommandRunner runner)
     {
         var points = new Argument<string>("points") { Description = "CSV file of x,y rows (header optional), or - for standard input" };
+        var xColumn = new Option<string?>("--x") { Description = "The x column of a wider CSV: its header name or 0-based index [x, or the first]" };
+        var yColumn = new Option<string?>("--y") { Description = "The y column of a wider CSV: its header name or 0-based index [y, or the second]" };
         var fitOptions = new FitOptions();
         var label = new Option<string?>("--label") { Description = "Free text stored with the fit (max 200 chars)" };
         var idempotencyKey = new Option<string?>("--idempotency-key") { Description = "Repeating a submit with the same key returns the same fit" };
@@ -19,13 +21,15 @@ internal static class FitCommand
         var command = new Command("fit", "Fit a polynomial (or a formula) to the points of a CSV file and print the params and final loss");
         command.Arguments.Add(points);
         fitOptions.AddTo(command);
+        command.Options.Add(xColumn);
+        command.Options.Add(yColumn);
         command.Options.Add(label);
         command.Options.Add(idempotencyKey);
         command.Options.Add(noWait);
 
         runner.Attach(command, async (parseResult, client, output, cancellationToken) =>
         {
-            var data = PointsCsv.Load(parseResult.GetValue(points)!, runner.Context.In);
+            var data = PointsCsv.Load(parseResult.GetValue(points)!, runner.Context.In, parseResult.GetValue(xColumn), parseResult.GetValue(yColumn));
             var request = fitOptions.ToRequest(parseResult, data.X, data.Y, parseResult.GetValue(label));
 
             var fit = await client.SubmitFitAsync(request, parseResult.GetValue(idempotencyKey), cancellationToken: cancellationToken);

@@ -5,7 +5,8 @@ using System.Globalization;
 namespace FitService.Cli.Commands;
 
 /// <summary>The options that shape a fit, shared by <c>fit</c> and <c>batch</c>, and their mapping onto a <see cref="FitRequest"/>.
-/// Options left out are left out of the request too, so the service applies its own defaults.</summary>
+/// Options left out are left out of the request too, so the service applies its own defaults: degree 2, loss mse, the learning
+/// rate its finder chooses, and up to 100,000 steps that stop once the loss no longer falls.</summary>
 internal sealed class FitOptions
 {
     private static readonly string[] Losses = ["mae", "mse", "huber"];
@@ -14,7 +15,7 @@ internal sealed class FitOptions
     private static readonly string[] Solvers = ["descent", "exact"];
     private const string Auto = "auto";
 
-    public Option<int?> Degree { get; } = new("--degree", "-d") { Description = "Polynomial degree, 0–20 (or --formula)" };
+    public Option<int?> Degree { get; } = new("--degree", "-d") { Description = "Polynomial degree, 0–20 (or --formula) [2]" };
     public Option<string?> Formula { get; } = new("--formula") { Description = "A formula model instead of a polynomial, e.g. 'a*exp(b*x) + c' (with --params)" };
     public Option<string[]> Params { get; } = new("--params")
     {
@@ -22,10 +23,10 @@ internal sealed class FitOptions
         AllowMultipleArgumentsPerToken = true,
         CustomParser = ParseNameList,
     };
-    public Option<string?> Solver { get; } = new("--solver") { Description = "descent, or exact: the optimum computed directly (polynomials; no --lr or --steps) [descent]" };
-    public Option<string> Loss { get; } = new("--loss", "-l") { Description = "Loss: mae, mse or huber", Required = true };
-    public Option<string?> LearningRate { get; } = new("--lr", "--learning-rate") { Description = "Learning rate (> 0), or auto: the service's learning-rate finder picks it" };
-    public Option<int?> Steps { get; } = new("--steps", "-n") { Description = "Number of parameter updates (not with --solver exact)" };
+    public Option<string?> Solver { get; } = new("--solver") { Description = "descent, or exact: the optimum computed directly (polynomials; descent options are ignored with a warning) [descent]" };
+    public Option<string> Loss { get; } = new("--loss", "-l") { Description = "Loss: mae, mse or huber [mse]" };
+    public Option<string?> LearningRate { get; } = new("--lr", "--learning-rate") { Description = "Learning rate (> 0), or auto: the service's learning-rate finder picks it [auto]" };
+    public Option<int?> Steps { get; } = new("--steps", "-n") { Description = "Number of parameter updates [100000, stopping once the loss no longer falls]" };
     public Option<double?> HuberDelta { get; } = new("--huber-delta") { Description = "δ of the huber loss [1.0]" };
     public Option<double[]> InitialParams { get; } = new("--initial-params", "-p")
     {
@@ -88,7 +89,6 @@ internal sealed class FitOptions
     /// for options that contradict each other, such as <c>--beta1</c> with <c>--optimizer sgd</c>.</summary>
     public FitRequest ToRequest(ParseResult parseResult, double[]? x = null, double[]? y = null, string? label = null)
     {
-        RequireDescentOptions(parseResult);
         var initialParams = parseResult.GetValue(InitialParams);
         return new FitRequest
         {
@@ -116,23 +116,13 @@ internal sealed class FitOptions
     {
         var formula = p.GetValue(Formula);
         var names = p.GetValue(Params) ?? [];
-        if (IsGiven(p, Degree) == (formula is not null))
+        if (IsGiven(p, Degree) && formula is not null)
             throw new UsageException("give either --degree or --formula (with --params)");
         if (formula is null && names.Length > 0)
             throw new UsageException("--params applies to --formula");
         if (formula is not null && names.Length == 0)
             throw new UsageException("--formula needs --params, the param names in order (e.g. --params a,b,c)");
         return formula is null ? null : new ModelDto { Formula = formula, Params = names };
-    }
-
-    /// <summary>A descent needs a rate and a number of steps; the exact solver needs neither (the service names anything else that does not apply).</summary>
-    private void RequireDescentOptions(ParseResult p)
-    {
-        if (p.GetValue(Solver) == "exact") return;
-        if (!IsGiven(p, LearningRate))
-            throw new UsageException("--lr is required (a number, or auto), unless --solver exact");
-        if (!IsGiven(p, Steps))
-            throw new UsageException("--steps is required, unless --solver exact");
     }
 
     private OptimizerDto? OptimizerFrom(ParseResult p)

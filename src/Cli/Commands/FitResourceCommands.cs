@@ -10,6 +10,9 @@ internal static class FitResourceCommands
     /// <summary>History pages fetched for <c>--all</c>.</summary>
     private const int HistoryPageSize = 10_000;
 
+    /// <summary>How long <c>cancel</c> waits for a running fit to stop before printing it.</summary>
+    private const int CancelWaitSeconds = 10;
+
     public static Command Get(CommandRunner runner)
     {
         var id = IdArgument();
@@ -61,6 +64,9 @@ internal static class FitResourceCommands
         runner.Attach(command, async (parseResult, client, output, cancellationToken) =>
         {
             var fit = await client.CancelFitAsync(parseResult.GetValue(id)!, cancellationToken);
+            // The service answers 202 while a running fit is still stopping: wait (briefly) to print it cancelled, not "running".
+            if (fit.Status is FitStatuses.Queued or FitStatuses.Running)
+                fit = await client.GetFitAsync(fit.Id, TimeSpan.FromSeconds(CancelWaitSeconds), cancellationToken);
             FitCommand.Print(runner.Context.Out, output, fit);
             return ExitCodes.Success;
         });

@@ -17,29 +17,35 @@ internal sealed class PointsFormatException(string source, int line, string reas
     public string Reason { get; } = reason;
 }
 
-/// <summary>Reads <c>x,y</c> rows. The header is optional (a first row that is not two numbers), blank lines and
+/// <summary>Reads <c>x,y</c> rows, or two columns of a wider table chosen by name or index. The header is optional (a first row that is not all numbers), blank lines and
 /// <c>#</c> comments are skipped, values may be padded with spaces or quoted, and rows may also be separated by
 /// <c>;</c>, tabs or spaces. Numbers use the invariant culture (a dot for decimals) and must be finite.</summary>
 internal static class PointsCsv
 {
     public const string StandardInput = "-";
 
-    public static Points Load(string path, TextReader? stdin = null)
+    public static Points Load(string path, TextReader? stdin = null, string? xColumn = null, string? yColumn = null)
     {
         if (path == StandardInput)
-            return Parse(stdin ?? Console.In, "<stdin>");
+            return Parse(stdin ?? Console.In, "<stdin>", xColumn, yColumn);
         if (!File.Exists(path))
             throw new PointsFormatException(path, 0, "no such file");
         using var reader = new StreamReader(path);
-        return Parse(reader, path);
+        return Parse(reader, path, xColumn, yColumn);
     }
 
-    public static Points Parse(TextReader reader, string source)
+    /// <summary>
+    /// Reads the points. <paramref name="xColumn"/> and <paramref name="yColumn"/> choose the columns by header name or
+    /// 0-based index; without them a file of exactly two columns is x,y, and a wider one needs a header with x and y.
+    /// </summary>
+    public static Points Parse(TextReader reader, string source, string? xColumn = null, string? yColumn = null)
     {
         var x = new List<double>();
         var y = new List<double>();
         var lineNumber = 0;
         var sawRow = false;
+        int? xi = null, yi = null;
+        string[]? header = null;
         while (reader.ReadLine() is { } line)
         {
             lineNumber++;
@@ -50,27 +56,74 @@ internal static class PointsCsv
             var firstRow = !sawRow;
             sawRow = true;
             if (firstRow && !fields.All(IsNumber))
-                continue; // a header such as "x,y"
-            if (fields.Length != 2)
-                throw new PointsFormatException(source, lineNumber, $"expected 2 values (x,y), found {fields.Length}: '{text}'");
-            x.Add(ParseValue(fields[0], "x", source, lineNumber));
-            y.Add(ParseValue(fields[1], "y", source, lineNumber));
+            {
+                header = fields; // a header such as "x,y" or "day,temp,sales"
+                continue;
+            }
+            xi ??= Column(xColumn, "x", 0, header, fields.Length, source, lineNumber);
+            yi ??= Column(yColumn, "y", 1, header, fields.Length, source, lineNumber);
+            var chosen = xColumn is not null || yColumn is not null || header is not null && header.Length != 2;
+            if (!chosen && fields.Length != 2)
+                throw new PointsFormatException(source, lineNumber, $"expected 2 values (x,y), found {fields.Length}: '{text}' (choose the columns with --x and --y)");
+            var needed = Math.Max(xi.Value, yi.Value) + 1;
+            if (fields.Length < needed)
+                throw new PointsFormatException(source, lineNumber, $"expected at least {needed} values, found {fields.Length}: '{text}'");
+            x.Add(ParseValue(fields[xi.Value], Name(header, xi.Value, "x"), source, lineNumber));
+            y.Add(ParseValue(fields[yi.Value], Name(header, yi.Value, "y"), source, lineNumber));
         }
         if (x.Count == 0)
             throw new PointsFormatException(source, 0, "no points (expected rows of x,y)");
         return new Points([.. x], [.. y]);
     }
 
+    /// <summary>The column <paramref name="choice"/> names (header name first, then a 0-based index), or the default.</summary>
+    private static int Column(string? choice, string role, int fallback, string[]? header, int width, string source, int line)
+    {
+        if (choice is null)
+        {
+            var named = header is null ? -1 : Array.FindIndex(header, h => string.Equals(h, role, StringComparison.OrdinalIgnoreCase));
+            if (named >= 0) return named;
+            if (header is not null && header.Length > 2)
+                throw new PointsFormatException(source, line, $"{header.Length} columns ({string.Join(", ", header)}): choose with --x and --y");
+            return fallback;
+        }
+        if (header is not null)
+        {
+            var named = Array.FindIndex(header, h => string.Equals(h, choice, StringComparison.Ordinal));
+            if (named < 0) named = Array.FindIndex(header, h => string.Equals(h, choice, StringComparison.OrdinalIgnoreCase));
+            if (named >= 0) return named;
+        }
+        if (int.TryParse(choice, NumberStyles.None, CultureInfo.InvariantCulture, out var index) && index < width)
+            return index;
+        throw new PointsFormatException(source, line, header is null
+            ? $"--{role} {choice}: the file has no header; give a 0-based column index below {width}"
+            : $"--{role} {choice}: no such column; the columns are {string.Join(", ", header)}");
+    }
+
+    private static string Name(string[]? header, int column, string role) =>
+        header is not null && column < header.Length && header[column].Length > 0 ? header[column] : role;
+
+    /// <summary>Cells separated by comma, else semicolon, else tab, else spaces; double quotes protect separators inside a cell.</summary>
     private static string[] Split(string text)
     {
-        var separator = text.Contains(',') ? ',' : text.Contains(';') ? ';' : (char?)null;
-        var fields = separator is { } s
-            ? text.Split(s)
-            : text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        var trimmed = fields.Select(f => f.Trim().Trim('"').Trim()).ToList();
-        while (trimmed.Count > 2 && trimmed[^1].Length == 0)
-            trimmed.RemoveAt(trimmed.Count - 1); // tolerate a trailing separator
-        return [.. trimmed];
+        var separator = text.Contains(',') ? ',' : text.Contains(';') ? ';' : text.Contains('\t') ? '\t' : (char?)null;
+        if (separator is null)
+            return text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Select(f => f.Trim('"')).ToArray();
+        var fields = new List<string>();
+        var cell = new System.Text.StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var ch = text[i];
+            if (ch == '"' && quoted && i + 1 < text.Length && text[i + 1] == '"') { cell.Append('"'); i++; }
+            else if (ch == '"') quoted = !quoted;
+            else if (ch == separator && !quoted) { fields.Add(cell.ToString().Trim()); cell.Clear(); }
+            else cell.Append(ch);
+        }
+        fields.Add(cell.ToString().Trim());
+        while (fields.Count > 2 && fields[^1].Length == 0)
+            fields.RemoveAt(fields.Count - 1); // tolerate a trailing separator
+        return [.. fields];
     }
 
     private static bool IsNumber(string field) =>

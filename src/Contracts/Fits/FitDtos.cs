@@ -2,7 +2,12 @@ using System.Text.Json.Serialization;
 
 namespace FitService.Contracts;
 
-/// <summary>A request to fit a polynomial (or a formula model) to points by gradient descent, or to compute its exact optimum.</summary>
+/// <summary>
+/// A request to fit a polynomial (or a formula model) to points by gradient descent, or to compute its exact optimum.
+/// Only <c>x</c> and <c>y</c> are required: the defaults fit a quadratic by least squares (<c>degree</c> 2, <c>loss</c> mse) at the
+/// rate the learning-rate finder chooses (<c>learningRate</c> "auto"), for up to 100,000 steps, stopping once 100 steps in a row
+/// bring no lower loss.
+/// </summary>
 public sealed class FitRequest
 {
     /// <summary>The x values of the points; 1 to <c>Limits:MaxPoints</c> finite numbers.</summary>
@@ -11,25 +16,29 @@ public sealed class FitRequest
     /// <summary>The y values of the points; as many as <c>x</c>, all finite.</summary>
     public double[]? Y { get; init; }
 
-    /// <summary>Polynomial degree d, 0–20. The model is p[0]·x^d + p[1]·x^(d−1) + … + p[d]. Give either this or <c>model</c>.</summary>
+    /// <summary>Polynomial degree d, 0–20; default 2. The model is p[0]·x^d + p[1]·x^(d−1) + … + p[d]. Give either this or <c>model</c>.</summary>
     public int? Degree { get; init; }
 
     /// <summary>A formula model instead of the polynomial, e.g. <c>{"formula": "a*exp(b*x) + c", "params": ["a", "b", "c"]}</c>.</summary>
     public ModelDto? Model { get; init; }
 
-    /// <summary><c>descent</c> (default): gradient descent; <c>exact</c>: the optimum computed directly (polynomials only; no learning rate, steps, optimizer, schedule, stop, historyEvery or initialParams).</summary>
+    /// <summary><c>descent</c> (default): gradient descent; <c>exact</c>: the optimum computed directly (polynomials only; learningRate, steps, optimizer, schedule, stop, historyEvery and initialParams are ignored, each with an entry in the fit's <c>warnings</c>).</summary>
     public string? Solver { get; init; }
 
-    /// <summary><c>mae</c> (mean absolute error), <c>mse</c> (mean squared error) or <c>huber</c> (as torch.nn.functional.huber_loss).</summary>
+    /// <summary><c>mse</c> (mean squared error, the default), <c>mae</c> (mean absolute error) or <c>huber</c> (as torch.nn.functional.huber_loss).</summary>
     public string? Loss { get; init; }
 
     /// <summary>δ of the Huber loss; &gt; 0; default 1.0. Only with <c>loss: huber</c>.</summary>
     public double? HuberDelta { get; init; }
 
-    /// <summary>Step size of the descent, finite and &gt; 0; or <c>"auto"</c>: the learning-rate finder runs first and the fit uses its suggestion (see <c>learningRateChosen</c>).</summary>
+    /// <summary>Step size of the descent, finite and &gt; 0; or <c>"auto"</c> (the default): the learning-rate finder runs first and the fit uses its suggestion (see <c>learningRateChosen</c>).</summary>
     public LearningRateValue? LearningRate { get; init; }
 
-    /// <summary>Number of parameter updates (at most: a stop rule may end sooner); 1 to <c>Limits:MaxSteps</c>.</summary>
+    /// <summary>
+    /// Number of parameter updates (at most: a stop rule may end sooner); 1 to <c>Limits:MaxSteps</c>. Default 100,000 (fewer when
+    /// that would exceed <c>Limits:MaxSteps</c> or <c>Limits:MaxWork</c>), and then, unless <c>stop</c> is given, the fit stops once
+    /// 100 steps in a row bring no lower loss (<c>stop: {"minImprovement": 0, "patience": 100}</c>).
+    /// </summary>
     public int? Steps { get; init; }
 
     /// <summary>Starting parameters, highest power first (as numpy.polyfit); length degree+1; default all zeros. For a formula: one per param, in its order; default all ones.</summary>
@@ -41,7 +50,7 @@ public sealed class FitRequest
     /// <summary>The learning-rate schedule over the steps; default constant.</summary>
     public ScheduleDto? Schedule { get; init; }
 
-    /// <summary>Optional early stop rules.</summary>
+    /// <summary>Optional early stop rules; when neither this nor <c>steps</c> is given, <c>{"minImprovement": 0, "patience": 100}</c>.</summary>
     public StopDto? Stop { get; init; }
 
     /// <summary>Record the loss of every k-th step only (for very long runs); ≥ 1; default 1.</summary>
@@ -191,7 +200,22 @@ public sealed record FitSpec
     public WebhookDto? Webhook { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Label { get; init; }
+    /// <summary>
+    /// Set when the request left <c>learningRate</c> and <c>initialParams</c> to their defaults (a polynomial by descent): the
+    /// descent runs on x' = (x − center) / halfRange, where the powers of x are far better conditioned, and the params, the loss
+    /// and the statistics are reported for x itself. The history is the loss, the same in either basis.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public XScaling? ScaleX { get; init; }
+    /// <summary>Stored with the spec and shown as the fit's <c>warnings</c>, never inside <c>request</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string[]? Warnings { get; init; }
 }
+
+/// <summary>The affine change x' = (x − center) / halfRange a defaulted descent runs in.</summary>
+/// <param name="Center">The middle of the x range, (min + max) / 2.</param>
+/// <param name="HalfRange">Half the x range, (max − min) / 2 (&gt; 0).</param>
+public sealed record XScaling(double Center, double HalfRange);
 
 /// <summary>A fit: its state, its progress while running, and its result once ended.</summary>
 public sealed record FitResource
@@ -253,6 +277,10 @@ public sealed record FitResource
     /// <summary>The request as understood, defaults filled in, points counted.</summary>
     public required FitSpec Request { get; init; }
 
+    /// <summary>What the service ignored or changed in the request, e.g. fields that do not apply to solver exact; omitted when none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string[]? Warnings { get; init; }
+
     /// <summary>The best possible fit for this loss, computed exactly by the worker after the descent; null until then, for formula models and for cancelled fits.</summary>
     public OptimumDto? Optimum { get; init; }
 
@@ -270,6 +298,13 @@ public sealed record FitResource
     /// <summary>With <c>learningRate: "auto"</c>: both suggestions of the finder.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public LearningRateSuggestions? LearningRateSuggestions { get; init; }
+
+    /// <summary>
+    /// Once succeeded: R², RMSE, MAE, residual quantiles, log-likelihood, AIC and BIC at the fit's params, and for a polynomial with
+    /// loss mse the least-squares standard errors, t-values and 95 % confidence intervals as statsmodels OLS reports them.
+    /// Null until then and for fits stored before statistics existed.
+    /// </summary>
+    public FitStatistics? Statistics { get; init; }
 }
 
 /// <summary>The exact optimum of a polynomial fit.</summary>

@@ -23,4 +23,26 @@ public static class Polynomial
         for (var k = 1; k < parameters.Length; k++) y = y * x + parameters[k];
         return y;
     }
+
+    /// <summary>
+    /// The params in powers of x of the polynomial whose params in powers of x' = (x − <paramref name="center"/>) / <paramref name="halfRange"/>
+    /// are <paramref name="scaled"/> (both highest power first): the same curve, expanded by Horner's rule in polynomial arithmetic.
+    /// </summary>
+    public static double[] Unscale(ReadOnlySpan<double> scaled, double center, double halfRange)
+    {
+        var a = 1 / halfRange;
+        var b = -center / halfRange;
+        // Lowest power first while expanding: result = (…(q0·x' + q1)·x' + …)·x' + qd with x' = a·x + b.
+        var result = new double[scaled.Length];
+        var length = 1;
+        result[0] = scaled[0];
+        for (var k = 1; k < scaled.Length; k++)
+        {
+            for (var i = length; i >= 1; i--) result[i] = result[i] * b + result[i - 1] * a;
+            result[0] = result[0] * b + scaled[k];
+            length++;
+        }
+        Array.Reverse(result);
+        return result;
+    }
 }

@@ -35,10 +35,6 @@ public sealed class SubmitValidationTests : IClassFixture<SubmitValidationTests.
     {
         { With("x", null), "x", "is required" },
         { With("y", null), "y", "is required" },
-        { With("degree", null), "degree", "is required" },
-        { With("loss", null), "loss", "is required" },
-        { With("learningRate", null), "learningRate", "is required" },
-        { With("steps", null), "steps", "is required" },
         { With("x", "null"), "x", "is required" },
         { With("x", "[]"), "x", "at least 1" },
         { With("y", "[1,2]"), "y", "length 2 differs from x (3)" },

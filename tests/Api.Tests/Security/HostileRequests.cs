@@ -33,10 +33,10 @@ public static class HostileRequests
     {
         ["x"] = ["\"1,2,3\"", "[1,\"2\",3]", "[null,1,2]", "[1,2]", "[]", "[1,2,1e400]", "[1,2," + new string('9', 400) + "]", "null", "[true,1,2]"],
         ["y"] = ["[1,2,3,4]", "[{},1,2]", "[1,2,-1e400]", "null", "\"abc\""],
-        ["degree"] = ["-1", "2.5", "21", "\"1\"", "null", "99999999999", "-0.5", "1e1", new string('9', 400)],
-        ["loss"] = ["\"MAE\"", "\"\"", "null", "\"l1\"", "\"mae \"", "1"],
-        ["learningRate"] = ["0", "-1", "-1e-300", "\"0.1\"", "null", "\"NaN\"", "\"Infinity\"", "-0"],
-        ["steps"] = ["0", "-5", "1.5", "100001", "null", "\"10\"", "1e3", "2147483648"],
+        ["degree"] = ["-1", "2.5", "21", "\"1\"", "99999999999", "-0.5", "1e1", new string('9', 400)],
+        ["loss"] = ["\"MAE\"", "\"\"", "\"l1\"", "\"mae \"", "1"],
+        ["learningRate"] = ["0", "-1", "-1e-300", "\"0.1\"", "\"NaN\"", "\"Infinity\"", "-0"],
+        ["steps"] = ["0", "-5", "1.5", "100001", "\"10\"", "1e3", "2147483648"],
         ["initialParams"] = ["[1]", "[1,2,3,4]", "[1,\"a\"]", "[1e400,1]", "\"1,2\""],
         ["optimizer"] = ["{\"type\":\"rmsprop\"}", "{\"type\":\"sgd\",\"momentum\":-1}", "{\"type\":\"adam\",\"beta1\":1.5}", "{\"type\":\"sgd\",\"nesterov\":true}",
             "{\"type\":\"SGD\"}", "{\"type\":\"sgd\",\"extra\":1}", "{\"type\":\"adam\",\"epsilon\":-1}", "{\"type\":null}", "\"sgd\""],
@@ -156,10 +156,10 @@ public static class HostileRequests
         Csv("csv 1e400", csvQuery, "1,2\n1e400,3\n");
         Csv("csv NaN", csvQuery, "1,2\nNaN,3\n");
         Csv("csv one column", csvQuery, "1\n2\n3\n");
-        Csv("csv three columns", csvQuery, "1,2,3\n4,5,6\n");
+        Csv("csv three columns, a missing y column", csvQuery + "&y=sales", "1,2,3\n4,5,6\n");
         Csv("csv empty", csvQuery, "");
         Csv("csv header only", csvQuery, "x,y\n");
-        Csv("csv without fields", "/v1/fits", "1,2\n2,3\n");
+        Csv("csv short row", "/v1/fits", "a,b,c\n1,2,3\n2\n");
         Csv("csv unknown field", csvQuery + "&colour=red", "1,2\n2,3\n");
         Csv("csv bad degree", csvQuery.Replace("degree=1", "degree=abc"), "1,2\n2,3\n");
         Csv("csv negative steps", csvQuery.Replace("steps=10", "steps=-10"), "1,2\n2,3\n");

@@ -1,0 +1,43 @@
+using FitService.Engine.Models;
+using FitService.Engine.Statistics;
+
+namespace FitService.Api.Fits;
+
+/// <summary>Computes <see cref="FitStatistics"/> with the engine (src/Engine/Statistics).</summary>
+public static class FitStatisticsCalculator
+{
+    /// <summary>The statistics of a fit with <paramref name="parameters"/> on its points.</summary>
+    public static FitStatistics Compute(FitSpec spec, double[] x, double[] y, double[] parameters)
+    {
+        var formula = FitValidator.FormulaOf(spec);
+        var fitted = new double[x.Length];
+        for (var i = 0; i < x.Length; i++) fitted[i] = formula?.Evaluate(parameters, x[i]) ?? Polynomial.Evaluate(parameters, x[i]);
+        var goodness = GoodnessOfFit.Of(y, fitted, default, parameters.Length);
+
+        LeastSquaresStatistics? leastSquares = null;
+        string? reason = null;
+        if (formula is null && spec.Loss == "mse" && spec.Degree is { } degree)
+        {
+            var ols = LeastSquares.Fit(x, y, degree, default, out reason);
+            if (ols is not null) leastSquares = ToDto(ols, parameters);
+        }
+        var r = goodness.Residuals;
+        return new FitStatistics(x.Length, parameters.Length, F(goodness.RSquared), F(goodness.Rmse), F(goodness.Mae),
+            new ResidualSummary(F(r.Min), F(r.Q1), F(r.Median), F(r.Q3), F(r.Max)),
+            F(goodness.LogLikelihood), F(goodness.Aic), F(goodness.Bic), leastSquares, reason);
+    }
+
+    private static LeastSquaresStatistics ToDto(LeastSquaresFit ols, double[] fitParams)
+    {
+        var deviation = 0.0;
+        for (var j = 0; j < ols.Params.Length; j++) deviation = Math.Max(deviation, Math.Abs(fitParams[j] - ols.Params[j]) / ols.StandardErrors[j]);
+        return new LeastSquaresStatistics(
+            Fs(ols.Params), Fs(ols.StandardErrors), Fs(ols.TValues), Fs(ols.PValues), [.. ols.ConfidenceIntervals.Select(Fs)],
+            LeastSquares.Confidence, F(ols.Sigma), ols.DegreesOfFreedom, F(ols.RSquared), F(ols.AdjustedRSquared),
+            F(ols.LogLikelihood), F(ols.Aic), F(ols.Bic), F(deviation));
+    }
+
+    private static double? F(double? value) => value is { } v && double.IsFinite(v) ? v : null;
+
+    private static double?[] Fs(double[] values) => Array.ConvertAll(values, v => F(v));
+}
