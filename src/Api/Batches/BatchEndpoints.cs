@@ -28,6 +28,7 @@ public static class BatchEndpoints
                 "Small fits run many per Hangfire job. A top-level `webhook` gets one signed `batch.completed` event when the last fit ends.")
             .Accepts<BatchRequest>("application/json")
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
 
@@ -70,6 +71,7 @@ public static class BatchEndpoints
         }
 
         var errors = new ValidationErrors();
+        var key = IdempotencyKey.Read(http.Request, errors);
         if (request.Fits is null or { Length: 0 }) errors.Add("fits", "must hold at least 1 fit");
         else if (request.Fits.Length > limits.MaxBatchFits) errors.Add("fits", $"has {request.Fits.Length} fits; at most {limits.MaxBatchFits} (Limits:MaxBatchFits) are allowed");
         if (request.Label is { Length: var length } && length > limits.MaxLabelLength) errors.Add("label", $"has {length} characters; at most {limits.MaxLabelLength} are allowed");
@@ -110,9 +112,13 @@ public static class BatchEndpoints
         if (errors.Any) return FitEndpoints.Invalid(errors);
 
         if (await guard.CheckAsync(http, http.Tenant(), valid.ConvertAll(v => v.Spec), ct) is { } refused) return refused;
-        var batch = await submitter.SubmitBatchAsync(http.Tenant(), valid, request.Label, new BatchSpec(request.Webhook), ct);
-        var stored = await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
-        return TypedResults.Accepted($"/v1/batches/{batch.Id}", ToResource(stored!));
+        var created = await submitter.SubmitBatchAsync(http.Tenant(), valid, request.Label, new BatchSpec(request.Webhook), key, ct);
+        if (created.Outcome == CreateOutcome.Conflict) return IdempotencyKey.Conflict(key!, "batch", created.BatchId);
+        if (created.Outcome == CreateOutcome.Existing) IdempotencyKey.MarkReplayed(http.Response);
+        // A replayed batch may have been deleted since: then the key names nothing, as a deleted fit's key does.
+        return await store.GetBatchAsync(http.Tenant(), created.BatchId, ct) is { } stored
+            ? TypedResults.Accepted($"/v1/batches/{created.BatchId}", ToResource(stored))
+            : NotFound(created.BatchId);
     }
 
     public static async Task<Results<Ok<BatchResource>, ProblemHttpResult>> Get(

@@ -15,7 +15,7 @@ namespace FitService.Api.Fits;
 
 public static class FitEndpoints
 {
-    public const int DefaultListLimit = 50, MaxListLimit = 500, DefaultHistoryLimit = 1000, MaxHistoryLimit = 100_000, MaxIdempotencyKeyLength = 200;
+    public const int DefaultListLimit = 50, MaxListLimit = 500, DefaultHistoryLimit = 1000, MaxHistoryLimit = 100_000;
 
     public static RouteGroupBuilder MapFits(this IEndpointRouteBuilder app)
     {
@@ -78,21 +78,16 @@ public static class FitEndpoints
                 : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);
         }
         var errors = new ValidationErrors();
-        var key = http.Request.Headers["Idempotency-Key"].ToString();
-        if (key.Length > MaxIdempotencyKeyLength || key.Any(char.IsControl))
-            errors.Add("Idempotency-Key", $"must be at most {MaxIdempotencyKeyLength} printable characters");
+        var key = IdempotencyKey.Read(http.Request, errors);
         var valid = FitValidator.Validate(read.Request, limits.Value, errors);
         var tenant = http.Tenant();
         if (valid?.Spec.Webhook?.Url is { } webhookUrl) await webhooks.CheckAsync(tenant, webhookUrl, errors, ct);
         if (valid is null || errors.Any) return Invalid(errors);
 
         if (await guard.CheckAsync(http, tenant, [valid.Spec], ct) is { } refused) return refused;
-        var created = await submitter.SubmitAsync(tenant, valid, key.Length == 0 ? null : key, ct);
-        if (created.Outcome == CreateOutcome.Conflict)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Idempotency-Key already used",
-                detail: $"The key '{key}' was used for a different request (fit {created.Fit!.Id}). Use a new key for a new request.");
-        }
+        var created = await submitter.SubmitAsync(tenant, valid, key, ct);
+        if (created.Outcome == CreateOutcome.Conflict) return IdempotencyKey.Conflict(key!, "fit", created.Fit!.Id);
+        if (created.Outcome == CreateOutcome.Existing) IdempotencyKey.MarkReplayed(http.Response);
 
         var fit = created.Fit!;
         var location = $"/v1/fits/{fit.Id}";
