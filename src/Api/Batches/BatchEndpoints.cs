@@ -30,20 +30,24 @@ public static class BatchEndpoints
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         group.MapGet("/{id}", Get).WithName("GetBatch")
             .WithSummary("Get a batch's progress")
-            .WithDescription("Counts by status and the fit ids. `Prefer: wait=N` answers as soon as every fit has ended, or after N seconds.")
+            .WithDescription("Counts by status and the fit ids. `Prefer: wait=N` answers as soon as every fit has ended, or after N seconds. " +
+                "`ETag` and `If-None-Match` spare a poller the body (304).")
+            .WithETag()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapGet("/{id}/results", GetResults).WithName("GetBatchResults")
             .WithSummary("A batch's results, one per fit")
-            .WithDescription("JSON lines (`application/x-ndjson`, the default) in item order, or `Accept: text/csv` for " +
-                "`label,status,stopReason,loss,p0,p1,…` (params highest power first).")
+            .WithDescription("JSON lines (`application/x-ndjson`, the default; each line a `BatchResult`) in item order, or `Accept: text/csv` for " +
+                "`label,status,stopReason,loss,p0,p1,…` (params highest power first). q-values count; 406 when `Accept` allows neither.")
             .Produces<BatchResult>(StatusCodes.Status200OK, "application/x-ndjson")
             .Produces<string>(StatusCodes.Status200OK, "text/csv")
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status406NotAcceptable);
 
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelBatch")
             .WithSummary("Cancel every fit of a batch that has not ended")
@@ -134,15 +138,18 @@ public static class BatchEndpoints
         return TypedResults.Ok(ToResource(batch));
     }
 
+    private static readonly string[] ResultMediaTypes = ["application/x-ndjson", "text/csv"];
+
     public static async Task<Results<PushStreamHttpResult, ContentHttpResult, ProblemHttpResult>> GetResults(
         string id, HttpContext http, IFitStore store, IOptions<JsonOptions> json, CancellationToken ct)
     {
+        if (ContentNegotiation.Choose(http.Request, ResultMediaTypes) is not { } mediaType) return ContentNegotiation.NotAcceptable(ResultMediaTypes);
         var tenant = http.Tenant();
         if (await store.GetBatchAsync(tenant, id, ct) is null) return NotFound(id);
         var fits = await store.ListBatchFitsAsync(tenant, id, ct);
         var results = fits.Select((f, i) => new BatchResult(i, f.Id, f.Label, f.Status.ToWire(), f.StopReason, f.Loss, f.Params, f.Error)).ToList();
 
-        if (http.Request.Headers.Accept.ToString().Contains("text/csv", StringComparison.OrdinalIgnoreCase))
+        if (mediaType == "text/csv")
         {
             var width = results.Max(r => r.Params?.Length ?? 0);
             var csv = new StringBuilder("label,status,stopReason,loss");

@@ -58,6 +58,7 @@ public static class ServiceRegistration
 
         services.ConfigureHttpJsonOptions(o => JsonOutput.Configure(o.SerializerOptions));
         services.AddProblemDetails();
+        services.AddFitProblemTypes();
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: [HealthEndpoints.ReadyTag]);
         services.AddFitSwagger();
         return builder;

@@ -34,11 +34,14 @@ public static class LearningRateFinderEndpoints
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         group.MapGet("/{id}", Get).WithName("GetLearningRateFinder")
             .WithSummary("Get a learning-rate finder run")
-            .WithDescription("Status and, once ended, the curve (rate, loss, smoothed loss per update) and the suggestions. `Prefer: wait=N` waits for the end.")
+            .WithDescription("Status and, once ended, the curve (rate, loss, smoothed loss per update) and the suggestions. `Prefer: wait=N` waits for the end. " +
+                "`ETag` and `If-None-Match` spare a poller the body (304).")
+            .WithETag()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapGet("/{id}/plot.svg", Plot).WithName("GetLearningRateFinderPlot")
