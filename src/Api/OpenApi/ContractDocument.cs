@@ -30,6 +30,7 @@ public sealed class ContractDocument(ApiKeys keys) : IDocumentFilter
             !schemas.TryGetValue("BatchRequest", out var found) || found is not OpenApiSchema batch || batch.Properties is null) return;
         if (fitRequest.CreateShallowCopy() is not OpenApiSchema item) return;
         item.Required = new SortedSet<string>(StringComparer.Ordinal);
+        item.Properties = fitRequest.Properties?.ToDictionary(p => p.Key, p => ContractSchemas.Optional(p.Value));
         item.Description = "The fields of a fit request, for a batch's `defaults` and each of its `fits`: what a fit requires " +
             "(`x`, `y`, `loss`, …) must be in the item or in the defaults.";
         schemas[BatchFitRequest] = item;

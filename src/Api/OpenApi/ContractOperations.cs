@@ -84,6 +84,8 @@ public sealed class ContractOperations : IOperationFilter
                     Description = "One result per fit, in item order.",
                     Content = new Dictionary<string, IOpenApiMediaType>
                     {
+                        // CSV first: NSwag reads the first media type, and takes any type naming "json" (NDJSON too) for one JSON document.
+                        ["text/csv"] = Text("`label,status,stopReason,loss,p0,p1,…` after a header line (params highest power first)."),
                         ["application/x-ndjson"] = new OpenApiMediaType
                         {
                             Schema = new OpenApiSchema
@@ -92,7 +94,6 @@ public sealed class ContractOperations : IOperationFilter
                                 Description = "JSON lines: each line one `BatchResult` object (see components/schemas/BatchResult), ended by `\\n`.",
                             },
                         },
-                        ["text/csv"] = Text("`label,status,stopReason,loss,p0,p1,…` after a header line (params highest power first)."),
                     },
                 };
                 context.SchemaGenerator.GenerateSchema(typeof(Batches.BatchResult), context.SchemaRepository);
@@ -173,8 +174,12 @@ public sealed class ContractOperations : IOperationFilter
         responses[code] = response;
     }
 
+    /// <summary>
+    /// A text body that is not JSON, as <c>format: binary</c>: generators then hand the client a stream or a string instead of
+    /// parsing it as JSON (NSwag's client did, and threw on every CSV).
+    /// </summary>
     private static OpenApiMediaType Text(string description) =>
-        new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Description = description } };
+        new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = description } };
 
     private static void Content(OpenApiResponses responses, string code, string mediaType, OpenApiMediaType media, bool replace = false)
     {

@@ -33,6 +33,12 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
         {
             foreach (var property in s.Properties.Values.OfType<OpenApiSchema>()) NotNull(property);
             ApplyRequestRules(name, s, limits);
+            // An optional field may be null, meaning "the default" (the reader treats null as absent). Saying so matters:
+            // NSwag makes non-nullable optional numbers plain ints and doubles and would send 0 for every field left out.
+            foreach (var (field, property) in s.Properties.ToList())
+            {
+                if (s.Required?.Contains(field) != true) s.Properties[field] = Optional(property);
+            }
         }
         else
         {
@@ -77,6 +83,22 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
                 if (nullable) inline.Type |= JsonSchemaType.Null;
                 else NotNull(inline);
                 return inline;
+            default:
+                return property;
+        }
+    }
+
+    /// <summary>The same property, also allowing null (a copy: schemas may share property objects).</summary>
+    public static IOpenApiSchema Optional(IOpenApiSchema property)
+    {
+        switch (property)
+        {
+            case OpenApiSchemaReference reference:
+                return new OpenApiSchema { Type = JsonSchemaType.Object | JsonSchemaType.Null, OneOf = [reference] };
+            case OpenApiSchema inline when inline.Type is { } type && inline.CreateShallowCopy() is OpenApiSchema copy:
+                copy.Type = type | JsonSchemaType.Null;
+                if (copy.Enum is { } values && !values.Contains(null!)) copy.Enum = [.. values, null!];
+                return copy;
             default:
                 return property;
         }

@@ -59,7 +59,11 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.Service factory) :
         Assert.Equal(1, fit["properties"]!["x"]!["minItems"]!.GetValue<int>());
         Assert.Equal(200, fit["properties"]!["label"]!["maxLength"]!.GetValue<int>());
         Assert.True(fit["properties"]!["huberDelta"]!["exclusiveMinimum"]!.GetValue<bool>());
-        Assert.All(fit["properties"]!.AsObject(), p => Assert.Null(p.Value!["nullable"]));
+        // Required fields never take null; an optional one may be null, meaning its default.
+        Assert.All(["x", "y", "loss"], name => Assert.Null(fit["properties"]![name]!["nullable"]));
+        Assert.True(fit["properties"]!["historyEvery"]!["nullable"]!.GetValue<bool>());
+        Assert.Null(Schema(doc, "BatchFitRequest")["required"]?.AsArray().FirstOrDefault());
+        Assert.Equal("#/components/schemas/BatchFitRequest", Schema(doc, "BatchRequest")["properties"]!["fits"]!["items"]!["$ref"]!.GetValue<string>());
         Assert.Equal(["sgd", "adam"], Schema(doc, "OptimizerDto")["properties"]!["type"]!["enum"]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Equal(["type"], Schema(doc, "ScheduleDto")["required"]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Equal(10_000, Schema(doc, "BatchRequest")["properties"]!["fits"]!["maxItems"]!.GetValue<int>());
@@ -123,7 +127,8 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.Service factory) :
         var history = Operation(doc, "/v1/fits/{id}/history", "get")["responses"]!["200"]!["content"]!.AsObject();
         Assert.Equal(["application/json", "text/csv"], history.Select(c => c.Key));
         var results = Operation(doc, "/v1/batches/{id}/results", "get")["responses"]!["200"]!["content"]!.AsObject();
-        Assert.Equal(["application/x-ndjson", "text/csv"], results.Select(c => c.Key));
+        Assert.Equal(["application/x-ndjson", "text/csv"], results.Select(c => c.Key).Order());
+        Assert.All(results, c => Assert.Equal("binary", c.Value!["schema"]!["format"]!.GetValue<string>()));
         foreach (var plot in new[] { "/v1/fits/{id}/plot.svg", "/v1/fits/{id}/loss.svg", "/v1/lr-finder/{id}/plot.svg" })
         {
             Assert.Equal("binary", Operation(doc, plot, "get")["responses"]!["200"]!["content"]!["image/svg+xml"]!["schema"]!["format"]!.GetValue<string>());
