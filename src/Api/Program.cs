@@ -23,6 +23,7 @@ try
     builder.AddFitLogging();
     builder.AddFitService();
     builder.AddFitSecurity();
+    builder.AddFitCors();
 
     var app = builder.Build();
     // From here on the static logger (Hangfire logs through it) is the configured one, not the bootstrap logger.
@@ -30,6 +31,7 @@ try
     app.UseSerilogRequestLogging(o => o.Logger = app.Services.GetRequiredService<Serilog.ILogger>());
     app.UseExceptionHandler();
     app.UseStatusCodePages();
+    app.UseFitCors();
     app.UseFitSecurity();
     app.MapHealth();
     app.MapPrometheusScrapingEndpoint("/metrics");

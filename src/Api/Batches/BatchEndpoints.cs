@@ -28,21 +28,26 @@ public static class BatchEndpoints
                 "Small fits run many per Hangfire job. A top-level `webhook` gets one signed `batch.completed` event when the last fit ends.")
             .Accepts<BatchRequest>("application/json")
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         group.MapGet("/{id}", Get).WithName("GetBatch")
             .WithSummary("Get a batch's progress")
-            .WithDescription("Counts by status and the fit ids. `Prefer: wait=N` answers as soon as every fit has ended, or after N seconds.")
+            .WithDescription("Counts by status and the fit ids. `Prefer: wait=N` answers as soon as every fit has ended, or after N seconds. " +
+                "`ETag` and `If-None-Match` spare a poller the body (304).")
+            .WithETag()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapGet("/{id}/results", GetResults).WithName("GetBatchResults")
             .WithSummary("A batch's results, one per fit")
-            .WithDescription("JSON lines (`application/x-ndjson`, the default) in item order, or `Accept: text/csv` for " +
-                "`label,status,stopReason,loss,p0,p1,…` (params highest power first).")
+            .WithDescription("JSON lines (`application/x-ndjson`, the default; each line a `BatchResult`) in item order, or `Accept: text/csv` for " +
+                "`label,status,stopReason,loss,p0,p1,…` (params highest power first). q-values count; 406 when `Accept` allows neither.")
             .Produces<BatchResult>(StatusCodes.Status200OK, "application/x-ndjson")
             .Produces<string>(StatusCodes.Status200OK, "text/csv")
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status406NotAcceptable);
 
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelBatch")
             .WithSummary("Cancel every fit of a batch that has not ended")
@@ -70,6 +75,7 @@ public static class BatchEndpoints
         }
 
         var errors = new ValidationErrors();
+        var key = IdempotencyKey.Read(http.Request, errors);
         if (request.Fits is null or { Length: 0 }) errors.Add("fits", "must hold at least 1 fit");
         else if (request.Fits.Length > limits.MaxBatchFits) errors.Add("fits", $"has {request.Fits.Length} fits; at most {limits.MaxBatchFits} (Limits:MaxBatchFits) are allowed");
         if (request.Label is { Length: var length } && length > limits.MaxLabelLength) errors.Add("label", $"has {length} characters; at most {limits.MaxLabelLength} are allowed");
@@ -108,9 +114,13 @@ public static class BatchEndpoints
         if (errors.Any) return FitEndpoints.Invalid(errors);
 
         if (await guard.CheckAsync(http, http.Tenant(), valid.ConvertAll(v => v.Spec), ct) is { } refused) return refused;
-        var batch = await submitter.SubmitBatchAsync(http.Tenant(), valid, request.Label, new BatchSpec(request.Webhook), ct);
-        var stored = await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
-        return TypedResults.Accepted($"/v1/batches/{batch.Id}", ToResource(stored!));
+        var created = await submitter.SubmitBatchAsync(http.Tenant(), valid, request.Label, new BatchSpec(request.Webhook), key, ct);
+        if (created.Outcome == CreateOutcome.Conflict) return IdempotencyKey.Conflict(key!, "batch", created.BatchId);
+        if (created.Outcome == CreateOutcome.Existing) IdempotencyKey.MarkReplayed(http.Response);
+        // A replayed batch may have been deleted since: then the key names nothing, as a deleted fit's key does.
+        return await store.GetBatchAsync(http.Tenant(), created.BatchId, ct) is { } stored
+            ? TypedResults.Accepted($"/v1/batches/{created.BatchId}", ToResource(stored))
+            : NotFound(created.BatchId);
     }
 
     public static async Task<Results<Ok<BatchResource>, ProblemHttpResult>> Get(
@@ -126,15 +136,18 @@ public static class BatchEndpoints
         return TypedResults.Ok(ToResource(batch));
     }
 
+    private static readonly string[] ResultMediaTypes = ["application/x-ndjson", "text/csv"];
+
     public static async Task<Results<PushStreamHttpResult, ContentHttpResult, ProblemHttpResult>> GetResults(
         string id, HttpContext http, IFitStore store, IOptions<JsonOptions> json, CancellationToken ct)
     {
+        if (ContentNegotiation.Choose(http.Request, ResultMediaTypes) is not { } mediaType) return ContentNegotiation.NotAcceptable(ResultMediaTypes);
         var tenant = http.Tenant();
         if (await store.GetBatchAsync(tenant, id, ct) is null) return NotFound(id);
         var fits = await store.ListBatchFitsAsync(tenant, id, ct);
         var results = fits.Select((f, i) => new BatchResult(i, f.Id, f.Label, f.Status.ToWire(), f.StopReason, f.Loss, f.Params, f.Error)).ToList();
 
-        if (http.Request.Headers.Accept.ToString().Contains("text/csv", StringComparison.OrdinalIgnoreCase))
+        if (mediaType == "text/csv")
         {
             var width = results.Max(r => r.Params?.Length ?? 0);
             var csv = new StringBuilder("label,status,stopReason,loss");

@@ -67,7 +67,8 @@ public sealed class FitExamples(IOptions<JsonOptions> json) : IOperationFilter
         switch (name)
         {
             case "SubmitFit":
-                SetRequestExample(operation, "application/json", JsonSerializer.SerializeToNode(LessonRequest, RequestJson));
+                // Named examples only: OpenAPI forbids `example` beside `examples`.
+                AddExample(operation, "lesson", "the lesson's fit", LessonRequest);
                 AddExample(operation, "auto", "learningRate \"auto\": the finder picks the rate", Lesson(LearningRateValue.Auto, degree: 2, model: null));
                 AddExample(operation, "exact", "solver \"exact\": the optimum, no descent", new FitRequest
                 {
@@ -81,12 +82,9 @@ public sealed class FitExamples(IOptions<JsonOptions> json) : IOperationFilter
                 {
                     Status = "queued", StopReason = null, Step = 0, Params = null, Loss = null, History = [], StartedAt = null, FinishedAt = null,
                 }));
-                AddHeader(operation, "Idempotency-Key", "Repeating a request with the same key returns the same fit; the same key with a different request is 409.");
-                AddHeader(operation, "Prefer", "`wait=N` (N ≤ 60): wait up to N seconds; 201 with the finished fit if it ended by then, else 202.");
                 break;
             case "GetFit":
                 SetResponseExample(operation, "200", Node(finished));
-                AddHeader(operation, "Prefer", "`wait=N` (N ≤ 60): answer as soon as the fit has ended, or after N seconds.");
                 break;
             case "CancelFit":
                 SetResponseExample(operation, "202", Node(finished with { Status = "cancelled", StopReason = "cancelled" }));
@@ -122,18 +120,5 @@ public sealed class FitExamples(IOptions<JsonOptions> json) : IOperationFilter
         {
             concrete.Example = example;
         }
-    }
-
-    private static void AddHeader(OpenApiOperation operation, string name, string description)
-    {
-        operation.Parameters ??= [];
-        operation.Parameters.Add(new OpenApiParameter
-        {
-            Name = name,
-            In = ParameterLocation.Header,
-            Required = false,
-            Description = description,
-            Schema = new OpenApiSchema { Type = JsonSchemaType.String },
-        });
     }
 }

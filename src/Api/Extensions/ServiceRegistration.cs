@@ -64,6 +64,7 @@ public static class ServiceRegistration
         services.AddProblemDetails();
         // Before the storage handler (AddFitSecurity): a queue failure after the insert must not read as "nothing stored".
         services.AddExceptionHandler<NotQueuedExceptionHandler>();
+        services.AddFitProblemTypes();
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: [HealthEndpoints.ReadyTag]);
         services.AddFitSwagger();
         return builder;

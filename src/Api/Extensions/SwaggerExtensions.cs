@@ -18,10 +18,16 @@ public static class SwaggerExtensions
                     "differentiation; read the loss history and the parameters by polling, waiting (`Prefer: wait=N`) or a webhook.",
             });
             options.OperationFilter<FitExamples>();
+            options.SchemaFilter<OpenApi.ContractSchemas>();
+            options.OperationFilter<OpenApi.ContractOperations>();
+            options.DocumentFilter<OpenApi.ContractDocument>();
+            options.SupportNonNullableReferenceTypes();
+            // A number or "auto". Deliberately without a type: NSwag's C# generator reads a oneOf of primitives as its first branch
+            // (a double that throws on "auto"); untyped, NSwag makes it an object, Kiota an UntypedNode and openapi-typescript
+            // `unknown`, and each sends and reads both forms.
             options.MapType<LearningRateValue>(() => new OpenApiSchema
             {
-                Description = "A finite number > 0, or \"auto\" (the learning-rate finder's suggestion).",
-                OneOf = [new OpenApiSchema { Type = JsonSchemaType.Number }, new OpenApiSchema { Type = JsonSchemaType.String, Enum = [System.Text.Json.Nodes.JsonValue.Create("auto")] }],
+                Description = "A finite number > 0, or the string \"auto\" (the learning-rate finder's suggestion).",
             });
             foreach (var assembly in new[] { typeof(Program).Assembly, typeof(Engine.Fitter).Assembly, typeof(FitResource).Assembly })
             {

@@ -15,7 +15,7 @@ namespace FitService.Api.Fits;
 
 public static class FitEndpoints
 {
-    public const int DefaultListLimit = 50, MaxListLimit = 500, DefaultHistoryLimit = 1000, MaxHistoryLimit = 100_000, MaxIdempotencyKeyLength = 200;
+    public const int DefaultListLimit = 50, MaxListLimit = 500, DefaultHistoryLimit = 1000, MaxHistoryLimit = 100_000;
 
     public static RouteGroupBuilder MapFits(this IEndpointRouteBuilder app)
     {
@@ -31,7 +31,8 @@ public static class FitEndpoints
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         group.MapGet("/", List).WithName("ListFits")
             .WithSummary("List fits, newest first")
@@ -41,15 +42,19 @@ public static class FitEndpoints
         group.MapGet("/{id}", Get).WithName("GetFit")
             .WithSummary("Get a fit")
             .WithDescription("Status, progress while running (step, params, loss, history so far) and the result once ended. " +
-                "`Prefer: wait=N` answers as soon as the fit has ended, or after N seconds.")
+                "`Prefer: wait=N` answers as soon as the fit has ended, or after N seconds. `ETag` and `If-None-Match` spare a poller the body (304).")
+            .WithETag()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapGet("/{id}/history", History).WithName("GetFitHistory")
             .WithSummary("Page through a fit's loss history")
-            .WithDescription("Entry i is the loss before update i·historyEvery. JSON by default; `Accept: text/csv` gives `step,loss` CSV.")
+            .WithDescription("Entry i is the loss before update i·historyEvery. JSON by default; `Accept: text/csv` gives `step,loss` CSV " +
+                "(q-values count: `text/csv;q=0.5, application/json` is JSON). 406 when `Accept` allows neither.")
+            .Produces<HistoryPage>(StatusCodes.Status200OK, "application/json")
             .Produces<string>(StatusCodes.Status200OK, "text/csv")
             .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status406NotAcceptable);
 
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelFit")
             .WithSummary("Cancel a queued or running fit")
@@ -84,21 +89,16 @@ public static class FitEndpoints
                 : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);
         }
         var errors = new ValidationErrors();
-        var key = http.Request.Headers["Idempotency-Key"].ToString();
-        if (key.Length > MaxIdempotencyKeyLength || key.Any(char.IsControl))
-            errors.Add("Idempotency-Key", $"must be at most {MaxIdempotencyKeyLength} printable characters");
+        var key = IdempotencyKey.Read(http.Request, errors);
         var valid = FitValidator.Validate(read.Request, limits.Value, errors);
         var tenant = http.Tenant();
         if (valid?.Spec.Webhook?.Url is { } webhookUrl) await webhooks.CheckAsync(tenant, webhookUrl, errors, ct);
         if (valid is null || errors.Any) return Invalid(errors);
 
         if (await guard.CheckAsync(http, tenant, [valid.Spec], ct) is { } refused) return refused;
-        var created = await submitter.SubmitAsync(tenant, valid, key.Length == 0 ? null : key, ct);
-        if (created.Outcome == CreateOutcome.Conflict)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Idempotency-Key already used",
-                detail: $"The key '{key}' was used for a different request (fit {created.Fit!.Id}). Use a new key for a new request.");
-        }
+        var created = await submitter.SubmitAsync(tenant, valid, key, ct);
+        if (created.Outcome == CreateOutcome.Conflict) return IdempotencyKey.Conflict(key!, "fit", created.Fit!.Id);
+        if (created.Outcome == CreateOutcome.Existing) IdempotencyKey.MarkReplayed(http.Response);
 
         var fit = created.Fit!;
         var location = $"/v1/fits/{fit.Id}";
@@ -150,9 +150,12 @@ public static class FitEndpoints
         return TypedResults.Ok(new FitList(page, next));
     }
 
+    private static readonly string[] HistoryMediaTypes = ["application/json", "text/csv"];
+
     public static async Task<Results<Ok<HistoryPage>, ContentHttpResult, ValidationProblem, ProblemHttpResult>> History(
         string id, HttpContext http, IFitStore store, int? offset, int? limit, CancellationToken ct)
     {
+        if (ContentNegotiation.Choose(http.Request, HistoryMediaTypes) is not { } mediaType) return ContentNegotiation.NotAcceptable(HistoryMediaTypes);
         var errors = new ValidationErrors();
         var from = offset ?? 0;
         var take = limit ?? DefaultHistoryLimit;
@@ -167,7 +170,7 @@ public static class FitEndpoints
 
         var every = fit.HistoryEvery;
         var entries = page.Value.Page.Select((loss, i) => new HistoryEntry((from + i) * every, FitMapper.FiniteOrNull(loss))).ToList();
-        if (http.Request.Headers.Accept.ToString().Contains("text/csv", StringComparison.OrdinalIgnoreCase))
+        if (mediaType == "text/csv")
         {
             var csv = new StringBuilder("step,loss\n");
             foreach (var e in entries) csv.Append(CultureInfo.InvariantCulture, $"{e.Step},{e.Loss?.ToString("R", CultureInfo.InvariantCulture)}\n");

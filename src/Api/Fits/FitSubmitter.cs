@@ -23,16 +23,33 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, FitMetrics me
         return result;
     }
 
-    /// <summary>Stores a batch and all its fits at once, then queues them in chunks.</summary>
-    public async Task<NewBatch> SubmitBatchAsync(string tenant, IReadOnlyList<ValidFit> fits, string? label, BatchSpec spec, CancellationToken ct)
+    /// <summary>
+    /// Stores a batch and all its fits at once, then queues them in chunks. With an idempotency key the tenant already used
+    /// for a batch, stores and queues nothing and names that batch.
+    /// </summary>
+    public async Task<BatchCreateResult> SubmitBatchAsync(string tenant, IReadOnlyList<ValidFit> fits, string? label, BatchSpec spec,
+        string? idempotencyKey, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        var batch = new NewBatch(NewId(), tenant, Truncate(now), label, JsonSerializer.Serialize(spec, FitRequestReader.Strict));
-        var newFits = fits.Select(f => NewFit(tenant, f, now, null, batch.Id)).ToList();
-        await store.CreateBatchAsync(batch, newFits, ct);
+        var requestJson = JsonSerializer.Serialize(spec, FitRequestReader.Strict);
+        var newFits = new List<NewFit>(fits.Count);
+        var batchId = NewId();
+        foreach (var fit in fits) newFits.Add(NewFit(tenant, fit, now, null, batchId));
+        var batch = new NewBatch(batchId, tenant, Truncate(now), label, requestJson, idempotencyKey, BatchHash(label, requestJson, newFits));
+        var created = await store.CreateBatchAsync(batch, newFits, ct);
+        if (created.Outcome != CreateOutcome.Created) return created;
         metrics.Submitted(newFits.Count);
         Enqueue("batch", batch.Id, newFits.Select((f, i) => new QueuedFit(f.Id, FitWork.Of(fits[i].Spec))).ToList());
-        return batch;
+        return created;
+    }
+
+    /// <summary>A batch's content: its label, its own fields and each fit's content hash, in order.</summary>
+    private static string BatchHash(string? label, string requestJson, IReadOnlyList<NewFit> fits)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { label, request = requestJson })));
+        foreach (var fit in fits) hash.AppendData(System.Text.Encoding.ASCII.GetBytes(fit.RequestHash));
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     /// <summary>Queues what was stored; a failure here is told as such (<see cref="NotQueuedException"/>), never as "nothing stored".</summary>

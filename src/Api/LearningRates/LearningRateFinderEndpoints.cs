@@ -32,12 +32,16 @@ public static class LearningRateFinderEndpoints
                 "(`steep`: fastest fall; `minimum`: lowest smoothed loss ÷ 10) if it ended by then.")
             .Accepts<LearningRateFinderRequest>("application/json")
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         group.MapGet("/{id}", Get).WithName("GetLearningRateFinder")
             .WithSummary("Get a learning-rate finder run")
-            .WithDescription("Status and, once ended, the curve (rate, loss, smoothed loss per update) and the suggestions. `Prefer: wait=N` waits for the end.")
+            .WithDescription("Status and, once ended, the curve (rate, loss, smoothed loss per update) and the suggestions. `Prefer: wait=N` waits for the end. " +
+                "`ETag` and `If-None-Match` spare a poller the body (304).")
+            .WithETag()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapGet("/{id}/plot.svg", Plot).WithName("GetLearningRateFinderPlot")
@@ -65,6 +69,7 @@ public static class LearningRateFinderEndpoints
                 : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);
         }
         var errors = new ValidationErrors();
+        var key = IdempotencyKey.Read(http.Request, errors);
         if (LearningRateFinderValidator.Validate(request, limits.Value, errors) is not var (spec, x, y) || errors.Any) return FitEndpoints.Invalid(errors);
 
         var tenant = http.Tenant();
@@ -72,14 +77,19 @@ public static class LearningRateFinderEndpoints
         if (await guard.CheckAsync(http, tenant, [spec.ToFitSpec()], ct) is { } refused) return refused;
         var json = JsonSerializer.Serialize(spec, FitRequestReader.Strict);
         var run = new NewFit(FitSubmitter.NewId(), tenant, FitSubmitter.Truncate(clock.GetUtcNow()), json, x, y, spec.Steps, 1, spec.Label,
-            IdempotencyKey: null, FitSubmitter.Hash(json, x, y), Kind: FitKinds.LearningRateFinder);
-        var created = (await store.CreateAsync(run, ct)).Fit!;
-        queue.Enqueue(run.Id);
+            key, FitSubmitter.Hash(json, x, y), Kind: FitKinds.LearningRateFinder);
+        var stored = await store.CreateAsync(run, ct);
+        var created = stored.Fit!;
+        // Fits and finder runs share the table and so the keys: a fit's key is never a finder run's replay.
+        if (stored.Outcome == CreateOutcome.Conflict || created.Kind != FitKinds.LearningRateFinder)
+            return IdempotencyKey.Conflict(key!, created.Kind == FitKinds.LearningRateFinder ? "learning-rate finder run" : "fit", created.Id);
+        if (stored.Outcome == CreateOutcome.Created) queue.Enqueue(run.Id);
+        else IdempotencyKey.MarkReplayed(http.Response);
 
-        var location = $"/v1/lr-finder/{run.Id}";
+        var location = $"/v1/lr-finder/{created.Id}";
         if (PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) is { } wait)
         {
-            var ended = await FitEndpoints.WaitForEndAsync(signals, run.Id, wait, token => store.GetFinderRunAsync(tenant, run.Id, token), ct) ?? created;
+            var ended = await FitEndpoints.WaitForEndAsync(signals, created.Id, wait, token => store.GetFinderRunAsync(tenant, created.Id, token), ct) ?? created;
             if (ended.Status.IsEnded())
             {
                 http.Response.Headers["Preference-Applied"] = $"wait={wait}";

@@ -4,7 +4,7 @@ using Swashbuckle.AspNetCore.SwaggerGen;
 
 namespace FitService.Api.Security;
 
-/// <summary>Swagger UI's "Authorize" button: a Bearer scheme, required by every /v1 operation, which also documents 401 and 429.</summary>
+/// <summary>Swagger UI's "Authorize" button: a Bearer scheme on every /v1 operation (optional in local mode: see ContractDocument).</summary>
 public sealed class SwaggerSecurity : IConfigureOptions<SwaggerGenOptions>
 {
     public const string SchemeName = "Bearer";
@@ -15,7 +15,7 @@ public sealed class SwaggerSecurity : IConfigureOptions<SwaggerGenOptions>
         {
             Type = SecuritySchemeType.Http,
             Scheme = "bearer",
-            Description = "An API key: `Authorization: Bearer fs_…`. Not needed in the local mode (no keys configured).",
+            Description = "An API key: `Authorization: Bearer fs_…`. Needed only when keys are configured; in the local mode (no keys) requests are anonymous.",
         });
         options.OperationFilter<RequireKey>();
     }
@@ -27,9 +27,6 @@ public sealed class SwaggerSecurity : IConfigureOptions<SwaggerGenOptions>
             if (context.ApiDescription.RelativePath?.StartsWith("v1/", StringComparison.OrdinalIgnoreCase) != true) return;
             operation.Security ??= [];
             operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(SchemeName, context.Document)] = [] });
-            operation.Responses ??= [];
-            operation.Responses.TryAdd("401", new OpenApiResponse { Description = "Missing or invalid API key (`WWW-Authenticate: Bearer`)." });
-            operation.Responses.TryAdd("429", new OpenApiResponse { Description = "Rate limit or active-fit quota reached; see `Retry-After`." });
         }
     }
 }

@@ -1,7 +1,20 @@
 namespace FitService.Api.Storage;
 
 /// <summary>A batch to be stored with its fits (each fit's <see cref="NewFit.BatchId"/> is the batch's id).</summary>
-public sealed record NewBatch(string Id, string Tenant, DateTimeOffset CreatedAt, string? Label, string RequestJson);
+/// <param name="Id">The batch's id.</param>
+/// <param name="Tenant">Whose batch it is.</param>
+/// <param name="CreatedAt">When it was accepted.</param>
+/// <param name="Label">The client's label.</param>
+/// <param name="RequestJson">Batch-level request fields (webhook) as JSON.</param>
+/// <param name="IdempotencyKey">The client's <c>Idempotency-Key</c>, unique per tenant among batches; null without one.</param>
+/// <param name="RequestHash">Identifies the request's content, to tell a replay from another request reusing the key.</param>
+public sealed record NewBatch(string Id, string Tenant, DateTimeOffset CreatedAt, string? Label, string RequestJson,
+    string? IdempotencyKey = null, string? RequestHash = null);
+
+/// <summary>What became of a batch create: stored, or the batch an earlier request with the same key made (same content or not).</summary>
+/// <param name="Outcome">Created, or the earlier batch (Existing: same content; Conflict: different).</param>
+/// <param name="BatchId">The new batch's id, or the earlier one's.</param>
+public sealed record BatchCreateResult(CreateOutcome Outcome, string BatchId);
 
 /// <summary>A stored batch: its fits in submission order and how many are in each status.</summary>
 public sealed record BatchRecord

@@ -62,8 +62,11 @@ public interface IFitStore
     /// <summary>Queued plus running fits of a tenant.</summary>
     Task<int> CountActiveAsync(string tenant, CancellationToken ct);
 
-    /// <summary>Stores a batch and all its fits in one transaction: all of them or none.</summary>
-    Task CreateBatchAsync(NewBatch batch, IReadOnlyList<NewFit> fits, CancellationToken ct);
+    /// <summary>
+    /// Stores a batch and all its fits in one transaction: all of them or none. With an idempotency key already used by the
+    /// tenant for a batch, stores nothing and names that batch (<see cref="CreateOutcome.Existing"/> when the content is the same).
+    /// </summary>
+    Task<BatchCreateResult> CreateBatchAsync(NewBatch batch, IReadOnlyList<NewFit> fits, CancellationToken ct);
 
     /// <summary>A batch with its fit ids in submission order and its counts by status; null when missing or another tenant's.</summary>
     Task<BatchRecord?> GetBatchAsync(string tenant, string id, CancellationToken ct);

@@ -88,6 +88,11 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         """
         CREATE INDEX IF NOT EXISTS ix_fits_batch_unfinished ON fits (batch_id) WHERE status < 2;
         """,
+        // 7: Idempotency-Key on batches, unique per tenant as on fits.
+        """
+        ALTER TABLE batches ADD COLUMN IF NOT EXISTS idempotency_key text, ADD COLUMN IF NOT EXISTS request_hash text;
+        CREATE UNIQUE INDEX IF NOT EXISTS ix_batches_idempotency ON batches (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        """,
     ];
 
     private readonly NpgsqlDataSource _dataSource;
@@ -347,12 +352,39 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct));
     }
 
-    public async Task CreateBatchAsync(NewBatch batch, IReadOnlyList<NewFit> fits, CancellationToken ct)
+    public async Task<BatchCreateResult> CreateBatchAsync(NewBatch batch, IReadOnlyList<NewFit> fits, CancellationToken ct)
     {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        // The batch holding the key can be deleted between our insert and our re-select: then try again.
+        for (var attempt = 1; ; attempt++)
+        {
+            if (await TryCreateBatchAsync(conn, batch, fits, ct) is { } result) return result;
+            if (attempt == 3) throw new InvalidOperationException($"Idempotency key '{batch.IdempotencyKey}' is taken by a batch that cannot be found.");
+        }
+    }
+
+    private static async Task<BatchCreateResult?> TryCreateBatchAsync(NpgsqlConnection conn, NewBatch batch, IReadOnlyList<NewFit> fits, CancellationToken ct)
+    {
         await using var tx = await conn.BeginTransactionAsync(ct);
-        await ExecAsync(conn, tx, "INSERT INTO batches (id, tenant, created_at, label, request) VALUES (@id, @t, @created, @label, @request)", ct,
-            ("id", batch.Id), ("t", batch.Tenant), ("created", Utc(batch.CreatedAt)), ("label", batch.Label), ("request", batch.RequestJson));
+        // A concurrent create with the same key waits on the unique index, then inserts nothing: the batch it made is found after.
+        await using (var insert = Command(conn, tx, """
+            INSERT INTO batches (id, tenant, created_at, label, request, idempotency_key, request_hash)
+            VALUES (@id, @t, @created, @label, @request, @key, @hash)
+            ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            """, ("id", batch.Id), ("t", batch.Tenant), ("created", Utc(batch.CreatedAt)), ("label", batch.Label), ("request", batch.RequestJson),
+            ("key", batch.IdempotencyKey), ("hash", batch.RequestHash)))
+        {
+            if (await insert.ExecuteNonQueryAsync(ct) == 0)
+            {
+                await tx.RollbackAsync(CancellationToken.None);
+                await using var find = Command(conn, null, "SELECT id, request_hash FROM batches WHERE tenant = @t AND idempotency_key = @k",
+                    ("t", batch.Tenant), ("k", batch.IdempotencyKey));
+                await using var found = await find.ExecuteReaderAsync(ct);
+                if (!await found.ReadAsync(ct)) return null;
+                var same = !found.IsDBNull(1) && found.GetString(1) == batch.RequestHash;
+                return new BatchCreateResult(same ? CreateOutcome.Existing : CreateOutcome.Conflict, found.GetString(0));
+            }
+        }
         // Binary COPY: thousands of fits and their points in two round trips, inside the batch's transaction.
         await using (var copy = await conn.BeginBinaryImportAsync(
             "COPY fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, request_hash) FROM STDIN (FORMAT BINARY)", ct))
@@ -387,6 +419,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
             await copy.CompleteAsync(ct);
         }
         await tx.CommitAsync(CancellationToken.None);
+        return new BatchCreateResult(CreateOutcome.Created, batch.Id);
     }
 
     public async Task<BatchRecord?> GetBatchAsync(string tenant, string id, CancellationToken ct)

@@ -77,6 +77,19 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 while (await reader.ReadAsync(ct)) existing.Add(reader.GetString(0));
             if (!existing.Contains("kind")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN kind TEXT NOT NULL DEFAULT 'fit'", ct);
             if (!existing.Contains("outcome")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN outcome TEXT", ct);
+            existing.Clear();
+            await using (var info = Command(conn, tx, "SELECT name FROM pragma_table_info('batches')"))
+            await using (var reader = await info.ExecuteReaderAsync(ct))
+                while (await reader.ReadAsync(ct)) existing.Add(reader.GetString(0));
+            if (!existing.Contains("idempotency_key"))
+            {
+                await ExecAsync(conn, tx, """
+                    ALTER TABLE batches ADD COLUMN idempotency_key TEXT;
+                    ALTER TABLE batches ADD COLUMN request_hash TEXT;
+                    """, ct);
+            }
+            await ExecAsync(conn, tx,
+                "CREATE UNIQUE INDEX IF NOT EXISTS ix_batches_idempotency ON batches(tenant, idempotency_key) WHERE idempotency_key IS NOT NULL", ct);
             return 0;
         }, ct);
     }
@@ -276,11 +289,26 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct));
     }
 
-    public Task CreateBatchAsync(NewBatch batch, IReadOnlyList<NewFit> fits, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    public Task<BatchCreateResult> CreateBatchAsync(NewBatch batch, IReadOnlyList<NewFit> fits, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
-        await ExecAsync(conn, tx, "INSERT INTO batches (id, tenant, created_at, label, request) VALUES ($id, $t, $created, $label, $request)", ct,
+        // The one writer serialises creates, so looking the key up inside the write transaction is race-free.
+        if (batch.IdempotencyKey is not null)
+        {
+            await using var find = Command(conn, tx, "SELECT id, request_hash FROM batches WHERE tenant = $t AND idempotency_key = $k",
+                ("$t", batch.Tenant), ("$k", batch.IdempotencyKey));
+            await using var found = await find.ExecuteReaderAsync(ct);
+            if (await found.ReadAsync(ct))
+            {
+                var same = !found.IsDBNull(1) && found.GetString(1) == batch.RequestHash;
+                return new BatchCreateResult(same ? CreateOutcome.Existing : CreateOutcome.Conflict, found.GetString(0));
+            }
+        }
+        await ExecAsync(conn, tx, """
+            INSERT INTO batches (id, tenant, created_at, label, request, idempotency_key, request_hash)
+            VALUES ($id, $t, $created, $label, $request, $key, $hash)
+            """, ct,
             ("$id", batch.Id), ("$t", batch.Tenant), ("$created", batch.CreatedAt.ToUnixTimeMilliseconds()), ("$label", batch.Label),
-            ("$request", batch.RequestJson));
+            ("$request", batch.RequestJson), ("$key", batch.IdempotencyKey), ("$hash", batch.RequestHash));
         // One prepared pair of statements for all the fits: thousands of rows in one transaction.
         await using var insert = Command(conn, tx, """
             INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, request_hash)
@@ -304,7 +332,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             p["$y"].Value = DoubleBlobs.ToBytes(fit.Y);
             await insert.ExecuteNonQueryAsync(ct);
         }
-        return 0;
+        return new BatchCreateResult(CreateOutcome.Created, batch.Id);
     }, ct);
 
     public async Task<BatchRecord?> GetBatchAsync(string tenant, string id, CancellationToken ct)

@@ -45,6 +45,9 @@ public sealed record LearningRateFinderResult(
 /// </summary>
 public static class LearningRateFinder
 {
+    /// <summary>Bounds of a sweep's number of updates.</summary>
+    public const int MinSteps = 10, MaxSteps = 10_000;
+
     /// <summary>Runs the sweep. The problem's learning rate, schedule, steps, stop rules and history cadence are replaced by the sweep's.</summary>
     public static LearningRateFinderResult Run(FitProblem problem, LearningRateSweep? sweep = null, Action<FitProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -105,7 +108,7 @@ public static class LearningRateFinder
         var errors = new List<(string, string)>();
         if (!(double.IsFinite(sweep.StartLearningRate) && sweep.StartLearningRate > 0)) errors.Add(("startLearningRate", "must be finite and > 0"));
         if (!(double.IsFinite(sweep.EndLearningRate) && sweep.EndLearningRate > sweep.StartLearningRate)) errors.Add(("endLearningRate", "must be finite and > startLearningRate"));
-        if (sweep.Steps is < 10 or > 10_000) errors.Add(("steps", "must be between 10 and 10000"));
+        if (sweep.Steps is < MinSteps or > MaxSteps) errors.Add(("steps", $"must be between {MinSteps} and {MaxSteps}"));
         if (!(sweep.StopFactor > 1)) errors.Add(("stopFactor", "must be > 1"));
         if (!(sweep.Beta is >= 0 and < 1)) errors.Add(("beta", "must be in [0, 1)"));
         return errors;

@@ -359,6 +359,50 @@ public abstract class FitStoreContract
     }
 
     [ConditionalFact]
+    public async Task SameBatchIdempotencyKeyStoresOneBatchPerTenantAndConflictsOnOtherContent()
+    {
+        var store = await NewStoreAsync();
+        var key = "batch-key-" + Guid.NewGuid().ToString("N");
+        async Task<(BatchCreateResult Result, string Id, List<NewFit> Fits)> Create(string tenant, string hash)
+        {
+            var batchId = Guid.NewGuid().ToString("N");
+            var fits = Enumerable.Range(0, 3).Select(_ => AFit(tenant: tenant) with { BatchId = batchId }).ToList();
+            return (await store.CreateBatchAsync(ABatch(batchId, tenant) with { IdempotencyKey = key, RequestHash = hash }, fits, None), batchId, fits);
+        }
+
+        var (first, firstId, _) = await Create("t1", "h1");
+        var (replay, replayId, replayFits) = await Create("t1", "h1");
+        var (conflict, _, _) = await Create("t1", "h2");
+        var (otherTenant, otherId, _) = await Create("t2", "h1");
+
+        Assert.Equal(new BatchCreateResult(CreateOutcome.Created, firstId), first);
+        Assert.Equal(new BatchCreateResult(CreateOutcome.Existing, firstId), replay);
+        Assert.Equal(new BatchCreateResult(CreateOutcome.Conflict, firstId), conflict);
+        Assert.Equal(new BatchCreateResult(CreateOutcome.Created, otherId), otherTenant);
+        Assert.Null(await store.GetBatchAsync("t1", replayId, None));
+        Assert.Null(await store.GetAsync("t1", replayFits[0].Id, includeHistory: false, None));
+        Assert.Equal(3, (await store.GetBatchAsync("t1", firstId, None))!.Total);
+    }
+
+    [ConditionalFact]
+    public async Task ConcurrentBatchesWithOneIdempotencyKeyStoreOnlyOne()
+    {
+        var store = await NewStoreAsync();
+        var key = "race-" + Guid.NewGuid().ToString("N");
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+        {
+            var batchId = Guid.NewGuid().ToString("N");
+            var fits = Enumerable.Range(0, 20).Select(_ => AFit() with { BatchId = batchId }).ToList();
+            return store.CreateBatchAsync(ABatch(batchId) with { IdempotencyKey = key, RequestHash = "same" }, fits, None);
+        })));
+
+        Assert.Single(results, r => r.Outcome == CreateOutcome.Created);
+        Assert.All(results, r => Assert.NotEqual(CreateOutcome.Conflict, r.Outcome));
+        Assert.Single(results.Select(r => r.BatchId).Distinct());
+        Assert.Equal(20, (await store.GetBatchAsync("t1", results[0].BatchId, None))!.Total);
+    }
+
+    [ConditionalFact]
     public async Task BatchCountsFollowTheFits()
     {
         var store = await NewStoreAsync();

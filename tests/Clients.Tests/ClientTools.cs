@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace FitService.Clients.Tests;
+
+/// <summary>
+/// The generators and compilers, at pinned versions, in a cache folder outside the repository (.ci/run installs them there
+/// first; a test installs what is missing). <c>FITSERVICE_CLIENT_TOOLS</c> moves the folder.
+/// </summary>
+public static class ClientTools
+{
+    public const string NSwagVersion = "14.7.1", KiotaVersion = "1.38.0";
+    public const string OpenApiTypeScriptVersion = "7.13.0", OpenApiFetchVersion = "0.17.0", TypeScriptVersion = "5.9.3", RedoclyVersion = "2.77.0";
+
+    /// <summary>Kiota's C# runtime libraries, as `kiota info -l CSharp` names them for the generator above.</summary>
+    public const string KiotaLibrariesVersion = "2.1.2";
+    public const string NewtonsoftVersion = "13.0.4";
+
+    public static string Folder { get; } = Environment.GetEnvironmentVariable("FITSERVICE_CLIENT_TOOLS") is { Length: > 0 } folder
+        ? folder
+        : Path.Combine(Path.GetTempPath(), "fitservice-client-tools");
+
+    public static string NSwag => Path.Combine(Folder, "dotnet", "nswag");
+    public static string Kiota => Path.Combine(Folder, "dotnet", "kiota");
+    public static string NodeBin(string name) => Path.Combine(Folder, "npm", "node_modules", ".bin", name);
+
+    private static readonly SemaphoreSlim Installing = new(1, 1);
+
+    public static async Task EnsureDotnetToolAsync(string package, string version, string command)
+    {
+        await Installing.WaitAsync();
+        try
+        {
+            if (File.Exists(Path.Combine(Folder, "dotnet", command))) return;
+            await RunAsync("dotnet", ["tool", "install", "--tool-path", Path.Combine(Folder, "dotnet"), package, "--version", version], Folder, TimeSpan.FromMinutes(10));
+        }
+        finally
+        {
+            Installing.Release();
+        }
+    }
+
+    public static async Task EnsureNpmAsync()
+    {
+        await Installing.WaitAsync();
+        try
+        {
+            var wanted = new (string Name, string Version)[]
+            {
+                ("openapi-typescript", OpenApiTypeScriptVersion), ("openapi-fetch", OpenApiFetchVersion), ("typescript", TypeScriptVersion), ("@redocly/cli", RedoclyVersion),
+            };
+            if (wanted.All(p => InstalledVersion(p.Name) == p.Version)) return;
+            Directory.CreateDirectory(Path.Combine(Folder, "npm"));
+            await RunAsync("npm", ["install", "--prefix", Path.Combine(Folder, "npm"), "--no-audit", "--no-fund", "--save-exact", .. wanted.Select(p => $"{p.Name}@{p.Version}")],
+                Folder, TimeSpan.FromMinutes(10));
+        }
+        finally
+        {
+            Installing.Release();
+        }
+    }
+
+    private static string? InstalledVersion(string package)
+    {
+        var manifest = Path.Combine(Folder, "npm", "node_modules", package, "package.json");
+        if (!File.Exists(manifest)) return null;
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(manifest));
+        return json.RootElement.TryGetProperty("version", out var version) ? version.GetString() : null;
+    }
+
+    /// <summary>Runs a command to its end; a non-zero exit fails with everything it printed.</summary>
+    public static async Task<string> RunAsync(string file, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout,
+        IDictionary<string, string>? environment = null)
+    {
+        Directory.CreateDirectory(workingDirectory);
+        var info = new ProcessStartInfo(file)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments) info.ArgumentList.Add(argument);
+        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        info.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
+        using var process = new Process { StartInfo = info };
+        var output = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', info.ArgumentList)} did not end within {timeout}:\n{output}");
+        }
+        process.WaitForExit();
+        var text = output.ToString();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', info.ArgumentList)} exited with {process.ExitCode}:\n{text}");
+        return text;
+    }
+}

@@ -1,0 +1,88 @@
+// The scenario, run with the C# client Kiota generates from the served OpenAPI document (Gen.Kiota, generated beside).
+using System.Text;
+using System.Text.Json;
+using Gen.Kiota;
+using Gen.Kiota.Models;
+using Microsoft.Kiota.Abstractions;
+using Microsoft.Kiota.Abstractions.Authentication;
+using Microsoft.Kiota.Abstractions.Serialization;
+using Microsoft.Kiota.Http.HttpClientLibrary;
+using static Scenario;
+
+var baseUrl = args[0];
+using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
+var adapter = new HttpClientRequestAdapter(new AnonymousAuthenticationProvider(), httpClient: http) { BaseUrl = baseUrl };
+var client = new FitServiceClient(adapter);
+var label = "kiota-" + Guid.NewGuid().ToString("N");
+var ended = new[] { FitResource_status.Succeeded, FitResource_status.Failed, FitResource_status.Cancelled };
+void Wait(RequestConfiguration<DefaultQueryParameters> c) => c.Headers.Add("Prefer", "wait=30");
+static List<double?> Of(IEnumerable<double> values) => values.Select(v => (double?)v).ToList();
+
+// The lesson, submitted and waited for.
+var lesson = (await client.V1.Fits.PostAsync(new FitRequest
+{
+    X = Of(Numbers("x")), Y = Of(Numbers("y")), Degree = 2, Loss = FitRequest_loss.Mae, LearningRate = new UntypedDouble(0.01), Steps = 100,
+    InitialParams = Of(Numbers("initialParams")), Label = label,
+}, Wait))!;
+lesson = await UntilAsync(async () => (await client.V1.Fits[lesson.Id!].GetAsync(Wait))!, f => ended.Contains(f.Status!.Value), "the lesson");
+Check(lesson.Status == FitResource_status.Succeeded && lesson.StopReason == FitResource_stopReason.Steps, "the lesson succeeded after all its steps");
+Check(lesson.History!.Count == 100 && lesson.Loss < lesson.History[0], "100 losses recorded, the last below the first");
+
+// Its history, paged as JSON and as CSV.
+var pages = new List<HistoryEntry>();
+for (var offset = 0; offset < 100; offset += 40)
+{
+    var page = await client.V1.Fits[lesson.Id!].History.GetAsync(c => { c.QueryParameters.Offset = offset; c.QueryParameters.Limit = 40; });
+    pages.AddRange(page!.Items!);
+}
+Check(pages.Select(e => e.Step!.Value).SequenceEqual(Enumerable.Range(0, 100)), "history paged as JSON: steps 0 to 99");
+Check(pages.Select(e => e.Loss).SequenceEqual(lesson.History), "the pages hold the fit's history");
+var csvRequest = client.V1.Fits[lesson.Id!].History.ToGetRequestInformation(c => { c.QueryParameters.Offset = 90; c.QueryParameters.Limit = 10; });
+csvRequest.Headers.Remove("Accept");
+csvRequest.Headers.Add("Accept", "text/csv");
+var csv = await new StreamReader((await adapter.SendPrimitiveAsync<Stream>(csvRequest))!).ReadToEndAsync();
+Check(csv.StartsWith("step,loss\n") && csv.TrimEnd('\n').Split('\n').Length == 11, "history paged as CSV");
+
+// The list, read while a fit with learningRate "auto" exists.
+var auto = (await client.V1.Fits.PostAsync(new FitRequest
+{
+    X = Of(Numbers("x")), Y = Of(Numbers("y")), Degree = 2, Loss = FitRequest_loss.Mse, LearningRate = new UntypedString("auto"), Steps = 50, Label = label,
+}, Wait))!;
+auto = await UntilAsync(async () => (await client.V1.Fits[auto.Id!].GetAsync(Wait))!, f => ended.Contains(f.Status!.Value), "the auto fit");
+var list = (await client.V1.Fits.GetAsync(c => { c.QueryParameters.Label = label; c.QueryParameters.Limit = 50; }))!;
+Check(list.Items!.Count == 2, "the list holds both fits");
+Check(list.Items.Single(f => f.Id == auto.Id).Request!.LearningRate is UntypedString { } rate && rate.GetValue() == "auto", "learningRate \"auto\" reads back as \"auto\"");
+Check(list.Items.Single(f => f.Id == lesson.Id).Request!.LearningRate is UntypedDouble { } number && number.GetValue() == 0.01
+      || list.Items.Single(f => f.Id == lesson.Id).Request!.LearningRate is UntypedDecimal { } d && d.GetValue() == 0.01m,
+    "a numeric learningRate reads back as a number");
+Check(auto.LearningRateChosen > 0, "the auto fit says which rate it chose");
+
+// A batch and its results.
+var batch = (await client.V1.Batches.PostAsync(new BatchRequest
+{
+    Defaults = new BatchFitRequest { Degree = 1, Loss = BatchFitRequest_loss.Mse, LearningRate = new UntypedDouble(0.05), Steps = 200 },
+    Fits = Enumerable.Range(0, 3).Select(i => new BatchFitRequest { X = [0, 1, 2, 3], Y = [1, 3 + i, 5 + 2 * i, 7 + 3 * i], Label = $"{label}-{i}" }).ToList(),
+    Label = label,
+}, c => c.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString())))!;
+batch = await UntilAsync(async () => (await client.V1.Batches[batch.Id!].GetAsync(Wait))!, b => b.Status == BatchResource_status.Completed, "the batch");
+Check(batch.Counts!.Succeeded == 3, "every fit of the batch succeeded");
+var results = await new StreamReader((await client.V1.Batches[batch.Id!].Results.GetAsync())!).ReadToEndAsync();
+var labels = results.TrimEnd('\n').Split('\n').Select(l => JsonDocument.Parse(l).RootElement.GetProperty("label").GetString()).ToList();
+Check(labels.SequenceEqual(Enumerable.Range(0, 3).Select(i => $"{label}-{i}")), "the results, one JSON line per fit in item order");
+
+// A plot, downloaded.
+var svg = await new StreamReader((await client.V1.Fits[lesson.Id!].PlotSvg.GetAsync())!, Encoding.UTF8).ReadToEndAsync();
+Check(svg.Contains("<svg"), "the plot is an SVG");
+
+// A validation error, read as problem details.
+try
+{
+    await client.V1.Fits.PostAsync(new FitRequest { X = [1, 2, 3], Y = [1, 2], Degree = 2, Loss = FitRequest_loss.Mse, LearningRate = new UntypedDouble(0.1), Steps = 10 });
+    Check(false, "an invalid fit is refused");
+}
+catch (HttpValidationProblemDetails e)
+{
+    Check(e.ResponseStatusCode == 400 && e.Status == 400 && e.Errors!.AdditionalData.ContainsKey("y"), "the validation error names the field y");
+}
+
+Console.WriteLine("scenario passed");
