@@ -12,7 +12,9 @@ public static class FitMapper
         return ToResource(fit, outcome);
     }
 
-    private static FitResource ToResource(FitRecord fit, FitOutcome? outcome) => new()
+    private static FitResource ToResource(FitRecord fit, FitOutcome? outcome) => ToResource(fit, outcome, JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!);
+
+    private static FitResource ToResource(FitRecord fit, FitOutcome? outcome, FitSpec request) => new()
     {
         Id = fit.Id,
         Status = fit.Status.ToWire(),
@@ -28,13 +30,32 @@ public static class FitMapper
         FinishedAt = fit.FinishedAt,
         Error = fit.Error,
         Label = fit.Label,
-        Request = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!,
+        Request = request,
         Optimum = outcome?.Optimum,
+        OptimumStatus = OptimumStatusOf(fit, request, outcome),
         Gap = outcome?.Gap,
         OptimumError = outcome?.OptimumError,
         LearningRateChosen = outcome?.LearningRateChosen,
         LearningRateSuggestions = outcome?.LearningRateSuggestions,
     };
 
+    private static string OptimumStatusOf(FitRecord fit, FitSpec request, FitOutcome? outcome)
+    {
+        if (outcome?.Optimum is not null) return OptimumStatuses.Ready;
+        if (outcome?.OptimumError is not null) return OptimumStatuses.Failed;
+        if (outcome?.OptimumPending == true) return OptimumStatuses.Pending;
+        var polynomial = request.Model is null && fit.Kind == FitKinds.Fit;
+        return polynomial && fit.Status is FitStatus.Queued or FitStatus.Running ? OptimumStatuses.Pending : OptimumStatuses.NotApplicable;
+    }
+
     public static double? FiniteOrNull(double value) => double.IsFinite(value) ? value : null;
+}
+
+/// <summary>The values of <see cref="FitResource.OptimumStatus"/>.</summary>
+public static class OptimumStatuses
+{
+    public const string Pending = "pending";
+    public const string Ready = "ready";
+    public const string Failed = "failed";
+    public const string NotApplicable = "notApplicable";
 }

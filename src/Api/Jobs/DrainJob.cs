@@ -61,6 +61,7 @@ public sealed class DrainJob(
     {
         var unfinished = chunk.Select(c => c.Fit.Id).ToHashSet();
         var completions = new List<(FitRecord Fit, FitCompletion Completion)>(chunk.Count);
+        var ended = new HashSet<string>();
         var sinceRenewal = Stopwatch.StartNew();
         try
         {
@@ -82,8 +83,16 @@ public sealed class DrainJob(
         finally
         {
             // Whatever happened, keep what was done and give the rest back at once.
-            await EndAsync(completions);
+            ended = await EndAsync(completions);
             if (unfinished.Count > 0) await leases.ReleaseAsync(unfinished, CancellationToken.None);
+        }
+        // The chunk's results are stored and announced; optima left pending follow.
+        var points = chunk.ToDictionary(c => c.Fit.Id);
+        foreach (var (fit, completion) in completions)
+        {
+            if (!ended.Contains(fit.Id)) continue;
+            var (_, x, y) = points[fit.Id];
+            await runner.CompletePendingOptimumAsync(fit, x, y, completion, shutdown);
         }
         if (unfinished.Count > 0)
         {
@@ -113,9 +122,9 @@ public sealed class DrainJob(
         }
     }
 
-    private async Task EndAsync(List<(FitRecord Fit, FitCompletion Completion)> completions)
+    private async Task<HashSet<string>> EndAsync(List<(FitRecord Fit, FitCompletion Completion)> completions)
     {
-        if (completions.Count == 0) return;
+        if (completions.Count == 0) return [];
         var ended = (await leases.CompleteManyAsync([.. completions.Select(c => (c.Fit.Id, c.Completion))], CancellationToken.None)).ToHashSet();
         foreach (var (fit, completion) in completions)
         {
@@ -123,5 +132,6 @@ public sealed class DrainJob(
             metrics.Ended(completion.Status);
             await endings.EndedAsync(new FitSignal(fit.Id, true, completion.Step, completion.Loss, completion.Params), fit);
         }
+        return ended;
     }
 }

@@ -118,9 +118,10 @@ public sealed class FitJob(
                 shutdown.ThrowIfCancellationRequested();
                 throw new OperationCanceledException();
             }
-            await EndAsync(fitId, completion, start.Fit);
+            var ended = await EndAsync(fitId, completion, start.Fit);
             logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
                 fitId, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
+            if (ended) await runner.CompletePendingOptimumAsync(start.Fit!, points.X, points.Y, completion, shutdown);
         }
         finally
         {
@@ -128,13 +129,12 @@ public sealed class FitJob(
         }
     }
 
-    private async Task EndAsync(string fitId, FitCompletion completion, FitRecord? fit = null)
+    private async Task<bool> EndAsync(string fitId, FitCompletion completion, FitRecord? fit = null)
     {
-        if (await store.CompleteAsync(fitId, completion, CancellationToken.None))
-        {
-            metrics.Ended(completion.Status);
-            await endings.EndedAsync(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params), fit);
-        }
+        if (!await store.CompleteAsync(fitId, completion, CancellationToken.None)) return false;
+        metrics.Ended(completion.Status);
+        await endings.EndedAsync(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params), fit);
+        return true;
     }
 
     private static bool IsLastAttempt(PerformContext? context) =>
