@@ -270,6 +270,7 @@ internal static class LeastAbsoluteDeviations
         var vb = new double[m, m];
         var yb = new double[m];
         var bland = false;
+        var signs = new sbyte[band.Count];
         var maxSteps = 1000 + 50L * y.Length;
         for (var step = 0; step < maxSteps; step++)
         {
@@ -281,15 +282,20 @@ internal static class LeastAbsoluteDeviations
             }
             var u = DenseAlgebra.Solve(vb, yb);
             var g = (double[])state.FixedSlope.Clone();
-            for (var p = 0; p < band.Count; p++)
+            // The two passes below are the whole cost of a step: locals, so the arrays are not reloaded through the object.
+            var (rows, ys, residuals, ties, inV, count0, zero) = (band.Rows, band.Y, band.Residual, band.Tie, band.InVertex, band.Count, state.Zero);
+            if (signs.Length < count0) signs = new sbyte[band.Rows.Length / m];
+            for (var p = 0; p < count0; p++)
             {
-                if (band.InVertex[p]) { band.Residual[p] = 0; continue; }
-                var row = band.Rows.AsSpan(p * m, m);
+                if (inV[p]) { residuals[p] = 0; continue; }
+                var offset = p * m;
                 var fitted = 0.0;
-                for (var k = 0; k < m; k++) fitted += u[k] * row[k];
-                band.Residual[p] = band.Y[p] - fitted;
-                var s = band.Sign(p);
-                for (var k = 0; k < m; k++) g[k] += s * row[k];
+                for (var k = 0; k < m; k++) fitted += u[k] * rows[offset + k];
+                var r = ys[p] - fitted;
+                residuals[p] = r;
+                var s = Math.Abs(r) > zero ? (r > 0 ? 1 : -1) : ties[p];
+                signs[p] = (sbyte)s;
+                for (var k = 0; k < m; k++) g[k] += s * rows[offset + k];
             }
             var w = DenseAlgebra.Solve(vb, g, transpose: true);
 
@@ -313,15 +319,15 @@ internal static class LeastAbsoluteDeviations
             e[j] = Math.Sign(w[j]);
             var d = DenseAlgebra.Solve(vb, e);
             var count = 0;
-            for (var p = 0; p < band.Count; p++)
+            for (var p = 0; p < count0; p++)
             {
-                if (band.InVertex[p]) continue;
-                var row = band.Rows.AsSpan(p * m, m);
+                if (inV[p]) continue;
+                var offset = p * m;
                 var ai = 0.0;
-                for (var k = 0; k < m; k++) ai += d[k] * row[k];
-                var s = band.Sign(p);
-                if (s * ai <= 0) continue;
-                breakT[count] = Math.Abs(band.Residual[p]) <= state.Zero ? 0 : band.Residual[p] / ai;
+                for (var k = 0; k < m; k++) ai += d[k] * rows[offset + k];
+                if (signs[p] * ai <= 0) continue;
+                var r = residuals[p];
+                breakT[count] = Math.Abs(r) <= zero ? 0 : r / ai;
                 breakJump[count] = 2 * Math.Abs(ai);
                 breakSlot[count] = p;
                 count++;
@@ -339,27 +345,37 @@ internal static class LeastAbsoluteDeviations
                 if (wrong.Count == 0)
                 {
                     var dc = basis.PowerCoefficients(d);
-                    var stops = new List<(double T, int Index)>();
-                    var passing = new List<(double T, double Jump, int Index)>();
+                    var heldT = new List<double>();
+                    var heldJump = new List<double>();
+                    var heldIndex = new List<int>();
                     for (var i = 0; i < y.Length; i++)
                     {
                         if (state.Fixed[i] == 0) continue;
                         var ai = basis.ValueAt(dc, i);
                         if (state.Fixed[i] * ai <= 0) continue;
-                        passing.Add((Math.Max(0, state.Residual[i] / ai), 2 * Math.Abs(ai), i));
+                        heldT.Add(Math.Max(0, state.Residual[i] / ai));
+                        heldJump.Add(2 * Math.Abs(ai));
+                        heldIndex.Add(i);
                     }
-                    // Far more than enough: the band's own breakpoints plus the held ones, in order, until the slope turns.
-                    passing.Sort((p, q) => p.T != q.T ? p.T.CompareTo(q.T) : p.Index.CompareTo(q.Index));
+                    // The band's breakpoints all pass; of the held ones, those up to where the slope turns join the band.
                     var slope = 1 - Math.Abs(w[j]);
                     for (var b = 0; b < count; b++) slope += breakJump[b];
+                    var (ts, jumps, indices) = (heldT.ToArray(), heldJump.ToArray(), heldIndex.ToArray());
+                    var slots = Enumerable.Range(0, ts.Length).ToArray();
+                    var stop = WeightedSelect(ts, jumps, slots, indices, ts.Length, -slope);
                     var released = 0;
-                    foreach (var (_, jump, i) in passing)
+                    if (stop >= 0)
                     {
-                        state.Release(i);
-                        band.Add(i);
-                        released++;
-                        slope += jump;
-                        if (slope >= 0) break;
+                        var (stopT, stopIndex) = (ts[stop], indices[slots[stop]]);
+                        for (var k = 0; k < ts.Length; k++)
+                        {
+                            var i = indices[slots[k]];
+                            if (k != stop && !Precedes(ts[k], i, stopT, stopIndex)) continue;
+                            state.Release(i);
+                            band.Add(i);
+                            released++;
+                        }
+                        slope = 0;
                     }
                     if (released == 0 || slope < 0) throw new ExactSolverException("least absolute deviations: the objective seemed unbounded (rounding); no optimum verified");
                 }
