@@ -72,7 +72,7 @@ internal sealed class Descent(FitProblem problem, FusedKernel kernel, Action<Fit
     private FitResult Diverged(int step, double loss, string what)
     {
         var used = problem.Schedule is OneCycleSchedule o ? o.MaxLearningRate : problem.LearningRate;
-        var suggested = LearningRateAdvice.Suggest(problem, used);
+        var suggested = LearningRateAdvice.Suggest(problem, used, step);
         var error = string.Create(CultureInfo.InvariantCulture,
             $"{what}: the learning rate {used:G4} is too large; try {suggested:G4} or smaller");
         return new(StopReason.Diverged, step, [.. _params], loss, _history[.._recorded], error, suggested);

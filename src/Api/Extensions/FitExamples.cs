@@ -56,6 +56,7 @@ public sealed class FitExamples(IOptions<JsonOptions> json) : IOperationFilter
             Label = request.Label,
             Request = valid.Spec,
             Optimum = FitOutcome.ToDto(optimum),
+            OptimumStatus = OptimumStatuses.Ready,
             Gap = result.Loss - optimum.Loss,
         };
     });

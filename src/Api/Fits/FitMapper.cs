@@ -59,6 +59,7 @@ public static class FitMapper
         Request = spec with { Warnings = null },
         Warnings = spec.Warnings,
         Optimum = outcome?.Optimum,
+        OptimumStatus = OptimumStatusOf(fit, spec, outcome),
         Gap = outcome?.Gap,
         OptimumError = outcome?.OptimumError,
         LearningRateChosen = outcome?.LearningRateChosen,
@@ -66,5 +67,23 @@ public static class FitMapper
         Statistics = outcome?.Statistics,
     };
 
+    private static string OptimumStatusOf(FitRecord fit, FitSpec request, FitOutcome? outcome)
+    {
+        if (outcome?.Optimum is not null) return OptimumStatuses.Ready;
+        if (outcome?.OptimumError is not null) return OptimumStatuses.Failed;
+        if (outcome?.OptimumPending == true) return OptimumStatuses.Pending;
+        var polynomial = request.Model is null && fit.Kind == FitKinds.Fit;
+        return polynomial && fit.Status is FitStatus.Queued or FitStatus.Running ? OptimumStatuses.Pending : OptimumStatuses.NotApplicable;
+    }
+
     public static double? FiniteOrNull(double value) => double.IsFinite(value) ? value : null;
+}
+
+/// <summary>The values of <see cref="FitResource.OptimumStatus"/>.</summary>
+public static class OptimumStatuses
+{
+    public const string Pending = "pending";
+    public const string Ready = "ready";
+    public const string Failed = "failed";
+    public const string NotApplicable = "notApplicable";
 }

@@ -14,15 +14,21 @@ public sealed record FitOutcome
     public OptimumDto? Optimum { get; init; }
     public double? Gap { get; init; }
     public string? OptimumError { get; init; }
+    /// <summary>True while the optimum of an ended descent fit is still being computed (it is stored after the fit's end).</summary>
+    public bool? OptimumPending { get; init; }
     public double? LearningRateChosen { get; init; }
     public LearningRateSuggestions? LearningRateSuggestions { get; init; }
     public FinderCurve? Finder { get; init; }
     public FitStatistics? Statistics { get; init; }
 
-    /// <summary>Stored JSON may hold ∞ (a singular matrix's condition number), which plain JSON cannot.</summary>
+    /// <summary>
+    /// Stored JSON may hold ∞ (a singular matrix's condition number), which plain JSON cannot; and fields a newer worker
+    /// wrote (the stored format is read by workers of either version) are skipped rather than refused.
+    /// </summary>
     public static readonly JsonSerializerOptions Storage = new(FitRequestReader.Strict)
     {
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
@@ -31,7 +37,11 @@ public sealed record FitOutcome
     public static FitOutcome? FromJson(string? json) => json is null ? null : JsonSerializer.Deserialize<FitOutcome>(json, Storage);
 
     public static OptimumDto ToDto(ExactOptimum o) =>
-        new(o.Params, double.IsFinite(o.Loss) ? o.Loss : null, o.ConditionNumber, o.ScaledConditionNumber, o.Method, o.Warning);
+        new(o.Params, double.IsFinite(o.Loss) ? o.Loss : null, o.ConditionNumber, o.ScaledConditionNumber, o.Method, o.Warning)
+        {
+            Iterations = o.Iterations,
+            GradientNorm = o.GradientNorm,
+        };
 }
 
 /// <summary>A finder run's curve as stored: rates, raw and smoothed losses, suggestions.</summary>

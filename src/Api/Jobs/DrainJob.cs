@@ -61,6 +61,7 @@ public sealed class DrainJob(
     {
         var unfinished = chunk.Select(c => c.Fit.Id).ToHashSet();
         var completions = new List<(FitRecord Fit, FitCompletion Completion)>(chunk.Count);
+        var ended = new HashSet<string>();
         var sinceRenewal = Stopwatch.StartNew();
         try
         {
@@ -85,7 +86,7 @@ public sealed class DrainJob(
             // too, so that the retried drain (or a sweep) takes it again at once rather than after the lease.
             try
             {
-                await EndAsync(completions);
+                ended = await EndAsync(completions);
             }
             catch
             {
@@ -96,6 +97,14 @@ public sealed class DrainJob(
             {
                 if (unfinished.Count > 0) await leases.GiveUpAsync(unfinished);
             }
+        }
+        // The chunk's results are stored and announced; optima left pending follow.
+        var points = chunk.ToDictionary(c => c.Fit.Id);
+        foreach (var (fit, completion) in completions)
+        {
+            if (!ended.Contains(fit.Id)) continue;
+            var (_, x, y) = points[fit.Id];
+            await runner.CompletePendingOptimumAsync(fit, x, y, completion, shutdown);
         }
         if (unfinished.Count > 0)
         {
@@ -125,9 +134,9 @@ public sealed class DrainJob(
         }
     }
 
-    private async Task EndAsync(List<(FitRecord Fit, FitCompletion Completion)> completions)
+    private async Task<HashSet<string>> EndAsync(List<(FitRecord Fit, FitCompletion Completion)> completions)
     {
-        if (completions.Count == 0) return;
+        if (completions.Count == 0) return [];
         var ended = (await leases.CompleteManyAsync([.. completions.Select(c => (c.Fit.Id, c.Completion))], CancellationToken.None)).ToHashSet();
         foreach (var (fit, completion) in completions)
         {
@@ -135,5 +144,6 @@ public sealed class DrainJob(
             metrics.Ended(completion.Status);
             await endings.EndedAsync(new FitSignal(fit.Id, true, completion.Step, completion.Loss, completion.Params), fit);
         }
+        return ended;
     }
 }

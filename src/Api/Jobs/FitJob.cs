@@ -109,9 +109,11 @@ public sealed class FitJob(
             }
 
             FitCompletion? completion;
+            (double[] X, double[] Y) points;
+            var ended = false;
             try
             {
-                var points = await store.GetPointsAsync(fitId, shutdown) ?? throw new InvalidOperationException($"points of fit {fitId} are missing");
+                points = await store.GetPointsAsync(fitId, shutdown) ?? throw new InvalidOperationException($"points of fit {fitId} are missing");
                 logger.LogInformation("Fit {FitId} started (attempt {Attempt})", fitId, start.Attempt);
                 try
                 {
@@ -123,7 +125,7 @@ public sealed class FitJob(
                     logger.LogError(e, "Fit {FitId} cannot be computed; it fails without a retry", fitId);
                     completion = runner.CannotRun(e);
                 }
-                if (completion is not null) await EndAsync(fitId, completion, start.Fit);
+                if (completion is not null) ended = await EndAsync(fitId, completion, start.Fit);
             }
             catch (Exception e) when (e is not OperationCanceledException && leases is not null)
             {
@@ -140,6 +142,7 @@ public sealed class FitJob(
             }
             logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
                 fitId, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
+            if (ended) await runner.CompletePendingOptimumAsync(start.Fit!, points.X, points.Y, completion, shutdown);
         }
         finally
         {
@@ -147,13 +150,12 @@ public sealed class FitJob(
         }
     }
 
-    private async Task EndAsync(string fitId, FitCompletion completion, FitRecord? fit = null)
+    private async Task<bool> EndAsync(string fitId, FitCompletion completion, FitRecord? fit = null)
     {
-        if (await store.CompleteAsync(fitId, completion, CancellationToken.None))
-        {
-            metrics.Ended(completion.Status);
-            await endings.EndedAsync(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params), fit);
-        }
+        if (!await store.CompleteAsync(fitId, completion, CancellationToken.None)) return false;
+        metrics.Ended(completion.Status);
+        await endings.EndedAsync(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params), fit);
+        return true;
     }
 
     private static bool IsLastAttempt(PerformContext? context) =>

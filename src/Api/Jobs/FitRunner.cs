@@ -24,6 +24,9 @@ public sealed class FitRunner(
 {
     public static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>The stop reason of a <c>solver: "exact"</c> fit whose solver could not verify an optimum (status failed; <c>error</c> says why).</summary>
+    public const string SolverFailed = "solverFailed";
+
     /// <summary>
     /// The end of the fit to store, or null when <paramref name="shutdown"/> interrupted it (the caller hands it back).
     /// <paramref name="stop"/> is the run's own token source, linked to <paramref name="shutdown"/>; the caller registers
@@ -113,9 +116,12 @@ public sealed class FitRunner(
         var outcome = new FitOutcome { LearningRateChosen = chosen, LearningRateSuggestions = suggestions };
         if (problem.Formula is null && status != FitStatus.Cancelled)
         {
-            outcome = FitWork.ComputesOptimum(spec)
-                ? WithOptimum(outcome, spec, x, y, result.Loss, shutdown)
-                : outcome with { OptimumError = OptimumTooCostly(spec) };
+            // Too costly beside a cheap descent: not computed (optimumError says so). Cheap beside the descent (under a fifth
+            // of its work): computed now. Else the fit ends first and CompletePendingOptimumAsync adds the optimum after its
+            // end is stored, so nothing waits for it.
+            if (!FitWork.ComputesOptimum(spec)) outcome = outcome with { OptimumError = OptimumTooCostly(spec) };
+            else if (FitWork.Exact(spec) <= 0.2 * FitWork.Descent(spec with { Steps = Math.Max(1, result.Step) })) outcome = WithOptimum(outcome, spec, x, y, result.Loss, shutdown);
+            else outcome = outcome with { OptimumPending = true };
         }
         if (status == FitStatus.Succeeded) outcome = outcome with { Statistics = FitStatisticsCalculator.Compute(spec, x, y, result.Params) };
         return new FitCompletion(status, Wire(result.StopReason), result.Step, result.Params,
@@ -124,6 +130,34 @@ public sealed class FitRunner(
 
     private FitCompletion Cancelled(double[]? parameters) =>
         new(FitStatus.Cancelled, "cancelled", 0, parameters ?? [], null, [], null, clock.GetUtcNow());
+
+    /// <summary>
+    /// After a fit's end was stored with its optimum pending: computes the optimum and stores it beside the result. A
+    /// shutdown on the way leaves it pending (the fit's own result is whole); any failure of the solver is stored as
+    /// <c>optimumError</c>, so the status never stays pending because of the math.
+    /// </summary>
+    public async Task CompletePendingOptimumAsync(FitRecord fit, double[] x, double[] y, FitCompletion completion, CancellationToken shutdown)
+    {
+        var outcome = FitOutcome.FromJson(completion.OutcomeJson);
+        if (outcome?.OptimumPending != true) return;
+        var spec = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!;
+        FitOutcome done;
+        try
+        {
+            done = WithOptimum(outcome with { OptimumPending = null }, spec, x, y, completion.Loss ?? double.NaN, shutdown);
+        }
+        catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+        {
+            logger.LogInformation("Fit {FitId}: shutdown before its optimum was computed; it stays pending", fit.Id);
+            return;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogError(e, "Fit {FitId}: the exact solver failed", fit.Id);
+            done = outcome with { OptimumPending = null, OptimumError = $"the exact solver failed ({e.GetType().Name}: {e.Message})" };
+        }
+        await store.SaveOutcomeAsync(fit.Id, done.ToJson(), CancellationToken.None);
+    }
 
     /// <summary>The exact optimum beside the descent, and the gap to it; a problem without one says why.</summary>
     private static FitOutcome WithOptimum(FitOutcome outcome, FitSpec spec, double[] x, double[] y, double loss, CancellationToken ct)
@@ -164,7 +198,7 @@ public sealed class FitRunner(
         }
         catch (ExactSolverException e)
         {
-            return new FitCompletion(FitStatus.Failed, "error", 0, [], null, [], $"The exact optimum cannot be computed: {e.Message}.", clock.GetUtcNow(),
+            return new FitCompletion(FitStatus.Failed, SolverFailed, 0, [], null, [], $"The exact optimum cannot be computed: {e.Message}.", clock.GetUtcNow(),
                 new FitOutcome { OptimumError = e.Message }.ToJson());
         }
     }

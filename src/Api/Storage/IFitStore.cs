@@ -50,6 +50,12 @@ public interface IFitStore
     /// <summary>Ends a fit. Returns false (and changes nothing) when it had already ended or is gone.</summary>
     Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct);
 
+    /// <summary>
+    /// Replaces the stored outcome of an ended fit: the optimum computed after its end (see <c>optimumStatus</c>). Returns
+    /// false (and changes nothing) when the fit is gone or not ended.
+    /// </summary>
+    Task<bool> SaveOutcomeAsync(string id, string outcomeJson, CancellationToken ct);
+
     /// <summary>A queued fit is cancelled at once; a running one is asked to stop.</summary>
     Task<CancelOutcome> RequestCancelAsync(string tenant, string id, DateTimeOffset now, CancellationToken ct);
 

@@ -291,6 +291,10 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
+    public Task<bool> SaveOutcomeAsync(string id, string outcomeJson, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
+        await ExecAsync(conn, tx, "UPDATE fits SET outcome = @outcome WHERE id = @id AND status >= 2", ct,
+            ("outcome", outcomeJson), ("id", id)) > 0, ct);
+
     public Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
     {
         var changed = await ExecAsync(conn, tx, """

@@ -229,6 +229,10 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         return await cmd.ExecuteScalarAsync(ct) is not long flag || flag != 0;
     }, ct);
 
+    public Task<bool> SaveOutcomeAsync(string id, string outcomeJson, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+        await ExecAsync(conn, tx, "UPDATE fits SET outcome = $outcome WHERE id = $id AND status >= 2", ct,
+            ("$outcome", outcomeJson), ("$id", id)) > 0, ct);
+
     public Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
         var changed = await ExecAsync(conn, tx, """

@@ -226,7 +226,13 @@ public sealed record FitResource
     /// <summary><c>queued</c> → <c>running</c> → <c>succeeded</c>, <c>failed</c> or <c>cancelled</c>.</summary>
     public required string Status { get; init; }
 
-    /// <summary>Once ended: <c>steps</c> (all done), <c>converged</c> (a stop rule fired), <c>diverged</c> (non-finite loss or params; status failed), <c>cancelled</c>.</summary>
+    /// <summary>
+    /// Once ended: <c>steps</c> (all done), <c>converged</c> (a stop rule fired), <c>diverged</c> (non-finite loss or params;
+    /// status failed), <c>cancelled</c>; <c>exact</c> (<c>solver: "exact"</c>: the optimum is the result);
+    /// <c>solverFailed</c> (<c>solver: "exact"</c> could not verify an optimum; status failed, <c>error</c> and
+    /// <c>optimumError</c> say why); <c>error</c> (the service could not run the fit, or <c>learningRate: "auto"</c> found no rate;
+    /// status failed, <c>error</c> says why).
+    /// </summary>
     public string? StopReason { get; init; }
 
     /// <summary>Updates done so far.</summary>
@@ -281,8 +287,16 @@ public sealed record FitResource
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string[]? Warnings { get; init; }
 
-    /// <summary>The best possible fit for this loss, computed exactly by the worker after the descent; null until then, for formula models and for cancelled fits.</summary>
+    /// <summary>The best possible fit for this loss, computed exactly by the worker after the descent; null until then (see <c>optimumStatus</c>), for formula models and for cancelled fits.</summary>
     public OptimumDto? Optimum { get; init; }
+
+    /// <summary>
+    /// Where the optimum stands: <c>pending</c> (the fit is queued or running, or it has ended and the worker is computing the
+    /// optimum: the fit's own result, waits and webhooks never wait for it; read the fit again), <c>ready</c> (<c>optimum</c>
+    /// and <c>gap</c> are set), <c>failed</c> (<c>optimumError</c> says why), <c>notApplicable</c> (formula models, cancelled
+    /// fits, fits the service could not run).
+    /// </summary>
+    public required string OptimumStatus { get; init; }
 
     /// <summary><c>loss − optimum.loss</c>: how far the descent is from the best possible fit (≥ 0 up to rounding); null when either is unknown.</summary>
     public double? Gap { get; init; }
@@ -313,8 +327,19 @@ public sealed record FitResource
 /// <param name="ConditionNumber">Condition number of the Vandermonde matrix of x (what descent on these params faces: the MSE Hessian is (2/N)·VᵀV).</param>
 /// <param name="ScaledConditionNumber">The same with x centred and scaled to [−1, 1] and unit columns (the basis the solver works in).</param>
 /// <param name="Method">How it was computed, and to what tolerance.</param>
-/// <param name="Warning">Set when the condition number exceeds 1e12, with the scaling of x that fixes it.</param>
-public sealed record OptimumDto(double[] Params, double? Loss, double ConditionNumber, double ScaledConditionNumber, string Method, string? Warning);
+/// <param name="Warning">Set when the condition number exceeds 1e12 (with the scaling of x that fixes it), when the problem is
+/// rank-deficient (the answer is then one optimum of many, as the warning says), or when the params, written in powers of x
+/// far from 0, cannot carry the optimum's digits (<c>loss</c> is then the optimum's own value; see docs/beyond.md).</param>
+public sealed record OptimumDto(double[] Params, double? Loss, double ConditionNumber, double ScaledConditionNumber, string Method, string? Warning)
+{
+    /// <summary>Iterations of the solver: simplex steps for <c>mae</c>, Newton steps for <c>huber</c>; absent for <c>mse</c> (a direct solve).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Iterations { get; init; }
+
+    /// <summary>Norm of the mean loss's gradient at the optimum, in the solver's scaled basis, for <c>mse</c> and <c>huber</c>; absent for <c>mae</c> (certified by its multipliers instead).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? GradientNorm { get; init; }
+}
 
 /// <summary>The learning-rate finder's two suggestions (as fastai's lr_find).</summary>
 /// <param name="Steep">The rate where the smoothed loss falls fastest against log(rate).</param>

@@ -1,40 +1,70 @@
 namespace FitService.Engine.Exact;
 
 /// <summary>
-/// Least squares by QR, one row at a time (Givens rotations into an (m+1)×(m+1) triangle, the right-hand side as its
-/// last column): memory O(m²) whatever the number of points, and the stability of Householder QR, never the normal
-/// equations. Rows may carry a weight (weighted least squares for IRLS and Newton steps).
+/// Least squares by QR, streaming the rows: they are gathered in blocks of 64 and each block is folded into an
+/// (m+1)×(m+1) triangle (the right-hand side as its last column) by Householder reflections of the stacked [R; block],
+/// which use R's triangle (a reflection for column k touches row k of R and the block only). Memory O(m²) whatever the
+/// number of points, the stability of Householder QR, never the normal equations, and about 2(m+1)² flops a point with
+/// one square root per column and block rather than per point. Rows may carry a weight (weighted least squares).
 /// </summary>
 internal sealed class RowQr(int size)
 {
+    private const int Block = 64;
     private readonly double[,] _r = new double[size + 1, size + 1];
-    private readonly double[] _row = new double[size + 1];
+    private readonly double[,] _block = new double[Block, size + 1];
+    private int _pending;
 
     public int Size => size;
 
     /// <summary>The triangle: R in the first m columns, Qᵀb in the last.</summary>
-    public double[,] R => _r;
+    public double[,] R
+    {
+        get
+        {
+            Flush();
+            return _r;
+        }
+    }
 
     /// <summary>Adds the equation row·u ≈ rhs with weight w (the row and rhs are multiplied by √w).</summary>
     public void Add(ReadOnlySpan<double> row, double rhs, double weight = 1.0)
     {
         var scale = weight == 1.0 ? 1.0 : Math.Sqrt(weight);
-        for (var k = 0; k < size; k++) _row[k] = row[k] * scale;
-        _row[size] = rhs * scale;
-        for (var k = 0; k < size; k++)
+        for (var k = 0; k < size; k++) _block[_pending, k] = row[k] * scale;
+        _block[_pending, size] = rhs * scale;
+        if (++_pending == Block) Flush();
+    }
+
+    private void Flush()
+    {
+        var rows = _pending;
+        if (rows == 0) return;
+        _pending = 0;
+        for (var k = 0; k <= size; k++)
         {
-            var a = _row[k];
-            if (a == 0) continue;
-            var d = _r[k, k];
-            var h = Math.Sqrt(d * d + a * a);
-            if (!double.IsFinite(h)) h = double.Hypot(d, a);
-            var (c, s) = (d / h, a / h);
-            _r[k, k] = h;
+            // x = [R[k,k]; block[·,k]], α = −sign(x₀)·‖x‖; v = (x − α·e₁)/v₀ with v₀ = x₀ − α, H = I − τ·v·vᵀ, τ = −v₀/α.
+            var sum = 0.0;
+            for (var i = 0; i < rows; i++) sum += _block[i, k] * _block[i, k];
+            if (sum == 0) continue;
+            var x0 = _r[k, k];
+            var norm = Math.Sqrt(x0 * x0 + sum);
+            if (!double.IsFinite(norm) || norm == 0)
+            {
+                norm = Math.Abs(x0);
+                for (var i = 0; i < rows; i++) norm = double.Hypot(norm, _block[i, k]);
+            }
+            var alpha = x0 > 0 ? -norm : norm;
+            var v0 = x0 - alpha;
+            var tau = -v0 / alpha;
+            for (var i = 0; i < rows; i++) _block[i, k] /= v0;
+            _r[k, k] = alpha;
             for (var j = k + 1; j <= size; j++)
             {
-                var (rj, aj) = (_r[k, j], _row[j]);
-                _r[k, j] = c * rj + s * aj;
-                _row[j] = c * aj - s * rj;
+                var dot = _r[k, j];
+                for (var i = 0; i < rows; i++) dot += _block[i, k] * _block[i, j];
+                dot *= tau;
+                _r[k, j] -= dot;
+                for (var i = 0; i < rows; i++) _block[i, j] -= dot * _block[i, k];
             }
         }
     }
@@ -44,6 +74,7 @@ internal sealed class RowQr(int size)
     {
         get
         {
+            Flush();
             var max = 0.0;
             for (var k = 0; k < size; k++) max = Math.Max(max, Math.Abs(_r[k, k]));
             for (var k = 0; k < size; k++) if (!(Math.Abs(_r[k, k]) > 1e-13 * max)) return false;
@@ -54,6 +85,7 @@ internal sealed class RowQr(int size)
     /// <summary>The least-squares solution: R·u = Qᵀb, plus <paramref name="extra"/> (added to Qᵀb) when given.</summary>
     public double[] Solve(ReadOnlySpan<double> extra = default)
     {
+        Flush();
         var u = new double[size];
         for (var i = size - 1; i >= 0; i--)
         {
@@ -67,6 +99,7 @@ internal sealed class RowQr(int size)
     /// <summary>R⁻ᵀ·g (forward substitution with Rᵀ).</summary>
     public double[] SolveTransposed(ReadOnlySpan<double> g)
     {
+        Flush();
         var v = new double[size];
         for (var i = 0; i < size; i++)
         {

@@ -13,15 +13,20 @@ internal sealed class ScaledBasis
         Size = degree + 1;
         Centre = centre;
         HalfWidth = halfWidth;
+        T = new double[x.Length];
         var norms = new double[Size];
-        Span<double> row = stackalloc double[Size];
-        foreach (var xi in x)
+        for (var i = 0; i < x.Length; i++)
         {
-            Powers(xi, row, unscaled: true);
-            for (var k = 0; k < Size; k++) norms[k] += row[k] * row[k];
+            var t = (x[i] - centre) / halfWidth;
+            T[i] = t;
+            var power = 1.0;
+            for (var k = 0; k < Size; k++) { norms[k] += power * power; power *= t; }
         }
         ColumnScale = [.. norms.Select(n => n > 0 ? 1 / Math.Sqrt(n) : 1.0)];
     }
+
+    /// <summary>t_i = (x_i − c)/s of every point, computed once.</summary>
+    public double[] T { get; }
 
     public double[] X { get; }
     /// <summary>Number of coefficients, degree + 1.</summary>
@@ -31,15 +36,19 @@ internal sealed class ScaledBasis
     /// <summary>1 / norm of each column of powers of t (ascending).</summary>
     public double[] ColumnScale { get; }
 
+    /// <summary>The basis for <paramref name="degree"/> on the points: centre and half-width of the x range (1 when all x are equal).</summary>
     public static ScaledBasis For(double[] x, int degree)
     {
-        var distinct = x.Distinct().Take(degree + 1).Count();
-        if (distinct < degree + 1)
-            throw new ExactSolverException($"degree {degree} needs at least {degree + 1} distinct x values; there are {distinct}");
-        double lo = x.Min(), hi = x.Max();
-        var halfWidth = (hi - lo) / 2;
-        return new ScaledBasis(x, degree, lo + halfWidth, halfWidth > 0 ? halfWidth : 1.0);
+        double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
+        foreach (var v in x) { lo = Math.Min(lo, v); hi = Math.Max(hi, v); }
+        // Halved first so that x near ±1.8e308 cannot overflow the width.
+        var halfWidth = hi / 2 - lo / 2;
+        var centre = lo + halfWidth;
+        return new ScaledBasis(x, degree, centre, halfWidth > 0 ? halfWidth : 1.0);
     }
+
+    /// <summary>How many distinct x values there are, counting no further than <paramref name="enough"/>.</summary>
+    public int DistinctX(int enough) => X.Distinct().Take(enough).Count();
 
     /// <summary>The row of point <paramref name="x"/>: column-scaled powers t^0 … t^d.</summary>
     public void Powers(double x, Span<double> row, bool unscaled = false)
@@ -51,6 +60,31 @@ internal sealed class ScaledBasis
             row[k] = unscaled ? power : power * ColumnScale[k];
             power *= t;
         }
+    }
+
+    /// <summary>The row of point i: column-scaled powers of t_i.</summary>
+    public void Row(int i, Span<double> row)
+    {
+        var t = T[i];
+        var power = 1.0;
+        for (var k = 0; k < Size; k++) { row[k] = power * ColumnScale[k]; power *= t; }
+    }
+
+    /// <summary>Coefficients of plain powers of t (ascending) from coefficients u of the unit-norm columns.</summary>
+    public double[] PowerCoefficients(ReadOnlySpan<double> u)
+    {
+        var c = new double[Size];
+        for (var k = 0; k < Size; k++) c[k] = u[k] * ColumnScale[k];
+        return c;
+    }
+
+    /// <summary>Σ c_k·t^k at point i by Horner's rule, with <paramref name="c"/> from <see cref="PowerCoefficients"/>.</summary>
+    public double ValueAt(ReadOnlySpan<double> c, int i)
+    {
+        var t = T[i];
+        var v = c[^1];
+        for (var k = c.Length - 2; k >= 0; k--) v = v * t + c[k];
+        return v;
     }
 
     /// <summary>Σ u_k·row_k at <paramref name="x"/>.</summary>

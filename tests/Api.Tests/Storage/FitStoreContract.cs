@@ -106,6 +106,29 @@ public abstract class FitStoreContract
     }
 
     [ConditionalFact]
+    public async Task AnOptimumComputedAfterTheEndReplacesTheOutcomeOfEndedFitsOnly()
+    {
+        var store = await NewStoreAsync();
+        var fit = AFit();
+        var running = AFit();
+        await store.CreateAsync(fit, None);
+        await store.CreateAsync(running, None);
+        await store.TryStartAsync(fit.Id, T0, None);
+        await store.TryStartAsync(running.Id, T0, None);
+        Assert.True(await store.CompleteAsync(fit.Id, new FitCompletion(FitStatus.Succeeded, "steps", 1, [1], 1.75, [2], null, T0, "{\"optimumPending\":true}"), None));
+
+        const string outcome = "{\"optimum\":{\"loss\":1.5},\"gap\":0.25}";
+        Assert.True(await store.SaveOutcomeAsync(fit.Id, outcome, None));
+        Assert.False(await store.SaveOutcomeAsync(running.Id, outcome, None));
+        Assert.False(await store.SaveOutcomeAsync("missing", outcome, None));
+
+        var stored = (await store.GetAsync("t1", fit.Id, true, None))!;
+        Assert.Equal(outcome, stored.OutcomeJson);
+        Assert.Equal(1.75, stored.Loss); // the fit's own result is untouched
+        Assert.Null((await store.GetAsync("t1", running.Id, false, None))!.OutcomeJson);
+    }
+
+    [ConditionalFact]
     public async Task TheOutcomeIsStoredWithTheCompletionAndTheKindWithTheFit()
     {
         var store = await NewStoreAsync();
