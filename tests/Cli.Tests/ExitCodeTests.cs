@@ -112,7 +112,7 @@ public class ExitCodeTests : IDisposable
     [InlineData("cancelled", ExitCodes.FitFailed)]
     public void AFitThatDidNotSucceedExitsWithOne(string status, int exitCode)
     {
-        Assert.Equal(exitCode, FitCommand.ExitCode(new FitResource { Id = "f", Status = status, Request = new FitSpec { Loss = "mae", Steps = 1, Points = 1, HistoryEvery = 1 } }));
+        Assert.Equal(exitCode, FitCommand.ExitCode(new FitResource { Id = "f", Status = status, OptimumStatus = "ready", Request = new FitSpec { Loss = "mae", Steps = 1, Points = 1, HistoryEvery = 1 } }));
     }
 
     [Fact]

@@ -75,7 +75,7 @@ public sealed class ContractOperations : IOperationFilter
                 break;
             case "GetFitHistory":
                 Content(responses, "200", "text/csv", Text("`step,loss` rows after a header line; an empty loss is a non-finite one."));
-                SetJson(responses, "200", context, typeof(Fits.HistoryPage));
+                SetJson(responses, "200", context, typeof(HistoryPage));
                 Problem(responses, 406, "`Accept` names neither JSON nor CSV.");
                 break;
             case "GetBatchResults":
@@ -96,7 +96,7 @@ public sealed class ContractOperations : IOperationFilter
                         },
                     },
                 };
-                context.SchemaGenerator.GenerateSchema(typeof(Batches.BatchResult), context.SchemaRepository);
+                context.SchemaGenerator.GenerateSchema(typeof(BatchResult), context.SchemaRepository);
                 Problem(responses, 406, "`Accept` names neither NDJSON nor CSV.");
                 break;
             case "StreamFitEvents":
