@@ -35,8 +35,18 @@ public sealed class ServiceProcess : IAsyncDisposable
         return service;
     }
 
+    /// <summary>As <see cref="StartAsync(string[])"/>, with environment variables for the process (e.g. <c>DOTNET_GCHeapHardLimit</c>).</summary>
+    public static async Task<ServiceProcess> StartAsync(IReadOnlyDictionary<string, string> environment, params string[] settings)
+    {
+        var service = await LaunchAsync(environment, settings);
+        await service.WaitUntilLiveAsync();
+        return service;
+    }
+
     /// <summary>Starts the service without waiting for it to become live (for starts that are meant to fail).</summary>
-    public static async Task<ServiceProcess> LaunchAsync(params string[] settings)
+    public static Task<ServiceProcess> LaunchAsync(params string[] settings) => LaunchAsync(new Dictionary<string, string>(), settings);
+
+    private static async Task<ServiceProcess> LaunchAsync(IReadOnlyDictionary<string, string> environment, string[] settings)
     {
         var folder = await Published.Value;
         var port = FreePort();
@@ -52,6 +62,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         foreach (var setting in settings) info.ArgumentList.Add("--" + setting);
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment) info.Environment[name] = value;
         var process = new Process { StartInfo = info };
         var service = new ServiceProcess(process, port);
         process.OutputDataReceived += (_, e) => service.Append(e.Data);
@@ -63,6 +74,13 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     public int ProcessId => _process.Id;
+
+    /// <summary>The process's resident memory now, from /proc (Linux), in bytes.</summary>
+    public long ResidentBytes()
+    {
+        var line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
 
     public int ExitCode => _process.ExitCode;
 
