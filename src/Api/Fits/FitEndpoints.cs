@@ -41,7 +41,8 @@ public static class FitEndpoints
         group.MapGet("/{id}", Get).WithName("GetFit")
             .WithSummary("Get a fit")
             .WithDescription("Status, progress while running (step, params, loss, history so far) and the result once ended. " +
-                "`Prefer: wait=N` answers as soon as the fit has ended, or after N seconds.")
+                "`Prefer: wait=N` answers as soon as the fit has ended, or after N seconds. The history inline is at most its first " +
+                "`Limits:MaxInlineHistory` entries (default 1,000): beyond, `historyTruncated` is true and `historyNext` pages on.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapGet("/{id}/history", History).WithName("GetFitHistory")
