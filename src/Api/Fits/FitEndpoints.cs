@@ -42,7 +42,9 @@ public static class FitEndpoints
         group.MapGet("/{id}", Get).WithName("GetFit")
             .WithSummary("Get a fit")
             .WithDescription("Status, progress while running (step, params, loss, history so far) and the result once ended. " +
-                "`Prefer: wait=N` answers as soon as the fit has ended, or after N seconds. `ETag` and `If-None-Match` spare a poller the body (304).")
+                "`Prefer: wait=N` answers as soon as the fit has ended, or after N seconds. The history inline is at most its first " +
+                "`Limits:MaxInlineHistory` entries (default 1,000): beyond, `historyTruncated` is true and `historyNext` pages on. " +
+                "`ETag` and `If-None-Match` spare a poller the body (304).")
             .WithETag()
             .ProducesProblem(StatusCodes.Status404NotFound);
 

@@ -18,7 +18,7 @@ public static class FitEventsEndpoint
         app.MapGet("/v1/fits/{id}/events", Events).WithTags("Fits").WithName("StreamFitEvents")
             .WithSummary("Follow a fit live (server-sent events)")
             .WithDescription("A `text/event-stream`: the current state first, then a `progress` event (`{step, loss, params}`, `id:` = step) " +
-                "at most every ~250 ms while the fit runs, and finally one `end` event carrying the whole fit resource, after which the stream closes. " +
+                "at most every ~250 ms while the fit runs, and finally one `end` event carrying the fit resource (as GET shows it, history capped), after which the stream closes. " +
                 "An ended fit answers `end` at once. `Last-Event-ID` resumes after that step. Comment lines keep idle connections alive.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 

@@ -36,6 +36,8 @@ public sealed class WebhookEvents(
     /// <param name="ct">Cancels the reads and the write.</param>
     private async Task<WebhookEvent?> CreateAsync(FitRecord stored, CancellationToken ct)
     {
+        // A learning-rate finder run ends through the same path but has no webhook (and another request shape).
+        if (stored.Kind != FitKinds.Fit) return null;
         // Most fits ask for no webhook: tell from the stored request before reading the history for a payload.
         if (JsonSerializer.Deserialize<FitSpec>(stored.RequestJson, FitRequestReader.Strict)?.Webhook?.Url is null) return null;
         var fitId = stored.Id;

@@ -35,6 +35,14 @@ public sealed class ServiceProcess : IAsyncDisposable
         return service;
     }
 
+    /// <summary>As <see cref="StartAsync(string[])"/>, with environment variables for the process (e.g. <c>DOTNET_GCHeapHardLimit</c>).</summary>
+    public static async Task<ServiceProcess> StartAsync(IReadOnlyDictionary<string, string> environment, params string[] settings)
+    {
+        var service = await LaunchAsync(new Dictionary<string, string>(environment), bindLoopback: true, settings);
+        await service.WaitUntilLiveAsync();
+        return service;
+    }
+
     /// <summary>Starts the service without waiting for it to become live (for starts that are meant to fail).</summary>
     public static Task<ServiceProcess> LaunchAsync(params string[] settings) => LaunchAsync(new Dictionary<string, string>(), bindLoopback: true, settings);
 
@@ -73,6 +81,13 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     public int ProcessId => _process.Id;
+
+    /// <summary>The process's resident memory now, from /proc (Linux), in bytes.</summary>
+    public long ResidentBytes()
+    {
+        var line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
 
     public int ExitCode => _process.ExitCode;
 

@@ -43,4 +43,18 @@ public sealed class FinderRunIsNotAFitTests(FinderRunIsNotAFitTests.Service fact
         }
         Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync($"/v1/lr-finder/{run.Id}")).StatusCode);
     }
+
+    [Fact]
+    public async Task TheEndOfAFinderRunMakesNoWebhookEvent()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/lr-finder")
+        {
+            Content = JsonContent.Create(new { x = LessonData.X, y = LessonData.Y, degree = 2, loss = "mse" }),
+        };
+        request.Headers.TryAddWithoutValidation("Prefer", "wait=30");
+        var run = (await (await _client.SendAsync(request)).Content.ReadFromJsonAsync<LearningRateFinderResource>(TestApi.Json))!;
+
+        // Its request is not a fit's: reading it as one used to throw in the fit-ended handler.
+        Assert.Null(await factory.Services.GetRequiredService<Api.Webhooks.WebhookEvents>().CreateAsync(run.Id, CancellationToken.None));
+    }
 }
