@@ -29,7 +29,7 @@ public sealed class PostgresStallTests(ITestOutputHelper log)
     };
 
     /// <summary>A wait that the first requests after the restart may answer 503 (connections of the pool found broken).</summary>
-    private static async Task<FitService.Api.Fits.FitResource> WaitForEndAsync(HttpClient client, string id)
+    private static async Task<FitResource> WaitForEndAsync(HttpClient client, string id)
     {
         for (var tries = 0; ; tries++)
         {
@@ -56,7 +56,7 @@ public sealed class PostgresStallTests(ITestOutputHelper log)
         var runningBy = Stopwatch.StartNew();
         foreach (var id in ids.Take(2))
         {
-            while ((await client.GetFromJsonAsync<FitService.Api.Fits.FitResource>($"/v1/fits/{id}", TestApi.Json))! is not { Status: "running", Step: > 0 })
+            while ((await client.GetFromJsonAsync<FitResource>($"/v1/fits/{id}", TestApi.Json))! is not { Status: "running", Step: > 0 })
             {
                 Assert.True(runningBy.Elapsed < TimeSpan.FromSeconds(60), $"big fit {id} never made progress:\n" + service.Output);
                 await Task.Delay(50);
