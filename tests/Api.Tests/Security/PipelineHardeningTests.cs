@@ -159,43 +159,67 @@ public sealed class PipelineHardeningTests(PipelineHardeningTests.Service factor
         Assert.DoesNotContain("Cross-site request refused", body);
     }
 
-    [Fact]
-    public async Task ABatchResolvesEachDistinctWebhookHostOnceAndAllAtOnce()
+    /// <summary>A resolver that counts lookups per host and the most in flight at once, answering after <paramref name="answer"/>.</summary>
+    private sealed class CountingResolver(Func<CancellationToken, Task<IPAddress[]>> answer)
     {
-        var calls = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
-        var inFlight = 0;
-        var maxInFlight = 0;
-        const int hosts = 40;
-        HostResolver never = async (host, ct) =>
+        public System.Collections.Concurrent.ConcurrentDictionary<string, int> Calls { get; } = new();
+        private int _inFlight;
+        public int MaxInFlight;
+
+        public async Task<IPAddress[]> Resolve(string host, CancellationToken ct)
         {
-            calls.AddOrUpdate(host, 1, (_, n) => n + 1);
-            var now = Interlocked.Increment(ref inFlight);
-            InterlockedMax(ref maxInFlight, now);
-            try
-            {
-                await Task.Delay(Timeout.Infinite, ct); // a DNS server that never answers
-                return [];
-            }
-            finally
-            {
-                Interlocked.Decrement(ref inFlight);
-            }
-        };
-        using var service = new FitServiceFactory(("Workers:Count", "0"), ("Webhooks:SigningSecret", FitService.Api.Tests.Webhooks.LoopbackReceiver.Secret));
-        var client = service.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton(never))).CreateClient();
+            Calls.AddOrUpdate(host, 1, (_, n) => n + 1);
+            InterlockedMax(ref MaxInFlight, Interlocked.Increment(ref _inFlight));
+            try { return await answer(ct); }
+            finally { Interlocked.Decrement(ref _inFlight); }
+        }
+    }
 
-        // 40 hosts, each named by three fits.
-        var fits = Enumerable.Range(0, 3 * hosts).Select(i => new { webhook = new { url = $"http://host-{i % hosts}.invalid/hook" }, label = $"f{i}" }).ToArray();
-        var response = await client.PostAsJsonAsync("/v1/batches", new { defaults = TestApi.SmallFit(steps: 10), fits })
-            .WaitAsync(TimeSpan.FromSeconds(60)); // 40 lookups one after another would be 40 × 3 s
+    private static async Task<(HttpResponseMessage Response, HttpClient Client, FitServiceFactory Service)> SubmitBatchNamingHosts(CountingResolver resolver, int hosts)
+    {
+        var service = new FitServiceFactory(("Workers:Count", "0"), ("Webhooks:SigningSecret", FitService.Api.Tests.Webhooks.LoopbackReceiver.Secret));
+        var client = service.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton(new HostResolver(resolver.Resolve)))).CreateClient();
+        // Each host named by three fits.
+        var fits = Enumerable.Range(0, 3 * hosts).Select(i => new { webhook = new { url = $"https://host-{i % hosts}.example/hook" }, label = $"f{i}" }).ToArray();
+        var response = await client.PostAsJsonAsync("/v1/batches", new { defaults = TestApi.SmallFit(steps: 10), fits });
+        return (response, client, service);
+    }
 
-        var problem = await AssertProblem(response, 400);
-        Assert.Contains("does not resolve", problem.GetRawText());
-        Assert.Equal(hosts, calls.Count);
-        Assert.All(calls.Values, n => Assert.Equal(1, n));
-        Assert.True(maxInFlight > 1, "lookups ran one at a time");
-        Assert.InRange(maxInFlight, 2, FitService.Api.Webhooks.WebhookUrlPolicy.MaxConcurrentLookups);
-        Assert.Equal(0, (await client.GetFromJsonAsync<JsonElement>("/v1/fits")).GetProperty("items").GetArrayLength());
+    [Fact]
+    public async Task ABatchResolvesEachDistinctWebhookHostOnceAndSeveralAtOnce()
+    {
+        var resolver = new CountingResolver(async ct =>
+        {
+            await Task.Delay(20, ct);
+            return [IPAddress.Parse("93.184.215.14")];
+        });
+        var (response, _, service) = await SubmitBatchNamingHosts(resolver, hosts: 40);
+        using (service)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            Assert.Equal(40, resolver.Calls.Count);
+            Assert.All(resolver.Calls.Values, n => Assert.Equal(1, n));
+            Assert.InRange(resolver.MaxInFlight, 2, FitService.Api.Webhooks.WebhookUrlPolicy.MaxConcurrentLookups);
+        }
+    }
+
+    [Fact]
+    public async Task HostsThatNeverAnswerCostABatchOneResolveTimeoutAndAreRefused()
+    {
+        var resolver = new CountingResolver(async ct =>
+        {
+            await Task.Delay(Timeout.Infinite, ct); // a DNS server that never answers
+            return [];
+        });
+        // 40 lookups one after another would take 40 × the 3 s resolve timeout.
+        var (response, client, service) = await SubmitBatchNamingHosts(resolver, hosts: 40).WaitAsync(TimeSpan.FromSeconds(60));
+        using (service)
+        {
+            var problem = await AssertProblem(response, 400);
+            Assert.Contains("does not resolve", problem.GetRawText());
+            Assert.All(resolver.Calls.Values, n => Assert.Equal(1, n));
+            Assert.Equal(0, (await client.GetFromJsonAsync<JsonElement>("/v1/fits")).GetProperty("items").GetArrayLength());
+        }
     }
 
     private static void InterlockedMax(ref int target, int value)
