@@ -49,6 +49,9 @@ public interface IFitStore
     /// <summary>Ids of every queued or running fit, oldest first (recovery at start).</summary>
     Task<IReadOnlyList<string>> ListUnfinishedAsync(CancellationToken ct);
 
+    /// <summary>Queued fits of every tenant: the depth of the queue of record (a metric; an index range count).</summary>
+    Task<long> CountQueuedAsync(CancellationToken ct);
+
     /// <summary>Queued plus running fits of a tenant.</summary>
     Task<int> CountActiveAsync(string tenant, CancellationToken ct);
 

@@ -326,6 +326,13 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         return ids;
     }
 
+    public async Task<long> CountQueuedAsync(CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT COUNT(*) FROM fits WHERE status < 2 AND status = 0");
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
+    }
+
     public async Task<int> CountActiveAsync(string tenant, CancellationToken ct)
     {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);

@@ -258,6 +258,13 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         return ids;
     }
 
+    public async Task<long> CountQueuedAsync(CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT COUNT(*) FROM fits INDEXED BY ix_fits_unfinished WHERE status < 2 AND status = 0");
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
+    }
+
     public async Task<int> CountActiveAsync(string tenant, CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);

@@ -41,7 +41,9 @@ public sealed class WebhookEvents(
     /// <param name="ct">Cancels the reads and the write.</param>
     private async Task<WebhookEvent?> CreateAsync(FitRecord stored, CancellationToken ct)
     {
-        // Most fits ask for no webhook: tell from the stored request before reading the history for a payload.
+        // Most fits ask for no webhook: tell from the stored request before reading the history for a payload. A finder
+        // run has no webhook (and its request is not a fit's).
+        if (stored.Kind != FitKinds.Fit) return null;
         if (JsonSerializer.Deserialize<FitSpec>(stored.RequestJson, FitRequestReader.Strict)?.Webhook?.Url is null) return null;
         var fitId = stored.Id;
         var fit = await fits.GetAsync(stored.Tenant, fitId, includeHistory: true, ct);
