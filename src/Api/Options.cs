@@ -109,3 +109,32 @@ public sealed class LimitsOptions
     /// <summary>Request body limit: room for every point written out in full, plus the other fields.</summary>
     public long MaxRequestBytes => 64L * MaxPoints + 1_048_576;
 }
+
+/// <summary>How long ended fits are kept (<c>Retention:*</c>); a sweep in worker processes removes older ones, with their points and history.</summary>
+public sealed class RetentionOptions
+{
+    public const string Section = "Retention";
+
+    /// <summary>Days a succeeded fit is kept after its end; 0 keeps them forever.</summary>
+    public double SucceededDays { get; set; } = 30;
+
+    /// <summary>Days a failed fit is kept (longer: someone may be looking into why).</summary>
+    public double FailedDays { get; set; } = 90;
+
+    /// <summary>Days a cancelled fit is kept.</summary>
+    public double CancelledDays { get; set; } = 30;
+
+    /// <summary>Fits removed per statement: each delete is short, so writers never wait long behind it.</summary>
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>Seconds between sweeps.</summary>
+    public int IntervalSeconds { get; set; } = 60;
+
+    /// <summary>The retention of each ended status; statuses kept forever are left out.</summary>
+    public IEnumerable<(Storage.FitStatus Status, TimeSpan KeptFor)> ByStatus()
+    {
+        if (SucceededDays > 0) yield return (Storage.FitStatus.Succeeded, TimeSpan.FromDays(SucceededDays));
+        if (FailedDays > 0) yield return (Storage.FitStatus.Failed, TimeSpan.FromDays(FailedDays));
+        if (CancelledDays > 0) yield return (Storage.FitStatus.Cancelled, TimeSpan.FromDays(CancelledDays));
+    }
+}

@@ -18,6 +18,7 @@ public static class ServiceRegistration
         services.AddOptions<WorkersOptions>().BindConfiguration(WorkersOptions.Section);
         services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section);
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section);
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section);
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<StorageFaults>();
@@ -37,6 +38,8 @@ public static class ServiceRegistration
         services.AddSingleton<FitSubmitter>();
         services.AddSingleton<FitRunner>();
         services.AddTransient<FitJob>();
+        services.AddSingleton<RetentionSweeper>();
+        if (workers.Count > 0) services.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
         services.AddFitMetrics();
 
         // The storage (above) and job activator are this host's own singletons, not Hangfire's static JobStorage.Current

@@ -141,6 +141,8 @@ public sealed class DrainJob(
         foreach (var (fit, completion) in completions)
         {
             if (!ended.Contains(fit.Id)) continue;
+            logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
+                fit.Id, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
             metrics.Ended(completion.Status);
             await endings.EndedAsync(new FitSignal(fit.Id, true, completion.Step, completion.Loss, completion.Params), fit);
         }

@@ -1,12 +1,14 @@
 using System.Diagnostics.Metrics;
 using FitService.Api.Storage;
 using Hangfire;
+using Microsoft.Extensions.Options;
 
 namespace FitService.Api.Metrics;
 
 /// <summary>
 /// The service's own instruments (meter <c>FitService</c>), exported at <c>/metrics</c> for Prometheus. Each process counts
 /// what happens in it: API processes count submissions, worker processes starts, ends and engine steps; Prometheus sums them.
+/// Every series carries the process's <c>role</c> (<c>embedded</c>, <c>api</c> or <c>worker</c>), so the roles can be told apart.
 /// </summary>
 public sealed class FitMetrics
 {
@@ -23,8 +25,14 @@ public sealed class FitMetrics
     private readonly Counter<long> _webhookAttempts;
     private readonly Counter<long> _webhookFailures;
 
-    public FitMetrics(IMeterFactory meters, JobStorage hangfire)
+    private readonly KeyValuePair<string, object?> _role;
+
+    /// <summary>Longest a scrape waits for the store's count of queued fits.</summary>
+    private static readonly TimeSpan CountTimeout = TimeSpan.FromSeconds(2);
+
+    public FitMetrics(IMeterFactory meters, JobStorage hangfire, IFitStore store, IOptions<ApiOptions> api, IOptions<WorkersOptions> workers)
     {
+        _role = new("role", Role(api.Value.Enabled, workers.Value.Count));
         var meter = meters.Create(MeterName);
         _submitted = meter.CreateCounter<long>("fits_submitted", description: "Fits accepted (202/201 of POST /v1/fits), not counting idempotent repeats.");
         _ended = meter.CreateCounter<long>("fits_ended", description: "Fits that ended, by status (succeeded, failed, cancelled).");
@@ -35,35 +43,59 @@ public sealed class FitMetrics
         _webhookAttempts = meter.CreateCounter<long>("webhook_attempts", description: "Webhook delivery attempts.");
         _webhookFailures = meter.CreateCounter<long>("webhook_failures", description: "Webhook delivery attempts that failed (timeout, network error, non-2xx).");
         meter.CreateObservableGauge("hangfire_queue_length", () => QueueLengths(hangfire),
-            description: "Jobs waiting in each Hangfire queue.");
+            description: "Jobs waiting in each Hangfire queue (on PostgreSQL small fits wait in the store, not here: see fits_queued).");
+        meter.CreateObservableGauge("fits_queued", () => Queued(store),
+            description: "Fits waiting for a worker, in the store every process shares: the depth of the fit queue.");
     }
 
-    public void Submitted(int count = 1) => _submitted.Add(count);
+    /// <summary><c>embedded</c> (API and workers), <c>api</c> (no workers) or <c>worker</c> (no API).</summary>
+    public static string Role(bool api, int workers) => (api, workers > 0) switch
+    {
+        (true, true) => "embedded",
+        (true, false) => "api",
+        _ => "worker",
+    };
+
+    public void Submitted(int count = 1) => _submitted.Add(count, _role);
 
     /// <summary>A worker starts running a fit; <paramref name="queued"/> is given on its first start only.</summary>
     public void Started(TimeSpan? queued)
     {
-        _running.Add(1);
-        if (queued is { } wait) _queueLatency.Record(Math.Max(0, wait.TotalSeconds));
+        _running.Add(1, _role);
+        if (queued is { } wait) _queueLatency.Record(Math.Max(0, wait.TotalSeconds), _role);
     }
 
     /// <summary>The engine stopped running a fit, whatever the reason (ended, or handed back at shutdown).</summary>
-    public void Stopped() => _running.Add(-1);
+    public void Stopped() => _running.Add(-1, _role);
 
-    public void Ended(FitStatus status) => _ended.Add(1, new KeyValuePair<string, object?>("status", status.ToWire()));
+    public void Ended(FitStatus status) => _ended.Add(1, _role, new KeyValuePair<string, object?>("status", status.ToWire()));
 
     public void StepsDone(long steps)
     {
-        if (steps > 0) _steps.Add(steps);
+        if (steps > 0) _steps.Add(steps, _role);
     }
 
     /// <summary>For the webhook sender: one delivery attempt made.</summary>
-    public void WebhookAttempted() => _webhookAttempts.Add(1);
+    public void WebhookAttempted() => _webhookAttempts.Add(1, _role);
 
     /// <summary>For the webhook sender: one delivery attempt failed.</summary>
-    public void WebhookFailed() => _webhookFailures.Add(1);
+    public void WebhookFailed() => _webhookFailures.Add(1, _role);
 
-    private static IEnumerable<Measurement<long>> QueueLengths(JobStorage storage)
+    private IEnumerable<Measurement<long>> Queued(IFitStore store)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(CountTimeout);
+            return [new Measurement<long>(store.CountQueuedAsync(timeout.Token).GetAwaiter().GetResult(), _role)];
+        }
+        catch (Exception)
+        {
+            // As for the Hangfire gauge: a scrape does not fail because the store is slow or away.
+            return [];
+        }
+    }
+
+    private IEnumerable<Measurement<long>> QueueLengths(JobStorage storage)
     {
         IList<Hangfire.Storage.Monitoring.QueueWithTopEnqueuedJobsDto> queues;
         try
@@ -75,6 +107,6 @@ public sealed class FitMetrics
             // A scrape must not fail because the storage hiccups; the gauge is simply missing this time.
             return [];
         }
-        return queues.Select(q => new Measurement<long>(q.Length, new KeyValuePair<string, object?>("queue", q.Name)));
+        return queues.Select(q => new Measurement<long>(q.Length, _role, new KeyValuePair<string, object?>("queue", q.Name)));
     }
 }

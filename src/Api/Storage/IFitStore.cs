@@ -65,6 +65,9 @@ public interface IFitStore
     /// <summary>Ids of every queued or running fit, oldest first (recovery at start).</summary>
     Task<IReadOnlyList<string>> ListUnfinishedAsync(CancellationToken ct);
 
+    /// <summary>Queued fits of every tenant: the depth of the queue of record (a metric; an index range count).</summary>
+    Task<long> CountQueuedAsync(CancellationToken ct);
+
     /// <summary>Queued plus running fits of a tenant.</summary>
     Task<int> CountActiveAsync(string tenant, CancellationToken ct);
 
@@ -85,6 +88,14 @@ public interface IFitStore
 
     /// <summary>Removes a batch and all its fits.</summary>
     Task<bool> DeleteBatchAsync(string tenant, string id, CancellationToken ct);
+
+    /// <summary>
+    /// Retention: removes up to <paramref name="limit"/> fits with <paramref name="status"/> that ended before
+    /// <paramref name="endedBefore"/>, oldest first, with their points and history, and batches none of whose fits remain.
+    /// One short write (an index range on <c>finished_at</c>), so writers wait for it no longer than for a batch insert.
+    /// Returns the number of fits removed.
+    /// </summary>
+    Task<int> DeleteEndedAsync(FitStatus status, DateTimeOffset endedBefore, int limit, CancellationToken ct);
 
     /// <summary>Checks that the storage answers (readiness).</summary>
     Task PingAsync(CancellationToken ct);

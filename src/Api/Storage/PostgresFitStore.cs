@@ -349,6 +349,13 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         return ids;
     }
 
+    public async Task<long> CountQueuedAsync(CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT COUNT(*) FROM fits WHERE status < 2 AND status = 0");
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
+    }
+
     public async Task<int> CountActiveAsync(string tenant, CancellationToken ct)
     {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
@@ -477,6 +484,22 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         await ExecAsync(conn, tx, "DELETE FROM fits WHERE batch_id = @id AND tenant = @t", ct, ("id", id), ("t", tenant));
         return true;
     }, ct);
+
+    public async Task<int> DeleteEndedAsync(FitStatus status, DateTimeOffset endedBefore, int limit, CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        // Points and history go with the fits (ON DELETE CASCADE); rows being locked by a writer are skipped, not waited for.
+        var deleted = await ExecAsync(conn, null, """
+            DELETE FROM fits WHERE id IN (
+                SELECT id FROM fits WHERE finished_at IS NOT NULL AND finished_at < @before AND status = @s
+                ORDER BY finished_at LIMIT @n FOR UPDATE SKIP LOCKED)
+            """, ct, ("before", Utc(endedBefore)), ("s", (int)status), ("n", limit));
+        await ExecAsync(conn, null, """
+            DELETE FROM batches WHERE id IN (
+                SELECT b.id FROM batches b WHERE b.created_at < @before AND NOT EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id) LIMIT @n)
+            """, ct, ("before", Utc(endedBefore)), ("n", limit));
+        return deleted;
+    }
 
     public async Task PingAsync(CancellationToken ct)
     {

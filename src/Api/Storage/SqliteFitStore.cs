@@ -286,6 +286,13 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         return ids;
     }
 
+    public async Task<long> CountQueuedAsync(CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT COUNT(*) FROM fits INDEXED BY ix_fits_unfinished WHERE status < 2 AND status = 0");
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
+    }
+
     public async Task<int> CountActiveAsync(string tenant, CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);
@@ -392,6 +399,25 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             DELETE FROM fits WHERE batch_id = $id;
             """, ct, ("$id", id));
         return true;
+    }, ct);
+
+    public Task<int> DeleteEndedAsync(FitStatus status, DateTimeOffset endedBefore, int limit, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        await ExecAsync(conn, tx, """
+            CREATE TEMP TABLE IF NOT EXISTS expired (id TEXT PRIMARY KEY);
+            DELETE FROM expired;
+            INSERT INTO expired SELECT id FROM fits
+                WHERE finished_at IS NOT NULL AND finished_at < $before AND status = $s ORDER BY finished_at LIMIT $n;
+            DELETE FROM fit_points WHERE fit_id IN (SELECT id FROM expired);
+            DELETE FROM fit_history WHERE fit_id IN (SELECT id FROM expired);
+            """, ct, ("$before", endedBefore.ToUnixTimeMilliseconds()), ("$s", (int)status), ("$n", limit));
+        var deleted = await ExecAsync(conn, tx, "DELETE FROM fits WHERE id IN (SELECT id FROM expired)", ct);
+        await ExecAsync(conn, tx, """
+            DELETE FROM batches WHERE id IN (
+                SELECT b.id FROM batches b WHERE b.created_at < $before AND NOT EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id) LIMIT $n);
+            DELETE FROM expired;
+            """, ct, ("$before", endedBefore.ToUnixTimeMilliseconds()), ("$n", limit));
+        return deleted;
     }, ct);
 
     public async Task PingAsync(CancellationToken ct)

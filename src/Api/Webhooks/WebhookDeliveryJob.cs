@@ -21,7 +21,8 @@ public sealed class WebhookDeliveryJob(
     IWebhookSecrets secrets,
     IOptions<WebhookOptions> options,
     TimeProvider clock,
-    ILogger<WebhookDeliveryJob> logger)
+    ILogger<WebhookDeliveryJob> logger,
+    Metrics.FitMetrics metrics)
 {
     /// <summary>A claim outlives the attempt's deadline by this much before another worker may take over.</summary>
     public static readonly TimeSpan ClaimMargin = TimeSpan.FromSeconds(15);
@@ -62,6 +63,8 @@ public sealed class WebhookDeliveryJob(
         };
         var started = clock.GetUtcNow();
         var outcome = await sender.SendAsync(new Uri(e.Url), headers, body, cancellationToken);
+        metrics.WebhookAttempted();
+        if (outcome.StatusCode is not (>= 200 and < 300)) metrics.WebhookFailed();
 
         var (state, next) = outcome.StatusCode switch
         {

@@ -190,6 +190,24 @@ public sealed class DeploymentFilesTests
     }
 
     [Fact]
+    public void KubernetesPodsAreHardenedAndHaveADisruptionBudgetPerRole()
+    {
+        var objects = K8sObjects();
+        foreach (var deployment in objects.Where(o => Equals(At(o, "kind"), "Deployment")))
+        {
+            var container = Single(At(deployment, "spec", "template", "spec", "containers"));
+            Assert.Equal("false", At(container, "securityContext", "allowPrivilegeEscalation"));
+            Assert.Equal("true", At(container, "securityContext", "readOnlyRootFilesystem"));
+            Assert.Equal(["ALL"], Strings(At(container, "securityContext", "capabilities", "drop")));
+            Assert.Equal("/tmp", At(Single(At(container, "volumeMounts")), "mountPath"));
+            Assert.Equal("/health/live", At(container, "startupProbe", "httpGet", "path"));
+            var component = (string)At(deployment, "spec", "template", "metadata", "labels", "app.kubernetes.io/component")!;
+            Assert.Single(objects, o => Equals(At(o, "kind"), "PodDisruptionBudget")
+                                        && Equals(At(o, "spec", "selector", "matchLabels", "app.kubernetes.io/component"), component));
+        }
+    }
+
+    [Fact]
     public void KustomizationListsEveryManifest()
     {
         var folder = Path.Combine(Root, "deploy", "k8s");

@@ -33,16 +33,47 @@ public sealed class MetricsTests
         Assert.Equal("succeeded", (await client.WaitForEnd(fit.Id)).Status);
         var metrics = await ScrapeUntilAsync(client, "fits_ended_total{");
 
-        Assert.Contains("fits_submitted_total{otel_scope_name=\"FitService\"} 1", metrics);
-        Assert.Contains("fits_ended_total{otel_scope_name=\"FitService\",status=\"succeeded\"} 1", metrics);
-        Assert.Contains("fits_running{otel_scope_name=\"FitService\"} 0", metrics);
+        Assert.Contains("fits_submitted_total{otel_scope_name=\"FitService\",role=\"embedded\"} 1", metrics);
+        Assert.Contains("fits_ended_total{otel_scope_name=\"FitService\",role=\"embedded\",status=\"succeeded\"} 1", metrics);
+        Assert.Contains("fits_running{otel_scope_name=\"FitService\",role=\"embedded\"} 0", metrics);
         Assert.Contains("fits_queue_latency_seconds_bucket", metrics);
-        Assert.Contains("fits_queue_latency_seconds_count{otel_scope_name=\"FitService\"} 1", metrics);
-        Assert.Contains("webhook_attempts_total{otel_scope_name=\"FitService\"} 2", metrics);
-        Assert.Contains("webhook_failures_total{otel_scope_name=\"FitService\"} 1", metrics);
-        Assert.Contains("engine_steps_total{otel_scope_name=\"FitService\"} 50", metrics);
-        Assert.Contains("hangfire_queue_length{otel_scope_name=\"FitService\",queue=\"fits\"} 0", metrics);
+        Assert.Contains("fits_queue_latency_seconds_count{otel_scope_name=\"FitService\",role=\"embedded\"} 1", metrics);
+        Assert.Contains("webhook_attempts_total{otel_scope_name=\"FitService\",role=\"embedded\"} 2", metrics);
+        Assert.Contains("webhook_failures_total{otel_scope_name=\"FitService\",role=\"embedded\"} 1", metrics);
+        Assert.Contains("engine_steps_total{otel_scope_name=\"FitService\",role=\"embedded\"} 50", metrics);
+        Assert.Contains("hangfire_queue_length{otel_scope_name=\"FitService\",queue=\"fits\",role=\"embedded\"} 0", metrics);
+        Assert.Contains("fits_queued{otel_scope_name=\"FitService\",role=\"embedded\"} 0", metrics);
         Assert.Contains("text/plain", (await client.GetAsync("/metrics")).Content.Headers.ContentType!.ToString());
+    }
+
+    [Fact]
+    public async Task WebhookDeliveriesAreCountedAsTheyAreTried()
+    {
+        await using var receiver = await Webhooks.LoopbackReceiver.StartAsync();
+        await using var factory = new FitServiceFactory(Webhooks.WebhookSettings.Loopback());
+        var client = factory.CreateClient();
+        var hook = receiver.NewHook(new Webhooks.Answer(503));
+
+        await client.PostFit(Webhooks.WebhookSettings.FitWithWebhook(receiver.Url(hook)));
+        await receiver.WaitForAsync(hook, 2);
+        var metrics = await ScrapeUntilAsync(client, "webhook_attempts_total{otel_scope_name=\"FitService\",role=\"embedded\"} 2");
+
+        Assert.Contains("webhook_attempts_total{otel_scope_name=\"FitService\",role=\"embedded\"} 2", metrics);
+        Assert.Contains("webhook_failures_total{otel_scope_name=\"FitService\",role=\"embedded\"} 1", metrics);
+    }
+
+    [Fact]
+    public async Task AnApiProcessShowsItsRoleAndTheFitsWaitingForAWorker()
+    {
+        await using var factory = new FitServiceFactory(("Workers:Count", "0"));
+        var client = factory.CreateClient();
+
+        await client.PostFit(TestApi.SmallFit());
+        await client.PostFit(TestApi.SmallFit());
+        var metrics = await ScrapeUntilAsync(client, "fits_queued{otel_scope_name=\"FitService\",role=\"api\"} 2");
+
+        Assert.Contains("fits_queued{otel_scope_name=\"FitService\",role=\"api\"} 2", metrics);
+        Assert.Contains("fits_submitted_total{otel_scope_name=\"FitService\",role=\"api\"} 2", metrics);
     }
 
     /// <summary>The exporter caches a scrape briefly: read until the expected series appears.</summary>

@@ -44,6 +44,38 @@ public abstract class FitStoreContract
     }
 
     [ConditionalFact]
+    public async Task RetentionRemovesFitsOfAStatusEndedBeforeTheCutOffOldestFirstInBoundedBatches()
+    {
+        var store = await NewStoreAsync();
+        async Task<string> EndedAsync(FitStatus status, int hours)
+        {
+            var fit = AFit();
+            await store.CreateAsync(fit, None);
+            await store.TryStartAsync(fit.Id, T0, None);
+            await store.CompleteAsync(fit.Id, new FitCompletion(status, "steps", 10, [1, 2, 3], 0.5, [3, 2, 1], null, T0.AddHours(hours)), None);
+            return fit.Id;
+        }
+        var oldest = await EndedAsync(FitStatus.Succeeded, 1);
+        var older = await EndedAsync(FitStatus.Succeeded, 2);
+        var recent = await EndedAsync(FitStatus.Succeeded, 5);
+        var failed = await EndedAsync(FitStatus.Failed, 1);
+        var queued = AFit();
+        await store.CreateAsync(queued, None);
+
+        Assert.Equal(1, await store.DeleteEndedAsync(FitStatus.Succeeded, T0.AddHours(3), 1, None));
+        Assert.Null(await store.GetAsync("t1", oldest, true, None));
+        Assert.NotNull(await store.GetAsync("t1", older, true, None));
+        Assert.Equal(1, await store.DeleteEndedAsync(FitStatus.Succeeded, T0.AddHours(3), 1, None));
+        Assert.Equal(0, await store.DeleteEndedAsync(FitStatus.Succeeded, T0.AddHours(3), 1, None));
+
+        Assert.Null(await store.GetPointsAsync(older, None));
+        Assert.Null(await store.GetHistoryAsync("t1", older, 0, 10, None));
+        Assert.NotNull(await store.GetAsync("t1", recent, true, None));
+        Assert.NotNull(await store.GetAsync("t1", failed, true, None));
+        Assert.NotNull(await store.GetAsync("t1", queued.Id, true, None));
+    }
+
+    [ConditionalFact]
     public async Task AnotherTenantSeesNothing()
     {
         var store = await NewStoreAsync();
