@@ -67,7 +67,10 @@ public sealed class FitExamples(IOptions<JsonOptions> json) : IOperationFilter
         switch (name)
         {
             case "SubmitFit":
-                SetRequestExample(operation, "application/json", JsonSerializer.SerializeToNode(LessonRequest, RequestJson));
+                // Swagger UI pre-selects the first of "examples" (and ignores "example" beside them): the lesson comes first.
+                AddExample(operation, "lesson", "the lesson's fit (what the README walks through)", LessonRequest);
+                AddExample(operation, "minimal", "only the points: a quadratic by least squares, every other field defaulted",
+                    new FitRequest { X = LessonData.X, Y = LessonData.Y });
                 AddExample(operation, "auto", "learningRate \"auto\": the finder picks the rate", Lesson(LearningRateValue.Auto, degree: 2, model: null));
                 AddExample(operation, "exact", "solver \"exact\": the optimum, no descent", new FitRequest
                 {
