@@ -226,7 +226,8 @@ function syncSliders() {
     range.min = String(-span);
     range.max = String(span);
     range.value = String(value);
-    if (document.activeElement !== number) number.value = String(Number(value.toPrecision(10)));
+    // Six significant digits fit the box; the params themselves keep every digit.
+    if (document.activeElement !== number) number.value = String(Number(value.toPrecision(6)));
   });
 }
 
