@@ -31,7 +31,7 @@ public class ExitCodeTests : IDisposable
 
     [Theory]
     [InlineData("fit")]
-    [InlineData("fit {0} --loss mae --lr 0.01 --steps 10")]
+    [InlineData("fit {0} --degree 2 --formula a*x --params a")]
     [InlineData("fit {0} --degree two --loss mae --lr 0.01 --steps 10")]
     [InlineData("fitt {0}")]
     [InlineData("list --status done")]

@@ -68,8 +68,10 @@ public sealed class FitExamples(IOptions<JsonOptions> json) : IOperationFilter
         switch (name)
         {
             case "SubmitFit":
-                // Named examples only: OpenAPI forbids `example` beside `examples`.
-                AddExample(operation, "lesson", "the lesson's fit", LessonRequest);
+                // Named examples only (OpenAPI forbids `example` beside `examples`); Swagger UI pre-selects the first: the lesson.
+                AddExample(operation, "lesson", "the lesson's fit (what the README walks through)", LessonRequest);
+                AddExample(operation, "minimal", "only the points: a quadratic by least squares, every other field defaulted",
+                    new FitRequest { X = LessonData.X, Y = LessonData.Y });
                 AddExample(operation, "auto", "learningRate \"auto\": the finder picks the rate", Lesson(LearningRateValue.Auto, degree: 2, model: null));
                 AddExample(operation, "exact", "solver \"exact\": the optimum, no descent", new FitRequest
                 {

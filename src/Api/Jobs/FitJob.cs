@@ -36,7 +36,7 @@ public sealed class FitJob(
 
     /// <inheritdoc cref="RunManyAsync"/>
     [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [2, 10, 30, 120, 600], OnAttemptsExceeded = AttemptsExceededAction.Fail)]
-    [JobDisplayName("fits {0}")]
+    [FitsDisplayName]
     public void RunMany(string[] fitIds, PerformContext? context, CancellationToken cancellationToken) =>
         Blocking.Wait(RunManyAsync(fitIds, context, cancellationToken));
 
@@ -51,7 +51,7 @@ public sealed class FitJob(
     /// failure of one fit costs the others nothing.
     /// </summary>
     [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [2, 10, 30, 120, 600], OnAttemptsExceeded = AttemptsExceededAction.Fail)]
-    [JobDisplayName("fits {0}")]
+    [FitsDisplayName]
     public async Task RunManyAsync(string[] fitIds, PerformContext? context, CancellationToken cancellationToken)
     {
         queue.JobStarted();

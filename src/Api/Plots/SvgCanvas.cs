@@ -37,6 +37,9 @@ public sealed class SvgCanvas
     }
 
     public static double PlotWidth => Width - Left - Right;
+
+    /// <summary>Width of one character of a tick label (12 px sans-serif digits), for keeping labels inside the picture.</summary>
+    private const double LabelCharWidth = 7;
     public static double PlotHeight => Height - Top - Bottom;
 
     public void Add(XElement element) => _root.Add(element);
@@ -54,7 +57,12 @@ public sealed class SvgCanvas
             if (tick.Label.Length > 0) grid.Add(Line(px, Top, px, bottom));
             var mark = new XElement(Ns + "g", new XAttribute("class", tick.Label.Length > 0 ? "tick" : "tick minor"),
                 Line(px, bottom, px, bottom + (tick.Label.Length > 0 ? 6 : 3), "#333333"));
-            if (tick.Label.Length > 0) mark.Add(Text(px, bottom + 20, tick.Label, "middle"));
+            if (tick.Label.Length > 0)
+            {
+                // A label centred on the last tick of a long run ("1000000") would run past the right edge: end it there instead.
+                var halfWidth = LabelCharWidth * tick.Label.Length / 2;
+                mark.Add(px + halfWidth > Width - 2 ? Text(Width - 2, bottom + 20, tick.Label, "end") : Text(px, bottom + 20, tick.Label, "middle"));
+            }
             xAxis.Add(mark);
         }
         foreach (var tick in y.Ticks)

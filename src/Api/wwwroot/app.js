@@ -75,7 +75,9 @@ function ticks(lo, hi, count = 6) {
   const step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * power;
   const decimals = Math.max(0, -Math.floor(Math.log10(step)));
   const out = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push({ value: v, label: (Math.abs(v) < step / 2 ? 0 : v).toFixed(decimals) });
+  // Beyond 4 decimals a fixed label ("0.0000000002") is wider than the margin: write it as 2e-10 instead.
+  const label = (v) => (Math.abs(v) < step / 2 ? '0' : decimals > 4 ? v.toExponential(Math.max(0, Math.round(Math.log10(Math.abs(v) / step)))) : v.toFixed(decimals));
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push({ value: v, label: label(v) });
   return out;
 }
 
@@ -166,7 +168,9 @@ function drawLossChart(points, steps, finalLoss, finalStep = steps) {
   const desc = $('loss-chart-desc');
   svg.replaceChildren(desc);
   const values = points.map((p) => p.loss).filter((v) => v !== null && Number.isFinite(v));
-  const top = Math.max(...values, finalLoss ?? 0, 1e-9);
+  // An empty chart (no fit yet) gets a plain 0–1 scale rather than one around 1e-9.
+  const known = values.length > 0 || Number.isFinite(finalLoss);
+  const top = known ? Math.max(...values, finalLoss ?? 0, 1e-9) : 1;
   const view = { xmin: 0, xmax: Math.max(steps, 1), ymin: 0, ymax: top * 1.08 };
   const f = frame(svg, 640, 220, view, 'step', 'loss');
   let d = '';
@@ -222,7 +226,8 @@ function syncSliders() {
     range.min = String(-span);
     range.max = String(span);
     range.value = String(value);
-    if (document.activeElement !== number) number.value = String(Number(value.toPrecision(10)));
+    // Six significant digits fit the box; the params themselves keep every digit.
+    if (document.activeElement !== number) number.value = String(Number(value.toPrecision(6)));
   });
 }
 

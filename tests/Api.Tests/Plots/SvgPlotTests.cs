@@ -135,6 +135,22 @@ public sealed class SvgPlotTests
     }
 
     [Fact]
+    public void TheLastStepLabelOfALongRunStaysInsideThePicture()
+    {
+        // 987,654 steps: the axis ends at a tick labelled 1000000, centred on the plot's right edge.
+        var history = Enumerable.Range(0, 988).Select(i => 1.0 / (i + 1)).ToArray();
+        var plot = new SvgReader(LossPlot.Render(new LossPlotInput("loss", history, 1000, 987_654, 1e-7, "steps", false, "long")));
+
+        foreach (var label in plot.ById("x-axis")!.Descendants(SvgReader.Svg + "text").Where(t => t.Parent!.Attribute("class")?.Value == "tick"))
+        {
+            var x = double.Parse(label.Attribute("x")!.Value, System.Globalization.CultureInfo.InvariantCulture);
+            var anchor = label.Attribute("text-anchor")?.Value ?? "start";
+            var right = anchor == "end" ? x : anchor == "middle" ? x + 3.5 * label.Value.Length : x + 7 * label.Value.Length;
+            Assert.True(right <= SvgCanvas.Width, $"tick label '{label.Value}' ends at {right}, past the picture's width {SvgCanvas.Width}");
+        }
+    }
+
+    [Fact]
     public void ALinearLossAxisStartsAtZero()
     {
         var plot = new SvgReader(LossPlot.Render(new LossPlotInput("loss", [2.42, 2.0, 1.5], 1, 3, 1.2, "steps", false, "linear")));
