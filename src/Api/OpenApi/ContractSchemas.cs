@@ -26,7 +26,7 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
 
     public void Apply(IOpenApiSchema schema, SchemaFilterContext context)
     {
-        if (schema is not OpenApiSchema s || s.Properties is not { Count: > 0 } || context.Type.Assembly != typeof(ContractSchemas).Assembly) return;
+        if (schema is not OpenApiSchema s || s.Properties is not { Count: > 0 } || context.Type.Assembly != typeof(FitResource).Assembly) return;
         var name = context.Type.Name;
         var limits = limitsOptions.Value;
         if (RequestTypes.Contains(name))
@@ -166,9 +166,8 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
         switch (name)
         {
             case "FitRequest":
-                // degree (or model), learningRate and steps are required too, except where the description says otherwise: a
-                // formula model replaces degree, and the exact solver takes neither learningRate nor steps.
-                Require(s, "x", "y", "loss");
+                // Only the points: every other field has a default (degree 2, loss mse, learningRate "auto", steps until converged).
+                Require(s, "x", "y");
                 Points(s, limits);
                 Bounds(s, "degree", 0, Fits.FitValidator.MaxDegree);
                 Enum(s, "solver", ContractValues.Solvers);
