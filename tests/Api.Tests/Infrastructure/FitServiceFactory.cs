@@ -91,6 +91,18 @@ public static class TestApi
         return await response.ReadFit();
     }
 
+    /// <summary>A fit's whole history, paged from <c>/history</c> (a fit resource inlines only its first entries).</summary>
+    public static async Task<double[]> WholeHistory(this HttpClient client, string id)
+    {
+        var entries = new List<double>();
+        while (true)
+        {
+            var page = (await client.GetFromJsonAsync<HistoryPage>($"/v1/fits/{id}/history?offset={entries.Count}&limit=100000", Json))!;
+            entries.AddRange(page.Items.Select(e => e.Loss ?? double.NaN));
+            if (page.Items.Count == 0 || entries.Count >= page.Total) return [.. entries];
+        }
+    }
+
     public static async Task<JsonElement> ReadProblem(this HttpResponseMessage response)
     {
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);

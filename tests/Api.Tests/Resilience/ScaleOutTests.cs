@@ -72,7 +72,7 @@ public sealed class ScaleOutTests(PostgresCluster cluster)
             Assert.True(fit.Status == "succeeded", $"fit {id} ({steps} steps) is {fit.Status} ({fit.Error}):\n{survivor.Output}");
             Assert.Equal(expected[steps].Params, fit.Params!);
             Assert.Equal(expected[steps].Loss, fit.Loss);
-            Assert.Equal(expected[steps].History, fit.History!.Select(h => h!.Value));
+            Assert.Equal(expected[steps].History, await api.Client.WholeHistory(id));
         }
         Assert.True(await CountAsync(db, "SELECT COUNT(*) FROM fits WHERE attempt > 1") > 0, "no fit of the killed worker was run again");
         Assert.False(survivor.HasExited);
