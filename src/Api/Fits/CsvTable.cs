@@ -10,9 +10,6 @@ namespace FitService.Api.Fits;
 /// </summary>
 public sealed class CsvTable
 {
-    /// <summary>Bad cells reported one by one at most; the rest are counted.</summary>
-    public const int MaxReportedErrors = 20;
-
     private CsvTable(string[]? header, List<(int Line, string[] Cells)> rows, char delimiter)
     {
         Header = header;
@@ -77,28 +74,27 @@ public sealed class CsvTable
 
     /// <summary>
     /// The numbers in <paramref name="columns"/> of every row (one array per column); bad or missing cells are errors naming
-    /// the line and the column, the first <see cref="MaxReportedErrors"/> each, the rest counted.
+    /// the line and the column, listed up to <see cref="ValidationErrors.MaxListed"/>, the rest counted.
     /// </summary>
     public double[][] Numbers(IReadOnlyList<int> columns, ValidationErrors errors, string field = "body")
     {
         var values = columns.Select(_ => new double[Rows.Count]).ToArray();
-        var bad = 0;
         for (var r = 0; r < Rows.Count; r++)
         {
             var (line, cells) = Rows[r];
             for (var c = 0; c < columns.Count; c++)
             {
                 var column = columns[c];
-                string? problem = null;
-                if (column >= cells.Length) problem = $"line {line}: no column {Name(column)} (the row has {cells.Length} cell{(cells.Length == 1 ? "" : "s")})";
-                else if (!double.TryParse(cells[column].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out values[c][r]) || !double.IsFinite(values[c][r]))
-                    problem = $"line {line}: column {Name(column)} is '{Truncate(cells[column].Trim())}', not a finite number";
-                if (problem is null) continue;
-                if (++bad <= MaxReportedErrors) errors.Add(field, problem);
+                var missing = column >= cells.Length;
+                if (!missing && double.TryParse(cells[column].AsSpan().Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out values[c][r])
+                    && double.IsFinite(values[c][r])) continue;
+                // Past the cap the error is only counted (errorsOmitted), never composed.
+                errors.Add(field, () => missing
+                    ? $"line {line}: no column {Name(column)} (the row has {cells.Length} cell{(cells.Length == 1 ? "" : "s")})"
+                    : $"line {line}: column {Name(column)} is '{Truncate(cells[column].Trim())}', not a finite number");
                 break;
             }
         }
-        if (bad > MaxReportedErrors) errors.Add(field, $"… and {bad - MaxReportedErrors} more lines with bad cells ({bad} in all)");
         return values;
     }
 
@@ -127,6 +123,7 @@ public sealed class CsvTable
     {
         var cells = new List<string>();
         var cell = new StringBuilder();
+        var blank = true; // the cell so far is white space only (a quote there opens a quoted field)
         var line = 1;
         var start = 1;
         var quoted = false;
@@ -137,22 +134,24 @@ public sealed class CsvTable
             var ch = end ? '\n' : text[i];
             if (quoted && !end)
             {
-                if (ch == '"' && i + 1 < text.Length && text[i + 1] == '"') { cell.Append('"'); i++; }
+                if (ch == '"' && i + 1 < text.Length && text[i + 1] == '"') { cell.Append('"'); blank = false; i++; }
                 else if (ch == '"') quoted = false;
                 else
                 {
                     if (ch == '\n') line++;
                     cell.Append(ch);
+                    blank &= char.IsWhiteSpace(ch);
                 }
                 continue;
             }
-            if (ch == '"' && cell.ToString().Trim().Length == 0) { cell.Clear(); quoted = true; }
-            else if (ch == delimiter) { cells.Add(cell.ToString()); cell.Clear(); }
+            if (ch == '"' && blank) { cell.Clear(); quoted = true; }
+            else if (ch == delimiter) { cells.Add(cell.ToString()); cell.Clear(); blank = true; }
             else if (ch == '\r') { }
             else if (ch == '\n')
             {
                 cells.Add(cell.ToString());
                 cell.Clear();
+                blank = true;
                 if (cells.Count > 1 || cells[0].Trim().Length > 0)
                 {
                     yield return (start, cells.ToArray());
@@ -162,7 +161,11 @@ public sealed class CsvTable
                 line++;
                 start = line;
             }
-            else cell.Append(ch);
+            else
+            {
+                cell.Append(ch);
+                blank &= char.IsWhiteSpace(ch);
+            }
         }
     }
 }

@@ -37,7 +37,7 @@ public sealed record FitOutcome
     public static FitOutcome? FromJson(string? json) => json is null ? null : JsonSerializer.Deserialize<FitOutcome>(json, Storage);
 
     public static OptimumDto ToDto(ExactOptimum o) =>
-        new(o.Params, double.IsFinite(o.Loss) ? o.Loss : null, o.ConditionNumber, o.ScaledConditionNumber, o.Method, o.Warning)
+        new(o.Params, double.IsFinite(o.Loss) ? o.Loss : null, FitMapper.FiniteOrNull(o.ConditionNumber), FitMapper.FiniteOrNull(o.ScaledConditionNumber), o.Method, o.Warning)
         {
             Iterations = o.Iterations,
             GradientNorm = o.GradientNorm,

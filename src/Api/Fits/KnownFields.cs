@@ -78,7 +78,7 @@ public static class KnownFields
 
     /// <summary>Our request DTOs (classes of this assembly); numbers, strings and converters' types are leaves.</summary>
     private static bool IsRequestObject(Type type) =>
-        type.IsClass && type != typeof(string) && type.Assembly == typeof(KnownFields).Assembly;
+        type.IsClass && type != typeof(string) && type.Assembly == typeof(FitRequest).Assembly;
 
     /// <summary>Edit distance counting a swap of neighbours as one edit (optimal string alignment): "stesp" is 1 from "steps".</summary>
     private static int Distance(string a, string b)

@@ -153,6 +153,7 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
             case "OptimumDto":
                 // A singular Vandermonde matrix has an infinite condition number, written as null.
                 MakeNullable(s, "conditionNumber");
+                MakeNullable(s, "conditionNumber");
                 MakeNullable(s, "scaledConditionNumber");
                 break;
             case "FitProgressEvent":

@@ -296,7 +296,7 @@ public sealed record FitResource
     /// and <c>gap</c> are set), <c>failed</c> (<c>optimumError</c> says why), <c>notApplicable</c> (formula models, cancelled
     /// fits, fits the service could not run).
     /// </summary>
-    public required string OptimumStatus { get; init; }
+    public string OptimumStatus { get; init; } = "notApplicable";
 
     /// <summary><c>loss − optimum.loss</c>: how far the descent is from the best possible fit (≥ 0 up to rounding); null when either is unknown.</summary>
     public double? Gap { get; init; }
@@ -324,13 +324,13 @@ public sealed record FitResource
 /// <summary>The exact optimum of a polynomial fit.</summary>
 /// <param name="Params">The optimum params, highest power first.</param>
 /// <param name="Loss">The loss at them, computed as the fit's loss is.</param>
-/// <param name="ConditionNumber">Condition number of the Vandermonde matrix of x (what descent on these params faces: the MSE Hessian is (2/N)·VᵀV).</param>
-/// <param name="ScaledConditionNumber">The same with x centred and scaled to [−1, 1] and unit columns (the basis the solver works in).</param>
+/// <param name="ConditionNumber">Condition number of the Vandermonde matrix of x (what descent on these params faces: the MSE Hessian is (2/N)·VᵀV); null when not finite.</param>
+/// <param name="ScaledConditionNumber">The same with x centred and scaled to [−1, 1] and unit columns (the basis the solver works in); null when not finite.</param>
 /// <param name="Method">How it was computed, and to what tolerance.</param>
 /// <param name="Warning">Set when the condition number exceeds 1e12 (with the scaling of x that fixes it), when the problem is
 /// rank-deficient (the answer is then one optimum of many, as the warning says), or when the params, written in powers of x
 /// far from 0, cannot carry the optimum's digits (<c>loss</c> is then the optimum's own value; see docs/beyond.md).</param>
-public sealed record OptimumDto(double[] Params, double? Loss, double ConditionNumber, double ScaledConditionNumber, string Method, string? Warning)
+public sealed record OptimumDto(double[] Params, double? Loss, double? ConditionNumber, double? ScaledConditionNumber, string Method, string? Warning)
 {
     /// <summary>Iterations of the solver: simplex steps for <c>mae</c>, Newton steps for <c>huber</c>; absent for <c>mse</c> (a direct solve).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
