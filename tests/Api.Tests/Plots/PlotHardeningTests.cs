@@ -29,8 +29,8 @@ public sealed class PlotHardeningTests(PlotHardeningTests.Service factory) : ICl
     [Fact]
     public async Task AFailedExactFitIsDrawnWithoutACurve()
     {
-        // Three params from one distinct x: no optimum, so the fit fails with params [].
-        var request = new { x = new[] { 1.0, 1, 1 }, y = new[] { 1.0, 2, 3 }, degree = 2, loss = "mse", solver = "exact" };
+        // An optimum beyond the doubles: the exact fit fails with params [].
+        var request = new { x = new[] { 1.0, 2, 3 }, y = new[] { 1.7e308, -1.7e308, 1.7e308 }, degree = 2, loss = "mse", solver = "exact" };
         var fit = await (await _client.PostFit(request, ("Prefer", "wait=30"))).ReadFit();
         Assert.Equal("failed", fit.Status);
         Assert.Empty(fit.Params!);

@@ -57,9 +57,10 @@ public sealed class ScaleOutTests(PostgresCluster cluster)
         // Kill one worker while it holds fits and others are still waiting.
         await using var db = NpgsqlDataSource.Create(database);
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (await CountAsync(db, $"SELECT COUNT(*) FROM fits WHERE status = 1 AND claimed_by LIKE '%:{doomed.ProcessId}:%'") == 0)
+        // A big fit (seconds long), so it is still running when the kill lands: small ones may all end in between.
+        while (await CountAsync(db, $"SELECT COUNT(*) FROM fits WHERE status = 1 AND steps = {BigSteps} AND claimed_by LIKE '%:{doomed.ProcessId}:%'") == 0)
         {
-            Assert.True(DateTime.UtcNow < deadline, "the worker never held a fit:\n" + doomed.Output);
+            Assert.True(DateTime.UtcNow < deadline, "the worker never held a big fit:\n" + doomed.Output);
             await Task.Delay(50);
         }
         await doomed.KillAsync();
