@@ -30,16 +30,7 @@ public static class CrossSiteRequests
             await next(http);
             return;
         }
-        http.Response.StatusCode = StatusCodes.Status403Forbidden;
-        await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = http,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status403Forbidden,
-                Title = "Cross-site request refused",
-                Detail = $"{http.Request.Method} requests to {path} must come from the dashboard's own pages (Sec-Fetch-Site or Origin said otherwise).",
-            },
-        });
+        await http.WriteProblemAsync(StatusCodes.Status403Forbidden, "Cross-site request refused",
+            $"{http.Request.Method} requests to {path} must come from the dashboard's own pages (Sec-Fetch-Site or Origin said otherwise).");
     });
 }

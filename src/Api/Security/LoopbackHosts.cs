@@ -27,17 +27,8 @@ public static class LoopbackHosts
             await next(http);
             return;
         }
-        http.Response.StatusCode = StatusCodes.Status421MisdirectedRequest;
-        await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = http,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status421MisdirectedRequest,
-                Title = "Host not served",
-                Detail = "Without API keys (local mode) the service answers only requests addressed to localhost, 127.0.0.1 or [::1] " +
-                         "(the Host header); configure keys to serve other names.",
-            },
-        });
+        await http.WriteProblemAsync(StatusCodes.Status421MisdirectedRequest, "Host not served",
+            "Without API keys (local mode) the service answers only requests addressed to localhost, 127.0.0.1 or [::1] " +
+            "(the Host header); configure keys to serve other names.");
     });
 }

@@ -49,14 +49,9 @@ public static class RequestLimits
         await next(http);
     });
 
-    private static async Task RefuseAsync(HttpContext http, int status, string title, string detail)
+    private static Task RefuseAsync(HttpContext http, int status, string title, string detail)
     {
-        http.Response.StatusCode = status;
         http.Response.Headers.Connection = "close";
-        await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = http,
-            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
-        });
+        return http.WriteProblemAsync(status, title, detail);
     }
 }

@@ -96,19 +96,10 @@ public static class SecurityExtensions
     {
         var http = context.HttpContext;
         var seconds = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) : 1;
-        http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         var limits = http.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
-        await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = http,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status429TooManyRequests,
-                Title = "Too many requests",
-                Detail = $"At most {limits.RequestsPerSecond} requests per second (bursts of {limits.RequestBurst}) per tenant " +
-                         "(Limits:RequestsPerSecond, Limits:RequestBurst). Retry after the time in Retry-After.",
-            },
-        });
+        await http.WriteProblemAsync(StatusCodes.Status429TooManyRequests, "Too many requests",
+            $"At most {limits.RequestsPerSecond} requests per second (bursts of {limits.RequestBurst}) per tenant " +
+            "(Limits:RequestsPerSecond, Limits:RequestBurst). Retry after the time in Retry-After.");
     }
 }
