@@ -25,7 +25,10 @@ public class AllocationTests
         // A long run first, so tiered compilation has promoted every method the loop calls (a one-off cost, not per step).
         Allocated(200_000);
         Allocated(10);
-        Assert.InRange(Enumerable.Range(0, 3).Min(_ => Allocated(400_000) - Allocated(10)), -1024, 1024);
+        // Only an upper bound: a one-off allocation in the short run (a pool growing, a late JIT) makes the difference
+        // negative, never an allocating loop, which adds its bytes to every step of the long run.
+        var extra = Enumerable.Range(0, 3).Min(_ => Allocated(400_000) - Allocated(10));
+        Assert.True(extra <= 1024, $"400,000 steps allocated {extra} bytes more than 10");
     }
 
     [Fact]
@@ -42,7 +45,8 @@ public class AllocationTests
         // Long runs first, so tiered compilation has promoted every method the loop calls (a one-off cost, not per step).
         Allocated(2_000);
         Allocated(10);
-        Assert.InRange(Enumerable.Range(0, 3).Min(_ => Allocated(2_010) - Allocated(10)), -1024, 1024);
+        var extra = Enumerable.Range(0, 3).Min(_ => Allocated(2_010) - Allocated(10));
+        Assert.True(extra <= 1024, $"2,010 steps allocated {extra} bytes more than 10");
     }
 }
 
