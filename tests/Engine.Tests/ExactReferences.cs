@@ -165,8 +165,13 @@ internal static class ExactReferences
         var u = new double[m];
         var weights = Enumerable.Repeat(1.0, n).ToArray();
         var best = double.PositiveInfinity;
-        for (var round = 0; round < rounds; round++)
+        // IRLS for Huber is a majorize-minimize scheme: its loss never rises, but near points whose residual sits at
+        // delta it converges only linearly, so it keeps going past `rounds` while it still improves (bounded work).
+        var maxRounds = Math.Max(rounds, (int)Math.Min(200_000, 4e8 / ((double)n * m * m)));
+        var previous = double.PositiveInfinity;
+        for (var round = 0; round < maxRounds && (round < rounds || best < previous * (1 - 1e-15)); round++)
         {
+            previous = best;
             var a = new double[m, m];
             var b = new double[m];
             for (var i = 0; i < n; i++)

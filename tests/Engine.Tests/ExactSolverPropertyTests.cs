@@ -141,6 +141,7 @@ public class ExactSolverPropertyTests
     }
 
     [Theory]
+    [InlineData(6, 2, 2.0, 176468205)] // CI found it: plain IRLS needs thousands of rounds here
     [InlineData(5_000, 2, 1.0, 1)]
     [InlineData(20_000, 3, 0.5, 2)]
     [InlineData(100_000, 2, 1.0, 3)]
