@@ -86,7 +86,7 @@ public sealed class FitRunner(
                 metrics.StepsDone(progress.Step - countedSteps);
                 countedSteps = progress.Step;
                 signals.Publish(new FitSignal(fit.Id, false, progress.Step, progress.Loss, update.Params));
-            }, ProgressInterval, stop.Token);
+            }, ProgressInterval, cancellationToken: stop.Token);
         }
         finally
         {
