@@ -83,7 +83,14 @@ public sealed class FitExamples(IOptions<JsonOptions> json) : IOperationFilter
                 SetResponseExample(operation, "201", Node(finished));
                 SetResponseExample(operation, "202", Node(finished with
                 {
-                    Status = "queued", StopReason = null, Step = 0, Params = null, Loss = null, History = [], StartedAt = null, FinishedAt = null,
+                    Status = "queued",
+                    StopReason = null,
+                    Step = 0,
+                    Params = null,
+                    Loss = null,
+                    History = [],
+                    StartedAt = null,
+                    FinishedAt = null,
                 }));
                 break;
             case "GetFit":

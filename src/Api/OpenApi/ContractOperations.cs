@@ -42,7 +42,7 @@ public sealed class ContractOperations : IOperationFilter
         if (context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<Extensions.ETagged>().Any())
         {
             Header(operation, "If-None-Match", "An `ETag` from an earlier answer: 304 without a body while the resource is unchanged.");
-            responses["304"] = new OpenApiResponse { Description = "Not modified: the resource still has the `ETag` given in `If-None-Match`.", Headers = Headers(("ETag", "The resource's entity tag."))};
+            responses["304"] = new OpenApiResponse { Description = "Not modified: the resource still has the `ETag` given in `If-None-Match`.", Headers = Headers(("ETag", "The resource's entity tag.")) };
             AddHeaders(responses, "200", ("ETag", "The entity tag of this representation (strong; changes whenever the JSON does)."));
         }
         if (operation.RequestBody is not null)

@@ -75,7 +75,7 @@ public static class ProblemDefaults
             var http = context.HttpContext;
             var problem = context.ProblemDetails;
             problem.Status ??= http.Response.StatusCode;
-                problem.Extensions.TryAdd("traceId", Activity.Current?.Id ?? http.TraceIdentifier);
+            problem.Extensions.TryAdd("traceId", Activity.Current?.Id ?? http.TraceIdentifier);
             options.Value.CustomizeProblemDetails?.Invoke(context);
             Apply(context);
             return new ValueTask(http.Response.WriteAsJsonAsync(problem, problem.GetType(), Json, "application/problem+json", http.RequestAborted));

@@ -149,7 +149,8 @@ public sealed class PlotBoundsTests
         {
             try { result = work(); }
             catch (Exception e) { failure = ExceptionDispatchInfo.Capture(e); }
-        }) { IsBackground = true };
+        })
+        { IsBackground = true };
         var heapBefore = GC.GetTotalMemory(false);
         var clock = Stopwatch.StartNew();
         thread.Start();

@@ -257,7 +257,7 @@ public static class HostileRequests
             ("GET", $"/v1/batches/{UnknownId}"), ("GET", $"/v1/batches/{UnknownId}/results"), ("POST", $"/v1/batches/{UnknownId}/cancel"),
             ("DELETE", $"/v1/batches/{UnknownId}"), ("GET", $"/v1/batches/{UnknownId}/deliveries"), ("POST", $"/v1/batches/{UnknownId}/deliveries/retry"),
             ("PUT", "/v1/batches"), ("GET", "/v1/batches"), ("PATCH", $"/v1/batches/{UnknownId}"), ("GET", "/v1/batches/" + new string('b', 3000)),
-            ("GET", $"/v1/batches/{UnknownId}/results?format=csv"), 
+            ("GET", $"/v1/batches/{UnknownId}/results?format=csv"),
         })
         {
             AddUnique(cases, $"batch: {method} {Short(path)}", new(method, path, null, null));
