@@ -41,20 +41,24 @@ public static class ExactSolver
     public const double IllConditioned = 1e12;
 
     /// <summary>
-    /// A rough measure of the work of <see cref="Solve(double[], double[], double[], int, LossSpec, CancellationToken)"/>, in the units of a descent fit's work (points × steps × params):
-    /// the typical number of passes over the points times points × params. MSE: a QR pass costing d+1 rotations a point
-    /// and two evaluations; MAE: IRLS rounds plus the usual few dozen simplex steps; Huber: a few dozen Newton steps with their
-    /// line searches. For limits and estimates (e.g. the service's <c>Limits:MaxWork</c>), not a bound on every input.
+    /// The one estimate of the work of <see cref="Solve(double[], double[], double[], int, LossSpec, CancellationToken)"/>, in
+    /// the units of a descent fit's work (points × steps × params, about a nanosecond each here), generous rather than
+    /// typical: with n points and m params, MSE is QR at n·m² a pass, three passes with the refinement; MAE adds 30 IRLS
+    /// passes of n·m² and 1000 + 20m simplex steps of 2·n·m; Huber 500 Newton passes of n·m². The service charges it
+    /// against <c>Limits:MaxWork</c> and compares it with the descent's work (the optimum is computed beside a descent
+    /// only when it costs under a fifth of it). The bench (<c>bench/Engine.Bench -- exact</c>) measures 10–100× less on
+    /// typical data; it is an estimate, not a bound on every input (the solvers' own iteration caps are that).
     /// </summary>
-    public static double EstimateWork(long points, int parameters, LossKind loss)
+    public static double EstimateWork(double points, int parameters, LossKind loss)
     {
-        var passes = loss switch
+        var n = points;
+        var m = (double)parameters;
+        return loss switch
         {
-            LossKind.Mse => parameters + 4.0,
-            LossKind.Mae => 9.0 * (parameters + 2) + 40,
-            _ => 30.0 * (parameters + 6),
+            LossKind.Mse => 3 * n * m * m,
+            LossKind.Mae => 30 * n * m * m + 2 * (1000 + 20 * m) * n * m,
+            _ => 500 * n * m * m,
         };
-        return points * (double)parameters * passes;
     }
 
     /// <summary>The optimum of a polynomial of <paramref name="degree"/> on the points for <paramref name="loss"/>.</summary>

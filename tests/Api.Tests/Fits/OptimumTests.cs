@@ -64,6 +64,21 @@ public sealed class OptimumTests(OptimumTests.Service factory) : IClassFixture<O
     }
 
     [Theory]
+    [InlineData("mse", Engine.LossKind.Mse)]
+    [InlineData("mae", Engine.LossKind.Mae)]
+    [InlineData("huber", Engine.LossKind.Huber)]
+    public void TheServiceChargesTheEnginesOwnEstimateOfTheOptimum(string loss, Engine.LossKind kind)
+    {
+        foreach (var (points, degree) in new[] { (20, 2), (100_000, 5), (1_000_000, 20) })
+        {
+            var spec = new FitSpec { Degree = degree, Loss = loss, Steps = 10, Points = points, HistoryEvery = 1 };
+
+            Assert.Equal(Engine.Exact.ExactSolver.EstimateWork(points, degree + 1, kind), Api.Fits.FitWork.Exact(spec));
+            Assert.Equal(Engine.Exact.ExactSolver.EstimateWork(points, degree + 1, kind), Api.Fits.FitWork.Of(spec with { Solver = "exact", Steps = 0 }));
+        }
+    }
+
+    [Theory]
     [InlineData("mae")]
     [InlineData("mse")]
     [InlineData("huber")]
