@@ -115,7 +115,7 @@ public static class ExactSolver
         {
             case LossKind.Mse:
                 u = leastSquares;
-                method = "least squares: x centred and scaled to [−1, 1], QR of all points by Givens rotations, then Householder QR with column pivoting " +
+                method = "least squares: x centred and scaled to [−1, 1], QR of all points by Householder reflections in blocks of 128 rows, then Householder QR with column pivoting " +
                     "of the triangle (minimum-norm solution when rank-deficient), mapped back to powers of x";
                 break;
             case LossKind.Mae:
@@ -145,7 +145,9 @@ public static class ExactSolver
         string? precisionWarning = null;
         var value = paramsLoss;
         // The params' own loss stands when it agrees with the scaled basis's to 1e-10 (or to a residual of 1e-13 of |y| a point).
-        var rounding = 1e-13 * y.Max(Math.Abs);
+        var largest = 0.0;
+        foreach (var v in y) largest = Math.Max(largest, Math.Abs(v));
+        var rounding = 1e-13 * largest;
         var agreement = 1e-10 * scaledLoss + loss.Kind switch { LossKind.Mse => rounding * rounding, LossKind.Mae => rounding, _ => 0.5 * rounding * rounding };
         if (!(Math.Abs(paramsLoss - scaledLoss) <= agreement))
         {
@@ -215,12 +217,7 @@ public static class ExactSolver
     {
         var m = basis.Size;
         var qr = new RowQr(m);
-        Span<double> row = stackalloc double[m];
-        for (var i = 0; i < y.Length; i++)
-        {
-            basis.Row(i, row);
-            qr.Add(row, y[i], weights?[i] ?? 1.0);
-        }
+        qr.AddAll(basis, y, weights);
         var r = new double[m, m];
         var qty = new double[m];
         for (var i = 0; i < m; i++)
@@ -247,21 +244,29 @@ public static class ExactSolver
     {
         var c = basis.PowerCoefficients(u);
         var m = basis.Size;
-        var gradient = new double[m];
-        Span<double> row = stackalloc double[m];
+        var t = basis.T;
+        // Σ slope·t^k, in plain powers of t: the column scale is applied once at the end rather than per point.
+        Span<double> gradient = stackalloc double[m];
+        gradient.Clear();
         double sum = 0, compensation = 0;
         for (var i = 0; i < y.Length; i++)
         {
             var (term, slope) = Term(basis.ValueAt(c, i) - y[i], loss);
             if (weights is not null) (term, slope) = (weights[i] * term, weights[i] * slope);
-            var t = sum + term;
-            compensation += Math.Abs(sum) >= Math.Abs(term) ? sum - t + term : term - t + sum;
-            sum = t;
-            basis.Row(i, row);
-            for (var k = 0; k < m; k++) gradient[k] += slope * row[k];
+            var next = sum + term;
+            compensation += Math.Abs(sum) >= Math.Abs(term) ? sum - next + term : term - next + sum;
+            sum = next;
+            var power = slope;
+            for (var k = 0; k < m; k++)
+            {
+                gradient[k] += power;
+                power *= t[i];
+            }
         }
+        var squares = 0.0;
+        for (var k = 0; k < m; k++) squares += gradient[k] * basis.ColumnScale[k] * (gradient[k] * basis.ColumnScale[k]);
         var n = weights?.Sum() ?? y.Length;
-        return ((sum + compensation) / n, Math.Sqrt(gradient.Sum(g => g * g)) / n);
+        return ((sum + compensation) / n, Math.Sqrt(squares) / n);
     }
 
     /// <summary>
