@@ -47,7 +47,6 @@ internal sealed class RowQr(int size)
     /// </summary>
     public void AddAll(ScaledBasis basis, double[] y, double[]? weights)
     {
-        var t = basis.T;
         var columnScale = basis.ColumnScale;
         var rowScale = basis.RowScale;
         Flush();
@@ -60,10 +59,11 @@ internal sealed class RowQr(int size)
                 var scale = weights is null ? 1.0 : Math.Sqrt(weights[i]);
                 if (rowScale is not null) scale *= rowScale[i];
                 var power = scale;
+                var t = basis.TAt(i);
                 for (var k = 0; k < size; k++)
                 {
                     _block[k * Block + p] = power * columnScale[k];
-                    power *= t[i];
+                    power *= t;
                 }
                 _block[size * Block + p] = y[i] * scale;
             }

@@ -187,7 +187,9 @@ public static class ExactSolver
     /// </summary>
     private static double Evaluate(double[] x, double[] y, double[]? weights, int degree, LossSpec loss, double[] parameters)
     {
-        if (weights is null) return Fitter.Evaluate(x, y, degree, loss, parameters);
+        // The fit's own kernel, on one thread: its chunk sums are added in chunk order, so the bits are those of a fit on
+        // any number of threads, without a second thread's cost for one pass (x and y were checked on entry).
+        if (weights is null) return Fitter.Compile(new FitProblem(x, y, degree, loss, 1.0, 1), maxDegreeOfParallelism: 1).Forward(parameters);
         double sum = 0, compensation = 0;
         for (var i = 0; i < x.Length; i++)
         {
@@ -244,14 +246,16 @@ public static class ExactSolver
     {
         var c = basis.PowerCoefficients(u);
         var m = basis.Size;
-        var t = basis.T;
         // Σ slope·t^k, in plain powers of t: the column scale is applied once at the end rather than per point.
         Span<double> gradient = stackalloc double[m];
         gradient.Clear();
         double sum = 0, compensation = 0;
         for (var i = 0; i < y.Length; i++)
         {
-            var (term, slope) = Term(basis.ValueAt(c, i) - y[i], loss);
+            var ti = basis.TAt(i);
+            var value = c[m - 1];
+            for (var k = m - 2; k >= 0; k--) value = value * ti + c[k];
+            var (term, slope) = Term(value - y[i], loss);
             if (weights is not null) (term, slope) = (weights[i] * term, weights[i] * slope);
             var next = sum + term;
             compensation += Math.Abs(sum) >= Math.Abs(term) ? sum - next + term : term - next + sum;
@@ -260,7 +264,7 @@ public static class ExactSolver
             for (var k = 0; k < m; k++)
             {
                 gradient[k] += power;
-                power *= t[i];
+                power *= ti;
             }
         }
         var squares = 0.0;

@@ -13,12 +13,10 @@ internal sealed class ScaledBasis
         Size = degree + 1;
         Centre = centre;
         HalfWidth = halfWidth;
-        T = new double[x.Length];
         var norms = new double[Size];
         for (var i = 0; i < x.Length; i++)
         {
-            var t = (x[i] - centre) / halfWidth;
-            T[i] = t;
+            var t = TAt(i);
             var power = 1.0;
             for (var k = 0; k < Size; k++) { norms[k] += power * power; power *= t; }
         }
@@ -27,7 +25,7 @@ internal sealed class ScaledBasis
 
     private ScaledBasis(ScaledBasis basis, double[] rowScale)
     {
-        (X, Size, Centre, HalfWidth, T, ColumnScale) = (basis.X, basis.Size, basis.Centre, basis.HalfWidth, basis.T, basis.ColumnScale);
+        (X, Size, Centre, HalfWidth, _t, ColumnScale) = (basis.X, basis.Size, basis.Centre, basis.HalfWidth, basis._t, basis.ColumnScale);
         RowScale = rowScale;
     }
 
@@ -53,8 +51,28 @@ internal sealed class ScaledBasis
         return sub.WithRowScale(scale);
     }
 
-    /// <summary>t_i = (x_i − c)/s of every point, computed once.</summary>
-    public double[] T { get; }
+    private double[]? _t;
+
+    /// <summary>
+    /// t_i = (x_i − c)/s of every point, computed on first use and kept (the iterative solvers pass over it many times;
+    /// least squares, two passes, computes <see cref="TAt"/> as it goes and never holds the array).
+    /// </summary>
+    public double[] T
+    {
+        get
+        {
+            if (_t is null)
+            {
+                var t = new double[X.Length];
+                for (var i = 0; i < t.Length; i++) t[i] = TAt(i);
+                _t = t;
+            }
+            return _t;
+        }
+    }
+
+    /// <summary>t_i of point i, the same bits as <see cref="T"/>[i].</summary>
+    public double TAt(int i) => (X[i] - Centre) / HalfWidth;
 
     public double[] X { get; }
     /// <summary>Number of coefficients, degree + 1.</summary>
