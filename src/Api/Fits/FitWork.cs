@@ -1,3 +1,5 @@
+using FitService.Engine;
+using FitService.Engine.Exact;
 using FitService.Engine.LearningRates;
 
 namespace FitService.Api.Fits;
@@ -35,24 +37,14 @@ public static class FitWork
     }
 
     /// <summary>
-    /// An upper estimate of the exact optimum of a polynomial fit (0 for a formula model, which has none): with n points
-    /// and m params, QR costs n·m² a pass (three with MSE's refinement); MAE adds 30 IRLS passes and at most 1000 + 20m
-    /// simplex steps of 2·n·m each; Huber at most 500 Newton passes. The engine's solvers stop there, so this bounds them.
+    /// The exact optimum of a polynomial fit (0 for a formula model, which has none): the engine's own estimate,
+    /// <see cref="ExactSolver.EstimateWork"/>, which owns the formula.
     /// </summary>
     public static double Exact(FitSpec spec) => spec.Model is null ? Exact(spec.Points, Params(spec), spec.Loss) : 0;
 
     /// <summary>The same estimate for a polynomial of <paramref name="parameters"/> params on <paramref name="points"/> points.</summary>
-    public static double Exact(double points, int parameters, string? loss)
-    {
-        var n = points;
-        var m = (double)parameters;
-        return loss switch
-        {
-            "mse" => 3 * n * m * m,
-            "mae" => 30 * n * m * m + 2 * (1000 + 20 * m) * n * m,
-            _ => 500 * n * m * m,
-        };
-    }
+    public static double Exact(double points, int parameters, string? loss) =>
+        ExactSolver.EstimateWork(points, parameters, loss switch { "mse" => LossKind.Mse, "mae" => LossKind.Mae, _ => LossKind.Huber });
 
     /// <summary>
     /// The most steps a polynomial descent can take within <paramref name="maxWork"/> once the finder's sweep (for "auto"),

@@ -1,17 +1,23 @@
+using System.Runtime.Intrinsics;
+
 namespace FitService.Engine.Exact;
 
 /// <summary>
-/// Least squares by QR, streaming the rows: they are gathered in blocks of 64 and each block is folded into an
+/// Least squares by QR, streaming the rows: they are gathered in blocks of 128 and each block is folded into an
 /// (m+1)×(m+1) triangle (the right-hand side as its last column) by Householder reflections of the stacked [R; block],
 /// which use R's triangle (a reflection for column k touches row k of R and the block only). Memory O(m²) whatever the
 /// number of points, the stability of Householder QR, never the normal equations, and about 2(m+1)² flops a point with
 /// one square root per column and block rather than per point. Rows may carry a weight (weighted least squares).
+/// The block is stored by columns, so each reflection is a few dot products and updates over contiguous memory; the
+/// dot products add in four fixed lanes (as one 256-bit vector does, or the same order in scalar code where there is
+/// none), so a result is the same on every run and every machine.
 /// </summary>
 internal sealed class RowQr(int size)
 {
-    private const int Block = 64;
+    private const int Block = 128;
     private readonly double[,] _r = new double[size + 1, size + 1];
-    private readonly double[,] _block = new double[Block, size + 1];
+    /// <summary>Column k of the pending rows at [k·Block, k·Block + pending).</summary>
+    private readonly double[] _block = new double[Block * (size + 1)];
     private int _pending;
 
     public int Size => size;
@@ -30,9 +36,40 @@ internal sealed class RowQr(int size)
     public void Add(ReadOnlySpan<double> row, double rhs, double weight = 1.0)
     {
         var scale = weight == 1.0 ? 1.0 : Math.Sqrt(weight);
-        for (var k = 0; k < size; k++) _block[_pending, k] = row[k] * scale;
-        _block[_pending, size] = rhs * scale;
+        for (var k = 0; k < size; k++) _block[k * Block + _pending] = row[k] * scale;
+        _block[size * Block + _pending] = rhs * scale;
         if (++_pending == Block) Flush();
+    }
+
+    /// <summary>
+    /// Adds every point's row of <paramref name="basis"/> with y as the right-hand side (times √w when weighted): the
+    /// rows are formed straight into the block, one pass over the points.
+    /// </summary>
+    public void AddAll(ScaledBasis basis, double[] y, double[]? weights)
+    {
+        var columnScale = basis.ColumnScale;
+        var rowScale = basis.RowScale;
+        Flush();
+        for (var start = 0; start < y.Length; start += Block)
+        {
+            var rows = Math.Min(Block, y.Length - start);
+            for (var p = 0; p < rows; p++)
+            {
+                var i = start + p;
+                var scale = weights is null ? 1.0 : Math.Sqrt(weights[i]);
+                if (rowScale is not null) scale *= rowScale[i];
+                var power = scale;
+                var t = basis.TAt(i);
+                for (var k = 0; k < size; k++)
+                {
+                    _block[k * Block + p] = power * columnScale[k];
+                    power *= t;
+                }
+                _block[size * Block + p] = y[i] * scale;
+            }
+            _pending = rows;
+            Flush();
+        }
     }
 
     private void Flush()
@@ -43,30 +80,87 @@ internal sealed class RowQr(int size)
         for (var k = 0; k <= size; k++)
         {
             // x = [R[k,k]; block[·,k]], α = −sign(x₀)·‖x‖; v = (x − α·e₁)/v₀ with v₀ = x₀ − α, H = I − τ·v·vᵀ, τ = −v₀/α.
-            var sum = 0.0;
-            for (var i = 0; i < rows; i++) sum += _block[i, k] * _block[i, k];
+            var column = _block.AsSpan(k * Block, rows);
+            var sum = Dot(column, column);
             if (sum == 0) continue;
             var x0 = _r[k, k];
             var norm = Math.Sqrt(x0 * x0 + sum);
             if (!double.IsFinite(norm) || norm == 0)
             {
                 norm = Math.Abs(x0);
-                for (var i = 0; i < rows; i++) norm = double.Hypot(norm, _block[i, k]);
+                foreach (var v in column) norm = double.Hypot(norm, v);
             }
             var alpha = x0 > 0 ? -norm : norm;
             var v0 = x0 - alpha;
             var tau = -v0 / alpha;
-            for (var i = 0; i < rows; i++) _block[i, k] /= v0;
+            Divide(column, v0);
             _r[k, k] = alpha;
             for (var j = k + 1; j <= size; j++)
             {
-                var dot = _r[k, j];
-                for (var i = 0; i < rows; i++) dot += _block[i, k] * _block[i, j];
-                dot *= tau;
+                var other = _block.AsSpan(j * Block, rows);
+                var dot = (_r[k, j] + Dot(column, other)) * tau;
                 _r[k, j] -= dot;
-                for (var i = 0; i < rows; i++) _block[i, j] -= dot * _block[i, k];
+                SubtractScaled(other, dot, column);
             }
         }
+    }
+
+    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b) => Dot(a, b, Vector256.IsHardwareAccelerated);
+
+    /// <summary>
+    /// Σ a_i·b_i in four lanes (i mod 4), the lanes added as (0 + 1) + (2 + 3), then the tail in order: with 256-bit
+    /// vectors when <paramref name="vectors"/>, else in scalar code, bit for bit the same.
+    /// </summary>
+    internal static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b, bool vectors)
+    {
+        var i = 0;
+        double sum;
+        if (vectors && a.Length >= 4)
+        {
+            var lanes = Vector256<double>.Zero;
+            for (; i <= a.Length - 4; i += 4)
+                lanes += Vector256.Create(a.Slice(i, 4)) * Vector256.Create(b.Slice(i, 4));
+            sum = (lanes.GetElement(0) + lanes.GetElement(1)) + (lanes.GetElement(2) + lanes.GetElement(3));
+        }
+        else
+        {
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (; i <= a.Length - 4; i += 4)
+            {
+                s0 += a[i] * b[i];
+                s1 += a[i + 1] * b[i + 1];
+                s2 += a[i + 2] * b[i + 2];
+                s3 += a[i + 3] * b[i + 3];
+            }
+            sum = (s0 + s1) + (s2 + s3);
+        }
+        for (; i < a.Length; i++) sum += a[i] * b[i];
+        return sum;
+    }
+
+    /// <summary>a_i /= d (element by element: the same with or without vectors).</summary>
+    private static void Divide(Span<double> a, double d)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var divisor = Vector256.Create(d);
+            for (; i <= a.Length - 4; i += 4) (Vector256.Create((ReadOnlySpan<double>)a.Slice(i, 4)) / divisor).CopyTo(a.Slice(i, 4));
+        }
+        for (; i < a.Length; i++) a[i] /= d;
+    }
+
+    /// <summary>a_i −= s·b_i (element by element: the same with or without vectors).</summary>
+    private static void SubtractScaled(Span<double> a, double s, ReadOnlySpan<double> b)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var scale = Vector256.Create(s);
+            for (; i <= a.Length - 4; i += 4)
+                (Vector256.Create((ReadOnlySpan<double>)a.Slice(i, 4)) - scale * Vector256.Create(b.Slice(i, 4))).CopyTo(a.Slice(i, 4));
+        }
+        for (; i < a.Length; i++) a[i] -= s * b[i];
     }
 
     /// <summary>True when R has no diagonal element below 1e-13 of the largest (the rows span every direction).</summary>

@@ -13,20 +13,66 @@ internal sealed class ScaledBasis
         Size = degree + 1;
         Centre = centre;
         HalfWidth = halfWidth;
-        T = new double[x.Length];
         var norms = new double[Size];
         for (var i = 0; i < x.Length; i++)
         {
-            var t = (x[i] - centre) / halfWidth;
-            T[i] = t;
+            var t = TAt(i);
             var power = 1.0;
             for (var k = 0; k < Size; k++) { norms[k] += power * power; power *= t; }
         }
         ColumnScale = [.. norms.Select(n => n > 0 ? 1 / Math.Sqrt(n) : 1.0)];
     }
 
-    /// <summary>t_i = (x_i − c)/s of every point, computed once.</summary>
-    public double[] T { get; }
+    private ScaledBasis(ScaledBasis basis, double[] rowScale)
+    {
+        (X, Size, Centre, HalfWidth, _t, ColumnScale) = (basis.X, basis.Size, basis.Centre, basis.HalfWidth, basis._t, basis.ColumnScale);
+        RowScale = rowScale;
+    }
+
+    /// <summary>
+    /// A factor each row is multiplied by (null: 1): the rows of a weighted problem. The columns and their scale are those of
+    /// the unweighted basis, so coefficients mean the same in both and map back to powers of x alike.
+    /// </summary>
+    public double[]? RowScale { get; }
+
+    /// <summary>The same basis with row i multiplied by <paramref name="rowScale"/>[i] (in <see cref="Row"/> and <see cref="ValueAt"/>).</summary>
+    public ScaledBasis WithRowScale(double[] rowScale) => new(this, rowScale);
+
+    /// <summary>Every <paramref name="stride"/>-th point, in a basis of its own range, with its row scale.</summary>
+    public ScaledBasis Every(int stride)
+    {
+        var count = (X.Length + stride - 1) / stride;
+        var x = new double[count];
+        for (var k = 0; k < count; k++) x[k] = X[k * stride];
+        var sub = For(x, Size - 1);
+        if (RowScale is null) return sub;
+        var scale = new double[count];
+        for (var k = 0; k < count; k++) scale[k] = RowScale[k * stride];
+        return sub.WithRowScale(scale);
+    }
+
+    private double[]? _t;
+
+    /// <summary>
+    /// t_i = (x_i − c)/s of every point, computed on first use and kept (the iterative solvers pass over it many times;
+    /// least squares, two passes, computes <see cref="TAt"/> as it goes and never holds the array).
+    /// </summary>
+    public double[] T
+    {
+        get
+        {
+            if (_t is null)
+            {
+                var t = new double[X.Length];
+                for (var i = 0; i < t.Length; i++) t[i] = TAt(i);
+                _t = t;
+            }
+            return _t;
+        }
+    }
+
+    /// <summary>t_i of point i, the same bits as <see cref="T"/>[i].</summary>
+    public double TAt(int i) => (X[i] - Centre) / HalfWidth;
 
     public double[] X { get; }
     /// <summary>Number of coefficients, degree + 1.</summary>
@@ -62,11 +108,11 @@ internal sealed class ScaledBasis
         }
     }
 
-    /// <summary>The row of point i: column-scaled powers of t_i.</summary>
+    /// <summary>The row of point i: column-scaled powers of t_i (times its row scale).</summary>
     public void Row(int i, Span<double> row)
     {
         var t = T[i];
-        var power = 1.0;
+        var power = RowScale?[i] ?? 1.0;
         for (var k = 0; k < Size; k++) { row[k] = power * ColumnScale[k]; power *= t; }
     }
 
@@ -78,13 +124,13 @@ internal sealed class ScaledBasis
         return c;
     }
 
-    /// <summary>Σ c_k·t^k at point i by Horner's rule, with <paramref name="c"/> from <see cref="PowerCoefficients"/>.</summary>
+    /// <summary>Σ c_k·t^k at point i by Horner's rule (times its row scale), with <paramref name="c"/> from <see cref="PowerCoefficients"/>.</summary>
     public double ValueAt(ReadOnlySpan<double> c, int i)
     {
         var t = T[i];
         var v = c[^1];
         for (var k = c.Length - 2; k >= 0; k--) v = v * t + c[k];
-        return v;
+        return RowScale is null ? v : v * RowScale[i];
     }
 
     /// <summary>Σ u_k·row_k at <paramref name="x"/>.</summary>
