@@ -4,8 +4,8 @@ using FitService.Engine.LearningRates;
 
 namespace FitService.Api.Fits;
 
-/// <summary>A request that passed validation: the normalised spec and the points.</summary>
-public sealed record ValidFit(FitSpec Spec, double[] X, double[] Y);
+/// <summary>A request that passed validation: the normalised spec and the points (with their weights, when given).</summary>
+public sealed record ValidFit(FitSpec Spec, double[] X, double[] Y, double[]? Weights = null);
 
 /// <summary>Checks a <see cref="FitRequest"/> against every rule of the contract and fills in the defaults.</summary>
 public static class FitValidator
@@ -39,6 +39,7 @@ public static class FitValidator
         var y = request.Y;
         var warnings = new List<string>();
         ValidatePoints(x, y, limits, errors);
+        ValidateWeights(request.Weights, x, errors);
         var degree = request.Model is null ? request.Degree ?? DefaultDegree : request.Degree;
         var formula = ValidateModel(degree, request.Model, errors);
         var loss = request.Loss ?? DefaultLoss;
@@ -51,9 +52,12 @@ public static class FitValidator
         {
             // The optimum is computed directly: nothing of the descent applies, and what was sent for it is ignored.
             if (request.Model is not null) errors.Add("solver", "exact needs a polynomial (degree); formula models are fitted by descent only");
+            if (request.Weights is not null) errors.Add("weights", "do not apply to solver exact in this version: fit weighted points with solver descent");
             foreach (var field in DescentOnly.Where(f => Given(request, f)))
                 warnings.Add($"{field} does not apply to solver exact and was ignored");
         }
+
+        if (!exact && request.Weights is not null && request.Model is null) warnings.Add(WeightedOptimumWarning);
 
         // A request without a rate or steps gets the finder's rate and runs until converged (or the default steps).
         var rate = exact ? (LearningRateValue?)null : request.LearningRate ?? LearningRateValue.Auto;
@@ -96,6 +100,7 @@ public static class FitValidator
             LearningRate = exact ? null : rate,
             Steps = steps,
             Points = x!.Length,
+            Weighted = request.Weights is null ? null : true,
             // Zeros often sit on a saddle of a formula (a·exp(b·x) at a = b = 0 has no gradient), so formulas start at ones.
             InitialParams = exact ? null : request.InitialParams ?? Enumerable.Repeat(formula is null ? 0.0 : 1.0, parameterCount!.Value).ToArray(),
             Optimizer = optimizer,
@@ -107,7 +112,7 @@ public static class FitValidator
             ScaleX = !exact && formula is null && request.LearningRate is null && request.InitialParams is null ? Scaling(x) : null,
             Warnings = warnings.Count == 0 ? null : [.. warnings],
         };
-        return new ValidFit(spec, x, y!);
+        return new ValidFit(spec, x, y!, request.Weights);
     }
 
     /// <summary>
@@ -161,8 +166,8 @@ public static class FitValidator
     /// <summary>The formula of a validated spec, or null for a polynomial.</summary>
     public static Formula? FormulaOf(FitSpec spec) => spec.Model is { } m ? Formula.Parse(m.Formula, m.Params) : null;
 
-    /// <summary>The engine's view of a validated descent fit; <paramref name="learningRate"/> replaces "auto".</summary>
-    public static FitProblem ToProblem(FitSpec spec, double[] x, double[] y, double? learningRate = null)
+    /// <summary>The engine's view of a validated descent fit; <paramref name="learningRate"/> replaces "auto"; <paramref name="weights"/> as stored with the points.</summary>
+    public static FitProblem ToProblem(FitSpec spec, double[] x, double[] y, double? learningRate = null, double[]? weights = null)
     {
         var rate = learningRate ?? spec.LearningRate?.Rate ?? throw new InvalidOperationException("the learning rate is \"auto\": run the finder first");
         return new FitProblem(
@@ -185,7 +190,23 @@ public static class FitValidator
             },
             spec.Stop is null ? null : new StopSpec(spec.Stop.LossBelow, spec.Stop.MinImprovement, spec.Stop.Patience ?? 10),
             spec.HistoryEvery,
-            FormulaOf(spec));
+            FormulaOf(spec),
+            weights);
+    }
+
+    /// <summary>
+    /// The warning of a weighted polynomial descent: the exact solver takes no weights yet, so its optimum and gap are not
+    /// applicable (and <c>solver: "exact"</c> refuses weights).
+    /// </summary>
+    public const string WeightedOptimumWarning = "the exact optimum and gap are not computed for weighted fits in this version (optimumStatus notApplicable)";
+
+    /// <summary><c>weights</c>, when given: one per point, finite, ≥ 0, with a finite positive sum (the engine's rule).</summary>
+    public static void ValidateWeights(double[]? weights, double[]? x, ValidationErrors errors)
+    {
+        if (weights is null) return;
+        var found = new List<(string Field, string Message)>();
+        FitProblemValidator.ValidateWeights(weights, x?.Length, found);
+        foreach (var (field, message) in found) errors.Add(field, message);
     }
 
     /// <summary><c>x</c> and <c>y</c>: present, 1 to <c>Limits:MaxPoints</c> finite numbers, as many of each.</summary>

@@ -109,7 +109,7 @@ public sealed class FitJob(
             }
 
             FitCompletion? completion;
-            (double[] X, double[] Y) points;
+            FitPoints points;
             var ended = false;
             try
             {
@@ -117,7 +117,7 @@ public sealed class FitJob(
                 logger.LogInformation("Fit {FitId} started (attempt {Attempt})", fitId, start.Attempt);
                 try
                 {
-                    completion = runner.Run(start.Fit!, points.X, points.Y, stop, shutdown);
+                    completion = runner.Run(start.Fit!, points, stop, shutdown);
                 }
                 catch (Exception e) when (!FitRunner.IsInfrastructureFault(e))
                 {

@@ -32,8 +32,9 @@ public sealed class FitRunner(
     /// <paramref name="stop"/> is the run's own token source, linked to <paramref name="shutdown"/>; the caller registers
     /// it with <see cref="FitCancellations"/> (before the start, so no cancel request is missed) and disposes it.
     /// </summary>
-    public FitCompletion? Run(FitRecord fit, double[] x, double[] y, CancellationTokenSource stop, CancellationToken shutdown)
+    public FitCompletion? Run(FitRecord fit, FitPoints points, CancellationTokenSource stop, CancellationToken shutdown)
     {
+        var (x, y, weights) = points;
         if (fit.Kind == FitKinds.LearningRateFinder) return RunFinder(fit, x, y, stop, shutdown);
         var spec = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!;
         if (spec.Solver == FitValidator.Exact) return Exact(spec, x, y, shutdown);
@@ -50,7 +51,7 @@ public sealed class FitRunner(
             LearningRateFinderResult found;
             try
             {
-                found = LearningRateFinder.Run(FitValidator.ToProblem(spec, descentX, y, 1.0), cancellationToken: stop.Token);
+                found = LearningRateFinder.Run(FitValidator.ToProblem(spec, descentX, y, 1.0, weights), cancellationToken: stop.Token);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -66,7 +67,7 @@ public sealed class FitRunner(
             }
             logger.LogInformation("Fit {FitId}: learning-rate finder chose {Rate} (steep {Steep}, minimum/10 {Minimum})", fit.Id, chosen, found.Steep, found.Minimum);
         }
-        var problem = FitValidator.ToProblem(spec, descentX, y, chosen);
+        var problem = FitValidator.ToProblem(spec, descentX, y, chosen, weights);
 
         var savedHistory = 0;
         var countedSteps = 0;
@@ -110,11 +111,12 @@ public sealed class FitRunner(
         {
             // The same curve in powers of x; its loss on the original x, as /v1/evaluate would compute it.
             var parameters = Reported(result.Params);
-            var loss = Fitter.Evaluate(x, y, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), parameters);
+            var loss = Fitter.Evaluate(x, y, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), parameters, weights);
             result = result with { Params = parameters, Loss = double.IsFinite(result.Loss) ? loss : result.Loss };
         }
         var outcome = new FitOutcome { LearningRateChosen = chosen, LearningRateSuggestions = suggestions };
-        if (problem.Formula is null && status != FitStatus.Cancelled)
+        // The exact solver takes no weights yet: a weighted fit's optimum is not applicable (its spec carries the warning).
+        if (problem.Formula is null && weights is null && status != FitStatus.Cancelled)
         {
             // Too costly beside a cheap descent: not computed (optimumError says so). Cheap beside the descent (under a fifth
             // of its work): computed now. Else the fit ends first and CompletePendingOptimumAsync adds the optimum after its
@@ -123,7 +125,7 @@ public sealed class FitRunner(
             else if (FitWork.Exact(spec) <= 0.2 * FitWork.Descent(spec with { Steps = Math.Max(1, result.Step) })) outcome = WithOptimum(outcome, spec, x, y, result.Loss, shutdown);
             else outcome = outcome with { OptimumPending = true };
         }
-        if (status == FitStatus.Succeeded) outcome = outcome with { Statistics = FitStatisticsCalculator.Compute(spec, x, y, result.Params) };
+        if (status == FitStatus.Succeeded) outcome = outcome with { Statistics = FitStatisticsCalculator.Compute(spec, x, y, result.Params, weights) };
         return new FitCompletion(status, Wire(result.StopReason), result.Step, result.Params,
             double.IsFinite(result.Loss) ? result.Loss : null, result.History, result.Error, clock.GetUtcNow(), outcome.ToJson());
     }
