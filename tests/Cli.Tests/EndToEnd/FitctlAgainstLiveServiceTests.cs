@@ -67,6 +67,23 @@ public sealed class FitctlAgainstLiveServiceTests(LiveService service) : IDispos
     }
 
     [LiveServiceFact]
+    public async Task FitSendsAWeightsColumnAndTheServiceFitsTheWeightedMean()
+    {
+        var path = Path.Combine(_dir, "weighted.csv");
+        // The last point is far off and has weight 0: the weighted fit goes through the other three exactly.
+        File.WriteAllLines(path, ["x;count;y", "0;1;1", "1;2;3", "2;1;5", "3;0;100"]);
+
+        var r = await Fitctl("fit", path, "--y", "y", "--w", "count", "--degree", "1", "--lr", "0.1", "--steps", "2000",
+            "--label", $"e2e {_run} weighted", "--json");
+
+        Assert.True(r.ExitCode == 0, r.Err);
+        Assert.True(r.Json.GetProperty("request").GetProperty("weighted").GetBoolean());
+        var parameters = r.Json.GetProperty("params").EnumerateArray().Select(p => p.GetDouble()).ToArray();
+        Assert.Equal(2.0, parameters[0], 6);
+        Assert.Equal(1.0, parameters[1], 6);
+    }
+
+    [LiveServiceFact]
     public async Task AFormulaFitWithAnAutomaticRateShowsItsNamedParamsAndTheChosenRate()
     {
         var x = Enumerable.Range(0, 12).Select(i => i * 0.25).ToArray();
