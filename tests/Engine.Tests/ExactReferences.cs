@@ -45,12 +45,16 @@ internal static class ExactReferences
         }
     }
 
-    /// <summary>The least-squares minimum of the MSE, exactly (normal equations in rationals): numpy.polyfit's answer without rounding.</summary>
-    public static double ExactLeastSquaresLoss(double[] x, double[] y, int degree)
+    /// <summary>
+    /// The least-squares minimum of the MSE, exactly (normal equations in rationals): numpy.polyfit's answer without rounding.
+    /// With weights, the minimum of Σwᵢrᵢ²/Σwᵢ (weighted least squares, as statsmodels' WLS), also exactly.
+    /// </summary>
+    public static double ExactLeastSquaresLoss(double[] x, double[] y, int degree, double[]? weights = null)
     {
         var m = degree + 1;
         var xs = x.Select(Rational.Of).ToArray();
         var ys = y.Select(Rational.Of).ToArray();
+        var ws = (weights ?? Enumerable.Repeat(1.0, x.Length).ToArray()).Select(Rational.Of).ToArray();
         var powers = xs.Select(v =>
         {
             var p = new Rational[2 * degree + 1];
@@ -64,11 +68,11 @@ internal static class ExactReferences
             for (var j = 0; j < m; j++)
             {
                 var sum = Rational.Zero;
-                foreach (var p in powers) sum += p[i + j];
+                for (var n = 0; n < xs.Length; n++) sum += ws[n] * powers[n][i + j];
                 a[i, j] = sum;
             }
             var b = Rational.Zero;
-            for (var n = 0; n < xs.Length; n++) b += ys[n] * powers[n][i];
+            for (var n = 0; n < xs.Length; n++) b += ws[n] * ys[n] * powers[n][i];
             a[i, m] = b;
         }
         for (var k = 0; k < m; k++)
@@ -94,17 +98,27 @@ internal static class ExactReferences
             var fitted = Rational.Zero;
             for (var k = 0; k < m; k++) fitted += c[k] * powers[n][k];
             var r = ys[n] - fitted;
-            total += r * r;
+            total += ws[n] * r * r;
         }
-        return total.IsZero ? 0 : (total / new Rational(xs.Length, 1)).ToDouble();
+        var weightSum = Rational.Zero;
+        foreach (var w in ws) weightSum += w;
+        return total.IsZero ? 0 : (total / weightSum).ToDouble();
     }
 
     /// <summary>
     /// The LAD minimum by enumerating vertices: an optimum of the linear program interpolates r points with distinct x,
     /// r = min(d+1, distinct x values) (a polynomial of degree r−1 spans every fit the data allow). Tries every such set.
+    /// With weights, the minimum of Σwᵢ|rᵢ|/Σwᵢ: still a linear program with its optima at vertices, now of the points of
+    /// positive weight (points of weight 0 are dropped first, as they do not constrain the optimum).
     /// </summary>
-    public static double LeastAbsoluteDeviationsByVertices(double[] x, double[] y, int degree)
+    public static double LeastAbsoluteDeviationsByVertices(double[] x, double[] y, int degree, double[]? weights = null)
     {
+        if (weights is not null)
+        {
+            var kept = Enumerable.Range(0, x.Length).Where(i => weights[i] > 0).ToArray();
+            (x, y, weights) = ([.. kept.Select(i => x[i])], [.. kept.Select(i => y[i])], [.. kept.Select(i => weights[i])]);
+        }
+        var w = weights ?? Enumerable.Repeat(1.0, x.Length).ToArray();
         var n = x.Length;
         var r = Math.Min(degree + 1, x.Distinct().Count());
         var best = double.PositiveInfinity;
@@ -113,8 +127,8 @@ internal static class ExactReferences
             if (set.Select(i => x[i]).Distinct().Count() < r) continue;
             var c = Interpolate([.. set.Select(i => x[i])], [.. set.Select(i => y[i])]);
             var loss = 0.0;
-            for (var i = 0; i < n; i++) loss += Math.Abs(y[i] - Newton(c, [.. set.Select(k => x[k])], x[i]));
-            best = Math.Min(best, loss / n);
+            for (var i = 0; i < n; i++) loss += w[i] * Math.Abs(y[i] - Newton(c, [.. set.Select(k => x[k])], x[i]));
+            best = Math.Min(best, loss / w.Sum());
         }
         return best;
     }
@@ -152,10 +166,13 @@ internal static class ExactReferences
 
     /// <summary>
     /// The Huber minimum by plain IRLS (weights min(1, δ/|r|), normal equations in x centred and scaled) run for many
-    /// rounds: a different method from the solver's Newton steps, converging linearly to the same optimum.
+    /// rounds: a different method from the solver's Newton steps, converging linearly to the same optimum. With point
+    /// weights wᵢ it minimises Σwᵢh(rᵢ)/Σwᵢ, the IRLS weights then being wᵢ·min(1, δ/|r|).
     /// </summary>
-    public static double HuberByIrls(double[] x, double[] y, int degree, double delta, int rounds = 300)
+    public static double HuberByIrls(double[] x, double[] y, int degree, double delta, int rounds = 300, double[]? pointWeights = null)
     {
+        var p = pointWeights ?? Enumerable.Repeat(1.0, x.Length).ToArray();
+        var total = p.Sum();
         var n = x.Length;
         var m = degree + 1;
         double lo = x.Min(), hi = x.Max();
@@ -163,7 +180,7 @@ internal static class ExactReferences
         var s = Math.Max((hi - lo) / 2, 1e-300);
         var t = x.Select(v => (v - c) / s).ToArray();
         var u = new double[m];
-        var weights = Enumerable.Repeat(1.0, n).ToArray();
+        var weights = (double[])p.Clone();
         var best = double.PositiveInfinity;
         // IRLS for Huber is a majorize-minimize scheme: its loss never rises, but near points whose residual sits at
         // delta it converges only linearly, so it keeps going past `rounds` while it still improves (bounded work).
@@ -192,10 +209,10 @@ internal static class ExactReferences
                 var fitted = 0.0;
                 for (var k = m - 1; k >= 0; k--) fitted = fitted * t[i] + u[k];
                 var r = Math.Abs(y[i] - fitted);
-                loss += r < delta ? 0.5 * r * r : delta * (r - 0.5 * delta);
-                weights[i] = r <= delta ? 1 : delta / r;
+                loss += p[i] * (r < delta ? 0.5 * r * r : delta * (r - 0.5 * delta));
+                weights[i] = p[i] * (r <= delta ? 1 : delta / r);
             }
-            best = Math.Min(best, loss / n);
+            best = Math.Min(best, loss / total);
         }
         return best;
     }

@@ -127,7 +127,10 @@ public sealed class FitRunner(
         }
         if (status == FitStatus.Succeeded) outcome = outcome with { Statistics = FitStatisticsCalculator.Compute(spec, x, y, result.Params, weights) };
         return new FitCompletion(status, Wire(result.StopReason), result.Step, result.Params,
-            double.IsFinite(result.Loss) ? result.Loss : null, result.History, result.Error, clock.GetUtcNow(), outcome.ToJson());
+            double.IsFinite(result.Loss) ? result.Loss : null, result.History, result.Error, clock.GetUtcNow(), outcome.ToJson())
+        {
+            OptimumPending = outcome.OptimumPending == true,
+        };
     }
 
     private FitCompletion Cancelled(double[]? parameters) =>
@@ -138,15 +141,25 @@ public sealed class FitRunner(
     /// shutdown on the way leaves it pending (the fit's own result is whole); any failure of the solver is stored as
     /// <c>optimumError</c>, so the status never stays pending because of the math.
     /// </summary>
-    public async Task CompletePendingOptimumAsync(FitRecord fit, double[] x, double[] y, FitCompletion completion, CancellationToken shutdown)
+    public Task CompletePendingOptimumAsync(FitRecord fit, double[] x, double[] y, FitCompletion completion, CancellationToken shutdown) =>
+        CompletePendingOptimumAsync(fit, x, y, completion.OutcomeJson, completion.Loss, shutdown);
+
+    /// <summary>
+    /// The same for a fit read back from the store (its worker stopped before the optimum was saved): see
+    /// <see cref="PendingOptimumSweeper"/>. Nothing happens unless the stored outcome still says pending.
+    /// </summary>
+    public Task CompletePendingOptimumAsync(FitRecord fit, double[] x, double[] y, CancellationToken shutdown) =>
+        CompletePendingOptimumAsync(fit, x, y, fit.OutcomeJson, fit.Loss, shutdown);
+
+    private async Task CompletePendingOptimumAsync(FitRecord fit, double[] x, double[] y, string? outcomeJson, double? loss, CancellationToken shutdown)
     {
-        var outcome = FitOutcome.FromJson(completion.OutcomeJson);
+        var outcome = FitOutcome.FromJson(outcomeJson);
         if (outcome?.OptimumPending != true) return;
         var spec = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!;
         FitOutcome done;
         try
         {
-            done = WithOptimum(outcome with { OptimumPending = null }, spec, x, y, completion.Loss ?? double.NaN, shutdown);
+            done = WithOptimum(outcome with { OptimumPending = null }, spec, x, y, loss ?? double.NaN, shutdown);
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {

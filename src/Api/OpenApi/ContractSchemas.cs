@@ -122,8 +122,9 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
             case "FitResource":
                 Enum(s, "status", ContractValues.FitStatuses);
                 Enum(s, "stopReason", ContractValues.FitStopReasons);
-                Describe(s, "stopReason", "Null until the fit has ended. `error`: the worker could not run it (the exact solver failed, " +
-                    "the learning-rate finder found no rate, or the fit crashed the worker repeatedly); `error` says why.");
+                Describe(s, "stopReason", "Null until the fit has ended. `solverFailed`: `solver: \"exact\"` could not verify an optimum " +
+                    "(e.g. its params overflow a double); status failed, `error` and `optimumError` say why. `error`: the worker could not run it " +
+                    "(the learning-rate finder found no rate for `\"auto\"`, or the fit crashed the worker repeatedly); `error` says why.");
                 Describe(s, "optimum", "Null while queued or running, for failed, cancelled and formula fits, and when it cannot be computed (see `optimumError`).");
                 NullableItems(s, "params");
                 break;

@@ -1,4 +1,5 @@
 using FitService.Api.Fits;
+using FitService.Api.Jobs;
 using FitService.Api.Storage;
 
 namespace FitService.Api.OpenApi;
@@ -13,11 +14,12 @@ public static class ContractValues
     public static readonly string[] FitStatuses = Enum.GetValues<FitStatus>().Select(s => s.ToWire()).ToArray();
 
     /// <summary>
-    /// A fit's <c>stopReason</c> once ended: all steps done, a stop rule fired, non-finite loss or params, cancelled, or
-    /// <c>error</c> (the worker could not run it: the exact solver failed, the learning-rate finder found no rate, or it
-    /// gave up after repeated crashes; <c>error</c> says which).
+    /// A fit's <c>stopReason</c> once ended: all steps done, a stop rule fired, non-finite loss or params, cancelled;
+    /// <c>exact</c> (<c>solver: "exact"</c>, the optimum is the result) or <c>solverFailed</c> (it could not verify an
+    /// optimum); or <c>error</c> (the worker could not run it: the learning-rate finder found no rate, or it gave up after
+    /// repeated crashes; <c>error</c> says which).
     /// </summary>
-    public static readonly string[] FitStopReasons = ["steps", "converged", "diverged", "cancelled", "error"];
+    public static readonly string[] FitStopReasons = ["steps", "converged", "diverged", "cancelled", "exact", FitRunner.SolverFailed, "error"];
 
     /// <summary>A finder run's <c>stopReason</c>: <c>exploded</c> is the usual end (the smoothed loss passed 4× its best).</summary>
     public static readonly string[] FinderStopReasons = ["exploded", "diverged", "steps", "cancelled", "error"];

@@ -105,7 +105,14 @@ public sealed record FitCompletion(
     double[] History,
     string? Error,
     DateTimeOffset FinishedAt,
-    string? OutcomeJson = null);
+    string? OutcomeJson = null)
+{
+    /// <summary>
+    /// The outcome's optimum is still to be computed after the end is stored: the store marks the fit so that, should its
+    /// worker stop before <see cref="IFitStore.SaveOutcomeAsync"/>, a sweep finds it (<see cref="IFitStore.ListPendingOptimaAsync"/>).
+    /// </summary>
+    public bool OptimumPending { get; init; }
+}
 
 /// <summary>What a worker should do with a fit it was handed.</summary>
 public enum StartOutcome

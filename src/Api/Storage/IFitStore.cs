@@ -52,10 +52,17 @@ public interface IFitStore
     Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct);
 
     /// <summary>
-    /// Replaces the stored outcome of an ended fit: the optimum computed after its end (see <c>optimumStatus</c>). Returns
-    /// false (and changes nothing) when the fit is gone or not ended.
+    /// Replaces the stored outcome of an ended fit: the optimum computed after its end (see <c>optimumStatus</c>), which
+    /// is then no longer pending. Returns false (and changes nothing) when the fit is gone or not ended.
     /// </summary>
     Task<bool> SaveOutcomeAsync(string id, string outcomeJson, CancellationToken ct);
+
+    /// <summary>
+    /// Ids of ended fits whose optimum is still pending (<see cref="FitCompletion.OptimumPending"/>, no outcome saved since)
+    /// that ended before <paramref name="endedBefore"/>, oldest end first, at most <paramref name="limit"/>: the optima a
+    /// worker that stopped (crash, kill, shutdown) left to compute. A partial index holds only those rows.
+    /// </summary>
+    Task<IReadOnlyList<string>> ListPendingOptimaAsync(DateTimeOffset endedBefore, int limit, CancellationToken ct);
 
     /// <summary>A queued fit is cancelled at once; a running one is asked to stop.</summary>
     Task<CancelOutcome> RequestCancelAsync(string tenant, string id, DateTimeOffset now, CancellationToken ct);

@@ -93,7 +93,14 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         ALTER TABLE batches ADD COLUMN IF NOT EXISTS idempotency_key text, ADD COLUMN IF NOT EXISTS request_hash text;
         CREATE UNIQUE INDEX IF NOT EXISTS ix_batches_idempotency ON batches (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
         """,
-        // 8: per-point weights beside the points; NULL for fits stored without them (all of them before this version).
+        // 8: ended fits whose optimum is still to be computed, found by the sweep should their worker stop (those an older
+        // version left pending included).
+        """
+        ALTER TABLE fits ADD COLUMN IF NOT EXISTS optimum_pending boolean NOT NULL DEFAULT false;
+        UPDATE fits SET optimum_pending = true WHERE status >= 2 AND outcome LIKE '%"optimumPending":true%';
+        CREATE INDEX IF NOT EXISTS ix_fits_optimum_pending ON fits (finished_at) WHERE optimum_pending;
+        """,
+        // 9: per-point weights beside the points; NULL for fits stored without them (all of them before this version).
         """
         ALTER TABLE fit_points ADD COLUMN IF NOT EXISTS w bytea;
         """,
@@ -301,16 +308,16 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
     }
 
     public Task<bool> SaveOutcomeAsync(string id, string outcomeJson, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
-        await ExecAsync(conn, tx, "UPDATE fits SET outcome = @outcome WHERE id = @id AND status >= 2", ct,
+        await ExecAsync(conn, tx, "UPDATE fits SET outcome = @outcome, optimum_pending = false WHERE id = @id AND status >= 2", ct,
             ("outcome", outcomeJson), ("id", id)) > 0, ct);
 
     public Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
     {
         var changed = await ExecAsync(conn, tx, """
             UPDATE fits SET status = @s, stop_reason = @reason, step = @step, params = @params, loss = @loss, error = @error,
-                            finished_at = @finished, claimed_by = NULL, lease_until = NULL, outcome = @outcome
+                            finished_at = @finished, claimed_by = NULL, lease_until = NULL, outcome = @outcome, optimum_pending = @pending
             WHERE id = @id AND status < 2
-            """, ct, ("outcome", completion.OutcomeJson),
+            """, ct, ("outcome", completion.OutcomeJson), ("pending", completion.OptimumPending),
             ("s", (int)completion.Status), ("reason", completion.StopReason), ("step", completion.Step),
             ("params", DoubleBlobs.ToBytes(completion.Params)), ("loss", completion.Loss is { } l ? Finite(l) : null),
             ("error", completion.Error), ("finished", Utc(completion.FinishedAt)), ("id", id));
@@ -352,6 +359,18 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
     {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
         await using var cmd = Command(conn, null, "SELECT id FROM fits WHERE status < 2 ORDER BY seq");
+        var ids = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) ids.Add(reader.GetString(0));
+        return ids;
+    }
+
+    public async Task<IReadOnlyList<string>> ListPendingOptimaAsync(DateTimeOffset endedBefore, int limit, CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Command(conn, null,
+            "SELECT id FROM fits WHERE optimum_pending AND finished_at < @before ORDER BY finished_at LIMIT @limit",
+            ("before", Utc(endedBefore)), ("limit", limit));
         var ids = new List<string>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) ids.Add(reader.GetString(0));

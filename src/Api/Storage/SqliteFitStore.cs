@@ -16,6 +16,8 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     // partial index of its unfinished fits, walking past all finished fits on each call (quadratic over a batch of
     // 10,000), so these name their index; SqliteQueryPlanTests checks the plan of each.
     internal const string UnfinishedSql = "SELECT id FROM fits INDEXED BY ix_fits_unfinished WHERE status < 2 ORDER BY seq";
+    internal const string PendingOptimaSql =
+        "SELECT id FROM fits INDEXED BY ix_fits_optimum_pending WHERE optimum_pending = 1 AND finished_at < $before ORDER BY finished_at LIMIT $limit";
     internal const string ActiveCountSql = "SELECT COUNT(*) FROM fits INDEXED BY ix_fits_active WHERE tenant = $t AND status < 2";
     internal const string UnfinishedInBatchSql =
         "SELECT 1 FROM fits INDEXED BY ix_fits_batch_unfinished WHERE batch_id = $b AND status < 2 LIMIT 1";
@@ -77,6 +79,15 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 while (await reader.ReadAsync(ct)) existing.Add(reader.GetString(0));
             if (!existing.Contains("kind")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN kind TEXT NOT NULL DEFAULT 'fit'", ct);
             if (!existing.Contains("outcome")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN outcome TEXT", ct);
+            if (!existing.Contains("optimum_pending"))
+            {
+                // Fits that an older version left with a pending optimum are marked too, so the sweep finds them.
+                await ExecAsync(conn, tx, """
+                    ALTER TABLE fits ADD COLUMN optimum_pending INTEGER NOT NULL DEFAULT 0;
+                    UPDATE fits SET optimum_pending = 1 WHERE status >= 2 AND outcome LIKE '%"optimumPending":true%';
+                    """, ct);
+            }
+            await ExecAsync(conn, tx, "CREATE INDEX IF NOT EXISTS ix_fits_optimum_pending ON fits(finished_at) WHERE optimum_pending = 1", ct);
             existing.Clear();
             await using (var info = Command(conn, tx, "SELECT name FROM pragma_table_info('fit_points')"))
             await using (var reader = await info.ExecuteReaderAsync(ct))
@@ -239,16 +250,16 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     }, ct);
 
     public Task<bool> SaveOutcomeAsync(string id, string outcomeJson, CancellationToken ct) => WriteAsync(async (conn, tx) =>
-        await ExecAsync(conn, tx, "UPDATE fits SET outcome = $outcome WHERE id = $id AND status >= 2", ct,
+        await ExecAsync(conn, tx, "UPDATE fits SET outcome = $outcome, optimum_pending = 0 WHERE id = $id AND status >= 2", ct,
             ("$outcome", outcomeJson), ("$id", id)) > 0, ct);
 
     public Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
         var changed = await ExecAsync(conn, tx, """
             UPDATE fits SET status = $s, stop_reason = $reason, step = $step, params = $params, loss = $loss, error = $error,
-                            finished_at = $finished, outcome = $outcome
+                            finished_at = $finished, outcome = $outcome, optimum_pending = $pending
             WHERE id = $id AND status < 2
-            """, ct, ("$outcome", completion.OutcomeJson),
+            """, ct, ("$outcome", completion.OutcomeJson), ("$pending", completion.OptimumPending ? 1 : 0),
             ("$s", (int)completion.Status), ("$reason", completion.StopReason), ("$step", completion.Step),
             ("$params", DoubleBlobs.ToBytes(completion.Params)), ("$loss", completion.Loss is { } l ? Finite(l) : null),
             ("$error", completion.Error), ("$finished", completion.FinishedAt.ToUnixTimeMilliseconds()), ("$id", id));
@@ -289,6 +300,16 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     {
         await using var conn = await OpenReaderAsync(ct);
         await using var cmd = Command(conn, null, UnfinishedSql);
+        var ids = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) ids.Add(reader.GetString(0));
+        return ids;
+    }
+
+    public async Task<IReadOnlyList<string>> ListPendingOptimaAsync(DateTimeOffset endedBefore, int limit, CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        await using var cmd = Command(conn, null, PendingOptimaSql, ("$before", endedBefore.ToUnixTimeMilliseconds()), ("$limit", limit));
         var ids = new List<string>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) ids.Add(reader.GetString(0));

@@ -41,7 +41,12 @@ public static class StorageRegistration
             // second that is millions of jobs in RAM. The fits themselves live in SQLite; the dashboard needs only the recent past.
             MaxExpirationTime = InMemoryJobRetention,
         }));
-        if (workers.Count > 0) services.AddHostedService<FitRecovery>();
+        if (workers.Count > 0)
+        {
+            services.AddHostedService<FitRecovery>();
+            // This process is the only one on the file: every pending optimum at start is one a stopped worker left.
+            services.AddHostedService(sp => ActivatorUtilities.CreateInstance<PendingOptimumSweeper>(sp, TimeSpan.Zero));
+        }
         return services;
     }
 
@@ -78,7 +83,12 @@ public static class StorageRegistration
         services.AddSingleton<IBackgroundJobClient>(sp => new AnnouncingJobClient(
             new BackgroundJobClient(sp.GetRequiredService<JobStorage>()),
             sp.GetRequiredService<PostgresFitSignals>().AnnounceJob));
-        if (workers.Count > 0) services.AddHostedService<LeaseSweeper>();
+        if (workers.Count > 0)
+        {
+            services.AddHostedService<LeaseSweeper>();
+            // Other processes may be computing theirs: only optima pending for more than a lease are taken.
+            services.AddHostedService(sp => ActivatorUtilities.CreateInstance<PendingOptimumSweeper>(sp, workers.Lease));
+        }
         return services;
     }
 

@@ -41,7 +41,7 @@ public static class ExactSolver
     public const double IllConditioned = 1e12;
 
     /// <summary>
-    /// A rough measure of the work of <see cref="Solve"/>, in the units of a descent fit's work (points × steps × params):
+    /// A rough measure of the work of <see cref="Solve(double[], double[], double[], int, LossSpec, CancellationToken)"/>, in the units of a descent fit's work (points × steps × params):
     /// the typical number of passes over the points times points × params. MSE: a QR pass costing d+1 rotations a point
     /// and two evaluations; MAE: IRLS rounds plus the usual few dozen simplex steps; Huber: a few dozen Newton steps with their
     /// line searches. For limits and estimates (e.g. the service's <c>Limits:MaxWork</c>), not a bound on every input.
@@ -59,12 +59,29 @@ public static class ExactSolver
 
     /// <summary>The optimum of a polynomial of <paramref name="degree"/> on the points for <paramref name="loss"/>.</summary>
     /// <exception cref="ExactSolverException">The solver could not verify an optimum (the message says why).</exception>
-    public static ExactOptimum Solve(double[] x, double[] y, int degree, LossSpec loss, CancellationToken cancellationToken = default)
+    public static ExactOptimum Solve(double[] x, double[] y, int degree, LossSpec loss, CancellationToken cancellationToken = default) =>
+        Solve(x, y, null, degree, loss, cancellationToken);
+
+    /// <summary>
+    /// The optimum of a polynomial of <paramref name="degree"/> for the weighted mean loss Σ wᵢ·ℓ(rᵢ) / Σ wᵢ: MSE by least
+    /// squares of the rows scaled by √wᵢ, MAE by least absolute deviations with costs wᵢ (rows scaled by wᵢ), Huber by
+    /// Newton on Σ wᵢ·h(rᵢ). Points of weight 0 are ignored (as if absent). Null weights are all 1: the plain mean loss.
+    /// </summary>
+    /// <param name="x">The points' x.</param>
+    /// <param name="y">The points' y.</param>
+    /// <param name="weights">A finite weight ≥ 0 per point, at least one of them > 0; null for equal weights.</param>
+    /// <param name="degree">The polynomial's degree.</param>
+    /// <param name="loss">The loss.</param>
+    /// <param name="cancellationToken">Stops the solve.</param>
+    /// <exception cref="ArgumentException">The weights are not one finite value ≥ 0 per point with a positive sum.</exception>
+    /// <exception cref="ExactSolverException">The solver could not verify an optimum (the message says why).</exception>
+    public static ExactOptimum Solve(double[] x, double[] y, double[]? weights, int degree, LossSpec loss, CancellationToken cancellationToken = default)
     {
         FitProblemValidator.ThrowIfInvalid(new FitProblem(x, y, degree, loss, 1.0, 1));
+        if (weights is not null) (x, y, weights) = Weighted(x, y, weights);
         var m = degree + 1;
         var basis = ScaledBasis.For(x, degree);
-        var (r, qty) = Triangle(basis, y);
+        var (r, qty) = Triangle(basis, y, weights);
         var pivoted = new PivotedQr(r);
         var rank = pivoted.Rank;
         var scaledCondition = DenseAlgebra.ConditionNumber(r);
@@ -89,7 +106,7 @@ public static class ExactSolver
                 : $"these params are the optimum of degree {rank - 1} (the leading params are 0), which fits the data as well as any.";
             if (loss.Kind != LossKind.Mse) solveBasis = ScaledBasis.For(x, rank - 1);
         }
-        var start = ReferenceEquals(solveBasis, basis) ? leastSquares : LeastSquaresIn(solveBasis, y);
+        var start = ReferenceEquals(solveBasis, basis) ? leastSquares : LeastSquaresIn(solveBasis, y, weights);
         switch (loss.Kind)
         {
             case LossKind.Mse:
@@ -98,13 +115,16 @@ public static class ExactSolver
                     "of the triangle (minimum-norm solution when rank-deficient), mapped back to powers of x";
                 break;
             case LossKind.Mae:
-                var (ladU, steps) = LeastAbsoluteDeviations.Solve(solveBasis, y, start, cancellationToken);
+                // Σ wᵢ|rᵢ| is the plain LAD of the rows and y scaled by wᵢ.
+                var (ladU, steps) = weights is null
+                    ? LeastAbsoluteDeviations.Solve(solveBasis, y, start, cancellationToken)
+                    : LeastAbsoluteDeviations.Solve(solveBasis.WithRowScale(weights), [.. y.Select((v, i) => v * weights[i])], start, cancellationToken);
                 (u, iterations) = (ladU, steps);
                 method = $"least absolute deviations: IRLS start, then {steps} simplex steps (Barrodale–Roberts edges, Bland's rule after a degenerate step) " +
                     $"to a vertex interpolating {solveBasis.Size} points, optimal by a checked certificate (multipliers within 1 + {LeastAbsoluteDeviations.MultiplierTolerance:0e+0}, zero duality gap)";
                 break;
             default:
-                var (huberU, newtonSteps, _) = HuberNewton.Solve(solveBasis, y, loss.HuberDelta, start, cancellationToken);
+                var (huberU, newtonSteps, _) = HuberNewton.Solve(solveBasis, y, weights, loss.HuberDelta, start, cancellationToken);
                 (u, iterations) = (huberU, newtonSteps);
                 method = string.Create(CultureInfo.InvariantCulture,
                     $"Huber (δ = {loss.HuberDelta}): Newton on the active set with an exact line search, {newtonSteps} iterations, stopped when the gradient vanished to rounding or a full Newton step kept the active set");
@@ -114,10 +134,10 @@ public static class ExactSolver
         if (!parameters.All(double.IsFinite)) throw Overflow();
         if (parameters.Length < m) parameters = [.. new double[m - parameters.Length], .. parameters];
 
-        var (scaledLoss, gradientNorm) = ScaledLoss(solveBasis, y, u, loss);
-        var paramsLoss = Fitter.Evaluate(x, y, degree, loss, parameters);
+        var (scaledLoss, gradientNorm) = ScaledLoss(solveBasis, y, weights, u, loss);
+        var paramsLoss = Evaluate(x, y, weights, degree, loss, parameters);
         if (loss.Kind == LossKind.Mse && !(paramsLoss <= scaledLoss * (1 + 1e-12)))
-            (parameters, paramsLoss) = Refine(x, y, degree, loss, basis, parameters, paramsLoss);
+            (parameters, paramsLoss) = Refine(x, y, weights, degree, loss, basis, parameters, paramsLoss);
         string? precisionWarning = null;
         var value = paramsLoss;
         // The params' own loss stands when it agrees with the scaled basis's to 1e-10 (or to a residual of 1e-13 of |y| a point).
@@ -139,8 +159,55 @@ public static class ExactSolver
     private static ExactSolverException Overflow() =>
         new("the optimum's params overflow a double (y or x are too large for this degree); scale y and x down");
 
-    /// <summary>The R of all rows of the scaled basis (Givens, one row at a time) and Qᵀy.</summary>
-    private static (double[,] R, double[] Qty) Triangle(ScaledBasis basis, double[] y)
+    /// <summary>
+    /// The points of positive weight (zero weights are ignored), after checking the weights: one finite value ≥ 0 a point,
+    /// not all 0.
+    /// </summary>
+    private static (double[] X, double[] Y, double[] Weights) Weighted(double[] x, double[] y, double[] weights)
+    {
+        if (weights.Length != x.Length)
+            throw new ArgumentException($"weights: length {weights.Length} differs from x ({x.Length})", nameof(weights));
+        if (!weights.All(w => double.IsFinite(w) && w >= 0))
+            throw new ArgumentException("weights: every weight must be finite and ≥ 0", nameof(weights));
+        if (!weights.Any(w => w > 0)) throw new ArgumentException("weights: at least one weight must be > 0", nameof(weights));
+        if (weights.All(w => w > 0)) return (x, y, weights);
+        var kept = Enumerable.Range(0, x.Length).Where(i => weights[i] > 0).ToArray();
+        return ([.. kept.Select(i => x[i])], [.. kept.Select(i => y[i])], [.. kept.Select(i => weights[i])]);
+    }
+
+    /// <summary>
+    /// The weighted mean loss of <paramref name="parameters"/> as a fit computes it (Horner's rule in powers of x); with
+    /// null weights exactly a fit's own loss.
+    /// </summary>
+    private static double Evaluate(double[] x, double[] y, double[]? weights, int degree, LossSpec loss, double[] parameters)
+    {
+        if (weights is null) return Fitter.Evaluate(x, y, degree, loss, parameters);
+        double sum = 0, compensation = 0;
+        for (var i = 0; i < x.Length; i++)
+        {
+            var term = weights[i] * Term(Polynomial.Evaluate(parameters, x[i]) - y[i], loss).Value;
+            var t = sum + term;
+            compensation += Math.Abs(sum) >= Math.Abs(term) ? sum - t + term : term - t + sum;
+            sum = t;
+        }
+        return (sum + compensation) / weights.Sum();
+    }
+
+    /// <summary>ℓ(r) and its slope dℓ/dr.</summary>
+    private static (double Value, double Slope) Term(double r, LossSpec loss)
+    {
+        var a = Math.Abs(r);
+        var delta = loss.HuberDelta;
+        return loss.Kind switch
+        {
+            LossKind.Mse => (r * r, 2 * r),
+            LossKind.Mae => (a, Math.Sign(r)),
+            _ => a < delta ? (0.5 * a * a, r) : (delta * (a - 0.5 * delta), delta * Math.Sign(r)),
+        };
+    }
+
+    /// <summary>The R of all rows of the scaled basis (scaled by √w when weighted; Householder over blocks of rows) and Qᵀy.</summary>
+    private static (double[,] R, double[] Qty) Triangle(ScaledBasis basis, double[] y, double[]? weights = null)
     {
         var m = basis.Size;
         var qr = new RowQr(m);
@@ -148,7 +215,7 @@ public static class ExactSolver
         for (var i = 0; i < y.Length; i++)
         {
             basis.Row(i, row);
-            qr.Add(row, y[i]);
+            qr.Add(row, y[i], weights?[i] ?? 1.0);
         }
         var r = new double[m, m];
         var qty = new double[m];
@@ -161,42 +228,35 @@ public static class ExactSolver
     }
 
     /// <summary>The (minimum-norm) least-squares coefficients in <paramref name="basis"/>.</summary>
-    internal static double[] LeastSquaresIn(ScaledBasis basis, double[] y)
+    internal static double[] LeastSquaresIn(ScaledBasis basis, double[] y, double[]? weights = null)
     {
-        var (r, qty) = Triangle(basis, y);
+        var (r, qty) = Triangle(basis, y, weights);
         var pivoted = new PivotedQr(r);
         return pivoted.MinimumNormSolve(qty, pivoted.Rank);
     }
 
     /// <summary>
     /// The mean loss of coefficients <paramref name="u"/> evaluated in the scaled basis (compensated sum), where an offset of
-    /// x costs no digits, and the norm of its gradient with respect to u.
+    /// x costs no digits, and the norm of its gradient with respect to u (weighted means when weights are given).
     /// </summary>
-    private static (double Loss, double GradientNorm) ScaledLoss(ScaledBasis basis, double[] y, double[] u, LossSpec loss)
+    private static (double Loss, double GradientNorm) ScaledLoss(ScaledBasis basis, double[] y, double[]? weights, double[] u, LossSpec loss)
     {
         var c = basis.PowerCoefficients(u);
         var m = basis.Size;
         var gradient = new double[m];
         Span<double> row = stackalloc double[m];
         double sum = 0, compensation = 0;
-        var delta = loss.HuberDelta;
         for (var i = 0; i < y.Length; i++)
         {
-            var r = basis.ValueAt(c, i) - y[i];
-            var a = Math.Abs(r);
-            var (term, slope) = loss.Kind switch
-            {
-                LossKind.Mse => (r * r, 2 * r),
-                LossKind.Mae => (a, Math.Sign(r)),
-                _ => a < delta ? (0.5 * a * a, r) : (delta * (a - 0.5 * delta), delta * Math.Sign(r)),
-            };
+            var (term, slope) = Term(basis.ValueAt(c, i) - y[i], loss);
+            if (weights is not null) (term, slope) = (weights[i] * term, weights[i] * slope);
             var t = sum + term;
             compensation += Math.Abs(sum) >= Math.Abs(term) ? sum - t + term : term - t + sum;
             sum = t;
             basis.Row(i, row);
             for (var k = 0; k < m; k++) gradient[k] += slope * row[k];
         }
-        var n = y.Length;
+        var n = weights?.Sum() ?? y.Length;
         return ((sum + compensation) / n, Math.Sqrt(gradient.Sum(g => g * g)) / n);
     }
 
@@ -204,15 +264,15 @@ public static class ExactSolver
     /// Iterative refinement in the engine's own arithmetic: the residuals of the params as Horner evaluates them, solved
     /// again in the scaled basis. Only when the mapped-back params lose to the scaled optimum; keeps the best seen.
     /// </summary>
-    private static (double[] Params, double Loss) Refine(double[] x, double[] y, int degree, LossSpec loss, ScaledBasis basis, double[] parameters, double value)
+    private static (double[] Params, double Loss) Refine(double[] x, double[] y, double[]? weights, int degree, LossSpec loss, ScaledBasis basis, double[] parameters, double value)
     {
         var residual = new double[y.Length];
         for (var round = 0; round < 2; round++)
         {
             for (var i = 0; i < y.Length; i++) residual[i] = y[i] - Polynomial.Evaluate(parameters, x[i]);
-            var correction = basis.ToPolynomial(LeastSquaresIn(basis, residual));
+            var correction = basis.ToPolynomial(LeastSquaresIn(basis, residual, weights));
             double[] candidate = [.. parameters.Select((p, k) => p + correction[k])];
-            var candidateLoss = Fitter.Evaluate(x, y, degree, loss, candidate);
+            var candidateLoss = Evaluate(x, y, weights, degree, loss, candidate);
             if (!(candidateLoss < value)) break;
             (parameters, value) = (candidate, candidateLoss);
         }

@@ -85,11 +85,9 @@ internal static class LeastAbsoluteDeviations
     private static int[]? FromSubsample(ScaledBasis basis, double[] y, CancellationToken ct, ref int steps)
     {
         var stride = (int)Math.Ceiling(y.Length / (DirectLimit / 2.0));
-        var count = (y.Length + stride - 1) / stride;
-        var x = new double[count];
-        var ys = new double[count];
-        for (var k = 0; k < count; k++) (x[k], ys[k]) = (basis.X[k * stride], y[k * stride]);
-        var sub = ScaledBasis.For(x, basis.Size - 1);
+        var sub = basis.Every(stride);
+        var ys = new double[sub.X.Length];
+        for (var k = 0; k < ys.Length; k++) ys[k] = y[k * stride];
         try
         {
             var (_, subSteps, vertex) = SolveWithVertex(sub, ys, ExactSolver.LeastSquaresIn(sub, ys), ct);

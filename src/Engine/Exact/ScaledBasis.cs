@@ -25,6 +25,34 @@ internal sealed class ScaledBasis
         ColumnScale = [.. norms.Select(n => n > 0 ? 1 / Math.Sqrt(n) : 1.0)];
     }
 
+    private ScaledBasis(ScaledBasis basis, double[] rowScale)
+    {
+        (X, Size, Centre, HalfWidth, T, ColumnScale) = (basis.X, basis.Size, basis.Centre, basis.HalfWidth, basis.T, basis.ColumnScale);
+        RowScale = rowScale;
+    }
+
+    /// <summary>
+    /// A factor each row is multiplied by (null: 1): the rows of a weighted problem. The columns and their scale are those of
+    /// the unweighted basis, so coefficients mean the same in both and map back to powers of x alike.
+    /// </summary>
+    public double[]? RowScale { get; }
+
+    /// <summary>The same basis with row i multiplied by <paramref name="rowScale"/>[i] (in <see cref="Row"/> and <see cref="ValueAt"/>).</summary>
+    public ScaledBasis WithRowScale(double[] rowScale) => new(this, rowScale);
+
+    /// <summary>Every <paramref name="stride"/>-th point, in a basis of its own range, with its row scale.</summary>
+    public ScaledBasis Every(int stride)
+    {
+        var count = (X.Length + stride - 1) / stride;
+        var x = new double[count];
+        for (var k = 0; k < count; k++) x[k] = X[k * stride];
+        var sub = For(x, Size - 1);
+        if (RowScale is null) return sub;
+        var scale = new double[count];
+        for (var k = 0; k < count; k++) scale[k] = RowScale[k * stride];
+        return sub.WithRowScale(scale);
+    }
+
     /// <summary>t_i = (x_i − c)/s of every point, computed once.</summary>
     public double[] T { get; }
 
@@ -62,11 +90,11 @@ internal sealed class ScaledBasis
         }
     }
 
-    /// <summary>The row of point i: column-scaled powers of t_i.</summary>
+    /// <summary>The row of point i: column-scaled powers of t_i (times its row scale).</summary>
     public void Row(int i, Span<double> row)
     {
         var t = T[i];
-        var power = 1.0;
+        var power = RowScale?[i] ?? 1.0;
         for (var k = 0; k < Size; k++) { row[k] = power * ColumnScale[k]; power *= t; }
     }
 
@@ -78,13 +106,13 @@ internal sealed class ScaledBasis
         return c;
     }
 
-    /// <summary>Σ c_k·t^k at point i by Horner's rule, with <paramref name="c"/> from <see cref="PowerCoefficients"/>.</summary>
+    /// <summary>Σ c_k·t^k at point i by Horner's rule (times its row scale), with <paramref name="c"/> from <see cref="PowerCoefficients"/>.</summary>
     public double ValueAt(ReadOnlySpan<double> c, int i)
     {
         var t = T[i];
         var v = c[^1];
         for (var k = c.Length - 2; k >= 0; k--) v = v * t + c[k];
-        return v;
+        return RowScale is null ? v : v * RowScale[i];
     }
 
     /// <summary>Σ u_k·row_k at <paramref name="x"/>.</summary>

@@ -139,6 +139,34 @@ public sealed class OptimumTests(OptimumTests.Service factory) : IClassFixture<O
         Assert.Equal(0.9859229424991589, fit.Loss!.Value, 12); // bench/exact_reference.py's brute force over all vertices
     }
 
+    [Theory]
+    [InlineData("mse")]
+    [InlineData("mae")]
+    [InlineData("huber")]
+    public async Task AnExactFitWhoseOptimumIsBeyondTheDoublesEndsSolverFailedAsTheContractSays(string loss)
+    {
+        // A real limit, not a mock: the optimum through (1, 1.7e308), (2, −1.7e308), (3, 1.7e308) has a leading param of
+        // 3.4e308, which no double holds. Every value is finite, so the request is valid and accepted.
+        var request = new { x = new[] { 1.0, 2, 3 }, y = new[] { 1.7e308, -1.7e308, 1.7e308 }, degree = 2, loss, solver = "exact" };
+
+        var response = await _client.PostFit(request, ("Prefer", "wait=30"));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var fit = await response.ReadFit();
+        Assert.Equal("failed", fit.Status);
+        Assert.Equal("solverFailed", fit.StopReason);
+        Assert.Equal("failed", fit.OptimumStatus);
+        Assert.Contains("overflow", fit.OptimumError);
+        Assert.Contains(fit.OptimumError!, fit.Error);
+        Assert.Empty(fit.Params!);
+        // The value is in the OpenAPI document's enum, so a client generated with enums reads it.
+        var document = JsonDocument.Parse(await _client.GetStringAsync("/swagger/v1/swagger.json"));
+        var reasons = document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty("FitResource")
+            .GetProperty("properties").GetProperty("stopReason").GetProperty("enum").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Contains("solverFailed", reasons);
+        Assert.Contains("exact", reasons);
+    }
+
     [Fact]
     public async Task SolverExactRefusesAnUnknownSolver()
     {

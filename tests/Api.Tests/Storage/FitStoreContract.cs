@@ -181,6 +181,34 @@ public abstract class FitStoreContract
     }
 
     [ConditionalFact]
+    public async Task PendingOptimaAreListedOldestEndFirstUntilTheirOutcomeIsSaved()
+    {
+        var store = await NewStoreAsync();
+        var ids = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            var fit = AFit();
+            await store.CreateAsync(fit, None);
+            await store.TryStartAsync(fit.Id, T0, None);
+            // Ended at T0 + 3 min, + 2 min, + 1 min, + 0: listed in the reverse of creation; the last one's optimum is not pending.
+            var completion = new FitCompletion(FitStatus.Succeeded, "steps", 1, [1], 1.75, [2], null, T0.AddMinutes(3 - i),
+                i < 3 ? "{\"optimumPending\":true}" : "{}") { OptimumPending = i < 3 };
+            Assert.True(await store.CompleteAsync(fit.Id, completion, None));
+            ids.Add(fit.Id);
+        }
+        var running = AFit();
+        await store.CreateAsync(running, None);
+        await store.TryStartAsync(running.Id, T0, None);
+
+        Assert.Equal([ids[2], ids[1], ids[0]], await store.ListPendingOptimaAsync(T0.AddHours(1), 10, None));
+        Assert.Equal([ids[2], ids[1]], await store.ListPendingOptimaAsync(T0.AddHours(1), 2, None));
+        Assert.Equal([ids[2]], await store.ListPendingOptimaAsync(T0.AddMinutes(1.5), 10, None)); // ended before the cut-off only
+
+        Assert.True(await store.SaveOutcomeAsync(ids[1], "{\"optimum\":{\"loss\":1.5}}", None));
+        Assert.Equal([ids[2], ids[0]], await store.ListPendingOptimaAsync(T0.AddHours(1), 10, None));
+    }
+
+    [ConditionalFact]
     public async Task TheOutcomeIsStoredWithTheCompletionAndTheKindWithTheFit()
     {
         var store = await NewStoreAsync();

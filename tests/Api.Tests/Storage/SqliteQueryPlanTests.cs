@@ -22,6 +22,7 @@ public sealed class SqliteQueryPlanTests : IAsyncLifetime
     [InlineData(SqliteFitStore.UnfinishedSql, "ix_fits_unfinished")]
     [InlineData(SqliteFitStore.ActiveCountSql, "ix_fits_active")]
     [InlineData(SqliteFitStore.UnfinishedInBatchSql, "ix_fits_batch_unfinished")]
+    [InlineData(SqliteFitStore.PendingOptimaSql, "ix_fits_optimum_pending")]
     public void HotQueriesSearchTheirPartialIndex(string sql, string index)
     {
         using var conn = new SqliteConnection($"Data Source={_store.DatabasePath}");
@@ -30,6 +31,8 @@ public sealed class SqliteQueryPlanTests : IAsyncLifetime
         cmd.CommandText = "EXPLAIN QUERY PLAN " + sql;
         cmd.Parameters.AddWithValue("$t", "tenant");
         cmd.Parameters.AddWithValue("$b", "batch");
+        cmd.Parameters.AddWithValue("$before", 0);
+        cmd.Parameters.AddWithValue("$limit", 10);
         var plan = new List<string>();
         using (var reader = cmd.ExecuteReader())
             while (reader.Read()) plan.Add(reader.GetString(3));
