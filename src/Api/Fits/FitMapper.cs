@@ -72,8 +72,7 @@ public static class FitMapper
         if (outcome?.Optimum is not null) return OptimumStatuses.Ready;
         if (outcome?.OptimumError is not null) return OptimumStatuses.Failed;
         if (outcome?.OptimumPending == true) return OptimumStatuses.Pending;
-        // A weighted fit has no optimum yet (the exact solver takes no weights): never pending.
-        var polynomial = request.Model is null && request.Weighted != true && fit.Kind == FitKinds.Fit;
+        var polynomial = request.Model is null && fit.Kind == FitKinds.Fit;
         return polynomial && fit.Status is FitStatus.Queued or FitStatus.Running ? OptimumStatuses.Pending : OptimumStatuses.NotApplicable;
     }
 

@@ -52,12 +52,9 @@ public static class FitValidator
         {
             // The optimum is computed directly: nothing of the descent applies, and what was sent for it is ignored.
             if (request.Model is not null) errors.Add("solver", "exact needs a polynomial (degree); formula models are fitted by descent only");
-            if (request.Weights is not null) errors.Add("weights", "do not apply to solver exact in this version: fit weighted points with solver descent");
             foreach (var field in DescentOnly.Where(f => Given(request, f)))
                 warnings.Add($"{field} does not apply to solver exact and was ignored");
         }
-
-        if (!exact && request.Weights is not null && request.Model is null) warnings.Add(WeightedOptimumWarning);
 
         // A request without a rate or steps gets the finder's rate and runs until converged (or the default steps).
         var rate = exact ? (LearningRateValue?)null : request.LearningRate ?? LearningRateValue.Auto;
@@ -193,12 +190,6 @@ public static class FitValidator
             FormulaOf(spec),
             weights);
     }
-
-    /// <summary>
-    /// The warning of a weighted polynomial descent: the exact solver takes no weights yet, so its optimum and gap are not
-    /// applicable (and <c>solver: "exact"</c> refuses weights).
-    /// </summary>
-    public const string WeightedOptimumWarning = "the exact optimum and gap are not computed for weighted fits in this version (optimumStatus notApplicable)";
 
     /// <summary><c>weights</c>, when given: one per point, finite, ≥ 0, with a finite positive sum (the engine's rule).</summary>
     public static void ValidateWeights(double[]? weights, double[]? x, ValidationErrors errors)

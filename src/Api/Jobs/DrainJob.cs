@@ -103,8 +103,7 @@ public sealed class DrainJob(
         foreach (var (fit, completion) in completions)
         {
             if (!ended.Contains(fit.Id)) continue;
-            var (x, y, _) = claimed[fit.Id].Points;
-            await runner.CompletePendingOptimumAsync(fit, x, y, completion, shutdown);
+            await runner.CompletePendingOptimumAsync(fit, claimed[fit.Id].Points, completion, shutdown);
         }
         if (unfinished.Count > 0)
         {

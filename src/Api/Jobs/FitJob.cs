@@ -142,7 +142,7 @@ public sealed class FitJob(
             }
             logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
                 fitId, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
-            if (ended) await runner.CompletePendingOptimumAsync(start.Fit!, points.X, points.Y, completion, shutdown);
+            if (ended) await runner.CompletePendingOptimumAsync(start.Fit!, points, completion, shutdown);
         }
         finally
         {

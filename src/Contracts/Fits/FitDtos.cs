@@ -303,7 +303,7 @@ public sealed record FitResource
     /// <summary>
     /// Where the optimum stands: <c>pending</c> (the fit is queued or running, or it has ended and the worker is computing the
     /// optimum: the fit's own result, waits and webhooks never wait for it; read the fit again), <c>ready</c> (<c>optimum</c>
-    /// and <c>gap</c> are set), <c>failed</c> (<c>optimumError</c> says why), <c>notApplicable</c> (formula models, weighted fits, cancelled
+    /// and <c>gap</c> are set), <c>failed</c> (<c>optimumError</c> says why), <c>notApplicable</c> (formula models, cancelled
     /// fits, fits the service could not run).
     /// </summary>
     public string OptimumStatus { get; init; } = "notApplicable";

@@ -70,12 +70,12 @@ public sealed class WeightedFitTests(WeightedFitTests.Service factory) : IClassF
     }
 
     [Fact]
-    public async Task AWeightedLeastSquaresFitReportsStatsmodelsWls()
+    public async Task AWeightedExactLeastSquaresFitIsStatsmodelsWls()
     {
         var c = Reference("statsmodels_reference.json", "temperature and sales degree 2, three zero weights");
         double[] x = Doubles(c.GetProperty("x")), y = Doubles(c.GetProperty("y")), w = Doubles(c.GetProperty("weights"));
 
-        var fit = await Ended(await _client.PostFit(new { x, y, weights = w }, ("Prefer", "wait=60")));
+        var fit = await Ended(await _client.PostFit(new { x, y, weights = w, solver = "exact" }, ("Prefer", "wait=60")));
 
         var wls = fit.Statistics!.LeastSquares!;
         var expected = new[] { "params", "bse", "tvalues" }.Select(k => Doubles(c.GetProperty(k))).ToArray();
@@ -95,11 +95,44 @@ public sealed class WeightedFitTests(WeightedFitTests.Service factory) : IClassF
         // statsmodels' WLS log-likelihood has ½Σlog w: −∞ with a zero weight, null on the wire.
         Assert.Null(wls.LogLikelihood);
         Assert.Null(fit.Statistics.Aic);
-        // The fit's own loss is the weighted mean squared error, as evaluate computes it.
+        // The exact fit is the WLS optimum; its loss is the weighted mean squared error there, as evaluate computes it.
+        for (var j = 0; j < 3; j++) Close(expected[0][j], fit.Params![j], $"fit params[{j}]");
         Close(Fitter.Evaluate(x, y, 2, new LossSpec(LossKind.Mse), fit.Params!, w), fit.Loss!.Value, "loss", 1e-12);
         Close(Math.Sqrt(fit.Loss.Value), fit.Statistics.Rmse!.Value, "rmse", 1e-12);
-        Assert.Equal("notApplicable", fit.OptimumStatus);
-        Assert.Contains(fit.Warnings!, warning => warning.Contains("weighted", StringComparison.Ordinal));
+        Close(c.GetProperty("ssr").GetDouble() / w.Sum(), fit.Loss.Value, "ssr / Σw");
+    }
+
+    [Theory]
+    [InlineData("mse")]
+    [InlineData("mae")]
+    [InlineData("huber")]
+    public async Task AWeightedDescentHasTheWeightedOptimumAndANonNegativeGap(string loss)
+    {
+        double[] x = [-2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2, 2.5], y = [9.1, 5.2, 2.4, 1.1, 0.8, 1.6, 3.9, 7.2, 11.1, 30];
+        double[] w = [1, 2, 1, 3, 1, 2, 1, 1, 2, 0];
+
+        var ended = await Ended(await _client.PostFit(new { x, y, weights = w, loss }, ("Prefer", "wait=60")));
+        var fit = await WithOptimum(ended.Id);
+
+        Assert.Equal("ready", fit.OptimumStatus);
+        var optimum = fit.Optimum!;
+        var lossSpec = new LossSpec(loss switch { "mae" => LossKind.Mae, "huber" => LossKind.Huber, _ => LossKind.Mse });
+        Close(Fitter.Evaluate(x, y, 2, lossSpec, optimum.Params, w), optimum.Loss!.Value, "optimum loss", 1e-9);
+        Assert.True(fit.Gap >= -1e-9 * optimum.Loss.Value, $"gap {fit.Gap}");
+        // The point at x = 2.5 (weight 0) is far off the curve: the weighted optimum ignores it.
+        Assert.True(Math.Abs(optimum.Params[0] * 6.25 + optimum.Params[1] * 2.5 + optimum.Params[2] - 30) > 5);
+    }
+
+    /// <summary>The fit once its optimum is no longer pending (it may be stored just after the fit's end).</summary>
+    private async Task<FitResource> WithOptimum(string id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (true)
+        {
+            var fit = await _client.WaitForEnd(id, 60);
+            if (fit.OptimumStatus != "pending" || DateTime.UtcNow > deadline) return fit;
+            await Task.Delay(20);
+        }
     }
 
     [Fact]
@@ -125,7 +158,6 @@ public sealed class WeightedFitTests(WeightedFitTests.Service factory) : IClassF
         { """{"x":[1,2,3],"y":[1,2,3],"weights":[1,-0.5,2]}""", "value at index 1 must be finite and ≥ 0" },
         { """{"x":[1,2,3],"y":[1,2,3],"weights":[0,0,0]}""", "must not all be 0" },
         { """{"x":[1,2,3],"y":[1,2,3],"weights":[1e308,1e308,1e308]}""", "must have a finite sum" },
-        { """{"x":[1,2,3],"y":[1,2,3],"weights":[1,1,1],"solver":"exact"}""", "do not apply to solver exact" },
     };
 
     [Theory]
