@@ -84,6 +84,43 @@ public sealed class FitctlAgainstLiveServiceTests(LiveService service) : IDispos
     }
 
     [LiveServiceFact]
+    public async Task PlotWritesAPngThatShowsThePointsAndTheCurveAndAnSvg()
+    {
+        var fit = await Fitctl("fit", LessonPoints(), "--solver", "exact", "--label", $"e2e {_run} plot", "--json");
+        Assert.True(fit.ExitCode == 0, fit.Err);
+        var id = fit.Json.GetProperty("id").GetString()!;
+        var png = Path.Combine(_dir, "fit.png");
+        var svg = Path.Combine(_dir, "fit.svg");
+
+        var asPng = await Fitctl("plot", id, "--out", png);
+        var asSvg = await Fitctl("plot", id, "--out", svg);
+
+        Assert.True(asPng.ExitCode == 0, asPng.Err);
+        Assert.True(asSvg.ExitCode == 0, asSvg.Err);
+        Assert.StartsWith("<?xml", File.ReadAllText(svg));
+        var (width, height, rgba) = PngPlotTests.Decode(File.ReadAllBytes(png));
+        Assert.Equal((1440, 880), (width, height));
+        int Count(byte r, byte g, byte b, int x0, int x1) =>
+            Enumerable.Range(0, height).Sum(y => Enumerable.Range(x0, x1 - x0).Count(x => rgba[(y * width + x) * 4] == r && rgba[(y * width + x) * 4 + 1] == g && rgba[(y * width + x) * 4 + 2] == b));
+        // The fitted curve (#d62728) runs across the plot: it has pixels in every tenth of its width; the 20 points (#1f77b4) are there.
+        for (var tenth = 0; tenth < 10; tenth++)
+        {
+            var (x0, x1) = (2 * 72 + tenth * (2 * 624) / 10, 2 * 72 + (tenth + 1) * (2 * 624) / 10);
+            Assert.True(Count(0xd6, 0x27, 0x28, x0, x1) > 0, $"no curve between pixel columns {x0} and {x1}");
+        }
+        Assert.True(Count(0x1f, 0x77, 0xb4, 0, width) > 20 * 4, "the points are missing");
+    }
+
+    [LiveServiceFact]
+    public async Task PlotRefusesAnOutputThatIsNeitherPngNorSvg()
+    {
+        var r = await Fitctl("plot", "some-id", "--out", "fit.jpg");
+
+        Assert.Equal(ExitCodes.Usage, r.ExitCode);
+        Assert.Contains(".png or .svg", r.Err);
+    }
+
+    [LiveServiceFact]
     public async Task AFormulaFitWithAnAutomaticRateShowsItsNamedParamsAndTheChosenRate()
     {
         var x = Enumerable.Range(0, 12).Select(i => i * 0.25).ToArray();
