@@ -55,7 +55,7 @@ internal static class FitCommand
                 runner.Context.Error.MarkupLine(Markup.Escape($"Stopped following fit {fit.Id}; it goes on. 'fitctl get {fit.Id}' shows it, 'fitctl cancel {fit.Id}' stops it."));
                 return ExitCodes.Interrupted;
             }
-            Print(runner.Context.Out, output, fit);
+            Print(runner.Context.Out, output, fit, client.BaseAddress);
             return ExitCode(fit);
         });
         return command;
@@ -63,12 +63,12 @@ internal static class FitCommand
 
     public static int ExitCode(FitResource fit) => fit.Status == FitStatuses.Succeeded ? ExitCodes.Success : ExitCodes.FitFailed;
 
-    public static void Print(IAnsiConsole console, OutputMode output, FitResource fit)
+    public static void Print(IAnsiConsole console, OutputMode output, FitResource fit, Uri? server = null)
     {
         if (output.Json)
             Views.Json(console, fit);
         else
-            Views.Fit(console, fit);
+            Views.Fit(console, fit, server);
     }
 
     /// <summary>A progress bar over the steps whose description shows the current loss.</summary>

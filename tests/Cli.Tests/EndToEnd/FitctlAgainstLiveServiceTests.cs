@@ -64,6 +64,8 @@ public sealed class FitctlAgainstLiveServiceTests(LiveService service) : IDispos
         Assert.True(r.ExitCode == 0, r.Err);
         Assert.Contains("succeeded (steps)", r.Out);
         Assert.Contains("·x²", r.Out);
+        Assert.Contains("/plot.svg", r.Out);
+        Assert.Contains("optimum", r.Out);
     }
 
     [LiveServiceFact]
