@@ -152,6 +152,27 @@ public sealed class WeightedFitTests(WeightedFitTests.Service factory) : IClassF
         Assert.True(fromCsv.Request.Weighted);
     }
 
+    [Fact]
+    public async Task ABatchItemKeepsItsWeightsUnderTheBatchDefaults()
+    {
+        double[] x = [0, 1, 2, 3], y = [1, 3, 5, 100];
+        var response = await _client.PostAsJsonAsync("/v1/batches", new
+        {
+            defaults = new { degree = 1, solver = "exact" },
+            fits = new object[] { new { x, y, weights = new[] { 1.0, 1, 1, 0 } }, new { x, y } },
+        });
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        var ids = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("fitIds").EnumerateArray().Select(e => e.GetString()!).ToArray();
+
+        var weighted = await _client.WaitForEnd(ids[0], 60);
+        var plain = await _client.WaitForEnd(ids[1], 60);
+
+        Assert.True(weighted.Request.Weighted);
+        Assert.Equal(2.0, weighted.Params![0], 9); // through (0,1), (1,3), (2,5): the zero-weight point is left out
+        Assert.Null(plain.Request.Weighted);
+        Assert.True(plain.Params![0] > 20);
+    }
+
     public static TheoryData<string, string> InvalidWeights() => new()
     {
         { """{"x":[1,2,3],"y":[1,2,3],"weights":[1,2]}""", "length 2 differs from x (3)" },

@@ -249,11 +249,33 @@ public sealed class FitctlAgainstLiveServiceTests(LiveService service) : IDispos
     public async Task TheBatchExampleScriptWritesAResultsCsv()
     {
         var results = Path.Combine(_dir, "batch-results.csv");
-        var (exitCode, _, error) = await RunScript("python3", "examples/batch.py", "--out", results);
+        var plot = Path.Combine(_dir, "first.svg");
+        var (exitCode, output, error) = await RunScript("python3", "examples/batch.py", "--out", results, "--plot", plot);
         Assert.True(exitCode == 0, error);
         var lines = File.ReadAllLines(results);
         Assert.StartsWith("label,status", lines[0]);
         Assert.True(lines.Length > 2);
+        Assert.Contains("f(0), f(0.5), f(1) =", output);
+        Assert.StartsWith("<?xml", File.ReadAllText(plot));
+    }
+
+    [LiveServiceFact("python3")]
+    public async Task ThePythonClientSubmitsWaitsReadsHistoryPredictsAndPlots()
+    {
+        var (exitCode, output, error) = await RunScript("python3", "tests/Cli.Tests/EndToEnd/python_client_check.py", Path.Combine(_dir, "client.svg"));
+
+        Assert.True(exitCode == 0, error + output);
+        Assert.StartsWith("ok", output);
+    }
+
+    [LiveServiceFact]
+    public async Task ThePythonClientGivesNumpyArraysWhenNumpyIsThere()
+    {
+        if (!File.Exists("/usr/bin/python3")) return; // Debian's python3 (with numpy, as .ci/run installs it)
+        var (exitCode, output, error) = await RunScript("/usr/bin/python3", "tests/Cli.Tests/EndToEnd/python_client_check.py", Path.Combine(_dir, "client.svg"));
+
+        Assert.True(exitCode == 0, error + output);
+        Assert.Equal("ok (numpy)", output.Trim());
     }
 
     private async Task<(int ExitCode, string Out, string Err)> RunScript(string program, string script, params string[] args)
