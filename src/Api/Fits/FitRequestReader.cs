@@ -198,7 +198,13 @@ public static class FitRequestReader
         {
             var columns = table.Numbers(wColumn is { } wc ? [xc, yc, wc] : [xc, yc], errors);
             (xs, ys) = (columns[0], columns[1]);
-            if (weighted) ws = columns[2];
+            if (weighted)
+            {
+                ws = columns[2];
+                // Named by line here, where the line is known; the other weight rules (not all 0) are the validator's.
+                var negative = Array.FindIndex(ws, v => v < 0);
+                if (negative >= 0) errors.Add("w", $"line {table.Rows[negative].Line}: column {table.Name(wColumn!.Value)} is {ws[negative].ToString("R", CultureInfo.InvariantCulture)}; weights must be ≥ 0");
+            }
         }
 
         var q = new QueryReader(query, errors);

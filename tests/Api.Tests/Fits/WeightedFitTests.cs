@@ -204,7 +204,7 @@ public sealed class WeightedFitTests(WeightedFitTests.Service factory) : IClassF
 
         Assert.Contains("no column 'count'", (await missing.ReadProblem()).GetProperty("errors").GetProperty("w")[0].GetString());
         Assert.Contains("line 3: column 'n' is 'many'", (await bad.ReadProblem()).GetProperty("errors").GetProperty("body")[0].GetString());
-        Assert.Contains("index 1 must be finite and ≥ 0", (await negative.ReadProblem()).GetProperty("errors").GetProperty("weights")[0].GetString());
+        Assert.Contains("line 2: column 2 is -1; weights must be ≥ 0", (await negative.ReadProblem()).GetProperty("errors").GetProperty("w")[0].GetString());
     }
 
     [Fact]
