@@ -25,10 +25,10 @@ public static class Fitter
     /// <param name="problem">The problem; validated (throws <see cref="ArgumentException"/> when invalid).</param>
     /// <param name="progress">Called at most once per <paramref name="progressInterval"/> with a snapshot, never from another thread.</param>
     /// <param name="progressInterval">Minimum time between progress calls (default 250 ms).</param>
-    /// <param name="cancellationToken">Ends the run with <see cref="StopReason.Cancelled"/> and the progress so far.</param>
     /// <param name="options">How many threads a step may use (default <see cref="FitRunOptions.Default"/>); never changes the result.</param>
+    /// <param name="cancellationToken">Ends the run with <see cref="StopReason.Cancelled"/> and the progress so far.</param>
     public static FitResult Run(FitProblem problem, Action<FitProgress>? progress = null, TimeSpan? progressInterval = null,
-        CancellationToken cancellationToken = default, FitRunOptions? options = null)
+        FitRunOptions? options = null, CancellationToken cancellationToken = default)
     {
         FitProblemValidator.ThrowIfInvalid(problem);
         var parallelism = (options ?? FitRunOptions.Default).MaxDegreeOfParallelism;

@@ -58,7 +58,7 @@ public class GlobalOptionsTests
     {
         var (options, result) = Parse("list --server http://host:1/fitservice");
         var context = Context([]);
-        using var http = options.CreateHttpClient(context);
+        using var http = GlobalOptions.CreateHttpClient(context);
         Assert.Equal(new Uri("http://host:1/fitservice/"), options.CreateClient(http, result, context).BaseAddress);
     }
 }

@@ -123,7 +123,7 @@ public class FitterTests
     {
         using var cts = new CancellationTokenSource();
         var reports = new List<FitProgress>();
-        var result = Fitter.Run(Lesson(steps: 10_000_000), p => { reports.Add(p); if (reports.Count == 2) cts.Cancel(); }, TimeSpan.Zero, cts.Token);
+        var result = Fitter.Run(Lesson(steps: 10_000_000), p => { reports.Add(p); if (reports.Count == 2) cts.Cancel(); }, TimeSpan.Zero, cancellationToken: cts.Token);
 
         Assert.Equal(StopReason.Cancelled, result.StopReason);
         Assert.Equal(result.Step, result.History.Length);

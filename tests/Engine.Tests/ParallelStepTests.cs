@@ -100,7 +100,7 @@ public class ParallelStepTests
         var reports = new List<(FitProgress Progress, int Thread)>();
         var result = Fitter.Run(new FitProblem(x, y, 2, new LossSpec(LossKind.Mse), 1e-3, 10_000_000),
             p => { reports.Add((p, Environment.CurrentManagedThreadId)); if (reports.Count == 3) cts.Cancel(); },
-            TimeSpan.Zero, cts.Token, Threads(2));
+            TimeSpan.Zero, Threads(2), cts.Token);
 
         Assert.Equal(StopReason.Cancelled, result.StopReason);
         Assert.Equal(3, reports.Count);

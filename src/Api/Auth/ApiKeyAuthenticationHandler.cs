@@ -31,7 +31,7 @@ public sealed class ApiKeyAuthenticationHandler(
         return Task.FromResult(match.Found ? Success(match) : AuthenticateResult.Fail("The API key is not valid."));
     }
 
-    private AuthenticateResult Success(KeyMatch match)
+    private static AuthenticateResult Success(KeyMatch match)
     {
         var claims = new List<Claim>();
         if (match.Tenant is not null) claims.Add(new Claim(TenantExtensions.TenantClaim, match.Tenant));

@@ -184,7 +184,7 @@ public static class BatchEndpoints
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Batch already completed",
                 detail: $"Every fit of batch '{id}' has ended; there is nothing to cancel.");
         }
-        await CancelFitsAsync(store, signal => endings.EndedAsync(signal), cancellations, clock, tenant, batch, ct);
+        await CancelFitsAsync(store, signal => endings.EndedAsync(signal, FitStatus.Cancelled), cancellations, clock, tenant, batch, ct);
         return TypedResults.Accepted($"/v1/batches/{id}", ToResource((await store.GetBatchAsync(tenant, id, ct))!));
     }
 

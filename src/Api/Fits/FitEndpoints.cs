@@ -3,7 +3,6 @@ using System.Text;
 using FitService.Api.Auth;
 using FitService.Api.Extensions;
 using FitService.Api.Jobs;
-using FitService.Api.Metrics;
 using FitService.Api.Notifications;
 using FitService.Api.Security;
 using FitService.Api.Storage;
@@ -182,7 +181,7 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Accepted<FitResource>, ProblemHttpResult>> Cancel(
-        string id, HttpContext http, IFitStore store, FitEndings endings, FitCancellations cancellations, FitMetrics metrics, TimeProvider clock,
+        string id, HttpContext http, IFitStore store, FitEndings endings, FitCancellations cancellations, TimeProvider clock,
         IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var tenant = http.Tenant();
@@ -195,8 +194,7 @@ public static class FitEndpoints
                 return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Fit already ended",
                     detail: $"Fit '{id}' has already ended; there is nothing to cancel.");
             case CancelOutcome.Cancelled:
-                metrics.Ended(FitStatus.Cancelled);
-                await endings.EndedAsync(new FitSignal(id, true, 0, null, null));
+                await endings.EndedAsync(new FitSignal(id, true, 0, null, null), FitStatus.Cancelled);
                 break;
             case CancelOutcome.Requested:
                 cancellations.Cancel(id);

@@ -37,7 +37,7 @@ public static class FitMapper
 
     private static FitResource ToResource(FitRecord fit, FitOutcome? outcome)
     {
-        var spec = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!;
+        var spec = StoredSpecs.Read<FitSpec>(fit.RequestJson);
         return ToResource(fit, outcome, spec);
     }
 

@@ -31,11 +31,11 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, FitMetrics me
         string? idempotencyKey, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        var requestJson = JsonSerializer.Serialize(spec, FitRequestReader.Strict);
+        var requestJson = StoredSpecs.Content(spec);
         var newFits = new List<NewFit>(fits.Count);
         var batchId = NewId();
         foreach (var fit in fits) newFits.Add(NewFit(tenant, fit, now, null, batchId));
-        var batch = new NewBatch(batchId, tenant, Truncate(now), label, requestJson, idempotencyKey, BatchHash(label, requestJson, newFits));
+        var batch = new NewBatch(batchId, tenant, Truncate(now), label, StoredSpecs.Stamp(requestJson), idempotencyKey, BatchHash(label, requestJson, newFits));
         var created = await store.CreateBatchAsync(batch, newFits, ct);
         if (created.Outcome != CreateOutcome.Created) return created;
         metrics.Submitted(newFits.Count);
@@ -67,9 +67,9 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, FitMetrics me
 
     private static NewFit NewFit(string tenant, ValidFit fit, DateTimeOffset now, string? idempotencyKey, string? batchId)
     {
-        var requestJson = JsonSerializer.Serialize(fit.Spec, FitRequestReader.Strict);
-        return new NewFit(NewId(), tenant, Truncate(now), requestJson, fit.X, fit.Y, fit.Spec.Steps, fit.Spec.HistoryEvery,
-            fit.Spec.Label, idempotencyKey, Hash(requestJson, fit.X, fit.Y, fit.Weights), batchId, Weights: fit.Weights);
+        var content = StoredSpecs.Content(fit.Spec);
+        return new NewFit(NewId(), tenant, Truncate(now), StoredSpecs.Stamp(content), fit.X, fit.Y, fit.Spec.Steps, fit.Spec.HistoryEvery,
+            fit.Spec.Label, idempotencyKey, Hash(content, fit.X, fit.Y, fit.Weights), batchId, Weights: fit.Weights);
     }
 
     /// <summary>Time-ordered ids (UUIDv7), 32 hex digits.</summary>

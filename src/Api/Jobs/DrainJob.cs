@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Diagnostics;
-using FitService.Api.Metrics;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
 using Hangfire;
@@ -19,7 +18,6 @@ public sealed class DrainJob(
     FitRunner runner,
     FitEndings endings,
     FitCancellations cancellations,
-    FitMetrics metrics,
     DrainKicker drains,
     IOptions<WorkersOptions> workers,
     TimeProvider clock,
@@ -91,7 +89,11 @@ public sealed class DrainJob(
             catch
             {
                 unfinished.UnionWith(completions.Select(c => c.Fit.Id));
+                // The store's failure to end the chunk is what the retried drain must know of, so it replaces whatever
+                // stopped the loop (a shutdown, an engine fault), which the ended fits' records already tell.
+#pragma warning disable CA2219
                 throw;
+#pragma warning restore CA2219
             }
             finally
             {
@@ -142,8 +144,7 @@ public sealed class DrainJob(
             if (!ended.Contains(fit.Id)) continue;
             logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
                 fit.Id, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
-            metrics.Ended(completion.Status);
-            await endings.EndedAsync(new FitSignal(fit.Id, true, completion.Step, completion.Loss, completion.Params), fit);
+            await endings.EndedAsync(new FitSignal(fit.Id, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit);
         }
         return ended;
     }

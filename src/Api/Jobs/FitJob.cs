@@ -1,4 +1,3 @@
-using FitService.Api.Metrics;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
 using Hangfire;
@@ -19,7 +18,6 @@ public sealed class FitJob(
     FitRunner runner,
     FitEndings endings,
     FitCancellations cancellations,
-    FitMetrics metrics,
     IFitQueue queue,
     TimeProvider clock,
     ILogger<FitJob> logger,
@@ -103,8 +101,7 @@ public sealed class FitJob(
                     logger.LogInformation("Fit {FitId} is running in another worker; nothing to do", fitId);
                     return;
                 case StartOutcome.CancelledNow:
-                    metrics.Ended(FitStatus.Cancelled);
-                    await endings.EndedAsync(new FitSignal(fitId, true, 0, null, null));
+                    await endings.EndedAsync(new FitSignal(fitId, true, 0, null, null), FitStatus.Cancelled);
                     return;
             }
 
@@ -153,8 +150,7 @@ public sealed class FitJob(
     private async Task<bool> EndAsync(string fitId, FitCompletion completion, FitRecord? fit = null)
     {
         if (!await store.CompleteAsync(fitId, completion, CancellationToken.None)) return false;
-        metrics.Ended(completion.Status);
-        await endings.EndedAsync(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params), fit);
+        await endings.EndedAsync(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit);
         return true;
     }
 

@@ -42,17 +42,19 @@ public sealed class HangfireFitQueue : IFitQueue, IDisposable
 
     private readonly IBackgroundJobClient _jobs;
     private readonly ILogger<HangfireFitQueue> _logger;
+    private readonly TimeProvider _time;
     private readonly Lock _lock = new();
     private readonly List<QueuedFit> _held = [];
-    private readonly Timer _sweep;
+    private readonly ITimer _sweep;
     private int _waitingJobs;
     private long _heldSince;
 
-    public HangfireFitQueue(IBackgroundJobClient jobs, ILogger<HangfireFitQueue> logger)
+    public HangfireFitQueue(IBackgroundJobClient jobs, ILogger<HangfireFitQueue> logger, TimeProvider time)
     {
         _jobs = jobs;
         _logger = logger;
-        _sweep = new Timer(_ => Sweep(), null, HoldLimit, HoldLimit);
+        _time = time;
+        _sweep = time.CreateTimer(_ => Sweep(), null, HoldLimit, HoldLimit);
     }
 
     /// <summary>A fit of unknown size (recovery, the finder) gets a job of its own.</summary>
@@ -64,7 +66,7 @@ public sealed class HangfireFitQueue : IFitQueue, IDisposable
         {
             if (_waitingJobs > 0)
             {
-                if (_held.Count == 0) _heldSince = Environment.TickCount64;
+                if (_held.Count == 0) _heldSince = _time.GetTimestamp();
                 _held.AddRange(fits);
                 return;
             }
@@ -85,7 +87,7 @@ public sealed class HangfireFitQueue : IFitQueue, IDisposable
     {
         lock (_lock)
         {
-            if (_held.Count > 0 && Environment.TickCount64 - _heldSince >= HoldLimit.TotalMilliseconds) HandOnHeld();
+            if (_held.Count > 0 && _time.GetElapsedTime(_heldSince) >= HoldLimit) HandOnHeld();
         }
     }
 

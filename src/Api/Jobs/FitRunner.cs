@@ -36,7 +36,7 @@ public sealed class FitRunner(
     {
         var (x, y, weights) = points;
         if (fit.Kind == FitKinds.LearningRateFinder) return RunFinder(fit, x, y, stop, shutdown);
-        var spec = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!;
+        var spec = StoredSpecs.Read<FitSpec>(fit.RequestJson);
         if (spec.Solver == FitValidator.Exact) return Exact(spec, points, shutdown);
         // A defaulted polynomial descent runs on x scaled to [−1, 1]; params are reported in powers of x (see FitSpec.ScaleX).
         var descentX = spec.ScaleX is { } scaling ? Array.ConvertAll(x, v => (v - scaling.Center) / scaling.HalfRange) : x;
@@ -87,7 +87,7 @@ public sealed class FitRunner(
                 metrics.StepsDone(progress.Step - countedSteps);
                 countedSteps = progress.Step;
                 signals.Publish(new FitSignal(fit.Id, false, progress.Step, progress.Loss, update.Params));
-            }, ProgressInterval, stop.Token);
+            }, ProgressInterval, cancellationToken: stop.Token);
         }
         finally
         {
@@ -154,7 +154,7 @@ public sealed class FitRunner(
     {
         var outcome = FitOutcome.FromJson(outcomeJson);
         if (outcome?.OptimumPending != true) return;
-        var spec = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!;
+        var spec = StoredSpecs.Read<FitSpec>(fit.RequestJson);
         FitOutcome done;
         try
         {
@@ -221,7 +221,7 @@ public sealed class FitRunner(
     /// <summary>A learning-rate finder run: the sweep, then its curve and suggestions as the outcome.</summary>
     private FitCompletion? RunFinder(FitRecord run, double[] x, double[] y, CancellationTokenSource stop, CancellationToken shutdown)
     {
-        var spec = JsonSerializer.Deserialize<LearningRateFinderSpec>(run.RequestJson, FitRequestReader.Strict)!;
+        var spec = StoredSpecs.Read<LearningRateFinderSpec>(run.RequestJson);
         var problem = FitValidator.ToProblem(spec.ToFitSpec(), x, y);
         LearningRateFinderResult found;
         try

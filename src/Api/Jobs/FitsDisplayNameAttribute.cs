@@ -13,7 +13,7 @@ public sealed class FitsDisplayNameAttribute() : JobDisplayNameAttribute("fits {
     /// <summary>Ids shown by name; the rest are counted.</summary>
     public const int Shown = 3;
 
-    public override string Format(DashboardContext context, Job job) => Describe(job.Args.FirstOrDefault() as string[]);
+    public override string Format(DashboardContext context, Job job) => Describe(job.Args.Count > 0 ? job.Args[0] as string[] : null);
 
     /// <summary>The name for these fit ids.</summary>
     public static string Describe(string[]? fitIds)

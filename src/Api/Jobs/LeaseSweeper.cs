@@ -1,4 +1,3 @@
-using FitService.Api.Metrics;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
 using Microsoft.Extensions.Options;
@@ -15,7 +14,6 @@ public sealed class LeaseSweeper(
     IFitQueue queue,
     DrainKicker drains,
     FitEndings endings,
-    FitMetrics metrics,
     IOptions<WorkersOptions> workers,
     TimeProvider clock,
     ILogger<LeaseSweeper> logger) : BackgroundService
@@ -42,10 +40,7 @@ public sealed class LeaseSweeper(
     {
         var found = await leases.SweepAsync(options.SmallFitWork, options.OrphanAge, clock.GetUtcNow(), ct);
         foreach (var id in found.Cancelled)
-        {
-            metrics.Ended(FitStatus.Cancelled);
-            await endings.EndedAsync(new FitSignal(id, true, 0, null, null));
-        }
+            await endings.EndedAsync(new FitSignal(id, true, 0, null, null), FitStatus.Cancelled);
         foreach (var id in found.BigFits) queue.Enqueue(id);
         if (found.SmallFitsWaiting) drains.Kick();
         if (found.BigFits.Count > 0 || found.Cancelled.Count > 0)

@@ -75,9 +75,9 @@ public static class LearningRateFinderEndpoints
         var tenant = http.Tenant();
         // A sweep is a fit's work as far as the tenant's bounds go.
         if (await guard.CheckAsync(http, tenant, [spec.ToFitSpec()], ct) is { } refused) return refused;
-        var json = JsonSerializer.Serialize(spec, FitRequestReader.Strict);
-        var run = new NewFit(FitSubmitter.NewId(), tenant, FitSubmitter.Truncate(clock.GetUtcNow()), json, x, y, spec.Steps, 1, spec.Label,
-            key, FitSubmitter.Hash(json, x, y), Kind: FitKinds.LearningRateFinder);
+        var content = StoredSpecs.Content(spec);
+        var run = new NewFit(FitSubmitter.NewId(), tenant, FitSubmitter.Truncate(clock.GetUtcNow()), StoredSpecs.Stamp(content), x, y, spec.Steps, 1, spec.Label,
+            key, FitSubmitter.Hash(content, x, y), Kind: FitKinds.LearningRateFinder);
         var stored = await store.CreateAsync(run, ct);
         var created = stored.Fit!;
         // Fits and finder runs share the table and so the keys: a fit's key is never a finder run's replay.
@@ -144,7 +144,7 @@ public static class LearningRateFinderEndpoints
             Suggestions = finder is null ? null : new LearningRateSuggestions(finder.Steep, finder.Minimum),
             Curve = finder?.LearningRates.Select((rate, i) =>
                 new FinderPoint(rate, FitMapper.FiniteOrNull(finder.Losses[i]), FitMapper.FiniteOrNull(finder.SmoothedLosses[i]))).ToList(),
-            Request = JsonSerializer.Deserialize<LearningRateFinderSpec>(run.RequestJson, FitRequestReader.Strict)!,
+            Request = StoredSpecs.Read<LearningRateFinderSpec>(run.RequestJson),
         };
     }
 

@@ -1,3 +1,4 @@
+using FitService.Api.Metrics;
 using FitService.Api.Storage;
 
 namespace FitService.Api.Notifications;
@@ -14,18 +15,20 @@ public interface IFitEndedHandler
 }
 
 /// <summary>
-/// The one place a fit's end is announced: waiters and streams hear of it, then every <see cref="IFitEndedHandler"/>
+/// The one place a fit's end is announced: it is counted, waiters and streams hear of it, then every <see cref="IFitEndedHandler"/>
 /// runs (webhooks, batch completion). Called right after the store recorded the end; a failing handler is logged, never
 /// undoes the end (the webhook recovery pass makes up for it).
 /// </summary>
-public sealed class FitEndings(IFitSignals signals, IFitStore store, IEnumerable<IFitEndedHandler> handlers, ILogger<FitEndings> logger)
+public sealed class FitEndings(IFitSignals signals, IFitStore store, FitMetrics metrics, IEnumerable<IFitEndedHandler> handlers, ILogger<FitEndings> logger)
 {
     private readonly IFitEndedHandler[] _handlers = handlers.ToArray();
 
     /// <param name="signal">The end as waiters hear it.</param>
+    /// <param name="status">How it ended, for the metric.</param>
     /// <param name="fit">The fit's record if the caller holds one (a worker does), which saves the handlers a read.</param>
-    public async Task EndedAsync(FitSignal signal, FitRecord? fit = null)
+    public async Task EndedAsync(FitSignal signal, FitStatus status, FitRecord? fit = null)
     {
+        metrics.Ended(status);
         signals.Publish(signal with { Ended = true });
         if (_handlers.Length == 0) return;
         try

@@ -31,7 +31,7 @@ public interface IDeliveryStore
     /// Records a claimed attempt and the event's next state, and releases the claim. The attempt of a claim that lapsed
     /// and was taken over is recorded but leaves the event to the new holder; nothing is stored for a deleted event.
     /// </summary>
-    Task RecordAttemptAsync(string eventId, DeliveryAttempt attempt, DeliveryState next, DateTimeOffset? nextAttemptAt, CancellationToken ct);
+    Task RecordAttemptAsync(string eventId, DeliveryAttempt attempt, DeliveryState nextState, DateTimeOffset? nextAttemptAt, CancellationToken ct);
 
     /// <summary>Starts a new round of delivery now (same webhook-id). False when an attempt is in flight or there is no such event.</summary>
     Task<bool> RedeliverAsync(string eventId, DateTimeOffset now, CancellationToken ct);

@@ -124,7 +124,7 @@ public sealed class PostgresDeliveryStore : IDeliveryStore, IAsyncDisposable
         return e is null ? null : new AttemptClaim(e, e.Attempts, e.Attempts - e.RoundStart);
     }
 
-    public Task RecordAttemptAsync(string eventId, DeliveryAttempt attempt, DeliveryState next, DateTimeOffset? nextAttemptAt, CancellationToken ct) =>
+    public Task RecordAttemptAsync(string eventId, DeliveryAttempt attempt, DeliveryState nextState, DateTimeOffset? nextAttemptAt, CancellationToken ct) =>
         InTransactionAsync(async (conn, tx) =>
         {
             // Lock the event first: it cannot be deleted under us, and a deleted one gets no orphan attempt.
@@ -142,7 +142,7 @@ public sealed class PostgresDeliveryStore : IDeliveryStore, IAsyncDisposable
             // Only the latest claim moves the event on: a holder whose claim lapsed and was taken over changes nothing.
             await ExecAsync(conn, tx, """
                 UPDATE webhook_events SET state = @state, next_attempt_at = @next, claimed_until = NULL WHERE id = @id AND attempts = @n
-                """, ct, ("state", (int)next), ("next", nextAttemptAt is { } at ? Utc(at) : (DateTimeOffset?)null), ("id", eventId), ("n", attempt.Attempt));
+                """, ct, ("state", (int)nextState), ("next", nextAttemptAt is { } at ? Utc(at) : (DateTimeOffset?)null), ("id", eventId), ("n", attempt.Attempt));
             return 0;
         }, ct);
 

@@ -93,7 +93,7 @@ public sealed class SqliteDeliveryStore : IDeliveryStore
         return new AttemptClaim(e, e.Attempts, e.Attempts - e.RoundStart);
     }, ct);
 
-    public Task RecordAttemptAsync(string eventId, DeliveryAttempt attempt, DeliveryState next, DateTimeOffset? nextAttemptAt, CancellationToken ct) =>
+    public Task RecordAttemptAsync(string eventId, DeliveryAttempt attempt, DeliveryState nextState, DateTimeOffset? nextAttemptAt, CancellationToken ct) =>
         WriteAsync(async (conn, tx) =>
         {
             await ExecAsync(conn, tx, """
@@ -102,7 +102,7 @@ public sealed class SqliteDeliveryStore : IDeliveryStore
                 UPDATE webhook_events SET state = $state, next_attempt_at = $next, claimed_until = NULL WHERE id = $id AND attempts = $n;
                 """, ct, ("$id", eventId), ("$n", attempt.Attempt), ("$at", attempt.StartedAt.ToUnixTimeMilliseconds()),
                 ("$ms", (long)attempt.Duration.TotalMilliseconds), ("$code", attempt.StatusCode), ("$error", attempt.Error),
-                ("$state", (int)next), ("$next", nextAttemptAt?.ToUnixTimeMilliseconds()));
+                ("$state", (int)nextState), ("$next", nextAttemptAt?.ToUnixTimeMilliseconds()));
             return 0;
         }, ct);
 

@@ -35,7 +35,7 @@ public sealed class BatchCompletedEvents(
     public async Task<WebhookEvent?> CreateAsync(string tenant, string batchId, CancellationToken ct)
     {
         if (await fits.GetBatchAsync(tenant, batchId, ct) is not { IsEnded: true } batch) return null;
-        if (JsonSerializer.Deserialize<BatchSpec>(batch.RequestJson, FitRequestReader.Strict)?.Webhook?.Url is not { } url) return null;
+        if (StoredSpecs.Read<BatchSpec>(batch.RequestJson)?.Webhook?.Url is not { } url) return null;
 
         var now = FitSubmitter.Truncate(clock.GetUtcNow());
         var payload = JsonSerializer.Serialize(new BatchWebhookPayload(Type, now, BatchEndpoints.ToResource(batch)), json.Value.SerializerOptions);

@@ -70,7 +70,7 @@ public static class WebhookEndpoints
         return await ResendAsync(e, "batch", id, UrlOf(batch), batch.IsEnded, "has not completed", deliveries, queue, clock, ct);
     }
 
-    private static string? UrlOf(BatchRecord batch) => JsonSerializer.Deserialize<BatchSpec>(batch.RequestJson, FitRequestReader.Strict)?.Webhook?.Url;
+    private static string? UrlOf(BatchRecord batch) => StoredSpecs.Read<BatchSpec>(batch.RequestJson)?.Webhook?.Url;
 
     public static async Task<Results<Accepted<DeliveryList>, ProblemHttpResult>> Retry(
         string id, HttpContext http, IFitStore fits, IDeliveryStore deliveries, WebhookEvents events, IDeliveryQueue queue, TimeProvider clock, CancellationToken ct)

@@ -39,7 +39,7 @@ public sealed class WebhookEvents(
         // A learning-rate finder run ends through the same path but has no webhook (and another request shape).
         if (stored.Kind != FitKinds.Fit) return null;
         // Most fits ask for no webhook: tell from the stored request before reading the history for a payload.
-        if (JsonSerializer.Deserialize<FitSpec>(stored.RequestJson, FitRequestReader.Strict)?.Webhook?.Url is null) return null;
+        if (StoredSpecs.Read<FitSpec>(stored.RequestJson)?.Webhook?.Url is null) return null;
         var fitId = stored.Id;
         var fit = await fits.GetAsync(stored.Tenant, fitId, limits.Value.MaxInlineHistory, ct);
         if (fit is null || !fit.Status.IsEnded()) return null;

@@ -20,7 +20,7 @@ internal sealed class CommandRunner(CliContext context, GlobalOptions global)
             try
             {
                 var output = global.ResolveOutput(parseResult, context);
-                using var http = global.CreateHttpClient(context);
+                using var http = GlobalOptions.CreateHttpClient(context);
                 var client = global.CreateClient(http, parseResult, context);
                 try
                 {

@@ -58,7 +58,7 @@ internal sealed class GlobalOptions
         FirstNonEmpty(parseResult.GetValue(ApiKey), context.GetEnvironmentVariable(ApiKeyVariable));
 
     /// <summary>The HTTP client a command owns (and disposes); <see cref="CliContext.Handler"/>, if set, routes it to a test host.</summary>
-    public HttpClient CreateHttpClient(CliContext context)
+    public static HttpClient CreateHttpClient(CliContext context)
     {
         var http = context.Handler is null ? new HttpClient() : new HttpClient(context.Handler, disposeHandler: false);
         http.Timeout = Timeout.InfiniteTimeSpan; // the client library sets a deadline per call; event streams live long

@@ -2,19 +2,22 @@ using FitService.Api.Jobs;
 using Hangfire;
 using Hangfire.InMemory;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace FitService.Api.Tests.Jobs;
 
 /// <summary>
 /// The embedded queue over a real Hangfire.InMemory storage with no server: what it enqueues is read back from the
-/// storage, and the workers' starts are reported by hand.
+/// storage, the workers' starts are reported by hand, and time moves only when a test moves it.
 /// </summary>
 public sealed class HangfireFitQueueTests : IDisposable
 {
     private readonly InMemoryStorage _storage = new(new InMemoryStorageOptions { IdType = InMemoryStorageIdType.Long });
+    private readonly FakeTimeProvider _clock = new();
     private readonly HangfireFitQueue _queue;
 
-    public HangfireFitQueueTests() => _queue = new HangfireFitQueue(new BackgroundJobClient(_storage), Microsoft.Extensions.Logging.Abstractions.NullLogger<HangfireFitQueue>.Instance);
+    public HangfireFitQueueTests() =>
+        _queue = new HangfireFitQueue(new BackgroundJobClient(_storage), Microsoft.Extensions.Logging.Abstractions.NullLogger<HangfireFitQueue>.Instance, _clock);
 
     private static QueuedFit Small(string id) => new(id, 1_000);
 
@@ -61,9 +64,10 @@ public sealed class HangfireFitQueueTests : IDisposable
         _queue.EnqueueMany([Small("b")]);
         Assert.Single(Jobs());
 
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (Jobs().Count < 2 && DateTime.UtcNow < deadline) Thread.Sleep(20);
+        _clock.Advance(HangfireFitQueue.HoldLimit - TimeSpan.FromMilliseconds(1));
+        Assert.Single(Jobs());
 
+        _clock.Advance(TimeSpan.FromMilliseconds(1));
         Assert.Equal([["a"], ["b"]], Jobs());
     }
 

@@ -76,6 +76,23 @@ public sealed class MetricsTests
         Assert.Contains("fits_submitted_total{otel_scope_name=\"FitService\",role=\"api\"} 2", metrics);
     }
 
+    [Fact]
+    public async Task FitsEndedByCancellingTheirBatchAreCounted()
+    {
+        // No workers: the fits stay queued, so cancelling the batch is what ends them.
+        await using var factory = new FitServiceFactory(("Workers:Count", "0"));
+        var client = factory.CreateClient();
+        var created = await client.PostAsync("/v1/batches", TestApi.JsonBody(
+            """{"defaults":{"loss":"mse","learningRate":0.1,"steps":5},"fits":[{"x":[1,2,3],"y":[1,2,3]},{"x":[1,2,3],"y":[3,2,1]},{"x":[1,2],"y":[0,0]}]}"""));
+        created.EnsureSuccessStatusCode();
+        var batchId = System.Text.Json.JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
+
+        (await client.PostAsync($"/v1/batches/{batchId}/cancel", null)).EnsureSuccessStatusCode();
+        var metrics = await ScrapeUntilAsync(client, "fits_ended_total{");
+
+        Assert.Contains("fits_ended_total{otel_scope_name=\"FitService\",role=\"api\",status=\"cancelled\"} 3", metrics);
+    }
+
     /// <summary>The exporter caches a scrape briefly: read until the expected series appears.</summary>
     private static async Task<string> ScrapeUntilAsync(HttpClient client, string expected)
     {
