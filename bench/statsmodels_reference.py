@@ -49,6 +49,16 @@ def cases():
     yield "cubic with heavy noise, 200 points", u, 0.5 * u**3 - u + rng.standard_t(3, u.size), 3, None
     w = rng.integers(1, 5, u.size).astype(float)
     yield "cubic weighted by counts", u, 0.5 * u**3 - u + rng.normal(0, 1, u.size) / np.sqrt(w), 3, w
+    # Zero weights leave their points out of the sums but not out of nobs; statsmodels' llf (so AIC, BIC) is then -inf.
+    z = rng.uniform(0.5, 2.0, t.size)
+    z[[3, 17, 40]] = 0.0
+    yield "temperature and sales degree 2, three zero weights", t, sales, 2, z
+
+
+def finite_or_none(v):
+    """JSON has no -inf: a non-finite figure is written as null (the service reports it as null too)."""
+    v = float(v)
+    return v if np.isfinite(v) else None
 
 
 def reference(name, x, y, degree, weights):
@@ -71,9 +81,9 @@ def reference(name, x, y, degree, weights):
         "ssr": float(r.ssr),
         "rsquared": float(r.rsquared),
         "rsquaredAdj": float(r.rsquared_adj),
-        "llf": float(r.llf),
-        "aic": float(r.aic),
-        "bic": float(r.bic),
+        "llf": finite_or_none(r.llf),
+        "aic": finite_or_none(r.aic),
+        "bic": finite_or_none(r.bic),
         "residualQuantiles": np.percentile(r.resid, [0, 25, 50, 75, 100]).tolist(),
     }
 

@@ -3,6 +3,7 @@
 
   /usr/bin/python3 bench/torch_reference.py reference   # writes tests/Engine.Tests/Data/torch_runs.json
   /usr/bin/python3 bench/torch_reference.py formulas    # writes tests/Engine.Tests/Data/torch_formulas.json
+  /usr/bin/python3 bench/torch_reference.py weighted    # writes tests/Engine.Tests/Data/torch_weighted_runs.json
   /usr/bin/python3 bench/torch_reference.py time [--quick] [--only POINTS DEGREE LOSS]  # µs per step (best of 5 runs) of a plain zero_grad/backward/step loop, JSON lines
 
 The model is the engine's: p[0]*x^d + ... + p[d] by Horner's rule, parameters highest power first.
@@ -24,7 +25,13 @@ def horner(p, x):
     return y if y.dim() > 0 else y.expand_as(x)  # degree 0: the constant at every point
 
 
-def loss_fn(kind, delta):
+def loss_fn(kind, delta, w=None):
+    if w is not None:
+        # The weighted mean as PyTorch users write it: element-wise losses, (w * loss).sum() / w.sum().
+        elementwise = {"mae": F.l1_loss, "mse": F.mse_loss}.get(kind)
+        if elementwise is None:
+            return lambda pred, y: (w * F.huber_loss(pred, y, delta=delta, reduction="none")).sum() / w.sum()
+        return lambda pred, y: (w * elementwise(pred, y, reduction="none")).sum() / w.sum()
     if kind == "mae":
         return lambda pred, y: F.l1_loss(pred, y)
     if kind == "mse":
@@ -54,7 +61,8 @@ def run(problem):
     """The reference loop: history[i] = loss before update i; loss = loss at the final params."""
     x, y = torch.tensor(problem["x"]), torch.tensor(problem["y"])
     p = torch.tensor(problem["initialParams"], requires_grad=True)
-    lf = loss_fn(problem["loss"], problem.get("huberDelta", 1.0))
+    w = torch.tensor(problem["weights"]) if "weights" in problem else None
+    lf = loss_fn(problem["loss"], problem.get("huberDelta", 1.0), w)
     steps, lr = problem["steps"], problem["learningRate"]
     schedule = problem.get("schedule", {"type": "constant"})
     opt = optimizer_for(problem["optimizer"], p, lr)
@@ -118,6 +126,37 @@ def reference():
     out = os.path.join(ROOT, "tests", "Engine.Tests", "Data", "torch_runs.json")
     with open(out, "w") as f:
         json.dump({"generator": "bench/torch_reference.py reference", "torch": torch.__version__, "cases": cases}, f, indent=1)
+        f.write("\n")
+    print(f"wrote {len(cases)} cases to {out}")
+
+
+def weighted():
+    """Descents with per-point weights (zeros included), every loss, against PyTorch's (w * loss).sum() / w.sum()."""
+    lx, ly = lesson()
+    rng = np.random.default_rng(15)
+    lw = list(map(float, rng.uniform(0, 3, len(lx))))
+    lw[3] = 0.0  # a zero weight: the point does not count
+    cx = np.sort(rng.uniform(-1.5, 1.5, 150))
+    cy = 0.5 * cx**3 - cx**2 + 2 * cx + 1 + rng.normal(0, 0.3, 150)
+    cw = list(map(float, rng.exponential(1.0, 150)))
+
+    def case(name, x, y, w, degree, loss, lr, steps, init, optimizer, huber_delta=1.0):
+        problem = {"x": list(map(float, x)), "y": list(map(float, y)), "weights": w, "degree": degree, "loss": loss,
+                   "huberDelta": huber_delta, "learningRate": lr, "steps": steps, "initialParams": init,
+                   "optimizer": optimizer, "schedule": {"type": "constant"}}
+        return {"name": name, "problem": problem, "torch": run(problem)}
+
+    cases = [
+        case("lesson weighted mse, sgd momentum 0.9", lx, ly, lw, 2, "mse", 0.01, 200, [1.1, 1.1, 1.1], {"type": "sgd", "momentum": 0.9}),
+        case("lesson weighted mae, plain sgd", lx, ly, lw, 2, "mae", 0.05, 150, [1.1, 1.1, 1.1], {"type": "sgd"}),
+        case("lesson weighted huber 2.0, adam", lx, ly, lw, 2, "huber", 0.1, 200, [0.0, 0.0, 0.0], {"type": "adam"}, huber_delta=2.0),
+        case("cubic weighted mse, adam", cx, cy, cw, 3, "mse", 0.05, 300, [0.0] * 4, {"type": "adam"}),
+        case("cubic weighted mae, sgd momentum 0.5", cx, cy, cw, 3, "mae", 0.02, 200, [0.1, -0.1, 0.2, 0.0], {"type": "sgd", "momentum": 0.5}),
+        case("lesson weights all 2.5, mse (the plain mean's fit)", lx, ly, [2.5] * len(lx), 2, "mse", 0.01, 100, [1.1, 1.1, 1.1], {"type": "sgd"}),
+    ]
+    out = os.path.join(ROOT, "tests", "Engine.Tests", "Data", "torch_weighted_runs.json")
+    with open(out, "w") as f:
+        json.dump({"generator": "bench/torch_reference.py weighted", "torch": torch.__version__, "cases": cases}, f, indent=1)
         f.write("\n")
     print(f"wrote {len(cases)} cases to {out}")
 
@@ -222,6 +261,8 @@ if __name__ == "__main__":
         reference()
     elif cmd == "formulas":
         formulas()
+    elif cmd == "weighted":
+        weighted()
     elif cmd == "time":
         only = None
         if "--only" in sys.argv:  # --only POINTS DEGREE LOSS

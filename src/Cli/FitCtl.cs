@@ -21,6 +21,7 @@ internal static class FitCtl
         root.Subcommands.Add(FitResourceCommands.Delete(runner));
         root.Subcommands.Add(FitResourceCommands.History(runner));
         root.Subcommands.Add(PredictCommand.Create(runner));
+        root.Subcommands.Add(PlotCommand.Create(runner));
         return root;
     }
 

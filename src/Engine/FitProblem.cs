@@ -62,6 +62,7 @@ public sealed record StopSpec(double? LossBelow = null, double? MinImprovement =
 /// <param name="Stop">Early-stop rules; null means none.</param>
 /// <param name="HistoryEvery">Record the loss of every k-th step only (step 0, k, 2k, …).</param>
 /// <param name="Formula">A formula model instead of the polynomial (then <paramref name="Degree"/> is ignored and the params are the formula's, in its order); null means the polynomial.</param>
+/// <param name="Weights">Per-point weights, finite and ≥ 0, not all 0 (same length as <paramref name="X"/>): every loss becomes the weighted mean Σwᵢℓ(rᵢ)/Σwᵢ, as PyTorch's <c>(w * loss).sum() / w.sum()</c>; null means the plain mean.</param>
 public sealed record FitProblem(
     double[] X,
     double[] Y,
@@ -74,7 +75,8 @@ public sealed record FitProblem(
     ScheduleSpec? Schedule = null,
     StopSpec? Stop = null,
     int HistoryEvery = 1,
-    Formulas.Formula? Formula = null)
+    Formulas.Formula? Formula = null,
+    double[]? Weights = null)
 {
     /// <summary>Number of params: degree + 1 for the polynomial, the formula's param count otherwise.</summary>
     public int ParameterCount => Formula?.Parameters.Count ?? Degree + 1;

@@ -32,6 +32,7 @@ public static class FitProblemValidator
             if (problem.X is not null) Check(problem.Y.Length == problem.X.Length, "y", $"length {problem.Y.Length} differs from x ({problem.X.Length})");
             CheckFinite(problem.Y, "y", errors);
         }
+        if (problem.Weights is { } weights) ValidateWeights(weights, problem.X?.Length, errors);
         if (problem.Formula is null) Check(problem.Degree is >= 0 and <= Polynomial.MaxDegree, "degree", $"must be between 0 and {Polynomial.MaxDegree}");
         if (problem.Loss is null) errors.Add(("loss", "is required"));
         else
@@ -60,6 +61,34 @@ public static class FitProblemValidator
         }
         Check(problem.HistoryEvery >= 1, "historyEvery", "must be ≥ 1");
         return errors;
+    }
+
+    /// <summary>
+    /// Weights as the weighted losses need them: one per point, finite, ≥ 0, and a finite positive sum (all zero, or a sum
+    /// that overflows, leaves the weighted mean undefined). Errors go to the field <c>weights</c>.
+    /// </summary>
+    public static void ValidateWeights(double[] weights, int? points, List<(string Field, string Message)> errors)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(errors);
+        if (points is { } n && weights.Length != n)
+        {
+            errors.Add(("weights", $"length {weights.Length} differs from x ({n})"));
+            return;
+        }
+        var sum = 0.0;
+        for (var i = 0; i < weights.Length; i++)
+        {
+            var w = weights[i];
+            if (!double.IsFinite(w) || w < 0)
+            {
+                errors.Add(("weights", $"value at index {i} must be finite and ≥ 0"));
+                return;
+            }
+            sum += w;
+        }
+        if (!(sum > 0)) errors.Add(("weights", "must not all be 0"));
+        else if (!double.IsFinite(sum)) errors.Add(("weights", "must have a finite sum"));
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> listing every problem, if any.</summary>

@@ -38,17 +38,31 @@ public static class Fitter
     }
 
     /// <summary>The loss of the polynomial with <paramref name="parameters"/> (highest power first) on the points, exactly as a run computes it.</summary>
-    public static double Evaluate(double[] x, double[] y, int degree, LossSpec loss, double[] parameters)
+    /// <param name="x">The x values.</param>
+    /// <param name="y">The y values.</param>
+    /// <param name="degree">The polynomial's degree.</param>
+    /// <param name="loss">The loss.</param>
+    /// <param name="parameters">The params, highest power first.</param>
+    /// <param name="weights">Per-point weights (the weighted mean loss), or null for the plain mean.</param>
+    public static double Evaluate(double[] x, double[] y, int degree, LossSpec loss, double[] parameters, double[]? weights = null)
     {
-        FitProblemValidator.ThrowIfInvalid(new FitProblem(x, y, degree, loss, LearningRate: 1.0, Steps: 1, InitialParams: parameters));
-        return Compile(x, y, degree, loss).Forward(parameters);
+        var problem = new FitProblem(x, y, degree, loss, LearningRate: 1.0, Steps: 1, InitialParams: parameters, Weights: weights);
+        FitProblemValidator.ThrowIfInvalid(problem);
+        return Compile(problem).Forward(parameters);
     }
 
     /// <summary>The loss of the formula with <paramref name="parameters"/> (in the formula's order) on the points, exactly as a run computes it.</summary>
-    public static double Evaluate(double[] x, double[] y, Formula formula, LossSpec loss, double[] parameters)
+    /// <param name="x">The x values.</param>
+    /// <param name="y">The y values.</param>
+    /// <param name="formula">The model.</param>
+    /// <param name="loss">The loss.</param>
+    /// <param name="parameters">The params, in the formula's order.</param>
+    /// <param name="weights">Per-point weights (the weighted mean loss), or null for the plain mean.</param>
+    public static double Evaluate(double[] x, double[] y, Formula formula, LossSpec loss, double[] parameters, double[]? weights = null)
     {
-        FitProblemValidator.ThrowIfInvalid(new FitProblem(x, y, 0, loss, LearningRate: 1.0, Steps: 1, InitialParams: parameters, Formula: formula));
-        return Compile(new FitProblem(x, y, 0, loss, 1.0, 1, Formula: formula)).Forward(parameters);
+        var problem = new FitProblem(x, y, 0, loss, LearningRate: 1.0, Steps: 1, InitialParams: parameters, Formula: formula, Weights: weights);
+        FitProblemValidator.ThrowIfInvalid(problem);
+        return Compile(problem).Forward(parameters);
     }
 
     /// <summary>The loss graph of a polynomial fit, compiled: the polynomial by Horner's rule, then the loss.</summary>
@@ -61,6 +75,10 @@ public static class Fitter
         var parameters = Enumerable.Range(0, problem.ParameterCount).Select(_ => Tensor.Parameter()).ToArray();
         var x = Tensor.Points(problem.X);
         var prediction = problem.Formula is { } formula ? formula.Build(parameters, x) : Polynomial.Build(parameters, x);
-        return new FusedKernel(Losses.Build(problem.Loss, prediction, Tensor.Points(problem.Y)), parameters, maxDegreeOfParallelism, chunkedFrom);
+        // Without weights the graph is exactly the plain mean's, so unweighted fits stay bit-identical.
+        var loss = problem.Weights is { } weights
+            ? Losses.Build(problem.Loss, prediction, Tensor.Points(problem.Y), Tensor.Points(Losses.Normalize(weights)))
+            : Losses.Build(problem.Loss, prediction, Tensor.Points(problem.Y));
+        return new FusedKernel(loss, parameters, maxDegreeOfParallelism, chunkedFrom);
     }
 }

@@ -161,4 +161,28 @@ public class PointsCsvTests
         Assert.Equal(4, error.Line);
         Assert.Contains("temp is not a number: 'n/a'", error.Message);
     }
+
+    [Fact]
+    public void AWeightsColumnIsReadByNameOrIndexAndIsAbsentUnlessChosen()
+    {
+        const string text = "temp;n;sales\n20.5;3;310\n25;0.5;355.5\n";
+
+        var named = PointsCsv.Parse(new StringReader(text), "data.csv", "temp", "sales", "n");
+        var indexed = PointsCsv.Parse(new StringReader(text), "data.csv", "0", "2", "1");
+
+        Assert.Equal([3, 0.5], named.Weights!);
+        Assert.Equal([3, 0.5], indexed.Weights!);
+        Assert.Null(Columns(text, "temp", "sales").Weights);
+    }
+
+    [Fact]
+    public void AnUnknownOrBadWeightsColumnIsNamed()
+    {
+        var unknown = Assert.Throws<PointsFormatException>(() => PointsCsv.Parse(new StringReader(Sales), "data.csv", "temp", "sales", "count"));
+        var bad = Assert.Throws<PointsFormatException>(() => PointsCsv.Parse(new StringReader("x,y,w\n1,2,1\n2,3,lots\n"), "data.csv", null, null, "w"));
+
+        Assert.Contains("--weights count: no such column", unknown.Message);
+        Assert.Equal(3, bad.Line);
+        Assert.Contains("w is not a number: 'lots'", bad.Message);
+    }
 }

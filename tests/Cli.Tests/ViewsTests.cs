@@ -39,6 +39,35 @@ public class ViewsTests
     }
 
     [Fact]
+    public void AHumanReadableFitShowsTheOptimumTheGapTheWarningsAndThePlotAddress()
+    {
+        var fit = SucceededFit with
+        {
+            Optimum = new OptimumDto([3.0, 2.0, 1.0], 0.9, null, null, "lad", null),
+            Gap = 0.051,
+            OptimumStatus = "ready",
+            Warnings = ["steps does not apply to solver exact and was ignored"],
+        };
+
+        var text = Render(c => FitCommand.Print(c, new OutputMode(Json: false, Quiet: false, Live: false), fit, new Uri("http://127.0.0.1:5080/")));
+
+        Assert.Contains("optimum", text);
+        Assert.Contains("loss 0.9 at 3, 2, 1", text);
+        Assert.Contains("gap", text);
+        Assert.Contains("0.051", text);
+        Assert.Contains("steps does not apply to solver exact", text);
+        Assert.Contains("http://127.0.0.1:5080/v1/fits/f1/plot.svg", text);
+    }
+
+    [Fact]
+    public void APendingOptimumSaysWhereToLookLater()
+    {
+        var text = Render(c => Views.Fit(c, SucceededFit with { OptimumStatus = "pending" }));
+
+        Assert.Contains("fitctl get f1 shows it", text);
+    }
+
+    [Fact]
     public void JsonOutputOfAListedFitHasNoHistory()
     {
         var fit = SucceededFit with { History = null };

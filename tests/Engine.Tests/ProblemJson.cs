@@ -29,6 +29,7 @@ internal static class ProblemJson
             ? Formula.Parse(model.GetProperty("formula").GetString(), [.. model.GetProperty("params").EnumerateArray().Select(e => e.GetString()!)])
             : null;
         return new FitProblem(Doubles("x"), Doubles("y"), formula is null ? p.GetProperty("degree").GetInt32() : 0, new LossSpec(loss, Get(p, "huberDelta", 1.0)),
-            p.GetProperty("learningRate").GetDouble(), p.GetProperty("steps").GetInt32(), Doubles("initialParams"), optimizer, schedule, Formula: formula);
+            p.GetProperty("learningRate").GetDouble(), p.GetProperty("steps").GetInt32(), Doubles("initialParams"), optimizer, schedule, Formula: formula,
+            Weights: p.TryGetProperty("weights", out _) ? Doubles("weights") : null);
     }
 }

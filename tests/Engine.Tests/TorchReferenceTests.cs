@@ -26,7 +26,7 @@ public class TorchReferenceTests
         AssertClose([torch.GetProperty("loss").GetDouble()], [result.Loss], "loss");
     }
 
-    private static void AssertClose(double[] expected, double[] actual, string what)
+    internal static void AssertClose(double[] expected, double[] actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
         for (var i = 0; i < expected.Length; i++)

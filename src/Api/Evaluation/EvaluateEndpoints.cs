@@ -31,6 +31,7 @@ public static class EvaluateEndpoints
 
         var errors = new ValidationErrors();
         FitValidator.ValidatePoints(request.X, request.Y, limits.Value, errors);
+        FitValidator.ValidateWeights(request.Weights, request.X, errors);
         FitValidator.ValidateDegree(request.Degree, errors);
         FitValidator.ValidateLoss(request.Loss, request.HuberDelta, errors);
         if (request.Params is null) errors.Add("params", "is required");
@@ -38,7 +39,7 @@ public static class EvaluateEndpoints
         if (errors.Any) return FitEndpoints.Invalid(errors);
 
         var loss = Fitter.Evaluate(request.X!, request.Y!, request.Degree!.Value,
-            FitValidator.ToLossSpec(request.Loss!, request.HuberDelta), request.Params!);
+            FitValidator.ToLossSpec(request.Loss!, request.HuberDelta), request.Params!, request.Weights);
         return TypedResults.Ok(new EvaluateResult(FitMapper.FiniteOrNull(loss)));
     }
 }

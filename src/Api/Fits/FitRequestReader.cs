@@ -173,12 +173,13 @@ public static class FitRequestReader
         "degree", "loss", "huberDelta", "learningRate", "steps", "historyEvery", "label", "initialParams",
         "optimizer", "momentum", "dampening", "nesterov", "beta1", "beta2", "epsilon",
         "schedule", "every", "gamma", "minLearningRate", "maxLearningRate", "warmupFraction",
-        "lossBelow", "minImprovement", "patience", "webhookUrl", "solver", "formula", "params", "x", "y",
+        "lossBelow", "minImprovement", "patience", "webhookUrl", "solver", "formula", "params", "x", "y", "w",
     ];
 
     /// <summary>
     /// Reads points from a CSV table (see <see cref="CsvTable"/>) and the fit fields from the query. <c>x</c> and <c>y</c> name
-    /// the columns (a header name or a 0-based index); by default the columns headed x and y, else the first two.
+    /// the columns (a header name or a 0-based index); by default the columns headed x and y, else the first two. <c>w</c>
+    /// names a column of weights (none by default).
     /// </summary>
     public static ReadOutcome<FitRequest> ReadCsv(byte[] body, IQueryCollection query, int maxPoints = int.MaxValue - 2)
     {
@@ -189,11 +190,21 @@ public static class FitRequestReader
         var header = table.Header ?? [];
         var xColumn = table.Column(query.TryGetValue("x", out var xName) ? xName.ToString() : null, Array.IndexOf(header, "x") is var hx and >= 0 ? hx : 0, "x", errors);
         var yColumn = table.Column(query.TryGetValue("y", out var yName) ? yName.ToString() : null, Array.IndexOf(header, "y") is var hy and >= 0 ? hy : 1, "y", errors);
+        var weighted = query.TryGetValue("w", out var wName);
+        var wColumn = weighted ? table.Column(wName.ToString(), -1, "w", errors) : null;
         double[] xs = [], ys = [];
-        if (xColumn is { } xc && yColumn is { } yc)
+        double[]? ws = null;
+        if (xColumn is { } xc && yColumn is { } yc && (!weighted || wColumn is not null))
         {
-            var columns = table.Numbers([xc, yc], errors);
+            var columns = table.Numbers(wColumn is { } wc ? [xc, yc, wc] : [xc, yc], errors);
             (xs, ys) = (columns[0], columns[1]);
+            if (weighted)
+            {
+                ws = columns[2];
+                // Named by line here, where the line is known; the other weight rules (not all 0) are the validator's.
+                var negative = Array.FindIndex(ws, v => v < 0);
+                if (negative >= 0) errors.Add("w", $"line {table.Rows[negative].Line}: column {table.Name(wColumn!.Value)} is {ws[negative].ToString("R", CultureInfo.InvariantCulture)}; weights must be ≥ 0");
+            }
         }
 
         var q = new QueryReader(query, errors);
@@ -209,6 +220,7 @@ public static class FitRequestReader
         {
             X = xs,
             Y = ys,
+            Weights = ws,
             Degree = q.Int("degree"),
             Model = formula is null && parameterNames is null ? null : new ModelDto
             {

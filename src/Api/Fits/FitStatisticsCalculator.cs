@@ -6,19 +6,19 @@ namespace FitService.Api.Fits;
 /// <summary>Computes <see cref="FitStatistics"/> with the engine (src/Engine/Statistics).</summary>
 public static class FitStatisticsCalculator
 {
-    /// <summary>The statistics of a fit with <paramref name="parameters"/> on its points.</summary>
-    public static FitStatistics Compute(FitSpec spec, double[] x, double[] y, double[] parameters)
+    /// <summary>The statistics of a fit with <paramref name="parameters"/> on its points (weighted: statsmodels WLS with those weights).</summary>
+    public static FitStatistics Compute(FitSpec spec, double[] x, double[] y, double[] parameters, double[]? weights = null)
     {
         var formula = FitValidator.FormulaOf(spec);
         var fitted = new double[x.Length];
         for (var i = 0; i < x.Length; i++) fitted[i] = formula?.Evaluate(parameters, x[i]) ?? Polynomial.Evaluate(parameters, x[i]);
-        var goodness = GoodnessOfFit.Of(y, fitted, default, parameters.Length);
+        var goodness = GoodnessOfFit.Of(y, fitted, weights, parameters.Length);
 
         LeastSquaresStatistics? leastSquares = null;
         string? reason = null;
         if (formula is null && spec.Loss == "mse" && spec.Degree is { } degree)
         {
-            var ols = LeastSquares.Fit(x, y, degree, default, out reason);
+            var ols = LeastSquares.Fit(x, y, degree, weights, out reason);
             if (ols is not null) leastSquares = ToDto(ols, parameters);
         }
         var r = goodness.Residuals;

@@ -69,19 +69,21 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, FitMetrics me
     {
         var content = StoredSpecs.Content(fit.Spec);
         return new NewFit(NewId(), tenant, Truncate(now), StoredSpecs.Stamp(content), fit.X, fit.Y, fit.Spec.Steps, fit.Spec.HistoryEvery,
-            fit.Spec.Label, idempotencyKey, Hash(content, fit.X, fit.Y), batchId);
+            fit.Spec.Label, idempotencyKey, Hash(content, fit.X, fit.Y, fit.Weights), batchId, Weights: fit.Weights);
     }
 
     /// <summary>Time-ordered ids (UUIDv7), 32 hex digits.</summary>
     public static string NewId() => Guid.CreateVersion7().ToString("N");
 
-    /// <summary>Identifies a request by content (its normalised fields and its points), so equal requests match whatever their JSON spacing.</summary>
-    public static string Hash(string requestJson, double[] x, double[] y)
+    /// <summary>Identifies a request by content (its normalised fields, its points and weights), so equal requests match whatever their JSON spacing.</summary>
+    public static string Hash(string requestJson, double[] x, double[] y, double[]? weights = null)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(System.Text.Encoding.UTF8.GetBytes(requestJson));
         hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan()));
         hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(y.AsSpan()));
+        // Unweighted fits hash as before (their stored hashes stay valid); the spec says "weighted", so no collision.
+        if (weights is not null) hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights.AsSpan()));
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 

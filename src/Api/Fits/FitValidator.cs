@@ -4,8 +4,8 @@ using FitService.Engine.LearningRates;
 
 namespace FitService.Api.Fits;
 
-/// <summary>A request that passed validation: the normalised spec and the points.</summary>
-public sealed record ValidFit(FitSpec Spec, double[] X, double[] Y);
+/// <summary>A request that passed validation: the normalised spec and the points (with their weights, when given).</summary>
+public sealed record ValidFit(FitSpec Spec, double[] X, double[] Y, double[]? Weights = null);
 
 /// <summary>Checks a <see cref="FitRequest"/> against every rule of the contract and fills in the defaults.</summary>
 public static class FitValidator
@@ -39,6 +39,7 @@ public static class FitValidator
         var y = request.Y;
         var warnings = new List<string>();
         ValidatePoints(x, y, limits, errors);
+        ValidateWeights(request.Weights, x, errors);
         var degree = request.Model is null ? request.Degree ?? DefaultDegree : request.Degree;
         var formula = ValidateModel(degree, request.Model, errors);
         var loss = request.Loss ?? DefaultLoss;
@@ -96,6 +97,7 @@ public static class FitValidator
             LearningRate = exact ? null : rate,
             Steps = steps,
             Points = x!.Length,
+            Weighted = request.Weights is null ? null : true,
             // Zeros often sit on a saddle of a formula (a·exp(b·x) at a = b = 0 has no gradient), so formulas start at ones.
             InitialParams = exact ? null : request.InitialParams ?? Enumerable.Repeat(formula is null ? 0.0 : 1.0, parameterCount!.Value).ToArray(),
             Optimizer = optimizer,
@@ -107,7 +109,7 @@ public static class FitValidator
             ScaleX = !exact && formula is null && request.LearningRate is null && request.InitialParams is null ? Scaling(x) : null,
             Warnings = warnings.Count == 0 ? null : [.. warnings],
         };
-        return new ValidFit(spec, x, y!);
+        return new ValidFit(spec, x, y!, request.Weights);
     }
 
     /// <summary>
@@ -161,8 +163,8 @@ public static class FitValidator
     /// <summary>The formula of a validated spec, or null for a polynomial.</summary>
     public static Formula? FormulaOf(FitSpec spec) => spec.Model is { } m ? Formula.Parse(m.Formula, m.Params) : null;
 
-    /// <summary>The engine's view of a validated descent fit; <paramref name="learningRate"/> replaces "auto".</summary>
-    public static FitProblem ToProblem(FitSpec spec, double[] x, double[] y, double? learningRate = null)
+    /// <summary>The engine's view of a validated descent fit; <paramref name="learningRate"/> replaces "auto"; <paramref name="weights"/> as stored with the points.</summary>
+    public static FitProblem ToProblem(FitSpec spec, double[] x, double[] y, double? learningRate = null, double[]? weights = null)
     {
         var rate = learningRate ?? spec.LearningRate?.Rate ?? throw new InvalidOperationException("the learning rate is \"auto\": run the finder first");
         return new FitProblem(
@@ -185,7 +187,17 @@ public static class FitValidator
             },
             spec.Stop is null ? null : new StopSpec(spec.Stop.LossBelow, spec.Stop.MinImprovement, spec.Stop.Patience ?? 10),
             spec.HistoryEvery,
-            FormulaOf(spec));
+            FormulaOf(spec),
+            weights);
+    }
+
+    /// <summary><c>weights</c>, when given: one per point, finite, ≥ 0, with a finite positive sum (the engine's rule).</summary>
+    public static void ValidateWeights(double[]? weights, double[]? x, ValidationErrors errors)
+    {
+        if (weights is null) return;
+        var found = new List<(string Field, string Message)>();
+        FitProblemValidator.ValidateWeights(weights, x?.Length, found);
+        foreach (var (field, message) in found) errors.Add(field, message);
     }
 
     /// <summary><c>x</c> and <c>y</c>: present, 1 to <c>Limits:MaxPoints</c> finite numbers, as many of each.</summary>

@@ -63,11 +63,11 @@ public sealed class DrainJob(
         var sinceRenewal = Stopwatch.StartNew();
         try
         {
-            foreach (var (fit, x, y) in chunk)
+            foreach (var (fit, points) in chunk)
             {
                 var completion = fit.Attempt > FitJob.Retries + 1
                     ? runner.GaveUp(null, fit.Attempt - 1)
-                    : RunOne(fit, x, y, shutdown);
+                    : RunOne(fit, points, shutdown);
                 if (completion is null) break;
                 completions.Add((fit, completion));
                 unfinished.Remove(fit.Id);
@@ -101,12 +101,11 @@ public sealed class DrainJob(
             }
         }
         // The chunk's results are stored and announced; optima left pending follow.
-        var points = chunk.ToDictionary(c => c.Fit.Id);
+        var claimed = chunk.ToDictionary(c => c.Fit.Id);
         foreach (var (fit, completion) in completions)
         {
             if (!ended.Contains(fit.Id)) continue;
-            var (_, x, y) = points[fit.Id];
-            await runner.CompletePendingOptimumAsync(fit, x, y, completion, shutdown);
+            await runner.CompletePendingOptimumAsync(fit, claimed[fit.Id].Points, completion, shutdown);
         }
         if (unfinished.Count > 0)
         {
@@ -116,13 +115,13 @@ public sealed class DrainJob(
         return completions.Count;
     }
 
-    private FitCompletion? RunOne(FitRecord fit, double[] x, double[] y, CancellationToken shutdown)
+    private FitCompletion? RunOne(FitRecord fit, FitPoints points, CancellationToken shutdown)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
         cancellations.Register(fit.Id, stop);
         try
         {
-            return runner.Run(fit, x, y, stop, shutdown);
+            return runner.Run(fit, points, stop, shutdown);
         }
         catch (Exception e) when (!FitRunner.IsInfrastructureFault(e))
         {

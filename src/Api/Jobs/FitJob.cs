@@ -106,7 +106,7 @@ public sealed class FitJob(
             }
 
             FitCompletion? completion;
-            (double[] X, double[] Y) points;
+            FitPoints points;
             var ended = false;
             try
             {
@@ -114,7 +114,7 @@ public sealed class FitJob(
                 logger.LogInformation("Fit {FitId} started (attempt {Attempt})", fitId, start.Attempt);
                 try
                 {
-                    completion = runner.Run(start.Fit!, points.X, points.Y, stop, shutdown);
+                    completion = runner.Run(start.Fit!, points, stop, shutdown);
                 }
                 catch (Exception e) when (!FitRunner.IsInfrastructureFault(e))
                 {
@@ -139,7 +139,7 @@ public sealed class FitJob(
             }
             logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
                 fitId, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
-            if (ended) await runner.CompletePendingOptimumAsync(start.Fit!, points.X, points.Y, completion, shutdown);
+            if (ended) await runner.CompletePendingOptimumAsync(start.Fit!, points, completion, shutdown);
         }
         finally
         {

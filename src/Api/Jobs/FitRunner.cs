@@ -32,11 +32,12 @@ public sealed class FitRunner(
     /// <paramref name="stop"/> is the run's own token source, linked to <paramref name="shutdown"/>; the caller registers
     /// it with <see cref="FitCancellations"/> (before the start, so no cancel request is missed) and disposes it.
     /// </summary>
-    public FitCompletion? Run(FitRecord fit, double[] x, double[] y, CancellationTokenSource stop, CancellationToken shutdown)
+    public FitCompletion? Run(FitRecord fit, FitPoints points, CancellationTokenSource stop, CancellationToken shutdown)
     {
+        var (x, y, weights) = points;
         if (fit.Kind == FitKinds.LearningRateFinder) return RunFinder(fit, x, y, stop, shutdown);
         var spec = StoredSpecs.Read<FitSpec>(fit.RequestJson);
-        if (spec.Solver == FitValidator.Exact) return Exact(spec, x, y, shutdown);
+        if (spec.Solver == FitValidator.Exact) return Exact(spec, points, shutdown);
         // A defaulted polynomial descent runs on x scaled to [−1, 1]; params are reported in powers of x (see FitSpec.ScaleX).
         var descentX = spec.ScaleX is { } scaling ? Array.ConvertAll(x, v => (v - scaling.Center) / scaling.HalfRange) : x;
         double[] Reported(double[] parameters) =>
@@ -50,7 +51,7 @@ public sealed class FitRunner(
             LearningRateFinderResult found;
             try
             {
-                found = LearningRateFinder.Run(FitValidator.ToProblem(spec, descentX, y, 1.0), cancellationToken: stop.Token);
+                found = LearningRateFinder.Run(FitValidator.ToProblem(spec, descentX, y, 1.0, weights), cancellationToken: stop.Token);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -66,7 +67,7 @@ public sealed class FitRunner(
             }
             logger.LogInformation("Fit {FitId}: learning-rate finder chose {Rate} (steep {Steep}, minimum/10 {Minimum})", fit.Id, chosen, found.Steep, found.Minimum);
         }
-        var problem = FitValidator.ToProblem(spec, descentX, y, chosen);
+        var problem = FitValidator.ToProblem(spec, descentX, y, chosen, weights);
 
         var savedHistory = 0;
         var countedSteps = 0;
@@ -110,7 +111,7 @@ public sealed class FitRunner(
         {
             // The same curve in powers of x; its loss on the original x, as /v1/evaluate would compute it.
             var parameters = Reported(result.Params);
-            var loss = Fitter.Evaluate(x, y, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), parameters);
+            var loss = Fitter.Evaluate(x, y, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), parameters, weights);
             result = result with { Params = parameters, Loss = double.IsFinite(result.Loss) ? loss : result.Loss };
         }
         var outcome = new FitOutcome { LearningRateChosen = chosen, LearningRateSuggestions = suggestions };
@@ -120,10 +121,10 @@ public sealed class FitRunner(
             // of its work): computed now. Else the fit ends first and CompletePendingOptimumAsync adds the optimum after its
             // end is stored, so nothing waits for it.
             if (!FitWork.ComputesOptimum(spec)) outcome = outcome with { OptimumError = OptimumTooCostly(spec) };
-            else if (FitWork.Exact(spec) <= 0.2 * FitWork.Descent(spec with { Steps = Math.Max(1, result.Step) })) outcome = WithOptimum(outcome, spec, x, y, result.Loss, shutdown);
+            else if (FitWork.Exact(spec) <= 0.2 * FitWork.Descent(spec with { Steps = Math.Max(1, result.Step) })) outcome = WithOptimum(outcome, spec, points, result.Loss, shutdown);
             else outcome = outcome with { OptimumPending = true };
         }
-        if (status == FitStatus.Succeeded) outcome = outcome with { Statistics = FitStatisticsCalculator.Compute(spec, x, y, result.Params) };
+        if (status == FitStatus.Succeeded) outcome = outcome with { Statistics = FitStatisticsCalculator.Compute(spec, x, y, result.Params, weights) };
         return new FitCompletion(status, Wire(result.StopReason), result.Step, result.Params,
             double.IsFinite(result.Loss) ? result.Loss : null, result.History, result.Error, clock.GetUtcNow(), outcome.ToJson())
         {
@@ -139,17 +140,17 @@ public sealed class FitRunner(
     /// shutdown on the way leaves it pending (the fit's own result is whole); any failure of the solver is stored as
     /// <c>optimumError</c>, so the status never stays pending because of the math.
     /// </summary>
-    public Task CompletePendingOptimumAsync(FitRecord fit, double[] x, double[] y, FitCompletion completion, CancellationToken shutdown) =>
-        CompletePendingOptimumAsync(fit, x, y, completion.OutcomeJson, completion.Loss, shutdown);
+    public Task CompletePendingOptimumAsync(FitRecord fit, FitPoints points, FitCompletion completion, CancellationToken shutdown) =>
+        CompletePendingOptimumAsync(fit, points, completion.OutcomeJson, completion.Loss, shutdown);
 
     /// <summary>
     /// The same for a fit read back from the store (its worker stopped before the optimum was saved): see
     /// <see cref="PendingOptimumSweeper"/>. Nothing happens unless the stored outcome still says pending.
     /// </summary>
-    public Task CompletePendingOptimumAsync(FitRecord fit, double[] x, double[] y, CancellationToken shutdown) =>
-        CompletePendingOptimumAsync(fit, x, y, fit.OutcomeJson, fit.Loss, shutdown);
+    public Task CompletePendingOptimumAsync(FitRecord fit, FitPoints points, CancellationToken shutdown) =>
+        CompletePendingOptimumAsync(fit, points, fit.OutcomeJson, fit.Loss, shutdown);
 
-    private async Task CompletePendingOptimumAsync(FitRecord fit, double[] x, double[] y, string? outcomeJson, double? loss, CancellationToken shutdown)
+    private async Task CompletePendingOptimumAsync(FitRecord fit, FitPoints points, string? outcomeJson, double? loss, CancellationToken shutdown)
     {
         var outcome = FitOutcome.FromJson(outcomeJson);
         if (outcome?.OptimumPending != true) return;
@@ -157,7 +158,7 @@ public sealed class FitRunner(
         FitOutcome done;
         try
         {
-            done = WithOptimum(outcome with { OptimumPending = null }, spec, x, y, loss ?? double.NaN, shutdown);
+            done = WithOptimum(outcome with { OptimumPending = null }, spec, points, loss ?? double.NaN, shutdown);
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
@@ -172,12 +173,12 @@ public sealed class FitRunner(
         await store.SaveOutcomeAsync(fit.Id, done.ToJson(), CancellationToken.None);
     }
 
-    /// <summary>The exact optimum beside the descent, and the gap to it; a problem without one says why.</summary>
-    private static FitOutcome WithOptimum(FitOutcome outcome, FitSpec spec, double[] x, double[] y, double loss, CancellationToken ct)
+    /// <summary>The exact optimum beside the descent (of the weighted loss, for weighted points), and the gap to it; a problem without one says why.</summary>
+    private static FitOutcome WithOptimum(FitOutcome outcome, FitSpec spec, FitPoints points, double loss, CancellationToken ct)
     {
         try
         {
-            var optimum = ExactSolver.Solve(x, y, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), ct);
+            var optimum = ExactSolver.Solve(points.X, points.Y, points.Weights, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), ct);
             return outcome with
             {
                 Optimum = FitOutcome.ToDto(optimum),
@@ -196,17 +197,18 @@ public sealed class FitRunner(
         $"{FitWork.Exact(spec):0.#e0} work units, above {FitWork.MaxOptimumWork:0e0}; submit the same points with solver \"exact\" to compute it as a fit of its own");
 
     /// <summary><c>solver: "exact"</c>: the optimum is the result; no descent, no history.</summary>
-    private FitCompletion Exact(FitSpec spec, double[] x, double[] y, CancellationToken ct)
+    private FitCompletion Exact(FitSpec spec, FitPoints points, CancellationToken ct)
     {
+        var (x, y, weights) = points;
         try
         {
-            var optimum = ExactSolver.Solve(x, y, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), ct);
+            var optimum = ExactSolver.Solve(x, y, weights, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), ct);
             return new FitCompletion(FitStatus.Succeeded, "exact", 0, optimum.Params, double.IsFinite(optimum.Loss) ? optimum.Loss : null, [], null,
                 clock.GetUtcNow(), new FitOutcome
                 {
                     Optimum = FitOutcome.ToDto(optimum),
                     Gap = 0,
-                    Statistics = FitStatisticsCalculator.Compute(spec, x, y, optimum.Params),
+                    Statistics = FitStatisticsCalculator.Compute(spec, x, y, optimum.Params, weights),
                 }.ToJson());
         }
         catch (ExactSolverException e)

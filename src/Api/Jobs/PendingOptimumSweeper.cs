@@ -65,7 +65,7 @@ public sealed class PendingOptimumSweeper(
                     continue;
                 }
                 logger.LogInformation("Fit {FitId}: computing the optimum its worker left pending", id);
-                await runner.CompletePendingOptimumAsync(fit, points.X, points.Y, ct);
+                await runner.CompletePendingOptimumAsync(fit, points, ct);
             }
         }
     }

@@ -47,7 +47,7 @@ public static class PlotEndpoints
         var parameters = FitPlot.Drawable(resource.Params, formula, spec.Degree);
         var svg = FitPlot.Render(new FitPlotInput(
             Title(resource, $"{ModelPhrase(spec, brief: true)}, {spec.Loss.ToUpperInvariant()}, {LossPhrase(resource)}"),
-            points.Value.X, points.Value.Y, parameters, FitPlot.Drawable(spec.InitialParams, formula, spec.Degree), resource.Loss,
+            points.X, points.Y, parameters, FitPlot.Drawable(spec.InitialParams, formula, spec.Degree), resource.Loss,
             $"Fit {resource.Id} ({resource.Status}): {spec.Points} points, {ModelPhrase(spec, brief: false)}, params " +
             (parameters is null ? "not known" : string.Join(", ", parameters.Select(p => p.ToString("R", CultureInfo.InvariantCulture)))) + ".",
             formula));

@@ -27,7 +27,7 @@ public static class FitStatusExtensions
     }
 }
 
-/// <summary>A fit to be stored: the normalised request (without points) as JSON, and the points.</summary>
+/// <summary>A fit to be stored: the normalised request (without points) as JSON, and the points (with their weights, when given).</summary>
 public sealed record NewFit(
     string Id,
     string Tenant,
@@ -41,7 +41,8 @@ public sealed record NewFit(
     string? IdempotencyKey,
     string RequestHash,
     string? BatchId = null,
-    string Kind = FitKinds.Fit);
+    string Kind = FitKinds.Fit,
+    double[]? Weights = null);
 
 /// <summary>What a row of the fits table holds: a fit, or a learning-rate finder run (which shares the lifecycle, points and history).</summary>
 public static class FitKinds

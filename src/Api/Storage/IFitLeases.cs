@@ -51,7 +51,7 @@ public interface IFitLeases
 }
 
 /// <summary>A fit a worker claimed, with its points.</summary>
-public sealed record ClaimedFit(FitRecord Fit, double[] X, double[] Y);
+public sealed record ClaimedFit(FitRecord Fit, FitPoints Points);
 
 /// <summary>What a sweep found: big fits that need a job, whether small fits need a drain, and fits it ended as cancelled.</summary>
 public sealed record SweepResult(IReadOnlyList<string> BigFits, bool SmallFitsWaiting, IReadOnlyList<string> Cancelled);

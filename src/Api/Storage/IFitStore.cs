@@ -28,7 +28,8 @@ public interface IFitStore
     /// <summary>Loads a fit for a worker, regardless of tenant.</summary>
     Task<FitRecord?> GetForWorkerAsync(string id, CancellationToken ct);
 
-    Task<(double[] X, double[] Y)?> GetPointsAsync(string id, CancellationToken ct);
+    /// <summary>A fit's points, and its weights (null for a fit stored without them, as every fit before weights existed).</summary>
+    Task<FitPoints?> GetPointsAsync(string id, CancellationToken ct);
 
     /// <summary>A slice of the recorded history and the total number of entries; null when the fit does not exist (or is a finder run).</summary>
     Task<(double[] Page, int Total)?> GetHistoryAsync(string tenant, string id, int offset, int limit, CancellationToken ct);
@@ -107,3 +108,6 @@ public interface IFitStore
     /// <summary>Checks that the storage answers (readiness).</summary>
     Task PingAsync(CancellationToken ct);
 }
+
+/// <summary>The points of a fit as stored: x, y and, when the request gave them, the weights.</summary>
+public sealed record FitPoints(double[] X, double[] Y, double[]? Weights = null);

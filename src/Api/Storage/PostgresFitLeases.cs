@@ -58,14 +58,13 @@ public sealed partial class PostgresFitStore
                 FROM c WHERE f.id = c.id
                 RETURNING f.*),
             d AS (DELETE FROM fit_history h USING u WHERE h.fit_id = u.id AND u.attempt > 1)
-            SELECT {Columns}, p.x, p.y FROM u JOIN fit_points p ON p.fit_id = u.id ORDER BY u.seq
+            SELECT {Columns}, p.x, p.y, p.w FROM u JOIN fit_points p ON p.fit_id = u.id ORDER BY u.seq
             """, [("work", maxWork), ("n", count), ("now", Utc(now)), ("givenUp", givenUp.ToArray()), .. LeaseArgs]);
         var claimed = new List<ClaimedFit>(count);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            claimed.Add(new ClaimedFit(ReadFit(reader),
-                DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(23)), DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(24))));
+            claimed.Add(new ClaimedFit(ReadFit(reader), PostgresFitStore.ReadPoints(reader, 23)));
         }
         return claimed;
     }

@@ -100,6 +100,10 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         UPDATE fits SET optimum_pending = true WHERE status >= 2 AND outcome LIKE '%"optimumPending":true%';
         CREATE INDEX IF NOT EXISTS ix_fits_optimum_pending ON fits (finished_at) WHERE optimum_pending;
         """,
+        // 9: per-point weights beside the points; NULL for fits stored without them (all of them before this version).
+        """
+        ALTER TABLE fit_points ADD COLUMN IF NOT EXISTS w bytea;
+        """,
     ];
 
     private readonly NpgsqlDataSource _dataSource;
@@ -149,13 +153,13 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
                 VALUES (@id, @t, @queued, @steps, @every, @created, @request, @label, @points, @batch, @key, @hash, @kind)
                 ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING *),
-            p AS (INSERT INTO fit_points (fit_id, x, y) SELECT id, @x, @y FROM f)
+            p AS (INSERT INTO fit_points (fit_id, x, y, w) SELECT id, @x, @y, @w::bytea FROM f)
             SELECT {Columns} FROM f
             """, ct,
             ("id", fit.Id), ("t", fit.Tenant), ("queued", (int)FitStatus.Queued), ("steps", fit.Steps), ("every", fit.HistoryEvery),
             ("created", Utc(fit.CreatedAt)), ("request", fit.RequestJson), ("label", fit.Label), ("points", fit.X.Length),
             ("batch", fit.BatchId), ("key", fit.IdempotencyKey), ("hash", fit.RequestHash), ("kind", fit.Kind),
-            ("x", DoubleBlobs.ToBytes(fit.X)), ("y", DoubleBlobs.ToBytes(fit.Y)));
+            ("x", DoubleBlobs.ToBytes(fit.X)), ("y", DoubleBlobs.ToBytes(fit.Y)), ("w", fit.Weights is null ? null : DoubleBlobs.ToBytes(fit.Weights)));
         if (created is not null) return new CreateResult(CreateOutcome.Created, created);
         return await FindByKeyAsync(conn, fit, ct);
     }
@@ -193,14 +197,19 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         return await QuerySingleAsync(conn, null, $"SELECT {Columns} FROM fits WHERE id = @id", ct, ("id", id));
     }
 
-    public async Task<(double[] X, double[] Y)?> GetPointsAsync(string id, CancellationToken ct)
+    public async Task<FitPoints?> GetPointsAsync(string id, CancellationToken ct)
     {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
-        await using var cmd = Command(conn, null, "SELECT x, y FROM fit_points WHERE fit_id = @id", ("id", id));
+        await using var cmd = Command(conn, null, "SELECT x, y, w FROM fit_points WHERE fit_id = @id", ("id", id));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) return null;
-        return (DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(0)), DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(1)));
+        return ReadPoints(reader, 0);
     }
+
+    /// <summary>The columns x, y, w of fit_points from <paramref name="first"/> on (w NULL: a fit without weights).</summary>
+    internal static FitPoints ReadPoints(NpgsqlDataReader reader, int first) => new(
+        DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(first)), DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(first + 1)),
+        reader.IsDBNull(first + 2) ? null : DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(first + 2)));
 
     public async Task<(double[] Page, int Total)?> GetHistoryAsync(string tenant, string id, int offset, int limit, CancellationToken ct)
     {
@@ -437,7 +446,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
             }
             await copy.CompleteAsync(ct);
         }
-        await using (var copy = await conn.BeginBinaryImportAsync("COPY fit_points (fit_id, x, y) FROM STDIN (FORMAT BINARY)", ct))
+        await using (var copy = await conn.BeginBinaryImportAsync("COPY fit_points (fit_id, x, y, w) FROM STDIN (FORMAT BINARY)", ct))
         {
             foreach (var fit in fits)
             {
@@ -445,6 +454,8 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
                 await copy.WriteAsync(fit.Id, NpgsqlTypes.NpgsqlDbType.Text, ct);
                 await copy.WriteAsync(DoubleBlobs.ToBytes(fit.X), NpgsqlTypes.NpgsqlDbType.Bytea, ct);
                 await copy.WriteAsync(DoubleBlobs.ToBytes(fit.Y), NpgsqlTypes.NpgsqlDbType.Bytea, ct);
+                if (fit.Weights is null) await copy.WriteNullAsync(ct);
+                else await copy.WriteAsync(DoubleBlobs.ToBytes(fit.Weights), NpgsqlTypes.NpgsqlDbType.Bytea, ct);
             }
             await copy.CompleteAsync(ct);
         }

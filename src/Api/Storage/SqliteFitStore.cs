@@ -66,7 +66,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 CREATE INDEX IF NOT EXISTS ix_fits_active ON fits(tenant) WHERE status < 2;
                 CREATE INDEX IF NOT EXISTS ix_fits_batch_unfinished ON fits(batch_id) WHERE status < 2;
                 CREATE INDEX IF NOT EXISTS ix_fits_batch ON fits(batch_id) WHERE batch_id IS NOT NULL;
-                CREATE TABLE IF NOT EXISTS fit_points (fit_id TEXT PRIMARY KEY, x BLOB NOT NULL, y BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS fit_points (fit_id TEXT PRIMARY KEY, x BLOB NOT NULL, y BLOB NOT NULL, w BLOB);
                 CREATE TABLE IF NOT EXISTS fit_history (
                     fit_id TEXT NOT NULL, start INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (fit_id, start));
                 CREATE TABLE IF NOT EXISTS batches (
@@ -88,6 +88,12 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                     """, ct);
             }
             await ExecAsync(conn, tx, "CREATE INDEX IF NOT EXISTS ix_fits_optimum_pending ON fits(finished_at) WHERE optimum_pending = 1", ct);
+            existing.Clear();
+            await using (var info = Command(conn, tx, "SELECT name FROM pragma_table_info('fit_points')"))
+            await using (var reader = await info.ExecuteReaderAsync(ct))
+                while (await reader.ReadAsync(ct)) existing.Add(reader.GetString(0));
+            // The weights beside the points; NULL for fits stored without them (all of them before this column).
+            if (!existing.Contains("w")) await ExecAsync(conn, tx, "ALTER TABLE fit_points ADD COLUMN w BLOB", ct);
             existing.Clear();
             await using (var info = Command(conn, tx, "SELECT name FROM pragma_table_info('batches')"))
             await using (var reader = await info.ExecuteReaderAsync(ct))
@@ -127,8 +133,8 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         {
             seq = (long)(await insert.ExecuteScalarAsync(ct))!;
         }
-        await ExecAsync(conn, tx, "INSERT INTO fit_points (fit_id, x, y) VALUES ($id, $x, $y)", ct,
-            ("$id", fit.Id), ("$x", DoubleBlobs.ToBytes(fit.X)), ("$y", DoubleBlobs.ToBytes(fit.Y)));
+        await ExecAsync(conn, tx, "INSERT INTO fit_points (fit_id, x, y, w) VALUES ($id, $x, $y, $w)", ct,
+            ("$id", fit.Id), ("$x", DoubleBlobs.ToBytes(fit.X)), ("$y", DoubleBlobs.ToBytes(fit.Y)), ("$w", WeightsBlob(fit.Weights)));
         var created = new FitRecord
         {
             Id = fit.Id, Tenant = fit.Tenant, Seq = seq, Status = FitStatus.Queued, Steps = fit.Steps, HistoryEvery = fit.HistoryEvery,
@@ -165,14 +171,17 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         return await QuerySingleAsync(conn, null, $"SELECT {Columns} FROM fits WHERE id = $id", ct, ("$id", id));
     }
 
-    public async Task<(double[] X, double[] Y)?> GetPointsAsync(string id, CancellationToken ct)
+    public async Task<FitPoints?> GetPointsAsync(string id, CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);
-        await using var cmd = Command(conn, null, "SELECT x, y FROM fit_points WHERE fit_id = $id", ("$id", id));
+        await using var cmd = Command(conn, null, "SELECT x, y, w FROM fit_points WHERE fit_id = $id", ("$id", id));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) return null;
-        return (DoubleBlobs.FromBytes((byte[])reader[0]), DoubleBlobs.FromBytes((byte[])reader[1]));
+        return new FitPoints(DoubleBlobs.FromBytes((byte[])reader[0]), DoubleBlobs.FromBytes((byte[])reader[1]),
+            reader.IsDBNull(2) ? null : DoubleBlobs.FromBytes((byte[])reader[2]));
     }
+
+    private static object? WeightsBlob(double[]? weights) => weights is null ? null : DoubleBlobs.ToBytes(weights);
 
     public async Task<(double[] Page, int Total)?> GetHistoryAsync(string tenant, string id, int offset, int limit, CancellationToken ct)
     {
@@ -345,9 +354,9 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         await using var insert = Command(conn, tx, """
             INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, request_hash)
             VALUES ($id, $t, 0, $steps, $every, $created, $request, $label, $points, $batch, $hash);
-            INSERT INTO fit_points (fit_id, x, y) VALUES ($id, $x, $y);
+            INSERT INTO fit_points (fit_id, x, y, w) VALUES ($id, $x, $y, $w);
             """, ("$id", ""), ("$t", ""), ("$steps", 0), ("$every", 0), ("$created", 0L), ("$request", ""), ("$label", null),
-            ("$points", 0), ("$batch", batch.Id), ("$hash", ""), ("$x", Array.Empty<byte>()), ("$y", Array.Empty<byte>()));
+            ("$points", 0), ("$batch", batch.Id), ("$hash", ""), ("$x", Array.Empty<byte>()), ("$y", Array.Empty<byte>()), ("$w", null));
         foreach (var fit in fits)
         {
             var p = insert.Parameters;
@@ -362,6 +371,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             p["$hash"].Value = fit.RequestHash;
             p["$x"].Value = DoubleBlobs.ToBytes(fit.X);
             p["$y"].Value = DoubleBlobs.ToBytes(fit.Y);
+            p["$w"].Value = WeightsBlob(fit.Weights) ?? DBNull.Value;
             await insert.ExecuteNonQueryAsync(ct);
         }
         return new BatchCreateResult(CreateOutcome.Created, batch.Id);

@@ -13,6 +13,7 @@ internal static class FitCommand
         var points = new Argument<string>("points") { Description = "CSV file of x,y rows (header optional), or - for standard input" };
         var xColumn = new Option<string?>("--x") { Description = "The x column of a wider CSV: its header name or 0-based index [x, or the first]" };
         var yColumn = new Option<string?>("--y") { Description = "The y column of a wider CSV: its header name or 0-based index [y, or the second]" };
+        var weightsColumn = new Option<string?>("--weights", "--w") { Description = "A column of per-point weights (finite, ≥ 0): its header name or 0-based index [none]" };
         var fitOptions = new FitOptions();
         var label = new Option<string?>("--label") { Description = "Free text stored with the fit (max 200 chars)" };
         var idempotencyKey = new Option<string?>("--idempotency-key") { Description = "Repeating a submit with the same key returns the same fit" };
@@ -23,14 +24,16 @@ internal static class FitCommand
         fitOptions.AddTo(command);
         command.Options.Add(xColumn);
         command.Options.Add(yColumn);
+        command.Options.Add(weightsColumn);
         command.Options.Add(label);
         command.Options.Add(idempotencyKey);
         command.Options.Add(noWait);
 
         runner.Attach(command, async (parseResult, client, output, cancellationToken) =>
         {
-            var data = PointsCsv.Load(parseResult.GetValue(points)!, runner.Context.In, parseResult.GetValue(xColumn), parseResult.GetValue(yColumn));
-            var request = fitOptions.ToRequest(parseResult, data.X, data.Y, parseResult.GetValue(label));
+            var data = PointsCsv.Load(parseResult.GetValue(points)!, runner.Context.In, parseResult.GetValue(xColumn), parseResult.GetValue(yColumn),
+                parseResult.GetValue(weightsColumn));
+            var request = fitOptions.ToRequest(parseResult, data.X, data.Y, parseResult.GetValue(label), data.Weights);
 
             var fit = await client.SubmitFitAsync(request, parseResult.GetValue(idempotencyKey), cancellationToken: cancellationToken);
             if (parseResult.GetValue(noWait))
@@ -52,7 +55,7 @@ internal static class FitCommand
                 runner.Context.Error.MarkupLine(Markup.Escape($"Stopped following fit {fit.Id}; it goes on. 'fitctl get {fit.Id}' shows it, 'fitctl cancel {fit.Id}' stops it."));
                 return ExitCodes.Interrupted;
             }
-            Print(runner.Context.Out, output, fit);
+            Print(runner.Context.Out, output, fit, client.BaseAddress);
             return ExitCode(fit);
         });
         return command;
@@ -60,12 +63,12 @@ internal static class FitCommand
 
     public static int ExitCode(FitResource fit) => fit.Status == FitStatuses.Succeeded ? ExitCodes.Success : ExitCodes.FitFailed;
 
-    public static void Print(IAnsiConsole console, OutputMode output, FitResource fit)
+    public static void Print(IAnsiConsole console, OutputMode output, FitResource fit, Uri? server = null)
     {
         if (output.Json)
             Views.Json(console, fit);
         else
-            Views.Fit(console, fit);
+            Views.Fit(console, fit, server);
     }
 
     /// <summary>A progress bar over the steps whose description shows the current loss.</summary>

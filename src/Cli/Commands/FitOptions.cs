@@ -87,13 +87,14 @@ internal sealed class FitOptions
 
     /// <summary>The request these options describe, with the given points and label. Throws <see cref="UsageException"/>
     /// for options that contradict each other, such as <c>--beta1</c> with <c>--optimizer sgd</c>.</summary>
-    public FitRequest ToRequest(ParseResult parseResult, double[]? x = null, double[]? y = null, string? label = null)
+    public FitRequest ToRequest(ParseResult parseResult, double[]? x = null, double[]? y = null, string? label = null, double[]? weights = null)
     {
         var initialParams = parseResult.GetValue(InitialParams);
         return new FitRequest
         {
             X = x,
             Y = y,
+            Weights = weights,
             Label = label,
             Degree = parseResult.GetValue(Degree),
             Model = ModelFrom(parseResult),

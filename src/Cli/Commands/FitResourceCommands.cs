@@ -21,7 +21,7 @@ internal static class FitResourceCommands
         runner.Attach(command, async (parseResult, client, output, cancellationToken) =>
         {
             var fit = await client.GetFitAsync(parseResult.GetValue(id)!, parseResult.GetValue(wait) is { } seconds ? TimeSpan.FromSeconds(seconds) : null, cancellationToken);
-            FitCommand.Print(runner.Context.Out, output, fit);
+            FitCommand.Print(runner.Context.Out, output, fit, client.BaseAddress);
             return ExitCodes.Success;
         });
         return command;

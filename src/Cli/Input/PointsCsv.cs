@@ -2,8 +2,8 @@ using System.Globalization;
 
 namespace FitService.Cli.Input;
 
-/// <summary>The points of one data set.</summary>
-internal sealed record Points(double[] X, double[] Y)
+/// <summary>The points of one data set, with their weights when a weights column was chosen.</summary>
+internal sealed record Points(double[] X, double[] Y, double[]? Weights = null)
 {
     public int Count => X.Length;
 }
@@ -24,24 +24,27 @@ internal static class PointsCsv
 {
     public const string StandardInput = "-";
 
-    public static Points Load(string path, TextReader? stdin = null, string? xColumn = null, string? yColumn = null)
+    public static Points Load(string path, TextReader? stdin = null, string? xColumn = null, string? yColumn = null, string? weightsColumn = null)
     {
         if (path == StandardInput)
-            return Parse(stdin ?? Console.In, "<stdin>", xColumn, yColumn);
+            return Parse(stdin ?? Console.In, "<stdin>", xColumn, yColumn, weightsColumn);
         if (!File.Exists(path))
             throw new PointsFormatException(path, 0, "no such file");
         using var reader = new StreamReader(path);
-        return Parse(reader, path, xColumn, yColumn);
+        return Parse(reader, path, xColumn, yColumn, weightsColumn);
     }
 
     /// <summary>
     /// Reads the points. <paramref name="xColumn"/> and <paramref name="yColumn"/> choose the columns by header name or
     /// 0-based index; without them a file of exactly two columns is x,y, and a wider one needs a header with x and y.
+    /// <paramref name="weightsColumn"/>, when given, chooses a column of weights the same way.
     /// </summary>
-    public static Points Parse(TextReader reader, string source, string? xColumn = null, string? yColumn = null)
+    public static Points Parse(TextReader reader, string source, string? xColumn = null, string? yColumn = null, string? weightsColumn = null)
     {
         var x = new List<double>();
         var y = new List<double>();
+        var w = new List<double>();
+        int? wi = null;
         var lineNumber = 0;
         var sawRow = false;
         int? xi = null, yi = null;
@@ -62,18 +65,20 @@ internal static class PointsCsv
             }
             xi ??= Column(xColumn, "x", 0, header, fields.Length, source, lineNumber);
             yi ??= Column(yColumn, "y", 1, header, fields.Length, source, lineNumber);
-            var chosen = xColumn is not null || yColumn is not null || header is not null && header.Length != 2;
+            if (weightsColumn is not null) wi ??= Column(weightsColumn, "weights", -1, header, fields.Length, source, lineNumber);
+            var chosen = xColumn is not null || yColumn is not null || weightsColumn is not null || header is not null && header.Length != 2;
             if (!chosen && fields.Length != 2)
                 throw new PointsFormatException(source, lineNumber, $"expected 2 values (x,y), found {fields.Length}: '{text}' (choose the columns with --x and --y)");
-            var needed = Math.Max(xi.Value, yi.Value) + 1;
+            var needed = Math.Max(Math.Max(xi.Value, yi.Value), wi ?? -1) + 1;
             if (fields.Length < needed)
                 throw new PointsFormatException(source, lineNumber, $"expected at least {needed} values, found {fields.Length}: '{text}'");
             x.Add(ParseValue(fields[xi.Value], Name(header, xi.Value, "x"), source, lineNumber));
             y.Add(ParseValue(fields[yi.Value], Name(header, yi.Value, "y"), source, lineNumber));
+            if (wi is { } weightIndex) w.Add(ParseValue(fields[weightIndex], Name(header, weightIndex, "weights"), source, lineNumber));
         }
         if (x.Count == 0)
             throw new PointsFormatException(source, 0, "no points (expected rows of x,y)");
-        return new Points([.. x], [.. y]);
+        return new Points([.. x], [.. y], wi is null ? null : [.. w]);
     }
 
     /// <summary>The column <paramref name="choice"/> names (header name first, then a 0-based index), or the default.</summary>

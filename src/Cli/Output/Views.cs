@@ -22,7 +22,8 @@ internal static class Views
             console.Profile.Out.Writer.WriteLine();
     }
 
-    public static void Fit(IAnsiConsole console, FitResource fit)
+    /// <summary>A fit; with <paramref name="server"/>, also the address of its plot.</summary>
+    public static void Fit(IAnsiConsole console, FitResource fit, Uri? server = null)
     {
         var grid = new Grid().AddColumn(new GridColumn().NoWrap()).AddColumn();
         Row(grid, "fit", fit.Label is null ? fit.Id : $"{fit.Id}  ({fit.Label})");
@@ -51,6 +52,19 @@ internal static class Views
             Row(grid, "history", $"first {fit.History?.Length ?? 0} of {total} entries shown; all: fitctl history {fit.Id} --all");
         if (fit.Error is { Length: > 0 } error)
             Row(grid, "error", error, "red");
+        if (fit.Optimum is { } optimum)
+        {
+            Row(grid, "optimum", $"{(optimum.Loss is { } best ? $"loss {Number(best)}" : "loss not finite")} at {string.Join(", ", optimum.Params.Select(Number))}");
+            if (fit.Gap is { } gap) Row(grid, "gap", $"{Number(gap)} (loss − optimum loss)");
+        }
+        else if (fit.OptimumStatus == "pending")
+            Row(grid, "optimum", $"being computed; fitctl get {fit.Id} shows it");
+        else if (fit.OptimumError is { Length: > 0 } why)
+            Row(grid, "optimum", $"not computed: {why}");
+        foreach (var warning in fit.Warnings ?? [])
+            Row(grid, "warning", warning, "yellow");
+        if (server is not null)
+            Row(grid, "plot", new Uri(server, $"v1/fits/{Uri.EscapeDataString(fit.Id)}/plot.svg").ToString());
         console.Write(grid);
     }
 

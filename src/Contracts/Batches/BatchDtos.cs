@@ -53,6 +53,7 @@ public static class FitRequestDefaults
     {
         X = item.X ?? defaults.X,
         Y = item.Y ?? defaults.Y,
+        Weights = item.Weights ?? defaults.Weights,
         Degree = item.Degree ?? (item.Model is null ? defaults.Degree : null),
         Model = item.Model ?? (item.Degree is null ? defaults.Model : null),
         Solver = item.Solver ?? defaults.Solver,

@@ -9,6 +9,9 @@ public sealed class EvaluateRequest
     /// <summary>The y values of the points; as many as <c>x</c>, all finite.</summary>
     public double[]? Y { get; init; }
 
+    /// <summary>Optional per-point weights (as many as <c>x</c>, finite, ≥ 0, not all 0): the loss is the weighted mean Σwᵢℓ(rᵢ)/Σwᵢ, as a weighted fit computes it.</summary>
+    public double[]? Weights { get; init; }
+
     /// <summary>Polynomial degree d, 0–20.</summary>
     public int? Degree { get; init; }
 

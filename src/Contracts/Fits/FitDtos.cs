@@ -16,6 +16,13 @@ public sealed class FitRequest
     /// <summary>The y values of the points; as many as <c>x</c>, all finite.</summary>
     public double[]? Y { get; init; }
 
+    /// <summary>
+    /// Optional per-point weights: as many as <c>x</c>, finite, ≥ 0, not all 0. Every loss becomes the weighted mean Σwᵢℓ(rᵢ)/Σwᵢ
+    /// (as PyTorch's <c>(w * loss).sum() / w.sum()</c>), in the descent, its loss and history, and the statistics (statsmodels WLS).
+    /// A weight of 0 leaves its point out; a weight of 2 counts it twice.
+    /// </summary>
+    public double[]? Weights { get; init; }
+
     /// <summary>Polynomial degree d, 0–20; default 2. The model is p[0]·x^d + p[1]·x^(d−1) + … + p[d]. Give either this or <c>model</c>.</summary>
     public int? Degree { get; init; }
 
@@ -187,6 +194,9 @@ public sealed record FitSpec
     public required int Steps { get; init; }
     /// <summary>Number of points.</summary>
     public required int Points { get; init; }
+    /// <summary>True when the request gave <c>weights</c> (stored with the points): every loss is the weighted mean.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Weighted { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double[]? InitialParams { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -2,7 +2,8 @@ namespace FitService.Contracts;
 
 /// <summary>
 /// Goodness of fit of a succeeded fit at its own params, and for a polynomial with loss mse the least-squares inference
-/// exactly as statsmodels OLS reports it. Non-finite values are null.
+/// exactly as statsmodels OLS reports it (WLS with the fit's <c>weights</c>: every sum below is then weighted, Σwᵢ…, and
+/// every mean the weighted mean Σwᵢ…/Σwᵢ). Non-finite values are null (with a zero weight, statsmodels' WLS log-likelihood is −∞).
 /// </summary>
 /// <param name="Points">Number of points n.</param>
 /// <param name="ParamCount">Number of params k (AIC and BIC count them).</param>
@@ -32,7 +33,7 @@ public sealed record FitStatistics(
 public sealed record ResidualSummary(double? Min, double? Q1, double? Median, double? Q3, double? Max);
 
 /// <summary>
-/// <c>statsmodels.api.OLS(y, numpy.vander(x, degree + 1)).fit()</c>: computed at the least-squares optimum, whatever params the
+/// <c>statsmodels.api.OLS(y, numpy.vander(x, degree + 1)).fit()</c> (<c>WLS(…, weights=w)</c> for a weighted fit): computed at the least-squares optimum, whatever params the
 /// descent reached, so the figures are those of the estimator and equal statsmodels' (to ~1e-12 relative). The fit's own params
 /// are <c>maxDeviation</c> standard errors from the optimum at most; when that is well below 1 the intervals describe them too.
 /// </summary>

@@ -39,8 +39,28 @@ public abstract class FitStoreContract
         Assert.Equal(T0, got.CreatedAt);
         Assert.Empty(got.History!);
         var points = await store.GetPointsAsync(fit.Id, None);
-        Assert.Equal(fit.X, points!.Value.X);
-        Assert.Equal(fit.Y, points.Value.Y);
+        Assert.Equal(fit.X, points!.X);
+        Assert.Equal(fit.Y, points.Y);
+        Assert.Null(points.Weights);
+    }
+
+    [ConditionalFact]
+    public async Task WeightsAreStoredWithThePointsOfAFitAndOfABatch()
+    {
+        var store = await NewStoreAsync();
+        double[] weights = [0, 2.5, 1e-300];
+        var fit = AFit() with { Weights = weights };
+        await store.CreateAsync(fit, None);
+        var batchId = Guid.NewGuid().ToString("N");
+        List<NewFit> batchFits = [AFit() with { BatchId = batchId, Weights = [1, 0, 3] }, AFit() with { BatchId = batchId }];
+        await store.CreateBatchAsync(ABatch(batchId), batchFits, None);
+
+        Assert.Equal(weights, (await store.GetPointsAsync(fit.Id, None))!.Weights);
+        var batchWeights = (await store.GetPointsAsync(batchFits[0].Id, None))!.Weights;
+        Assert.Equal(new[] { 1.0, 0, 3 }, batchWeights);
+        var unweighted = await store.GetPointsAsync(batchFits[1].Id, None);
+        Assert.Equal(batchFits[1].Y, unweighted!.Y);
+        Assert.Null(unweighted.Weights);
     }
 
     [ConditionalFact]
@@ -437,7 +457,7 @@ public abstract class FitStoreContract
         Assert.False(batch.IsEnded);
         var stored = await store.ListBatchFitsAsync("t1", batchId, None);
         Assert.Equal(fits.Select(f => f.Label), stored.Select(f => f.Label));
-        Assert.Equal(fits[7].X, (await store.GetPointsAsync(fits[7].Id, None))!.Value.X);
+        Assert.Equal(fits[7].X, (await store.GetPointsAsync(fits[7].Id, None))!.X);
         Assert.All(stored, f => Assert.Equal(batchId, f.BatchId));
     }
 

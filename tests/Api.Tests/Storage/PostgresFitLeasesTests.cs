@@ -32,7 +32,7 @@ public sealed class PostgresFitLeasesTests(PostgresCluster cluster) : IAsyncLife
         Assert.Equal(claimed.Count, claimed.Distinct().Count());
         Assert.Equal(small.Order(), claimed.Order());
         Assert.All(claims, c => Assert.True(c.Count <= 4));
-        Assert.All(claims.SelectMany(c => c), c => Assert.Equal(3, c.X.Length));
+        Assert.All(claims.SelectMany(c => c), c => Assert.Equal(3, c.Points.X.Length));
         Assert.Empty(await a.ClaimSmallAsync(4, SmallWork, T0, None));
         Assert.Equal(FitStatus.Queued, (await a.GetForWorkerAsync(big, None))!.Status);
     }

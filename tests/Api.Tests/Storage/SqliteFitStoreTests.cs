@@ -25,6 +25,30 @@ public sealed class SqliteFitStoreTests : FitStoreContract, IAsyncLifetime
         Assert.True(File.Exists(store.DatabasePath + "-wal"));
     }
 
+    [Fact]
+    public async Task AFileFromBeforeWeightsGainsTheColumnAndItsFitsReadWithoutWeights()
+    {
+        var path = Path.Combine(_folder, "before-weights.db");
+        await using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path}"))
+        {
+            await old.OpenAsync();
+            await using var create = old.CreateCommand();
+            create.CommandText = "CREATE TABLE fit_points (fit_id TEXT PRIMARY KEY, x BLOB NOT NULL, y BLOB NOT NULL); INSERT INTO fit_points VALUES ('old', $x, $y);";
+            create.Parameters.AddWithValue("$x", DoubleBlobs.ToBytes([1.0, 2.0]));
+            create.Parameters.AddWithValue("$y", DoubleBlobs.ToBytes([3.0, 4.0]));
+            await create.ExecuteNonQueryAsync();
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var store = new SqliteFitStore($"Data Source={path}", _folder);
+        _stores.Add(store);
+
+        await store.InitializeAsync(CancellationToken.None);
+
+        var points = await store.GetPointsAsync("old", CancellationToken.None);
+        Assert.Equal([3.0, 4.0], points!.Y);
+        Assert.Null(points.Weights);
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()

@@ -47,8 +47,9 @@ public sealed partial class DocsRunTests(LiveService service) : IDisposable
     public async Task ReadmeAndCliDocsRunAsWritten()
     {
         var root = RepositoryRoot();
-        // The docs run their example scripts as examples/…, from a checkout.
+        // The docs run their example scripts as examples/… and the Python client as clients/…, from a checkout.
         Directory.CreateSymbolicLink(Path.Combine(_dir, "examples"), Path.Combine(root, "examples"));
+        Directory.CreateSymbolicLink(Path.Combine(_dir, "clients"), Path.Combine(root, "clients"));
         var script = new StringBuilder("set -euo pipefail\n");
         foreach (var file in new[] { "README.md", "docs/cli.md", "docs/analysis.md" })
         {

@@ -64,6 +64,62 @@ public sealed class FitctlAgainstLiveServiceTests(LiveService service) : IDispos
         Assert.True(r.ExitCode == 0, r.Err);
         Assert.Contains("succeeded (steps)", r.Out);
         Assert.Contains("·x²", r.Out);
+        Assert.Contains("/plot.svg", r.Out);
+        Assert.Contains("optimum", r.Out);
+    }
+
+    [LiveServiceFact]
+    public async Task FitSendsAWeightsColumnAndTheServiceFitsTheWeightedMean()
+    {
+        var path = Path.Combine(_dir, "weighted.csv");
+        // The last point is far off and has weight 0: the weighted fit goes through the other three exactly.
+        File.WriteAllLines(path, ["x;count;y", "0;1;1", "1;2;3", "2;1;5", "3;0;100"]);
+
+        var r = await Fitctl("fit", path, "--y", "y", "--w", "count", "--degree", "1", "--lr", "0.1", "--steps", "2000",
+            "--label", $"e2e {_run} weighted", "--json");
+
+        Assert.True(r.ExitCode == 0, r.Err);
+        Assert.True(r.Json.GetProperty("request").GetProperty("weighted").GetBoolean());
+        var parameters = r.Json.GetProperty("params").EnumerateArray().Select(p => p.GetDouble()).ToArray();
+        Assert.Equal(2.0, parameters[0], 6);
+        Assert.Equal(1.0, parameters[1], 6);
+    }
+
+    [LiveServiceFact]
+    public async Task PlotWritesAPngThatShowsThePointsAndTheCurveAndAnSvg()
+    {
+        var fit = await Fitctl("fit", LessonPoints(), "--solver", "exact", "--label", $"e2e {_run} plot", "--json");
+        Assert.True(fit.ExitCode == 0, fit.Err);
+        var id = fit.Json.GetProperty("id").GetString()!;
+        var png = Path.Combine(_dir, "fit.png");
+        var svg = Path.Combine(_dir, "fit.svg");
+
+        var asPng = await Fitctl("plot", id, "--out", png);
+        var asSvg = await Fitctl("plot", id, "--out", svg);
+
+        Assert.True(asPng.ExitCode == 0, asPng.Err);
+        Assert.True(asSvg.ExitCode == 0, asSvg.Err);
+        Assert.StartsWith("<?xml", File.ReadAllText(svg));
+        var (width, height, rgba) = PngPlotTests.Decode(File.ReadAllBytes(png));
+        Assert.Equal((1440, 880), (width, height));
+        int Count(byte r, byte g, byte b, int x0, int x1) =>
+            Enumerable.Range(0, height).Sum(y => Enumerable.Range(x0, x1 - x0).Count(x => rgba[(y * width + x) * 4] == r && rgba[(y * width + x) * 4 + 1] == g && rgba[(y * width + x) * 4 + 2] == b));
+        // The fitted curve (#d62728) runs across the plot: it has pixels in every tenth of its width; the 20 points (#1f77b4) are there.
+        for (var tenth = 0; tenth < 10; tenth++)
+        {
+            var (x0, x1) = (2 * 72 + tenth * (2 * 624) / 10, 2 * 72 + (tenth + 1) * (2 * 624) / 10);
+            Assert.True(Count(0xd6, 0x27, 0x28, x0, x1) > 0, $"no curve between pixel columns {x0} and {x1}");
+        }
+        Assert.True(Count(0x1f, 0x77, 0xb4, 0, width) > 20 * 4, "the points are missing");
+    }
+
+    [LiveServiceFact]
+    public async Task PlotRefusesAnOutputThatIsNeitherPngNorSvg()
+    {
+        var r = await Fitctl("plot", "some-id", "--out", "fit.jpg");
+
+        Assert.Equal(ExitCodes.Usage, r.ExitCode);
+        Assert.Contains(".png or .svg", r.Err);
     }
 
     [LiveServiceFact]
@@ -193,11 +249,33 @@ public sealed class FitctlAgainstLiveServiceTests(LiveService service) : IDispos
     public async Task TheBatchExampleScriptWritesAResultsCsv()
     {
         var results = Path.Combine(_dir, "batch-results.csv");
-        var (exitCode, _, error) = await RunScript("python3", "examples/batch.py", "--out", results);
+        var plot = Path.Combine(_dir, "first.svg");
+        var (exitCode, output, error) = await RunScript("python3", "examples/batch.py", "--out", results, "--plot", plot);
         Assert.True(exitCode == 0, error);
         var lines = File.ReadAllLines(results);
         Assert.StartsWith("label,status", lines[0]);
         Assert.True(lines.Length > 2);
+        Assert.Contains("f(0), f(0.5), f(1) =", output);
+        Assert.StartsWith("<?xml", File.ReadAllText(plot));
+    }
+
+    [LiveServiceFact("python3")]
+    public async Task ThePythonClientSubmitsWaitsReadsHistoryPredictsAndPlots()
+    {
+        var (exitCode, output, error) = await RunScript("python3", "tests/Cli.Tests/EndToEnd/python_client_check.py", Path.Combine(_dir, "client.svg"));
+
+        Assert.True(exitCode == 0, error + output);
+        Assert.StartsWith("ok", output);
+    }
+
+    [LiveServiceFact]
+    public async Task ThePythonClientGivesNumpyArraysWhenNumpyIsThere()
+    {
+        if (!File.Exists("/usr/bin/python3")) return; // Debian's python3 (with numpy, as .ci/run installs it)
+        var (exitCode, output, error) = await RunScript("/usr/bin/python3", "tests/Cli.Tests/EndToEnd/python_client_check.py", Path.Combine(_dir, "client.svg"));
+
+        Assert.True(exitCode == 0, error + output);
+        Assert.Equal("ok (numpy)", output.Trim());
     }
 
     private async Task<(int ExitCode, string Out, string Err)> RunScript(string program, string script, params string[] args)
