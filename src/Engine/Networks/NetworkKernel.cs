@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FitService.Engine.Autodiff;
 using V = System.Runtime.Intrinsics.Vector256<double>;
@@ -6,14 +7,14 @@ using V = System.Runtime.Intrinsics.Vector256<double>;
 namespace FitService.Engine.Networks;
 
 /// <summary>
-/// A network's loss and gradient, fused into one pass over a batch's points: for each 4-lane vector of points the forward
-/// pass runs every layer in registers and a small scratch, then the backward pass runs the layers in reverse and adds into
-/// one 4-lane accumulator per param. Nothing is allocated per step. The activations' and losses' derivatives are the
+/// A network's loss and gradient, fused into one pass over a batch's points, a tile of 64 points at a time: the forward
+/// pass runs every layer over the tile in a small scratch, then the backward pass runs the layers in reverse and adds the
+/// tile's sum into one 4-lane accumulator per param. Nothing is allocated per step. The activations' and losses' derivatives are the
 /// element rules of the autodiff core (<see cref="ReluRule"/>, <see cref="TanhRule"/>, <see cref="SigmoidRule"/>,
 /// <see cref="SquareRule"/>, <see cref="AbsRule"/>, <see cref="BceWithLogitsRule"/>), never written here.
 /// <para>
 /// Determinism: a weighted sum runs over the inputs in order, then adds the bias; each accumulator sums its lanes in point
-/// order, then the lanes are added as (l0 + l1) + (l2 + l3); no fused multiply-add. The numbers depend only on the input.
+/// order within a tile and the tiles in order, then the lanes are added as (l0 + l1) + (l2 + l3); no fused multiply-add. The numbers depend only on the input.
 /// </para>
 /// <para>
 /// Batches: step s is batch s mod B of epoch s / B, B = ⌈n / batch⌉; batch b holds positions [b·batch, min((b+1)·batch, n))
@@ -37,10 +38,16 @@ internal sealed class NetworkKernel : IGradientSource
     private readonly NetworkRandom? _shuffle;
     private int _shuffledEpoch = -1;
 
+    // A pass goes over a batch in tiles of Tile vectors (64 points): a layer at a time over the tile, so a weight and a
+    // gradient sum stay in registers over the tile's points instead of going through memory at every point.
+    private const int Tile = 16;
+    private const int TilePoints = Tile * Lanes.Width;
+    private const int Group = 4;      // vectors computed side by side (independent sums in flight)
+
     private readonly V[] _weights;    // the params broadcast to 4 lanes
-    private readonly V[] _sums;       // per unit: the pre-activation
-    private readonly V[] _values;     // per unit: the activation (the inputs for layer 0)
-    private readonly V[] _deltas;     // per unit: d(loss)/d(pre-activation)
+    private readonly V[] _sums;       // per unit and vector of the tile (unit·Tile + t): the pre-activation
+    private readonly V[] _values;     // the same: the activation (the inputs for layer 0)
+    private readonly V[] _deltas;     // the same: d(loss)/d(pre-activation)
     private readonly V[] _accumulators;
 
     /// <summary>Prepares the fit of <paramref name="network"/> to <paramref name="x"/> (n rows of <paramref name="features"/>, already standardized if asked) and <paramref name="y"/>.</summary>
@@ -81,9 +88,9 @@ internal sealed class NetworkKernel : IGradientSource
         var count = network.ParameterCount(features);
         _weights = new V[count];
         _accumulators = new V[count];
-        _sums = new V[units];
-        _values = new V[units];
-        _deltas = new V[units];
+        _sums = new V[units * Tile];
+        _values = new V[units * Tile];
+        _deltas = new V[units * Tile];
     }
 
     /// <inheritdoc />
@@ -144,73 +151,182 @@ internal sealed class NetworkKernel : IGradientSource
         var seed = Vector256.Create(1.0 / count);
         var lossSum = V.Zero;
         var end = start + count;
-        for (var i = start; i < end; i += Lanes.Width)
+        for (var tile = start; tile < end; tile += TilePoints)
         {
-            var mask = Lanes.MaskAt(i - start, count);
-            for (var f = 0; f < columns.Length; f++) _values[f] = Lanes.Load(columns[f], i) & mask;
-            var z = Forward<TActivation>();
-            var target = Lanes.Load(y, i) & mask;
-            var (loss, slope) = PointLoss(z, target, seed);
-            lossSum += loss & mask;
-            if (backward) Backward<TActivation>(slope & mask);
+            // Whole groups of 4 vectors; the vectors past the batch hold zeros and get a zero delta, so they add nothing.
+            var vectors = Math.Min(Tile, (end - tile + Lanes.Width - 1) / Lanes.Width);
+            var groups = (vectors + Group - 1) / Group * Group;
+            LoadTile(columns, tile, vectors, groups, start, count);
+            ForwardTile<TActivation>(groups);
+            var output = _unitOffset[^1] * Tile;
+            for (var t = 0; t < groups; t++)
+            {
+                if (t >= vectors)
+                {
+                    At(_deltas, output + t) = V.Zero;
+                    continue;
+                }
+                var mask = Lanes.MaskAt(tile + t * Lanes.Width - start, count);
+                var (loss, slope) = PointLoss(At(_values, output + t), Lanes.Load(y, tile + t * Lanes.Width) & mask, seed);
+                lossSum += loss & mask;
+                At(_deltas, output + t) = slope & mask;
+            }
+            if (backward) BackwardTile<TActivation>(groups);
         }
         if (backward)
             for (var k = 0; k < gradient.Length; k++) gradient[k] = Lanes.Sum(_accumulators[k]);
         return Lanes.Sum(lossSum) / count;
     }
 
-    /// <summary>Every layer for the vector of points in the input units; returns the output.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private V Forward<TActivation>() where TActivation : IUnaryRule
+    /// <summary>The inputs of a tile, feature by feature; lanes and vectors past the batch are 0 (so nothing non-finite can reach a sum).</summary>
+    private void LoadTile(double[][] columns, int tile, int vectors, int groups, int start, int count)
+    {
+        for (var f = 0; f < columns.Length; f++)
+        {
+            var column = columns[f];
+            for (var t = 0; t < groups; t++)
+            {
+                var i = tile + t * Lanes.Width;
+                At(_values, f * Tile + t) = t < vectors ? Lanes.Load(column, i) & Lanes.MaskAt(i - start, count) : V.Zero;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every layer for the tile's vectors of points: each unit's weighted inputs in order, then its bias. Four vectors at a
+    /// time, so four independent sums are in flight (one per vector: each point's order is unchanged).
+    /// </summary>
+    private void ForwardTile<TActivation>(int groups) where TActivation : IUnaryRule
     {
         var layers = _widths.Length - 1;
         for (var l = 0; l < layers; l++)
         {
             var (inputs, outputs) = (_widths[l], _widths[l + 1]);
-            var (from, to) = (_unitOffset[l], _unitOffset[l + 1]);
+            var (from, to) = (_unitOffset[l] * Tile, _unitOffset[l + 1] * Tile);
             var w = _weightOffset[l];
-            var bias = w + inputs * outputs;
             var hidden = l + 1 < layers;
             for (var o = 0; o < outputs; o++)
             {
                 var row = w + o * inputs;
-                var s = _weights[row] * _values[from];
-                for (var i = 1; i < inputs; i++) s += _weights[row + i] * _values[from + i];
-                s += _weights[bias + o];
-                _sums[to + o] = s;
-                _values[to + o] = hidden ? TActivation.Value(s) : s;
+                var bias = At(_weights, w + inputs * outputs + o);
+                var first = At(_weights, row);
+                var unit = to + o * Tile;
+                for (var t = 0; t < groups; t += Group)
+                {
+                    ref var v = ref At(_values, from + t);
+                    var s0 = first * v;
+                    var s1 = first * Unsafe.Add(ref v, 1);
+                    var s2 = first * Unsafe.Add(ref v, 2);
+                    var s3 = first * Unsafe.Add(ref v, 3);
+                    for (var i = 1; i < inputs; i++)
+                    {
+                        var weight = At(_weights, row + i);
+                        ref var u = ref At(_values, from + i * Tile + t);
+                        s0 += weight * u;
+                        s1 += weight * Unsafe.Add(ref u, 1);
+                        s2 += weight * Unsafe.Add(ref u, 2);
+                        s3 += weight * Unsafe.Add(ref u, 3);
+                    }
+                    (s0, s1, s2, s3) = (s0 + bias, s1 + bias, s2 + bias, s3 + bias);
+                    ref var sums = ref At(_sums, unit + t);
+                    (sums, Unsafe.Add(ref sums, 1), Unsafe.Add(ref sums, 2), Unsafe.Add(ref sums, 3)) = (s0, s1, s2, s3);
+                    ref var values = ref At(_values, unit + t);
+                    if (hidden) (s0, s1, s2, s3) = (TActivation.Value(s0), TActivation.Value(s1), TActivation.Value(s2), TActivation.Value(s3));
+                    (values, Unsafe.Add(ref values, 1), Unsafe.Add(ref values, 2), Unsafe.Add(ref values, 3)) = (s0, s1, s2, s3);
+                }
             }
         }
-        return _values[_unitOffset[^1]];
     }
 
-    /// <summary>Adds the gradient of the vector of points, given d(loss)/d(output) per point, into the accumulators.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Backward<TActivation>(V outputDelta) where TActivation : IUnaryRule
+    /// <summary>
+    /// The tile's gradient, given d(loss)/d(output) per point in the output unit's deltas: for each param, the tile's
+    /// contributions summed (vector t into partial sum t mod 4, in order; then (p0 + p1) + (p2 + p3)) and added to its
+    /// accumulator; the deltas passed back through the activations' rules, four vectors at a time.
+    /// </summary>
+    private void BackwardTile<TActivation>(int groups) where TActivation : IUnaryRule
     {
-        _deltas[_unitOffset[^1]] = outputDelta;
         for (var l = _widths.Length - 2; l >= 0; l--)
         {
             var (inputs, outputs) = (_widths[l], _widths[l + 1]);
-            var (from, to) = (_unitOffset[l], _unitOffset[l + 1]);
+            var (from, to) = (_unitOffset[l] * Tile, _unitOffset[l + 1] * Tile);
             var w = _weightOffset[l];
             var bias = w + inputs * outputs;
             for (var o = 0; o < outputs; o++)
             {
-                var d = _deltas[to + o];
+                ref var delta = ref At(_deltas, to + o * Tile);
                 var row = w + o * inputs;
-                for (var i = 0; i < inputs; i++) _accumulators[row + i] += d * _values[from + i];
-                _accumulators[bias + o] += d;
+                for (var i = 0; i < inputs; i++) At(_accumulators, row + i) += SumOfProducts(ref delta, ref At(_values, from + i * Tile), groups);
+                At(_accumulators, bias + o) += SumOf(ref delta, groups);
             }
             if (l == 0) break;
             for (var i = 0; i < inputs; i++)
             {
-                var back = _weights[w + i] * _deltas[to];
-                for (var o = 1; o < outputs; o++) back += _weights[w + o * inputs + i] * _deltas[to + o];
-                _deltas[from + i] = TActivation.Grad(back, _sums[from + i], _values[from + i]);
+                var input = from + i * Tile;
+                var first = At(_weights, w + i);
+                for (var t = 0; t < groups; t += Group)
+                {
+                    ref var d = ref At(_deltas, to + t);
+                    var b0 = first * d;
+                    var b1 = first * Unsafe.Add(ref d, 1);
+                    var b2 = first * Unsafe.Add(ref d, 2);
+                    var b3 = first * Unsafe.Add(ref d, 3);
+                    for (var o = 1; o < outputs; o++)
+                    {
+                        var weight = At(_weights, w + o * inputs + i);
+                        ref var e = ref At(_deltas, to + o * Tile + t);
+                        b0 += weight * e;
+                        b1 += weight * Unsafe.Add(ref e, 1);
+                        b2 += weight * Unsafe.Add(ref e, 2);
+                        b3 += weight * Unsafe.Add(ref e, 3);
+                    }
+                    ref var sums = ref At(_sums, input + t);
+                    ref var values = ref At(_values, input + t);
+                    ref var back = ref At(_deltas, input + t);
+                    back = TActivation.Grad(b0, sums, values);
+                    Unsafe.Add(ref back, 1) = TActivation.Grad(b1, Unsafe.Add(ref sums, 1), Unsafe.Add(ref values, 1));
+                    Unsafe.Add(ref back, 2) = TActivation.Grad(b2, Unsafe.Add(ref sums, 2), Unsafe.Add(ref values, 2));
+                    Unsafe.Add(ref back, 3) = TActivation.Grad(b3, Unsafe.Add(ref sums, 3), Unsafe.Add(ref values, 3));
+                }
             }
         }
     }
+
+    /// <summary>Σₜ a[t]·b[t] over whole groups of 4 vectors: partial sum k takes t ≡ k (mod 4) in order, then (p0 + p1) + (p2 + p3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static V SumOfProducts(ref V a, ref V b, int groups)
+    {
+        var p0 = a * b;
+        var p1 = Unsafe.Add(ref a, 1) * Unsafe.Add(ref b, 1);
+        var p2 = Unsafe.Add(ref a, 2) * Unsafe.Add(ref b, 2);
+        var p3 = Unsafe.Add(ref a, 3) * Unsafe.Add(ref b, 3);
+        for (var t = Group; t < groups; t += Group)
+        {
+            p0 += Unsafe.Add(ref a, t) * Unsafe.Add(ref b, t);
+            p1 += Unsafe.Add(ref a, t + 1) * Unsafe.Add(ref b, t + 1);
+            p2 += Unsafe.Add(ref a, t + 2) * Unsafe.Add(ref b, t + 2);
+            p3 += Unsafe.Add(ref a, t + 3) * Unsafe.Add(ref b, t + 3);
+        }
+        return (p0 + p1) + (p2 + p3);
+    }
+
+    /// <summary>Σₜ a[t] in the order of <see cref="SumOfProducts"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static V SumOf(ref V a, int groups)
+    {
+        var (p0, p1, p2, p3) = (a, Unsafe.Add(ref a, 1), Unsafe.Add(ref a, 2), Unsafe.Add(ref a, 3));
+        for (var t = Group; t < groups; t += Group)
+        {
+            p0 += Unsafe.Add(ref a, t);
+            p1 += Unsafe.Add(ref a, t + 1);
+            p2 += Unsafe.Add(ref a, t + 2);
+            p3 += Unsafe.Add(ref a, t + 3);
+        }
+        return (p0 + p1) + (p2 + p3);
+    }
+
+    /// <summary>Element <paramref name="i"/> of a scratch array, without a bounds check (the offsets are fixed by the widths at construction).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref V At(V[] array, int i) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(array), i);
 
     /// <summary>The loss of each point and d(mean loss)/d(output), by the loss's element rules; <paramref name="seed"/> is 1/count.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
