@@ -44,6 +44,7 @@ internal sealed class NetworkKernel : IGradientSource
     private const int TilePoints = Tile * Lanes.Width;
     private const int Group = 4;      // vectors computed side by side (independent sums in flight)
 
+    private readonly bool _oneHidden; // one hidden layer: the fused path that keeps no hidden values
     private readonly V[] _weights;    // the params broadcast to 4 lanes
     private readonly V[] _sums;       // per unit and vector of the tile (unit·Tile + t): the pre-activation
     private readonly V[] _values;     // the same: the activation (the inputs for layer 0)
@@ -54,6 +55,7 @@ internal sealed class NetworkKernel : IGradientSource
     public NetworkKernel(NetworkSpec network, int features, double[] x, double[] y, LossSpec loss, int? batchSize, bool shuffle, ulong seed)
     {
         _widths = network.Widths(features);
+        _oneHidden = _widths.Length == 3;
         _activation = network.Activation;
         _loss = loss;
         _n = y.Length;
@@ -157,7 +159,8 @@ internal sealed class NetworkKernel : IGradientSource
             var vectors = Math.Min(Tile, (end - tile + Lanes.Width - 1) / Lanes.Width);
             var groups = (vectors + Group - 1) / Group * Group;
             LoadTile(columns, tile, vectors, groups, start, count);
-            ForwardTile<TActivation>(groups);
+            if (_oneHidden) ForwardOneHidden<TActivation>(groups);
+            else ForwardTile<TActivation>(groups);
             var output = _unitOffset[^1] * Tile;
             for (var t = 0; t < groups; t++)
             {
@@ -171,11 +174,92 @@ internal sealed class NetworkKernel : IGradientSource
                 lossSum += loss & mask;
                 At(_deltas, output + t) = slope & mask;
             }
-            if (backward) BackwardTile<TActivation>(groups);
+            if (backward && _oneHidden) BackwardOneHidden<TActivation>(groups);
+            else if (backward) BackwardTile<TActivation>(groups);
         }
         if (backward)
             for (var k = 0; k < gradient.Length; k++) gradient[k] = Lanes.Sum(_accumulators[k]);
         return Lanes.Sum(lossSum) / count;
+    }
+
+    /// <summary>
+    /// <see cref="ForwardTile"/> for one hidden layer (relu k, mlp [k]): unit by unit, four vectors at a time, the output's
+    /// sums kept in registers and no hidden value stored (the backward pass recomputes them). Same order of every sum.
+    /// </summary>
+    private void ForwardOneHidden<TActivation>(int groups) where TActivation : IUnaryRule
+    {
+        var (inputs, units) = (_widths[0], _widths[1]);
+        var hiddenBias = inputs * units;
+        var outputWeights = hiddenBias + units;
+        var outputBias = At(_weights, outputWeights + units);
+        var output = _unitOffset[^1] * Tile;
+        for (var t = 0; t < groups; t += Group)
+        {
+            V o0 = default, o1 = default, o2 = default, o3 = default;
+            for (var j = 0; j < units; j++)
+            {
+                var (h0, h1, h2, h3) = Hidden<TActivation>(j, inputs, hiddenBias, t, out _, out _, out _, out _);
+                var v = At(_weights, outputWeights + j);
+                if (j == 0) (o0, o1, o2, o3) = (v * h0, v * h1, v * h2, v * h3);
+                else (o0, o1, o2, o3) = (o0 + v * h0, o1 + v * h1, o2 + v * h2, o3 + v * h3);
+            }
+            ref var values = ref At(_values, output + t);
+            (values, Unsafe.Add(ref values, 1), Unsafe.Add(ref values, 2), Unsafe.Add(ref values, 3)) = (o0 + outputBias, o1 + outputBias, o2 + outputBias, o3 + outputBias);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="BackwardTile"/> for one hidden layer: four vectors at a time, each unit's values recomputed, its params'
+    /// contributions of the four vectors summed as (c0 + c1) + (c2 + c3) and added to their accumulators.
+    /// </summary>
+    private void BackwardOneHidden<TActivation>(int groups) where TActivation : IUnaryRule
+    {
+        var (inputs, units) = (_widths[0], _widths[1]);
+        var hiddenBias = inputs * units;
+        var outputWeights = hiddenBias + units;
+        var output = _unitOffset[^1] * Tile;
+        for (var t = 0; t < groups; t += Group)
+        {
+            ref var delta = ref At(_deltas, output + t);
+            var (d0, d1, d2, d3) = (delta, Unsafe.Add(ref delta, 1), Unsafe.Add(ref delta, 2), Unsafe.Add(ref delta, 3));
+            At(_accumulators, outputWeights + units) += (d0 + d1) + (d2 + d3);
+            for (var j = 0; j < units; j++)
+            {
+                var (h0, h1, h2, h3) = Hidden<TActivation>(j, inputs, hiddenBias, t, out var z0, out var z1, out var z2, out var z3);
+                var v = At(_weights, outputWeights + j);
+                At(_accumulators, outputWeights + j) += (d0 * h0 + d1 * h1) + (d2 * h2 + d3 * h3);
+                var e0 = TActivation.Grad(v * d0, z0, h0);
+                var e1 = TActivation.Grad(v * d1, z1, h1);
+                var e2 = TActivation.Grad(v * d2, z2, h2);
+                var e3 = TActivation.Grad(v * d3, z3, h3);
+                var row = j * inputs;
+                for (var i = 0; i < inputs; i++)
+                {
+                    ref var x = ref At(_values, i * Tile + t);
+                    At(_accumulators, row + i) += (e0 * x + e1 * Unsafe.Add(ref x, 1)) + (e2 * Unsafe.Add(ref x, 2) + e3 * Unsafe.Add(ref x, 3));
+                }
+                At(_accumulators, hiddenBias + j) += (e0 + e1) + (e2 + e3);
+            }
+        }
+    }
+
+    /// <summary>Hidden unit j's pre-activations (out) and activations for the four vectors from t: weighted inputs in order, then the bias.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private (V, V, V, V) Hidden<TActivation>(int j, int inputs, int hiddenBias, int t, out V z0, out V z1, out V z2, out V z3) where TActivation : IUnaryRule
+    {
+        var row = j * inputs;
+        var a = At(_weights, row);
+        ref var x = ref At(_values, t);
+        (z0, z1, z2, z3) = (a * x, a * Unsafe.Add(ref x, 1), a * Unsafe.Add(ref x, 2), a * Unsafe.Add(ref x, 3));
+        for (var i = 1; i < inputs; i++)
+        {
+            a = At(_weights, row + i);
+            x = ref At(_values, i * Tile + t);
+            (z0, z1, z2, z3) = (z0 + a * x, z1 + a * Unsafe.Add(ref x, 1), z2 + a * Unsafe.Add(ref x, 2), z3 + a * Unsafe.Add(ref x, 3));
+        }
+        var b = At(_weights, hiddenBias + j);
+        (z0, z1, z2, z3) = (z0 + b, z1 + b, z2 + b, z3 + b);
+        return (TActivation.Value(z0), TActivation.Value(z1), TActivation.Value(z2), TActivation.Value(z3));
     }
 
     /// <summary>The inputs of a tile, feature by feature; lanes and vectors past the batch are 0 (so nothing non-finite can reach a sum).</summary>
