@@ -84,6 +84,20 @@ public static class Network
         return Prepare(problem).Kernel.Forward(parameters);
     }
 
+    /// <summary>
+    /// The work of a network fit in the units of a polynomial fit's work (points × steps × params): each step visits its
+    /// batch's points once for every param, the final loss all points once. For limits such as the service's
+    /// <c>Limits:MaxWork</c>; a step costs about three times a polynomial step of as many params (forward, backward, recompute).
+    /// </summary>
+    public static double EstimateWork(FitProblem problem)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        if (problem.Network is null) throw new ArgumentException("the problem has no network", nameof(problem));
+        var n = (double)problem.Points;
+        var batch = Math.Min(problem.BatchSize ?? n, n);
+        return 3.0 * problem.ParameterCount * (batch * problem.Steps + n);
+    }
+
     /// <summary>The kernel of a network problem on its (standardized) points, and the standardization used.</summary>
     internal static (NetworkKernel Kernel, Standardization? Standardization) Prepare(FitProblem problem)
     {
