@@ -37,7 +37,7 @@ public static class Fitter
         var interval = progressInterval ?? TimeSpan.FromMilliseconds(250);
         if (problem.Network is { } network)
         {
-            var (networkKernel, standardization) = Network.Prepare(problem);
+            var (networkKernel, standardization) = Network.Prepare(problem, parallelism);
             var start = problem.InitialParams ?? Network.InitialParams(network, problem.Features, problem.Seed);
             return new Descent(problem, networkKernel, start, progress, interval, cancellationToken).Run()
                 with { Standardization = standardization, InitialParams = [.. start] };

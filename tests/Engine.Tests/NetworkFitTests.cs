@@ -89,6 +89,25 @@ public class NetworkFitTests
     }
 
     [Fact]
+    public void ABigBatchGivesTheSameBitsOnOneThreadAndOnTwo()
+    {
+        // 9,000 points in batches of 5,000 (4 chunks) and 4,000 (one): every pass's chunks are added in chunk order whoever ran them.
+        var (x, y) = TitanicLikeData.Generate(9_000, 3);
+        var problem = new FitProblem(x, y, 0, new LossSpec(LossKind.Bce), 0.01, 12, Network: NetworkSpec.Mlp([8, 4], Activation.Tanh),
+            Features: 6, Standardize: true, BatchSize: 5_000, Shuffle: true, Optimizer: new AdamSpec(), Seed: 4);
+        var one = Fitter.Run(problem, options: new FitRunOptions { MaxDegreeOfParallelism = 1 });
+        for (var run = 0; run < 5; run++)
+        {
+            var two = Fitter.Run(problem with { Network = NetworkSpec.Mlp([8, 4], Activation.Tanh) }, options: new FitRunOptions { MaxDegreeOfParallelism = 2 });
+            Assert.Equal(one.History, two.History);
+            Assert.Equal(one.Params, two.Params);
+            Assert.Equal(one.Loss, two.Loss);
+        }
+        var relu = problem with { Network = NetworkSpec.Relu(16), BatchSize = null };
+        Assert.Equal(Fitter.Run(relu, options: new FitRunOptions { MaxDegreeOfParallelism = 1 }).Params, Fitter.Run(relu, options: new FitRunOptions { MaxDegreeOfParallelism = 2 }).Params);
+    }
+
+    [Fact]
     public void AnEpochsHistoryEntryIsItsBatchLossesWeightedByTheirPoints()
     {
         // 20 points in batches of 6: 6, 6, 6, 2 a epoch; 10 steps = two whole epochs and a partial one of 2 batches.

@@ -99,12 +99,12 @@ public static class Network
     }
 
     /// <summary>The kernel of a network problem on its (standardized) points, and the standardization used.</summary>
-    internal static (NetworkKernel Kernel, Standardization? Standardization) Prepare(FitProblem problem)
+    internal static (NetworkKernel Kernel, Standardization? Standardization) Prepare(FitProblem problem, int maxDegreeOfParallelism = 1)
     {
         var network = problem.Network!;
         var standardization = problem.Standardize ? Standardization.Of(problem.X, problem.Features) : null;
         var x = standardization?.Apply(problem.X) ?? problem.X;
-        return (new NetworkKernel(network, problem.Features, x, problem.Y, problem.Loss, problem.BatchSize, problem.Shuffle, problem.Seed), standardization);
+        return (new NetworkKernel(network, problem.Features, x, problem.Y, problem.Loss, problem.BatchSize, problem.Shuffle, problem.Seed, maxDegreeOfParallelism), standardization);
     }
 
     private static double Activate(Activation activation, double s) => activation switch
