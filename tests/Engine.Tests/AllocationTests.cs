@@ -49,6 +49,23 @@ public class AllocationTests
     }
 
     [Fact]
+    public void AChunkedNetworkStepOnTwoThreadsAllocatesNothingOnTheCallingThread()
+    {
+        var (x, y) = ParallelStepTests.Points(8_192);
+        var problem = new FitProblem(x, y, 0, new LossSpec(LossKind.Mse), 1e-4, 10, HistoryEvery: 1_000_000, Network: Networks.NetworkSpec.Relu(8));
+        long Allocated(int steps)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            Fitter.Run(problem with { Steps = steps }, options: new FitRunOptions { MaxDegreeOfParallelism = 2 });
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        Allocated(2_000);
+        Allocated(10);
+        var extra = Enumerable.Range(0, 3).Min(_ => Allocated(2_010) - Allocated(10));
+        Assert.True(extra <= 1024, $"2,010 steps allocated {extra} bytes more than 10");
+    }
+
+    [Fact]
     public void ABigFitsStepLoopAllocatesNothingOnTheCallingThread()
     {
         var (x, y) = ParallelStepTests.Points(FusedKernel.ChunkedFrom);

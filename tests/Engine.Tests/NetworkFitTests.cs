@@ -146,6 +146,18 @@ public class NetworkFitTests
     }
 
     [Fact]
+    public void TheLearningRateFinderSweepsANetworkOneLossPerUpdate()
+    {
+        // BCE batch losses start near log 2 whatever the batch, so the sweep runs until the rate grows too large.
+        var (x, y) = TitanicLikeData.Generate(400, 6);
+        var problem = new FitProblem(x, y, 0, new LossSpec(LossKind.Bce), 0.1, 10, Network: NetworkSpec.Relu(8), Features: 6, Standardize: true,
+            BatchSize: 50, Shuffle: true, HistoryPerEpoch: true);
+        var result = LearningRates.LearningRateFinder.Run(problem, new LearningRates.LearningRateSweep(Steps: 100));
+        Assert.True(result.Losses.Length > 50, $"{result.Losses.Length} losses");
+        Assert.NotNull(result.Steep);
+    }
+
+    [Fact]
     public void ACancelledNetworkFitEndsCancelledWithItsParams()
     {
         using var cancel = new CancellationTokenSource();
