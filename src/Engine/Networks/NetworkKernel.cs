@@ -50,7 +50,7 @@ internal sealed class NetworkKernel : IGradientSource
     private const int Chunks = 4;
     private const int MaxChunkedParams = 65_536; // a chunk's accumulators are 32 bytes a param: big networks run as one chunk
 
-    private readonly bool _oneHidden; // one hidden layer: the fused path that keeps no hidden values
+    private readonly bool _oneHidden; // one hidden layer: the fused path, the output's sums in registers
     private readonly V[] _weights;    // the params broadcast to 4 lanes
     private readonly Chunk[] _chunks;
     private readonly int _parallelism;
@@ -284,7 +284,7 @@ internal sealed class NetworkKernel : IGradientSource
 
         /// <summary>
         /// <see cref="ForwardTile"/> for one hidden layer (relu k, mlp [k]): unit by unit, four vectors at a time, the output's
-        /// sums kept in registers and no hidden value stored (the backward pass recomputes them). Same order of every sum.
+        /// sums kept in registers, the hidden values stored for the backward pass unless it recomputes them. Same order of every sum.
         /// </summary>
         private void ForwardOneHidden<TActivation>(int groups) where TActivation : IUnaryRule
         {
@@ -293,23 +293,31 @@ internal sealed class NetworkKernel : IGradientSource
             var outputWeights = hiddenBias + units;
             var outputBias = At(_weights, outputWeights + units);
             var output = _unitOffset[^1] * Tile;
+            var hidden = _unitOffset[1] * Tile;
             for (var t = 0; t < groups; t += Group)
             {
                 V o0 = default, o1 = default, o2 = default, o3 = default;
                 for (var j = 0; j < units; j++)
                 {
-                    var (h0, h1, h2, h3) = Hidden<TActivation>(j, inputs, hiddenBias, t, out _, out _, out _, out _);
+                    var (h0, h1, h2, h3) = Hidden<TActivation>(j, inputs, hiddenBias, t, out var z0, out var z1, out var z2, out var z3);
+                    if (!Recomputed<TActivation>())
+                    {
+                        ref var sums = ref At(_sums, hidden + j * Tile + t);
+                        (sums, Unsafe.Add(ref sums, 1), Unsafe.Add(ref sums, 2), Unsafe.Add(ref sums, 3)) = (z0, z1, z2, z3);
+                        ref var values = ref At(_values, hidden + j * Tile + t);
+                        (values, Unsafe.Add(ref values, 1), Unsafe.Add(ref values, 2), Unsafe.Add(ref values, 3)) = (h0, h1, h2, h3);
+                    }
                     var v = At(_weights, outputWeights + j);
                     if (j == 0) (o0, o1, o2, o3) = (v * h0, v * h1, v * h2, v * h3);
                     else (o0, o1, o2, o3) = (o0 + v * h0, o1 + v * h1, o2 + v * h2, o3 + v * h3);
                 }
-                ref var values = ref At(_values, output + t);
-                (values, Unsafe.Add(ref values, 1), Unsafe.Add(ref values, 2), Unsafe.Add(ref values, 3)) = (o0 + outputBias, o1 + outputBias, o2 + outputBias, o3 + outputBias);
+                ref var outputs = ref At(_values, output + t);
+                (outputs, Unsafe.Add(ref outputs, 1), Unsafe.Add(ref outputs, 2), Unsafe.Add(ref outputs, 3)) = (o0 + outputBias, o1 + outputBias, o2 + outputBias, o3 + outputBias);
             }
         }
 
         /// <summary>
-        /// <see cref="BackwardTile"/> for one hidden layer: four vectors at a time, each unit's values recomputed, its params'
+        /// <see cref="BackwardTile"/> for one hidden layer: four vectors at a time, unit by unit, its params'
         /// contributions of the four vectors summed as (c0 + c1) + (c2 + c3) and added to their accumulators.
         /// </summary>
         private void BackwardOneHidden<TActivation>(int groups) where TActivation : IUnaryRule
@@ -318,6 +326,7 @@ internal sealed class NetworkKernel : IGradientSource
             var hiddenBias = inputs * units;
             var outputWeights = hiddenBias + units;
             var output = _unitOffset[^1] * Tile;
+            var hidden = _unitOffset[1] * Tile;
             for (var t = 0; t < groups; t += Group)
             {
                 ref var delta = ref At(_deltas, output + t);
@@ -325,7 +334,15 @@ internal sealed class NetworkKernel : IGradientSource
                 At(Accumulators, outputWeights + units) += (d0 + d1) + (d2 + d3);
                 for (var j = 0; j < units; j++)
                 {
-                    var (h0, h1, h2, h3) = Hidden<TActivation>(j, inputs, hiddenBias, t, out var z0, out var z1, out var z2, out var z3);
+                    V z0, z1, z2, z3, h0, h1, h2, h3;
+                    if (Recomputed<TActivation>()) (h0, h1, h2, h3) = Hidden<TActivation>(j, inputs, hiddenBias, t, out z0, out z1, out z2, out z3);
+                    else
+                    {
+                        ref var sums = ref At(_sums, hidden + j * Tile + t);
+                        (z0, z1, z2, z3) = (sums, Unsafe.Add(ref sums, 1), Unsafe.Add(ref sums, 2), Unsafe.Add(ref sums, 3));
+                        ref var values = ref At(_values, hidden + j * Tile + t);
+                        (h0, h1, h2, h3) = (values, Unsafe.Add(ref values, 1), Unsafe.Add(ref values, 2), Unsafe.Add(ref values, 3));
+                    }
                     var v = At(_weights, outputWeights + j);
                     At(Accumulators, outputWeights + j) += (d0 * h0 + d1 * h1) + (d2 * h2 + d3 * h3);
                     var e0 = TActivation.Grad(v * d0, z0, h0);
@@ -342,6 +359,13 @@ internal sealed class NetworkKernel : IGradientSource
                 }
             }
         }
+
+        /// <summary>
+        /// Whether the backward pass recomputes the hidden values (a ReLU costs less than storing and loading them) rather than
+        /// reading what the forward pass stored (tanh and sigmoid, each a call per lane). A constant for each activation.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static bool Recomputed<TActivation>() where TActivation : IUnaryRule => typeof(TActivation) == typeof(ReluRule);
 
         /// <summary>Hidden unit j's pre-activations (out) and activations for the four vectors from t: weighted inputs in order, then the bias.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
