@@ -34,6 +34,28 @@ public class NetworkFitTests
     }
 
     [Fact]
+    public void TheUnitsContributionsAndTheOutputBiasAddUpToThePrediction()
+    {
+        var network = NetworkSpec.Relu(8);
+        var p = Network.InitialParams(network, 1, seed: 21);
+        var contributions = Network.UnitContributions(network, 1, p, LessonData.X);
+        var predicted = Network.Predict(network, 1, p, LessonData.X);
+        Assert.Equal(8, contributions.Length);
+        for (var r = 0; r < predicted.Length; r++)
+            Assert.Equal(predicted[r], contributions.Sum(c => c[r]) + p[^1], 1e-14);
+        Assert.Equal(p[16] * Math.Max(p[0] * LessonData.X[3] + p[8], 0), contributions[0][3]);
+    }
+
+    [Theory]
+    [InlineData(20, null, 1)]
+    [InlineData(20, 6, 4)]
+    [InlineData(20, 20, 1)]
+    [InlineData(20, 500, 1)]   // larger than the data: one batch of all, as DataLoader
+    [InlineData(401, 50, 9)]
+    public void AnEpochHasCeilingOfPointsOverBatchSteps(int points, int? batch, int steps) =>
+        Assert.Equal(steps, Network.StepsPerEpoch(points, batch));
+
+    [Fact]
     public void InitializationIsPyTorchsUniformBoundPerLayerAndSeeded()
     {
         var network = NetworkSpec.Mlp([32, 4], Activation.Relu);

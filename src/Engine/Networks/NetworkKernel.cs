@@ -78,7 +78,7 @@ internal sealed class NetworkKernel : IGradientSource
         _loss = loss;
         _n = y.Length;
         _batch = Math.Min(batchSize ?? _n, _n);
-        StepsPerEpoch = (_n + _batch - 1) / _batch;
+        StepsPerEpoch = Network.StepsPerEpoch(_n, batchSize);
         _weightOffset = new int[_widths.Length - 1];
         for (int l = 0, offset = 0; l + 1 < _widths.Length; l++)
         {
