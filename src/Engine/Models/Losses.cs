@@ -6,14 +6,14 @@ namespace FitService.Engine.Models;
 public static class Losses
 {
     /// <summary>The mean loss of <paramref name="prediction"/> against <paramref name="target"/>.</summary>
-    public static Tensor Build(LossSpec loss, Tensor prediction, Tensor target) => Elementwise(loss, prediction - target).Mean();
+    public static Tensor Build(LossSpec loss, Tensor prediction, Tensor target) => Elementwise(loss, prediction, target).Mean();
 
     /// <summary>
     /// The weighted mean loss Σwᵢℓᵢ/Σwᵢ, as PyTorch's <c>(w * loss).sum() / w.sum()</c>, taking <paramref name="normalizedWeights"/>
     /// = w/Σw (see <see cref="Normalize"/>): so the loss stays one reduction and the fused kernel keeps its single pass.
     /// </summary>
     public static Tensor Build(LossSpec loss, Tensor prediction, Tensor target, Tensor normalizedWeights) =>
-        (normalizedWeights * Elementwise(loss, prediction - target)).Sum();
+        (normalizedWeights * Elementwise(loss, prediction, target)).Sum();
 
     /// <summary>w / Σw: the weights of <see cref="Build(LossSpec, Tensor, Tensor, Tensor)"/>.</summary>
     public static double[] Normalize(ReadOnlySpan<double> weights)
@@ -25,11 +25,12 @@ public static class Losses
         return normalized;
     }
 
-    private static Tensor Elementwise(LossSpec loss, Tensor r) => loss.Kind switch
+    private static Tensor Elementwise(LossSpec loss, Tensor prediction, Tensor target) => loss.Kind switch
     {
-        LossKind.Mae => r.Abs(),
-        LossKind.Mse => r.Square(),
-        LossKind.Huber => Huber(r, loss.HuberDelta),
+        LossKind.Bce => prediction.BceWithLogits(target),
+        LossKind.Mae => (prediction - target).Abs(),
+        LossKind.Mse => (prediction - target).Square(),
+        LossKind.Huber => Huber(prediction - target, loss.HuberDelta),
         _ => throw new ArgumentOutOfRangeException(nameof(loss), loss.Kind, "unknown loss"),
     };
 
