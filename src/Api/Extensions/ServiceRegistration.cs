@@ -3,6 +3,7 @@ using FitService.Api.Jobs;
 using FitService.Api.Metrics;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
+using FitService.Api.Tracing;
 using Hangfire;
 using Hangfire.AspNetCore;
 
@@ -41,6 +42,7 @@ public static class ServiceRegistration
         services.AddSingleton<RetentionSweeper>();
         if (workers.Count > 0) services.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
         services.AddFitMetrics();
+        builder.AddFitTracing(FitMetrics.Role(api.Enabled, workers.Count));
 
         // The storage (above) and job activator are this host's own singletons, not Hangfire's static JobStorage.Current
         // and JobActivator.Current, so that two hosts in one process (tests, benchmarks) never enqueue into each other's

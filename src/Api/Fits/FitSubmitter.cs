@@ -3,6 +3,7 @@ using System.Text.Json;
 using FitService.Api.Jobs;
 using FitService.Api.Metrics;
 using FitService.Api.Storage;
+using FitService.Api.Tracing;
 
 namespace FitService.Api.Fits;
 
@@ -69,7 +70,7 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, FitMetrics me
     {
         var requestJson = JsonSerializer.Serialize(fit.Spec, FitRequestReader.Strict);
         return new NewFit(NewId(), tenant, Truncate(now), requestJson, fit.X, fit.Y, fit.Spec.Steps, fit.Spec.HistoryEvery,
-            fit.Spec.Label, idempotencyKey, Hash(requestJson, fit.X, fit.Y), batchId);
+            fit.Spec.Label, idempotencyKey, Hash(requestJson, fit.X, fit.Y), batchId, TraceParent: FitTracing.CurrentTraceParent());
     }
 
     /// <summary>Time-ordered ids (UUIDv7), 32 hex digits.</summary>

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using FitService.Api.Metrics;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
+using FitService.Api.Tracing;
 using Hangfire;
 using Microsoft.Extensions.Options;
 
@@ -116,6 +117,7 @@ public sealed class DrainJob(
 
     private FitCompletion? RunOne(FitRecord fit, double[] x, double[] y, CancellationToken shutdown)
     {
+        using var span = FitTracing.StartRun(fit.Id, fit.Attempt, fit.TraceParent);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
         cancellations.Register(fit.Id, stop);
         try

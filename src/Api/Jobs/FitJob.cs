@@ -1,6 +1,7 @@
 using FitService.Api.Metrics;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
+using FitService.Api.Tracing;
 using Hangfire;
 using Hangfire.Server;
 using Serilog.Context;
@@ -108,6 +109,7 @@ public sealed class FitJob(
                     return;
             }
 
+            using var span = FitTracing.StartRun(fitId, start.Attempt, start.Fit!.TraceParent);
             FitCompletion? completion;
             (double[] X, double[] Y) points;
             var ended = false;

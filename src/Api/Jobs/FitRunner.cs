@@ -4,6 +4,7 @@ using FitService.Api.Metrics;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
 using FitService.Api.LearningRates;
+using FitService.Api.Tracing;
 using FitService.Engine;
 using FitService.Engine.Exact;
 using FitService.Engine.LearningRates;
@@ -34,6 +35,7 @@ public sealed class FitRunner(
     /// </summary>
     public FitCompletion? Run(FitRecord fit, double[] x, double[] y, CancellationTokenSource stop, CancellationToken shutdown)
     {
+        using var span = FitTracing.StartEngine(fit.Id);
         if (fit.Kind == FitKinds.LearningRateFinder) return RunFinder(fit, x, y, stop, shutdown);
         var spec = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!;
         if (spec.Solver == FitValidator.Exact) return Exact(spec, x, y, shutdown);

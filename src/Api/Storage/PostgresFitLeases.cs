@@ -64,8 +64,10 @@ public sealed partial class PostgresFitStore
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
+            // The points follow the fit's columns (however many those are).
+            var x = reader.FieldCount - 2;
             claimed.Add(new ClaimedFit(ReadFit(reader),
-                DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(23)), DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(24))));
+                DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(x)), DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(x + 1))));
         }
         return claimed;
     }

@@ -10,7 +10,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 {
     private const string Columns =
         "seq, id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, " +
-        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, outcome";
+        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, outcome, trace_parent";
 
     // Queries run per submission or per fit end. SQLite's planner prefers ix_fits_batch (every fit of a batch) over the
     // partial index of its unfinished fits, walking past all finished fits on each call (quadratic over a batch of
@@ -77,6 +77,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 while (await reader.ReadAsync(ct)) existing.Add(reader.GetString(0));
             if (!existing.Contains("kind")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN kind TEXT NOT NULL DEFAULT 'fit'", ct);
             if (!existing.Contains("outcome")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN outcome TEXT", ct);
+            if (!existing.Contains("trace_parent")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN trace_parent TEXT", ct);
             existing.Clear();
             await using (var info = Command(conn, tx, "SELECT name FROM pragma_table_info('batches')"))
             await using (var reader = await info.ExecuteReaderAsync(ct))
@@ -107,9 +108,9 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             }
         }
         await using (var insert = Command(conn, tx, """
-            INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, idempotency_key, request_hash, kind)
-            VALUES ($id, $t, 0, $steps, $every, $created, $request, $label, $points, $batch, $key, $hash, $kind) RETURNING seq
-            """, ("$kind", fit.Kind),
+            INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, idempotency_key, request_hash, kind, trace_parent)
+            VALUES ($id, $t, 0, $steps, $every, $created, $request, $label, $points, $batch, $key, $hash, $kind, $trace) RETURNING seq
+            """, ("$kind", fit.Kind), ("$trace", fit.TraceParent),
             ("$id", fit.Id), ("$t", fit.Tenant), ("$steps", fit.Steps), ("$every", fit.HistoryEvery),
             ("$created", fit.CreatedAt.ToUnixTimeMilliseconds()), ("$request", fit.RequestJson), ("$label", fit.Label),
             ("$points", fit.X.Length), ("$batch", fit.BatchId), ("$key", fit.IdempotencyKey), ("$hash", fit.RequestHash)))
@@ -123,6 +124,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             Id = fit.Id, Tenant = fit.Tenant, Seq = seq, Status = FitStatus.Queued, Steps = fit.Steps, HistoryEvery = fit.HistoryEvery,
             CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(fit.CreatedAt.ToUnixTimeMilliseconds()), RequestJson = fit.RequestJson,
             Label = fit.Label, Points = fit.X.Length, BatchId = fit.BatchId, RequestHash = fit.RequestHash, Kind = fit.Kind,
+            TraceParent = fit.TraceParent,
         };
         return new CreateResult(CreateOutcome.Created, created);
     }, ct);
@@ -511,5 +513,6 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         Attempt = r.GetInt32(20),
         Kind = r.GetString(21),
         OutcomeJson = r.IsDBNull(22) ? null : r.GetString(22),
+        TraceParent = r.IsDBNull(23) ? null : r.GetString(23),
     };
 }
