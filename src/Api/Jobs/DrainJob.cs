@@ -29,6 +29,13 @@ public sealed class DrainJob(
     /// <summary>A drain job hands over to a fresh one after this, so the dashboard shows progress rather than one endless job.</summary>
     public static readonly TimeSpan MaxDuration = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// A fit's end is stored and announced at most this long after it ended (plus the run of the fit in hand), not when
+    /// its whole chunk is done: waiters and webhooks of the chunk's first fits would otherwise wait for all the others.
+    /// Fast fits still end many to a statement.
+    /// </summary>
+    public static readonly TimeSpan EndWithin = TimeSpan.FromMilliseconds(5);
+
     [AutomaticRetry(Attempts = 3)]
     [JobDisplayName("drain small fits")]
     public string Run(CancellationToken shutdown) => Blocking.Wait(RunAsync(shutdown));
@@ -62,8 +69,19 @@ public sealed class DrainJob(
     {
         var unfinished = chunk.Select(c => c.Fit.Id).ToHashSet();
         var completions = new List<(FitRecord Fit, FitCompletion Completion)>(chunk.Count);
+        // completions[..stored] have been ended (or refused by the store); the rest wait for the next EndPendingAsync.
+        var stored = 0;
+        var oldestPending = 0L;
         var ended = new HashSet<string>();
         var sinceRenewal = Stopwatch.StartNew();
+
+        async Task EndPendingAsync()
+        {
+            if (stored == completions.Count) return;
+            ended.UnionWith(await EndAsync(completions.GetRange(stored, completions.Count - stored)));
+            stored = completions.Count;
+        }
+
         try
         {
             foreach (var (fit, x, y) in chunk)
@@ -72,8 +90,10 @@ public sealed class DrainJob(
                     ? runner.GaveUp(null, fit.Attempt - 1)
                     : RunOne(fit, x, y, shutdown);
                 if (completion is null) break;
+                if (stored == completions.Count) oldestPending = Stopwatch.GetTimestamp();
                 completions.Add((fit, completion));
                 unfinished.Remove(fit.Id);
+                if (Stopwatch.GetElapsedTime(oldestPending) >= EndWithin) await EndPendingAsync();
                 if (sinceRenewal.Elapsed > leases.Duration / 3 && unfinished.Count > 0)
                 {
                     await leases.RenewAsync(unfinished, shutdown);
@@ -87,11 +107,11 @@ public sealed class DrainJob(
             // too, so that the retried drain (or a sweep) takes it again at once rather than after the lease.
             try
             {
-                ended = await EndAsync(completions);
+                await EndPendingAsync();
             }
             catch
             {
-                unfinished.UnionWith(completions.Select(c => c.Fit.Id));
+                unfinished.UnionWith(completions.Skip(stored).Select(c => c.Fit.Id));
                 throw;
             }
             finally
@@ -140,14 +160,16 @@ public sealed class DrainJob(
     {
         if (completions.Count == 0) return [];
         var ended = (await leases.CompleteManyAsync([.. completions.Select(c => (c.Fit.Id, c.Completion))], CancellationToken.None)).ToHashSet();
+        var announced = new List<(FitSignal, FitRecord)>(ended.Count);
         foreach (var (fit, completion) in completions)
         {
             if (!ended.Contains(fit.Id)) continue;
             logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
                 fit.Id, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
             metrics.Ended(completion.Status);
-            await endings.EndedAsync(new FitSignal(fit.Id, true, completion.Step, completion.Loss, completion.Params), fit);
+            announced.Add((new FitSignal(fit.Id, true, completion.Step, completion.Loss, completion.Params), fit));
         }
+        await endings.EndedManyAsync(announced);
         return ended;
     }
 }
