@@ -419,6 +419,8 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 SELECT b.id FROM batches b WHERE b.created_at < $before AND NOT EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id) LIMIT $n);
             DELETE FROM expired;
             """, ct, ("$before", endedBefore.ToUnixTimeMilliseconds()), ("$n", limit));
+        // Gives the pages this batch freed back to the file system (the file is in incremental auto-vacuum, see SqliteDatabase).
+        if (deleted > 0) await ExecAsync(conn, tx, "PRAGMA incremental_vacuum", ct);
         return deleted;
     }, ct);
 
