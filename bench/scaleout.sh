@@ -42,10 +42,19 @@ start() { # start <log name> <settings...>
   echo "process did not start:" >&2; cat "$log" >&2; exit 1
 }
 # Not in $(…): a subshell's pids+=() would not reach the cleanup, and the process would outlive the bench.
-start worker1 --Api:Enabled=false --Workers:Count=2
-start worker2 --Api:Enabled=false --Workers:Count=2
+# WORKERS=1 runs one worker process (default 2).
+for w in $(seq 1 "${WORKERS:-2}"); do start "worker$w" --Api:Enabled=false --Workers:Count=2; done
 start api --Workers:Count=0
 api_port=$started_port
+postmaster=$(head -1 "$work/data/postmaster.pid")
+# CPU seconds of a process and of the children it reaped (PostgreSQL's backends), from /proc.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat"; }
+# PostgreSQL: the postmaster, the backends it reaped, and the backends still alive (pooled connections).
+pg_cpu() { { cat "/proc/$postmaster/stat"; for c in $(ps --ppid "$postmaster" -o pid=); do cat "/proc/$c/stat" 2>/dev/null; done; } |
+  awk -v hz="$(getconf CLK_TCK)" '{ t += $14 + $15 + $16 + $17 } END { printf "%.1f", t / hz }'; }
+cpu_report() { echo "cpu seconds: api $(cpu "${pids[-1]}"), workers $(for p in "${pids[@]:0:${#pids[@]}-1}"; do printf '%s ' "$(cpu "$p")"; done)postgres $(pg_cpu)"; }
+cpu_report
 
 echo "$(date -u +%F) $(nproc) cores, $(uptime | sed 's/.*load average/load average/')"
 dotnet "$work/bench/FitService.ScaleOut.Bench.dll" "$cs" "http://127.0.0.1:$api_port" "${1:-2000}" "${2:-10000}" "${3:-8}" "${4:-500}"
+cpu_report

@@ -27,6 +27,8 @@ var fits = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 
 var clients = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 8;
 var latencyFits = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 500;
 await using var db = NpgsqlDataSource.Create(connectionString);
+// BENCH_PHASES: "b" runs only b, "ab" a and b; anything else (default "abcde") runs all.
+var phases = Environment.GetEnvironmentVariable("BENCH_PHASES") ?? "abcde";
 
 // a) Hangfire no-op jobs: GC.KeepAlive(null) is a static method every worker can load, and does nothing.
 var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, new PostgreSqlStorageOptions()), new PostgreSqlStorageOptions());
@@ -34,13 +36,14 @@ var jobs = new BackgroundJobClient(storage);
 var monitor = storage.GetMonitoringApi();
 var succeededBefore = monitor.SucceededListCount();
 var clock = Stopwatch.StartNew();
+if (!phases.Contains('a')) noops = 0;
 await Parallel.ForEachAsync(Enumerable.Range(0, noops), new ParallelOptions { MaxDegreeOfParallelism = clients },
     (_, _) => { jobs.Enqueue("default", () => GC.KeepAlive(null)); return ValueTask.CompletedTask; });
 var enqueued = clock.Elapsed;
 while (monitor.SucceededListCount() - succeededBefore < noops) await Task.Delay(20);
 var noopSeconds = clock.Elapsed.TotalSeconds;
 var noopLatency = Percentiles(monitor.SucceededJobs(0, noops).Select(j => (double)(j.Value.TotalDuration ?? 0)).ToList());
-Console.WriteLine($"a) Hangfire no-op jobs: {noops} in {noopSeconds:F2} s = {noops / noopSeconds:F0} jobs/s " +
+if (noops > 0) Console.WriteLine($"a) Hangfire no-op jobs: {noops} in {noopSeconds:F2} s = {noops / noopSeconds:F0} jobs/s " +
                   $"(enqueued in {enqueued.TotalSeconds:F2} s); created -> succeeded p50 {noopLatency.P50:F0} ms, p95 {noopLatency.P95:F0} ms (backlog included)");
 
 // b) Small fits end to end: the lesson's 20 points, degree 2, 100 steps.
@@ -62,12 +65,16 @@ while (await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2") - endedB
 var fitSeconds = clock.Elapsed.TotalSeconds;
 var latency = Percentiles((await ListAsync(
     "SELECT EXTRACT(EPOCH FROM started_at - created_at) * 1000 FROM fits WHERE started_at IS NOT NULL")).ToList());
+var endToEnd = (await ListAsync(
+    "SELECT EXTRACT(EPOCH FROM finished_at - created_at) * 1000 FROM fits WHERE finished_at IS NOT NULL ORDER BY 1")).ToList();
+Console.WriteLine($"   submitted -> ended p50 {endToEnd[endToEnd.Count / 2]:F0} ms, p99 {endToEnd[Math.Min(endToEnd.Count - 1, (int)(endToEnd.Count * 0.99))]:F0} ms");
 // Every job that succeeded since phase a ran fits (drain jobs; this process cannot load their type to tell them apart).
 var drainJobs = monitor.SucceededListCount() - succeededBefore - noops;
 Console.WriteLine($"b) small fits end to end: {fits} in {fitSeconds:F2} s = {fits / fitSeconds:F0} fits/s " +
                   $"(submitted in {submittedIn:F2} s = {fits / submittedIn:F0}/s by {clients} clients); " +
                   $"queued -> started p50 {latency.P50:F0} ms, p95 {latency.P95:F0} ms; {drainJobs} Hangfire jobs ran them");
-Console.WriteLine($"   ratio b/a = {fits / fitSeconds / (noops / noopSeconds):F1}x");
+if (noops > 0) Console.WriteLine($"   ratio b/a = {fits / fitSeconds / (noops / noopSeconds):F1}x");
+if (!phases.Contains('c') && !phases.Contains('d') && !phases.Contains('e')) return;
 
 // c) The same fits as scripts send them: batches of 1,000 (one request each), run by the drain jobs.
 endedBefore = await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2");
