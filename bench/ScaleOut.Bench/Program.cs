@@ -91,7 +91,7 @@ while (await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2") - endedB
 var batchSeconds = clock.Elapsed.TotalSeconds;
 Console.WriteLine($"c) the same fits in batches of {batchSize}: {batchFits} in {batchSeconds:F2} s = {batchFits / batchSeconds:F0} fits/s " +
                   $"(submitted in {batchSubmittedIn:F2} s)");
-Console.WriteLine($"   ratio c/a = {batchFits / batchSeconds / (noops / noopSeconds):F1}x");
+if (noops > 0) Console.WriteLine($"   ratio c/a = {batchFits / batchSeconds / (noops / noopSeconds):F1}x");
 
 // d) Fit end -> webhook arrival (the worker processes deliver; the receiver is here, on loopback). Submitted at a
 // steady pace, not all at once, so the figure is the path's latency rather than a backlog's.
