@@ -2,7 +2,7 @@
 # Throughput of the scale-out topology on this machine, side by side in one run on one throw-away PostgreSQL:
 #   a) Hangfire.PostgreSql no-op jobs/s run by 2 worker processes, b) small fits/s end to end (8 clients -> 1 API
 #   process -> 2 worker processes), and queued -> started latency. Needs the Debian 'postgresql' package.
-# Usage: bench/scaleout.sh [no-op jobs, default 2000] [fits, default 10000] [clients, default 8]
+# Usage: bench/scaleout.sh [no-op jobs, default 2000] [fits, default 10000] [clients, default 8] [webhook/wait fits, default 500]
 # The cluster runs with fsync off (as the test cluster does): it measures the service and Hangfire, not the disk.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,16 +35,26 @@ dotnet build "$root/bench/ScaleOut.Bench" -c Release -o "$work/bench" --nologo -
 start() { # start <log name> <settings...>
   local p; p=$(free_port); local log="$work/$1.log"; shift
   dotnet "$work/app/FitService.Api.dll" --urls="http://127.0.0.1:$p" --Storage:Provider=postgres "--Storage:ConnectionString=$cs" \
-    --Serilog:MinimumLevel:Default=Warning --Limits:RequestsPerSecond=0 "$@" >"$log" 2>&1 &
+    --Serilog:MinimumLevel:Default=Warning --Limits:RequestsPerSecond=0 \
+    --Webhooks:AllowedHosts:0=127.0.0.1 --Webhooks:SigningSecret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw "$@" >"$log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$p/health/ready" >/dev/null && { started_port=$p; return; }; sleep 0.1; done
   echo "process did not start:" >&2; cat "$log" >&2; exit 1
 }
 # Not in $(…): a subshell's pids+=() would not reach the cleanup, and the process would outlive the bench.
-start worker1 --Api:Enabled=false --Workers:Count=2
-start worker2 --Api:Enabled=false --Workers:Count=2
+# WORKERS=1 runs one worker process (default 2).
+for w in $(seq 1 "${WORKERS:-2}"); do start "worker$w" --Api:Enabled=false --Workers:Count=2; done
 start api --Workers:Count=0
 api_port=$started_port
+postmaster=$(head -1 "$work/data/postmaster.pid")
+# CPU seconds of a process and of the children it reaped (PostgreSQL's backends), from /proc.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat"; }
+# PostgreSQL: the postmaster, the backends it reaped, and the backends still alive (pooled connections).
+pg_cpu() { { cat "/proc/$postmaster/stat"; for c in $(ps --ppid "$postmaster" -o pid=); do cat "/proc/$c/stat" 2>/dev/null; done; } |
+  awk -v hz="$(getconf CLK_TCK)" '{ t += $14 + $15 + $16 + $17 } END { printf "%.1f", t / hz }'; }
+cpu_report() { echo "cpu seconds: api $(cpu "${pids[-1]}"), workers $(for p in "${pids[@]:0:${#pids[@]}-1}"; do printf '%s ' "$(cpu "$p")"; done)postgres $(pg_cpu)"; }
+cpu_report
 
 echo "$(date -u +%F) $(nproc) cores, $(uptime | sed 's/.*load average/load average/')"
-dotnet "$work/bench/FitService.ScaleOut.Bench.dll" "$cs" "http://127.0.0.1:$api_port" "${1:-2000}" "${2:-10000}" "${3:-8}"
+dotnet "$work/bench/FitService.ScaleOut.Bench.dll" "$cs" "http://127.0.0.1:$api_port" "${1:-2000}" "${2:-10000}" "${3:-8}" "${4:-500}"
+cpu_report

@@ -1,14 +1,23 @@
 // Side-by-side throughput of the scale-out topology (driven by bench/scaleout.sh, which starts PostgreSQL, one API-only
 // and two worker-only processes):
 //   a) Hangfire.PostgreSql's own rate: no-op jobs enqueued here, run by the worker processes;
-//   b) small fits end to end: submitted over HTTP by concurrent clients to the API process, until all have ended.
-// Usage: FitService.Bench <connection string> <api url> [no-op jobs] [fits] [clients]
+//   b) small fits end to end: submitted over HTTP by concurrent clients to the API process, until all have ended;
+//   c) the same in batches; d) fit end -> webhook arrival at a receiver in this process; e) fit end -> answer of
+//   `Prefer: wait` from the API process while a worker process runs the fit.
+// Usage: FitService.Bench <connection string> <api url> [no-op jobs] [fits] [clients] [webhook and wait fits]
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using Hangfire;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 var connectionString = args[0];
@@ -16,7 +25,10 @@ var api = new Uri(args[1]);
 var noops = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2000;
 var fits = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 10_000;
 var clients = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 8;
+var latencyFits = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 500;
 await using var db = NpgsqlDataSource.Create(connectionString);
+// BENCH_PHASES: "b" runs only b, "ab" a and b; anything else (default "abcde") runs all.
+var phases = Environment.GetEnvironmentVariable("BENCH_PHASES") ?? "abcde";
 
 // a) Hangfire no-op jobs: GC.KeepAlive(null) is a static method every worker can load, and does nothing.
 var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, new PostgreSqlStorageOptions()), new PostgreSqlStorageOptions());
@@ -24,13 +36,14 @@ var jobs = new BackgroundJobClient(storage);
 var monitor = storage.GetMonitoringApi();
 var succeededBefore = monitor.SucceededListCount();
 var clock = Stopwatch.StartNew();
+if (!phases.Contains('a')) noops = 0;
 await Parallel.ForEachAsync(Enumerable.Range(0, noops), new ParallelOptions { MaxDegreeOfParallelism = clients },
     (_, _) => { jobs.Enqueue("default", () => GC.KeepAlive(null)); return ValueTask.CompletedTask; });
 var enqueued = clock.Elapsed;
 while (monitor.SucceededListCount() - succeededBefore < noops) await Task.Delay(20);
 var noopSeconds = clock.Elapsed.TotalSeconds;
 var noopLatency = Percentiles(monitor.SucceededJobs(0, noops).Select(j => (double)(j.Value.TotalDuration ?? 0)).ToList());
-Console.WriteLine($"a) Hangfire no-op jobs: {noops} in {noopSeconds:F2} s = {noops / noopSeconds:F0} jobs/s " +
+if (noops > 0) Console.WriteLine($"a) Hangfire no-op jobs: {noops} in {noopSeconds:F2} s = {noops / noopSeconds:F0} jobs/s " +
                   $"(enqueued in {enqueued.TotalSeconds:F2} s); created -> succeeded p50 {noopLatency.P50:F0} ms, p95 {noopLatency.P95:F0} ms (backlog included)");
 
 // b) Small fits end to end: the lesson's 20 points, degree 2, 100 steps.
@@ -52,12 +65,16 @@ while (await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2") - endedB
 var fitSeconds = clock.Elapsed.TotalSeconds;
 var latency = Percentiles((await ListAsync(
     "SELECT EXTRACT(EPOCH FROM started_at - created_at) * 1000 FROM fits WHERE started_at IS NOT NULL")).ToList());
+var endToEnd = (await ListAsync(
+    "SELECT EXTRACT(EPOCH FROM finished_at - created_at) * 1000 FROM fits WHERE finished_at IS NOT NULL ORDER BY 1")).ToList();
+Console.WriteLine($"   submitted -> ended p50 {endToEnd[endToEnd.Count / 2]:F0} ms, p99 {endToEnd[Math.Min(endToEnd.Count - 1, (int)(endToEnd.Count * 0.99))]:F0} ms");
 // Every job that succeeded since phase a ran fits (drain jobs; this process cannot load their type to tell them apart).
 var drainJobs = monitor.SucceededListCount() - succeededBefore - noops;
 Console.WriteLine($"b) small fits end to end: {fits} in {fitSeconds:F2} s = {fits / fitSeconds:F0} fits/s " +
                   $"(submitted in {submittedIn:F2} s = {fits / submittedIn:F0}/s by {clients} clients); " +
                   $"queued -> started p50 {latency.P50:F0} ms, p95 {latency.P95:F0} ms; {drainJobs} Hangfire jobs ran them");
-Console.WriteLine($"   ratio b/a = {fits / fitSeconds / (noops / noopSeconds):F1}x");
+if (noops > 0) Console.WriteLine($"   ratio b/a = {fits / fitSeconds / (noops / noopSeconds):F1}x");
+if (!phases.Contains('c') && !phases.Contains('d') && !phases.Contains('e')) return;
 
 // c) The same fits as scripts send them: batches of 1,000 (one request each), run by the drain jobs.
 endedBefore = await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2");
@@ -74,7 +91,54 @@ while (await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2") - endedB
 var batchSeconds = clock.Elapsed.TotalSeconds;
 Console.WriteLine($"c) the same fits in batches of {batchSize}: {batchFits} in {batchSeconds:F2} s = {batchFits / batchSeconds:F0} fits/s " +
                   $"(submitted in {batchSubmittedIn:F2} s)");
-Console.WriteLine($"   ratio c/a = {batchFits / batchSeconds / (noops / noopSeconds):F1}x");
+if (noops > 0) Console.WriteLine($"   ratio c/a = {batchFits / batchSeconds / (noops / noopSeconds):F1}x");
+
+// d) Fit end -> webhook arrival (the worker processes deliver; the receiver is here, on loopback). Submitted at a
+// steady pace, not all at once, so the figure is the path's latency rather than a backlog's.
+var arrivals = new System.Collections.Concurrent.ConcurrentDictionary<string, (DateTimeOffset FinishedAt, DateTimeOffset At)>();
+var receiverBuilder = WebApplication.CreateSlimBuilder();
+receiverBuilder.WebHost.UseUrls("http://127.0.0.1:0");
+receiverBuilder.Logging.ClearProviders();
+await using var receiver = receiverBuilder.Build();
+receiver.MapPost("/hook", async (HttpContext context) =>
+{
+    var at = DateTimeOffset.UtcNow;
+    using var body = await System.Text.Json.JsonDocument.ParseAsync(context.Request.Body);
+    var data = body.RootElement.GetProperty("data");
+    arrivals.TryAdd(data.GetProperty("id").GetString()!, (data.GetProperty("finishedAt").GetDateTimeOffset(), at));
+    return Results.NoContent();
+});
+await receiver.StartAsync();
+var hook = receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/hook";
+var withHook = new { request.x, request.y, request.degree, request.loss, request.learningRate, request.steps, webhook = new { url = hook } };
+var pace = TimeSpan.FromMilliseconds(40);
+clock.Restart();
+for (var i = 0; i < latencyFits; i++)
+{
+    (await http.PostAsJsonAsync("/v1/fits", withHook)).EnsureSuccessStatusCode();
+    var due = pace * (i + 1) - clock.Elapsed;
+    if (due > TimeSpan.Zero) await Task.Delay(due);
+}
+while (arrivals.Count < latencyFits && clock.Elapsed < TimeSpan.FromMinutes(5)) await Task.Delay(20);
+var webhookLatency = Percentiles(arrivals.Values.Select(a => (a.At - a.FinishedAt).TotalMilliseconds).ToList());
+Console.WriteLine($"d) fit end -> webhook received: {arrivals.Count} of {latencyFits} fits (one every {pace.TotalMilliseconds:0} ms): " +
+                  $"p50 {webhookLatency.P50:F0} ms, p95 {webhookLatency.P95:F0} ms");
+
+// e) Fit end -> answer of `Prefer: wait` (the API process learns of the end from the worker process's NOTIFY).
+var waits = new System.Collections.Concurrent.ConcurrentBag<double>();
+await Parallel.ForEachAsync(Enumerable.Range(0, Math.Min(latencyFits, 200)), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (_, ct) =>
+{
+    using var post = new HttpRequestMessage(HttpMethod.Post, "/v1/fits") { Content = JsonContent.Create(request) };
+    post.Headers.TryAddWithoutValidation("Prefer", "wait=30");
+    using var response = await http.SendAsync(post, ct);
+    var answered = DateTimeOffset.UtcNow;
+    response.EnsureSuccessStatusCode();
+    using var fit = await System.Text.Json.JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(ct), cancellationToken: ct);
+    if (fit.RootElement.TryGetProperty("finishedAt", out var finished) && finished.ValueKind == System.Text.Json.JsonValueKind.String)
+        waits.Add((answered - finished.GetDateTimeOffset()).TotalMilliseconds);
+});
+var waitLatency = Percentiles(waits.ToList());
+Console.WriteLine($"e) fit end -> Prefer: wait answered: {waits.Count} fits, 4 clients: p50 {waitLatency.P50:F0} ms, p95 {waitLatency.P95:F0} ms");
 
 async Task<long> ScalarAsync(string sql)
 {

@@ -3,6 +3,7 @@ using FitService.Api.Jobs;
 using FitService.Api.Metrics;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
+using FitService.Api.Tracing;
 using Hangfire;
 using Hangfire.AspNetCore;
 
@@ -41,6 +42,7 @@ public static class ServiceRegistration
         services.AddSingleton<RetentionSweeper>();
         if (workers.Count > 0) services.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
         services.AddFitMetrics();
+        builder.AddFitTracing(FitMetrics.Role(api.Enabled, workers.Count));
 
         // The storage (above) and job activator are this host's own singletons, not Hangfire's static JobStorage.Current
         // and JobActivator.Current, so that two hosts in one process (tests, benchmarks) never enqueue into each other's
@@ -76,7 +78,21 @@ public static class ServiceRegistration
     /// <summary>Creates or migrates the schema before anything else touches the store (not a corrupt one: readiness says why).</summary>
     private sealed class StoreInitializer(IFitStore store, StorageFaults faults) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken) => faults.Corruption is null ? store.InitializeAsync(cancellationToken) : Task.CompletedTask;
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            if (faults.Corruption is not null) return;
+            try
+            {
+                await store.InitializeAsync(cancellationToken);
+            }
+            catch (Exception e) when (StorageFaults.IsCorruption(e))
+            {
+                // A damaged schema page (the integrity check at start is off, or missed it): start unready and answer 503,
+                // as for any damaged page a request meets, rather than fail to start at all.
+                faults.ReportCorruption($"the schema could not be read: {e.Message}");
+            }
+        }
+
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -28,15 +28,28 @@ public static class WebhookRegistration
         services.TryAddSingleton<IWebhookSecrets, ConfiguredWebhookSecrets>();
         services.AddSingleton<WebhookUrlPolicy>();
         services.AddSingleton<WebhookSender>();
-        services.AddSingleton<IDeliveryQueue, HangfireDeliveryQueue>();
+        services.AddSingleton<HangfireDeliveryQueue>();
+        var webhooks = builder.Configuration.GetSection(WebhookOptions.Section).Get<WebhookOptions>() ?? new WebhookOptions();
+        var storage = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+        var deliversHere = runsWorkers && webhooks.Workers > 0;
+        if (deliversHere && storage.IsPostgres)
+        {
+            // Events that end in this worker process are delivered by it at once, not through a Hangfire job each.
+            services.AddSingleton<DirectDeliveryQueue>();
+            services.AddSingleton<IDeliveryQueue>(sp => sp.GetRequiredService<DirectDeliveryQueue>());
+            services.AddHostedService(sp => sp.GetRequiredService<DirectDeliveryQueue>());
+        }
+        else
+        {
+            services.AddSingleton<IDeliveryQueue>(sp => sp.GetRequiredService<HangfireDeliveryQueue>());
+        }
         services.AddSingleton<WebhookEvents>();
         services.AddSingleton<IFitEndedHandler>(sp => sp.GetRequiredService<WebhookEvents>());
         services.AddSingleton<BatchCompletedEvents>();
         services.AddSingleton<IFitEndedHandler>(sp => sp.GetRequiredService<BatchCompletedEvents>());
         services.AddTransient<WebhookDeliveryJob>();
 
-        var webhooks = builder.Configuration.GetSection(WebhookOptions.Section).Get<WebhookOptions>() ?? new WebhookOptions();
-        if (runsWorkers && webhooks.Workers > 0)
+        if (deliversHere)
         {
             services.AddHangfireServer(options =>
             {

@@ -3,6 +3,7 @@ using System.Text.Json;
 using FitService.Api.Jobs;
 using FitService.Api.Metrics;
 using FitService.Api.Storage;
+using FitService.Api.Tracing;
 
 namespace FitService.Api.Fits;
 
@@ -69,7 +70,8 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, FitMetrics me
     {
         var content = StoredSpecs.Content(fit.Spec);
         return new NewFit(NewId(), tenant, Truncate(now), StoredSpecs.Stamp(content), fit.X, fit.Y, fit.Spec.Steps, fit.Spec.HistoryEvery,
-            fit.Spec.Label, idempotencyKey, Hash(content, fit.X, fit.Y, fit.Weights), batchId, Weights: fit.Weights);
+            fit.Spec.Label, idempotencyKey, Hash(content, fit.X, fit.Y, fit.Weights), batchId, Weights: fit.Weights,
+            TraceParent: FitTracing.CurrentTraceParent());
     }
 
     /// <summary>Time-ordered ids (UUIDv7), 32 hex digits.</summary>

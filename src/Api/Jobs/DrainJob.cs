@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Diagnostics;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
+using FitService.Api.Tracing;
 using Hangfire;
 using Microsoft.Extensions.Options;
 
@@ -25,6 +26,13 @@ public sealed class DrainJob(
 {
     /// <summary>A drain job hands over to a fresh one after this, so the dashboard shows progress rather than one endless job.</summary>
     public static readonly TimeSpan MaxDuration = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// A fit's end is stored and announced at most this long after it ended (plus the run of the fit in hand), not when
+    /// its whole chunk is done: waiters and webhooks of the chunk's first fits would otherwise wait for all the others.
+    /// Fast fits still end many to a statement.
+    /// </summary>
+    public static readonly TimeSpan EndWithin = TimeSpan.FromMilliseconds(5);
 
     [AutomaticRetry(Attempts = 3)]
     [JobDisplayName("drain small fits")]
@@ -59,8 +67,19 @@ public sealed class DrainJob(
     {
         var unfinished = chunk.Select(c => c.Fit.Id).ToHashSet();
         var completions = new List<(FitRecord Fit, FitCompletion Completion)>(chunk.Count);
+        // completions[..stored] have been ended (or refused by the store); the rest wait for the next EndPendingAsync.
+        var stored = 0;
+        var oldestPending = 0L;
         var ended = new HashSet<string>();
         var sinceRenewal = Stopwatch.StartNew();
+
+        async Task EndPendingAsync()
+        {
+            if (stored == completions.Count) return;
+            ended.UnionWith(await EndAsync(completions.GetRange(stored, completions.Count - stored)));
+            stored = completions.Count;
+        }
+
         try
         {
             foreach (var (fit, points) in chunk)
@@ -69,8 +88,10 @@ public sealed class DrainJob(
                     ? runner.GaveUp(null, fit.Attempt - 1)
                     : RunOne(fit, points, shutdown);
                 if (completion is null) break;
+                if (stored == completions.Count) oldestPending = Stopwatch.GetTimestamp();
                 completions.Add((fit, completion));
                 unfinished.Remove(fit.Id);
+                if (Stopwatch.GetElapsedTime(oldestPending) >= EndWithin) await EndPendingAsync();
                 if (sinceRenewal.Elapsed > leases.Duration / 3 && unfinished.Count > 0)
                 {
                     await leases.RenewAsync(unfinished, shutdown);
@@ -84,11 +105,11 @@ public sealed class DrainJob(
             // too, so that the retried drain (or a sweep) takes it again at once rather than after the lease.
             try
             {
-                ended = await EndAsync(completions);
+                await EndPendingAsync();
             }
             catch
             {
-                unfinished.UnionWith(completions.Select(c => c.Fit.Id));
+                unfinished.UnionWith(completions.Skip(stored).Select(c => c.Fit.Id));
                 // The store's failure to end the chunk is what the retried drain must know of, so it replaces whatever
                 // stopped the loop (a shutdown, an engine fault), which the ended fits' records already tell.
 #pragma warning disable CA2219
@@ -117,6 +138,7 @@ public sealed class DrainJob(
 
     private FitCompletion? RunOne(FitRecord fit, FitPoints points, CancellationToken shutdown)
     {
+        using var span = FitTracing.StartRun(fit.Id, fit.Attempt, fit.TraceParent);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
         cancellations.Register(fit.Id, stop);
         try
@@ -139,13 +161,15 @@ public sealed class DrainJob(
     {
         if (completions.Count == 0) return [];
         var ended = (await leases.CompleteManyAsync([.. completions.Select(c => (c.Fit.Id, c.Completion))], CancellationToken.None)).ToHashSet();
+        var announced = new List<(FitSignal, FitStatus, FitRecord)>(ended.Count);
         foreach (var (fit, completion) in completions)
         {
             if (!ended.Contains(fit.Id)) continue;
             logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
                 fit.Id, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
-            await endings.EndedAsync(new FitSignal(fit.Id, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit);
+            announced.Add((new FitSignal(fit.Id, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit));
         }
+        await endings.EndedManyAsync(announced);
         return ended;
     }
 }

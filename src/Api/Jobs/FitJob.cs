@@ -1,5 +1,6 @@
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
+using FitService.Api.Tracing;
 using Hangfire;
 using Hangfire.Server;
 using Serilog.Context;
@@ -105,6 +106,7 @@ public sealed class FitJob(
                     return;
             }
 
+            using var span = FitTracing.StartRun(fitId, start.Attempt, start.Fit!.TraceParent);
             FitCompletion? completion;
             FitPoints points;
             var ended = false;

@@ -4,6 +4,7 @@ using FitService.Api.Metrics;
 using FitService.Api.Notifications;
 using FitService.Api.Storage;
 using FitService.Api.LearningRates;
+using FitService.Api.Tracing;
 using FitService.Engine;
 using FitService.Engine.Exact;
 using FitService.Engine.LearningRates;
@@ -35,6 +36,7 @@ public sealed class FitRunner(
     public FitCompletion? Run(FitRecord fit, FitPoints points, CancellationTokenSource stop, CancellationToken shutdown)
     {
         var (x, y, weights) = points;
+        using var span = FitTracing.StartEngine(fit.Id);
         if (fit.Kind == FitKinds.LearningRateFinder) return RunFinder(fit, x, y, stop, shutdown);
         var spec = StoredSpecs.Read<FitSpec>(fit.RequestJson);
         if (spec.Solver == FitValidator.Exact) return Exact(spec, points, shutdown);

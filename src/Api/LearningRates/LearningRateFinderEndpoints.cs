@@ -77,7 +77,8 @@ public static class LearningRateFinderEndpoints
         if (await guard.CheckAsync(http, tenant, [spec.ToFitSpec()], ct) is { } refused) return refused;
         var content = StoredSpecs.Content(spec);
         var run = new NewFit(FitSubmitter.NewId(), tenant, FitSubmitter.Truncate(clock.GetUtcNow()), StoredSpecs.Stamp(content), x, y, spec.Steps, 1, spec.Label,
-            key, FitSubmitter.Hash(content, x, y), Kind: FitKinds.LearningRateFinder);
+            key, FitSubmitter.Hash(content, x, y), Kind: FitKinds.LearningRateFinder,
+            TraceParent: Tracing.FitTracing.CurrentTraceParent());
         var stored = await store.CreateAsync(run, ct);
         var created = stored.Fit!;
         // Fits and finder runs share the table and so the keys: a fit's key is never a finder run's replay.

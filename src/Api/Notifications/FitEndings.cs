@@ -23,6 +23,25 @@ public sealed class FitEndings(IFitSignals signals, IFitStore store, FitMetrics 
 {
     private readonly IFitEndedHandler[] _handlers = handlers.ToArray();
 
+    /// <summary>How many ends of one group run their handlers at once (each is a few statements: a webhook event and its job).</summary>
+    public const int HandlersInParallel = 4;
+
+    /// <summary>
+    /// The ends of several fits stored together (a drain's group): every waiter hears at once, then the handlers run a few
+    /// fits at a time, so the last fit's webhook does not wait for every other fit's event and job to be written first.
+    /// </summary>
+    public async Task EndedManyAsync(IReadOnlyList<(FitSignal Signal, FitStatus Status, FitRecord Fit)> ends)
+    {
+        foreach (var (signal, status, _) in ends)
+        {
+            metrics.Ended(status);
+            signals.Publish(signal with { Ended = true });
+        }
+        if (_handlers.Length == 0) return;
+        await Parallel.ForEachAsync(ends, new ParallelOptions { MaxDegreeOfParallelism = HandlersInParallel },
+            async (end, _) => await HandleAsync(end.Signal, end.Fit));
+    }
+
     /// <param name="signal">The end as waiters hear it.</param>
     /// <param name="status">How it ended, for the metric.</param>
     /// <param name="fit">The fit's record if the caller holds one (a worker does), which saves the handlers a read.</param>
@@ -31,6 +50,11 @@ public sealed class FitEndings(IFitSignals signals, IFitStore store, FitMetrics 
         metrics.Ended(status);
         signals.Publish(signal with { Ended = true });
         if (_handlers.Length == 0) return;
+        await HandleAsync(signal, fit);
+    }
+
+    private async Task HandleAsync(FitSignal signal, FitRecord? fit)
+    {
         try
         {
             fit ??= await store.GetForWorkerAsync(signal.FitId, CancellationToken.None);

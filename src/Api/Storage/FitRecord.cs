@@ -42,7 +42,8 @@ public sealed record NewFit(
     string RequestHash,
     string? BatchId = null,
     string Kind = FitKinds.Fit,
-    double[]? Weights = null);
+    double[]? Weights = null,
+    string? TraceParent = null);
 
 /// <summary>What a row of the fits table holds: a fit, or a learning-rate finder run (which shares the lifecycle, points and history).</summary>
 public static class FitKinds
@@ -85,6 +86,8 @@ public sealed record FitRecord
     public string Kind { get; init; } = FitKinds.Fit;
     /// <summary>What the worker computed beside the descent (JSON): the optimum and gap, the finder's choice, or a finder's curve.</summary>
     public string? OutcomeJson { get; init; }
+    /// <summary>The W3C traceparent of the request that submitted the fit: its later spans (worker, webhooks) join that trace.</summary>
+    public string? TraceParent { get; init; }
 }
 
 /// <summary>What became of a create: a new fit, the fit an earlier request with the same idempotency key made, or a conflict.</summary>

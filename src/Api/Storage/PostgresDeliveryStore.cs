@@ -45,6 +45,20 @@ public sealed class PostgresDeliveryStore : IDeliveryStore, IAsyncDisposable
             PRIMARY KEY (event_id, attempt));
         CREATE INDEX IF NOT EXISTS ix_fits_finished ON fits (finished_at) WHERE finished_at IS NOT NULL;
         """,
+        // 2: a fit or batch that goes (retention, DELETE) takes its event and attempts along (batch events name the
+        // batch in fit_id, so no foreign key can say it).
+        """
+        CREATE OR REPLACE FUNCTION webhook_events_of_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            DELETE FROM webhook_attempts WHERE event_id IN (SELECT id FROM webhook_events WHERE fit_id = OLD.id);
+            DELETE FROM webhook_events WHERE fit_id = OLD.id;
+            RETURN NULL;
+        END $$;
+        DROP TRIGGER IF EXISTS tr_fits_deliveries ON fits;
+        CREATE TRIGGER tr_fits_deliveries AFTER DELETE ON fits FOR EACH ROW EXECUTE FUNCTION webhook_events_of_deleted();
+        DROP TRIGGER IF EXISTS tr_batches_deliveries ON batches;
+        CREATE TRIGGER tr_batches_deliveries AFTER DELETE ON batches FOR EACH ROW EXECUTE FUNCTION webhook_events_of_deleted();
+        """,
     ];
 
     private readonly NpgsqlDataSource _dataSource;

@@ -64,7 +64,8 @@ public sealed partial class PostgresFitStore
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            claimed.Add(new ClaimedFit(ReadFit(reader), PostgresFitStore.ReadPoints(reader, 23)));
+            // The points (x, y, w) follow the fit's columns, however many those are.
+            claimed.Add(new ClaimedFit(ReadFit(reader), PostgresFitStore.ReadPoints(reader, reader.FieldCount - 3)));
         }
         return claimed;
     }

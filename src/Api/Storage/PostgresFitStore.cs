@@ -15,7 +15,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
 {
     private const string Columns =
         "seq, id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, " +
-        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, outcome";
+        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, outcome, trace_parent";
 
     /// <summary>The whole history of fit <c>f</c> as one bytea (chunks in order), for use inside a query.</summary>
     private const string HistoryOfF =
@@ -104,6 +104,10 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         """
         ALTER TABLE fit_points ADD COLUMN IF NOT EXISTS w bytea;
         """,
+        // 10: the W3C traceparent of the submitting request, so the worker and webhook spans join the fit's trace.
+        """
+        ALTER TABLE fits ADD COLUMN IF NOT EXISTS trace_parent text;
+        """,
     ];
 
     private readonly NpgsqlDataSource _dataSource;
@@ -149,8 +153,8 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         var created = await QuerySingleAsync(conn, null, $"""
             WITH f AS (
                 INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id,
-                                  idempotency_key, request_hash, kind)
-                VALUES (@id, @t, @queued, @steps, @every, @created, @request, @label, @points, @batch, @key, @hash, @kind)
+                                  idempotency_key, request_hash, kind, trace_parent)
+                VALUES (@id, @t, @queued, @steps, @every, @created, @request, @label, @points, @batch, @key, @hash, @kind, @trace)
                 ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING *),
             p AS (INSERT INTO fit_points (fit_id, x, y, w) SELECT id, @x, @y, @w::bytea FROM f)
@@ -158,7 +162,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
             """, ct,
             ("id", fit.Id), ("t", fit.Tenant), ("queued", (int)FitStatus.Queued), ("steps", fit.Steps), ("every", fit.HistoryEvery),
             ("created", Utc(fit.CreatedAt)), ("request", fit.RequestJson), ("label", fit.Label), ("points", fit.X.Length),
-            ("batch", fit.BatchId), ("key", fit.IdempotencyKey), ("hash", fit.RequestHash), ("kind", fit.Kind),
+            ("batch", fit.BatchId), ("key", fit.IdempotencyKey), ("hash", fit.RequestHash), ("kind", fit.Kind), ("trace", fit.TraceParent),
             ("x", DoubleBlobs.ToBytes(fit.X)), ("y", DoubleBlobs.ToBytes(fit.Y)), ("w", fit.Weights is null ? null : DoubleBlobs.ToBytes(fit.Weights)));
         if (created is not null) return new CreateResult(CreateOutcome.Created, created);
         return await FindByKeyAsync(conn, fit, ct);
@@ -186,8 +190,10 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) return null;
         var fit = ReadFit(reader);
+        // The history's length and slice follow the fit's columns (however many those are).
+        var total = reader.FieldCount - 2;
         return historyLimit > 0
-            ? fit with { History = DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(24)), HistoryTotal = reader.GetInt32(23) }
+            ? fit with { History = DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(total + 1)), HistoryTotal = reader.GetInt32(total) }
             : fit;
     }
 
@@ -598,5 +604,6 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         Attempt = r.GetInt32(20),
         Kind = r.GetString(21),
         OutcomeJson = r.IsDBNull(22) ? null : r.GetString(22),
+        TraceParent = r.IsDBNull(23) ? null : r.GetString(23),
     };
 }

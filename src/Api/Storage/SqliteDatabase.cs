@@ -129,6 +129,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
             {
                 var conn = new SqliteConnection(_connectionString);
                 await conn.OpenAsync();
+                await UseIncrementalVacuumAsync(conn);
                 await ExecAsync(conn, null, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", CancellationToken.None);
                 _writer = conn;
             }
@@ -148,6 +149,23 @@ public sealed class SqliteDatabase : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Pages freed by deletes (retention) go back to the file system, a few at a time (<c>PRAGMA incremental_vacuum</c>
+    /// after each retention batch), rather than staying in the file as free pages. SQLite takes the mode only before
+    /// the first table exists or through a VACUUM: a new file gets it at once; a file made before this gets one
+    /// VACUUM, once, when the service opens it (a pause as long as copying the file).
+    /// </summary>
+    private static async Task UseIncrementalVacuumAsync(SqliteConnection conn)
+    {
+        await using var mode = Command(conn, null, "PRAGMA auto_vacuum");
+        if (Convert.ToInt64(await mode.ExecuteScalarAsync()) == IncrementalVacuum) return;
+        await ExecAsync(conn, null, "PRAGMA auto_vacuum = INCREMENTAL", CancellationToken.None);
+        await using var tables = Command(conn, null, "SELECT COUNT(*) FROM sqlite_master");
+        if (Convert.ToInt64(await tables.ExecuteScalarAsync()) > 0) await ExecAsync(conn, null, "VACUUM", CancellationToken.None);
+    }
+
+    private const long IncrementalVacuum = 2;
 
     private const int SqliteBusy = 5, SqliteLocked = 6, SqliteIoErr = 10, SqliteCorrupt = 11, SqliteFull = 13, SqliteNotADatabase = 26;
 

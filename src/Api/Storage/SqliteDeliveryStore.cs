@@ -38,6 +38,16 @@ public sealed class SqliteDeliveryStore : IDeliveryStore
                 error TEXT,
                 PRIMARY KEY (event_id, attempt));
             CREATE INDEX IF NOT EXISTS ix_fits_finished ON fits(finished_at) WHERE finished_at IS NOT NULL;
+            -- A fit or batch that goes (retention, DELETE) takes its event and attempts along, so deliveries are under
+            -- the fits' retention too and never outgrow them.
+            CREATE TRIGGER IF NOT EXISTS tr_fits_deliveries AFTER DELETE ON fits BEGIN
+                DELETE FROM webhook_attempts WHERE event_id IN (SELECT id FROM webhook_events WHERE fit_id = OLD.id);
+                DELETE FROM webhook_events WHERE fit_id = OLD.id;
+            END;
+            CREATE TRIGGER IF NOT EXISTS tr_batches_deliveries AFTER DELETE ON batches BEGIN
+                DELETE FROM webhook_attempts WHERE event_id IN (SELECT id FROM webhook_events WHERE fit_id = OLD.id);
+                DELETE FROM webhook_events WHERE fit_id = OLD.id;
+            END;
             """, ct);
         return 0;
     }, ct);

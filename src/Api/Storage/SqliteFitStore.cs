@@ -10,7 +10,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 {
     private const string Columns =
         "seq, id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, " +
-        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, outcome";
+        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, outcome, trace_parent";
 
     // Queries run per submission or per fit end. SQLite's planner prefers ix_fits_batch (every fit of a batch) over the
     // partial index of its unfinished fits, walking past all finished fits on each call (quadratic over a batch of
@@ -79,6 +79,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 while (await reader.ReadAsync(ct)) existing.Add(reader.GetString(0));
             if (!existing.Contains("kind")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN kind TEXT NOT NULL DEFAULT 'fit'", ct);
             if (!existing.Contains("outcome")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN outcome TEXT", ct);
+            if (!existing.Contains("trace_parent")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN trace_parent TEXT", ct);
             if (!existing.Contains("optimum_pending"))
             {
                 // Fits that an older version left with a pending optimum are marked too, so the sweep finds them.
@@ -124,9 +125,9 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             }
         }
         await using (var insert = Command(conn, tx, """
-            INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, idempotency_key, request_hash, kind)
-            VALUES ($id, $t, 0, $steps, $every, $created, $request, $label, $points, $batch, $key, $hash, $kind) RETURNING seq
-            """, ("$kind", fit.Kind),
+            INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, idempotency_key, request_hash, kind, trace_parent)
+            VALUES ($id, $t, 0, $steps, $every, $created, $request, $label, $points, $batch, $key, $hash, $kind, $trace) RETURNING seq
+            """, ("$kind", fit.Kind), ("$trace", fit.TraceParent),
             ("$id", fit.Id), ("$t", fit.Tenant), ("$steps", fit.Steps), ("$every", fit.HistoryEvery),
             ("$created", fit.CreatedAt.ToUnixTimeMilliseconds()), ("$request", fit.RequestJson), ("$label", fit.Label),
             ("$points", fit.X.Length), ("$batch", fit.BatchId), ("$key", fit.IdempotencyKey), ("$hash", fit.RequestHash)))
@@ -140,6 +141,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             Id = fit.Id, Tenant = fit.Tenant, Seq = seq, Status = FitStatus.Queued, Steps = fit.Steps, HistoryEvery = fit.HistoryEvery,
             CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(fit.CreatedAt.ToUnixTimeMilliseconds()), RequestJson = fit.RequestJson,
             Label = fit.Label, Points = fit.X.Length, BatchId = fit.BatchId, RequestHash = fit.RequestHash, Kind = fit.Kind,
+            TraceParent = fit.TraceParent,
         };
         return new CreateResult(CreateOutcome.Created, created);
     }, ct);
@@ -448,6 +450,8 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 SELECT b.id FROM batches b WHERE b.created_at < $before AND NOT EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id) LIMIT $n);
             DELETE FROM expired;
             """, ct, ("$before", endedBefore.ToUnixTimeMilliseconds()), ("$n", limit));
+        // Gives the pages this batch freed back to the file system (the file is in incremental auto-vacuum, see SqliteDatabase).
+        if (deleted > 0) await ExecAsync(conn, tx, "PRAGMA incremental_vacuum", ct);
         return deleted;
     }, ct);
 
@@ -542,5 +546,6 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         Attempt = r.GetInt32(20),
         Kind = r.GetString(21),
         OutcomeJson = r.IsDBNull(22) ? null : r.GetString(22),
+        TraceParent = r.IsDBNull(23) ? null : r.GetString(23),
     };
 }

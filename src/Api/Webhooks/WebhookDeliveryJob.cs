@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using FitService.Api.Storage;
+using FitService.Api.Tracing;
 using Hangfire;
 using Microsoft.Extensions.Options;
 using Serilog.Context;
@@ -42,9 +43,10 @@ public sealed class WebhookDeliveryJob(
         if (claim is null) return;
         var e = claim.Event;
 
+        var fit = e.Type == BatchCompletedEvents.Type ? null : await fits.GetForWorkerAsync(e.FitId, cancellationToken);
         var subjectExists = e.Type == BatchCompletedEvents.Type
             ? await fits.GetBatchAsync(e.Tenant, e.FitId, cancellationToken) is not null
-            : await fits.GetForWorkerAsync(e.FitId, cancellationToken) is not null;
+            : fit is not null;
         if (!subjectExists)
         {
             logger.LogInformation("{Subject} {FitId} was deleted; its webhook {WebhookId} is dropped",
@@ -53,6 +55,8 @@ public sealed class WebhookDeliveryJob(
             return;
         }
 
+        // The attempt joins the fit's trace and tells the receiver so (a batch's event starts a trace of its own).
+        using var span = FitTracing.StartWebhook(eventId, e.FitId, claim.Attempt, fit?.TraceParent);
         var body = Encoding.UTF8.GetBytes(e.Payload);
         var timestamp = clock.GetUtcNow().ToUnixTimeSeconds();
         var headers = new Dictionary<string, string>
@@ -61,6 +65,7 @@ public sealed class WebhookDeliveryJob(
             ["webhook-timestamp"] = timestamp.ToString(CultureInfo.InvariantCulture),
             ["webhook-signature"] = WebhookSigner.Header(secrets.KeysFor(e.Tenant), e.Id, timestamp, body),
         };
+        if ((span?.Id ?? fit?.TraceParent) is { } traceParent) headers[FitTracing.TraceParentHeader] = traceParent;
         var started = clock.GetUtcNow();
         var outcome = await sender.SendAsync(new Uri(e.Url), headers, body, cancellationToken);
         metrics.WebhookAttempted();

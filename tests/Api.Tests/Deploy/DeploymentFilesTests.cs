@@ -175,7 +175,8 @@ public sealed class DeploymentFilesTests
     [Fact]
     public void KubernetesReplicasStayWithinPostgresDefaultConnections()
     {
-        var deployments = K8sObjects().Where(o => (string?)At(o, "kind") == "Deployment").ToList();
+        var objects = K8sObjects();
+        var deployments = objects.Where(o => (string?)At(o, "kind") == "Deployment").ToList();
         var total = 0;
         foreach (var deployment in deployments)
         {
@@ -183,7 +184,11 @@ public sealed class DeploymentFilesTests
             var workers = int.Parse(env["Workers__Count"]!);
             var webhooks = env.TryGetValue("Webhooks__Workers", out var w) ? int.Parse(w!) : new FitService.Api.Webhooks.WebhookOptions().Workers;
             var api = !env.TryGetValue("Api__Enabled", out var enabled) || enabled != "false";
-            total += int.Parse((string)At(deployment, "spec", "replicas")!) * ConnectionBudget.For(workers, webhooks, api).Total;
+            // An autoscaled deployment may grow to its autoscaler's maximum.
+            var autoscaler = objects.SingleOrDefault(o => (string?)At(o, "kind") == "HorizontalPodAutoscaler"
+                && Equals(At(o, "spec", "scaleTargetRef", "name"), At(deployment, "metadata", "name")));
+            var replicas = autoscaler is null ? At(deployment, "spec", "replicas") : At(autoscaler, "spec", "maxReplicas");
+            total += int.Parse((string)replicas!) * ConnectionBudget.For(workers, webhooks, api).Total;
         }
         // PostgreSQL's default max_connections is 100, 3 of them reserved for superusers.
         Assert.True(total <= 97 - 5, $"{total} connections at the replicas the manifests set");

@@ -11,8 +11,9 @@ using Microsoft.Extensions.Logging;
 
 namespace FitService.Api.Tests.Webhooks;
 
-/// <summary>What a receiver saw: the Standard Webhooks headers, the raw body, whether the signature verified, and when.</summary>
-public sealed record ReceivedWebhook(string Id, string Timestamp, string Signature, string Body, bool SignatureValid, DateTimeOffset At);
+/// <summary>What a receiver saw: the Standard Webhooks headers, the raw body, whether the signature verified, when, and the W3C <c>traceparent</c> headers.</summary>
+public sealed record ReceivedWebhook(string Id, string Timestamp, string Signature, string Body, bool SignatureValid, DateTimeOffset At,
+    string[]? TraceParents = null);
 
 /// <summary>How the receiver answers one request: a status code, after a delay.</summary>
 public sealed record Answer(int Status, TimeSpan Delay = default, string? Location = null);
@@ -49,7 +50,8 @@ public sealed class LoopbackReceiver : IAsyncDisposable
             var signature = http.Request.Headers["webhook-signature"].ToString();
             var valid = long.TryParse(timestamp, out var ts) && WebhookSigner.Verify(secret, id, ts, System.Text.Encoding.UTF8.GetBytes(body), signature);
             var list = receiver._received.GetOrAdd(path, _ => []);
-            lock (list) list.Add(new ReceivedWebhook(id, timestamp, signature, body, valid, DateTimeOffset.UtcNow));
+            var traceParents = http.Request.Headers["traceparent"].Select(v => v ?? "").ToArray();
+            lock (list) list.Add(new ReceivedWebhook(id, timestamp, signature, body, valid, DateTimeOffset.UtcNow, traceParents));
             var answer = receiver._scripts.TryGetValue(path, out var script) && script.TryDequeue(out var next) ? next : new Answer(200);
             if (answer.Delay > TimeSpan.Zero) await Task.Delay(answer.Delay, http.RequestAborted);
             if (answer.Location is not null) http.Response.Headers.Location = answer.Location;
