@@ -138,8 +138,17 @@ public sealed class FitRunner(
     /// </summary>
     public async Task CompletePendingOptimumAsync(FitRecord fit, double[] x, double[] y, FitCompletion completion, CancellationToken shutdown)
     {
+        if (PendingOptimum(fit, x, y, completion, shutdown) is { } outcomeJson) await store.SaveOutcomeAsync(fit.Id, outcomeJson, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// The outcome to store once a pending optimum is computed (see <see cref="CompletePendingOptimumAsync"/>), or null when
+    /// none was pending or a shutdown interrupted it (it stays pending). A chunk of fits stores theirs in one write.
+    /// </summary>
+    public string? PendingOptimum(FitRecord fit, double[] x, double[] y, FitCompletion completion, CancellationToken shutdown)
+    {
         var outcome = FitOutcome.FromJson(completion.OutcomeJson);
-        if (outcome?.OptimumPending != true) return;
+        if (outcome?.OptimumPending != true) return null;
         var spec = JsonSerializer.Deserialize<FitSpec>(fit.RequestJson, FitRequestReader.Strict)!;
         FitOutcome done;
         try
@@ -149,14 +158,14 @@ public sealed class FitRunner(
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
             logger.LogInformation("Fit {FitId}: shutdown before its optimum was computed; it stays pending", fit.Id);
-            return;
+            return null;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             logger.LogError(e, "Fit {FitId}: the exact solver failed", fit.Id);
             done = outcome with { OptimumPending = null, OptimumError = $"the exact solver failed ({e.GetType().Name}: {e.Message})" };
         }
-        await store.SaveOutcomeAsync(fit.Id, done.ToJson(), CancellationToken.None);
+        return done.ToJson();
     }
 
     /// <summary>The exact optimum beside the descent, and the gap to it; a problem without one says why.</summary>
