@@ -25,6 +25,13 @@ public sealed class WorkersOptions
     /// <summary>Worker threads; 0 makes an API-only process.</summary>
     public int Count { get; set; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// Embedded store: a fit submitted with <c>Prefer: wait</c> whose work (points × steps × params, plus its exact
+    /// optimum) is at most this runs on the request itself rather than through the queue (about a millisecond of
+    /// engine time at the default); 0 queues every fit.
+    /// </summary>
+    public double InlineFitWork { get; set; } = 1_000_000;
+
     // The rest applies to Storage:Provider=postgres, where fits are leased from the shared store (docs/scale-out.md).
 
     /// <summary>How long a worker's claim on a fit lasts without renewal; a fit whose worker died runs again after this.</summary>

@@ -37,6 +37,7 @@ public static class ServiceRegistration
         services.AddSingleton<FitEndings>();
         services.AddSingleton<FitCancellations>();
         services.AddSingleton<FitSubmitter>();
+        services.AddSingleton<InlineFits>();
         services.AddSingleton<FitRunner>();
         services.AddTransient<FitJob>();
         services.AddSingleton<RetentionSweeper>();

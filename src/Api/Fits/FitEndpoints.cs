@@ -97,18 +97,19 @@ public static class FitEndpoints
         if (valid is null || errors.Any) return Invalid(errors);
 
         if (await guard.CheckAsync(http, tenant, [valid.Spec], ct) is { } refused) return refused;
-        var created = await submitter.SubmitAsync(tenant, valid, key, ct);
+        var wait = PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds);
+        var created = await submitter.SubmitAsync(tenant, valid, key, ct, waiting: wait > 0);
         if (created.Outcome == CreateOutcome.Conflict) return IdempotencyKey.Conflict(key!, "fit", created.Fit!.Id);
         if (created.Outcome == CreateOutcome.Existing) IdempotencyKey.MarkReplayed(http.Response);
 
         var fit = created.Fit!;
         var location = $"/v1/fits/{fit.Id}";
-        if (PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) is { } wait)
+        if (wait is { } seconds)
         {
-            fit = await WaitForEndAsync(store, signals, tenant, fit.Id, wait, limits.Value.MaxInlineHistory, ct) ?? fit;
+            fit = await WaitForEndAsync(store, signals, tenant, fit.Id, seconds, limits.Value.MaxInlineHistory, ct) ?? fit;
             if (fit.Status.IsEnded())
             {
-                http.Response.Headers["Preference-Applied"] = $"wait={wait}";
+                http.Response.Headers["Preference-Applied"] = $"wait={seconds}";
                 return TypedResults.Created(location, FitMapper.ToResource(fit, limits.Value.MaxInlineHistory));
             }
         }

@@ -8,9 +8,17 @@ using FitService.Api.Tracing;
 namespace FitService.Api.Fits;
 
 /// <summary>Stores a validated fit and queues it, honouring idempotency keys.</summary>
-public sealed class FitSubmitter(IFitStore store, IFitQueue queue, FitMetrics metrics, TimeProvider clock)
+public sealed class FitSubmitter(IFitStore store, IFitQueue queue, InlineFits inline, FitMetrics metrics, TimeProvider clock)
 {
-    public async Task<CreateResult> SubmitAsync(string tenant, ValidFit fit, string? idempotencyKey, CancellationToken ct)
+    /// <param name="tenant">The fit's tenant.</param>
+    /// <param name="fit">The validated fit.</param>
+    /// <param name="idempotencyKey">The request's key, if any.</param>
+    /// <param name="waiting">
+    /// The client waits for the end (<c>Prefer: wait</c>): a small new fit then runs on this request once stored
+    /// (<see cref="InlineFits"/>), and only goes to the queue if it cannot.
+    /// </param>
+    /// <param name="ct">Cancels the request before the fit is stored.</param>
+    public async Task<CreateResult> SubmitAsync(string tenant, ValidFit fit, string? idempotencyKey, CancellationToken ct, bool waiting = false)
     {
         var newFit = NewFit(tenant, fit, clock.GetUtcNow(), idempotencyKey, batchId: null);
         var result = await store.CreateAsync(newFit, ct);
@@ -19,7 +27,9 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, FitMetrics me
         // the client was told to retry with its key. Jobs are reentrant, so a second job for a queued fit does no harm.
         if (result.Outcome == CreateOutcome.Created || result is { Outcome: CreateOutcome.Existing, Fit.Status: FitStatus.Queued })
         {
-            Enqueue("fit", result.Fit!.Id, [new QueuedFit(result.Fit.Id, FitWork.Of(fit.Spec))]);
+            var work = FitWork.Of(fit.Spec);
+            if (waiting && result.Outcome == CreateOutcome.Created && inline.Takes(work) && await inline.TryRunAsync(result.Fit!.Id)) return result;
+            Enqueue("fit", result.Fit!.Id, [new QueuedFit(result.Fit.Id, work)]);
         }
         return result;
     }

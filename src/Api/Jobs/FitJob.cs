@@ -39,6 +39,12 @@ public sealed class FitJob(
     public void RunMany(string[] fitIds, PerformContext? context, CancellationToken cancellationToken) =>
         Blocking.Wait(RunManyAsync(fitIds, context, cancellationToken));
 
+    /// <summary>
+    /// Runs one stored fit on the request that submitted it (<see cref="InlineFits"/>): the job's path without the queue's
+    /// bookkeeping. Throws as the job would, and the caller then queues the fit.
+    /// </summary>
+    public Task RunInlineAsync(string fitId, CancellationToken shutdown) => RunFitsAsync([fitId], null, shutdown);
+
     /// <summary>Jobs stored before <see cref="Run"/> existed (a shared database keeps them across upgrades) still run.</summary>
     [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [2, 10, 30, 120, 600], OnAttemptsExceeded = AttemptsExceededAction.Fail)]
     [JobDisplayName("fit {0}")]
@@ -54,6 +60,16 @@ public sealed class FitJob(
     public async Task RunManyAsync(string[] fitIds, PerformContext? context, CancellationToken cancellationToken)
     {
         queue.JobStarted();
+        await RunFitsAsync(fitIds, context, cancellationToken);
+    }
+
+    private async Task RunFitsAsync(string[] fitIds, PerformContext? context, CancellationToken cancellationToken)
+    {
+        if (leases is null && fitIds.Length > 1)
+        {
+            await RunChunkAsync(fitIds, context, cancellationToken);
+            return;
+        }
         List<(string FitId, Exception Error)>? failures = null;
         foreach (var fitId in fitIds)
         {
@@ -68,16 +84,7 @@ public sealed class FitJob(
                 (failures ??= []).Add((fitId, e));
             }
         }
-        if (failures is null) return;
-        if (IsLastAttempt(context))
-        {
-            foreach (var (fitId, error) in failures)
-            {
-                logger.LogError(error, "Fit {FitId} failed for good after {Retries} retries", fitId, Retries);
-                await EndAsync(fitId, runner.GaveUp(error, Retries + 1));
-            }
-        }
-        throw new AggregateException($"{failures.Count} of {fitIds.Length} fits could not run", failures.Select(f => f.Error));
+        if (failures is not null) await FailAsync(fitIds.Length, failures, context);
     }
 
     private async Task RunCoreAsync(string fitId, CancellationToken shutdown)
@@ -90,21 +97,7 @@ public sealed class FitJob(
         {
             var now = clock.GetUtcNow();
             var start = leases is null ? await store.TryStartAsync(fitId, now, shutdown) : await leases.TryClaimAsync(fitId, now, shutdown);
-            switch (start.Outcome)
-            {
-                case StartOutcome.Missing:
-                    logger.LogInformation("Fit {FitId} was deleted before it ran", fitId);
-                    return;
-                case StartOutcome.Ended:
-                    logger.LogInformation("Fit {FitId} had already ended; nothing to do", fitId);
-                    return;
-                case StartOutcome.Leased:
-                    logger.LogInformation("Fit {FitId} is running in another worker; nothing to do", fitId);
-                    return;
-                case StartOutcome.CancelledNow:
-                    await endings.EndedAsync(new FitSignal(fitId, true, 0, null, null), FitStatus.Cancelled);
-                    return;
-            }
+            if (!await IsToRunAsync(fitId, start)) return;
 
             using var span = FitTracing.StartRun(fitId, start.Attempt, start.Fit!.TraceParent);
             FitCompletion? completion;
@@ -147,6 +140,134 @@ public sealed class FitJob(
         {
             cancellations.Unregister(fitId, stop);
         }
+    }
+
+    /// <summary>Whether a start says to run the fit; if not, says why in the log (and announces a cancellation it ended).</summary>
+    private async Task<bool> IsToRunAsync(string fitId, StartResult start)
+    {
+        switch (start.Outcome)
+        {
+            case StartOutcome.Missing:
+                logger.LogInformation("Fit {FitId} was deleted before it ran", fitId);
+                return false;
+            case StartOutcome.Ended:
+                logger.LogInformation("Fit {FitId} had already ended; nothing to do", fitId);
+                return false;
+            case StartOutcome.Leased:
+                logger.LogInformation("Fit {FitId} is running in another worker; nothing to do", fitId);
+                return false;
+            case StartOutcome.CancelledNow:
+                await endings.EndedAsync(new FitSignal(fitId, true, 0, null, null), FitStatus.Cancelled);
+                return false;
+            default:
+                return true;
+        }
+    }
+
+    /// <summary>
+    /// A chunk of small fits on the embedded store, in columns rather than rows: one write starts them all and reads their
+    /// points, each runs in turn, and one write stores every result (a commit per chunk, not two per fit). Results are
+    /// readable once the chunk is written. A fit's cancellation and progress work as for a lone fit; a shutdown keeps
+    /// what ended and leaves the rest running in the store, for the retry (or recovery at start) to run again.
+    /// </summary>
+    private async Task RunChunkAsync(string[] fitIds, PerformContext? context, CancellationToken shutdown)
+    {
+        var ids = fitIds.Distinct().ToArray();
+        // Registered before the start, as for a lone fit, so no cancel request is missed.
+        var stops = ids.ToDictionary(id => id, _ => CancellationTokenSource.CreateLinkedTokenSource(shutdown));
+        foreach (var (id, stop) in stops) cancellations.Register(id, stop);
+        var completions = new List<(string Id, FitRecord Fit, FitPoints Points, FitCompletion Completion)>(ids.Length);
+        List<(string FitId, Exception Error)>? failures = null;
+        IReadOnlyList<string> ended = [];
+        var interrupted = false;
+        try
+        {
+            foreach (var (id, start, points) in await store.TryStartManyAsync(ids, clock.GetUtcNow(), shutdown))
+            {
+                using var _ = LogContext.PushProperty("FitId", id);
+                if (!await IsToRunAsync(id, start)) continue;
+                if (points is null)
+                {
+                    (failures ??= []).Add((id, new InvalidOperationException($"points of fit {id} are missing")));
+                    continue;
+                }
+                logger.LogInformation("Fit {FitId} started (attempt {Attempt})", id, start.Attempt);
+                FitCompletion? completion;
+                try
+                {
+                    completion = runner.Run(start.Fit!, points, stops[id], shutdown);
+                }
+                catch (Exception e) when (!FitRunner.IsInfrastructureFault(e))
+                {
+                    logger.LogError(e, "Fit {FitId} cannot be computed; it fails without a retry", id);
+                    completion = runner.CannotRun(e);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogWarning(e, "Fit {FitId} could not run; the job will be retried", id);
+                    (failures ??= []).Add((id, e));
+                    continue;
+                }
+                // The server is shutting down: what ran is stored below, the rest is run again by the retry.
+                if (completion is null)
+                {
+                    interrupted = true;
+                    break;
+                }
+                completions.Add((id, start.Fit!, points, completion));
+            }
+        }
+        finally
+        {
+            try
+            {
+                if (completions.Count > 0) ended = await store.CompleteManyAsync([.. completions.Select(c => (c.Id, c.Completion))], CancellationToken.None);
+            }
+            finally
+            {
+                foreach (var (id, stop) in stops)
+                {
+                    cancellations.Unregister(id, stop);
+                    stop.Dispose();
+                }
+            }
+        }
+        var endedNow = ended.ToHashSet();
+        foreach (var (id, fit, _, completion) in completions)
+        {
+            if (!endedNow.Contains(id)) continue;
+            logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
+                id, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
+            await endings.EndedAsync(new FitSignal(id, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit);
+        }
+        // The chunk's results are stored and announced; optima left pending follow, also in one write.
+        var optima = new List<(string Id, string OutcomeJson)>();
+        foreach (var (id, fit, points, completion) in completions)
+        {
+            if (endedNow.Contains(id) && runner.PendingOptimum(fit, points, completion.OutcomeJson, completion.Loss, shutdown) is { } outcomeJson)
+                optima.Add((id, outcomeJson));
+        }
+        if (optima.Count > 0) await store.SaveOutcomesAsync(optima, CancellationToken.None);
+        if (interrupted)
+        {
+            shutdown.ThrowIfCancellationRequested();
+            throw new OperationCanceledException();
+        }
+        if (failures is not null) await FailAsync(fitIds.Length, failures, context);
+    }
+
+    /// <summary>Fits that could not run: on the last attempt they fail for good; either way the job throws, to be retried.</summary>
+    private async Task FailAsync(int fits, List<(string FitId, Exception Error)> failures, PerformContext? context)
+    {
+        if (IsLastAttempt(context))
+        {
+            foreach (var (fitId, error) in failures)
+            {
+                logger.LogError(error, "Fit {FitId} failed for good after {Retries} retries", fitId, Retries);
+                await EndAsync(fitId, runner.GaveUp(error, Retries + 1));
+            }
+        }
+        throw new AggregateException($"{failures.Count} of {fits} fits could not run", failures.Select(f => f.Error));
     }
 
     private async Task<bool> EndAsync(string fitId, FitCompletion completion, FitRecord? fit = null)

@@ -154,8 +154,17 @@ public sealed class FitRunner(
 
     private async Task CompletePendingOptimumAsync(FitRecord fit, FitPoints points, string? outcomeJson, double? loss, CancellationToken shutdown)
     {
+        if (PendingOptimum(fit, points, outcomeJson, loss, shutdown) is { } done) await store.SaveOutcomeAsync(fit.Id, done, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// The outcome to store once a pending optimum is computed (see <see cref="CompletePendingOptimumAsync(FitRecord, FitPoints, FitCompletion, CancellationToken)"/>),
+    /// or null when none was pending or a shutdown interrupted it (it stays pending). A chunk of fits stores theirs in one write.
+    /// </summary>
+    public string? PendingOptimum(FitRecord fit, FitPoints points, string? outcomeJson, double? loss, CancellationToken shutdown)
+    {
         var outcome = FitOutcome.FromJson(outcomeJson);
-        if (outcome?.OptimumPending != true) return;
+        if (outcome?.OptimumPending != true) return null;
         var spec = StoredSpecs.Read<FitSpec>(fit.RequestJson);
         FitOutcome done;
         try
@@ -165,14 +174,14 @@ public sealed class FitRunner(
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
             logger.LogInformation("Fit {FitId}: shutdown before its optimum was computed; it stays pending", fit.Id);
-            return;
+            return null;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             logger.LogError(e, "Fit {FitId}: the exact solver failed", fit.Id);
             done = outcome with { OptimumPending = null, OptimumError = $"the exact solver failed ({e.GetType().Name}: {e.Message})" };
         }
-        await store.SaveOutcomeAsync(fit.Id, done.ToJson(), CancellationToken.None);
+        return done.ToJson();
     }
 
     /// <summary>The exact optimum beside the descent (of the weighted loss, for weighted points), and the gap to it; a problem without one says why.</summary>

@@ -134,6 +134,9 @@ public enum StartOutcome
 
 public sealed record StartResult(StartOutcome Outcome, FitRecord? Fit, int Attempt);
 
+/// <summary>One fit's start in a chunk: its outcome, and its points when it is to run (<see cref="StartOutcome.Run"/>).</summary>
+public sealed record ChunkStart(string Id, StartResult Start, FitPoints? Points);
+
 public enum CancelOutcome { NotFound, AlreadyEnded, Cancelled, Requested }
 
 /// <summary>Filters and paging for listing fits, newest first.</summary>

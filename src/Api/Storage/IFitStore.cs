@@ -52,6 +52,36 @@ public interface IFitStore
     Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct);
 
     /// <summary>
+    /// <see cref="TryStartAsync"/> for each of a chunk of fits, with the points of those it starts, in one write (a
+    /// chunk of small fits then costs one commit to start, not one per fit). Results are in the order of <paramref name="ids"/>.
+    /// </summary>
+    async Task<IReadOnlyList<ChunkStart>> TryStartManyAsync(IReadOnlyList<string> ids, DateTimeOffset now, CancellationToken ct)
+    {
+        var starts = new List<ChunkStart>(ids.Count);
+        foreach (var id in ids)
+        {
+            var start = await TryStartAsync(id, now, ct);
+            var points = start.Outcome == StartOutcome.Run ? await GetPointsAsync(id, ct) : null;
+            starts.Add(new ChunkStart(id, start, points));
+        }
+        return starts;
+    }
+
+    /// <summary>
+    /// <see cref="CompleteAsync"/> for many fits in one write; returns the ids that ended now (those that had not ended
+    /// already and still exist).
+    /// </summary>
+    async Task<IReadOnlyList<string>> CompleteManyAsync(IReadOnlyList<(string Id, FitCompletion Completion)> completions, CancellationToken ct)
+    {
+        var ended = new List<string>(completions.Count);
+        foreach (var (id, completion) in completions)
+        {
+            if (await CompleteAsync(id, completion, ct)) ended.Add(id);
+        }
+        return ended;
+    }
+
+    /// <summary>
     /// Replaces the stored outcome of an ended fit: the optimum computed after its end (see <c>optimumStatus</c>), which
     /// is then no longer pending. Returns false (and changes nothing) when the fit is gone or not ended.
     /// </summary>
@@ -63,6 +93,12 @@ public interface IFitStore
     /// worker that stopped (crash, kill, shutdown) left to compute. A partial index holds only those rows.
     /// </summary>
     Task<IReadOnlyList<string>> ListPendingOptimaAsync(DateTimeOffset endedBefore, int limit, CancellationToken ct);
+
+    /// <summary><see cref="SaveOutcomeAsync"/> for many fits in one write.</summary>
+    async Task SaveOutcomesAsync(IReadOnlyList<(string Id, string OutcomeJson)> outcomes, CancellationToken ct)
+    {
+        foreach (var (id, outcomeJson) in outcomes) await SaveOutcomeAsync(id, outcomeJson, ct);
+    }
 
     /// <summary>A queued fit is cancelled at once; a running one is asked to stop.</summary>
     Task<CancelOutcome> RequestCancelAsync(string tenant, string id, DateTimeOffset now, CancellationToken ct);

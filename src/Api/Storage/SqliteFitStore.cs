@@ -176,12 +176,16 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     public async Task<FitPoints?> GetPointsAsync(string id, CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);
-        await using var cmd = Command(conn, null, "SELECT x, y, w FROM fit_points WHERE fit_id = $id", ("$id", id));
+        await using var cmd = Command(conn, null, PointsSql, ("$id", id));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct)) return null;
-        return new FitPoints(DoubleBlobs.FromBytes((byte[])reader[0]), DoubleBlobs.FromBytes((byte[])reader[1]),
-            reader.IsDBNull(2) ? null : DoubleBlobs.FromBytes((byte[])reader[2]));
+        return await reader.ReadAsync(ct) ? ReadPoints(reader) : null;
     }
+
+    private const string PointsSql = "SELECT x, y, w FROM fit_points WHERE fit_id = $id";
+
+    private static FitPoints ReadPoints(SqliteDataReader reader) =>
+        new(DoubleBlobs.FromBytes((byte[])reader[0]), DoubleBlobs.FromBytes((byte[])reader[1]),
+            reader.IsDBNull(2) ? null : DoubleBlobs.FromBytes((byte[])reader[2]));
 
     private static object? WeightsBlob(double[]? weights) => weights is null ? null : DoubleBlobs.ToBytes(weights);
 
@@ -213,7 +217,32 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         return list;
     }
 
-    public Task<StartResult> TryStartAsync(string id, DateTimeOffset now, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    public Task<StartResult> TryStartAsync(string id, DateTimeOffset now, CancellationToken ct) =>
+        WriteAsync((conn, tx) => StartAsync(conn, tx, id, now, ct), ct);
+
+    public Task<IReadOnlyList<ChunkStart>> TryStartManyAsync(IReadOnlyList<string> ids, DateTimeOffset now, CancellationToken ct) =>
+        WriteAsync<IReadOnlyList<ChunkStart>>(async (conn, tx) =>
+        {
+            var starts = new List<ChunkStart>(ids.Count);
+            await using var points = Command(conn, tx, PointsSql, ("$id", ""));
+            foreach (var id in ids)
+            {
+                var start = await StartAsync(conn, tx, id, now, ct);
+                if (start.Outcome != StartOutcome.Run)
+                {
+                    starts.Add(new ChunkStart(id, start, null));
+                    continue;
+                }
+                points.Parameters["$id"].Value = id;
+                await using var reader = await points.ExecuteReaderAsync(ct);
+                starts.Add(await reader.ReadAsync(ct)
+                    ? new ChunkStart(id, start, ReadPoints(reader))
+                    : new ChunkStart(id, start, null));
+            }
+            return starts;
+        }, ct);
+
+    private static async Task<StartResult> StartAsync(SqliteConnection conn, SqliteTransaction tx, string id, DateTimeOffset now, CancellationToken ct)
     {
         var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = $id", ct, ("$id", id));
         if (fit is null) return new StartResult(StartOutcome.Missing, null, 0);
@@ -233,7 +262,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             """, ct, ("$s", (int)FitStatus.Running), ("$a", attempt), ("$now", ms), ("$id", id));
         var started = fit with { Status = FitStatus.Running, Attempt = attempt, StartedAt = fit.StartedAt ?? DateTimeOffset.FromUnixTimeMilliseconds(ms) };
         return new StartResult(StartOutcome.Run, started, attempt);
-    }, ct);
+    }
 
     public Task<bool> SaveProgressAsync(string id, FitProgressUpdate update, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
@@ -252,10 +281,37 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     }, ct);
 
     public Task<bool> SaveOutcomeAsync(string id, string outcomeJson, CancellationToken ct) => WriteAsync(async (conn, tx) =>
-        await ExecAsync(conn, tx, "UPDATE fits SET outcome = $outcome, optimum_pending = 0 WHERE id = $id AND status >= 2", ct,
-            ("$outcome", outcomeJson), ("$id", id)) > 0, ct);
+        await ExecAsync(conn, tx, SaveOutcomeSql, ct, ("$outcome", outcomeJson), ("$id", id)) > 0, ct);
 
-    public Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    public Task SaveOutcomesAsync(IReadOnlyList<(string Id, string OutcomeJson)> outcomes, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        await using var save = Command(conn, tx, SaveOutcomeSql, ("$outcome", ""), ("$id", ""));
+        foreach (var (id, outcomeJson) in outcomes)
+        {
+            save.Parameters["$outcome"].Value = outcomeJson;
+            save.Parameters["$id"].Value = id;
+            await save.ExecuteNonQueryAsync(ct);
+        }
+        return 0;
+    }, ct);
+
+    private const string SaveOutcomeSql = "UPDATE fits SET outcome = $outcome, optimum_pending = 0 WHERE id = $id AND status >= 2";
+
+    public Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct) =>
+        WriteAsync((conn, tx) => CompleteAsync(conn, tx, id, completion, ct), ct);
+
+    public Task<IReadOnlyList<string>> CompleteManyAsync(IReadOnlyList<(string Id, FitCompletion Completion)> completions, CancellationToken ct) =>
+        WriteAsync<IReadOnlyList<string>>(async (conn, tx) =>
+        {
+            var ended = new List<string>(completions.Count);
+            foreach (var (id, completion) in completions)
+            {
+                if (await CompleteAsync(conn, tx, id, completion, ct)) ended.Add(id);
+            }
+            return ended;
+        }, ct);
+
+    private static async Task<bool> CompleteAsync(SqliteConnection conn, SqliteTransaction tx, string id, FitCompletion completion, CancellationToken ct)
     {
         var changed = await ExecAsync(conn, tx, """
             UPDATE fits SET status = $s, stop_reason = $reason, step = $step, params = $params, loss = $loss, error = $error,
@@ -273,7 +329,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 ("$id", id), ("$data", DoubleBlobs.ToBytes(completion.History)));
         }
         return true;
-    }, ct);
+    }
 
     public Task<CancelOutcome> RequestCancelAsync(string tenant, string id, DateTimeOffset now, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {

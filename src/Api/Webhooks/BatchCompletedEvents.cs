@@ -26,9 +26,38 @@ public sealed class BatchCompletedEvents(
 
     public async Task OnFitEndedAsync(FitRecord fit, CancellationToken ct)
     {
-        if (fit.BatchId is not { } batchId) return;
+        if (fit.BatchId is not { } batchId || _handled.Contains(batchId)) return;
         if (await fits.HasUnfinishedFitsAsync(batchId, ct)) return;
-        if (await CreateAsync(fit.Tenant, batchId, ct) is { State: DeliveryState.Pending } e) queue.Enqueue(e.Id);
+        var e = await CreateAsync(fit.Tenant, batchId, ct);
+        _handled.Add(batchId);
+        if (e is { State: DeliveryState.Pending }) queue.Enqueue(e.Id);
+    }
+
+    // A chunk's fits end in one write, so every fit of a batch's last chunk finds the batch finished: the first makes
+    // its event (reading the whole batch), the others skip it. Only an optimisation, as making the event is idempotent.
+    private readonly RecentIds _handled = new(1024);
+
+    /// <summary>The last few ids added, in a fixed amount of memory.</summary>
+    private sealed class RecentIds(int capacity)
+    {
+        private readonly Lock _lock = new();
+        private readonly HashSet<string> _set = [];
+        private readonly Queue<string> _order = new();
+
+        public bool Contains(string id)
+        {
+            lock (_lock) return _set.Contains(id);
+        }
+
+        public void Add(string id)
+        {
+            lock (_lock)
+            {
+                if (!_set.Add(id)) return;
+                _order.Enqueue(id);
+                if (_order.Count > capacity) _set.Remove(_order.Dequeue());
+            }
+        }
     }
 
     /// <summary>The batch's event, created if all its fits have ended and it asked for a webhook; null otherwise (or when it is gone).</summary>

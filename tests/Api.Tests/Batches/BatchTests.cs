@@ -39,6 +39,18 @@ public sealed class BatchTests(BatchTests.Service factory) : IClassFixture<Batch
         return (await response.Content.ReadFromJsonAsync<BatchResource>(TestApi.Json))!;
     }
 
+    /// <summary>The fit once its optimum is no longer pending (it is stored just after the fit's end).</summary>
+    private async Task<FitResource> WithOptimum(string id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var fit = await _client.WaitForEnd(id);
+            if (fit.OptimumStatus != "pending" || DateTime.UtcNow > deadline) return fit;
+            await Task.Delay(20);
+        }
+    }
+
     [Fact]
     public async Task ABatchRunsEveryFitAndReportsResultsInItemOrder()
     {
@@ -127,6 +139,42 @@ public sealed class BatchTests(BatchTests.Service factory) : IClassFixture<Batch
 
         var errors = (await response.ReadProblem()).GetProperty("errors");
         Assert.Contains("at most 500", errors.GetProperty("fits")[0].GetString());
+    }
+
+    [Fact]
+    public async Task FitsRunInAChunkGiveTheResultsOfTheSameFitsSubmittedAlone()
+    {
+        // MAE on a few points: many fits share a chunk, and each ends with its exact optimum pending (stored after the chunk).
+        var defaults = new { degree = 2, loss = "mae", learningRate = 0.01, steps = 100 };
+        object Fit(int i) => new
+        {
+            x = new[] { 0.0, 0.5, 1.0, 1.5, 2.0, 2.5 },
+            y = new[] { 1.0, 0.2 * i, 3.0, 2.0 + i, 5.0, 4.5 - 0.1 * i },
+            label = $"chunk-{i}",
+        };
+        var batch = await Submit(new { defaults, fits = Enumerable.Range(0, 30).Select(Fit).ToArray() });
+        Assert.Equal("completed", (await WaitFor(batch.Id)).Status);
+
+        foreach (var i in new[] { 0, 13, 29 })
+        {
+            var alone = new HttpRequestMessage(HttpMethod.Post, "/v1/fits")
+            {
+                Content = JsonContent.Create(new { defaults.degree, defaults.loss, defaults.learningRate, defaults.steps, x = new[] { 0.0, 0.5, 1.0, 1.5, 2.0, 2.5 },
+                    y = new[] { 1.0, 0.2 * i, 3.0, 2.0 + i, 5.0, 4.5 - 0.1 * i }, label = $"chunk-{i}" }),
+            };
+            alone.Headers.TryAddWithoutValidation("Prefer", "wait=60");
+            var single = await WithOptimum((await (await _client.SendAsync(alone)).Content.ReadFromJsonAsync<FitResource>(TestApi.Json))!.Id);
+            var chunked = await WithOptimum(batch.FitIds[i]);
+
+            Assert.Equal("succeeded", chunked.Status);
+            Assert.Equal(single.Params, chunked.Params);
+            Assert.Equal(single.Loss, chunked.Loss);
+            Assert.Equal(single.History, chunked.History);
+            Assert.Equal("ready", chunked.OptimumStatus);
+            Assert.Equal(JsonSerializer.Serialize(single.Optimum), JsonSerializer.Serialize(chunked.Optimum));
+            Assert.Equal(single.Gap, chunked.Gap);
+            Assert.Equal(JsonSerializer.Serialize(single.Statistics), JsonSerializer.Serialize(chunked.Statistics));
+        }
     }
 
     [Fact]

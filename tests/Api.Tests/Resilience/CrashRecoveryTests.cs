@@ -69,6 +69,40 @@ public sealed class CrashRecoveryTests : IDisposable
         Assert.Contains("Recovered 6 unfinished fits", second.Output);
     }
 
+    [Fact]
+    public async Task AFitRunningOnTheRequestThatWaitsForItFinishesAfterASigkillWithTheResultOfACleanRun()
+    {
+        // Seconds of work (so it is still running when killed), less than the first test's: the test computes it again.
+        const int longSteps = 2_000_000;
+        string id;
+        // Every fit runs on its waiting request here, however long.
+        await using (var first = await ServiceProcess.StartAsync(Database, "Workers:Count=1", "Workers:InlineFitWork=1e15"))
+        {
+            var waiting = first.Client.PostFit(Request(longSteps, "inline"), ("Prefer", "wait=60"));
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            FitResource? running = null;
+            while (running is not { Step: > 0 })
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the fit never showed progress:\n" + first.Output);
+                await Task.Delay(50);
+                running = (await first.Client.GetFromJsonAsync<FitList>("/v1/fits", TestApi.Json))!.Items.SingleOrDefault();
+            }
+            id = running.Id;
+            await first.KillAsync();
+            // The client never heard back: the fit was stored before it ran, so the restart owes it a result all the same.
+            await Assert.ThrowsAnyAsync<Exception>(() => waiting);
+        }
+
+        await using var second = await ServiceProcess.StartAsync(Database, "Workers:Count=2");
+        var fit = await second.Client.WaitForEnd(id, seconds: 60);
+        var expected = Expected(longSteps);
+        Assert.True(fit.Status == "succeeded", $"fit {id} is {fit.Status}:\n{second.Output}");
+        Assert.Equal(expected.Params, fit.Params!);
+        Assert.Equal(expected.Loss, fit.Loss);
+        Assert.Equal(expected.History, await second.Client.WholeHistory(id));
+        Assert.Contains("Recovered 1 unfinished fits", second.Output);
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

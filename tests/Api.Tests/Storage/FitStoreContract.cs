@@ -209,6 +209,49 @@ public abstract class FitStoreContract
     }
 
     [ConditionalFact]
+    public async Task AChunkStartsEndsAndGetsItsOptimaAsEachFitWouldAlone()
+    {
+        var store = await NewStoreAsync();
+        var queued = AFit(points: 4);
+        var again = AFit();
+        var ended = AFit();
+        var cancelled = AFit();
+        foreach (var f in new[] { queued, again, ended, cancelled }) await store.CreateAsync(f, None);
+        var firstAttempt = await store.TryStartAsync(again.Id, T0, None);
+        await store.SaveProgressAsync(again.Id, new FitProgressUpdate(firstAttempt.Attempt, 3, [1, 1, 1], 2, 0, [5, 4, 3]), None);
+        await store.TryStartAsync(ended.Id, T0, None);
+        await store.CompleteAsync(ended.Id, new FitCompletion(FitStatus.Succeeded, "steps", 1, [1], 1, [1], null, T0), None);
+        await store.TryStartAsync(cancelled.Id, T0, None);
+        await store.RequestCancelAsync("t1", cancelled.Id, T0, None);
+
+        var starts = await store.TryStartManyAsync([queued.Id, again.Id, ended.Id, cancelled.Id, "missing"], T0.AddSeconds(1), None);
+
+        Assert.Equal([queued.Id, again.Id, ended.Id, cancelled.Id, "missing"], starts.Select(s => s.Id));
+        Assert.Equal([StartOutcome.Run, StartOutcome.Run, StartOutcome.Ended, StartOutcome.CancelledNow, StartOutcome.Missing],
+            starts.Select(s => s.Start.Outcome));
+        Assert.Equal(queued.X, starts[0].Points!.X);
+        Assert.Equal(queued.Y, starts[0].Points!.Y);
+        Assert.True(starts[1].Start.Attempt > firstAttempt.Attempt);
+        Assert.Empty((await store.GetAsync("t1", again.Id, true, None))!.History!);
+        Assert.All(starts.Skip(2), s => Assert.Null(s.Points));
+        Assert.Equal(FitStatus.Cancelled, (await store.GetAsync("t1", cancelled.Id, false, None))!.Status);
+
+        var done = new FitCompletion(FitStatus.Succeeded, "steps", 3, [1, 2, 3], 0.5, [3, 2, 1], null, T0.AddSeconds(2), "{\"optimumPending\":true}");
+        var endedNow = await store.CompleteManyAsync([(queued.Id, done), (again.Id, done), (ended.Id, done), ("missing", done)], None);
+
+        Assert.Equal([queued.Id, again.Id], endedNow);
+        var stored = (await store.GetAsync("t1", again.Id, true, None))!;
+        Assert.Equal(FitStatus.Succeeded, stored.Status);
+        Assert.Equal(new double[] { 3, 2, 1 }, stored.History!);
+        Assert.Equal(new double[] { 1 }, (await store.GetAsync("t1", ended.Id, false, None))!.Params!);
+
+        const string optimum = "{\"optimum\":{\"loss\":0.25},\"gap\":0.25}";
+        await store.SaveOutcomesAsync([(queued.Id, optimum), (again.Id, optimum), ("missing", optimum)], None);
+        Assert.Equal(optimum, (await store.GetAsync("t1", queued.Id, false, None))!.OutcomeJson);
+        Assert.Equal(optimum, (await store.GetAsync("t1", again.Id, false, None))!.OutcomeJson);
+    }
+
+    [ConditionalFact]
     public async Task TheOutcomeIsStoredWithTheCompletionAndTheKindWithTheFit()
     {
         var store = await NewStoreAsync();
