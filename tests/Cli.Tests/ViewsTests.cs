@@ -155,4 +155,43 @@ public class ViewsTests
         Assert.Contains("1, 2", text);
         Assert.Contains("failed (diverged)", text);
     }
+
+    [Fact]
+    public void AFallingLossDrawsBarsThatNeverRise()
+    {
+        var history = Enumerable.Range(0, 500).Select(i => (double?)(100 * Math.Exp(-i / 50.0) + 0.01)).ToArray();
+
+        var line = Views.Sparkline(history, 40);
+
+        Assert.Equal(40, line.Length);
+        Assert.Equal('█', line[0]);
+        Assert.Equal('▁', line[^1]);
+        for (var i = 1; i < line.Length; i++) Assert.True(line[i] <= line[i - 1], line);
+    }
+
+    [Fact]
+    public void ASparklineIsNeverWiderThanAskedNorThanTheHistory()
+    {
+        Assert.Equal(3, Views.Sparkline([3.0, 2.0, 1.0], 80).Length);
+        Assert.Equal(80, Views.Sparkline(Enumerable.Repeat((double?)1.0, 100_000).ToArray(), 80).Length);
+        Assert.Equal("", Views.Sparkline([], 80));
+        Assert.Equal("", Views.Sparkline([1.0], 0));
+    }
+
+    [Fact]
+    public void FlatNegativeAndNonFiniteLossesStillDraw()
+    {
+        Assert.Equal("▁▁▁", Views.Sparkline([2.0, 2.0, 2.0], 10));
+        Assert.Equal("█▁", Views.Sparkline([1.0, -1.0], 10)); // a value ≤ 0: linear scale
+        Assert.Equal("█▁ ", Views.Sparkline([10.0, 1.0, null], 10)); // a diverged fit's last entry
+        Assert.Equal("", Views.Sparkline([null, double.NaN], 10));
+    }
+
+    [Fact]
+    public void TheLossLineShowsTheFirstAndLastLoss()
+    {
+        var text = Render(c => Views.LossLine(c, SucceededFit));
+
+        Assert.Contains("loss 2.4219 █▁ 2.401", text);
+    }
 }

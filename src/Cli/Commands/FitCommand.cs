@@ -90,6 +90,7 @@ internal static class FitCommand
                 task.Description = Describe(ended.Step, ended.Loss) + " " + Markup.Escape(ended.Status);
                 task.StopTask();
             });
+        Views.LossLine(console, ended!);
         return ended!;
     }
 

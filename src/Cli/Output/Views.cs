@@ -113,6 +113,61 @@ internal static class Views
     public static void BatchSummary(IAnsiConsole console, BatchResource batch) =>
         console.MarkupLine(Markup.Escape($"batch {batch.Id}: {batch.Counts.Succeeded} succeeded, {batch.Counts.Failed} failed, {batch.Counts.Cancelled} cancelled of {batch.Total}"));
 
+    /// <summary>The eight heights of a <see cref="Sparkline"/>, lowest first.</summary>
+    private const string Bars = "▁▂▃▄▅▆▇█";
+
+    /// <summary>
+    /// The loss history as one line of at most <paramref name="width"/> bars, each the mean of its share of the entries: on a
+    /// log scale when every value is positive (losses fall by orders of magnitude), linear otherwise. Non-finite entries
+    /// or absent (a diverged fit's last) are left out, and a column with none is a space; no finite entry draws nothing.
+    /// </summary>
+    public static string Sparkline(IReadOnlyList<double?> values, int width)
+    {
+        if (values.Count == 0 || width < 1) return "";
+        static bool Finite(double? v) => v is { } d && double.IsFinite(d);
+        var finite = values.Where(Finite).Select(v => v!.Value).ToList();
+        if (finite.Count == 0) return "";
+        var logScale = finite.All(v => v > 0);
+        double Scale(double v) => logScale ? Math.Log10(v) : v;
+        var columns = Math.Min(width, values.Count);
+        var means = new double[columns];
+        for (var c = 0; c < columns; c++)
+        {
+            // Entries [from, to) go into column c; every entry into exactly one column.
+            int from = (int)((long)c * values.Count / columns), to = (int)((long)(c + 1) * values.Count / columns);
+            var sum = 0.0;
+            var count = 0;
+            for (var i = from; i < to; i++)
+            {
+                if (!Finite(values[i])) continue;
+                sum += Scale(values[i]!.Value);
+                count++;
+            }
+            means[c] = count == 0 ? double.NaN : sum / count;
+        }
+        var drawn = means.Where(double.IsFinite).ToList();
+        double low = drawn.Min(), high = drawn.Max();
+        var line = new StringBuilder(columns);
+        foreach (var mean in means)
+        {
+            if (!double.IsFinite(mean)) line.Append(' ');
+            else if (!(high > low)) line.Append(Bars[0]);
+            else line.Append(Bars[(int)Math.Round((mean - low) / (high - low) * (Bars.Length - 1))]);
+        }
+        return line.ToString();
+    }
+
+    /// <summary>The loss under a live progress bar: its first and last values either side of its <see cref="Sparkline"/>.</summary>
+    public static void LossLine(IAnsiConsole console, FitResource fit)
+    {
+        if (fit.History is not { Length: > 1 } history || !history.Any(v => v is { } d && double.IsFinite(d))) return;
+        var width = Math.Clamp(console.Profile.Width - 30, 10, 100);
+        var first = history.First(v => v is { } d && double.IsFinite(d))!.Value;
+        var last = history.Last(v => v is { } d && double.IsFinite(d))!.Value;
+        var more = fit.HistoryTruncated == true ? " (first entries)" : "";
+        console.MarkupLine(Markup.Escape($"loss {Number(first)} {Sparkline(history, width)} {Number(last)}{more}"));
+    }
+
     /// <summary>Six significant digits: enough to read, JSON keeps them all.</summary>
     public static string Number(double value) => value.ToString("G6", CultureInfo.InvariantCulture);
 
