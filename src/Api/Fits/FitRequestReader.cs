@@ -153,6 +153,7 @@ public static class FitRequestReader
             return (path == "body" ? name : parent + name, UnknownField);
         }
         if (text.StartsWith(LearningRateValueConverter.Message, StringComparison.Ordinal)) return (path, LearningRateValueConverter.Message);
+        if (text.StartsWith(XValuesConverter.Message, StringComparison.Ordinal)) return (path, XValuesConverter.Message);
         if (text.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)) return (path, "appears more than once");
         if (text.Contains("maximum configured depth", StringComparison.Ordinal)) return ("body", $"nests deeper than {MaxJsonDepth} levels");
         if (text.Contains("could not be converted to", StringComparison.Ordinal))
@@ -187,13 +188,16 @@ public static class FitRequestReader
 
         if (CsvTable.Parse(body, maxPoints) is not { } table) return Invalid<FitRequest>("body", "is not valid UTF-8");
         var header = table.Header ?? [];
-        var xColumn = table.Column(query.TryGetValue("x", out var xName) ? xName.ToString() : null, Array.IndexOf(header, "x") is var hx and >= 0 ? hx : 0, "x", errors);
+        var xColumns = table.Columns(query.TryGetValue("x", out var xName) ? xName.ToString() : null, Array.IndexOf(header, "x") is var hx and >= 0 ? hx : 0, "x", errors);
         var yColumn = table.Column(query.TryGetValue("y", out var yName) ? yName.ToString() : null, Array.IndexOf(header, "y") is var hy and >= 0 ? hy : 1, "y", errors);
-        double[] xs = [], ys = [];
-        if (xColumn is { } xc && yColumn is { } yc)
+        XValues xs = Array.Empty<double>();
+        double[] ys = [];
+        if (xColumns is { } xc && yColumn is { } yc)
         {
-            var columns = table.Numbers([xc, yc], errors);
-            (xs, ys) = (columns[0], columns[1]);
+            var columns = table.Numbers([.. xc, yc], errors);
+            ys = columns[^1];
+            // Several x columns are the features of a network model, one row a point.
+            xs = xc.Length == 1 ? columns[0] : new XValues(Interleave(columns[..^1]), xc.Length);
         }
 
         var q = new QueryReader(query, errors);
@@ -251,6 +255,16 @@ public static class FitRequestReader
         return new ReadOutcome<FitRequest>(request, StatusCodes.Status200OK, null, null, null);
     }
 
+
+    /// <summary>Columns side by side as rows, row-major.</summary>
+    private static double[] Interleave(double[][] columns)
+    {
+        var rows = columns[0].Length;
+        var values = new double[rows * columns.Length];
+        for (var r = 0; r < rows; r++)
+            for (var c = 0; c < columns.Length; c++) values[r * columns.Length + c] = columns[c][r];
+        return values;
+    }
 
     private static ReadOutcome<T> Fail<T>(int status, string title, string detail) where T : class => new(null, status, title, detail, null);
 

@@ -35,10 +35,9 @@ public static class FitValidator
 
     public static ValidFit? Validate(FitRequest request, LimitsOptions limits, ValidationErrors errors)
     {
-        var x = request.X;
         var y = request.Y;
         var warnings = new List<string>();
-        ValidatePoints(x, y, limits, errors);
+        var x = ValidateX(request.X, y, limits, errors, rowsAllowed: false);
         var degree = request.Model is null ? request.Degree ?? DefaultDegree : request.Degree;
         var formula = ValidateModel(degree, request.Model, errors);
         var loss = request.Loss ?? DefaultLoss;
@@ -107,7 +106,7 @@ public static class FitValidator
             ScaleX = !exact && formula is null && request.LearningRate is null && request.InitialParams is null ? Scaling(x) : null,
             Warnings = warnings.Count == 0 ? null : [.. warnings],
         };
-        return new ValidFit(spec, x, y!);
+        return new ValidFit(spec, x!, y!);
     }
 
     /// <summary>
@@ -188,15 +187,51 @@ public static class FitValidator
             FormulaOf(spec));
     }
 
-    /// <summary><c>x</c> and <c>y</c>: present, 1 to <c>Limits:MaxPoints</c> finite numbers, as many of each.</summary>
-    public static void ValidatePoints(double[]? x, double[]? y, LimitsOptions limits, ValidationErrors errors)
+    /// <summary>
+    /// <c>x</c> as numbers, or as rows of equal length when <paramref name="rowsAllowed"/>, with <c>y</c> (as for a list of numbers):
+    /// x's values row-major, or null with errors.
+    /// </summary>
+    public static double[]? ValidateX(XValues? x, double[]? y, LimitsOptions limits, ValidationErrors errors, bool rowsAllowed, string why = "a network model (model.type relu, mlp or linear)")
     {
-        if (x is null) errors.Add("x", "is required");
-        else if (x.Length == 0) errors.Add("x", "must have at least 1 point");
-        else if (x.Length > limits.MaxPoints) errors.Add("x", $"has {x.Length} points; at most {limits.MaxPoints} (Limits:MaxPoints) are allowed");
-        else RequireFinite(x, "x", errors);
+        if (x is { AsRows: true })
+        {
+            if (!rowsAllowed)
+            {
+                errors.Add("x", $"is a list of rows (many features): that needs {why}; send x as a list of numbers");
+                if (y is null) errors.Add("y", "is required");
+                return null;
+            }
+            if (x.RaggedRow is { } row)
+            {
+                errors.Add("x", $"row {row} has {x.RaggedLength} value{(x.RaggedLength == 1 ? "" : "s")}; row 0 has {x.Features}: every row must have as many");
+                return null;
+            }
+            if (x.Features == 0 && x.Count > 0) errors.Add("x", "rows must have at least 1 value");
+            else if (x.Features > limits.MaxFeatures) errors.Add("x", $"rows have {x.Features} values; at most {limits.MaxFeatures} features (Limits:MaxFeatures) are allowed");
+            else if (x.Values.Length > limits.MaxPoints && x.Count <= limits.MaxPoints)
+                errors.Add("x", $"holds {x.Values.Length} values ({x.Count} rows of {x.Features}); at most {limits.MaxPoints} (Limits:MaxPoints) in all are allowed");
+            if (Array.FindIndex(x.Values, v => !double.IsFinite(v)) is var bad and >= 0 && x.Features > 0)
+                errors.Add("x", $"row {bad / x.Features}, value {bad % x.Features} is not finite");
+            if (errors.Any) return null;
+        }
+        var count = x is null ? (int?)null : x.AsRows ? x.Count : x.Values.Length;
+        ValidatePoints(x is null ? null : x.AsRows ? null : x.Values, count, y, limits, errors);
+        return errors.Any ? null : x!.Values;
+    }
+
+    /// <summary><c>x</c> and <c>y</c>: present, 1 to <c>Limits:MaxPoints</c> finite numbers, as many of each.</summary>
+    public static void ValidatePoints(double[]? x, double[]? y, LimitsOptions limits, ValidationErrors errors) =>
+        ValidatePoints(x, x?.Length, y, limits, errors);
+
+    /// <summary>The same for <paramref name="count"/> points, whose x values are checked elsewhere when <paramref name="x"/> is null.</summary>
+    private static void ValidatePoints(double[]? x, int? count, double[]? y, LimitsOptions limits, ValidationErrors errors)
+    {
+        if (count is not { } n) errors.Add("x", "is required");
+        else if (n == 0) errors.Add("x", "must have at least 1 point");
+        else if (n > limits.MaxPoints) errors.Add("x", $"has {n} points; at most {limits.MaxPoints} (Limits:MaxPoints) are allowed");
+        else if (x is not null) RequireFinite(x, "x", errors);
         if (y is null) errors.Add("y", "is required");
-        else if (x is not null && y.Length != x.Length) errors.Add("y", $"length {y.Length} differs from x ({x.Length})");
+        else if (count is not null && y.Length != count) errors.Add("y", $"length {y.Length} differs from x ({count})");
         else RequireFinite(y, "y", errors);
     }
 

@@ -58,7 +58,8 @@ public static class PredictEndpoints
                     : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);
             }
             if (x is not null) errors.Add("x", "the query's x names a CSV column; with JSON send the values as {\"x\": [...]}");
-            xs = read.Request.X;
+            if (read.Request.X is { AsRows: true }) errors.Add("x", "is a list of rows (many features): this fit's model takes one; send x as a list of numbers");
+            xs = read.Request.X?.Values;
         }
         if (xs is null) errors.Add("x", "is required");
         else if (xs.Length == 0) errors.Add("x", "must have at least 1 value");
