@@ -6,14 +6,18 @@ using FitService.Engine.Optimization;
 namespace FitService.Engine;
 
 /// <summary>The step loop of one run; allocates nothing per step except when it reports progress.</summary>
-internal sealed class Descent(FitProblem problem, FusedKernel kernel, Action<FitProgress>? progress, TimeSpan progressInterval, CancellationToken cancellationToken)
+internal sealed class Descent(FitProblem problem, IGradientSource kernel, double[] start, Action<FitProgress>? progress, TimeSpan progressInterval, CancellationToken cancellationToken)
 {
-    private readonly double[] _params = problem.InitialParams is { } p ? [.. p] : new double[problem.ParameterCount];
+    private readonly double[] _params = [.. start];
     private readonly double[] _previous = new double[problem.ParameterCount];
     private readonly double[] _grad = new double[problem.ParameterCount];
-    private readonly double[] _history = new double[(problem.Steps + problem.HistoryEvery - 1) / problem.HistoryEvery];
+    private readonly double[] _history = new double[HistoryLength(problem, kernel)];
     private readonly IOptimizer _optimizer = Optimizers.Create(problem.Optimizer, problem.ParameterCount);
     private int _recorded;
+    // A history per epoch: the loss of the epoch's batches so far, weighted by their points.
+    private double _epochLoss;
+    private long _epochPoints;
+    private int _epoch;
 
     public FitResult Run()
     {
@@ -30,7 +34,7 @@ internal sealed class Descent(FitProblem problem, FusedKernel kernel, Action<Fit
 
         for (var i = 0; ; i++)
         {
-            var loss = i == steps ? kernel.Forward(_params) : kernel.ForwardBackward(_params, _grad);
+            var loss = i == steps ? kernel.Forward(_params) : kernel.ForwardBackward(i, _params, _grad);
             if (!double.IsFinite(loss)) return Diverged(i, loss, $"the loss became {Name(loss)} at step {i}");
             if (i == steps) return Result(StopReason.Steps, i, loss);
             if (stop is not null)
@@ -44,7 +48,8 @@ internal sealed class Descent(FitProblem problem, FusedKernel kernel, Action<Fit
             }
             if (cancellationToken.IsCancellationRequested) return Result(StopReason.Cancelled, i, loss);
 
-            if (i % every == 0) _history[_recorded++] = loss;
+            if (!problem.HistoryPerEpoch) { if (i % every == 0) _history[_recorded++] = loss; }
+            else RecordEpoch(i, loss);
             _params.CopyTo(_previous, 0);
             _optimizer.Step(_params, _grad, Schedules.LearningRate(problem.Schedule, problem.LearningRate, i, steps));
             if (!AllFinite(_params))
@@ -53,7 +58,7 @@ internal sealed class Descent(FitProblem problem, FusedKernel kernel, Action<Fit
                 return Diverged(i, loss, $"a parameter became {Name(FirstNonFinite())} at update {i}");
             }
 
-            if (progress is not null && --countdown == 0)
+            if (progress is not null && --countdown == 0 && _recorded > 0)
             {
                 countdown = checkEvery;
                 var now = Stopwatch.GetTimestamp();
@@ -66,12 +71,40 @@ internal sealed class Descent(FitProblem problem, FusedKernel kernel, Action<Fit
         }
     }
 
-    private FitResult Result(StopReason reason, int step, double loss) =>
-        new(reason, step, [.. _params], loss, _history[.._recorded]);
+    private FitResult Result(StopReason reason, int step, double loss)
+    {
+        FlushEpoch();
+        return new(reason, step, [.. _params], loss, _history[.._recorded]);
+    }
+
+    private static int HistoryLength(FitProblem problem, IGradientSource kernel)
+    {
+        var entries = problem.HistoryPerEpoch ? (problem.Steps + kernel.StepsPerEpoch - 1) / kernel.StepsPerEpoch : problem.Steps;
+        return (entries + problem.HistoryEvery - 1) / problem.HistoryEvery;
+    }
+
+    /// <summary>Adds step i's batch loss to its epoch; the epoch's mean is recorded after its last batch (every HistoryEvery-th epoch).</summary>
+    private void RecordEpoch(int i, double loss)
+    {
+        var points = kernel.BatchPoints(i);
+        _epochLoss += loss * points;
+        _epochPoints += points;
+        _epoch = i / kernel.StepsPerEpoch;
+        if ((i + 1) % kernel.StepsPerEpoch == 0) FlushEpoch();
+    }
+
+    /// <summary>Records the epoch in progress (a partial one at the end of a run) when it has batches and is an epoch to record.</summary>
+    private void FlushEpoch()
+    {
+        if (!problem.HistoryPerEpoch || _epochPoints == 0) return;
+        if (_epoch % problem.HistoryEvery == 0) _history[_recorded++] = _epochLoss / _epochPoints;
+        (_epochLoss, _epochPoints) = (0, 0);
+    }
 
     private FitResult Diverged(int step, double loss, string what)
     {
         var used = problem.Schedule is OneCycleSchedule o ? o.MaxLearningRate : problem.LearningRate;
+        FlushEpoch();
         var suggested = LearningRateAdvice.Suggest(problem, used, step);
         var error = string.Create(CultureInfo.InvariantCulture,
             $"{what}: the learning rate {used:G4} is too large; try {suggested:G4} or smaller");

@@ -9,6 +9,11 @@ public enum LossKind
     Mse,
     /// <summary>Mean Huber loss with threshold δ, as <c>torch.nn.functional.huber_loss</c>.</summary>
     Huber,
+    /// <summary>
+    /// Mean binary cross-entropy of the model's output taken as a logit z against targets y in [0, 1], as
+    /// <c>torch.nn.functional.binary_cross_entropy_with_logits</c>: max(z, 0) − z·y + log1p(e^−|z|); σ(z) is the probability.
+    /// </summary>
+    Bce,
 }
 
 /// <summary>A loss and its parameter.</summary>
@@ -62,6 +67,18 @@ public sealed record StopSpec(double? LossBelow = null, double? MinImprovement =
 /// <param name="Stop">Early-stop rules; null means none.</param>
 /// <param name="HistoryEvery">Record the loss of every k-th step only (step 0, k, 2k, …).</param>
 /// <param name="Formula">A formula model instead of the polynomial (then <paramref name="Degree"/> is ignored and the params are the formula's, in its order); null means the polynomial.</param>
+/// <param name="Network">A neural network instead of the polynomial (then <paramref name="Degree"/> is ignored and the params are the
+/// network's in PyTorch <c>state_dict</c> order, see <see cref="Networks.NetworkSpec"/>); null means the polynomial or the formula.</param>
+/// <param name="Features">Number of input features d of a network: <paramref name="X"/> holds n rows of d values, row-major
+/// (X.Length = n·d, Y.Length = n). Must be 1 for the polynomial and formulas.</param>
+/// <param name="Standardize">Networks only: standardize each feature column as sklearn's <c>StandardScaler</c> before fitting
+/// (see <see cref="Networks.Standardization"/>); the result carries the means and scales.</param>
+/// <param name="BatchSize">Networks only: points per step (mini-batches, the last one of an epoch partial as PyTorch's
+/// <c>DataLoader(drop_last=False)</c>); null means the full batch.</param>
+/// <param name="Shuffle">Networks only: shuffle the points every epoch (see <see cref="Networks.NetworkRandom"/>); false keeps them in order.</param>
+/// <param name="Seed">Seeds the initialization (when <paramref name="InitialParams"/> is null) and the shuffle of a network.</param>
+/// <param name="HistoryPerEpoch">Networks only: record one history entry per epoch (the mean loss of its batches weighted by
+/// their sizes) instead of one per step.</param>
 public sealed record FitProblem(
     double[] X,
     double[] Y,
@@ -74,10 +91,23 @@ public sealed record FitProblem(
     ScheduleSpec? Schedule = null,
     StopSpec? Stop = null,
     int HistoryEvery = 1,
-    Formulas.Formula? Formula = null)
+    Formulas.Formula? Formula = null,
+    Networks.NetworkSpec? Network = null,
+    int Features = 1,
+    bool Standardize = false,
+    int? BatchSize = null,
+    bool Shuffle = false,
+    ulong Seed = 0,
+    bool HistoryPerEpoch = false)
 {
-    /// <summary>Number of params: degree + 1 for the polynomial, the formula's param count otherwise.</summary>
-    public int ParameterCount => Formula?.Parameters.Count ?? Degree + 1;
+    /// <summary>Number of params: the network's, the formula's, or degree + 1 for the polynomial.</summary>
+    public int ParameterCount => Network?.ParameterCount(Features) ?? Formula?.Parameters.Count ?? Degree + 1;
+
+    /// <summary>Number of points n (rows of <see cref="X"/>).</summary>
+    public int Points => X is null || Features < 1 ? 0 : X.Length / Features;
+
+    /// <summary>True for the polynomial model (neither a formula nor a network).</summary>
+    public bool IsPolynomial => Formula is null && Network is null;
 }
 
 /// <summary>Why a run ended.</summary>
@@ -108,6 +138,8 @@ public sealed record FitProgress(int Step, double[] Params, double Loss, double[
 /// <param name="History">Loss before each update (every HistoryEvery-th).</param>
 /// <param name="Error">Human-readable error when diverged, suggesting a learning rate.</param>
 /// <param name="SuggestedLearningRate">A learning rate that should not diverge, when diverged.</param>
+/// <param name="Standardization">The feature means and scales a network was fitted with (when <see cref="FitProblem.Standardize"/>); predictions apply them.</param>
+/// <param name="InitialParams">The params the run started from (a network's seeded initialization when none were given); null for polynomials and formulas.</param>
 public sealed record FitResult(
     StopReason StopReason,
     int Step,
@@ -115,4 +147,6 @@ public sealed record FitResult(
     double Loss,
     double[] History,
     string? Error = null,
-    double? SuggestedLearningRate = null);
+    double? SuggestedLearningRate = null,
+    Networks.Standardization? Standardization = null,
+    double[]? InitialParams = null);

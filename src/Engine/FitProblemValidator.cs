@@ -22,21 +22,28 @@ public static class FitProblemValidator
         if (problem.X is null) errors.Add(("x", "is required"));
         else
         {
+            var features = Math.Max(1, problem.Features);
             Check(problem.X.Length >= 1, "x", "must have at least 1 point");
-            Check(problem.X.Length <= maxPoints, "x", $"must have at most {maxPoints} points");
+            Check(problem.X.Length / features <= maxPoints, "x", $"must have at most {maxPoints} points");
+            Check(problem.X.Length % features == 0, "x", $"has {problem.X.Length} values, not a whole number of rows of {features} features");
             CheckFinite(problem.X, "x", errors);
         }
         if (problem.Y is null) errors.Add(("y", "is required"));
         else
         {
-            if (problem.X is not null) Check(problem.Y.Length == problem.X.Length, "y", $"length {problem.Y.Length} differs from x ({problem.X.Length})");
+            if (problem.X is not null && problem.Features >= 1)
+                Check(problem.Y.Length == problem.Points, "y", problem.Features == 1
+                    ? $"length {problem.Y.Length} differs from x ({problem.X.Length})"
+                    : $"length {problem.Y.Length} differs from the number of rows of x ({problem.Points})");
             CheckFinite(problem.Y, "y", errors);
+            if (problem.Loss?.Kind == LossKind.Bce && !problem.Y.All(v => v is >= 0 and <= 1)) errors.Add(("y", "values must be in [0, 1] for loss bce"));
         }
-        if (problem.Formula is null) Check(problem.Degree is >= 0 and <= Polynomial.MaxDegree, "degree", $"must be between 0 and {Polynomial.MaxDegree}");
+        ValidateNetwork(problem, errors);
+        if (problem.IsPolynomial) Check(problem.Degree is >= 0 and <= Polynomial.MaxDegree, "degree", $"must be between 0 and {Polynomial.MaxDegree}");
         if (problem.Loss is null) errors.Add(("loss", "is required"));
         else
         {
-            Check(Enum.IsDefined(problem.Loss.Kind), "loss", "must be mae, mse or huber");
+            Check(Enum.IsDefined(problem.Loss.Kind), "loss", "must be mae, mse, huber or bce");
             Check(double.IsFinite(problem.Loss.HuberDelta) && problem.Loss.HuberDelta > 0, "huberDelta", "must be finite and > 0");
         }
         Check(double.IsFinite(problem.LearningRate) && problem.LearningRate > 0, "learningRate", "must be finite and > 0");
@@ -44,7 +51,13 @@ public static class FitProblemValidator
         Check(problem.Steps <= maxSteps, "steps", $"must be ≤ {maxSteps}");
         if (problem.InitialParams is not null)
         {
-            if (problem.Formula is { } formula)
+            if (problem.Network is { } network)
+            {
+                if (NetworkShapeValid(network, problem.Features))
+                    Check(problem.InitialParams.Length == network.ParameterCount(problem.Features), "initialParams",
+                        $"length {problem.InitialParams.Length} differs from the network's number of params ({network.ParameterCount(problem.Features)}, in state_dict order)");
+            }
+            else if (problem.Formula is { } formula)
                 Check(problem.InitialParams.Length == formula.Parameters.Count, "initialParams", $"length {problem.InitialParams.Length} differs from the number of params ({formula.Parameters.Count})");
             else if (problem.Degree is >= 0 and <= Polynomial.MaxDegree)
                 Check(problem.InitialParams.Length == problem.Degree + 1, "initialParams", $"length {problem.InitialParams.Length} differs from degree + 1 ({problem.Degree + 1})");
@@ -60,6 +73,57 @@ public static class FitProblemValidator
         }
         Check(problem.HistoryEvery >= 1, "historyEvery", "must be ≥ 1");
         return errors;
+    }
+
+    private static bool NetworkShapeValid(Networks.NetworkSpec network, int features) =>
+        features is >= 1 and <= Networks.NetworkSpec.MaxFeatures && network.Hidden is { Length: <= Networks.NetworkSpec.MaxLayers } hidden
+        && hidden.All(k => k is >= 1 and <= Networks.NetworkSpec.MaxUnits) && network.ParameterCount(features) <= Networks.NetworkSpec.MaxParams;
+
+    // The network model and the fields that apply only to it.
+    private static void ValidateNetwork(FitProblem problem, List<(string, string)> errors)
+    {
+        void Check(bool ok, string field, string message) { if (!ok) errors.Add((field, message)); }
+        const string networksOnly = "applies only to the network models (model.type relu, mlp or linear)";
+        if (problem.Network is not { } network)
+        {
+            Check(problem.Features == 1, "features", networksOnly + "; x of a polynomial or formula has one value per point");
+            Check(!problem.Standardize, "standardize", networksOnly);
+            Check(problem.BatchSize is null, "batchSize", networksOnly);
+            Check(!problem.Shuffle, "shuffle", networksOnly);
+            Check(!problem.HistoryPerEpoch, "historyPer", networksOnly);
+            return;
+        }
+        Check(problem.Formula is null, "model", "a formula and a network cannot both be given");
+        Check(problem.Features is >= 1 and <= Networks.NetworkSpec.MaxFeatures, "features", $"must be between 1 and {Networks.NetworkSpec.MaxFeatures}");
+        Check(Enum.IsDefined(network.Type), "model.type", "must be relu, mlp or linear");
+        Check(Enum.IsDefined(network.Activation), "model.activation", "must be relu, tanh or sigmoid");
+        if (network.Hidden is null) errors.Add(("model.layers", "is required"));
+        else
+        {
+            switch (network.Type)
+            {
+                case Networks.NetworkType.Relu:
+                    Check(network.Hidden.Length == 1, "model.units", "a relu model has exactly one hidden layer");
+                    if (network.Hidden.Length == 1) Check(network.Hidden[0] is >= 1 and <= Networks.NetworkSpec.MaxUnits, "model.units", $"must be between 1 and {Networks.NetworkSpec.MaxUnits}");
+                    break;
+                case Networks.NetworkType.Linear:
+                    Check(network.Hidden.Length == 0, "model.layers", "a linear model has no hidden layers");
+                    break;
+                default:
+                    Check(network.Hidden.Length is >= 1 and <= Networks.NetworkSpec.MaxLayers, "model.layers", $"must list between 1 and {Networks.NetworkSpec.MaxLayers} layers");
+                    for (var l = 0; l < network.Hidden.Length; l++)
+                        if (network.Hidden[l] is < 1 or > Networks.NetworkSpec.MaxUnits)
+                        {
+                            errors.Add(("model.layers", $"layer {l} has {network.Hidden[l]} units; each must have between 1 and {Networks.NetworkSpec.MaxUnits}"));
+                            break;
+                        }
+                    break;
+            }
+            if (NetworkShapeValid(network, Math.Clamp(problem.Features, 1, Networks.NetworkSpec.MaxFeatures)) is false
+                && network.Hidden.All(k => k is >= 1 and <= Networks.NetworkSpec.MaxUnits) && network.Hidden.Length <= Networks.NetworkSpec.MaxLayers)
+                errors.Add(("model", $"has {network.ParameterCount(Math.Clamp(problem.Features, 1, Networks.NetworkSpec.MaxFeatures))} params; at most {Networks.NetworkSpec.MaxParams} are accepted"));
+        }
+        Check(problem.BatchSize is null or >= 1, "batchSize", "must be ≥ 1");
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> listing every problem, if any.</summary>

@@ -1,6 +1,7 @@
 using FitService.Engine.Autodiff;
 using FitService.Engine.Formulas;
 using FitService.Engine.Models;
+using FitService.Engine.Networks;
 
 namespace FitService.Engine;
 
@@ -33,8 +34,16 @@ public static class Fitter
         FitProblemValidator.ThrowIfInvalid(problem);
         var parallelism = (options ?? FitRunOptions.Default).MaxDegreeOfParallelism;
         ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1, "options.MaxDegreeOfParallelism");
+        var interval = progressInterval ?? TimeSpan.FromMilliseconds(250);
+        if (problem.Network is { } network)
+        {
+            var (networkKernel, standardization) = Network.Prepare(problem);
+            var start = problem.InitialParams ?? Network.InitialParams(network, problem.Features, problem.Seed);
+            return new Descent(problem, networkKernel, start, progress, interval, cancellationToken).Run()
+                with { Standardization = standardization, InitialParams = [.. start] };
+        }
         var kernel = Compile(problem, parallelism);
-        return new Descent(problem, kernel, progress, progressInterval ?? TimeSpan.FromMilliseconds(250), cancellationToken).Run();
+        return new Descent(problem, kernel, problem.InitialParams ?? new double[problem.ParameterCount], progress, interval, cancellationToken).Run();
     }
 
     /// <summary>The loss of the polynomial with <paramref name="parameters"/> (highest power first) on the points, exactly as a run computes it.</summary>

@@ -29,12 +29,12 @@ public static class LearningRateAdvice
         var atBlowUp = divergedAt is { } s ? RateAt(problem.Schedule, usedRate, Math.Clamp(s, 0, steps - 1), steps) : peak;
         // The schedule scales with the base rate (oneCycle with its maximum): peak(c) = c·peak/used.
         var candidate = usedRate * (atBlowUp / 10) / peak;
-        if (problem.Formula is null && problem.Loss.Kind == LossKind.Mse && problem.Optimizer is null or SgdSpec)
+        if (problem.IsPolynomial && problem.Loss.Kind == LossKind.Mse && problem.Optimizer is null or SgdSpec)
         {
             var lambda = LargestHessianEigenvalue(problem.X, problem.Degree);
             if (double.IsFinite(lambda) && lambda > 0 && LargestStableRate(problem, lambda, usedRate, steps) is { } stable) candidate = stable / 2;
         }
-        if (problem.Formula is null && problem.Optimizer is AdamSpec adam && AdamReach(problem, adam, steps) is { } reach) candidate = Math.Min(candidate, reach);
+        if (problem.IsPolynomial && problem.Optimizer is AdamSpec adam && AdamReach(problem, adam, steps) is { } reach) candidate = Math.Min(candidate, reach);
         if (!(candidate < usedRate)) candidate = usedRate / 10;
         if (!(candidate >= 1e-300)) candidate = 1e-300;
         return RoundDown(candidate);

@@ -192,4 +192,59 @@ public readonly struct GeneralPowRule : IBinaryRule
     public static V GradB(V g, V a, V b, V o) =>
         Vector256.ConditionalSelect(Vector256.Equals(a, V.Zero) & Vector256.GreaterThanOrEqual(b, V.Zero), V.Zero, g * (o * Lanes.Map(a, Math.Log)));
 }
+/// <summary>max(a, 0), as <c>torch.relu</c>; the gradient passes where the output is &gt; 0 (PyTorch's threshold_backward: 0 at a = 0).</summary>
+public readonly struct ReluRule : IUnaryRule
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Value(V a) => Vector256.ConditionalSelect(Vector256.GreaterThan(a, V.Zero), a, V.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Grad(V g, V a, V o) => g & Vector256.GreaterThan(o, V.Zero);
+}
+
+/// <summary>1 / (1 + e^−a), as <c>torch.sigmoid</c>; gradient g·(1 − o)·o (PyTorch's sigmoid_backward).</summary>
+public readonly struct SigmoidRule : IUnaryRule
+{
+    public static V Value(V a) => Lanes.Map(a, Sigmoid);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Grad(V g, V a, V o) => g * (V.One - o) * o;
+
+    /// <summary>The scalar sigmoid, 1 / (1 + e^−a) (what predictions report as a probability).</summary>
+    public static double Sigmoid(double a) => 1.0 / (1.0 + Math.Exp(-a));
+}
+
+/// <summary>
+/// max(a, b), as <c>torch.maximum</c>: the gradient goes to the larger input, and is split in half between them where
+/// a = b (PyTorch's rule for maximum).
+/// </summary>
+public readonly struct MaxRule : IBinaryRule
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V Value(V a, V b) => Vector256.ConditionalSelect(Vector256.LessThan(a, b), b, a);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V GradA(V g, V a, V b, V o) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(a, b), g, Vector256.ConditionalSelect(Vector256.Equals(a, b), g * Vector256.Create(0.5), V.Zero));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V GradB(V g, V a, V b, V o) =>
+        Vector256.ConditionalSelect(Vector256.LessThan(a, b), g, Vector256.ConditionalSelect(Vector256.Equals(a, b), g * Vector256.Create(0.5), V.Zero));
+}
+
+/// <summary>
+/// Binary cross-entropy of logit z against target y, as <c>torch.nn.functional.binary_cross_entropy_with_logits</c>
+/// (unreduced): max(z, 0) − z·y + log1p(e^−|z|). Gradient to z: g·(σ(z) − y), as PyTorch's backward; to y: −g·z.
+/// </summary>
+public readonly struct BceWithLogitsRule : IBinaryRule
+{
+    public static V Value(V z, V y) => Vector256.Create(Bce(z[0], y[0]), Bce(z[1], y[1]), Bce(z[2], y[2]), Bce(z[3], y[3]));
+    public static V GradA(V g, V z, V y, V o) => g * (SigmoidRule.Value(z) - y);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V GradB(V g, V z, V y, V o) => -g * z;
+
+    /// <summary>The loss of one point.</summary>
+    public static double Bce(double z, double y) => Math.Max(z, 0.0) - z * y + Log1p(Math.Exp(-Math.Abs(z)));
+
+    /// <summary>
+    /// log(1 + x) to a few ulps for x ≥ 0 (.NET has no log1p): log(u)·x/(u − 1) with u = 1 + x corrects the rounding of u
+    /// (Goldberg, "What every computer scientist should know about floating-point arithmetic", theorem 4).
+    /// </summary>
+    public static double Log1p(double x)
+    {
+        var u = 1.0 + x;
+        return u == 1.0 ? x : Math.Log(u) * x / (u - 1.0);
+    }
+}
 #pragma warning restore CS1591

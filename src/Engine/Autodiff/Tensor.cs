@@ -100,6 +100,14 @@ public sealed class Tensor
     public Tensor Sin() => Apply(Operation.Unary<SinRule>("sin"), this);
     public Tensor Cos() => Apply(Operation.Unary<CosRule>("cos"), this);
     public Tensor Tanh() => Apply(Operation.Unary<TanhRule>("tanh"), this);
+    /// <summary>max(this, 0), as <c>torch.relu</c>.</summary>
+    public Tensor Relu() => Apply(Operation.Unary<ReluRule>("relu"), this);
+    /// <summary>1 / (1 + e^−this), as <c>torch.sigmoid</c>.</summary>
+    public Tensor Sigmoid() => Apply(Operation.Unary<SigmoidRule>("sigmoid"), this);
+    /// <summary>The larger of this and <paramref name="other"/>, as <c>torch.maximum</c>.</summary>
+    public Tensor Maximum(Tensor other) => Apply(Operation.Binary<MaxRule>("maximum"), this, other);
+    /// <summary>Binary cross-entropy of this (logits) against <paramref name="target"/>, per point, as <c>binary_cross_entropy_with_logits</c>.</summary>
+    public Tensor BceWithLogits(Tensor target) => Apply(Operation.Binary<BceWithLogitsRule>("bce"), this, target);
     /// <summary>this^n for an integer n (as <c>torch.pow</c> with an integer exponent).</summary>
     public Tensor Pow(int n) => Apply(Operation.Binary<PowRule>("pow"), this, Constant(n));
     /// <summary>1 where this &lt; other, else 0 (no gradient).</summary>

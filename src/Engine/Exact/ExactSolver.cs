@@ -35,7 +35,7 @@ public sealed record ExactOptimum(
 /// All work in the basis of <see cref="ScaledBasis"/> (x centred and scaled to [−1, 1]) and map the coefficients back
 /// to powers of x at the end.
 /// </summary>
-public static class ExactSolver
+public static partial class ExactSolver
 {
     /// <summary>Above this condition number (of the Vandermonde matrix of x with unit columns) a warning is given.</summary>
     public const double IllConditioned = 1e12;
@@ -62,6 +62,7 @@ public static class ExactSolver
     public static ExactOptimum Solve(double[] x, double[] y, int degree, LossSpec loss, CancellationToken cancellationToken = default)
     {
         FitProblemValidator.ThrowIfInvalid(new FitProblem(x, y, degree, loss, 1.0, 1));
+        if (loss.Kind == LossKind.Bce) throw new ExactSolverException(NotApplicable(new FitProblem(x, y, degree, loss, 1.0, 1))!);
         var m = degree + 1;
         var basis = ScaledBasis.For(x, degree);
         var (r, qty) = Triangle(basis, y);

@@ -8,6 +8,7 @@ public static class Losses
     /// <summary>The mean loss of <paramref name="prediction"/> against <paramref name="target"/>.</summary>
     public static Tensor Build(LossSpec loss, Tensor prediction, Tensor target)
     {
+        if (loss.Kind == LossKind.Bce) return prediction.BceWithLogits(target).Mean();
         var r = prediction - target;
         return loss.Kind switch
         {

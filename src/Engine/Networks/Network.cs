@@ -1,0 +1,102 @@
+using FitService.Engine.Autodiff;
+
+namespace FitService.Engine.Networks;
+
+/// <summary>What a caller needs around a network fit: its seeded initialization, its predictions, its loss at given params.</summary>
+public static class Network
+{
+    /// <summary>
+    /// PyTorch's default initialization of every <c>nn.Linear(in, out)</c> (<c>kaiming_uniform_(a=√5)</c> for the weight,
+    /// U(−1/√in, 1/√in) for the bias, so both are U(−bound, bound) with bound = 1/√in), drawn from
+    /// <see cref="NetworkRandom"/> seeded with <paramref name="seed"/>, in <c>state_dict</c> order: each value is
+    /// −bound + 2·bound·u, u = uniform(), for layer 0's weight row by row, its bias, layer 2's weight, …
+    /// (Python: <c>bound = 1 / math.sqrt(fan_in); value = -bound + (2 * bound) * u</c>).
+    /// </summary>
+    public static double[] InitialParams(NetworkSpec network, int features, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        var random = new NetworkRandom(seed);
+        var result = new double[network.ParameterCount(features)];
+        foreach (var block in network.Blocks(features))
+        {
+            var fanIn = block.Name.EndsWith(".bias", StringComparison.Ordinal) ? network.Blocks(features).First(b => b.Offset + b.Length == block.Offset).Columns : block.Columns;
+            var bound = 1.0 / Math.Sqrt(fanIn);
+            for (var k = 0; k < block.Length; k++) result[block.Offset + k] = -bound + 2.0 * bound * random.Uniform();
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The network's output for each row of <paramref name="x"/> (n rows of <paramref name="features"/>, row-major, in the
+    /// caller's units: <paramref name="standardization"/> is applied first when given). For BCE the output is the logit;
+    /// <see cref="Probabilities"/> gives σ of it.
+    /// </summary>
+    public static double[] Predict(NetworkSpec network, int features, ReadOnlySpan<double> parameters, ReadOnlySpan<double> x, Standardization? standardization = null)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        if (parameters.Length != network.ParameterCount(features)) throw new ArgumentException($"expected {network.ParameterCount(features)} params, got {parameters.Length}", nameof(parameters));
+        if (x.Length % features != 0) throw new ArgumentException($"x has {x.Length} values, not a whole number of rows of {features}", nameof(x));
+        var rows = standardization is null ? x.ToArray() : standardization.Apply(x);
+        var n = rows.Length / features;
+        var widths = network.Widths(features);
+        var width = widths.Max();
+        var values = new double[width];
+        var next = new double[width];
+        var result = new double[n];
+        for (var r = 0; r < n; r++)
+        {
+            Array.Copy(rows, r * features, values, 0, features);
+            var offset = 0;
+            for (var l = 0; l + 1 < widths.Length; l++)
+            {
+                var (inputs, outputs) = (widths[l], widths[l + 1]);
+                var bias = offset + inputs * outputs;
+                for (var o = 0; o < outputs; o++)
+                {
+                    // The kernel's order: the weighted inputs in order, then the bias.
+                    var s = parameters[offset + o * inputs] * values[0];
+                    for (var i = 1; i < inputs; i++) s += parameters[offset + o * inputs + i] * values[i];
+                    s += parameters[bias + o];
+                    next[o] = l + 2 < widths.Length ? Activate(network.Activation, s) : s;
+                }
+                offset = bias + outputs;
+                (values, next) = (next, values);
+            }
+            result[r] = values[0];
+        }
+        return result;
+    }
+
+    /// <summary>σ(z) = 1 / (1 + e^−z) of each logit: the probabilities of a BCE fit.</summary>
+    public static double[] Probabilities(ReadOnlySpan<double> logits)
+    {
+        var result = new double[logits.Length];
+        for (var i = 0; i < logits.Length; i++) result[i] = SigmoidRule.Sigmoid(logits[i]);
+        return result;
+    }
+
+    /// <summary>The loss of <paramref name="problem"/>'s network at <paramref name="parameters"/> over all its points (standardized as the problem asks), exactly as a run's final loss.</summary>
+    public static double Loss(FitProblem problem, double[] parameters)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        if (problem.Network is null) throw new ArgumentException("the problem has no network", nameof(problem));
+        FitProblemValidator.ThrowIfInvalid(problem with { InitialParams = parameters });
+        return Prepare(problem).Kernel.Forward(parameters);
+    }
+
+    /// <summary>The kernel of a network problem on its (standardized) points, and the standardization used.</summary>
+    internal static (NetworkKernel Kernel, Standardization? Standardization) Prepare(FitProblem problem)
+    {
+        var network = problem.Network!;
+        var standardization = problem.Standardize ? Standardization.Of(problem.X, problem.Features) : null;
+        var x = standardization?.Apply(problem.X) ?? problem.X;
+        return (new NetworkKernel(network, problem.Features, x, problem.Y, problem.Loss, problem.BatchSize, problem.Shuffle, problem.Seed), standardization);
+    }
+
+    private static double Activate(Activation activation, double s) => activation switch
+    {
+        Activation.Relu => s > 0 ? s : 0.0,
+        Activation.Tanh => Math.Tanh(s),
+        _ => SigmoidRule.Sigmoid(s),
+    };
+}
