@@ -32,7 +32,7 @@ public static class EvaluateEndpoints
         var errors = new ValidationErrors();
         FitValidator.ValidatePoints(request.X, request.Y, limits.Value, errors);
         FitValidator.ValidateDegree(request.Degree, errors);
-        FitValidator.ValidateLoss(request.Loss, request.HuberDelta, errors);
+        FitValidator.ValidateLoss(request.Loss, request.HuberDelta, errors, request.Y);
         if (request.Params is null) errors.Add("params", "is required");
         FitValidator.ValidateParams(request.Params, request.Degree, "params", errors);
         if (errors.Any) return FitEndpoints.Invalid(errors);

@@ -131,6 +131,16 @@ public sealed class CsvTable
         return values;
     }
 
+    /// <summary>Columns side by side as rows, row-major.</summary>
+    public static double[] Interleave(double[][] columns)
+    {
+        var rows = columns[0].Length;
+        var values = new double[rows * columns.Length];
+        for (var r = 0; r < rows; r++)
+            for (var c = 0; c < columns.Length; c++) values[r * columns.Length + c] = columns[c][r];
+        return values;
+    }
+
     private static bool IsNumber(string cell) => double.TryParse(cell.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out _);
 
     private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";

@@ -175,6 +175,7 @@ public static class FitRequestReader
         "optimizer", "momentum", "dampening", "nesterov", "beta1", "beta2", "epsilon",
         "schedule", "every", "gamma", "minLearningRate", "maxLearningRate", "warmupFraction",
         "lossBelow", "minImprovement", "patience", "webhookUrl", "solver", "formula", "params", "x", "y",
+        "model", "units", "layers", "activation", "standardize", "seed", "batchSize", "shuffle", "epochs", "historyPerEpoch",
     ];
 
     /// <summary>
@@ -197,7 +198,7 @@ public static class FitRequestReader
             var columns = table.Numbers([.. xc, yc], errors);
             ys = columns[^1];
             // Several x columns are the features of a network model, one row a point.
-            xs = xc.Length == 1 ? columns[0] : new XValues(Interleave(columns[..^1]), xc.Length);
+            xs = xc.Length == 1 ? columns[0] : new XValues(CsvTable.Interleave(columns[..^1]), xc.Length);
         }
 
         var q = new QueryReader(query, errors);
@@ -209,16 +210,27 @@ public static class FitRequestReader
         var webhook = q.String("webhookUrl");
         var formula = q.String("formula");
         var parameterNames = q.String("params");
+        var modelType = q.String("model");
         var request = new FitRequest
         {
             X = xs,
             Y = ys,
             Degree = q.Int("degree"),
-            Model = formula is null && parameterNames is null ? null : new ModelDto
+            Model = formula is null && parameterNames is null && modelType is null && !q.HasAny("units", "layers", "activation") ? null : new ModelDto
             {
+                Type = modelType,
                 Formula = formula,
                 Params = parameterNames?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+                Units = q.Int("units"),
+                Layers = q.Ints("layers"),
+                Activation = q.String("activation"),
             },
+            Standardize = q.Bool("standardize"),
+            Seed = q.Int("seed"),
+            BatchSize = q.Int("batchSize"),
+            Shuffle = q.Bool("shuffle"),
+            Epochs = q.Int("epochs"),
+            HistoryPerEpoch = q.Bool("historyPerEpoch"),
             Loss = q.String("loss"),
             HuberDelta = q.Double("huberDelta"),
             LearningRate = q.String("learningRate") == LearningRateValue.AutoText ? LearningRateValue.Auto
@@ -256,16 +268,6 @@ public static class FitRequestReader
     }
 
 
-    /// <summary>Columns side by side as rows, row-major.</summary>
-    private static double[] Interleave(double[][] columns)
-    {
-        var rows = columns[0].Length;
-        var values = new double[rows * columns.Length];
-        for (var r = 0; r < rows; r++)
-            for (var c = 0; c < columns.Length; c++) values[r * columns.Length + c] = columns[c][r];
-        return values;
-    }
-
     private static ReadOutcome<T> Fail<T>(int status, string title, string detail) where T : class => new(null, status, title, detail, null);
 
     private static ReadOutcome<T> Invalid<T>(string field, string message) where T : class
@@ -286,6 +288,22 @@ public static class FitRequestReader
         public double? Double(string key) => Parse(key, s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v : (double?)null, "a finite number");
 
         public bool? Bool(string key) => Parse(key, s => bool.TryParse(s, out var v) ? v : (bool?)null, "true or false");
+
+        public int[]? Ints(string key)
+        {
+            if (String(key) is not { } text) return null;
+            var parts = text.Split(',');
+            var values = new int[parts.Length];
+            for (var i = 0; i < parts.Length; i++)
+            {
+                if (!int.TryParse(parts[i].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out values[i]))
+                {
+                    errors.Add(key, "must be comma-separated whole numbers");
+                    return null;
+                }
+            }
+            return values;
+        }
 
         public double[]? Doubles(string key)
         {

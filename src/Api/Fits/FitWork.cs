@@ -16,8 +16,9 @@ public static class FitWork
     /// </summary>
     public const double MaxOptimumWork = 1e10;
 
-    /// <summary>Params of the fit's model: degree + 1, or the formula's count.</summary>
-    public static int Params(FitSpec spec) => spec.Model?.Params?.Length ?? (spec.Degree ?? 0) + 1;
+    /// <summary>Params of the fit's model: degree + 1, the formula's count, or the network's.</summary>
+    public static int Params(FitSpec spec) =>
+        NetworkModels.IsNetwork(spec.Model) ? NetworkModels.ParameterCount(spec) : spec.Model?.Params?.Length ?? (spec.Degree ?? 0) + 1;
 
     /// <summary>All the work of the fit.</summary>
     public static double Of(FitSpec spec)
@@ -26,20 +27,35 @@ public static class FitWork
         return Descent(spec) + (ComputesOptimum(spec) ? Exact(spec) : 0);
     }
 
-    /// <summary>The descent: points × (steps, plus the finder's sweep for "auto", plus the initial and final evaluations) × params.</summary>
+    /// <summary>
+    /// The descent: points × (steps, plus the finder's sweep for "auto", plus the initial and final evaluations) × params. A network's
+    /// step sees one batch of points (a network's rows count every feature through its first layer's params); its final loss is one
+    /// pass over all the points.
+    /// </summary>
     public static double Descent(FitSpec spec)
     {
         var parameters = Params(spec);
-        var steps = spec.Steps + (spec.LearningRate?.IsAuto == true ? new LearningRateSweep().Steps : 0) + 2 * parameters;
+        var sweep = spec.LearningRate?.IsAuto == true ? new LearningRateSweep().Steps : 0;
+        if (NetworkModels.IsNetwork(spec.Model))
+        {
+            var batch = Math.Min(spec.BatchSize ?? spec.Points, spec.Points);
+            return ((double)batch * (spec.Steps + sweep) + 2.0 * spec.Points) * parameters;
+        }
+        var steps = spec.Steps + sweep + 2 * parameters;
         return (double)spec.Points * steps * parameters;
     }
 
     /// <summary>
-    /// An upper estimate of the exact optimum of a polynomial fit (0 for a formula model, which has none): with n points
-    /// and m params, QR costs n·m² a pass (three with MSE's refinement); MAE adds 30 IRLS passes and at most 1000 + 20m
-    /// simplex steps of 2·n·m each; Huber at most 500 Newton passes. The engine's solvers stop there, so this bounds them.
+    /// An upper estimate of the exact optimum of a polynomial fit, or of a linear model's least squares (0 for the models and
+    /// losses without one): with n points and m params, QR costs n·m² a pass (three with MSE's refinement); MAE adds 30 IRLS
+    /// passes and at most 1000 + 20m simplex steps of 2·n·m each; Huber at most 500 Newton passes. The engine's solvers stop
+    /// there, so this bounds them.
     /// </summary>
-    public static double Exact(FitSpec spec) => spec.Model is null ? Exact(spec.Points, Params(spec), spec.Loss) : 0;
+    public static double Exact(FitSpec spec) => HasOptimum(spec) ? Exact(spec.Points, Params(spec), spec.Loss) : 0;
+
+    /// <summary>Whether the fit's model and loss have an exact optimum: a polynomial with mae, mse or huber, or model linear with mse.</summary>
+    public static bool HasOptimum(FitSpec spec) =>
+        spec.Model is null ? spec.Loss != "bce" : spec.Model.Type == NetworkModels.Linear && spec.Loss == "mse";
 
     /// <summary>The same estimate for a polynomial of <paramref name="parameters"/> params on <paramref name="points"/> points.</summary>
     public static double Exact(double points, int parameters, string? loss)
@@ -48,6 +64,7 @@ public static class FitWork
         var m = (double)parameters;
         return loss switch
         {
+            null => 0,
             "mse" => 3 * n * m * m,
             "mae" => 30 * n * m * m + 2 * (1000 + 20 * m) * n * m,
             _ => 500 * n * m * m,
@@ -60,12 +77,16 @@ public static class FitWork
     /// </summary>
     public static double AffordableSteps(double points, int parameters, string? loss, bool auto, double maxWork)
     {
-        var exact = Exact(points, parameters, loss);
+        var exact = loss is null ? 0 : Exact(points, parameters, loss);
         var besides = exact <= MaxOptimumWork ? exact : 0;
         var perStep = Math.Max(1, points) * Math.Max(1, parameters);
         return (maxWork - besides) / perStep - (auto ? new LearningRateSweep().Steps : 0) - 2 * parameters;
     }
 
-    /// <summary>Whether a descent fit gets the exact optimum beside it: a polynomial, and the optimum costs at most <see cref="MaxOptimumWork"/>.</summary>
-    public static bool ComputesOptimum(FitSpec spec) => spec.Model is null && Exact(spec) <= MaxOptimumWork;
+    /// <summary>The most steps a network descent (batches of <paramref name="batch"/> of <paramref name="points"/>) can take within <paramref name="maxWork"/>, as <see cref="Descent"/> counts them.</summary>
+    public static double AffordableNetworkSteps(double points, double batch, int parameters, bool auto, double maxWork) =>
+        (maxWork / Math.Max(1, parameters) - 2 * points) / Math.Max(1, batch) - (auto ? new LearningRateSweep().Steps : 0);
+
+    /// <summary>Whether a descent fit gets the exact optimum beside it: it has one (<see cref="HasOptimum"/>), and it costs at most <see cref="MaxOptimumWork"/>.</summary>
+    public static bool ComputesOptimum(FitSpec spec) => HasOptimum(spec) && Exact(spec) <= MaxOptimumWork;
 }

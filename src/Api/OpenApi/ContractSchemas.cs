@@ -175,9 +175,12 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
                 Enum(s, "loss", ContractValues.Losses);
                 Bounds(s, "huberDelta", 0, null, exclusiveMinimum: true);
                 Bounds(s, "steps", 1, limits.MaxSteps);
-                MaxItems(s, "initialParams", Math.Max(Fits.FitValidator.MaxDegree + 1, Engine.Formulas.Formula.MaxParams));
+                MaxItems(s, "initialParams", Math.Max(Math.Max(Fits.FitValidator.MaxDegree + 1, Engine.Formulas.Formula.MaxParams), Math.Min(limits.MaxNetworkParams, Engine.Networks.NetworkSpec.MaxParams)));
                 Bounds(s, "historyEvery", 1, null);
                 MaxLength(s, "label", limits.MaxLabelLength);
+                Bounds(s, "seed", 0, null);
+                Bounds(s, "batchSize", 1, limits.MaxPoints);
+                Bounds(s, "epochs", 1, limits.MaxSteps);
                 break;
             case "LearningRateFinderRequest":
                 Require(s, "x", "y", "loss");
@@ -227,8 +230,17 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
                 Bounds(s, "patience", 1, null);
                 break;
             case "ModelDto":
-                Require(s, "formula", "params");
+                // No field is required by itself: a formula needs formula and params, relu units, mlp layers (see the descriptions).
+                Enum(s, "type", Fits.NetworkModels.Types);
                 MaxLength(s, "formula", Engine.Formulas.Formula.MaxLength);
+                Bounds(s, "units", 1, Engine.Networks.NetworkSpec.MaxUnits);
+                MinMaxItems(s, "layers", 1, Engine.Networks.NetworkSpec.MaxLayers);
+                if (Property(s, "layers")?.Items is OpenApiSchema layer)
+                {
+                    layer.Minimum = "1";
+                    layer.Maximum = Number(Engine.Networks.NetworkSpec.MaxUnits);
+                }
+                Enum(s, "activation", Fits.NetworkModels.Activations);
                 break;
             case "WebhookDto":
                 Require(s, "url");

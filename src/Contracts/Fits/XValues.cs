@@ -26,14 +26,18 @@ public sealed class XValues
     {
         Values = values;
         Features = 1;
+        _rows = values.Length;
     }
 
+    private readonly int _rows;
+
     /// <summary>Many features: <paramref name="values"/> row-major, <paramref name="features"/> a row.</summary>
-    public XValues(double[] values, int features, bool asRows = true, int? raggedRow = null, int raggedLength = 0)
+    public XValues(double[] values, int features, bool asRows = true, int? raggedRow = null, int raggedLength = 0, int? rows = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(features, 0);
         Values = values;
         Features = features;
+        _rows = rows ?? (features == 0 ? 0 : values.Length / features);
         AsRows = asRows;
         RaggedRow = raggedRow;
         RaggedLength = raggedLength;
@@ -45,7 +49,7 @@ public sealed class XValues
         var width = rows.Count == 0 ? 0 : rows[0].Length;
         var ragged = -1;
         for (var i = 0; i < rows.Count && ragged < 0; i++) if (rows[i].Length != width) ragged = i;
-        if (ragged >= 0) return new XValues([], width, true, ragged, rows[ragged].Length);
+        if (ragged >= 0) return new XValues([], width, true, ragged, rows[ragged].Length, rows.Count);
         var values = new double[rows.Count * width];
         for (var i = 0; i < rows.Count; i++) rows[i].CopyTo(values, i * width);
         return new XValues(values, width);
@@ -66,8 +70,8 @@ public sealed class XValues
     /// <summary>The length of <see cref="RaggedRow"/>.</summary>
     public int RaggedLength { get; }
 
-    /// <summary>Number of points (rows).</summary>
-    public int Count => Features == 0 ? (AsRows ? RaggedRow ?? 0 : 0) : Values.Length / Features;
+    /// <summary>Number of points (rows, even rows of unequal length or empty ones).</summary>
+    public int Count => _rows;
 
     /// <summary>The value of feature <paramref name="feature"/> of point <paramref name="point"/>.</summary>
     public double this[int point, int feature] => Values[point * Features + feature];
@@ -118,7 +122,7 @@ public sealed class XValuesConverter : JsonConverter<XValues>
             }
             else throw new JsonException(Message);
         }
-        return rows == true ? new XValues(ragged is null ? [.. values] : [], Math.Max(width, 0), true, ragged, raggedLength) : new XValues([.. values]);
+        return rows == true ? new XValues(ragged is null ? [.. values] : [], Math.Max(width, 0), true, ragged, raggedLength, count) : new XValues([.. values]);
     }
 
     // A number beyond double's range reads as ±∞, as for any list of numbers: the validator then names its index.
