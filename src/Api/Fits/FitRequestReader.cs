@@ -153,7 +153,13 @@ public static class FitRequestReader
             return (path == "body" ? name : parent + name, UnknownField);
         }
         if (text.StartsWith(LearningRateValueConverter.Message, StringComparison.Ordinal)) return (path, LearningRateValueConverter.Message);
-        if (text.StartsWith(XValuesConverter.Message, StringComparison.Ordinal)) return (path, XValuesConverter.Message);
+        if (text.StartsWith(XValuesConverter.Message, StringComparison.Ordinal))
+        {
+            // The converter reads x whole, so the reader's path stops at x; the converter says which item was wrong.
+            var at = text.AsSpan(XValuesConverter.Message.Length);
+            var index = at.StartsWith(XValuesConverter.At) ? at[XValuesConverter.At.Length..].ToString().Split(' ')[0] : "";
+            return (path + index, XValuesConverter.Message);
+        }
         if (text.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)) return (path, "appears more than once");
         if (text.Contains("maximum configured depth", StringComparison.Ordinal)) return ("body", $"nests deeper than {MaxJsonDepth} levels");
         if (text.Contains("could not be converted to", StringComparison.Ordinal))

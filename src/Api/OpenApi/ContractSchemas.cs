@@ -20,6 +20,7 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
     private static readonly HashSet<string> RequestTypes =
     [
         "FitRequest", "OptimizerDto", "ScheduleDto", "StopDto", "ModelDto", "WebhookDto", "BatchRequest", "LearningRateFinderRequest", "EvaluateRequest",
+        "PredictRequest",
     ];
 
     private readonly NullabilityInfoContext _nullability = new();
@@ -201,6 +202,10 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
                 Enum(s, "loss", ContractValues.Losses);
                 Bounds(s, "huberDelta", 0, null, exclusiveMinimum: true);
                 MaxItems(s, "params", Fits.FitValidator.MaxDegree + 1);
+                break;
+            case "PredictRequest":
+                Require(s, "x");
+                MinMaxItems(s, "x", 1, limits.MaxPoints);
                 break;
             case "BatchRequest":
                 Require(s, "fits");

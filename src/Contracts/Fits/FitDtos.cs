@@ -180,14 +180,13 @@ public sealed class StopDto
 }
 
 /// <summary>
-/// A model other than the polynomial, told apart by <c>type</c> (as <c>optimizer</c> and <c>schedule</c> are):
-/// <list type="bullet">
-/// <item><c>formula</c> (the default when <c>formula</c> is given): <c>formula</c> over <c>x</c>, <c>pi</c>, numbers and the named <c>params</c>,
-/// with + - * / ^, unary minus, parentheses and exp, log, sin, cos, tanh, sqrt, abs. At most 500 characters and 32 levels of nesting. It is parsed, never executed.</item>
-/// <item><c>relu</c>: the lesson's sum of <c>units</c> ReLUs, y = Σⱼ vⱼ·max(0, aⱼ·x + bⱼ) + c (one feature).</item>
-/// <item><c>mlp</c>: dense <c>layers</c> of the given widths, each followed by <c>activation</c>, then a linear output.</item>
-/// <item><c>linear</c>: y = w·x + b over every feature of x.</item>
-/// </list>
+/// A model other than the polynomial, told apart by <c>type</c> (as <c>optimizer</c> and <c>schedule</c> are).
+/// <c>formula</c> (the default when <c>formula</c> is given): <c>formula</c> over <c>x</c>, <c>pi</c>, numbers and the named <c>params</c>,
+/// with + - * / ^, unary minus, parentheses and exp, log, sin, cos, tanh, sqrt, abs; at most 500 characters and 32 levels of nesting;
+/// parsed, never executed. <c>relu</c>: the lesson's sum of <c>units</c> ReLUs, y = Σⱼ vⱼ·max(0, aⱼ·x + bⱼ) + c.
+/// <c>mlp</c>: dense hidden <c>layers</c> of the given widths, each followed by <c>activation</c>, then a linear output.
+/// <c>linear</c>: y = w·x + b over every feature of x. The network models' params are PyTorch's <c>state_dict</c> of
+/// <c>nn.Sequential(nn.Linear, activation, …, nn.Linear)</c>, flattened (see docs/models.md).
 /// </summary>
 public sealed class ModelDto
 {

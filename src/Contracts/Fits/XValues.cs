@@ -87,6 +87,11 @@ public sealed class XValuesConverter : JsonConverter<XValues>
     /// <summary>The error text; the API's request reader recognises it to name the field.</summary>
     public const string Message = "must be an array of numbers, or an array of rows (arrays of numbers)";
 
+    /// <summary>Follows <see cref="Message"/> with the index of the bad item, e.g. <c> at [2]</c> or <c> at [1][0]</c>.</summary>
+    public const string At = " at ";
+
+    private static JsonException Bad(int item, int? inner = null) => new($"{Message}{At}[{item}]{(inner is { } i ? $"[{i}]" : "")}");
+
     public override XValues Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         if (reader.TokenType != JsonTokenType.StartArray) throw new JsonException(Message);
@@ -99,7 +104,8 @@ public sealed class XValuesConverter : JsonConverter<XValues>
             if (reader.TokenType == JsonTokenType.Number && rows != true)
             {
                 rows = false;
-                values.Add(Number(ref reader));
+                values.Add(Number(ref reader, count));
+                count++;
             }
             else if (reader.TokenType == JsonTokenType.StartArray && rows != false)
             {
@@ -107,8 +113,8 @@ public sealed class XValuesConverter : JsonConverter<XValues>
                 var length = 0;
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
-                    if (reader.TokenType != JsonTokenType.Number) throw new JsonException(Message);
-                    var value = Number(ref reader);
+                    if (reader.TokenType != JsonTokenType.Number) throw Bad(count, length);
+                    var value = Number(ref reader, count, length);
                     if (ragged is null) values.Add(value);
                     length++;
                 }
@@ -120,13 +126,13 @@ public sealed class XValuesConverter : JsonConverter<XValues>
                 }
                 count++;
             }
-            else throw new JsonException(Message);
+            else throw Bad(count);
         }
         return rows == true ? new XValues(ragged is null ? [.. values] : [], Math.Max(width, 0), true, ragged, raggedLength, count) : new XValues([.. values]);
     }
 
     // A number beyond double's range reads as ±∞, as for any list of numbers: the validator then names its index.
-    private static double Number(ref Utf8JsonReader reader) => reader.TryGetDouble(out var value) ? value : throw new JsonException(Message);
+    private static double Number(ref Utf8JsonReader reader, int item, int? inner = null) => reader.TryGetDouble(out var value) ? value : throw Bad(item, inner);
 
     public override void Write(Utf8JsonWriter writer, XValues value, JsonSerializerOptions options)
     {

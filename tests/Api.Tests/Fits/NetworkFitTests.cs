@@ -193,7 +193,7 @@ public sealed class NetworkFitTests(NetworkFitTests.Service factory) : IClassFix
         { """{"x":[[1,2],[3,4]],"y":[1,2],"degree":1}""", "x", "is a list of rows (many features): that needs a network model" },
         { """{"x":[[1,2],[3,4]],"y":[1,2,3],"model":{"type":"linear"}}""", "y", "length 3 differs from x (2)" },
         { """{"x":[[],[]],"y":[1,2],"model":{"type":"linear"}}""", "x", "rows must have at least 1 value" },
-        { """{"x":[[1,2],"a"],"y":[1,2],"model":{"type":"linear"}}""", "x", "must be an array of numbers, or an array of rows" },
+        { """{"x":[[1,2],"a"],"y":[1,2],"model":{"type":"linear"}}""", "x[1]", "must be an array of numbers, or an array of rows" },
         { """{"x":[[1,1e400]],"y":[1],"model":{"type":"linear"}}""", "x", "row 0, value 1 is not finite" },
         { """{"x":[1,2,3],"y":[0,1,2],"model":{"type":"relu","units":2},"loss":"bce"}""", "y", "value at index 2 is 2; loss bce needs every y in [0, 1]" },
         { """{"x":[1,2,3],"y":[1,2,3],"model":{"type":"relu","units":2},"initialParams":[1,2,3]}""", "initialParams", "length 3 differs from the network's number of params (7)" },
