@@ -34,7 +34,7 @@ public sealed class FitRequest
 
     /// <summary>
     /// <c>mse</c> (mean squared error, the default), <c>mae</c> (mean absolute error), <c>huber</c> (as torch.nn.functional.huber_loss)
-    /// or <c>bce</c> (binary cross-entropy with logits, as torch.nn.BCEWithLogitsLoss; network models only, y in [0, 1]; predictions report probabilities).
+    /// or <c>bce</c> (binary cross-entropy with logits, as torch.nn.BCEWithLogitsLoss: the model's output is the logit, every y is in [0, 1], and predictions add probabilities).
     /// </summary>
     public string? Loss { get; init; }
 
