@@ -11,14 +11,14 @@ internal static class FitCommand
     public static Command Create(CommandRunner runner)
     {
         var points = new Argument<string>("points") { Description = "CSV file of x,y rows (header optional), or - for standard input" };
-        var xColumn = new Option<string?>("--x") { Description = "The x column of a wider CSV: its header name or 0-based index [x, or the first]" };
+        var xColumn = new Option<string?>("--x") { Description = "The x column of a wider CSV: its header name or 0-based index [x, or the first]; several for a network's features: --x age,fare" };
         var yColumn = new Option<string?>("--y") { Description = "The y column of a wider CSV: its header name or 0-based index [y, or the second]" };
         var fitOptions = new FitOptions();
         var label = new Option<string?>("--label") { Description = "Free text stored with the fit (max 200 chars)" };
         var idempotencyKey = new Option<string?>("--idempotency-key") { Description = "Repeating a submit with the same key returns the same fit" };
         var noWait = new Option<bool>("--no-wait") { Description = "Submit and print the queued fit without waiting for it" };
 
-        var command = new Command("fit", "Fit a polynomial (or a formula) to the points of a CSV file and print the params and final loss");
+        var command = new Command("fit", "Fit a polynomial (or a formula, or a small neural network) to the points of a CSV file and print the params and final loss");
         command.Arguments.Add(points);
         fitOptions.AddTo(command);
         command.Options.Add(xColumn);
@@ -30,7 +30,7 @@ internal static class FitCommand
         runner.Attach(command, async (parseResult, client, output, cancellationToken) =>
         {
             var data = PointsCsv.Load(parseResult.GetValue(points)!, runner.Context.In, parseResult.GetValue(xColumn), parseResult.GetValue(yColumn));
-            var request = fitOptions.ToRequest(parseResult, data.X, data.Y, parseResult.GetValue(label));
+            var request = fitOptions.ToRequest(parseResult, data.WireX, data.Y, parseResult.GetValue(label));
 
             var fit = await client.SubmitFitAsync(request, parseResult.GetValue(idempotencyKey), cancellationToken: cancellationToken);
             if (parseResult.GetValue(noWait))
