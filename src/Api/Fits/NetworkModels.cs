@@ -110,6 +110,23 @@ public static class NetworkModels
         Network.Predict(Of(spec)!, spec.Features ?? 1, parameters, x,
             standardization is null ? null : new Standardization(standardization.Means, standardization.Scales));
 
+    /// <summary>
+    /// Each ReLU's part vⱼ·max(0, aⱼ·x' + bⱼ) of a one-feature <c>relu</c> model at <paramref name="xs"/> (x' standardized as the
+    /// fit was), one curve per unit; the params in state_dict order a₁…a_k, b₁…b_k, v₁…v_k, c.
+    /// </summary>
+    public static double[][] ReluContributions(double[] parameters, double[] xs, StandardizationDto? standardization)
+    {
+        var k = (parameters.Length - 1) / 3;
+        var (mean, scale) = standardization is { Means: [var m], Scales: [var sc] } ? (m, sc) : (0.0, 1.0);
+        var curves = new double[k][];
+        for (var j = 0; j < k; j++)
+        {
+            var (a, b, v) = (parameters[j], parameters[k + j], parameters[2 * k + j]);
+            curves[j] = Array.ConvertAll(xs, x => v * Math.Max(0, a * ((x - mean) / scale) + b));
+        }
+        return curves;
+    }
+
     private static Activation ActivationOf(string name) => name switch
     {
         "tanh" => Activation.Tanh,

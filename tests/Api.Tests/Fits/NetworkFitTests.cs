@@ -79,6 +79,29 @@ public sealed class NetworkFitTests(NetworkFitTests.Service factory) : IClassFix
     }
 
     [Fact]
+    public async Task ThePlotOfASumOfReLUsDrawsEachReLUsPart()
+    {
+        var fit = await FitAsync(new { x = LessonData.X, y = LessonData.Y, model = new { type = "relu", units = 4 }, learningRate = 0.05, steps = 300, optimizer = new { type = "adam" } });
+
+        var svg = await _client.GetStringAsync($"/v1/fits/{fit.Id}/plot.svg");
+        Assert.Contains("id=\"fit-curve\"", svg);
+        Assert.Contains("id=\"initial-curve\"", svg); // PyTorch's initialization drawn from seed 0
+        Assert.Equal(4, System.Text.RegularExpressions.Regex.Matches(svg, "id=\"relu-\\d+\"").Count);
+        Assert.Contains("4 ReLUs", svg);
+    }
+
+    [Fact]
+    public async Task AFitOfSeveralFeaturesHasNoCurveToDraw()
+    {
+        var fit = await FitAsync(new { x = Titanic.Rows(30), y = Titanic.Survived(30), model = new { type = "linear" }, learningRate = 0.001, steps = 5 });
+
+        var response = await _client.GetAsync($"/v1/fits/{fit.Id}/plot.svg");
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Contains("6 features", (await response.ReadProblem()).GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync($"/v1/fits/{fit.Id}/loss.svg")).StatusCode);
+    }
+
+    [Fact]
     public async Task TheSameNetworkRequestGivesBitIdenticalParamsAndHistory()
     {
         object Body() => new

@@ -105,7 +105,7 @@ check(rows.status === "succeeded" && rows.params!.length === 3 && rows.request.f
 check(rows.paramsByLayer!.map((l) => l.name).join(",") === "0.weight,0.bias", "its params by layer, named as PyTorch's state_dict");
 const predicted = await client.POST("/v1/fits/{id}/predict", { params: { path: { id: rows.id } }, body: { x: [[3, 3]] } });
 // The answer may be JSON or CSV (by Accept), so its type is a union: JSON here.
-check((predicted.data as unknown as components["schemas"]["PredictResult"]).y.length === 1, "a prediction on rows");
+check((predicted.data as unknown as { y: (number | null)[] }).y.length === 1, "a prediction on rows");
 
 // A validation error, read as problem details.
 const invalid = await client.POST("/v1/fits", { body: { x: [1, 2, 3], y: [1, 2], degree: 2, loss: "mse", learningRate: 0.1, steps: 10 } });
