@@ -78,6 +78,23 @@ public sealed class NetworkFitTests(NetworkFitTests.Service factory) : IClassFix
         Assert.Equal(fit.Loss!.Value, Math.Pow(fit.Statistics!.Rmse!.Value, 2), 9);
     }
 
+    [Theory]
+    [InlineData("relu")]
+    [InlineData("titanic")]
+    public async Task TheSwaggerExamplesOfNetworksSucceedAsServed(string example)
+    {
+        var document = await _client.GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+        var body = document.GetProperty("paths").GetProperty("/v1/fits").GetProperty("post").GetProperty("requestBody").GetProperty("content")
+            .GetProperty("application/json").GetProperty("examples").GetProperty(example).GetProperty("value").GetRawText();
+
+        var response = await _client.PostAsync("/v1/fits", TestApi.JsonBody(body));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var fit = await response.ReadFit();
+        for (var i = 0; i < 20 && fit.Status is "queued" or "running"; i++) fit = await _client.WaitForEnd(fit.Id, 30);
+        Assert.Equal("succeeded", fit.Status);
+        Assert.True(fit.Loss < fit.History![0], $"loss {fit.Loss} from {fit.History[0]}");
+    }
+
     [Fact]
     public async Task ThePlotOfASumOfReLUsDrawsEachReLUsPart()
     {
