@@ -5,7 +5,7 @@
   /usr/bin/python3 bench/torch_reference.py formulas    # writes tests/Engine.Tests/Data/torch_formulas.json
   /usr/bin/python3 bench/torch_reference.py time [--quick] [--only POINTS DEGREE LOSS]  # µs per step (best of 5 runs) of a plain zero_grad/backward/step loop, JSON lines
   /usr/bin/python3 bench/torch_reference.py networks    # writes tests/Engine.Tests/Data/torch_networks.json
-  /usr/bin/python3 bench/torch_reference.py time-network [--points N] [--units K] [--steps S]  # µs per full-batch step of relu K on N points
+  /usr/bin/python3 bench/torch_reference.py time-network [--points N] [--units K] [--steps S] [--threads T]  # µs per full-batch step of relu K on N points
 
 The model is the engine's: p[0]*x^d + ... + p[d] by Horner's rule, parameters highest power first.
 """
@@ -440,9 +440,9 @@ def networks():
     print(f"wrote {len(cases)} cases to {out}")
 
 
-def time_network(n, units, steps):
+def time_network(n, units, steps, threads):
     """µs per full-batch step of nn.Sequential(Linear(1, K), ReLU, Linear(K, 1)), MSE, plain SGD, float64 eager (best of 5)."""
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     x, y = bench_data(n)
     x = x.unsqueeze(1)
     model = sequential([units], 1, "relu")
@@ -473,7 +473,7 @@ if __name__ == "__main__":
     elif cmd == "time-network":
         def arg(name, default):
             return int(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
-        time_network(arg("--points", 10_000), arg("--units", 32), arg("--steps", 200))
+        time_network(arg("--points", 10_000), arg("--units", 32), arg("--steps", 200), arg("--threads", 2))
     elif cmd == "time":
         only = None
         if "--only" in sys.argv:  # --only POINTS DEGREE LOSS

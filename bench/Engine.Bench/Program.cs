@@ -3,6 +3,7 @@ using FitService.Engine.Bench;
 
 // table [--torch-script bench/torch_reference.py] [--quick]: the side-by-side table (bench/compare.sh);
 // parallel [--quick]: a big fit's step on 1 thread and on 2, side by side (ParallelSteps);
+// network [--torch-script bench/torch_reference.py] [--points N] [--units K] [--quick]: a network's full-batch step against PyTorch's (NetworkSteps);
 // exact: the exact optimum's cost per loss at 1,000 / 100,000 / 1,000,000 points (ExactCost);
 // anything else goes to BenchmarkDotNet (e.g. --filter '*').
 if (args.Length > 0 && args[0] == "table")
@@ -14,6 +15,12 @@ if (args.Length > 0 && args[0] == "table")
 if (args.Length > 0 && args[0] == "parallel")
 {
     ParallelSteps.Print(args.Contains("--quick"));
+    return;
+}
+if (args.Length > 0 && args[0] == "network")
+{
+    string? Arg(string name) => Array.IndexOf(args, name) is var k and >= 0 && k + 1 < args.Length ? args[k + 1] : null;
+    NetworkSteps.Print(Arg("--torch-script"), int.Parse(Arg("--points") ?? "10000"), int.Parse(Arg("--units") ?? "32"), args.Contains("--quick"));
     return;
 }
 if (args.Length > 0 && args[0] == "exact")

@@ -6,7 +6,9 @@ using FitService.Engine.Optimization;
 namespace FitService.Engine;
 
 /// <summary>The step loop of one run; allocates nothing per step except when it reports progress.</summary>
-internal sealed class Descent(FitProblem problem, IGradientSource kernel, double[] start, Action<FitProgress>? progress, TimeSpan progressInterval, CancellationToken cancellationToken)
+/// <typeparam name="TSource">The model's gradient source: a struct for the polynomial and formulas (<see cref="FusedSource"/>), so its calls are direct.</typeparam>
+internal sealed class Descent<TSource>(FitProblem problem, TSource kernel, double[] start, Action<FitProgress>? progress, TimeSpan progressInterval, CancellationToken cancellationToken)
+    where TSource : IGradientSource
 {
     private readonly double[] _params = [.. start];
     private readonly double[] _previous = new double[problem.ParameterCount];
@@ -77,7 +79,7 @@ internal sealed class Descent(FitProblem problem, IGradientSource kernel, double
         return new(reason, step, [.. _params], loss, _history[.._recorded]);
     }
 
-    private static int HistoryLength(FitProblem problem, IGradientSource kernel)
+    private static int HistoryLength(FitProblem problem, TSource kernel)
     {
         var entries = problem.HistoryPerEpoch ? (problem.Steps + kernel.StepsPerEpoch - 1) / kernel.StepsPerEpoch : problem.Steps;
         return (entries + problem.HistoryEvery - 1) / problem.HistoryEvery;

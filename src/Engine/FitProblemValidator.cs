@@ -119,9 +119,10 @@ public static class FitProblemValidator
                         }
                     break;
             }
-            if (NetworkShapeValid(network, Math.Clamp(problem.Features, 1, Networks.NetworkSpec.MaxFeatures)) is false
-                && network.Hidden.All(k => k is >= 1 and <= Networks.NetworkSpec.MaxUnits) && network.Hidden.Length <= Networks.NetworkSpec.MaxLayers)
-                errors.Add(("model", $"has {network.ParameterCount(Math.Clamp(problem.Features, 1, Networks.NetworkSpec.MaxFeatures))} params; at most {Networks.NetworkSpec.MaxParams} are accepted"));
+            var features = Math.Clamp(problem.Features, 1, Networks.NetworkSpec.MaxFeatures);
+            var shapeOk = network.Hidden.Length <= Networks.NetworkSpec.MaxLayers && network.Hidden.All(k => k is >= 1 and <= Networks.NetworkSpec.MaxUnits);
+            if (shapeOk && network.ParameterCount(features) > Networks.NetworkSpec.MaxParams)
+                errors.Add(("model", $"has {network.ParameterCount(features)} params with {features} features; at most {Networks.NetworkSpec.MaxParams} are accepted"));
         }
         Check(problem.BatchSize is null or >= 1, "batchSize", "must be ≥ 1");
     }

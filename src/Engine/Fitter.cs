@@ -37,13 +37,13 @@ public static class Fitter
         var interval = progressInterval ?? TimeSpan.FromMilliseconds(250);
         if (problem.Network is { } network)
         {
-            var (networkKernel, standardization) = Network.Prepare(problem);
+            var (networkKernel, standardization) = Network.Prepare(problem, parallelism);
             var start = problem.InitialParams ?? Network.InitialParams(network, problem.Features, problem.Seed);
-            return new Descent(problem, networkKernel, start, progress, interval, cancellationToken).Run()
+            return new Descent<NetworkKernel>(problem, networkKernel, start, progress, interval, cancellationToken).Run()
                 with { Standardization = standardization, InitialParams = [.. start] };
         }
         var kernel = Compile(problem, parallelism);
-        return new Descent(problem, kernel, problem.InitialParams ?? new double[problem.ParameterCount], progress, interval, cancellationToken).Run();
+        return new Descent<FusedSource>(problem, new FusedSource(kernel), problem.InitialParams ?? new double[problem.ParameterCount], progress, interval, cancellationToken).Run();
     }
 
     /// <summary>The loss of the polynomial with <paramref name="parameters"/> (highest power first) on the points, exactly as a run computes it.</summary>

@@ -32,6 +32,40 @@ public class AllocationTests
     }
 
     [Fact]
+    public void ANetworksStepLoopWithShuffledBatchesAllocatesNothing()
+    {
+        var problem = new FitProblem(LessonData.X, LessonData.Y, 0, new LossSpec(LossKind.Mse), 0.001, 10, HistoryEvery: 1_000_000,
+            Network: Networks.NetworkSpec.Mlp([8, 8], Networks.Activation.Tanh), BatchSize: 6, Shuffle: true, Seed: 3);
+        long Allocated(int steps)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            Fitter.Run(problem with { Steps = steps });
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        Allocated(50_000);
+        Allocated(10);
+        var extra = Enumerable.Range(0, 3).Min(_ => Allocated(50_000) - Allocated(10));
+        Assert.True(extra <= 1024, $"50,000 steps allocated {extra} bytes more than 10");
+    }
+
+    [Fact]
+    public void AChunkedNetworkStepOnTwoThreadsAllocatesNothingOnTheCallingThread()
+    {
+        var (x, y) = ParallelStepTests.Points(8_192);
+        var problem = new FitProblem(x, y, 0, new LossSpec(LossKind.Mse), 1e-4, 10, HistoryEvery: 1_000_000, Network: Networks.NetworkSpec.Relu(8));
+        long Allocated(int steps)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            Fitter.Run(problem with { Steps = steps }, options: new FitRunOptions { MaxDegreeOfParallelism = 2 });
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        Allocated(2_000);
+        Allocated(10);
+        var extra = Enumerable.Range(0, 3).Min(_ => Allocated(2_010) - Allocated(10));
+        Assert.True(extra <= 1024, $"2,010 steps allocated {extra} bytes more than 10");
+    }
+
+    [Fact]
     public void ABigFitsStepLoopAllocatesNothingOnTheCallingThread()
     {
         var (x, y) = ParallelStepTests.Points(FusedKernel.ChunkedFrom);

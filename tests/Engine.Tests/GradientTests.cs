@@ -9,7 +9,7 @@ public class GradientTests
 {
     // A scalar loss of three parameters a, b, c built around one operation, on points x.
     public static TheoryData<string> Operations() =>
-        ["add", "sub", "mul", "div", "neg", "abs", "square", "pow3", "exp", "log", "sin", "cos", "tanh", "where", "clamp",
+        ["add", "sub", "mul", "div", "neg", "abs", "square", "pow3", "exp", "log", "sin", "cos", "tanh", "relu", "sigmoid", "maximum", "bce", "where", "clamp",
          "sum", "mean", "scalar-chain", "after-reduction", "shared-subexpression"];
 
     internal static Tensor Build(string op, Tensor a, Tensor b, Tensor c, Tensor x)
@@ -31,6 +31,10 @@ public class GradientTests
             "sin" => (u.Sin() * w).Mean(),
             "cos" => (u.Cos() * w).Mean(),
             "tanh" => (u.Tanh() * w).Mean(),
+            "relu" => (u.Relu() * w).Mean(),
+            "sigmoid" => (u.Sigmoid() * w).Mean(),
+            "maximum" => (u.Maximum(w) * u).Mean(),
+            "bce" => u.BceWithLogits(w.Sigmoid()).Mean(),       // a target with a gradient too: d/dy = −z
             "where" => Tensor.Where(u.LessThan(w), u.Square(), w * u).Mean(),
             "clamp" => (u.Clamp(-0.5, 0.5) * w).Mean(),
             "sum" => (u * w).Sum(),
@@ -148,5 +152,58 @@ public class GradientTests
             result[k] = (f(up) - f(down)) / (up[k] - down[k]);
         }
         return result;
+    }
+}
+
+/// <summary>The new element rules at their edges, as PyTorch defines them.</summary>
+public class NetworkRuleTests
+{
+    private static double Grad(Func<Tensor, Tensor> f, double a)
+    {
+        var p = Tensor.Parameter(a);
+        var tape = new Tape((f(p) * Tensor.Points([1.0])).Sum());
+        tape.Forward();
+        tape.Backward();
+        return p.Grad[0];
+    }
+
+    [Fact]
+    public void ReluPassesNoGradientAtZeroAsPyTorchsThresholdBackward()
+    {
+        Assert.Equal(0.0, Grad(t => t.Relu(), 0.0));
+        Assert.Equal(1.0, Grad(t => t.Relu(), 1e-300));
+        Assert.Equal(0.0, Grad(t => t.Relu(), -2.0));
+    }
+
+    [Fact]
+    public void MaximumSplitsTheGradientInHalfBetweenEqualInputs()
+    {
+        var a = Tensor.Parameter(1.5);
+        var b = Tensor.Parameter(1.5);
+        var tape = new Tape((a.Maximum(b) * Tensor.Points([1.0])).Sum());
+        tape.Forward();
+        tape.Backward();
+        Assert.Equal(0.5, a.Grad[0]);
+        Assert.Equal(0.5, b.Grad[0]);
+    }
+
+    [Theory]
+    [InlineData(0.0, 1.0, 0.6931471805599453)]          // log 2
+    [InlineData(40.0, 1.0, 4.248354255291589e-18)]      // log1p(e^−40): naive log(1 + e^−40) would give 0
+    [InlineData(-40.0, 0.0, 4.248354255291589e-18)]
+    [InlineData(40.0, 0.0, 40.0)]
+    [InlineData(-800.0, 1.0, 800.0)]                    // no overflow of e^800
+    public void BceWithLogitsIsStableAtLargeLogits(double z, double y, double expected) =>
+        Assert.Equal(expected, Autodiff.BceWithLogitsRule.Bce(z, y), 1e-15 * Math.Max(1, expected));
+
+    [Fact]
+    public void Log1pIsAccurateWhereOnePlusXRounds()
+    {
+        foreach (var x in new[] { 1e-10, 3e-17, 1e-5, 0.5, 1.0 })
+        {
+            // The Taylor series to x⁴ is exact to double precision for these x below 1e-4.
+            var expected = x < 1e-4 ? x - x * x / 2 + x * x * x / 3 - x * x * x * x / 4 : Math.Log(1 + x);
+            Assert.Equal(expected, Autodiff.BceWithLogitsRule.Log1p(x), 2e-16 * expected);
+        }
     }
 }

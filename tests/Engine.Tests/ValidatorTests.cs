@@ -60,3 +60,51 @@ public class ValidatorTests
     public void SeveralProblemsAreAllReported() =>
         Assert.Equal(["degree", "learningRate", "historyEvery"], Fields(Valid with { Degree = 30, LearningRate = -1, HistoryEvery = 0 }));
 }
+
+/// <summary>The network fields: each rule names its field, as the API puts it into a problem-details response.</summary>
+public class NetworkValidatorTests
+{
+    private static readonly FitProblem Relu = new(LessonData.X, LessonData.Y, 0, new LossSpec(LossKind.Mse), 0.01, 10, Network: Networks.NetworkSpec.Relu(4));
+    private static readonly FitProblem Polynomial = LessonData.Problem();
+
+    private static IReadOnlyList<(string Field, string Message)> Errors(FitProblem p) => FitProblemValidator.Validate(p);
+
+    [Fact]
+    public void ValidNetworksHaveNoErrors()
+    {
+        Assert.Empty(Errors(Relu));
+        Assert.Empty(Errors(Relu with { Network = Networks.NetworkSpec.Mlp([16, 16], Networks.Activation.Sigmoid), BatchSize = 100, Shuffle = true, HistoryPerEpoch = true }));
+        var (x, y) = TitanicLikeData.Generate(30, 1);
+        Assert.Empty(Errors(Relu with { X = x, Y = y, Features = 6, Network = Networks.NetworkSpec.Linear(), Loss = new LossSpec(LossKind.Bce), Standardize = true }));
+    }
+
+    public static TheoryData<string, string, FitProblem> Invalid() => new()
+    {
+        { "model.units", "between 1 and 1024", Relu with { Network = Networks.NetworkSpec.Relu(0) } },
+        { "model.units", "between 1 and 1024", Relu with { Network = Networks.NetworkSpec.Relu(1025) } },
+        { "model.layers", "between 1 and 8 layers", Relu with { Network = Networks.NetworkSpec.Mlp([], Networks.Activation.Tanh) } },
+        { "model.layers", "layer 1 has 0 units", Relu with { Network = Networks.NetworkSpec.Mlp([4, 0], Networks.Activation.Tanh) } },
+        { "model.activation", "relu, tanh or sigmoid", Relu with { Network = Networks.NetworkSpec.Mlp([4], (Networks.Activation)7) } },
+        { "model", "at most 1000000", Relu with { Network = Networks.NetworkSpec.Mlp([1024, 1024], Networks.Activation.Tanh) } },
+        { "features", "between 1 and 1024", Relu with { Features = 0 } },
+        { "x", "not a whole number of rows of 3", Relu with { Features = 3 } },
+        { "y", "differs from the number of rows of x (10)", Relu with { Features = 2 } },
+        { "y", "in [0, 1] for loss bce", Relu with { Loss = new LossSpec(LossKind.Bce) } },
+        { "initialParams", "network's number of params (13", Relu with { InitialParams = [1, 2, 3] } },
+        { "batchSize", "≥ 1", Relu with { BatchSize = 0 } },
+        { "batchSize", "only to the network models", Polynomial with { BatchSize = 5 } },
+        { "shuffle", "only to the network models", Polynomial with { Shuffle = true } },
+        { "standardize", "only to the network models", Polynomial with { Standardize = true } },
+        { "historyPer", "only to the network models", Polynomial with { HistoryPerEpoch = true } },
+        { "features", "only to the network models", Polynomial with { Features = 2, X = [.. Polynomial.X, .. Polynomial.X] } },
+    };
+
+    [Theory]
+    [MemberData(nameof(Invalid))]
+    public void AnInvalidNetworkFieldIsNamedWithItsRule(string field, string rule, FitProblem problem)
+    {
+        var errors = Errors(problem);
+        Assert.Contains(errors, e => e.Field == field && e.Message.Contains(rule, StringComparison.Ordinal));
+        Assert.Throws<ArgumentException>(() => Fitter.Run(problem));
+    }
+}

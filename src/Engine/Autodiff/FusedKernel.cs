@@ -31,7 +31,7 @@ namespace FitService.Engine.Autodiff;
 /// everywhere, no FMA is used), the number of threads or timing.
 /// </para>
 /// </summary>
-public sealed class FusedKernel : IGradientSource
+public sealed class FusedKernel
 {
     /// <summary>The generated code: values of the vector leaves, of the scalar leaves, gradients out (per scalar leaf), point count; returns the loss.</summary>
     public delegate double Kernel(double[][] vectors, double[] scalars, double[] grads, int count);
@@ -130,12 +130,6 @@ public sealed class FusedKernel : IGradientSource
             gradient[k] = _parameterSlots[k] >= 0 ? _grads[_parameterSlots[k]] : 0.0;
         return loss;
     }
-
-    int IGradientSource.StepsPerEpoch => 1;
-
-    int IGradientSource.BatchPoints(int step) => Count;
-
-    double IGradientSource.ForwardBackward(int step, ReadOnlySpan<double> parameters, Span<double> gradient) => ForwardBackward(parameters, gradient);
 
     private void SetParameters(ReadOnlySpan<double> parameters)
     {

@@ -18,3 +18,17 @@ internal interface IGradientSource
     /// <summary>The loss of step <paramref name="step"/>'s points at <paramref name="parameters"/>, its gradient written to <paramref name="gradient"/>. Steps come in order.</summary>
     double ForwardBackward(int step, ReadOnlySpan<double> parameters, Span<double> gradient);
 }
+
+/// <summary>A compiled polynomial or formula as a gradient source: every step sees all the points. A struct, so the step loop's calls are direct.</summary>
+internal readonly struct FusedSource(FusedKernel kernel) : IGradientSource
+{
+    public int Count => kernel.Count;
+
+    public int StepsPerEpoch => 1;
+
+    public int BatchPoints(int step) => kernel.Count;
+
+    public double Forward(ReadOnlySpan<double> parameters) => kernel.Forward(parameters);
+
+    public double ForwardBackward(int step, ReadOnlySpan<double> parameters, Span<double> gradient) => kernel.ForwardBackward(parameters, gradient);
+}

@@ -61,6 +61,7 @@ public static class LearningRateFinder
             Steps = sweep.Steps,
             Stop = null,
             HistoryEvery = 1,
+            HistoryPerEpoch = false, // the sweep reads one loss per update
         }, progress, cancellationToken: cancellationToken);
         cancellationToken.ThrowIfCancellationRequested();
 

@@ -67,6 +67,44 @@ public static class Network
         return result;
     }
 
+    /// <summary>
+    /// Each hidden unit's share of the output of a network with one hidden layer (<c>relu</c> k, <c>mlp</c> [k]), as the lesson
+    /// draws them: row j holds vⱼ·act(aⱼ·x + bⱼ) at every row of <paramref name="x"/> (standardized first when
+    /// <paramref name="standardization"/> is given). The output is their sum plus the output bias (the last param).
+    /// </summary>
+    public static double[][] UnitContributions(NetworkSpec network, int features, ReadOnlySpan<double> parameters, ReadOnlySpan<double> x, Standardization? standardization = null)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        if (network.Hidden.Length != 1) throw new ArgumentException("unit contributions need exactly one hidden layer", nameof(network));
+        if (parameters.Length != network.ParameterCount(features)) throw new ArgumentException($"expected {network.ParameterCount(features)} params, got {parameters.Length}", nameof(parameters));
+        if (x.Length % features != 0) throw new ArgumentException($"x has {x.Length} values, not a whole number of rows of {features}", nameof(x));
+        var rows = standardization is null ? x.ToArray() : standardization.Apply(x);
+        var (n, units) = (rows.Length / features, network.Hidden[0]);
+        var outputWeights = features * units + units;
+        var result = new double[units][];
+        for (var j = 0; j < units; j++)
+        {
+            result[j] = new double[n];
+            for (var r = 0; r < n; r++)
+            {
+                var s = parameters[j * features] * rows[r * features];
+                for (var i = 1; i < features; i++) s += parameters[j * features + i] * rows[r * features + i];
+                s += parameters[features * units + j];
+                result[j][r] = parameters[outputWeights + j] * Activate(network.Activation, s);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Steps in one epoch of <paramref name="points"/> points in batches of <paramref name="batchSize"/> (null: all): ⌈n / batch⌉, the last batch partial.</summary>
+    public static int StepsPerEpoch(int points, int? batchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(points, 1);
+        var batch = Math.Min(batchSize ?? points, points);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1, nameof(batchSize));
+        return (points + batch - 1) / batch;
+    }
+
     /// <summary>σ(z) = 1 / (1 + e^−z) of each logit: the probabilities of a BCE fit.</summary>
     public static double[] Probabilities(ReadOnlySpan<double> logits)
     {
@@ -84,13 +122,27 @@ public static class Network
         return Prepare(problem).Kernel.Forward(parameters);
     }
 
+    /// <summary>
+    /// The work of a network fit in the units of a polynomial fit's work (points × steps × params): each step visits its
+    /// batch's points once for every param, the final loss all points once. For limits such as the service's
+    /// <c>Limits:MaxWork</c>; a step costs about three times a polynomial step of as many params (forward, backward, recompute).
+    /// </summary>
+    public static double EstimateWork(FitProblem problem)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        if (problem.Network is null) throw new ArgumentException("the problem has no network", nameof(problem));
+        var n = (double)problem.Points;
+        var batch = Math.Min(problem.BatchSize ?? n, n);
+        return 3.0 * problem.ParameterCount * (batch * problem.Steps + n);
+    }
+
     /// <summary>The kernel of a network problem on its (standardized) points, and the standardization used.</summary>
-    internal static (NetworkKernel Kernel, Standardization? Standardization) Prepare(FitProblem problem)
+    internal static (NetworkKernel Kernel, Standardization? Standardization) Prepare(FitProblem problem, int maxDegreeOfParallelism = 1)
     {
         var network = problem.Network!;
         var standardization = problem.Standardize ? Standardization.Of(problem.X, problem.Features) : null;
         var x = standardization?.Apply(problem.X) ?? problem.X;
-        return (new NetworkKernel(network, problem.Features, x, problem.Y, problem.Loss, problem.BatchSize, problem.Shuffle, problem.Seed), standardization);
+        return (new NetworkKernel(network, problem.Features, x, problem.Y, problem.Loss, problem.BatchSize, problem.Shuffle, problem.Seed, maxDegreeOfParallelism), standardization);
     }
 
     private static double Activate(Activation activation, double s) => activation switch
