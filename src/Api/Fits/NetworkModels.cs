@@ -101,31 +101,19 @@ public static class NetworkModels
     /// <summary>Steps of <paramref name="epochs"/> passes over <paramref name="points"/> in batches of <paramref name="batchSize"/> (the last one partial).</summary>
     public static long StepsOf(int epochs, int points, int? batchSize) => (long)epochs * BatchesPerEpoch(points, batchSize);
 
-    /// <summary>⌈points / batchSize⌉: updates in one pass over the points.</summary>
-    public static long BatchesPerEpoch(int points, int? batchSize) =>
-        batchSize is { } b and > 0 && b < points ? (points + (long)b - 1) / b : 1;
+    /// <summary>⌈points / batchSize⌉: updates in one pass over the points (the engine's <see cref="Network.StepsPerEpoch"/>).
+    /// An invalid batch size (reported by the validator) counts as the full batch here.</summary>
+    public static long BatchesPerEpoch(int points, int? batchSize) => Network.StepsPerEpoch(Math.Max(points, 1), batchSize is >= 1 ? batchSize : null);
 
     /// <summary>The model's output at each row of <paramref name="x"/>, in the caller's units (the fit's standardization applied).</summary>
     public static double[] Predict(FitSpec spec, double[] parameters, double[] x, StandardizationDto? standardization) =>
         Network.Predict(Of(spec)!, spec.Features ?? 1, parameters, x,
             standardization is null ? null : new Standardization(standardization.Means, standardization.Scales));
 
-    /// <summary>
-    /// Each ReLU's part vⱼ·max(0, aⱼ·x' + bⱼ) of a one-feature <c>relu</c> model at <paramref name="xs"/> (x' standardized as the
-    /// fit was), one curve per unit; the params in state_dict order a₁…a_k, b₁…b_k, v₁…v_k, c.
-    /// </summary>
-    public static double[][] ReluContributions(double[] parameters, double[] xs, StandardizationDto? standardization)
-    {
-        var k = (parameters.Length - 1) / 3;
-        var (mean, scale) = standardization is { Means: [var m], Scales: [var sc] } ? (m, sc) : (0.0, 1.0);
-        var curves = new double[k][];
-        for (var j = 0; j < k; j++)
-        {
-            var (a, b, v) = (parameters[j], parameters[k + j], parameters[2 * k + j]);
-            curves[j] = Array.ConvertAll(xs, x => v * Math.Max(0, a * ((x - mean) / scale) + b));
-        }
-        return curves;
-    }
+    /// <summary>Each hidden unit's part of a one-feature network with one hidden layer at <paramref name="xs"/> (the engine's <see cref="Network.UnitContributions"/>).</summary>
+    public static double[][] UnitContributions(FitSpec spec, double[] parameters, double[] xs, StandardizationDto? standardization) =>
+        Network.UnitContributions(Of(spec)!, spec.Features ?? 1, parameters, xs,
+            standardization is null ? null : new Standardization(standardization.Means, standardization.Scales));
 
     private static Activation ActivationOf(string name) => name switch
     {

@@ -61,7 +61,7 @@ public static class PlotEndpoints
             $"Fit {resource.Id} ({resource.Status}): {spec.Points} points, {ModelPhrase(spec, brief: false)}, params " +
             (parameters is null ? "not known" : string.Join(", ", parameters.Select(p => p.ToString("R", CultureInfo.InvariantCulture)))) + ".",
             (p, xs) => PredictEndpoints.Evaluate(spec, p, xs, resource.Standardization),
-            spec.Model?.Type == NetworkModels.Relu ? (p, xs) => NetworkModels.ReluContributions(p, xs, resource.Standardization) : null));
+            spec.Model?.Type == NetworkModels.Relu ? (p, xs) => NetworkModels.UnitContributions(spec, p, xs, resource.Standardization) : null));
         return Svg(http, svg);
     }
 
