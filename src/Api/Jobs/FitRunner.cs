@@ -185,7 +185,8 @@ public sealed class FitRunner(
 
     /// <summary>The exact optimum of the fit's model: a polynomial's, or model linear's least squares.</summary>
     private static ExactOptimum Solve(FitSpec spec, double[] x, double[] y, CancellationToken ct) => NetworkModels.IsNetwork(spec.Model)
-        ? ExactSolver.SolveLinear(FitValidator.ToProblem(spec with { LearningRate = null }, x, y, 1.0), ct)
+        // The engine's problem wants a rate and a step, which the exact solver does not use.
+        ? ExactSolver.SolveLinear(FitValidator.ToProblem(spec with { Steps = 1 }, x, y, 1.0), ct)
         : ExactSolver.Solve(x, y, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), ct);
 
     /// <summary>Why the optimum beside a descent was skipped: its cost would dwarf the descent's.</summary>

@@ -155,6 +155,18 @@ public sealed class NetworkFitTests(NetworkFitTests.Service factory) : IClassFix
     }
 
     [Fact]
+    public async Task TheExactSolverGivesALinearModelsLeastSquaresDirectly()
+    {
+        var fit = await FitAsync(new { x = Titanic.Rows(300), y = Titanic.Survived(300), model = new { type = "linear" }, standardize = true, solver = "exact" });
+
+        Assert.Equal("succeeded", fit.Status);
+        Assert.Equal("exact", fit.StopReason);
+        Assert.Equal(fit.Optimum!.Params, fit.Params);
+        Assert.Equal(6, fit.Standardization!.Scales.Length);
+        Assert.Equal(0, fit.Gap);
+    }
+
+    [Fact]
     public async Task AnMlpWithBceLearnsWhoSurvivesAndPredictsProbabilities()
     {
         var rows = Titanic.Rows(400);
