@@ -196,12 +196,13 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
                 MaxLength(s, "label", limits.MaxLabelLength);
                 break;
             case "EvaluateRequest":
-                Require(s, "x", "y", "degree", "loss", "params");
+                // degree, or model (a formula or a network).
+                Require(s, "x", "y", "loss", "params");
                 Points(s, limits);
                 Bounds(s, "degree", 0, Fits.FitValidator.MaxDegree);
                 Enum(s, "loss", ContractValues.Losses);
                 Bounds(s, "huberDelta", 0, null, exclusiveMinimum: true);
-                MaxItems(s, "params", Fits.FitValidator.MaxDegree + 1);
+                MaxItems(s, "params", Math.Max(Math.Max(Fits.FitValidator.MaxDegree + 1, Engine.Formulas.Formula.MaxParams), Math.Min(limits.MaxNetworkParams, Engine.Networks.NetworkSpec.MaxParams)));
                 break;
             case "PredictRequest":
                 Require(s, "x");

@@ -155,6 +155,20 @@ public sealed class NetworkFitTests(NetworkFitTests.Service factory) : IClassFix
     }
 
     [Fact]
+    public async Task EvaluateGivesANetworksLossAtItsParamsAsTheFitDoes()
+    {
+        var fit = await FitAsync(new { x = Titanic.Rows(40), y = Titanic.Survived(40), model = new { type = "mlp", layers = new[] { 3 } }, loss = "bce", learningRate = 0.01, steps = 50, optimizer = new { type = "adam" } });
+
+        var response = await _client.PostAsJsonAsync("/v1/evaluate", new { x = Titanic.Rows(40), y = Titanic.Survived(40), model = new { type = "mlp", layers = new[] { 3 } }, loss = "bce", @params = fit.Params });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(fit.Loss!.Value, (await response.Content.ReadFromJsonAsync<EvaluateResult>(TestApi.Json))!.Loss!.Value, 12);
+
+        var wrong = await _client.PostAsJsonAsync("/v1/evaluate", new { x = Titanic.Rows(40), y = Titanic.Survived(40), model = new { type = "mlp", layers = new[] { 3 } }, loss = "bce", @params = new[] { 1.0 } });
+        Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
+        Assert.Contains("the network's number of params (25)", (await wrong.ReadProblem()).GetProperty("errors").GetProperty("params")[0].GetString());
+    }
+
+    [Fact]
     public async Task TheExactSolverGivesALinearModelsLeastSquaresDirectly()
     {
         var fit = await FitAsync(new { x = Titanic.Rows(300), y = Titanic.Survived(300), model = new { type = "linear" }, standardize = true, solver = "exact" });
