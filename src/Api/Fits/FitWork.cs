@@ -29,8 +29,8 @@ public static class FitWork
 
     /// <summary>
     /// The descent: points × (steps, plus the finder's sweep for "auto", plus the initial and final evaluations) × params. A network's
-    /// step sees one batch of points (a network's rows count every feature through its first layer's params); its final loss is one
-    /// pass over all the points.
+    /// step sees one batch of points (a row's features count through the first layer's params), its final loss all of them, each
+    /// at <see cref="NetworkStepCost"/> times a polynomial step of as many params: the engine's <c>Network.EstimateWork</c>, plus the sweep.
     /// </summary>
     public static double Descent(FitSpec spec)
     {
@@ -39,7 +39,7 @@ public static class FitWork
         if (NetworkModels.IsNetwork(spec.Model))
         {
             var batch = Math.Min(spec.BatchSize ?? spec.Points, spec.Points);
-            return ((double)batch * (spec.Steps + sweep) + 2.0 * spec.Points) * parameters;
+            return NetworkStepCost * parameters * ((double)batch * (spec.Steps + sweep) + spec.Points);
         }
         var steps = spec.Steps + sweep + 2 * parameters;
         return (double)spec.Points * steps * parameters;
@@ -83,9 +83,12 @@ public static class FitWork
         return (maxWork - besides) / perStep - (auto ? new LearningRateSweep().Steps : 0) - 2 * parameters;
     }
 
+    /// <summary>A network's step per point and param against a polynomial's (forward, backward, recompute), as <c>Network.EstimateWork</c> counts it.</summary>
+    public const double NetworkStepCost = 3.0;
+
     /// <summary>The most steps a network descent (batches of <paramref name="batch"/> of <paramref name="points"/>) can take within <paramref name="maxWork"/>, as <see cref="Descent"/> counts them.</summary>
     public static double AffordableNetworkSteps(double points, double batch, int parameters, bool auto, double maxWork) =>
-        (maxWork / Math.Max(1, parameters) - 2 * points) / Math.Max(1, batch) - (auto ? new LearningRateSweep().Steps : 0);
+        (maxWork / (NetworkStepCost * Math.Max(1, parameters)) - points) / Math.Max(1, batch) - (auto ? new LearningRateSweep().Steps : 0);
 
     /// <summary>Whether a descent fit gets the exact optimum beside it: it has one (<see cref="HasOptimum"/>), and it costs at most <see cref="MaxOptimumWork"/>.</summary>
     public static bool ComputesOptimum(FitSpec spec) => HasOptimum(spec) && Exact(spec) <= MaxOptimumWork;

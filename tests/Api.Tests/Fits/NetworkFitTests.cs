@@ -289,6 +289,20 @@ public sealed class NetworkFitTests(NetworkFitTests.Service factory) : IClassFix
     }
 
     [Fact]
+    public void TheServiceCountsANetworksWorkAsTheEngineEstimatesIt()
+    {
+        var request = new FitRequest
+        {
+            X = Titanic.Rows(100), Y = Titanic.Survived(100), Model = new ModelDto { Type = "mlp", Layers = [16, 8] }, Loss = "bce",
+            LearningRate = new LearningRateValue(0.01), Epochs = 7, BatchSize = 32,
+        };
+        var valid = Api.Fits.FitValidator.Validate(request, new LimitsOptions(), new Api.Fits.ValidationErrors())!;
+
+        Assert.Equal(28, valid.Spec.Steps);
+        Assert.Equal(Engine.Networks.Network.EstimateWork(Api.Fits.FitValidator.ToProblem(valid.Spec, valid.X, valid.Y)), Api.Fits.FitWork.Of(valid.Spec));
+    }
+
+    [Fact]
     public async Task ANetworkHeavierThanMaxWorkIsRefused()
     {
         var (x, y) = TestApi.TiledLesson(1000);
