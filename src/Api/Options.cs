@@ -86,6 +86,12 @@ public sealed class LimitsOptions
     /// </summary>
     public int MaxInlineHistory { get; set; } = 1_000;
 
+    /// <summary>Most features (values a row of x) of a network model's points.</summary>
+    public int MaxFeatures { get; set; } = 1024;
+
+    /// <summary>Most params of a network model: they are stored with the fit and carried inline by the resource (flat and by layer).</summary>
+    public int MaxNetworkParams { get; set; } = 100_000;
+
     /// <summary>Most fits in one batch.</summary>
     public int MaxBatchFits { get; set; } = 10_000;
 

@@ -76,8 +76,8 @@ public sealed partial class FitServiceClient
     public Task DeleteFitAsync(string id, CancellationToken cancellationToken = default) =>
         SendNoContentAsync(Request(HttpMethod.Delete, $"v1/fits/{Segment(id)}"), cancellationToken);
 
-    /// <summary><c>POST /v1/fits/{id}/predict</c>: the fitted model's values at <paramref name="x"/>, in the same order.</summary>
-    public Task<PredictResult> PredictAsync(string id, double[] x, CancellationToken cancellationToken = default)
+    /// <summary><c>POST /v1/fits/{id}/predict</c>: the fitted model's values at <paramref name="x"/> (numbers, or rows of a network's features), in the same order; with loss bce also the probabilities.</summary>
+    public Task<PredictResult> PredictAsync(string id, XValues x, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(x);
         return SendJsonAsync<PredictResult>(Request(HttpMethod.Post, $"v1/fits/{Segment(id)}/predict", new PredictRequest { X = x }), null, cancellationToken);

@@ -47,6 +47,34 @@ public class FitServiceClientTests
     }
 
     [Fact]
+    public async Task ANetworkFitSendsRowsAndItsModelAndReadsParamsByLayer()
+    {
+        const string NetworkFit = """{"id":"n1","status":"succeeded","stopReason":"steps","step":10,"steps":10,"params":[1,2,3],"paramsByLayer":[{"name":"0.weight","shape":[1,2],"values":[1,2]},{"name":"0.bias","shape":[1],"values":[3]}],"standardization":{"means":[1,2],"scales":[0.5,1]},"loss":0.5,"history":[2,1],"historyEvery":1,"createdAt":"2026-11-28T09:15:02.123Z","request":{"model":{"type":"linear"},"solver":"descent","loss":"bce","learningRate":0.1,"steps":10,"points":2,"historyEvery":1,"features":2,"standardize":true,"seed":3}}""";
+        var (client, handler) = Answering(HttpStatusCode.Created, NetworkFit);
+        double[][] rows = [[1, 2], [3, 4]];
+        var fit = await client.SubmitFitAsync(new FitRequest
+        {
+            X = rows, Y = [0, 1], Model = new ModelDto { Type = "linear" }, Loss = "bce", Standardize = true, Seed = 3, BatchSize = 1, Shuffle = true, Epochs = 5,
+        });
+
+        Assert.Equal("""{"x":[[1,2],[3,4]],"y":[0,1],"model":{"type":"linear"},"loss":"bce","standardize":true,"seed":3,"batchSize":1,"shuffle":true,"epochs":5}""", handler.RequestBody);
+        Assert.Equal(["0.weight", "0.bias"], fit.ParamsByLayer!.Select(l => l.Name));
+        Assert.Equal([1, 2], fit.ParamsByLayer![0].Shape);
+        Assert.Equal([0.5, 1], fit.Standardization!.Scales);
+        Assert.Equal(2, fit.Request.Features);
+    }
+
+    [Fact]
+    public async Task PredictionsOnRowsReadTheirProbabilities()
+    {
+        var (client, handler) = Answering(HttpStatusCode.OK, """{"y":[0,2],"probabilities":[0.5,0.8807970779778823]}""");
+        var prediction = await client.PredictAsync("n1", new XValues([1, 2, 3, 4], 2));
+
+        Assert.Equal("""{"x":[[1,2],[3,4]]}""", handler.RequestBody);
+        Assert.Equal([0.5, 0.8807970779778823], prediction.Probabilities!);
+    }
+
+    [Fact]
     public async Task AnAutomaticLearningRateIsSentAsTheStringAuto()
     {
         var (client, handler) = Answering(HttpStatusCode.Accepted, QueuedFit);

@@ -9,8 +9,9 @@ public static class EvaluateEndpoints
 {
     public static RouteHandlerBuilder MapEvaluate(this IEndpointRouteBuilder app) =>
         app.MapPost("/v1/evaluate", Evaluate).WithName("Evaluate").WithTags("Evaluate")
-            .WithSummary("Loss of a polynomial at given params")
-            .WithDescription("Computes the loss (mae, mse or huber) of the polynomial with `params` on the points, with the engine a fit uses, " +
+            .WithSummary("Loss of a model at given params")
+            .WithDescription("Computes the loss (mae, mse, huber or bce) of the polynomial (or the `model`: a formula, or a network on rows of x) " +
+                "with `params` on the points, with the engine a fit uses, " +
                 "without running a fit or storing anything. The playground checks its slider loss against this.")
             .Accepts<EvaluateRequest>("application/json")
             .Produces<EvaluateResult>()
@@ -30,16 +31,36 @@ public static class EvaluateEndpoints
         }
 
         var errors = new ValidationErrors();
-        FitValidator.ValidatePoints(request.X, request.Y, limits.Value, errors);
-        FitValidator.ValidateWeights(request.Weights, request.X, errors);
-        FitValidator.ValidateDegree(request.Degree, errors);
-        FitValidator.ValidateLoss(request.Loss, request.HuberDelta, errors);
+        var model = request.Model;
+        if (model?.Type is { } type && !NetworkModels.Types.Contains(type)) errors.Add("model.type", $"must be one of {string.Join(", ", NetworkModels.Types)}");
+        var isNetwork = NetworkModels.IsNetwork(model);
+        var x = FitValidator.ValidateX(request.X, request.Y, limits.Value, errors, rowsAllowed: isNetwork);
+        var features = request.X is { AsRows: true } rows ? rows.Features : 1;
+        Engine.Networks.NetworkSpec? network = null;
+        Engine.Formulas.Formula? formula = null;
+        if (isNetwork)
+        {
+            if (request.Degree is not null) errors.Add("degree", "does not apply with model: give either degree or model");
+            network = NetworkModels.Validate(model!, features, limits.Value, errors);
+        }
+        else if (model is not null) formula = FitValidator.ValidateModel(request.Degree, model, errors);
+        else FitValidator.ValidateDegree(request.Degree, errors);
+        FitValidator.ValidateLoss(request.Loss, request.HuberDelta, errors, request.Y);
+        var points = request.X is { } given ? given.AsRows ? given.Count : given.Values.Length : (int?)null;
+        FitValidator.ValidateWeights(request.Weights, points, errors);
+        if (isNetwork && request.Weights is not null) errors.Add("weights", "apply to polynomial and formula models, not yet to networks");
         if (request.Params is null) errors.Add("params", "is required");
-        FitValidator.ValidateParams(request.Params, request.Degree, "params", errors);
+        var count = network?.ParameterCount(features) ?? formula?.Parameters.Count ?? (request.Degree is >= 0 and <= FitValidator.MaxDegree ? request.Degree + 1 : null);
+        FitValidator.ValidateParams(request.Params, isNetwork && network is null ? null : count,
+            network is not null ? "the network's number of params" : formula is null ? "degree + 1" : "the number of params", "params", errors);
         if (errors.Any) return FitEndpoints.Invalid(errors);
 
-        var loss = Fitter.Evaluate(request.X!, request.Y!, request.Degree!.Value,
-            FitValidator.ToLossSpec(request.Loss!, request.HuberDelta), request.Params!, request.Weights);
+        var lossSpec = FitValidator.ToLossSpec(request.Loss!, request.HuberDelta);
+        var loss = network is not null
+            ? Engine.Networks.Network.Loss(new FitProblem(x!, request.Y!, 0, lossSpec, 1.0, 1, Network: network, Features: features), request.Params!)
+            : formula is not null
+                ? Fitter.Evaluate(x!, request.Y!, formula, lossSpec, request.Params!, request.Weights)
+                : Fitter.Evaluate(x!, request.Y!, request.Degree!.Value, lossSpec, request.Params!, request.Weights);
         return TypedResults.Ok(new EvaluateResult(FitMapper.FiniteOrNull(loss)));
     }
 }

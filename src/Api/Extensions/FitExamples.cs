@@ -33,6 +33,30 @@ public sealed class FitExamples(IOptions<JsonOptions> json) : IOperationFilter
         Label = "lesson example",
     };
 
+    /// <summary>Twelve rows of the documented Titanic-like generator (<see cref="TitanicLikeData"/>, seed 1), an mlp with bce on them.</summary>
+    public static FitRequest TitanicRequest
+    {
+        get
+        {
+            var (x, y) = TitanicLikeData.Generate(12, 1);
+            return new FitRequest
+            {
+                X = new XValues(x, TitanicLikeData.Columns.Count),
+                Y = y,
+                Model = new ModelDto { Type = NetworkModels.Mlp, Layers = [8], Activation = "relu" },
+                Loss = "bce",
+                Standardize = true,
+                BatchSize = 4,
+                Shuffle = true,
+                Seed = 7,
+                Epochs = 100,
+                LearningRate = new LearningRateValue(0.01),
+                Optimizer = new OptimizerDto { Type = "adam" },
+                Label = "titanic-like",
+            };
+        }
+    }
+
     private readonly Lazy<FitResource> _finished = new(() =>
     {
         var request = LessonRequest;
@@ -79,6 +103,13 @@ public sealed class FitExamples(IOptions<JsonOptions> json) : IOperationFilter
                 });
                 AddExample(operation, "formula", "a formula model", Lesson(new LearningRateValue(LessonData.LearningRate), degree: null,
                     model: new ModelDto { Formula = "a*x^2 + b*x + c", Params = ["a", "b", "c"] }));
+                AddExample(operation, "relu", "the lesson's curve by a sum of 8 ReLUs (PyTorch's initialization from seed 0)", new FitRequest
+                {
+                    X = LessonData.X, Y = LessonData.Y, Model = new ModelDto { Type = NetworkModels.Relu, Units = 8 }, Loss = "mse",
+                    LearningRate = new LearningRateValue(0.05), Steps = 3000, Seed = 0, Optimizer = new OptimizerDto { Type = "adam" }, Label = "lesson by 8 ReLUs",
+                });
+                AddExample(operation, "titanic", "who survives, on a small Titanic-like table (pclass, sex, age, sibsp, parch, fare): an mlp with bce, mini-batches",
+                    TitanicRequest);
                 SetRequestExample(operation, "text/csv", JsonValue.Create("x,y\n-2.0,11.87\n-1.79,6.54\n-1.58,5.94\n"));
                 SetResponseExample(operation, "201", Node(finished));
                 SetResponseExample(operation, "202", Node(finished with

@@ -29,6 +29,21 @@ public static class SwaggerExtensions
             {
                 Description = "A finite number > 0, or the string \"auto\" (the learning-rate finder's suggestion).",
             });
+            // Numbers or rows. The plain list comes first: NSwag's C# generator takes the first branch of a oneOf (so its clients
+            // keep x as a list of doubles), openapi-typescript makes `number[] | number[][]`, Kiota a wrapper with one member per branch.
+            options.MapType<XValues>(() => new OpenApiSchema
+            {
+                Description = "A list of numbers (one feature), or a list of rows of equally many numbers (many features; network models only).",
+                OneOf =
+                [
+                    new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.Number, Format = "double" } },
+                    new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Array,
+                        Items = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.Number, Format = "double" } },
+                    },
+                ],
+            });
             foreach (var assembly in new[] { typeof(Program).Assembly, typeof(Engine.Fitter).Assembly, typeof(FitResource).Assembly })
             {
                 var xml = Path.Combine(AppContext.BaseDirectory, assembly.GetName().Name + ".xml");

@@ -69,6 +69,39 @@ public sealed class CsvTable
         return null;
     }
 
+    /// <summary>
+    /// The columns <paramref name="choice"/> names, comma-separated (<c>age,fare</c>: names or 0-based indexes; a header that itself
+    /// holds the whole choice, commas and all, is that one column), or <paramref name="fallback"/>; null with errors otherwise.
+    /// </summary>
+    public int[]? Columns(string? choice, int fallback, string field, ValidationErrors errors)
+    {
+        if (choice is null || !choice.Contains(',') || Header?.Contains(choice) == true)
+            return Column(choice, fallback, field, errors) is { } single ? [single] : null;
+        var names = choice.Split(',', StringSplitOptions.TrimEntries);
+        if (names.Any(n => n.Length == 0))
+        {
+            errors.Add(field, $"'{choice}' has an empty column name: name the columns as ?{field}=age,fare");
+            return null;
+        }
+        if (names.Length > MaxChosenColumns)
+        {
+            errors.Add(field, $"names {names.Length} columns; at most {MaxChosenColumns} may be chosen");
+            return null;
+        }
+        var columns = names.Select(n => Column(n, fallback, field, errors)).ToArray();
+        if (columns.Any(c => c is null)) return null;
+        var repeated = columns.GroupBy(c => c).FirstOrDefault(g => g.Count() > 1);
+        if (repeated is not null)
+        {
+            errors.Add(field, $"names column {Name(repeated.Key!.Value)} more than once");
+            return null;
+        }
+        return [.. columns.Select(c => c!.Value)];
+    }
+
+    /// <summary>Most columns one query field may choose (the validator bounds the features further).</summary>
+    public const int MaxChosenColumns = 4096;
+
     /// <summary>The name of a column for messages: its header, or its index.</summary>
     public string Name(int column) => Header is not null && column < Header.Length ? $"'{Header[column]}'" : $"{column}";
 
@@ -95,6 +128,16 @@ public sealed class CsvTable
                 break;
             }
         }
+        return values;
+    }
+
+    /// <summary>Columns side by side as rows, row-major.</summary>
+    public static double[] Interleave(double[][] columns)
+    {
+        var rows = columns[0].Length;
+        var values = new double[rows * columns.Length];
+        for (var r = 0; r < rows; r++)
+            for (var c = 0; c < columns.Length; c++) values[r * columns.Length + c] = columns[c][r];
         return values;
     }
 

@@ -49,6 +49,8 @@ public static class FitMapper
         Step = fit.Step,
         Steps = fit.Steps,
         Params = fit.Params,
+        ParamsByLayer = NetworkModels.ByLayer(spec, fit.Params),
+        Standardization = outcome?.Standardization,
         Loss = fit.Loss,
         HistoryEvery = fit.HistoryEvery,
         CreatedAt = fit.CreatedAt,
@@ -72,8 +74,8 @@ public static class FitMapper
         if (outcome?.Optimum is not null) return OptimumStatuses.Ready;
         if (outcome?.OptimumError is not null) return OptimumStatuses.Failed;
         if (outcome?.OptimumPending == true) return OptimumStatuses.Pending;
-        var polynomial = request.Model is null && fit.Kind == FitKinds.Fit;
-        return polynomial && fit.Status is FitStatus.Queued or FitStatus.Running ? OptimumStatuses.Pending : OptimumStatuses.NotApplicable;
+        var hasOptimum = FitWork.HasOptimum(request) && fit.Kind == FitKinds.Fit;
+        return hasOptimum && fit.Status is FitStatus.Queued or FitStatus.Running ? OptimumStatuses.Pending : OptimumStatuses.NotApplicable;
     }
 
     public static double? FiniteOrNull(double value) => double.IsFinite(value) ? value : null;

@@ -20,6 +20,8 @@ public sealed record FitOutcome
     public LearningRateSuggestions? LearningRateSuggestions { get; init; }
     public FinderCurve? Finder { get; init; }
     public FitStatistics? Statistics { get; init; }
+    /// <summary>The means and scales a network fit with <c>standardize</c> ran on; predictions apply them.</summary>
+    public StandardizationDto? Standardization { get; init; }
 
     /// <summary>
     /// Stored JSON may hold ∞ (a singular matrix's condition number), which plain JSON cannot; and fields a newer worker

@@ -153,6 +153,13 @@ public static class FitRequestReader
             return (path == "body" ? name : parent + name, UnknownField);
         }
         if (text.StartsWith(LearningRateValueConverter.Message, StringComparison.Ordinal)) return (path, LearningRateValueConverter.Message);
+        if (text.StartsWith(XValuesConverter.Message, StringComparison.Ordinal))
+        {
+            // The converter reads x whole, so the reader's path stops at x; the converter says which item was wrong.
+            var at = text.AsSpan(XValuesConverter.Message.Length);
+            var index = at.StartsWith(XValuesConverter.At) ? at[XValuesConverter.At.Length..].ToString().Split(' ')[0] : "";
+            return (path + index, XValuesConverter.Message);
+        }
         if (text.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)) return (path, "appears more than once");
         if (text.Contains("maximum configured depth", StringComparison.Ordinal)) return ("body", $"nests deeper than {MaxJsonDepth} levels");
         if (text.Contains("could not be converted to", StringComparison.Ordinal))
@@ -174,6 +181,7 @@ public static class FitRequestReader
         "optimizer", "momentum", "dampening", "nesterov", "beta1", "beta2", "epsilon",
         "schedule", "every", "gamma", "minLearningRate", "maxLearningRate", "warmupFraction",
         "lossBelow", "minImprovement", "patience", "webhookUrl", "solver", "formula", "params", "x", "y", "w",
+        "model", "units", "layers", "activation", "standardize", "seed", "batchSize", "shuffle", "epochs", "historyPerEpoch",
     ];
 
     /// <summary>
@@ -188,19 +196,23 @@ public static class FitRequestReader
 
         if (CsvTable.Parse(body, maxPoints) is not { } table) return Invalid<FitRequest>("body", "is not valid UTF-8");
         var header = table.Header ?? [];
-        var xColumn = table.Column(query.TryGetValue("x", out var xName) ? xName.ToString() : null, Array.IndexOf(header, "x") is var hx and >= 0 ? hx : 0, "x", errors);
+        var xColumns = table.Columns(query.TryGetValue("x", out var xName) ? xName.ToString() : null, Array.IndexOf(header, "x") is var hx and >= 0 ? hx : 0, "x", errors);
         var yColumn = table.Column(query.TryGetValue("y", out var yName) ? yName.ToString() : null, Array.IndexOf(header, "y") is var hy and >= 0 ? hy : 1, "y", errors);
         var weighted = query.TryGetValue("w", out var wName);
         var wColumn = weighted ? table.Column(wName.ToString(), -1, "w", errors) : null;
-        double[] xs = [], ys = [];
+        XValues xs = Array.Empty<double>();
+        double[] ys = [];
         double[]? ws = null;
-        if (xColumn is { } xc && yColumn is { } yc && (!weighted || wColumn is not null))
+        if (xColumns is { } xc && yColumn is { } yc && (!weighted || wColumn is not null))
         {
-            var columns = table.Numbers(wColumn is { } wc ? [xc, yc, wc] : [xc, yc], errors);
-            (xs, ys) = (columns[0], columns[1]);
+            var columns = table.Numbers(wColumn is { } wc ? [.. xc, yc, wc] : [.. xc, yc], errors);
+            var yAt = xc.Length;
+            ys = columns[yAt];
+            // Several x columns are the features of a network model, one row a point.
+            xs = xc.Length == 1 ? columns[0] : new XValues(CsvTable.Interleave(columns[..yAt]), xc.Length);
             if (weighted)
             {
-                ws = columns[2];
+                ws = columns[yAt + 1];
                 // Named by line here, where the line is known; the other weight rules (not all 0) are the validator's.
                 var negative = Array.FindIndex(ws, v => v < 0);
                 if (negative >= 0) errors.Add("w", $"line {table.Rows[negative].Line}: column {table.Name(wColumn!.Value)} is {ws[negative].ToString("R", CultureInfo.InvariantCulture)}; weights must be ≥ 0");
@@ -216,17 +228,28 @@ public static class FitRequestReader
         var webhook = q.String("webhookUrl");
         var formula = q.String("formula");
         var parameterNames = q.String("params");
+        var modelType = q.String("model");
         var request = new FitRequest
         {
             X = xs,
             Y = ys,
             Weights = ws,
             Degree = q.Int("degree"),
-            Model = formula is null && parameterNames is null ? null : new ModelDto
+            Model = formula is null && parameterNames is null && modelType is null && !q.HasAny("units", "layers", "activation") ? null : new ModelDto
             {
+                Type = modelType,
                 Formula = formula,
                 Params = parameterNames?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+                Units = q.Int("units"),
+                Layers = q.Ints("layers"),
+                Activation = q.String("activation"),
             },
+            Standardize = q.Bool("standardize"),
+            Seed = q.Int("seed"),
+            BatchSize = q.Int("batchSize"),
+            Shuffle = q.Bool("shuffle"),
+            Epochs = q.Int("epochs"),
+            HistoryPerEpoch = q.Bool("historyPerEpoch"),
             Loss = q.String("loss"),
             HuberDelta = q.Double("huberDelta"),
             LearningRate = q.String("learningRate") == LearningRateValue.AutoText ? LearningRateValue.Auto
@@ -284,6 +307,22 @@ public static class FitRequestReader
         public double? Double(string key) => Parse(key, s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v : (double?)null, "a finite number");
 
         public bool? Bool(string key) => Parse(key, s => bool.TryParse(s, out var v) ? v : (bool?)null, "true or false");
+
+        public int[]? Ints(string key)
+        {
+            if (String(key) is not { } text) return null;
+            var parts = text.Split(',');
+            var values = new int[parts.Length];
+            for (var i = 0; i < parts.Length; i++)
+            {
+                if (!int.TryParse(parts[i].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out values[i]))
+                {
+                    errors.Add(key, "must be comma-separated whole numbers");
+                    return null;
+                }
+            }
+            return values;
+        }
 
         public double[]? Doubles(string key)
         {

@@ -6,12 +6,17 @@ namespace FitService.Api.Fits;
 /// <summary>Computes <see cref="FitStatistics"/> with the engine (src/Engine/Statistics).</summary>
 public static class FitStatisticsCalculator
 {
-    /// <summary>The statistics of a fit with <paramref name="parameters"/> on its points (weighted: statsmodels WLS with those weights).</summary>
-    public static FitStatistics Compute(FitSpec spec, double[] x, double[] y, double[] parameters, double[]? weights = null)
+    /// <summary>
+    /// The statistics of a fit with <paramref name="parameters"/> on its points (weighted: statsmodels WLS with those
+    /// weights); null for loss bce, where residuals of logits against labels mean nothing (R², RMSE and the like describe a
+    /// regression, not a classifier).
+    /// </summary>
+    public static FitStatistics? Compute(FitSpec spec, double[] x, double[] y, double[] parameters, double[]? weights = null,
+        StandardizationDto? standardization = null)
     {
+        if (spec.Loss == "bce") return null;
+        var fitted = PredictEndpoints.Evaluate(spec, parameters, x, standardization);
         var formula = FitValidator.FormulaOf(spec);
-        var fitted = new double[x.Length];
-        for (var i = 0; i < x.Length; i++) fitted[i] = formula?.Evaluate(parameters, x[i]) ?? Polynomial.Evaluate(parameters, x[i]);
         var goodness = GoodnessOfFit.Of(y, fitted, weights, parameters.Length);
 
         LeastSquaresStatistics? leastSquares = null;
@@ -22,7 +27,7 @@ public static class FitStatisticsCalculator
             if (ols is not null) leastSquares = ToDto(ols, parameters);
         }
         var r = goodness.Residuals;
-        return new FitStatistics(x.Length, parameters.Length, F(goodness.RSquared), F(goodness.Rmse), F(goodness.Mae),
+        return new FitStatistics(y.Length, parameters.Length, F(goodness.RSquared), F(goodness.Rmse), F(goodness.Mae),
             new ResidualSummary(F(r.Min), F(r.Q1), F(r.Median), F(r.Q3), F(r.Max)),
             F(goodness.LogLikelihood), F(goodness.Aic), F(goodness.Bic), leastSquares, reason);
     }

@@ -1,5 +1,7 @@
 using FitService.Engine;
+using FitService.Engine.Exact;
 using FitService.Engine.Formulas;
+using FitService.Engine.Networks;
 using FitService.Engine.LearningRates;
 
 namespace FitService.Api.Fits;
@@ -11,7 +13,7 @@ public sealed record ValidFit(FitSpec Spec, double[] X, double[] Y, double[]? We
 public static class FitValidator
 {
     public const int MaxDegree = 20;
-    public static readonly string[] Losses = ["mae", "mse", "huber"];
+    public static readonly string[] Losses = ["mae", "mse", "huber", "bce"];
     public static readonly string[] Optimizers = ["sgd", "adam"];
     public static readonly string[] Schedules = ["constant", "step", "exponential", "cosine", "oneCycle"];
 
@@ -31,19 +33,38 @@ public static class FitValidator
     public const int DefaultPatience = 100;
 
     /// <summary>Fields of the descent that the exact solver ignores (with a warning each).</summary>
-    private static readonly string[] DescentOnly = ["learningRate", "steps", "historyEvery", "initialParams", "optimizer", "schedule", "stop"];
+    private static readonly string[] DescentOnly = ["learningRate", "steps", "historyEvery", "initialParams", "optimizer", "schedule", "stop", "seed", "batchSize", "shuffle", "epochs", "historyPerEpoch"];
 
     public static ValidFit? Validate(FitRequest request, LimitsOptions limits, ValidationErrors errors)
     {
-        var x = request.X;
         var y = request.Y;
         var warnings = new List<string>();
-        ValidatePoints(x, y, limits, errors);
-        ValidateWeights(request.Weights, x, errors);
-        var degree = request.Model is null ? request.Degree ?? DefaultDegree : request.Degree;
-        var formula = ValidateModel(degree, request.Model, errors);
+        var model = request.Model;
+        if (model?.Type is { } type && !NetworkModels.Types.Contains(type)) errors.Add("model.type", $"must be one of {string.Join(", ", NetworkModels.Types)}");
+        var isNetwork = NetworkModels.IsNetwork(model);
+        var x = ValidateX(request.X, y, limits, errors, rowsAllowed: isNetwork);
+        var points = request.X is { } given ? given.AsRows ? given.Count : given.Values.Length : 0;
+        var features = request.X is { AsRows: true } rows ? rows.Features : 1;
+        var degree = model is null ? request.Degree ?? DefaultDegree : request.Degree;
+        Formula? formula = null;
+        NetworkSpec? network = null;
+        if (isNetwork)
+        {
+            if (degree is not null) errors.Add("degree", "does not apply with model: give either degree or model");
+            network = NetworkModels.Validate(model!, features, limits, errors);
+        }
+        else if (model?.Type is null or NetworkModels.Formula) formula = ValidateModel(degree, model, errors);
+        else ValidateModel(degree, null, errors);
+        ValidateWeights(request.Weights, request.X is null ? null : points, errors);
+        // The network kernel computes the plain mean of its batch's losses (the engine refuses weights there too).
+        if (isNetwork && request.Weights is not null) errors.Add("weights", "apply to polynomial and formula models, not yet to networks");
         var loss = request.Loss ?? DefaultLoss;
-        ValidateLoss(loss, request.HuberDelta, errors);
+        ValidateLoss(loss, request.HuberDelta, errors, y);
+        if (!isNetwork)
+        {
+            foreach (var field in NetworkModels.NetworkOnlyFields.Where(f => Given(request, f)))
+                errors.Add(field, "applies only to the network models (model.type relu, mlp or linear)");
+        }
 
         var solver = request.Solver ?? Descent;
         if (!Solvers.Contains(solver)) errors.Add("solver", $"must be one of {string.Join(", ", Solvers)}");
@@ -51,7 +72,9 @@ public static class FitValidator
         if (exact)
         {
             // The optimum is computed directly: nothing of the descent applies, and what was sent for it is ignored.
-            if (request.Model is not null) errors.Add("solver", "exact needs a polynomial (degree); formula models are fitted by descent only");
+            if (formula is not null) errors.Add("solver", "exact needs a polynomial (degree); formula models are fitted by descent only");
+            else if (Losses.Contains(loss) && (network is not null || loss == "bce") && ExactSolver.NotApplicable(ProblemFor(degree, loss, network, features)) is { } why)
+                errors.Add("solver", why);
             foreach (var field in DescentOnly.Where(f => Given(request, f)))
                 warnings.Add($"{field} does not apply to solver exact and was ignored");
         }
@@ -60,13 +83,34 @@ public static class FitValidator
         var rate = exact ? (LearningRateValue?)null : request.LearningRate ?? LearningRateValue.Auto;
         if (rate?.Rate is { } r && (!(r > 0) || !double.IsFinite(r))) errors.Add("learningRate", "must be finite and > 0, or \"auto\"");
 
-        var parameterCount = formula?.Parameters.Count ?? (degree is >= 0 and <= MaxDegree ? degree + 1 : null);
-        var steps = exact ? 0 : request.Steps ?? DefaultStepsFor(x?.Length ?? 1, parameterCount ?? 1, loss, rate?.IsAuto == true, limits);
-        if (!exact && request.Steps is { } given && (given < 1 || given > limits.MaxSteps))
-            errors.Add("steps", $"must be between 1 and {limits.MaxSteps} (Limits:MaxSteps)");
-        var defaultStop = !exact && request.Steps is null && request.Stop is null;
+        if (request.BatchSize is { } batch && (batch < 1 || (points > 0 && batch > points)))
+            errors.Add("batchSize", $"must be between 1 and the number of points ({Math.Max(points, 1)})");
+        if (request.Seed is < 0) errors.Add("seed", "must be ≥ 0");
+        var batchPoints = request.BatchSize is { } b and > 0 && b < points ? b : Math.Max(points, 1);
+        int? stepsOfEpochs = null;
+        if (!exact && request.Epochs is { } epochs)
+        {
+            if (request.Steps is not null) errors.Add("epochs", "give either steps or epochs, not both");
+            else if (epochs < 1) errors.Add("epochs", "must be ≥ 1");
+            else if (NetworkModels.StepsOf(epochs, Math.Max(points, 1), request.BatchSize) is var epochSteps && epochSteps > limits.MaxSteps)
+                errors.Add("epochs", $"{epochs} epochs of {NetworkModels.BatchesPerEpoch(Math.Max(points, 1), request.BatchSize)} batches are {epochSteps} steps; at most {limits.MaxSteps} (Limits:MaxSteps) are allowed");
+            else stepsOfEpochs = (int)epochSteps;
+        }
 
-        if (!exact) ValidateParams(request.InitialParams, parameterCount, formula is null ? "degree + 1" : "the number of params", "initialParams", errors);
+        var parameterCount = network is not null ? network.ParameterCount(features)
+            : formula?.Parameters.Count ?? (degree is >= 0 and <= MaxDegree ? degree + 1 : null);
+        var steps = exact ? 0 : stepsOfEpochs ?? request.Steps ?? (isNetwork
+            ? StepsWithin(FitWork.AffordableNetworkSteps(Math.Max(points, 1), batchPoints, parameterCount ?? 1, rate?.IsAuto == true, limits.MaxWork), limits)
+            : DefaultStepsFor(x?.Length ?? 1, parameterCount ?? 1, loss, rate?.IsAuto == true, limits));
+        if (!exact && request.Steps is { } asked && (asked < 1 || asked > limits.MaxSteps))
+            errors.Add("steps", $"must be between 1 and {limits.MaxSteps} (Limits:MaxSteps)");
+        var defaultStop = !exact && request.Steps is null && request.Epochs is null && request.Stop is null;
+
+        if (!exact)
+        {
+            var what = network is not null ? "the network's number of params" : formula is null ? "degree + 1" : "the number of params";
+            ValidateParams(request.InitialParams, isNetwork && network is null ? null : parameterCount, what, "initialParams", errors);
+        }
 
         var optimizer = exact ? null : ValidateOptimizer(request.Optimizer, errors);
         var schedule = exact ? null : ValidateSchedule(request.Schedule, rate?.Rate, rate?.IsAuto == true, errors);
@@ -89,38 +133,53 @@ public static class FitValidator
         if (errors.Any) return null;
         var spec = new FitSpec
         {
-            Degree = formula is null ? degree : null,
-            Model = formula is null ? null : new ModelDto { Formula = formula.Text, Params = [.. formula.Parameters] },
+            Degree = formula is null && network is null ? degree : null,
+            Model = network is not null ? NetworkModels.Normalized(model!)
+                : formula is null ? null : new ModelDto { Formula = formula.Text, Params = [.. formula.Parameters] },
             Solver = solver,
             Loss = loss,
             HuberDelta = loss == "huber" ? request.HuberDelta ?? 1.0 : null,
             LearningRate = exact ? null : rate,
             Steps = steps,
-            Points = x!.Length,
+            Points = points,
             Weighted = request.Weights is null ? null : true,
-            // Zeros often sit on a saddle of a formula (a·exp(b·x) at a = b = 0 has no gradient), so formulas start at ones.
-            InitialParams = exact ? null : request.InitialParams ?? Enumerable.Repeat(formula is null ? 0.0 : 1.0, parameterCount!.Value).ToArray(),
+            // Zeros often sit on a saddle of a formula (a·exp(b·x) at a = b = 0 has no gradient), so formulas start at ones;
+            // a network without initialParams starts from PyTorch's initialization drawn from its seed (the engine draws it).
+            InitialParams = exact ? null : network is not null ? request.InitialParams
+                : request.InitialParams ?? Enumerable.Repeat(formula is null ? 0.0 : 1.0, parameterCount!.Value).ToArray(),
             Optimizer = optimizer,
             Schedule = schedule,
             Stop = stop,
             HistoryEvery = every,
             Webhook = webhook,
             Label = request.Label,
-            ScaleX = !exact && formula is null && request.LearningRate is null && request.InitialParams is null ? Scaling(x) : null,
+            ScaleX = !exact && formula is null && network is null && request.LearningRate is null && request.InitialParams is null ? Scaling(x!) : null,
+            Features = network is null ? null : features,
+            Standardize = network is null ? null : request.Standardize ?? false,
+            Seed = network is null ? null : request.Seed ?? 0,
+            BatchSize = network is null || exact ? null : request.BatchSize,
+            Shuffle = network is null || exact ? null : request.Shuffle ?? false,
+            Epochs = network is null || exact ? null : request.Epochs,
+            HistoryPerEpoch = network is null || exact ? null : request.HistoryPerEpoch ?? false,
             Warnings = warnings.Count == 0 ? null : [.. warnings],
         };
-        return new ValidFit(spec, x, y!, request.Weights);
+        return new ValidFit(spec, x!, y!, request.Weights);
     }
+
+    /// <summary>A stand-in problem of the model and loss, for the engine's word on whether its exact solver applies.</summary>
+    private static FitProblem ProblemFor(int? degree, string loss, NetworkSpec? network, int features) =>
+        new(new double[Math.Max(features, 1)], [0], degree is >= 0 and <= MaxDegree ? degree.Value : 0, ToLossSpec(loss, null), 1, 1,
+            Network: network, Features: Math.Max(features, 1));
 
     /// <summary>
     /// <see cref="DefaultSteps"/>, within <c>Limits:MaxSteps</c> and small enough that the default never makes a fit heavier
     /// than <c>Limits:MaxWork</c> (<see cref="FitWork"/>: the finder's sweep and the optimum included).
     /// </summary>
-    public static int DefaultStepsFor(int points, int parameters, string? loss, bool auto, LimitsOptions limits)
-    {
-        var affordable = FitWork.AffordableSteps(points, parameters, loss, auto, limits.MaxWork);
-        return (int)Math.Clamp(Math.Min(affordable, Math.Min(DefaultSteps, limits.MaxSteps)), 1, DefaultSteps);
-    }
+    public static int DefaultStepsFor(int points, int parameters, string? loss, bool auto, LimitsOptions limits) =>
+        StepsWithin(FitWork.AffordableSteps(points, parameters, loss == "bce" ? null : loss, auto, limits.MaxWork), limits);
+
+    private static int StepsWithin(double affordable, LimitsOptions limits) =>
+        (int)Math.Clamp(Math.Min(affordable, Math.Min(DefaultSteps, limits.MaxSteps)), 1, DefaultSteps);
 
     /// <summary>x' = (x − center)/halfRange maps the points onto [−1, 1]; null when every x is the same.</summary>
     private static XScaling? Scaling(double[] x)
@@ -131,6 +190,12 @@ public static class FitValidator
 
     private static bool Given(FitRequest request, string field) => field switch
     {
+        "standardize" => request.Standardize is not null,
+        "seed" => request.Seed is not null,
+        "batchSize" => request.BatchSize is not null,
+        "shuffle" => request.Shuffle is not null,
+        "epochs" => request.Epochs is not null,
+        "historyPerEpoch" => request.HistoryPerEpoch is not null,
         "learningRate" => request.LearningRate is not null,
         "steps" => request.Steps is not null,
         "historyEvery" => request.HistoryEvery is not null,
@@ -149,6 +214,14 @@ public static class FitValidator
             return null;
         }
         if (degree is not null) errors.Add("degree", "does not apply with model: give either degree or model");
+        if (model.Type is not (null or NetworkModels.Formula))
+        {
+            errors.Add("model.type", "must be formula here: the network models are fitted by POST /v1/fits");
+            return null;
+        }
+        if (model.Units is not null) errors.Add("model.units", "does not apply to model type formula");
+        if (model.Layers is not null) errors.Add("model.layers", "does not apply to model type formula");
+        if (model.Activation is not null) errors.Add("model.activation", "does not apply to model type formula");
         try
         {
             return Formula.Parse(model.Formula, model.Params);
@@ -161,7 +234,7 @@ public static class FitValidator
     }
 
     /// <summary>The formula of a validated spec, or null for a polynomial.</summary>
-    public static Formula? FormulaOf(FitSpec spec) => spec.Model is { } m ? Formula.Parse(m.Formula, m.Params) : null;
+    public static Formula? FormulaOf(FitSpec spec) => spec.Model is { } m && !NetworkModels.IsNetwork(m) ? Formula.Parse(m.Formula, m.Params) : null;
 
     /// <summary>The engine's view of a validated descent fit; <paramref name="learningRate"/> replaces "auto"; <paramref name="weights"/> as stored with the points.</summary>
     public static FitProblem ToProblem(FitSpec spec, double[] x, double[] y, double? learningRate = null, double[]? weights = null)
@@ -188,27 +261,70 @@ public static class FitValidator
             spec.Stop is null ? null : new StopSpec(spec.Stop.LossBelow, spec.Stop.MinImprovement, spec.Stop.Patience ?? 10),
             spec.HistoryEvery,
             FormulaOf(spec),
-            weights);
+            weights,
+            NetworkModels.Of(spec),
+            spec.Features ?? 1,
+            spec.Standardize ?? false,
+            spec.BatchSize,
+            spec.Shuffle ?? false,
+            (ulong)(spec.Seed ?? 0),
+            spec.HistoryPerEpoch ?? false);
     }
 
     /// <summary><c>weights</c>, when given: one per point, finite, ≥ 0, with a finite positive sum (the engine's rule).</summary>
-    public static void ValidateWeights(double[]? weights, double[]? x, ValidationErrors errors)
+    public static void ValidateWeights(double[]? weights, int? points, ValidationErrors errors)
     {
         if (weights is null) return;
         var found = new List<(string Field, string Message)>();
-        FitProblemValidator.ValidateWeights(weights, x?.Length, found);
+        FitProblemValidator.ValidateWeights(weights, points, found);
         foreach (var (field, message) in found) errors.Add(field, message);
     }
 
-    /// <summary><c>x</c> and <c>y</c>: present, 1 to <c>Limits:MaxPoints</c> finite numbers, as many of each.</summary>
-    public static void ValidatePoints(double[]? x, double[]? y, LimitsOptions limits, ValidationErrors errors)
+    /// <summary>
+    /// <c>x</c> as numbers, or as rows of equal length when <paramref name="rowsAllowed"/>, with <c>y</c> (as for a list of numbers):
+    /// x's values row-major, or null with errors.
+    /// </summary>
+    public static double[]? ValidateX(XValues? x, double[]? y, LimitsOptions limits, ValidationErrors errors, bool rowsAllowed, string why = "a network model (model.type relu, mlp or linear)")
     {
-        if (x is null) errors.Add("x", "is required");
-        else if (x.Length == 0) errors.Add("x", "must have at least 1 point");
-        else if (x.Length > limits.MaxPoints) errors.Add("x", $"has {x.Length} points; at most {limits.MaxPoints} (Limits:MaxPoints) are allowed");
-        else RequireFinite(x, "x", errors);
+        if (x is { AsRows: true })
+        {
+            if (!rowsAllowed)
+            {
+                errors.Add("x", $"is a list of rows (many features): that needs {why}; send x as a list of numbers");
+                if (y is null) errors.Add("y", "is required");
+                return null;
+            }
+            if (x.RaggedRow is { } row)
+            {
+                errors.Add("x", $"row {row} has {x.RaggedLength} value{(x.RaggedLength == 1 ? "" : "s")}; row 0 has {x.Features}: every row must have as many");
+                return null;
+            }
+            if (x.Features == 0 && x.Count > 0) errors.Add("x", "rows must have at least 1 value");
+            else if (x.Features > limits.MaxFeatures) errors.Add("x", $"rows have {x.Features} values; at most {limits.MaxFeatures} features (Limits:MaxFeatures) are allowed");
+            else if (x.Values.Length > limits.MaxPoints && x.Count <= limits.MaxPoints)
+                errors.Add("x", $"holds {x.Values.Length} values ({x.Count} rows of {x.Features}); at most {limits.MaxPoints} (Limits:MaxPoints) in all are allowed");
+            if (Array.FindIndex(x.Values, v => !double.IsFinite(v)) is var bad and >= 0 && x.Features > 0)
+                errors.Add("x", $"row {bad / x.Features}, value {bad % x.Features} is not finite");
+            if (errors.Any) return null;
+        }
+        var count = x is null ? (int?)null : x.AsRows ? x.Count : x.Values.Length;
+        ValidatePoints(x is null ? null : x.AsRows ? null : x.Values, count, y, limits, errors);
+        return errors.Any ? null : x!.Values;
+    }
+
+    /// <summary><c>x</c> and <c>y</c>: present, 1 to <c>Limits:MaxPoints</c> finite numbers, as many of each.</summary>
+    public static void ValidatePoints(double[]? x, double[]? y, LimitsOptions limits, ValidationErrors errors) =>
+        ValidatePoints(x, x?.Length, y, limits, errors);
+
+    /// <summary>The same for <paramref name="count"/> points, whose x values are checked elsewhere when <paramref name="x"/> is null.</summary>
+    private static void ValidatePoints(double[]? x, int? count, double[]? y, LimitsOptions limits, ValidationErrors errors)
+    {
+        if (count is not { } n) errors.Add("x", "is required");
+        else if (n == 0) errors.Add("x", "must have at least 1 point");
+        else if (n > limits.MaxPoints) errors.Add("x", $"has {n} points; at most {limits.MaxPoints} (Limits:MaxPoints) are allowed");
+        else if (x is not null) RequireFinite(x, "x", errors);
         if (y is null) errors.Add("y", "is required");
-        else if (x is not null && y.Length != x.Length) errors.Add("y", $"length {y.Length} differs from x ({x.Length})");
+        else if (count is not null && y.Length != count) errors.Add("y", $"length {y.Length} differs from x ({count})");
         else RequireFinite(y, "y", errors);
     }
 
@@ -218,9 +334,14 @@ public static class FitValidator
         else if (degree is < 0 or > MaxDegree) errors.Add("degree", $"must be between 0 and {MaxDegree}");
     }
 
-    /// <summary><c>loss</c> one of <see cref="Losses"/>; <c>huberDelta</c> only with huber, finite and &gt; 0.</summary>
-    public static void ValidateLoss(string? loss, double? huberDelta, ValidationErrors errors)
+    /// <summary>
+    /// <c>loss</c> one of <see cref="Losses"/>; <c>huberDelta</c> only with huber, finite and &gt; 0; with bce every y (when given)
+    /// in [0, 1], as BCEWithLogitsLoss takes them.
+    /// </summary>
+    public static void ValidateLoss(string? loss, double? huberDelta, ValidationErrors errors, double[]? y)
     {
+        if (loss == "bce" && y is not null && Array.FindIndex(y, v => !(v >= 0 && v <= 1)) is var outside and >= 0 && double.IsFinite(y[outside]))
+            errors.Add("y", $"value at index {outside} is {y[outside].ToString("R", System.Globalization.CultureInfo.InvariantCulture)}; loss bce needs every y in [0, 1] (a label or a probability)");
         if (loss is null) errors.Add("loss", "is required");
         else if (!Losses.Contains(loss)) errors.Add("loss", $"must be one of {string.Join(", ", Losses)}");
         if (huberDelta is { } delta)
@@ -244,7 +365,7 @@ public static class FitValidator
     }
 
     public static LossSpec ToLossSpec(string loss, double? huberDelta) =>
-        new(loss switch { "mse" => LossKind.Mse, "huber" => LossKind.Huber, _ => LossKind.Mae }, huberDelta ?? 1.0);
+        new(loss switch { "mse" => LossKind.Mse, "huber" => LossKind.Huber, "bce" => LossKind.Bce, _ => LossKind.Mae }, huberDelta ?? 1.0);
 
     public static OptimizerDto? ValidateOptimizer(OptimizerDto? o, ValidationErrors errors)
     {

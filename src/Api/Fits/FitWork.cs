@@ -18,8 +18,9 @@ public static class FitWork
     /// </summary>
     public const double MaxOptimumWork = 1e10;
 
-    /// <summary>Params of the fit's model: degree + 1, or the formula's count.</summary>
-    public static int Params(FitSpec spec) => spec.Model?.Params?.Length ?? (spec.Degree ?? 0) + 1;
+    /// <summary>Params of the fit's model: degree + 1, the formula's count, or the network's.</summary>
+    public static int Params(FitSpec spec) =>
+        NetworkModels.IsNetwork(spec.Model) ? NetworkModels.ParameterCount(spec) : spec.Model?.Params?.Length ?? (spec.Degree ?? 0) + 1;
 
     /// <summary>All the work of the fit.</summary>
     public static double Of(FitSpec spec)
@@ -28,23 +29,42 @@ public static class FitWork
         return Descent(spec) + (ComputesOptimum(spec) ? Exact(spec) : 0);
     }
 
-    /// <summary>The descent: points × (steps, plus the finder's sweep for "auto", plus the initial and final evaluations) × params.</summary>
+    /// <summary>
+    /// The descent: points × (steps, plus the finder's sweep for "auto", plus the initial and final evaluations) × params. A network's
+    /// step sees one batch of points (a row's features count through the first layer's params), its final loss all of them, each
+    /// at <see cref="NetworkStepCost"/> times a polynomial step of as many params: the engine's <c>Network.EstimateWork</c>, plus the sweep.
+    /// </summary>
     public static double Descent(FitSpec spec)
     {
         var parameters = Params(spec);
-        var steps = spec.Steps + (spec.LearningRate?.IsAuto == true ? new LearningRateSweep().Steps : 0) + 2 * parameters;
+        var sweep = spec.LearningRate?.IsAuto == true ? new LearningRateSweep().Steps : 0;
+        if (NetworkModels.IsNetwork(spec.Model))
+        {
+            var batch = Math.Min(spec.BatchSize ?? spec.Points, spec.Points);
+            return NetworkStepCost * parameters * ((double)batch * (spec.Steps + sweep) + spec.Points);
+        }
+        var steps = spec.Steps + sweep + 2 * parameters;
         return (double)spec.Points * steps * parameters;
     }
 
     /// <summary>
-    /// The exact optimum of a polynomial fit (0 for a formula model, which has none): the engine's own estimate,
-    /// <see cref="ExactSolver.EstimateWork"/>, which owns the formula.
+    /// The exact optimum of a polynomial fit, or of a linear model's least squares (0 for the models and losses without one):
+    /// the engine's own estimate, <see cref="ExactSolver.EstimateWork"/>, which owns the formula.
     /// </summary>
-    public static double Exact(FitSpec spec) => spec.Model is null ? Exact(spec.Points, Params(spec), spec.Loss) : 0;
+    public static double Exact(FitSpec spec) => HasOptimum(spec) ? Exact(spec.Points, Params(spec), spec.Loss) : 0;
+
+    /// <summary>Whether the fit's model and loss have an exact optimum: a polynomial with mae, mse or huber, or model linear with mse.</summary>
+    public static bool HasOptimum(FitSpec spec) =>
+        spec.Model is null ? spec.Loss != "bce" : spec.Model.Type == NetworkModels.Linear && spec.Loss == "mse";
 
     /// <summary>The same estimate for a polynomial of <paramref name="parameters"/> params on <paramref name="points"/> points.</summary>
-    public static double Exact(double points, int parameters, string? loss) =>
-        ExactSolver.EstimateWork(points, parameters, loss switch { "mse" => LossKind.Mse, "mae" => LossKind.Mae, _ => LossKind.Huber });
+    public static double Exact(double points, int parameters, string? loss) => loss switch
+    {
+        "mse" => ExactSolver.EstimateWork(points, parameters, LossKind.Mse),
+        "mae" => ExactSolver.EstimateWork(points, parameters, LossKind.Mae),
+        "huber" => ExactSolver.EstimateWork(points, parameters, LossKind.Huber),
+        _ => 0,
+    };
 
     /// <summary>
     /// The most steps a polynomial descent can take within <paramref name="maxWork"/> once the finder's sweep (for "auto"),
@@ -52,12 +72,19 @@ public static class FitWork
     /// </summary>
     public static double AffordableSteps(double points, int parameters, string? loss, bool auto, double maxWork)
     {
-        var exact = Exact(points, parameters, loss);
+        var exact = loss is null ? 0 : Exact(points, parameters, loss);
         var besides = exact <= MaxOptimumWork ? exact : 0;
         var perStep = Math.Max(1, points) * Math.Max(1, parameters);
         return (maxWork - besides) / perStep - (auto ? new LearningRateSweep().Steps : 0) - 2 * parameters;
     }
 
-    /// <summary>Whether a descent fit gets the exact optimum beside it: a polynomial, and the optimum costs at most <see cref="MaxOptimumWork"/>.</summary>
-    public static bool ComputesOptimum(FitSpec spec) => spec.Model is null && Exact(spec) <= MaxOptimumWork;
+    /// <summary>A network's step per point and param against a polynomial's (forward, backward, recompute), as <c>Network.EstimateWork</c> counts it.</summary>
+    public const double NetworkStepCost = 3.0;
+
+    /// <summary>The most steps a network descent (batches of <paramref name="batch"/> of <paramref name="points"/>) can take within <paramref name="maxWork"/>, as <see cref="Descent"/> counts them.</summary>
+    public static double AffordableNetworkSteps(double points, double batch, int parameters, bool auto, double maxWork) =>
+        (maxWork / (NetworkStepCost * Math.Max(1, parameters)) - points) / Math.Max(1, batch) - (auto ? new LearningRateSweep().Steps : 0);
+
+    /// <summary>Whether a descent fit gets the exact optimum beside it: it has one (<see cref="HasOptimum"/>), and it costs at most <see cref="MaxOptimumWork"/>.</summary>
+    public static bool ComputesOptimum(FitSpec spec) => HasOptimum(spec) && Exact(spec) <= MaxOptimumWork;
 }

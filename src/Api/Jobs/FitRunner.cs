@@ -53,7 +53,8 @@ public sealed class FitRunner(
             LearningRateFinderResult found;
             try
             {
-                found = LearningRateFinder.Run(FitValidator.ToProblem(spec, descentX, y, 1.0, weights), cancellationToken: stop.Token);
+                // One loss per step: the finder reads its curve step by step.
+                found = LearningRateFinder.Run(FitValidator.ToProblem(spec, descentX, y, 1.0, weights) with { HistoryPerEpoch = false }, cancellationToken: stop.Token);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -116,8 +117,13 @@ public sealed class FitRunner(
             var loss = Fitter.Evaluate(x, y, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), parameters, weights);
             result = result with { Params = parameters, Loss = double.IsFinite(result.Loss) ? loss : result.Loss };
         }
-        var outcome = new FitOutcome { LearningRateChosen = chosen, LearningRateSuggestions = suggestions };
-        if (problem.Formula is null && status != FitStatus.Cancelled)
+        var outcome = new FitOutcome
+        {
+            LearningRateChosen = chosen,
+            LearningRateSuggestions = suggestions,
+            Standardization = result.Standardization is { } st ? new StandardizationDto(st.Means, st.Scales) : null,
+        };
+        if (FitWork.HasOptimum(spec) && status != FitStatus.Cancelled)
         {
             // Too costly beside a cheap descent: not computed (optimumError says so). Cheap beside the descent (under a fifth
             // of its work): computed now. Else the fit ends first and CompletePendingOptimumAsync adds the optimum after its
@@ -126,7 +132,7 @@ public sealed class FitRunner(
             else if (FitWork.Exact(spec) <= 0.2 * FitWork.Descent(spec with { Steps = Math.Max(1, result.Step) })) outcome = WithOptimum(outcome, spec, points, result.Loss, shutdown);
             else outcome = outcome with { OptimumPending = true };
         }
-        if (status == FitStatus.Succeeded) outcome = outcome with { Statistics = FitStatisticsCalculator.Compute(spec, x, y, result.Params, weights) };
+        if (status == FitStatus.Succeeded) outcome = outcome with { Statistics = FitStatisticsCalculator.Compute(spec, x, y, result.Params, weights, outcome.Standardization) };
         return new FitCompletion(status, Wire(result.StopReason), result.Step, result.Params,
             double.IsFinite(result.Loss) ? result.Loss : null, result.History, result.Error, clock.GetUtcNow(), outcome.ToJson())
         {
@@ -189,7 +195,7 @@ public sealed class FitRunner(
     {
         try
         {
-            var optimum = ExactSolver.Solve(points.X, points.Y, points.Weights, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), ct);
+            var optimum = Solve(spec, points.X, points.Y, points.Weights, ct);
             return outcome with
             {
                 Optimum = FitOutcome.ToDto(optimum),
@@ -202,6 +208,12 @@ public sealed class FitRunner(
         }
     }
 
+    /// <summary>The exact optimum of the fit's model: a polynomial's, or model linear's least squares.</summary>
+    private static ExactOptimum Solve(FitSpec spec, double[] x, double[] y, double[]? weights, CancellationToken ct) => NetworkModels.IsNetwork(spec.Model)
+        // The engine's problem wants a rate and a step, which the exact solver does not use (networks take no weights).
+        ? ExactSolver.SolveLinear(FitValidator.ToProblem(spec with { Steps = 1 }, x, y, 1.0), ct)
+        : ExactSolver.Solve(x, y, weights, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), ct);
+
     /// <summary>Why the optimum beside a descent was skipped: its cost would dwarf the descent's.</summary>
     public static string OptimumTooCostly(FitSpec spec) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
         $"not computed beside the descent: the exact {spec.Loss} optimum of {spec.Points} points and {FitWork.Params(spec)} params would cost about " +
@@ -213,13 +225,14 @@ public sealed class FitRunner(
         var (x, y, weights) = points;
         try
         {
-            var optimum = ExactSolver.Solve(x, y, weights, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), ct);
+            var optimum = Solve(spec, x, y, weights, ct);
             return new FitCompletion(FitStatus.Succeeded, "exact", 0, optimum.Params, double.IsFinite(optimum.Loss) ? optimum.Loss : null, [], null,
                 clock.GetUtcNow(), new FitOutcome
                 {
+                    Standardization = Standardized(spec, x),
                     Optimum = FitOutcome.ToDto(optimum),
                     Gap = 0,
-                    Statistics = FitStatisticsCalculator.Compute(spec, x, y, optimum.Params, weights),
+                    Statistics = FitStatisticsCalculator.Compute(spec, x, y, optimum.Params, weights, Standardized(spec, x)),
                 }.ToJson());
         }
         catch (ExactSolverException e)
@@ -228,6 +241,10 @@ public sealed class FitRunner(
                 new FitOutcome { OptimumError = e.Message }.ToJson());
         }
     }
+
+    /// <summary>The standardization an exact linear fit with <c>standardize</c> ran on (the engine's, over the fit's points).</summary>
+    private static StandardizationDto? Standardized(FitSpec spec, double[] x) =>
+        spec.Standardize == true && Engine.Networks.Standardization.Of(x, spec.Features ?? 1) is { } s ? new StandardizationDto(s.Means, s.Scales) : null;
 
     /// <summary>A learning-rate finder run: the sweep, then its curve and suggestions as the outcome.</summary>
     private FitCompletion? RunFinder(FitRecord run, double[] x, double[] y, CancellationTokenSource stop, CancellationToken shutdown)

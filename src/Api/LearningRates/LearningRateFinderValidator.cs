@@ -13,7 +13,7 @@ public static class LearningRateFinderValidator
     {
         FitValidator.ValidatePoints(request.X, request.Y, limits, errors);
         var formula = FitValidator.ValidateModel(request.Degree, request.Model, errors);
-        FitValidator.ValidateLoss(request.Loss, request.HuberDelta, errors);
+        FitValidator.ValidateLoss(request.Loss, request.HuberDelta, errors, request.Y);
         var count = formula?.Parameters.Count ?? (request.Degree is >= 0 and <= FitValidator.MaxDegree ? request.Degree + 1 : null);
         FitValidator.ValidateParams(request.InitialParams, count, formula is null ? "degree + 1" : "the number of params", "initialParams", errors);
         var optimizer = FitValidator.ValidateOptimizer(request.Optimizer, errors);

@@ -20,6 +20,7 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
     private static readonly HashSet<string> RequestTypes =
     [
         "FitRequest", "OptimizerDto", "ScheduleDto", "StopDto", "ModelDto", "WebhookDto", "BatchRequest", "LearningRateFinderRequest", "EvaluateRequest",
+        "PredictRequest",
     ];
 
     private readonly NullabilityInfoContext _nullability = new();
@@ -176,9 +177,12 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
                 Enum(s, "loss", ContractValues.Losses);
                 Bounds(s, "huberDelta", 0, null, exclusiveMinimum: true);
                 Bounds(s, "steps", 1, limits.MaxSteps);
-                MaxItems(s, "initialParams", Math.Max(Fits.FitValidator.MaxDegree + 1, Engine.Formulas.Formula.MaxParams));
+                MaxItems(s, "initialParams", Math.Max(Math.Max(Fits.FitValidator.MaxDegree + 1, Engine.Formulas.Formula.MaxParams), Math.Min(limits.MaxNetworkParams, Engine.Networks.NetworkSpec.MaxParams)));
                 Bounds(s, "historyEvery", 1, null);
                 MaxLength(s, "label", limits.MaxLabelLength);
+                Bounds(s, "seed", 0, null);
+                Bounds(s, "batchSize", 1, limits.MaxPoints);
+                Bounds(s, "epochs", 1, limits.MaxSteps);
                 break;
             case "LearningRateFinderRequest":
                 Require(s, "x", "y", "loss");
@@ -193,12 +197,17 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
                 MaxLength(s, "label", limits.MaxLabelLength);
                 break;
             case "EvaluateRequest":
-                Require(s, "x", "y", "degree", "loss", "params");
+                // degree, or model (a formula or a network).
+                Require(s, "x", "y", "loss", "params");
                 Points(s, limits);
                 Bounds(s, "degree", 0, Fits.FitValidator.MaxDegree);
                 Enum(s, "loss", ContractValues.Losses);
                 Bounds(s, "huberDelta", 0, null, exclusiveMinimum: true);
-                MaxItems(s, "params", Fits.FitValidator.MaxDegree + 1);
+                MaxItems(s, "params", Math.Max(Math.Max(Fits.FitValidator.MaxDegree + 1, Engine.Formulas.Formula.MaxParams), Math.Min(limits.MaxNetworkParams, Engine.Networks.NetworkSpec.MaxParams)));
+                break;
+            case "PredictRequest":
+                Require(s, "x");
+                MinMaxItems(s, "x", 1, limits.MaxPoints);
                 break;
             case "BatchRequest":
                 Require(s, "fits");
@@ -228,8 +237,17 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
                 Bounds(s, "patience", 1, null);
                 break;
             case "ModelDto":
-                Require(s, "formula", "params");
+                // No field is required by itself: a formula needs formula and params, relu units, mlp layers (see the descriptions).
+                Enum(s, "type", Fits.NetworkModels.Types);
                 MaxLength(s, "formula", Engine.Formulas.Formula.MaxLength);
+                Bounds(s, "units", 1, Engine.Networks.NetworkSpec.MaxUnits);
+                MinMaxItems(s, "layers", 1, Engine.Networks.NetworkSpec.MaxLayers);
+                if (Property(s, "layers")?.Items is OpenApiSchema layer)
+                {
+                    layer.Minimum = "1";
+                    layer.Maximum = Number(Engine.Networks.NetworkSpec.MaxUnits);
+                }
+                Enum(s, "activation", Fits.NetworkModels.Activations);
                 break;
             case "WebhookDto":
                 Require(s, "url");

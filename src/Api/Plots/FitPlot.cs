@@ -5,7 +5,11 @@ using static FitService.Api.Plots.SvgCanvas;
 
 namespace FitService.Api.Plots;
 
-/// <summary>What a picture of a fit shows: the points, the curve at the current params and at the initial params.</summary>
+/// <summary>
+/// What a picture of a fit shows: the points, the curve at the current params and at the initial params, and (for the lesson's
+/// sum of ReLUs) each ReLU's contribution. <paramref name="Model"/> computes the model's y at x for given params (the polynomial
+/// when null); <paramref name="Contributions"/> the curve of each unit at the fit's params.
+/// </summary>
 public sealed record FitPlotInput(
     string Title,
     double[] X,
@@ -14,7 +18,8 @@ public sealed record FitPlotInput(
     double[]? InitialParams,
     double? Loss,
     string Caption,
-    Engine.Formulas.Formula? Formula = null);
+    Func<double[], double[], double[]>? Model = null,
+    Func<double[], double[], double[][]>? Contributions = null);
 
 /// <summary>The points, the fitted curve (solid), the initial curve (dashed), axes with ticks, the loss in the title.</summary>
 public static class FitPlot
@@ -30,8 +35,9 @@ public static class FitPlot
         var (xs, ys) = (input.X, input.Y);
         var xAxis = Axis.Linear(Min(xs), Max(xs)).Place(Left, Left + PlotWidth);
         var samples = Enumerable.Range(0, CurveSamples + 1).Select(i => xAxis.At((double)i / CurveSamples)).ToArray();
-        var fitted = Curve(input.Formula, input.Params, samples);
-        var initial = Curve(input.Formula, input.InitialParams, samples);
+        var fitted = Curve(input.Model, input.Params, samples);
+        var initial = Curve(input.Model, input.InitialParams, samples);
+        var units = input.Params is not null && input.Contributions is { } contributions ? contributions(input.Params, samples) : [];
 
         // The data decide the y range; a curve may widen it by up to half the data's span on either side, no more,
         // so that a wild initial guess does not squash the points into a line (the plot area clips the rest).
@@ -54,11 +60,20 @@ public static class FitPlot
         canvas.Add(points);
 
         if (input.InitialParams is not null) canvas.Add(CurvePath("initial-curve", "#888888", "6 4", samples, initial, xAxis, yAxis));
+        if (units.Length > 0)
+        {
+            // Each ReLU's part of the sum, thin, under the fitted curve (as the lesson's notebook draws them).
+            var group = new XElement(Ns + "g", new XAttribute("id", "relu-contributions"), new XAttribute("stroke-opacity", "0.7"));
+            for (var j = 0; j < units.Length; j++)
+                group.Add(CurvePath($"relu-{j}", "#2ca02c", "2 3", samples, units[j], xAxis, yAxis).WithAttr("stroke-width", "1"));
+            canvas.Add(group);
+        }
         if (input.Params is not null) canvas.Add(CurvePath("fit-curve", "#d62728", null, samples, fitted, xAxis, yAxis));
 
         var legend = new List<(string, XElement)> { ($"points ({xs.Length.ToString("N0", CultureInfo.InvariantCulture)})", Circle(12, 0, 3).WithAttr("fill", "#1f77b4")) };
         if (input.Params is not null) legend.Add(("fitted curve", SampleLine("#d62728", null)));
         if (input.InitialParams is not null) legend.Add(("initial curve", SampleLine("#888888", "6 4")));
+        if (units.Length > 0) legend.Add(($"each ReLU's part ({units.Length})", SampleLine("#2ca02c", "2 3")));
         canvas.Legend([.. legend]);
 
         if (shown.Count < xs.Length)
@@ -76,12 +91,11 @@ public static class FitPlot
         return Enumerable.Range(0, MaxDrawnPoints).Select(k => (int)((long)k * count / MaxDrawnPoints)).ToArray();
     }
 
-    private static double[] Curve(Engine.Formulas.Formula? formula, double[]? parameters, double[] xs) =>
-        parameters is null ? [] : Array.ConvertAll(xs, x => formula?.Evaluate(parameters, x) ?? Polynomial.Evaluate(parameters, x));
+    private static double[] Curve(Func<double[], double[], double[]>? model, double[]? parameters, double[] xs) =>
+        parameters is null ? [] : model?.Invoke(parameters, xs) ?? Array.ConvertAll(xs, x => Polynomial.Evaluate(parameters, x));
 
     /// <summary>Params the model can be drawn with: as many as it has (a failed exact fit has none), else null and no curve.</summary>
-    public static double[]? Drawable(double[]? parameters, Engine.Formulas.Formula? formula, int? degree) =>
-        parameters is { Length: > 0 } p && p.Length == (formula?.Parameters.Count ?? (degree ?? -1) + 1) ? p : null;
+    public static double[]? Drawable(double[]? parameters, int count) => parameters is { Length: > 0 } p && p.Length == count ? p : null;
 
     private static XElement CurvePath(string id, string color, string? dash, double[] xs, double[] ys, Axis xAxis, Axis yAxis)
     {

@@ -19,9 +19,11 @@ public static class PlotEndpoints
         group.MapGet("/{id}/plot.svg", Plot).WithName("GetFitPlot")
             .WithSummary("Picture of a fit (SVG)")
             .WithDescription("The points, the curve at the fit's params (solid; its progress while running) and at its initial params (dashed), " +
-                "axes with ticks and labels, and the loss in the title. More than 2,000 points are thinned evenly for drawing, and the picture says so.")
+                "axes with ticks and labels, and the loss in the title; for the lesson's sum of ReLUs (`model.type` relu) also each ReLU's part of the sum. " +
+                "More than 2,000 points are thinned evenly for drawing, and the picture says so. 409 for a network of several features (no curve over one x).")
             .Produces<string>(StatusCodes.Status200OK, SvgMediaType)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapGet("/{id}/loss.svg", LossHistory).WithName("GetFitLossPlot")
             .WithSummary("Picture of a fit's loss history (SVG)")
@@ -42,15 +44,24 @@ public static class PlotEndpoints
 
         var resource = FitMapper.ToResource(fit, 0);
         var spec = resource.Request;
-        var formula = FitValidator.FormulaOf(spec);
+        if (spec.Features is > 1)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "No curve over one x",
+                detail: $"Fit {id} has {spec.Features} features: its model is not a curve over one x axis. Its loss history is drawn at /v1/fits/{id}/loss.svg.");
+        }
+        var count = FitWork.Params(spec);
         // A fit that ended without params (a failed exact fit has none) is drawn without its curve.
-        var parameters = FitPlot.Drawable(resource.Params, formula, spec.Degree);
+        var parameters = FitPlot.Drawable(resource.Params, count);
+        var initial = NetworkModels.Of(spec) is { } network && spec.InitialParams is null
+            ? Engine.Networks.Network.InitialParams(network, 1, (ulong)(spec.Seed ?? 0))
+            : spec.InitialParams;
         var svg = FitPlot.Render(new FitPlotInput(
             Title(resource, $"{ModelPhrase(spec, brief: true)}, {spec.Loss.ToUpperInvariant()}, {LossPhrase(resource)}"),
-            points.X, points.Y, parameters, FitPlot.Drawable(spec.InitialParams, formula, spec.Degree), resource.Loss,
+            points.X, points.Y, parameters, FitPlot.Drawable(initial, count), resource.Loss,
             $"Fit {resource.Id} ({resource.Status}): {spec.Points} points, {ModelPhrase(spec, brief: false)}, params " +
             (parameters is null ? "not known" : string.Join(", ", parameters.Select(p => p.ToString("R", CultureInfo.InvariantCulture)))) + ".",
-            formula));
+            (p, xs) => PredictEndpoints.Evaluate(spec, p, xs, resource.Standardization),
+            spec.Model?.Type == NetworkModels.Relu ? (p, xs) => NetworkModels.UnitContributions(spec, p, xs, resource.Standardization) : null));
         return Svg(http, svg);
     }
 
@@ -76,9 +87,14 @@ public static class PlotEndpoints
         return Svg(http, svg);
     }
 
-    private static string ModelPhrase(FitSpec spec, bool brief) => spec.Model is { } model
-        ? $"{(brief ? "" : "the formula ")}{model.Formula}"
-        : $"{(brief ? "" : "polynomial of ")}degree {spec.Degree}";
+    private static string ModelPhrase(FitSpec spec, bool brief) => spec.Model switch
+    {
+        null => $"{(brief ? "" : "polynomial of ")}degree {spec.Degree}",
+        { Type: NetworkModels.Relu } m => $"{(brief ? "" : "a sum of ")}{m.Units} ReLUs",
+        { Type: NetworkModels.Mlp } m => $"{(brief ? "" : "a network, ")}mlp [{string.Join(", ", m.Layers ?? [])}] {m.Activation}",
+        { Type: NetworkModels.Linear } => brief ? "linear" : "a linear model",
+        var m => $"{(brief ? "" : "the formula ")}{m.Formula}",
+    };
 
     private static string Title(FitResource fit, string what) => $"{fit.Label ?? "fit " + fit.Id[..Math.Min(8, fit.Id.Length)]}: {what}";
 

@@ -26,7 +26,7 @@ public sealed class SubmissionGuard(IFitStore store, IOptions<LimitsOptions> lim
                 : string.Create(CultureInfo.InvariantCulture, $"points × steps × params = {heavy.Points} × {heavy.Steps} × {FitWork.Params(heavy)}, with the optimum beside it, costs about {work:0.###e0}");
             return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Fit too large",
                 detail: string.Create(CultureInfo.InvariantCulture,
-                    $"{what}, which exceeds the bound of {bound.MaxWork:0.###e0} (Limits:MaxWork). Use fewer points or steps, or a lower degree."),
+                    $"{what}, which exceeds the bound of {bound.MaxWork:0.###e0} (Limits:MaxWork). Use fewer points or steps, or fewer params (a lower degree, a smaller network)."),
                 extensions: new Dictionary<string, object?> { ["work"] = work, ["maxWork"] = bound.MaxWork });
         }
 

@@ -28,7 +28,7 @@ internal static class BatchCommand
             var fits = paths.Select(path =>
             {
                 var data = PointsCsv.Load(path, runner.Context.In);
-                return new FitRequest { X = data.X, Y = data.Y, Label = path };
+                return new FitRequest { X = data.WireX, Y = data.Y, Label = path };
             }).ToList();
             var console = runner.Context.Out;
 

@@ -11,7 +11,7 @@ internal static class FitCommand
     public static Command Create(CommandRunner runner)
     {
         var points = new Argument<string>("points") { Description = "CSV file of x,y rows (header optional), or - for standard input" };
-        var xColumn = new Option<string?>("--x") { Description = "The x column of a wider CSV: its header name or 0-based index [x, or the first]" };
+        var xColumn = new Option<string?>("--x") { Description = "The x column of a wider CSV: its header name or 0-based index [x, or the first]; several for a network's features: --x age,fare" };
         var yColumn = new Option<string?>("--y") { Description = "The y column of a wider CSV: its header name or 0-based index [y, or the second]" };
         var weightsColumn = new Option<string?>("--weights", "--w") { Description = "A column of per-point weights (finite, ≥ 0): its header name or 0-based index [none]" };
         var fitOptions = new FitOptions();
@@ -19,7 +19,7 @@ internal static class FitCommand
         var idempotencyKey = new Option<string?>("--idempotency-key") { Description = "Repeating a submit with the same key returns the same fit" };
         var noWait = new Option<bool>("--no-wait") { Description = "Submit and print the queued fit without waiting for it" };
 
-        var command = new Command("fit", "Fit a polynomial (or a formula) to the points of a CSV file and print the params and final loss");
+        var command = new Command("fit", "Fit a polynomial (or a formula, or a small neural network) to the points of a CSV file and print the params and final loss");
         command.Arguments.Add(points);
         fitOptions.AddTo(command);
         command.Options.Add(xColumn);
@@ -33,7 +33,7 @@ internal static class FitCommand
         {
             var data = PointsCsv.Load(parseResult.GetValue(points)!, runner.Context.In, parseResult.GetValue(xColumn), parseResult.GetValue(yColumn),
                 parseResult.GetValue(weightsColumn));
-            var request = fitOptions.ToRequest(parseResult, data.X, data.Y, parseResult.GetValue(label), data.Weights);
+            var request = fitOptions.ToRequest(parseResult, data.WireX, data.Y, parseResult.GetValue(label), data.Weights);
 
             var fit = await client.SubmitFitAsync(request, parseResult.GetValue(idempotencyKey), cancellationToken: cancellationToken);
             if (parseResult.GetValue(noWait))

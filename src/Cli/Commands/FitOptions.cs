@@ -9,7 +9,8 @@ namespace FitService.Cli.Commands;
 /// rate its finder chooses, and up to 100,000 steps that stop once the loss no longer falls.</summary>
 internal sealed class FitOptions
 {
-    private static readonly string[] Losses = ["mae", "mse", "huber"];
+    private static readonly string[] Losses = ["mae", "mse", "huber", "bce"];
+    private static readonly string[] Activations = ["relu", "tanh", "sigmoid"];
     private static readonly string[] Optimizers = ["sgd", "adam"];
     private static readonly string[] Schedules = ["constant", "step", "exponential", "cosine", "oneCycle"];
     private static readonly string[] Solvers = ["descent", "exact"];
@@ -24,7 +25,24 @@ internal sealed class FitOptions
         CustomParser = ParseNameList,
     };
     public Option<string?> Solver { get; } = new("--solver") { Description = "descent, or exact: the optimum computed directly (polynomials; descent options are ignored with a warning) [descent]" };
-    public Option<string> Loss { get; } = new("--loss", "-l") { Description = "Loss: mae, mse or huber [mse]" };
+    public Option<string> Loss { get; } = new("--loss", "-l") { Description = "Loss: mae, mse, huber or bce (binary cross-entropy with logits, y in [0, 1]) [mse]" };
+    public Option<string?> Model { get; } = new("--model", "-m")
+    {
+        Description = "A network instead of a polynomial: relu:K (the lesson's sum of K ReLUs), mlp (with --layers), linear (y = w·x + b over the --x columns)",
+    };
+    public Option<int[]> Layers { get; } = new("--layers")
+    {
+        Description = "mlp: the widths of the hidden layers, '16,16' or '16 16' (implies --model mlp)",
+        AllowMultipleArgumentsPerToken = true,
+        CustomParser = ParseIntList,
+    };
+    public Option<string?> Activation { get; } = new("--activation") { Description = "mlp: relu, tanh or sigmoid after each hidden layer [relu]" };
+    public Option<bool> Standardize { get; } = new("--standardize") { Description = "Networks: standardize each x column (the means and scales are reported and predictions apply them)" };
+    public Option<int?> Seed { get; } = new("--seed") { Description = "Networks: seed of the initial weights and of the shuffle [0]" };
+    public Option<int?> BatchSize { get; } = new("--batch-size") { Description = "Networks: points per update (mini-batches) [all]" };
+    public Option<bool> Shuffle { get; } = new("--shuffle") { Description = "Networks: a fresh order of the points every epoch, drawn from --seed" };
+    public Option<int?> Epochs { get; } = new("--epochs") { Description = "Networks: passes over the points, instead of --steps" };
+    public Option<bool> HistoryPerEpoch { get; } = new("--history-per-epoch") { Description = "Networks: one loss per epoch in the history" };
     public Option<string?> LearningRate { get; } = new("--lr", "--learning-rate") { Description = "Learning rate (> 0), or auto: the service's learning-rate finder picks it [auto]" };
     public Option<int?> Steps { get; } = new("--steps", "-n") { Description = "Number of parameter updates [100000, stopping once the loss no longer falls]" };
     public Option<double?> HuberDelta { get; } = new("--huber-delta") { Description = "δ of the huber loss [1.0]" };
@@ -63,6 +81,7 @@ internal sealed class FitOptions
                 result.AddError($"--lr must be a number or auto, not '{text}'");
         });
         Optimizer.AcceptOnlyFromAmong(Optimizers);
+        Activation.AcceptOnlyFromAmong(Activations);
         Schedule.CustomParser = result => Canonical(result, Schedules);
         Schedule.Validators.Add(result =>
         {
@@ -77,6 +96,7 @@ internal sealed class FitOptions
         Optimizer, Momentum, Dampening, Nesterov, Beta1, Beta2, Epsilon,
         Schedule, Every, Gamma, MinLearningRate, MaxLearningRate, WarmupFraction,
         LossBelow, MinImprovement, Patience, HistoryEvery, Webhook,
+        Model, Layers, Activation, Standardize, Seed, BatchSize, Shuffle, Epochs, HistoryPerEpoch,
     ];
 
     public void AddTo(Command command)
@@ -87,7 +107,7 @@ internal sealed class FitOptions
 
     /// <summary>The request these options describe, with the given points and label. Throws <see cref="UsageException"/>
     /// for options that contradict each other, such as <c>--beta1</c> with <c>--optimizer sgd</c>.</summary>
-    public FitRequest ToRequest(ParseResult parseResult, double[]? x = null, double[]? y = null, string? label = null, double[]? weights = null)
+    public FitRequest ToRequest(ParseResult parseResult, XValues? x = null, double[]? y = null, string? label = null, double[]? weights = null)
     {
         var initialParams = parseResult.GetValue(InitialParams);
         return new FitRequest
@@ -109,14 +129,24 @@ internal sealed class FitOptions
             Stop = StopFrom(parseResult),
             HistoryEvery = parseResult.GetValue(HistoryEvery),
             Webhook = parseResult.GetValue(Webhook) is { Length: > 0 } url ? new WebhookDto { Url = url } : null,
+            Standardize = IsGiven(parseResult, Standardize) ? true : null,
+            Seed = parseResult.GetValue(Seed),
+            BatchSize = parseResult.GetValue(BatchSize),
+            Shuffle = IsGiven(parseResult, Shuffle) ? true : null,
+            Epochs = parseResult.GetValue(Epochs),
+            HistoryPerEpoch = IsGiven(parseResult, HistoryPerEpoch) ? true : null,
         };
     }
 
-    /// <summary>The model: a degree, or a formula with its params.</summary>
+    /// <summary>The model: a degree, a formula with its params, or a network (<c>--model relu:8</c>, <c>--layers 16,16</c>, <c>--model linear</c>).</summary>
     private ModelDto? ModelFrom(ParseResult p)
     {
         var formula = p.GetValue(Formula);
         var names = p.GetValue(Params) ?? [];
+        var network = NetworkFrom(p);
+        if (network is not null && (IsGiven(p, Degree) || formula is not null))
+            throw new UsageException($"give one model: --model {network.Type} does not go with {(formula is null ? "--degree" : "--formula")}");
+        if (network is not null) return network;
         if (IsGiven(p, Degree) && formula is not null)
             throw new UsageException("give either --degree or --formula (with --params)");
         if (formula is null && names.Length > 0)
@@ -124,6 +154,47 @@ internal sealed class FitOptions
         if (formula is not null && names.Length == 0)
             throw new UsageException("--formula needs --params, the param names in order (e.g. --params a,b,c)");
         return formula is null ? null : new ModelDto { Formula = formula, Params = names };
+    }
+
+    /// <summary><c>relu:K</c>, <c>mlp</c> (or <c>mlp:16,16</c>, or just <c>--layers</c>) or <c>linear</c>; null when none is asked for.</summary>
+    private ModelDto? NetworkFrom(ParseResult p)
+    {
+        var text = p.GetValue(Model)?.Trim();
+        var layers = p.GetValue(Layers) ?? [];
+        var activation = p.GetValue(Activation);
+        if (text is null && layers.Length == 0)
+        {
+            if (activation is not null) throw new UsageException("--activation applies to an mlp (--layers 16,16)");
+            return null;
+        }
+        var (type, argument) = text is null ? ("mlp", null) : text.IndexOf(':') is var colon and >= 0
+            ? (text[..colon].Trim().ToLowerInvariant(), text[(colon + 1)..].Trim())
+            : (text.ToLowerInvariant(), null);
+        switch (type)
+        {
+            case "relu":
+                if (layers.Length > 0 || activation is not null) throw new UsageException("--layers and --activation apply to --model mlp; relu:K is K ReLUs");
+                if (!int.TryParse(argument, NumberStyles.None, CultureInfo.InvariantCulture, out var units) || units < 1)
+                    throw new UsageException($"--model relu needs its number of ReLUs, e.g. relu:8{(argument is null ? "" : $", not '{argument}'")}");
+                return new ModelDto { Type = "relu", Units = units };
+            case "mlp":
+                if (argument is { Length: > 0 })
+                {
+                    if (layers.Length > 0) throw new UsageException("give the layers once: --model mlp:16,16 or --layers 16,16");
+                    var parts = argument.Split(',', StringSplitOptions.TrimEntries);
+                    layers = new int[parts.Length];
+                    for (var i = 0; i < parts.Length; i++)
+                        if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out layers[i]))
+                            throw new UsageException($"--model mlp:{argument}: the layers are whole numbers, e.g. mlp:16,16");
+                }
+                if (layers.Length == 0) throw new UsageException("--model mlp needs its hidden layers: --layers 16,16");
+                return new ModelDto { Type = "mlp", Layers = layers, Activation = activation };
+            case "linear":
+                if (argument is not null || layers.Length > 0 || activation is not null) throw new UsageException("--model linear takes no units, layers or activation");
+                return new ModelDto { Type = "linear" };
+            default:
+                throw new UsageException($"--model must be relu:K, mlp or linear, not '{text}'");
+        }
     }
 
     private OptimizerDto? OptimizerFrom(ParseResult p)
@@ -209,6 +280,22 @@ internal sealed class FitOptions
     /// <summary>Names separated by commas and/or given as several tokens.</summary>
     internal static string[] ParseNameList(ArgumentResult result) =>
         [.. result.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
+
+    /// <summary>Whole numbers separated by commas and/or given as several tokens.</summary>
+    internal static int[] ParseIntList(ArgumentResult result)
+    {
+        var values = new List<int>();
+        foreach (var part in result.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+        {
+            if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
+            {
+                result.AddError($"'{part}' is not a whole number");
+                return [];
+            }
+            values.Add(value);
+        }
+        return [.. values];
+    }
 
     /// <summary>Numbers separated by commas and/or given as several tokens, in the invariant culture.</summary>
     internal static double[] ParseNumberList(ArgumentResult result)

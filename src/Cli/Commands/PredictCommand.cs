@@ -14,45 +14,52 @@ internal static class PredictCommand
         var id = new Argument<string>("id") { Description = "The fit's id (a succeeded fit)" };
         var values = new Argument<double[]>("x") { Description = "x values, e.g. 1.5 2.5 (or --file)", Arity = ArgumentArity.ZeroOrMore };
         var file = new Option<string?>("--file", "-f") { Description = "CSV of x values (the first column, or the one --x names; header optional), or - for standard input" };
-        var xColumn = new Option<string?>("--x") { Description = "With --file: the x column's header name or 0-based index" };
+        var xColumn = new Option<string?>("--x") { Description = "With --file: the x column's header name or 0-based index; several for a network's features: --x age,fare" };
         var command = new Command("predict", "Put new x through a fitted model: prints x,y rows (CSV)") { id, values, file, xColumn };
         runner.Attach(command, async (parseResult, client, output, cancellationToken) =>
         {
-            var xs = parseResult.GetValue(values) ?? [];
+            var xs = new Input.Points(parseResult.GetValue(values) ?? [], parseResult.GetValue(values) ?? []);
             if (parseResult.GetValue(file) is { } path)
             {
-                if (xs.Length > 0)
+                if (xs.Count > 0)
                     throw new UsageException("give x values or --file, not both");
-                xs = XValues.Load(path, runner.Context.In, parseResult.GetValue(xColumn));
+                xs = XColumns.Load(path, runner.Context.In, parseResult.GetValue(xColumn));
             }
-            if (xs.Length == 0)
+            if (xs.Count == 0)
                 throw new UsageException("give x values (fitctl predict ID 1.5 2.5) or --file new.csv");
 
-            var prediction = await client.PredictAsync(parseResult.GetValue(id)!, xs, cancellationToken);
+            var prediction = await client.PredictAsync(parseResult.GetValue(id)!, xs.WireX, cancellationToken);
             if (output.Json)
             {
                 Views.Json(runner.Context.Out, prediction);
                 return ExitCodes.Success;
             }
-            var rows = new System.Text.StringBuilder("x,y\n");
-            for (var i = 0; i < xs.Length; i++)
-                rows.Append(xs[i].ToString("R", CultureInfo.InvariantCulture)).Append(',')
-                    .Append(prediction.Y[i] is { } y ? y.ToString("R", CultureInfo.InvariantCulture) : "").Append('\n');
+            // x (or x0,x1,… for a network's features), y, and the probability for a bce fit.
+            var header = xs.Features == 1 ? "x" : string.Join(',', Enumerable.Range(0, xs.Features).Select(j => $"x{j}"));
+            var rows = new System.Text.StringBuilder(header).Append(prediction.Probabilities is null ? ",y\n" : ",y,probability\n");
+            for (var i = 0; i < xs.Count; i++)
+            {
+                for (var j = 0; j < xs.Features; j++) rows.Append(xs.X[i * xs.Features + j].ToString("R", CultureInfo.InvariantCulture)).Append(',');
+                rows.Append(Cell(prediction.Y[i]));
+                if (prediction.Probabilities is { } p) rows.Append(',').Append(Cell(p[i]));
+                rows.Append('\n');
+            }
             Views.Raw(runner.Context.Out, rows.ToString());
             return ExitCodes.Success;
         });
         return command;
     }
+
+    private static string Cell(double? value) => value is { } v ? v.ToString("R", CultureInfo.InvariantCulture) : "";
 }
 
-/// <summary>x values from a CSV file: the first column, or the one <c>--x</c> names.</summary>
-internal static class XValues
+/// <summary>x values from a CSV file: the first column, or the one (or several, <c>age,fare</c>) <c>--x</c> names.</summary>
+internal static class XColumns
 {
-    public static double[] Load(string path, TextReader stdin, string? column)
+    public static Input.Points Load(string path, TextReader stdin, string? column)
     {
-        // Read as points with y = x: the same column rules, header detection and line-numbered errors as fitctl fit.
+        // Read as points with y = the first x column: the same column rules, header detection and line-numbered errors as fitctl fit.
         var choice = column ?? "0";
-        var points = PointsCsv.Load(path, stdin, choice, choice);
-        return points.X;
+        return PointsCsv.Load(path, stdin, choice, choice.Split(',')[0].Trim());
     }
 }

@@ -2,10 +2,16 @@ using System.Globalization;
 
 namespace FitService.Cli.Input;
 
-/// <summary>The points of one data set, with their weights when a weights column was chosen.</summary>
-internal sealed record Points(double[] X, double[] Y, double[]? Weights = null)
+/// <summary>
+/// The points of one data set; <paramref name="Features"/> x values a point, row-major in <paramref name="X"/>; with their
+/// weights when a weights column was chosen.
+/// </summary>
+internal sealed record Points(double[] X, double[] Y, int Features = 1, double[]? Weights = null)
 {
-    public int Count => X.Length;
+    public int Count => Y.Length;
+
+    /// <summary>x as the wire takes it: numbers for one column, rows for several.</summary>
+    public XValues WireX => Features == 1 ? X : new XValues(X, Features);
 }
 
 /// <summary>A points file that cannot be read; the message names the file and the line.</summary>
@@ -36,7 +42,8 @@ internal static class PointsCsv
 
     /// <summary>
     /// Reads the points. <paramref name="xColumn"/> and <paramref name="yColumn"/> choose the columns by header name or
-    /// 0-based index; without them a file of exactly two columns is x,y, and a wider one needs a header with x and y.
+    /// 0-based index (<paramref name="xColumn"/> may name several, <c>age,fare</c>: the features of a network); without them a
+    /// file of exactly two columns is x,y, and a wider one needs a header with x and y.
     /// <paramref name="weightsColumn"/>, when given, chooses a column of weights the same way.
     /// </summary>
     public static Points Parse(TextReader reader, string source, string? xColumn = null, string? yColumn = null, string? weightsColumn = null)
@@ -47,7 +54,8 @@ internal static class PointsCsv
         int? wi = null;
         var lineNumber = 0;
         var sawRow = false;
-        int? xi = null, yi = null;
+        int[]? xs = null;
+        int? yi = null;
         string[]? header = null;
         while (reader.ReadLine() is { } line)
         {
@@ -63,22 +71,33 @@ internal static class PointsCsv
                 header = fields; // a header such as "x,y" or "day,temp,sales"
                 continue;
             }
-            xi ??= Column(xColumn, "x", 0, header, fields.Length, source, lineNumber);
+            xs ??= Columns(xColumn, header, fields.Length, source, lineNumber);
             yi ??= Column(yColumn, "y", 1, header, fields.Length, source, lineNumber);
             if (weightsColumn is not null) wi ??= Column(weightsColumn, "weights", -1, header, fields.Length, source, lineNumber);
             var chosen = xColumn is not null || yColumn is not null || weightsColumn is not null || header is not null && header.Length != 2;
             if (!chosen && fields.Length != 2)
                 throw new PointsFormatException(source, lineNumber, $"expected 2 values (x,y), found {fields.Length}: '{text}' (choose the columns with --x and --y)");
-            var needed = Math.Max(Math.Max(xi.Value, yi.Value), wi ?? -1) + 1;
+            var needed = Math.Max(Math.Max(xs.Max(), yi.Value), wi ?? -1) + 1;
             if (fields.Length < needed)
                 throw new PointsFormatException(source, lineNumber, $"expected at least {needed} values, found {fields.Length}: '{text}'");
-            x.Add(ParseValue(fields[xi.Value], Name(header, xi.Value, "x"), source, lineNumber));
+            foreach (var xi in xs) x.Add(ParseValue(fields[xi], Name(header, xi, "x"), source, lineNumber));
             y.Add(ParseValue(fields[yi.Value], Name(header, yi.Value, "y"), source, lineNumber));
             if (wi is { } weightIndex) w.Add(ParseValue(fields[weightIndex], Name(header, weightIndex, "weights"), source, lineNumber));
         }
         if (x.Count == 0)
             throw new PointsFormatException(source, 0, "no points (expected rows of x,y)");
-        return new Points([.. x], [.. y], wi is null ? null : [.. w]);
+        return new Points([.. x], [.. y], xs!.Length, wi is null ? null : [.. w]);
+    }
+
+    /// <summary>The x columns: one, or several named as <c>age,fare</c> (names or indexes) for a network of many features.</summary>
+    private static int[] Columns(string? choice, string[]? header, int width, string source, int line)
+    {
+        if (choice is null || !choice.Contains(',') || header?.Contains(choice) == true)
+            return [Column(choice, "x", 0, header, width, source, line)];
+        var columns = choice.Split(',', StringSplitOptions.TrimEntries).Select(c => Column(c, "x", 0, header, width, source, line)).ToArray();
+        if (columns.Distinct().Count() != columns.Length)
+            throw new PointsFormatException(source, line, $"--x {choice}: a column is named twice");
+        return columns;
     }
 
     /// <summary>The column <paramref name="choice"/> names (header name first, then a 0-based index), or the default.</summary>

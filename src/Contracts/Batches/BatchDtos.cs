@@ -60,7 +60,7 @@ public static class FitRequestDefaults
         Loss = item.Loss ?? defaults.Loss,
         HuberDelta = item.HuberDelta ?? defaults.HuberDelta,
         LearningRate = item.LearningRate ?? defaults.LearningRate,
-        Steps = item.Steps ?? defaults.Steps,
+        Steps = item.Steps ?? (item.Epochs is null ? defaults.Steps : null),
         InitialParams = item.InitialParams ?? defaults.InitialParams,
         Optimizer = item.Optimizer ?? defaults.Optimizer,
         Schedule = item.Schedule ?? defaults.Schedule,
@@ -68,5 +68,11 @@ public static class FitRequestDefaults
         HistoryEvery = item.HistoryEvery ?? defaults.HistoryEvery,
         Webhook = item.Webhook ?? defaults.Webhook,
         Label = item.Label ?? defaults.Label,
+        Standardize = item.Standardize ?? defaults.Standardize,
+        Seed = item.Seed ?? defaults.Seed,
+        BatchSize = item.BatchSize ?? defaults.BatchSize,
+        Shuffle = item.Shuffle ?? defaults.Shuffle,
+        Epochs = item.Epochs ?? (item.Steps is null ? defaults.Epochs : null),
+        HistoryPerEpoch = item.HistoryPerEpoch ?? defaults.HistoryPerEpoch,
     };
 }

@@ -3,17 +3,20 @@ using System.Text.Json.Serialization;
 namespace FitService.Contracts;
 
 /// <summary>
-/// A request to fit a polynomial (or a formula model) to points by gradient descent, or to compute its exact optimum.
+/// A request to fit a polynomial (or a formula model, or a small neural network) to points by gradient descent, or to compute its exact optimum.
 /// Only <c>x</c> and <c>y</c> are required: the defaults fit a quadratic by least squares (<c>degree</c> 2, <c>loss</c> mse) at the
 /// rate the learning-rate finder chooses (<c>learningRate</c> "auto"), for up to 100,000 steps, stopping once 100 steps in a row
 /// bring no lower loss.
 /// </summary>
 public sealed class FitRequest
 {
-    /// <summary>The x values of the points; 1 to <c>Limits:MaxPoints</c> finite numbers.</summary>
-    public double[]? X { get; init; }
+    /// <summary>
+    /// The x values of the points: 1 to <c>Limits:MaxPoints</c> finite numbers, or (for the network models <c>relu</c>, <c>mlp</c> and
+    /// <c>linear</c>) as many rows of 1 to <c>Limits:MaxFeatures</c> finite numbers each, all rows of one length: <c>[[22, 7.25], [38, 71.3]]</c>.
+    /// </summary>
+    public XValues? X { get; init; }
 
-    /// <summary>The y values of the points; as many as <c>x</c>, all finite.</summary>
+    /// <summary>The y values of the points; as many as <c>x</c>, all finite (with <c>loss: bce</c>, each in [0, 1]).</summary>
     public double[]? Y { get; init; }
 
     /// <summary>
@@ -26,13 +29,20 @@ public sealed class FitRequest
     /// <summary>Polynomial degree d, 0–20; default 2. The model is p[0]·x^d + p[1]·x^(d−1) + … + p[d]. Give either this or <c>model</c>.</summary>
     public int? Degree { get; init; }
 
-    /// <summary>A formula model instead of the polynomial, e.g. <c>{"formula": "a*exp(b*x) + c", "params": ["a", "b", "c"]}</c>.</summary>
+    /// <summary>
+    /// A model instead of the polynomial: a formula (<c>{"formula": "a*exp(b*x) + c", "params": ["a", "b", "c"]}</c>), the lesson's
+    /// sum of ReLUs (<c>{"type": "relu", "units": 8}</c>), a network of dense layers (<c>{"type": "mlp", "layers": [16, 16], "activation": "tanh"}</c>)
+    /// or a linear model of many features (<c>{"type": "linear"}</c>). See docs/models.md.
+    /// </summary>
     public ModelDto? Model { get; init; }
 
     /// <summary><c>descent</c> (default): gradient descent; <c>exact</c>: the optimum computed directly (polynomials only; learningRate, steps, optimizer, schedule, stop, historyEvery and initialParams are ignored, each with an entry in the fit's <c>warnings</c>).</summary>
     public string? Solver { get; init; }
 
-    /// <summary><c>mse</c> (mean squared error, the default), <c>mae</c> (mean absolute error) or <c>huber</c> (as torch.nn.functional.huber_loss).</summary>
+    /// <summary>
+    /// <c>mse</c> (mean squared error, the default), <c>mae</c> (mean absolute error), <c>huber</c> (as torch.nn.functional.huber_loss)
+    /// or <c>bce</c> (binary cross-entropy with logits, as torch.nn.BCEWithLogitsLoss: the model's output is the logit, every y is in [0, 1], and predictions add probabilities).
+    /// </summary>
     public string? Loss { get; init; }
 
     /// <summary>δ of the Huber loss; &gt; 0; default 1.0. Only with <c>loss: huber</c>.</summary>
@@ -48,8 +58,33 @@ public sealed class FitRequest
     /// </summary>
     public int? Steps { get; init; }
 
-    /// <summary>Starting parameters, highest power first (as numpy.polyfit); length degree+1; default all zeros. For a formula: one per param, in its order; default all ones.</summary>
+    /// <summary>
+    /// Starting parameters, highest power first (as numpy.polyfit); length degree+1; default all zeros. For a formula: one per param, in its
+    /// order; default all ones. For a network model: every weight, in the order PyTorch's <c>state_dict</c> flattens an <c>nn.Sequential</c>
+    /// of its layers (each layer's weight row by row, then its bias); default PyTorch's own initialization of <c>nn.Linear</c> drawn from <c>seed</c>.
+    /// </summary>
     public double[]? InitialParams { get; init; }
+
+    /// <summary>Network models: standardize each feature of x to mean 0 and standard deviation 1 before fitting (the means and scales are reported, and predictions apply them); default false.</summary>
+    public bool? Standardize { get; init; }
+
+    /// <summary>Network models: the seed of the initial weights (when <c>initialParams</c> is not given) and of the shuffling of mini-batches; ≥ 0; default 0.</summary>
+    public int? Seed { get; init; }
+
+    /// <summary>Network models: points per update (mini-batch); 1 to the number of points; default all of them (full batch).</summary>
+    public int? BatchSize { get; init; }
+
+    /// <summary>Network models with <c>batchSize</c>: draw a fresh order of the points each epoch (from <c>seed</c>); default false (the points in order).</summary>
+    public bool? Shuffle { get; init; }
+
+    /// <summary>Network models: passes over the points; the fit then takes epochs × ⌈points / batchSize⌉ steps. Give either this or <c>steps</c>.</summary>
+    public int? Epochs { get; init; }
+
+    /// <summary>
+    /// Network models: record one loss per epoch (the mean of its batches' losses, weighted by their sizes) instead of one per step;
+    /// default false. <c>historyEvery</c> then counts epochs.
+    /// </summary>
+    public bool? HistoryPerEpoch { get; init; }
 
     /// <summary>The optimizer; default plain SGD (momentum 0).</summary>
     public OptimizerDto? Optimizer { get; init; }
@@ -152,16 +187,39 @@ public sealed class StopDto
 }
 
 /// <summary>
-/// A formula model: <c>formula</c> over <c>x</c>, <c>pi</c>, numbers and the named <c>params</c>, with + - * / ^, unary minus,
-/// parentheses and exp, log, sin, cos, tanh, sqrt, abs. At most 500 characters and 32 levels of nesting. It is parsed, never executed.
+/// A model other than the polynomial, told apart by <c>type</c> (as <c>optimizer</c> and <c>schedule</c> are).
+/// <c>formula</c> (the default when <c>formula</c> is given): <c>formula</c> over <c>x</c>, <c>pi</c>, numbers and the named <c>params</c>,
+/// with + - * / ^, unary minus, parentheses and exp, log, sin, cos, tanh, sqrt, abs; at most 500 characters and 32 levels of nesting;
+/// parsed, never executed. <c>relu</c>: the lesson's sum of <c>units</c> ReLUs, y = Σⱼ vⱼ·max(0, aⱼ·x + bⱼ) + c.
+/// <c>mlp</c>: dense hidden <c>layers</c> of the given widths, each followed by <c>activation</c>, then a linear output.
+/// <c>linear</c>: y = w·x + b over every feature of x. The network models' params are PyTorch's <c>state_dict</c> of
+/// <c>nn.Sequential(nn.Linear, activation, …, nn.Linear)</c>, flattened (see docs/models.md).
 /// </summary>
 public sealed class ModelDto
 {
-    /// <summary>The formula, e.g. <c>a*exp(b*x) + c</c>.</summary>
+    /// <summary><c>formula</c>, <c>relu</c>, <c>mlp</c> or <c>linear</c>; default <c>formula</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Type { get; init; }
+
+    /// <summary><c>formula</c>: the formula, e.g. <c>a*exp(b*x) + c</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Formula { get; init; }
 
-    /// <summary>The param names in the order of <c>initialParams</c> and <c>params</c>, e.g. <c>["a", "b", "c"]</c>.</summary>
+    /// <summary><c>formula</c>: the param names in the order of <c>initialParams</c> and <c>params</c>, e.g. <c>["a", "b", "c"]</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string[]? Params { get; init; }
+
+    /// <summary><c>relu</c>: the number of ReLUs, 1 to <c>Limits:MaxUnits</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Units { get; init; }
+
+    /// <summary><c>mlp</c>: the widths of the hidden layers, 1 to <c>Limits:MaxLayers</c> of them, each 1 to <c>Limits:MaxUnits</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int[]? Layers { get; init; }
+
+    /// <summary><c>mlp</c>: the activation after each hidden layer: <c>relu</c> (default), <c>tanh</c> or <c>sigmoid</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Activation { get; init; }
 }
 
 /// <summary>Where to POST the signed event when the fit ends.</summary>
@@ -217,10 +275,42 @@ public sealed record FitSpec
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public XScaling? ScaleX { get; init; }
+    /// <summary>Network models: values of x a point (1 for a list of numbers).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Features { get; init; }
+    /// <summary>Network models: whether x was standardized.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Standardize { get; init; }
+    /// <summary>Network models: the seed of the initial weights and of the shuffling.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Seed { get; init; }
+    /// <summary>Network models: points per update.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? BatchSize { get; init; }
+    /// <summary>Network models: whether the points are shuffled each epoch.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Shuffle { get; init; }
+    /// <summary>Network models: passes over the points, when the request gave epochs rather than steps.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Epochs { get; init; }
+    /// <summary>Network models: whether the history holds one loss per epoch.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? HistoryPerEpoch { get; init; }
     /// <summary>Stored with the spec and shown as the fit's <c>warnings</c>, never inside <c>request</c>.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string[]? Warnings { get; init; }
 }
+
+/// <summary>The standardization of x a network fit ran on: feature j enters the model as (x[j] − means[j]) / scales[j].</summary>
+/// <param name="Means">The mean of each feature over the fit's points.</param>
+/// <param name="Scales">The standard deviation of each feature (population, ÷ n; 1 where a feature is constant).</param>
+public sealed record StandardizationDto(double[] Means, double[] Scales);
+
+/// <summary>One tensor of a network's params, as PyTorch's <c>state_dict</c> names it.</summary>
+/// <param name="Name">The <c>state_dict</c> key of <c>nn.Sequential</c>: <c>0.weight</c>, <c>0.bias</c>, <c>2.weight</c>, …</param>
+/// <param name="Shape">[out, in] for a weight, [out] for a bias.</param>
+/// <param name="Values">The values, row by row (a slice of <c>params</c>).</param>
+public sealed record LayerParamsDto(string Name, int[] Shape, double[] Values);
 
 /// <summary>The affine change x' = (x − center) / halfRange a defaulted descent runs in.</summary>
 /// <param name="Center">The middle of the x range, (min + max) / 2.</param>
@@ -253,6 +343,14 @@ public sealed record FitResource
 
     /// <summary>Current parameters, highest power first; null before the first progress.</summary>
     public double[]? Params { get; init; }
+
+    /// <summary>Network models: <c>params</c> cut into the tensors of PyTorch's <c>state_dict</c>, in its order; absent for other models and before the first progress.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LayerParamsDto[]? ParamsByLayer { get; init; }
+
+    /// <summary>With <c>standardize: true</c>: the means and scales x was standardized with (predictions apply them); absent otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public StandardizationDto? Standardization { get; init; }
 
     /// <summary>Loss at <c>params</c> (once ended: after the last update); null when not finite or not known yet.</summary>
     public double? Loss { get; init; }

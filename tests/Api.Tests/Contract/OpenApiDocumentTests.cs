@@ -54,7 +54,7 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.Service factory) :
         var fit = Schema(doc, "FitRequest");
         Assert.Equal(["x", "y"], fit["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order());
         // loss is optional now (default mse): its enum also holds null, "the default".
-        Assert.Equal(["mae", "mse", "huber"], fit["properties"]!["loss"]!["enum"]!.AsArray().Where(n => n is not null).Select(n => n!.GetValue<string>()));
+        Assert.Equal(["mae", "mse", "huber", "bce"], fit["properties"]!["loss"]!["enum"]!.AsArray().Where(n => n is not null).Select(n => n!.GetValue<string>()));
         Assert.Equal(20, fit["properties"]!["degree"]!["maximum"]!.GetValue<int>());
         Assert.Equal(1_000_000, fit["properties"]!["x"]!["maxItems"]!.GetValue<int>());
         Assert.Equal(1, fit["properties"]!["x"]!["minItems"]!.GetValue<int>());
@@ -69,6 +69,17 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.Service factory) :
         Assert.Equal(["type"], Schema(doc, "ScheduleDto")["required"]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Equal(10_000, Schema(doc, "BatchRequest")["properties"]!["fits"]!["maxItems"]!.GetValue<int>());
         Assert.Equal(10_000, Schema(doc, "LearningRateFinderRequest")["properties"]!["steps"]!["maximum"]!.GetValue<int>());
+        // x: numbers or rows, the numbers first (NSwag's C# client takes the first branch of a oneOf).
+        var x = fit["properties"]!["x"]!["oneOf"]!.AsArray();
+        Assert.Equal("number", x[0]!["items"]!["type"]!.GetValue<string>());
+        Assert.Equal("number", x[1]!["items"]!["items"]!["type"]!.GetValue<string>());
+        var model = Schema(doc, "ModelDto")["properties"]!;
+        Assert.Equal(["formula", "relu", "mlp", "linear"], model["type"]!["enum"]!.AsArray().Where(n => n is not null).Select(n => n!.GetValue<string>()));
+        Assert.Equal(["relu", "tanh", "sigmoid"], model["activation"]!["enum"]!.AsArray().Where(n => n is not null).Select(n => n!.GetValue<string>()));
+        Assert.Equal(1024, model["units"]!["maximum"]!.GetValue<int>());
+        Assert.Equal(8, model["layers"]!["maxItems"]!.GetValue<int>());
+        Assert.Equal(0, fit["properties"]!["seed"]!["minimum"]!.GetValue<int>());
+        Assert.Equal(1, fit["properties"]!["batchSize"]!["minimum"]!.GetValue<int>());
     }
 
     [Fact]

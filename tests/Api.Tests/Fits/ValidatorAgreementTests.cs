@@ -73,4 +73,46 @@ public sealed class ValidatorAgreementTests
         }, iter: 20_000);
         Assert.True(accepted > 1_000, $"only {accepted} of 20,000 random requests were valid: the generator misses the accepted space");
     }
+
+    private static readonly Gen<ModelDto> Network = Gen.OneOf(
+        Gen.Int[-1, 1030].Select(units => new ModelDto { Type = "relu", Units = units }),
+        Gen.Select(Gen.Int[-1, 40].Array[0, 10], Gen.OneOf<string?>(null, "relu", "tanh", "sigmoid", "gelu"))
+            .Select((layers, activation) => new ModelDto { Type = "mlp", Layers = layers, Activation = activation }),
+        Gen.Const(new ModelDto { Type = "linear" }));
+
+    private static readonly Gen<FitRequest> NetworkRequest =
+        Gen.Select(Network, Gen.Int[1, 4], Gen.Int[1, 6], Gen.OneOf("mae", "mse", "huber", "bce"), Maybe(Gen.Int[-1, 7]), Maybe(Gen.Int[-1, 3]), Maybe(Gen.Int[-1, 3]))
+            .SelectMany((model, features, points, loss, batch, epochs, steps) =>
+                Gen.Select(Gen.Bool, Gen.Bool, Maybe(Gen.Int[-1, 3]), Gen.Double[0, 1].Array[points], Gen.Int[0, 3].Select(k => k == 0), Gen.Int[0, 200])
+                    .Select((standardize, shuffle, seed, y, withParams, count) => new FitRequest
+                    {
+                        X = new XValues([.. Enumerable.Range(0, points * features).Select(i => (double)(i % 5))], features),
+                        Y = loss == "bce" ? y : [.. y.Select(v => 3 * v - 1)],
+                        Model = model,
+                        Loss = loss,
+                        LearningRate = new LearningRateValue(0.01),
+                        Steps = epochs is null ? steps : null,
+                        Epochs = epochs,
+                        BatchSize = batch,
+                        Shuffle = shuffle,
+                        Standardize = standardize,
+                        Seed = seed,
+                        InitialParams = withParams ? [.. Enumerable.Repeat(0.1, count)] : null,
+                    }));
+
+    [Fact]
+    public void EveryNetworkFitTheApiAcceptsTheEngineAcceptsToo()
+    {
+        var limits = new LimitsOptions();
+        var accepted = 0;
+        NetworkRequest.Sample(request =>
+        {
+            var valid = FitValidator.Validate(request, limits, new ValidationErrors());
+            if (valid is null) return true;
+            accepted++;
+            var problem = FitValidator.ToProblem(valid.Spec, valid.X, valid.Y);
+            return FitProblemValidator.Validate(problem, limits.MaxPoints, limits.MaxSteps).Count == 0;
+        }, iter: 5_000);
+        Assert.True(accepted > 500, $"only {accepted} of 5,000 random network requests were valid: the generator misses the accepted space");
+    }
 }

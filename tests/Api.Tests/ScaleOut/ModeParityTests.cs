@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FitService.Api.Tests.Fits;
 using FitService.Api.Tests.Infrastructure;
 using FitService.Engine;
 
@@ -16,6 +17,8 @@ public sealed class ModeParityTests(PostgresCluster cluster)
     private static readonly double[] DecayX = [.. Enumerable.Range(0, 40).Select(i => i / 20.0)];
     private static readonly double[] DecayY = [.. DecayX.Select(x => 2 * Math.Exp(-1.3 * x) + 0.5)];
     private static readonly double[] Initial = [1.1, 1.1, 1.1];
+    private static readonly double[][] TitanicRows = Titanic.Rows(60);
+    private static readonly double[] TitanicSurvived = Titanic.Survived(60);
 
     /// <summary>Every kind of fit, by the path that runs it.</summary>
     private static readonly (string Kind, string Path, object Body)[] Requests =
@@ -31,6 +34,13 @@ public sealed class ModeParityTests(PostgresCluster cluster)
             x = DecayX, y = DecayY, model = new { formula = "a*exp(b*x) + c", @params = new[] { "a", "b", "c" } }, loss = "mse",
             learningRate = 0.05, steps = 3000, initialParams = new[] { 1.0, -0.5, 0.0 }, optimizer = new { type = "adam" },
         }),
+        ("relu", "/v1/fits", new { x = LessonData.X, y = LessonData.Y, model = new { type = "relu", units = 8 }, learningRate = 0.01, steps = 300, seed = 5, optimizer = new { type = "adam" } }),
+        ("mlp bce", "/v1/fits", new
+        {
+            x = TitanicRows, y = TitanicSurvived, model = new { type = "mlp", layers = new[] { 8, 4 }, activation = "tanh" }, loss = "bce",
+            standardize = true, batchSize = 16, shuffle = true, seed = 3, epochs = 5, learningRate = 0.01, optimizer = new { type = "adam" },
+        }),
+        ("linear exact", "/v1/fits", new { x = TitanicRows, y = TitanicSurvived, model = new { type = "linear" }, standardize = true, solver = "exact" }),
         ("finder", "/v1/lr-finder", new { x = LessonData.X, y = LessonData.Y, degree = 2, loss = "mse", initialParams = Initial }),
     ];
 
@@ -66,6 +76,9 @@ public sealed class ModeParityTests(PostgresCluster cluster)
         Assert.NotNull(actual["exact"]["optimum"]);
         Assert.NotNull(actual["finder"]["curve"]);
         Assert.NotNull(actual["batch fit 3"]["optimum"]);
+        Assert.NotNull(actual["relu"]["paramsByLayer"]);
+        Assert.NotNull(actual["mlp bce"]["standardization"]);
+        Assert.NotNull(actual["linear exact"]["optimum"]);
     }
 
     private static async Task<Dictionary<string, JsonNode>> RunAllAsync(HttpClient client)

@@ -17,11 +17,13 @@ var label = "kiota-" + Guid.NewGuid().ToString("N");
 var ended = new[] { FitResource_status.Succeeded, FitResource_status.Failed, FitResource_status.Cancelled };
 void Wait(RequestConfiguration<DefaultQueryParameters> c) => c.Headers.Add("Prefer", "wait=30");
 static List<double?> Of(IEnumerable<double> values) => values.Select(v => (double?)v).ToList();
+// x is numbers or rows (a oneOf): Kiota wraps it, one member per branch.
+static FitRequest.FitRequest_x Xs(IEnumerable<double> values) => new() { Double = Of(values) };
 
 // The lesson, submitted and waited for.
 var lesson = (await client.V1.Fits.PostAsync(new FitRequest
 {
-    X = Of(Numbers("x")), Y = Of(Numbers("y")), Degree = 2, Loss = FitRequest_loss.Mae, LearningRate = new UntypedDouble(0.01), Steps = 100,
+    X = Xs(Numbers("x")), Y = Of(Numbers("y")), Degree = 2, Loss = FitRequest_loss.Mae, LearningRate = new UntypedDouble(0.01), Steps = 100,
     InitialParams = Of(Numbers("initialParams")), Label = label,
 }, Wait))!;
 lesson = await UntilAsync(async () => (await client.V1.Fits[lesson.Id!].GetAsync(Wait))!, f => ended.Contains(f.Status!.Value), "the lesson");
@@ -46,7 +48,7 @@ Check(csv.StartsWith("step,loss\n") && csv.TrimEnd('\n').Split('\n').Length == 1
 // The list, read while a fit with learningRate "auto" exists.
 var auto = (await client.V1.Fits.PostAsync(new FitRequest
 {
-    X = Of(Numbers("x")), Y = Of(Numbers("y")), Degree = 2, Loss = FitRequest_loss.Mse, LearningRate = new UntypedString("auto"), Steps = 50, Label = label,
+    X = Xs(Numbers("x")), Y = Of(Numbers("y")), Degree = 2, Loss = FitRequest_loss.Mse, LearningRate = new UntypedString("auto"), Steps = 50, Label = label,
 }, Wait))!;
 auto = await UntilAsync(async () => (await client.V1.Fits[auto.Id!].GetAsync(Wait))!, f => ended.Contains(f.Status!.Value), "the auto fit");
 var list = (await client.V1.Fits.GetAsync(c => { c.QueryParameters.Label = label; c.QueryParameters.Limit = 50; }))!;
@@ -61,7 +63,7 @@ Check(auto.LearningRateChosen > 0, "the auto fit says which rate it chose");
 var batch = (await client.V1.Batches.PostAsync(new BatchRequest
 {
     Defaults = new BatchFitRequest { Degree = 1, Loss = BatchFitRequest_loss.Mse, LearningRate = new UntypedDouble(0.05), Steps = 200 },
-    Fits = Enumerable.Range(0, 3).Select(i => new BatchFitRequest { X = [0, 1, 2, 3], Y = [1, 3 + i, 5 + 2 * i, 7 + 3 * i], Label = $"{label}-{i}" }).ToList(),
+    Fits = Enumerable.Range(0, 3).Select(i => new BatchFitRequest { X = new BatchFitRequest.BatchFitRequest_x { Double = [0, 1, 2, 3] }, Y = [1, 3 + i, 5 + 2 * i, 7 + 3 * i], Label = $"{label}-{i}" }).ToList(),
     Label = label,
 }, c => c.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString())))!;
 batch = await UntilAsync(async () => (await client.V1.Batches[batch.Id!].GetAsync(Wait))!, b => b.Status == BatchResource_status.Completed, "the batch");
@@ -74,10 +76,20 @@ Check(labels.SequenceEqual(Enumerable.Range(0, 3).Select(i => $"{label}-{i}")), 
 var svg = await new StreamReader((await client.V1.Fits[lesson.Id!].PlotSvg.GetAsync())!, Encoding.UTF8).ReadToEndAsync();
 Check(svg.Contains("<svg"), "the plot is an SVG");
 
+// The lesson's curve by a sum of eight ReLUs, its params by layer.
+var relu = (await client.V1.Fits.PostAsync(new FitRequest
+{
+    X = Xs(Numbers("x")), Y = Of(Numbers("y")), Model = new ModelDto { Type = ModelDto_type.Relu, Units = 8 }, LearningRate = new UntypedDouble(0.05),
+    Steps = 500, Seed = 0, Optimizer = new OptimizerDto { Type = OptimizerDto_type.Adam }, Label = label,
+}, Wait))!;
+relu = await UntilAsync(async () => (await client.V1.Fits[relu.Id!].GetAsync(Wait))!, f => ended.Contains(f.Status!.Value), "the relu fit");
+Check(relu.Status == FitResource_status.Succeeded && relu.Params!.Count == 25, "eight ReLUs fitted: 25 params");
+Check(relu.ParamsByLayer!.Select(l => l.Name).SequenceEqual(["0.weight", "0.bias", "2.weight", "2.bias"]), "the params by layer, named as PyTorch's state_dict");
+
 // A validation error, read as problem details.
 try
 {
-    await client.V1.Fits.PostAsync(new FitRequest { X = [1, 2, 3], Y = [1, 2], Degree = 2, Loss = FitRequest_loss.Mse, LearningRate = new UntypedDouble(0.1), Steps = 10 });
+    await client.V1.Fits.PostAsync(new FitRequest { X = Xs([1, 2, 3]), Y = [1, 2], Degree = 2, Loss = FitRequest_loss.Mse, LearningRate = new UntypedDouble(0.1), Steps = 10 });
     Check(false, "an invalid fit is refused");
 }
 catch (HttpValidationProblemDetails e)

@@ -70,6 +70,16 @@ using (var plot = await client.GetFitPlotAsync(lesson.Id))
     Check(svg.Contains("<svg"), "the plot is an SVG");
 }
 
+// The lesson's curve by a sum of eight ReLUs, its params by layer.
+var relu = await client.SubmitFitAsync(null, "wait=30", new FitRequest
+{
+    X = Numbers("x"), Y = Numbers("y"), Model = new ModelDto { Type = ModelDtoType.Relu, Units = 8 }, LearningRate = 0.05, Steps = 500, Seed = 0,
+    Optimizer = new OptimizerDto { Type = OptimizerDtoType.Adam }, Label = label,
+});
+relu = await UntilAsync(() => client.GetFitAsync(relu.Id, "wait=30", null), f => ended.Contains(f.Status), "the relu fit");
+Check(relu.Status == FitResourceStatus.Succeeded && relu.Params.Count == 25, "eight ReLUs fitted: 25 params");
+Check(relu.ParamsByLayer.Select(l => l.Name).SequenceEqual(["0.weight", "0.bias", "2.weight", "2.bias"]), "the params by layer, named as PyTorch's state_dict");
+
 // A validation error, read as problem details.
 try
 {

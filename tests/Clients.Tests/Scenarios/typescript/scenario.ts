@@ -95,6 +95,18 @@ check(JSON.stringify(labels) === JSON.stringify([0, 1, 2].map((i) => `${label}-$
 const plot = await client.GET("/v1/fits/{id}/plot.svg", { params: { path: { id: fit.id } }, parseAs: "text" });
 check((plot.data as unknown as string).includes("<svg"), "the plot is an SVG");
 
+// A linear model of two features, x sent as rows, and a prediction on rows.
+const rowsSubmitted = await client.POST("/v1/fits", {
+  params: { header: wait },
+  body: { x: [[0, 1], [1, 0], [1, 1], [2, 1]], y: [2, 3, 5, 8], model: { type: "linear" }, learningRate: 0.05, steps: 2000, optimizer: { type: "adam" }, label },
+});
+const rows = await waitForFit(rowsSubmitted.data!.id);
+check(rows.status === "succeeded" && rows.params!.length === 3 && rows.request.features === 2, "a linear model of two features fitted from rows");
+check(rows.paramsByLayer!.map((l) => l.name).join(",") === "0.weight,0.bias", "its params by layer, named as PyTorch's state_dict");
+const predicted = await client.POST("/v1/fits/{id}/predict", { params: { path: { id: rows.id } }, body: { x: [[3, 3]] } });
+// The answer may be JSON or CSV (by Accept), so its type is a union: JSON here.
+check((predicted.data as unknown as { y: (number | null)[] }).y.length === 1, "a prediction on rows");
+
 // A validation error, read as problem details.
 const invalid = await client.POST("/v1/fits", { body: { x: [1, 2, 3], y: [1, 2], degree: 2, loss: "mse", learningRate: 0.1, steps: 10 } });
 const problem = invalid.error as components["schemas"]["HttpValidationProblemDetails"] | undefined;
