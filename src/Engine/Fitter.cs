@@ -39,8 +39,8 @@ public static class Fitter
         {
             var (networkKernel, standardization) = Network.Prepare(problem, parallelism);
             var start = problem.InitialParams ?? Network.InitialParams(network, problem.Features, problem.Seed);
-            return new Descent<NetworkKernel>(problem, networkKernel, start, progress, interval, cancellationToken).Run()
-                with { Standardization = standardization, InitialParams = [.. start] };
+            var result = new Descent<NetworkKernel>(problem, networkKernel, start, progress, interval, cancellationToken).Run();
+            return result with { Standardization = standardization, InitialParams = [.. start] };
         }
         var kernel = Compile(problem, parallelism);
         return new Descent<FusedSource>(problem, new FusedSource(kernel), problem.InitialParams ?? new double[problem.ParameterCount], progress, interval, cancellationToken).Run();

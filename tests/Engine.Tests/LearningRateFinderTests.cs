@@ -14,17 +14,17 @@ public class LearningRateFinderTests
             case "lesson degree 2":
                 return new FitProblem(LessonData.X, LessonData.Y, 2, new LossSpec(LossKind.Mse), 1, 1, [1.1, 1.1, 1.1]);
             case "cubic on [-1.5, 1.5]":
-                {
-                    var x = Enumerable.Range(0, 100).Select(i => -1.5 + 3.0 * i / 99).ToArray();
-                    var y = x.Select((v, i) => 0.5 * v * v * v - v * v + 2 * v + 1 + 0.3 * Math.Sin(12.9898 * i)).ToArray();
-                    return new FitProblem(x, y, 3, new LossSpec(LossKind.Mse), 1, 1);
-                }
+            {
+                var x = Enumerable.Range(0, 100).Select(i => -1.5 + 3.0 * i / 99).ToArray();
+                var y = x.Select((v, i) => 0.5 * v * v * v - v * v + 2 * v + 1 + 0.3 * Math.Sin(12.9898 * i)).ToArray();
+                return new FitProblem(x, y, 3, new LossSpec(LossKind.Mse), 1, 1);
+            }
             default:
-                {
-                    var x = Enumerable.Range(0, 50).Select(i => 10.0 * i / 49).ToArray();
-                    var y = x.Select((v, i) => 2 * v - 3 + Math.Sin(7.1 * i)).ToArray();
-                    return new FitProblem(x, y, 1, new LossSpec(LossKind.Mse), 1, 1);
-                }
+            {
+                var x = Enumerable.Range(0, 50).Select(i => 10.0 * i / 49).ToArray();
+                var y = x.Select((v, i) => 2 * v - 3 + Math.Sin(7.1 * i)).ToArray();
+                return new FitProblem(x, y, 1, new LossSpec(LossKind.Mse), 1, 1);
+            }
         }
     }
 

@@ -159,8 +159,11 @@ public sealed class BatchTests(BatchTests.Service factory) : IClassFixture<Batch
         {
             var alone = new HttpRequestMessage(HttpMethod.Post, "/v1/fits")
             {
-                Content = JsonContent.Create(new { defaults.degree, defaults.loss, defaults.learningRate, defaults.steps, x = new[] { 0.0, 0.5, 1.0, 1.5, 2.0, 2.5 },
-                    y = new[] { 1.0, 0.2 * i, 3.0, 2.0 + i, 5.0, 4.5 - 0.1 * i }, label = $"chunk-{i}" }),
+                Content = JsonContent.Create(new
+                {
+                    defaults.degree, defaults.loss, defaults.learningRate, defaults.steps, x = new[] { 0.0, 0.5, 1.0, 1.5, 2.0, 2.5 },
+                    y = new[] { 1.0, 0.2 * i, 3.0, 2.0 + i, 5.0, 4.5 - 0.1 * i }, label = $"chunk-{i}"
+                }),
             };
             alone.Headers.TryAddWithoutValidation("Prefer", "wait=60");
             var single = await WithOptimum((await (await _client.SendAsync(alone)).Content.ReadFromJsonAsync<FitResource>(TestApi.Json))!.Id);

@@ -29,7 +29,8 @@ public sealed class PendingOptimumRecoveryTests(PostgresCluster cluster) : IDisp
         var start = await store.TryStartAsync(id, DateTimeOffset.UtcNow, CancellationToken.None);
         Assert.Equal(StartOutcome.Run, start.Outcome);
         var completion = new FitCompletion(FitStatus.Succeeded, "steps", 50, [1, 1, 1], 2.5, [3, 2.5], null,
-            DateTimeOffset.UtcNow.AddHours(-1), new FitOutcome { OptimumPending = true }.ToJson()) { OptimumPending = true };
+            DateTimeOffset.UtcNow.AddHours(-1), new FitOutcome { OptimumPending = true }.ToJson())
+        { OptimumPending = true };
         Assert.True(await store.CompleteAsync(id, completion, CancellationToken.None));
     }
 

@@ -192,7 +192,8 @@ public abstract class FitStoreContract
             await store.TryStartAsync(fit.Id, T0, None);
             // Ended at T0 + 3 min, + 2 min, + 1 min, + 0: listed in the reverse of creation; the last one's optimum is not pending.
             var completion = new FitCompletion(FitStatus.Succeeded, "steps", 1, [1], 1.75, [2], null, T0.AddMinutes(3 - i),
-                i < 3 ? "{\"optimumPending\":true}" : "{}") { OptimumPending = i < 3 };
+                i < 3 ? "{\"optimumPending\":true}" : "{}")
+            { OptimumPending = i < 3 };
             Assert.True(await store.CompleteAsync(fit.Id, completion, None));
             ids.Add(fit.Id);
         }
