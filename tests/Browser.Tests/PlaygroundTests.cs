@@ -188,4 +188,41 @@ public sealed class PlaygroundTests(LiveService service, ITestOutputHelper outpu
         Assert.All(sent, r => Assert.Equal("Bearer fs_test_key", r.Authorization));
         Assert.Empty(errors);
     }
+
+    [BrowserFact]
+    public async Task TheReluSlidersShowTheApisLossAndAFitWithEightReluLearnsTheCurve()
+    {
+        var (page, errors) = await OpenAsync();
+
+        // The lesson's two ReLUs: a slope, an offset and a weight each, and the constant.
+        await page.GetByLabel("Model", new() { Exact = true }).SelectOptionAsync("relu");
+        await Expect(page.Locator("#sliders .slider")).ToHaveCountAsync(7);
+        await Expect(page.Locator("#sliders label").First).ToHaveTextAsync("a1");
+        await page.Locator("#param-4").FocusAsync(); // v1, the first ReLU's weight
+        for (var i = 0; i < 5; i++) await page.Keyboard.PressAsync("ArrowRight");
+        var parameters = await page.EvaluateAsync<double[]>("() => state.params");
+        var response = await service.Client.PostAsJsonAsync("/v1/evaluate",
+            new { x = LessonData.X, y = LessonData.Y, model = new { type = "relu", units = 2 }, loss = "mae", @params = parameters });
+        response.EnsureSuccessStatusCode();
+        var expected = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("loss").GetDouble();
+        await Expect(page.Locator("#loss-value")).ToHaveTextAsync(F4(expected));
+
+        await page.Locator("#fit-relus-units").FillAsync("8");
+        await Expect(page.Locator("#fit-relus-button")).ToHaveTextAsync("Fit with 8 ReLUs");
+        await page.Locator("#fit-relus-button").ClickAsync();
+        await Expect(page.Locator("#final-loss")).Not.ToHaveTextAsync("–", new() { Timeout = 120_000 });
+
+        var id = await page.Locator("#final-loss").GetAttributeAsync("data-fit-id");
+        var fit = await service.Client.GetFromJsonAsync<JsonElement>($"/v1/fits/{id}", Json);
+        Assert.Equal("succeeded", fit.GetProperty("status").GetString());
+        var model = fit.GetProperty("request").GetProperty("model");
+        Assert.Equal(("relu", 8), (model.GetProperty("type").GetString(), model.GetProperty("units").GetInt32()));
+        var loss = fit.GetProperty("loss").GetDouble();
+        Assert.True(loss < fit.GetProperty("history")[0].GetDouble() / 2, $"the loss fell only to {loss}");
+        await Expect(page.Locator("#sliders .slider")).ToHaveCountAsync(25);
+        await Expect(page.Locator("#loss-value")).ToHaveTextAsync(F4(loss));
+        await Expect(page.Locator("#recent li").First).ToContainTextAsync("8 ReLUs, mae, 20 points");
+        await ScreenshotAsync(page, "relus.png");
+        Assert.Empty(errors);
+    }
 }

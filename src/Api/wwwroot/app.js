@@ -23,6 +23,8 @@ const state = {
   x: [...LESSON.x],
   y: [...LESSON.y],
   params: [...LESSON.params],
+  model: 'polynomial', // or 'relu': y = Σⱼ vⱼ·relu(aⱼx + bⱼ) + c, the lesson's sum of ReLUs
+  units: 2,
   initial: null, // the params a running or finished fit started from (dashed curve)
   view: null, // data ranges of the chart, fixed while points are drawn
   fit: null, // { id, controller }
@@ -39,11 +41,25 @@ function polynomial(params, x) {
   return y;
 }
 
+/**
+ * Σⱼ vⱼ·max(0, aⱼx + bⱼ) + c with params in PyTorch's state_dict order of nn.Sequential(nn.Linear(1, k), nn.ReLU(),
+ * nn.Linear(k, 1)): a₁…aₖ, b₁…bₖ, v₁…vₖ, c.
+ */
+function reluSum(params, x) {
+  const k = (params.length - 1) / 3;
+  let y = params[3 * k];
+  for (let j = 0; j < k; j++) y += params[2 * k + j] * Math.max(0, params[j] * x + params[k + j]);
+  return y;
+}
+
+/** The model of the page at x: the polynomial, or the sum of ReLUs. */
+const model = (params, x) => (state.model === 'relu' ? reluSum(params, x) : polynomial(params, x));
+
 /** MAE: mean |r|; MSE: mean r²; Huber: mean of ½r² where |r| < δ, else δ(|r| − ½δ). */
 function loss(kind, params, xs, ys, delta) {
   let sum = 0;
   for (let i = 0; i < xs.length; i++) {
-    const r = polynomial(params, xs[i]) - ys[i];
+    const r = model(params, xs[i]) - ys[i];
     const a = Math.abs(r);
     if (kind === 'mse') sum += r * r;
     else if (kind === 'huber') sum += a < delta ? 0.5 * a * a : delta * (a - 0.5 * delta);
@@ -109,7 +125,7 @@ function curvePath(params, view, sx, sy) {
   const n = 200;
   for (let i = 0; i <= n; i++) {
     const x = view.xmin + ((view.xmax - view.xmin) * i) / n;
-    const y = polynomial(params, x);
+    const y = model(params, x);
     if (!Number.isFinite(y)) continue;
     // Clamp far-away values so the path stays drawable; the clip rectangle hides them.
     const py = Math.max(-1e4, Math.min(1e4, sy(y)));
@@ -193,22 +209,32 @@ const NAMES = 'abcdefghijklmnopqrstu';
 const SUPERSCRIPT = ['', '', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹', '¹⁰'];
 const term = (power) => (power === 0 ? '' : power === 1 ? '·x' : `·x${SUPERSCRIPT[power] ?? '^' + power}`);
 
+/** A slider's name: a·x², b·x, c for the polynomial; a₁ (slope), b₁ (offset), v₁ (weight) of each ReLU, then c. */
+function paramLabel(i) {
+  if (state.model !== 'relu') return `${NAMES[i]}${term(state.params.length - 1 - i)}`;
+  const k = state.units;
+  const role = ['a', 'b', 'v'][Math.floor(i / k)];
+  return role ? `${role}${i % k + 1}` : 'c';
+}
+
 function buildSliders() {
   const box = $('sliders');
   box.querySelectorAll('.slider').forEach((s) => s.remove());
-  const d = state.params.length - 1;
+  $('sliders-legend').textContent = state.model === 'relu'
+    ? 'Parameters: y = Σ vⱼ·relu(aⱼ·x + bⱼ) + c'
+    : 'Parameters (highest power first)';
   state.params.forEach((value, i) => {
     const row = document.createElement('div');
     row.className = 'slider';
     const label = document.createElement('label');
     label.htmlFor = `param-${i}`;
-    label.textContent = `${NAMES[i]}${term(d - i)}`;
+    label.textContent = paramLabel(i);
     const range = document.createElement('input');
     Object.assign(range, { type: 'range', id: `param-${i}`, step: '0.1' });
     range.setAttribute('aria-describedby', 'loss-value');
     const number = document.createElement('input');
     Object.assign(number, { type: 'number', id: `param-${i}-value`, step: 'any' });
-    number.setAttribute('aria-label', `${NAMES[i]} exact value`);
+    number.setAttribute('aria-label', `${paramLabel(i)} exact value`);
     range.addEventListener('input', () => setParam(i, Number(range.value)));
     number.addEventListener('change', () => { if (Number.isFinite(Number(number.value)) && number.value !== '') setParam(i, Number(number.value)); });
     row.append(label, range, number);
@@ -242,6 +268,48 @@ function update() {
   $('loss-name').textContent = { mae: 'MAE', mse: 'MSE', huber: 'Huber loss' }[lossKind()];
   $('loss-value').textContent = state.x.length ? format4(loss(lossKind(), state.params, state.x, state.y, huberDelta())) : 'no points';
   drawChart();
+}
+
+/**
+ * Switches to the sum of <units> ReLUs, starting as the lesson's sliders do: ReLUs facing left and right in turn, hinged
+ * across the points' x range, each of weight 1.
+ */
+function setReluModel(units) {
+  const k = Math.max(1, Math.min(8, Math.trunc(units) || 1));
+  state.model = 'relu';
+  state.units = k;
+  const lo = state.x.length ? Math.min(...state.x) : -2;
+  const hi = state.x.length ? Math.max(...state.x) : 2;
+  const a = [], b = [];
+  for (let j = 0; j < k; j++) {
+    const slope = j % 2 === 0 ? -1 : 1;
+    const hinge = k === 1 ? (lo + hi) / 2 : lo + ((hi - lo) * j) / (k - 1);
+    a.push(slope);
+    b.push(Number((-slope * hinge).toFixed(2)));
+  }
+  state.params = [...a, ...b, ...new Array(k).fill(1), 0];
+  state.initial = null;
+  showModelFields();
+  buildSliders();
+  update();
+}
+
+function setPolynomialModel(d) {
+  state.model = 'polynomial';
+  state.params = new Array(d + 1).fill(0);
+  state.params[d - Math.min(d, 2)] = 1;
+  state.initial = null;
+  showModelFields();
+  buildSliders();
+  update();
+}
+
+function showModelFields() {
+  const relu = state.model === 'relu';
+  $('model').value = state.model;
+  $('degree-field').hidden = relu;
+  $('units-field').hidden = !relu;
+  if (relu) $('units').value = String(state.units);
 }
 
 function setDegree(d) {
@@ -322,7 +390,7 @@ function fitRequest() {
   const request = {
     x: state.x,
     y: state.y,
-    degree: degree(),
+    ...(state.model === 'relu' ? { model: { type: 'relu', units: state.units } } : { degree: degree() }),
     loss: lossKind(),
     learningRate: num('learning-rate'),
     steps: Math.trunc(num('steps')),
@@ -341,14 +409,31 @@ function setStatus(text, isError = false) {
   status.classList.toggle('error', isError);
 }
 
-async function startFit(event) {
-  event.preventDefault();
+/**
+ * "Fit with k ReLUs": a sum of k ReLUs from PyTorch's initialization drawn from seed 0 (no initialParams: the service
+ * draws them), by Adam, which the ReLUs' scattered scales need more than plain SGD does.
+ */
+function fitRelus() {
+  const k = Math.max(1, Math.min(32, Math.trunc(Number($('fit-relus-units').value)) || 8));
+  state.model = 'relu';
+  state.units = k;
+  state.params = new Array(3 * k + 1).fill(0);
+  showModelFields();
+  buildSliders();
+  const request = fitRequest();
+  delete request.initialParams;
+  Object.assign(request, { seed: 0, optimizer: { type: 'adam', beta1: 0.9, beta2: 0.999 }, learningRate: 0.05, steps: Math.max(request.steps, 3000) });
+  return startFit(null, request);
+}
+
+async function startFit(event, given = null) {
+  event?.preventDefault();
   if (state.fit) return;
   if (state.x.length === 0) { setStatus('Add some points first.', true); return; }
-  const request = fitRequest();
+  const request = given ?? fitRequest();
   const controller = new AbortController();
   state.fit = { id: null, controller, request };
-  state.initial = [...request.initialParams];
+  state.initial = request.initialParams ? [...request.initialParams] : null;
   $('fit-button').disabled = true;
   $('final-loss').textContent = '–';
   $('fit-links').replaceChildren();
@@ -491,6 +576,16 @@ async function cancelFit() {
   }
 }
 
+/** A fit's model in a few words: "degree 2", "8 ReLUs", "mlp 16-16 tanh", "linear", or the formula. */
+function describeModel(request) {
+  const m = request.model;
+  if (!m) return `degree ${request.degree}`;
+  if (m.type === 'relu') return `${m.units} ReLU${m.units === 1 ? '' : 's'}`;
+  if (m.type === 'mlp') return `mlp ${(m.layers || []).join('-')} ${m.activation || 'relu'}`;
+  if (m.type === 'linear') return 'linear';
+  return m.formula || 'formula';
+}
+
 async function loadRecent() {
   const list = $('recent');
   try {
@@ -501,7 +596,7 @@ async function loadRecent() {
       title.textContent = `${fit.label || fit.id} — ${fit.status}${fit.loss !== null && fit.loss !== undefined ? ', loss ' + format4(fit.loss) : ''}`;
       const meta = document.createElement('div');
       meta.className = 'meta';
-      meta.textContent = `degree ${fit.request.degree}, ${fit.request.loss}, ${fit.request.points} points, ${new Date(fit.createdAt).toLocaleString()}`;
+      meta.textContent = `${describeModel(fit.request)}, ${fit.request.loss}, ${fit.request.points} points, ${new Date(fit.createdAt).toLocaleString()}`;
       const links = document.createElement('div');
       links.append(...fitLinks(fit.id));
       li.append(title, meta, links);
@@ -526,6 +621,10 @@ function showFieldsFor(select) {
 function init() {
   for (let d = 0; d <= MAX_DEGREE; d++) $('degree').append(new Option(String(d), String(d), d === 2, d === 2));
   $('degree').addEventListener('change', () => setDegree(degree()));
+  $('model').addEventListener('change', () => ($('model').value === 'relu' ? setReluModel(Number($('units').value)) : setPolynomialModel(degree())));
+  $('units').addEventListener('change', () => setReluModel(Number($('units').value)));
+  $('fit-relus-units').addEventListener('input', () => { $('fit-relus-count').textContent = $('fit-relus-units').value; });
+  $('fit-relus-button').addEventListener('click', fitRelus);
   $('loss').addEventListener('change', () => { $('huber-field').hidden = lossKind() !== 'huber'; update(); });
   $('huber-delta').addEventListener('input', update);
   $('lesson-points').addEventListener('click', () => {
