@@ -432,7 +432,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         }
         // Binary COPY: thousands of fits and their points in two round trips, inside the batch's transaction.
         await using (var copy = await conn.BeginBinaryImportAsync(
-            "COPY fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, request_hash) FROM STDIN (FORMAT BINARY)", ct))
+            "COPY fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, request_hash, trace_parent) FROM STDIN (FORMAT BINARY)", ct))
         {
             foreach (var fit in fits)
             {
@@ -449,6 +449,8 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
                 await copy.WriteAsync(fit.X.Length, NpgsqlTypes.NpgsqlDbType.Integer, ct);
                 await copy.WriteAsync(batch.Id, NpgsqlTypes.NpgsqlDbType.Text, ct);
                 await copy.WriteAsync(fit.RequestHash, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                if (fit.TraceParent is null) await copy.WriteNullAsync(ct);
+                else await copy.WriteAsync(fit.TraceParent, NpgsqlTypes.NpgsqlDbType.Text, ct);
             }
             await copy.CompleteAsync(ct);
         }

@@ -410,11 +410,11 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             ("$request", batch.RequestJson), ("$key", batch.IdempotencyKey), ("$hash", batch.RequestHash));
         // One prepared pair of statements for all the fits: thousands of rows in one transaction.
         await using var insert = Command(conn, tx, """
-            INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, request_hash)
-            VALUES ($id, $t, 0, $steps, $every, $created, $request, $label, $points, $batch, $hash);
+            INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, request_hash, trace_parent)
+            VALUES ($id, $t, 0, $steps, $every, $created, $request, $label, $points, $batch, $hash, $trace);
             INSERT INTO fit_points (fit_id, x, y, w) VALUES ($id, $x, $y, $w);
             """, ("$id", ""), ("$t", ""), ("$steps", 0), ("$every", 0), ("$created", 0L), ("$request", ""), ("$label", null),
-            ("$points", 0), ("$batch", batch.Id), ("$hash", ""), ("$x", Array.Empty<byte>()), ("$y", Array.Empty<byte>()), ("$w", null));
+            ("$points", 0), ("$batch", batch.Id), ("$hash", ""), ("$trace", null), ("$x", Array.Empty<byte>()), ("$y", Array.Empty<byte>()), ("$w", null));
         foreach (var fit in fits)
         {
             var p = insert.Parameters;
@@ -427,6 +427,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             p["$label"].Value = (object?)fit.Label ?? DBNull.Value;
             p["$points"].Value = fit.X.Length;
             p["$hash"].Value = fit.RequestHash;
+            p["$trace"].Value = (object?)fit.TraceParent ?? DBNull.Value;
             p["$x"].Value = DoubleBlobs.ToBytes(fit.X);
             p["$y"].Value = DoubleBlobs.ToBytes(fit.Y);
             p["$w"].Value = WeightsBlob(fit.Weights) ?? DBNull.Value;

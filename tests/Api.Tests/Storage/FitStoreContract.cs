@@ -64,6 +64,23 @@ public abstract class FitStoreContract
     }
 
     [ConditionalFact]
+    public async Task TheTraceParentIsStoredWithAFitAndWithEachFitOfABatch()
+    {
+        var store = await NewStoreAsync();
+        const string single = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        const string batched = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        var fit = AFit() with { TraceParent = single };
+        await store.CreateAsync(fit, None);
+        var batchId = Guid.NewGuid().ToString("N");
+        List<NewFit> batchFits = [AFit() with { BatchId = batchId, TraceParent = batched }, AFit() with { BatchId = batchId }];
+        await store.CreateBatchAsync(ABatch(batchId), batchFits, None);
+
+        Assert.Equal(single, (await store.GetForWorkerAsync(fit.Id, None))!.TraceParent);
+        Assert.Equal(batched, (await store.GetForWorkerAsync(batchFits[0].Id, None))!.TraceParent);
+        Assert.Null((await store.GetForWorkerAsync(batchFits[1].Id, None))!.TraceParent);
+    }
+
+    [ConditionalFact]
     public async Task RetentionRemovesFitsOfAStatusEndedBeforeTheCutOffOldestFirstInBoundedBatches()
     {
         var store = await NewStoreAsync();
