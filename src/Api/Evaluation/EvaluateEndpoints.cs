@@ -46,9 +46,7 @@ public static class EvaluateEndpoints
         else if (model is not null) formula = FitValidator.ValidateModel(request.Degree, model, errors);
         else FitValidator.ValidateDegree(request.Degree, errors);
         FitValidator.ValidateLoss(request.Loss, request.HuberDelta, errors, request.Y);
-        var points = request.X is { } given ? given.AsRows ? given.Count : given.Values.Length : (int?)null;
-        FitValidator.ValidateWeights(request.Weights, points, errors);
-        if (isNetwork && request.Weights is not null) errors.Add("weights", "apply to polynomial and formula models, not yet to networks");
+        FitValidator.ValidateWeights(request.Weights, request.X?.Count, isNetwork, errors);
         if (request.Params is null) errors.Add("params", "is required");
         var count = network?.ParameterCount(features) ?? formula?.Parameters.Count ?? (request.Degree is >= 0 and <= FitValidator.MaxDegree ? request.Degree + 1 : null);
         FitValidator.ValidateParams(request.Params, isNetwork && network is null ? null : count,

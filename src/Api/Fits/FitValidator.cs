@@ -43,7 +43,7 @@ public static class FitValidator
         if (model?.Type is { } type && !NetworkModels.Types.Contains(type)) errors.Add("model.type", $"must be one of {string.Join(", ", NetworkModels.Types)}");
         var isNetwork = NetworkModels.IsNetwork(model);
         var x = ValidateX(request.X, y, limits, errors, rowsAllowed: isNetwork);
-        var points = request.X is { } given ? given.AsRows ? given.Count : given.Values.Length : 0;
+        var points = request.X?.Count ?? 0;
         var features = request.X is { AsRows: true } rows ? rows.Features : 1;
         var degree = model is null ? request.Degree ?? DefaultDegree : request.Degree;
         Formula? formula = null;
@@ -55,9 +55,7 @@ public static class FitValidator
         }
         else if (model?.Type is null or NetworkModels.Formula) formula = ValidateModel(degree, model, errors);
         else ValidateModel(degree, null, errors);
-        ValidateWeights(request.Weights, request.X is null ? null : points, errors);
-        // The network kernel computes the plain mean of its batch's losses (the engine refuses weights there too).
-        if (isNetwork && request.Weights is not null) errors.Add("weights", "apply to polynomial and formula models, not yet to networks");
+        ValidateWeights(request.Weights, request.X?.Count, isNetwork, errors);
         var loss = request.Loss ?? DefaultLoss;
         ValidateLoss(loss, request.HuberDelta, errors, y);
         if (!isNetwork)
@@ -271,10 +269,18 @@ public static class FitValidator
             spec.HistoryPerEpoch ?? false);
     }
 
-    /// <summary><c>weights</c>, when given: one per point, finite, ≥ 0, with a finite positive sum (the engine's rule).</summary>
-    public static void ValidateWeights(double[]? weights, int? points, ValidationErrors errors)
+    /// <summary>
+    /// <c>weights</c>, when given: one per point, finite, ≥ 0, with a finite positive sum (the engine's rule), and not for a
+    /// network model (its kernel computes the plain mean of a batch's losses; the engine refuses them there too).
+    /// </summary>
+    public static void ValidateWeights(double[]? weights, int? points, bool isNetwork, ValidationErrors errors)
     {
         if (weights is null) return;
+        if (isNetwork)
+        {
+            errors.Add("weights", "apply to polynomial and formula models, not yet to networks");
+            return;
+        }
         var found = new List<(string Field, string Message)>();
         FitProblemValidator.ValidateWeights(weights, points, found);
         foreach (var (field, message) in found) errors.Add(field, message);
@@ -307,7 +313,7 @@ public static class FitValidator
                 errors.Add("x", $"row {bad / x.Features}, value {bad % x.Features} is not finite");
             if (errors.Any) return null;
         }
-        var count = x is null ? (int?)null : x.AsRows ? x.Count : x.Values.Length;
+        var count = x?.Count;
         ValidatePoints(x is null ? null : x.AsRows ? null : x.Values, count, y, limits, errors);
         return errors.Any ? null : x!.Values;
     }

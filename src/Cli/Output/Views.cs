@@ -124,7 +124,6 @@ internal static class Views
     public static string Sparkline(IReadOnlyList<double?> values, int width)
     {
         if (values.Count == 0 || width < 1) return "";
-        static bool Finite(double? v) => v is { } d && double.IsFinite(d);
         var finite = values.Where(Finite).Select(v => v!.Value).ToList();
         if (finite.Count == 0) return "";
         var logScale = finite.All(v => v > 0);
@@ -157,13 +156,16 @@ internal static class Views
         return line.ToString();
     }
 
+    /// <summary>A loss the service reported as a finite number (it writes a non-finite one as null).</summary>
+    private static bool Finite(double? value) => value is { } v && double.IsFinite(v);
+
     /// <summary>The loss under a live progress bar: its first and last values either side of its <see cref="Sparkline"/>.</summary>
     public static void LossLine(IAnsiConsole console, FitResource fit)
     {
-        if (fit.History is not { Length: > 1 } history || !history.Any(v => v is { } d && double.IsFinite(d))) return;
+        if (fit.History is not { Length: > 1 } history || !history.Any(Finite)) return;
         var width = Math.Clamp(console.Profile.Width - 30, 10, 100);
-        var first = history.First(v => v is { } d && double.IsFinite(d))!.Value;
-        var last = history.Last(v => v is { } d && double.IsFinite(d))!.Value;
+        var first = history.First(Finite)!.Value;
+        var last = history.Last(Finite)!.Value;
         var more = fit.HistoryTruncated == true ? " (first entries)" : "";
         console.MarkupLine(Markup.Escape($"loss {Number(first)} {Sparkline(history, width)} {Number(last)}{more}"));
     }
