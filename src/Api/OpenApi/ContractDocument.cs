@@ -41,6 +41,28 @@ public sealed class ContractDocument(ApiKeys keys) : IDocumentFilter
 
     private const string BatchFitRequest = "BatchFitRequest";
 
+    /// <summary>
+    /// A property that may be null and holds a component is written <c>{type: object, nullable: true, oneOf: [$ref]}</c>; under
+    /// OpenAPI 3.0.3, <c>nullable</c> adds null only to the <c>type</c> of its own schema object, so a strict validator still
+    /// requires the <c>oneOf</c> branch, the component, to accept null. Such components are therefore nullable themselves
+    /// (an object where one is present is checked in full; null is what the property's own schema allows anyway).
+    /// </summary>
+    private static void NullableReferences(IDictionary<string, IOpenApiSchema> schemas)
+    {
+        var referenced = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var schema in schemas.Values.OfType<OpenApiSchema>())
+        {
+            foreach (var property in (schema.Properties?.Values ?? []).OfType<OpenApiSchema>())
+            {
+                if (property.Type?.HasFlag(JsonSchemaType.Null) == true && property.OneOf is [OpenApiSchemaReference { Reference.Id: { } id }]) referenced.Add(id);
+            }
+        }
+        foreach (var id in referenced)
+        {
+            if (schemas.TryGetValue(id, out var found) && found is OpenApiSchema component) component.Type = (component.Type ?? JsonSchemaType.Object) | JsonSchemaType.Null;
+        }
+    }
+
     public void Apply(OpenApiDocument document, DocumentFilterContext context)
     {
         document.Servers =
@@ -52,6 +74,7 @@ public sealed class ContractDocument(ApiKeys keys) : IDocumentFilter
         var schemas = document.Components?.Schemas;
         if (schemas is null) return;
         BatchItems(schemas);
+        NullableReferences(schemas);
         foreach (var name in new[] { "ProblemDetails", "HttpValidationProblemDetails" })
         {
             if (!schemas.TryGetValue(name, out var found) || found is not OpenApiSchema problem || problem.Properties is null) continue;
