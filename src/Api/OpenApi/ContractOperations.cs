@@ -78,6 +78,11 @@ public sealed class ContractOperations : IOperationFilter
                 SetJson(responses, "200", context, typeof(HistoryPage));
                 Problem(responses, 406, "`Accept` names neither JSON nor CSV.");
                 break;
+            case "PredictWithFit":
+                // JSON by default, CSV when Accept asks for it: both, JSON first (the endpoint's two Produces of 200 keep only the last).
+                Content(responses, "200", "text/csv", Text("`x,y` rows after a header line (`x0,x1,…,y` for rows of x; a `probability` column with loss bce)."));
+                SetJson(responses, "200", context, typeof(PredictResult));
+                break;
             case "GetBatchResults":
                 responses["200"] = new OpenApiResponse
                 {

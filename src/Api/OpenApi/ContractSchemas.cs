@@ -128,6 +128,7 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
                     "(the learning-rate finder found no rate for `\"auto\"`, or the fit crashed the worker repeatedly); `error` says why.");
                 Describe(s, "optimum", "Null while queued or running, for failed, cancelled and formula fits, and when it cannot be computed (see `optimumError`).");
                 NullableItems(s, "params");
+                Enum(s, "optimumStatus", ContractValues.OptimumStatuses);
                 break;
             case "FitSpec":
                 Enum(s, "solver", ContractValues.Solvers);

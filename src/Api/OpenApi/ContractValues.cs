@@ -24,6 +24,9 @@ public static class ContractValues
     /// <summary>A finder run's <c>stopReason</c>: <c>exploded</c> is the usual end (the smoothed loss passed 4× its best).</summary>
     public static readonly string[] FinderStopReasons = ["exploded", "diverged", "steps", "cancelled", "error"];
 
+    /// <summary>A fit's <c>optimumStatus</c>: whether <c>optimum</c> is coming, there, failed (see <c>optimumError</c>) or not computed for this model.</summary>
+    public static readonly string[] OptimumStatuses = [Fits.OptimumStatuses.Pending, Fits.OptimumStatuses.Ready, Fits.OptimumStatuses.Failed, Fits.OptimumStatuses.NotApplicable];
+
     /// <summary>A batch's <c>status</c>.</summary>
     public static readonly string[] BatchStatuses = ["queued", "running", "completed"];
 

@@ -97,6 +97,12 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.Service factory) :
         Assert.Contains("optimum", Schema(doc, "FitResource")["required"]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.DoesNotContain("history", Schema(doc, "FitResource")["required"]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Equal(ContractValues.FitStatuses, fit["status"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
+        Assert.Equal(["pending", "ready", "failed", "notApplicable"], fit["optimumStatus"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
+        // OpenAPI 3.0.3: nullable adds null only to its own schema object, so the component behind a nullable property must take null too.
+        foreach (var component in new[] { "OptimumDto", "FitStatistics", "LeastSquaresStatistics", "LearningRateSuggestions" })
+        {
+            Assert.True(Schema(doc, component)["nullable"]?.GetValue<bool>() == true, component);
+        }
     }
 
     [Fact]
@@ -145,6 +151,9 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.Service factory) :
         {
             Assert.Equal("binary", Operation(doc, plot, "get")["responses"]!["200"]!["content"]!["image/svg+xml"]!["schema"]!["format"]!.GetValue<string>());
         }
+        var predictions = Operation(doc, "/v1/fits/{id}/predict", "post")["responses"]!["200"]!["content"]!.AsObject();
+        Assert.Equal(["application/json", "text/csv"], predictions.Select(c => c.Key));
+        Assert.Equal("#/components/schemas/PredictResult", predictions["application/json"]!["schema"]!["$ref"]!.GetValue<string>());
         var csvBody = Operation(doc, "/v1/fits", "post")["requestBody"]!["content"]!["text/csv"]!["schema"]!;
         Assert.Equal("string", csvBody["type"]!.GetValue<string>());
     }
