@@ -51,11 +51,14 @@ public static class BatchEndpoints
 
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelBatch")
             .WithSummary("Cancel every fit of a batch that has not ended")
+            .WithDescription("`202` with the batch: its queued fits end as cancelled at once, its running fits within a moment, keeping " +
+                "their progress. `409` when every fit of the batch has already ended.")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapDelete("/{id}", Delete).WithName("DeleteBatch")
             .WithSummary("Delete a batch and all its fits (cancelling them first)")
+            .WithDescription("`204`: fits still queued or running are cancelled (without webhooks), then the batch and its fits, with their points and histories, are removed; its id is then `404`.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         return group;

@@ -52,6 +52,7 @@ public static class LearningRateFinderEndpoints
 
         group.MapDelete("/{id}", Delete).WithName("DeleteLearningRateFinder")
             .WithSummary("Delete a learning-rate finder run")
+            .WithDescription("`204`: the run is cancelled if it has not ended, then removed with its points and curve; its id is then `404`.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         return group;

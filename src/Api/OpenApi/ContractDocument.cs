@@ -42,22 +42,27 @@ public sealed class ContractDocument(ApiKeys keys) : IDocumentFilter
     private const string BatchFitRequest = "BatchFitRequest";
 
     /// <summary>
-    /// A property that may be null and holds a component is written <c>{type: object, nullable: true, oneOf: [$ref]}</c>; under
-    /// OpenAPI 3.0.3, <c>nullable</c> adds null only to the <c>type</c> of its own schema object, so a strict validator still
-    /// requires the <c>oneOf</c> branch, the component, to accept null. Such components are therefore nullable themselves
-    /// (an object where one is present is checked in full; null is what the property's own schema allows anyway).
+    /// A property that may be null and holds a component is a plain <c>$ref</c> to that component, and the component is nullable.
+    /// Under OpenAPI 3.0.3 <c>nullable</c> adds null only to the <c>type</c> of its own schema object, so the usual wrapper
+    /// <c>{type: object, nullable: true, oneOf: [$ref]}</c> still sends null through the component, which refused it: strict
+    /// validators (openapi-schema-validator, Redocly) rejected every null optimum. A wrapper that keeps <c>type</c> makes NSwag
+    /// invent a class per property, one without <c>type</c> is invalid, so the component says it: where it is present it is
+    /// checked in full, and NSwag, Kiota and openapi-typescript read the property as the component's type or null.
     /// </summary>
     private static void NullableReferences(IDictionary<string, IOpenApiSchema> schemas)
     {
-        var referenced = new HashSet<string>(StringComparer.Ordinal);
+        var nullable = new HashSet<string>(StringComparer.Ordinal);
         foreach (var schema in schemas.Values.OfType<OpenApiSchema>())
         {
-            foreach (var property in (schema.Properties?.Values ?? []).OfType<OpenApiSchema>())
+            foreach (var (name, property) in (schema.Properties ?? new Dictionary<string, IOpenApiSchema>()).ToList())
             {
-                if (property.Type?.HasFlag(JsonSchemaType.Null) == true && property.OneOf is [OpenApiSchemaReference { Reference.Id: { } id }]) referenced.Add(id);
+                if (property is not OpenApiSchema { OneOf: [OpenApiSchemaReference { Reference.Id: { } id } reference] } wrapper ||
+                    wrapper.Type?.HasFlag(JsonSchemaType.Null) != true) continue;
+                nullable.Add(id);
+                schema.Properties![name] = reference;
             }
         }
-        foreach (var id in referenced)
+        foreach (var id in nullable)
         {
             if (schemas.TryGetValue(id, out var found) && found is OpenApiSchema component) component.Type = (component.Type ?? JsonSchemaType.Object) | JsonSchemaType.Null;
         }

@@ -126,7 +126,6 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
                 Describe(s, "stopReason", "Null until the fit has ended. `solverFailed`: `solver: \"exact\"` could not verify an optimum " +
                     "(e.g. its params overflow a double); status failed, `error` and `optimumError` say why. `error`: the worker could not run it " +
                     "(the learning-rate finder found no rate for `\"auto\"`, or the fit crashed the worker repeatedly); `error` says why.");
-                Describe(s, "optimum", "Null while queued or running, for failed, cancelled and formula fits, and when it cannot be computed (see `optimumError`).");
                 NullableItems(s, "params");
                 Enum(s, "optimumStatus", ContractValues.OptimumStatuses);
                 break;
@@ -155,7 +154,6 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
                 break;
             case "OptimumDto":
                 // A singular Vandermonde matrix has an infinite condition number, written as null.
-                MakeNullable(s, "conditionNumber");
                 MakeNullable(s, "conditionNumber");
                 MakeNullable(s, "scaledConditionNumber");
                 break;
