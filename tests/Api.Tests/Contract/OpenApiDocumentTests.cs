@@ -171,6 +171,34 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.Service factory) :
     }
 
     [Fact]
+    public async Task DocsApiMdExplainsEveryEnumeratedValueAndProblemType()
+    {
+        var doc = await Served();
+        var apiMd = await File.ReadAllTextAsync(Path.Combine(Path.GetDirectoryName(CommittedPath())!, "api.md"));
+        var values = new SortedSet<string>(StringComparer.Ordinal);
+        void Collect(JsonNode? node)
+        {
+            switch (node)
+            {
+                case JsonObject o:
+                    if (o["enum"] is JsonArray e) values.UnionWith(e.OfType<JsonValue>().Select(v => v.GetValue<string>()));
+                    foreach (var (_, child) in o) Collect(child);
+                    break;
+                case JsonArray a:
+                    foreach (var child in a) Collect(child);
+                    break;
+            }
+        }
+        Collect(doc["components"]);
+        Collect(doc["paths"]);
+
+        Assert.Contains("bce", values);
+        Assert.All(values, v => Assert.True(apiMd.Contains($"`{v}`", StringComparison.Ordinal), $"docs/api.md does not name the enumerated value `{v}`"));
+        Assert.All(ContractValues.ProblemTypes, t => Assert.True(apiMd.Contains($"| {t.Key} |", StringComparison.Ordinal) && apiMd.Contains(t.Value, StringComparison.Ordinal),
+            $"docs/api.md does not list problem type {t.Key} {t.Value}"));
+    }
+
+    [Fact]
     public async Task WithKeysConfiguredTheDocumentRequiresAKey()
     {
         await using var keyed = new FitServiceFactory(Keys.Configured(("Workers:Count", "0")));
