@@ -11,6 +11,7 @@ public static class ClientTools
 {
     public const string NSwagVersion = "14.7.1", KiotaVersion = "1.38.0";
     public const string OpenApiTypeScriptVersion = "7.13.0", OpenApiFetchVersion = "0.17.0", TypeScriptVersion = "5.9.3", RedoclyVersion = "2.77.0";
+    public const string SpectralVersion = "6.16.3";
 
     /// <summary>Kiota's C# runtime libraries, as `kiota info -l CSharp` names them for the generator above.</summary>
     public const string KiotaLibrariesVersion = "2.1.2";
@@ -48,6 +49,7 @@ public static class ClientTools
             var wanted = new (string Name, string Version)[]
             {
                 ("openapi-typescript", OpenApiTypeScriptVersion), ("openapi-fetch", OpenApiFetchVersion), ("typescript", TypeScriptVersion), ("@redocly/cli", RedoclyVersion),
+                ("@stoplight/spectral-cli", SpectralVersion),
             };
             if (wanted.All(p => InstalledVersion(p.Name) == p.Version)) return;
             Directory.CreateDirectory(Path.Combine(Folder, "npm"));

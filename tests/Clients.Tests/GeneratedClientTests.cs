@@ -136,4 +136,18 @@ public sealed class GeneratedClientTests(GeneratedClientTests.LiveService live) 
 
         Assert.DoesNotContain(" error ", output.ToLower(CultureInfo.InvariantCulture));
     }
+
+    [Fact]
+    public async Task TheServedDocumentPassesSpectralsOasRulesetWithoutErrors()
+    {
+        await ClientTools.EnsureNpmAsync();
+        var ruleset = Path.Combine(live.Work, "spectral.yaml");
+        await File.WriteAllTextAsync(ruleset, "extends: [\"spectral:oas\"]\n");
+
+        // --fail-severity error: spectral exits non-zero (and RunAsync throws with its report) on any error; warnings are printed.
+        var output = await ClientTools.RunAsync(ClientTools.NodeBin("spectral"), ["lint", live.Document, "--ruleset", ruleset, "--fail-severity", "error"],
+            live.Work, Generous);
+
+        Assert.DoesNotContain(" error ", output);
+    }
 }

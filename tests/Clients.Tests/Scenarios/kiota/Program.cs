@@ -86,6 +86,30 @@ relu = await UntilAsync(async () => (await client.V1.Fits[relu.Id!].GetAsync(Wai
 Check(relu.Status == FitResource_status.Succeeded && relu.Params!.Count == 25, "eight ReLUs fitted: 25 params");
 Check(relu.ParamsByLayer!.Select(l => l.Name).SequenceEqual(["0.weight", "0.bias", "2.weight", "2.bias"]), "the params by layer, named as PyTorch's state_dict");
 
+Check(relu.Optimum is null && relu.OptimumStatus == FitResource_optimumStatus.NotApplicable, "a network fit reads back a null optimum");
+
+// Evaluate at the relu fit's params: the loss the fit reported.
+var evaluated = (await client.V1.Evaluate.PostAsync(new EvaluateRequest
+{
+    X = new EvaluateRequest.EvaluateRequest_x { Double = Of(Numbers("x")) }, Y = Of(Numbers("y")), Model = new ModelDto { Type = ModelDto_type.Relu, Units = 8 },
+    Loss = EvaluateRequest_loss.Mse, Params = relu.Params,
+}))!;
+Check(Math.Abs(evaluated.Loss!.Value - relu.Loss!.Value) <= 1e-9 * Math.Max(1, relu.Loss.Value), "evaluate at the relu fit's params gives its loss");
+var predicted = (await client.V1.Fits[relu.Id!].Predict.PostAsync(new PredictRequest { X = new PredictRequest.PredictRequest_x { Double = Of([0.5, 1.5]) } }))!;
+Check(predicted.Y!.Count == 2 && predicted.Y.All(y => y is not null) && predicted.Probabilities is null, "a prediction of the relu fit, read as JSON");
+
+// An mlp with bce on rows of x: the body sent as JSON by hand (see Scenario.MlpBceJson), the answer read by the client.
+var post = client.V1.Fits.ToPostRequestInformation(new FitRequest(), Wait);
+post.SetStreamContent(new MemoryStream(Encoding.UTF8.GetBytes(MlpBceJson(label))), "application/json");
+var mlp = (await adapter.SendAsync(post, FitResource.CreateFromDiscriminatorValue))!;
+mlp = await UntilAsync(async () => (await client.V1.Fits[mlp.Id!].GetAsync(Wait))!, f => ended.Contains(f.Status!.Value), "the mlp fit");
+Check(mlp.Status == FitResource_status.Succeeded && mlp.Request!.Loss == FitSpec_loss.Bce && mlp.Request.Features == 2, "an mlp with bce fitted on rows of two features");
+Check(mlp.ParamsByLayer!.Count == 4 && mlp.Standardization is not null && mlp.Optimum is null, "its params by layer and its standardization");
+var predictRows = client.V1.Fits[mlp.Id!].Predict.ToPostRequestInformation(new PredictRequest());
+predictRows.SetStreamContent(new MemoryStream(Encoding.UTF8.GetBytes("{\"x\": [[0, 0], [3, 3]]}")), "application/json");
+var onRows = (await adapter.SendAsync(predictRows, PredictResult.CreateFromDiscriminatorValue))!;
+Check(onRows.Probabilities!.Count == 2 && onRows.Probabilities[0] < onRows.Probabilities[1], "predictions on rows read probabilities");
+
 // A validation error, read as problem details.
 try
 {

@@ -80,6 +80,32 @@ relu = await UntilAsync(() => client.GetFitAsync(relu.Id, "wait=30", null), f =>
 Check(relu.Status == FitResourceStatus.Succeeded && relu.Params.Count == 25, "eight ReLUs fitted: 25 params");
 Check(relu.ParamsByLayer.Select(l => l.Name).SequenceEqual(["0.weight", "0.bias", "2.weight", "2.bias"]), "the params by layer, named as PyTorch's state_dict");
 
+Check(relu.Optimum is null && relu.OptimumStatus == FitResourceOptimumStatus.NotApplicable, "a network fit reads back a null optimum");
+
+// Evaluate at the relu fit's params: the loss the fit reported.
+var evaluated = await client.EvaluateAsync(new EvaluateRequest
+{
+    X = Numbers("x"), Y = Numbers("y"), Model = new ModelDto { Type = ModelDtoType.Relu, Units = 8 }, Loss = EvaluateRequestLoss.Mse,
+    Params = relu.Params.Select(p => p!.Value).ToList(),
+});
+Check(Math.Abs(evaluated.Loss!.Value - relu.Loss!.Value) <= 1e-9 * Math.Max(1, relu.Loss.Value), "evaluate at the relu fit's params gives its loss");
+var predicted = await client.PredictWithFitAsync(relu.Id, null, new PredictRequest { X = [0.5, 1.5] });
+Check(predicted.Y.Count == 2 && predicted.Y.All(y => y is not null) && predicted.Probabilities is null, "a prediction of the relu fit, read as JSON");
+
+// An mlp with bce on rows of x: sent as JSON by hand (see Scenario.MlpBceJson), read with the client.
+using (var post = new HttpRequestMessage(HttpMethod.Post, $"{baseUrl}/v1/fits") { Content = new StringContent(MlpBceJson(label), Encoding.UTF8, "application/json") })
+{
+    post.Headers.Add("Prefer", "wait=30");
+    var answer = await http.SendAsync(post);
+    var id = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+    var mlp = await UntilAsync(() => client.GetFitAsync(id, "wait=30", null), f => ended.Contains(f.Status), "the mlp fit");
+    Check(mlp.Status == FitResourceStatus.Succeeded && mlp.Request.Loss == FitSpecLoss.Bce && mlp.Request.Features == 2, "an mlp with bce fitted on rows of two features");
+    Check(mlp.ParamsByLayer.Count == 4 && mlp.Standardization is not null && mlp.Optimum is null, "its params by layer and its standardization");
+    using var predict = new HttpRequestMessage(HttpMethod.Post, $"{baseUrl}/v1/fits/{id}/predict") { Content = new StringContent("{\"x\": [[0, 0], [3, 3]]}", Encoding.UTF8, "application/json") };
+    var probabilities = JsonDocument.Parse(await (await http.SendAsync(predict)).Content.ReadAsStringAsync()).RootElement.GetProperty("probabilities");
+    Check(probabilities.GetArrayLength() == 2 && probabilities[0].GetDouble() < probabilities[1].GetDouble(), "predictions on rows read probabilities");
+}
+
 // A validation error, read as problem details.
 try
 {

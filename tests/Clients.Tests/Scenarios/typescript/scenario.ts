@@ -107,6 +107,33 @@ const predicted = await client.POST("/v1/fits/{id}/predict", { params: { path: {
 // The answer may be JSON or CSV (by Accept), so its type is a union: JSON here.
 check((predicted.data as unknown as { y: (number | null)[] }).y.length === 1, "a prediction on rows");
 
+// A sum of four ReLUs, its null optimum, and evaluate at its params.
+const reluSubmitted = await client.POST("/v1/fits", {
+  params: { header: wait },
+  body: { x: lesson.x, y: lesson.y, model: { type: "relu", units: 4 }, learningRate: 0.05, steps: 300, seed: 0, optimizer: { type: "adam" }, label },
+});
+const relu = await waitForFit(reluSubmitted.data!.id);
+check(relu.status === "succeeded" && relu.optimum === null && relu.optimumStatus === "notApplicable", "a relu fit reads back a null optimum");
+const evaluated = await client.POST("/v1/evaluate", {
+  body: { x: lesson.x, y: lesson.y, model: { type: "relu", units: 4 }, loss: "mse", params: relu.params!.map((p) => p!) },
+});
+check(Math.abs(evaluated.data!.loss! - relu.loss!) <= 1e-9 * Math.max(1, relu.loss!), "evaluate at the relu fit's params gives its loss");
+
+// An mlp with bce on rows of x, and predictions on rows with probabilities.
+const rowsX = [[0, 0], [0, 1], [1, 0], [1, 1], [2, 0], [0, 2], [2, 1], [1, 2], [2, 2], [3, 1], [1, 3], [3, 3]];
+const mlpSubmitted = await client.POST("/v1/fits", {
+  params: { header: wait },
+  body: {
+    x: rowsX, y: rowsX.map(([a, b]) => (a + b > 2 ? 1 : 0)), model: { type: "mlp", layers: [4], activation: "tanh" }, loss: "bce", learningRate: 0.05,
+    standardize: true, batchSize: 4, shuffle: true, seed: 1, epochs: 60, optimizer: { type: "adam" }, label,
+  },
+});
+const mlp = await waitForFit(mlpSubmitted.data!.id);
+check(mlp.status === "succeeded" && mlp.request.loss === "bce" && mlp.paramsByLayer!.length === 4 && mlp.standardization != null, "an mlp with bce fitted on rows");
+const onRows = await client.POST("/v1/fits/{id}/predict", { params: { path: { id: mlp.id } }, body: { x: [[0, 0], [3, 3]] } });
+const probabilities = (onRows.data as components["schemas"]["PredictResult"]).probabilities!;
+check(probabilities.length === 2 && probabilities[0]! < probabilities[1]!, "predictions on rows read probabilities");
+
 // A validation error, read as problem details.
 const invalid = await client.POST("/v1/fits", { body: { x: [1, 2, 3], y: [1, 2], degree: 2, loss: "mse", learningRate: 0.1, steps: 10 } });
 const problem = invalid.error as components["schemas"]["HttpValidationProblemDetails"] | undefined;
