@@ -4,6 +4,7 @@ using FitService.Api.Batches;
 using FitService.Api.Fits;
 using FitService.Api.LearningRates;
 using FitService.Api.Tests.Infrastructure;
+using FitService.Api.Tests.Security;
 using FitService.Engine;
 
 namespace FitService.Api.Tests.Contract;
@@ -113,6 +114,46 @@ public sealed class IdempotencyTests(IdempotencyTests.Service factory) : IClassF
 
         Assert.Equal(HttpStatusCode.Accepted, fit.StatusCode);
         Assert.Equal(HttpStatusCode.Conflict, finder.StatusCode);
+    }
+
+    [Fact]
+    public async Task ConcurrentRetriesOfAFinderRunCreateOneRun()
+    {
+        var key = Guid.NewGuid().ToString();
+        var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Post("/v1/lr-finder", Finder(40), key)));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+        var ids = await Task.WhenAll(responses.Select(async r => (await r.Content.ReadFromJsonAsync<LearningRateFinderResource>(TestApi.Json))!.Id));
+        Assert.Single(ids.Distinct());
+        Assert.Equal(5, responses.Count(r => r.Headers.Contains(IdempotencyKey.ReplayedHeader)));
+    }
+
+    [Theory]
+    [InlineData("/v1/batches")]
+    [InlineData("/v1/lr-finder")]
+    public async Task OneKeyUsedByTwoTenantsCreatesOneResourceForEach(string path)
+    {
+        await using var keyed = new FitServiceFactory(Keys.Configured(("Workers:Count", "0")));
+        var key = Guid.NewGuid().ToString();
+        async Task<(HttpStatusCode Status, string Id)> PostAs(string apiKey, object body)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+            request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+            var response = await keyed.CreateClient().WithKey(apiKey).SendAsync(request);
+            using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            return (response.StatusCode, json.RootElement.TryGetProperty("id", out var id) ? id.GetString()! : "");
+        }
+        object Body(int steps) => path.Contains("batches", StringComparison.Ordinal) ? Batch("idem-tenants-" + key, steps) : Finder(steps);
+
+        var acme = await PostAs(Keys.Acme, Body(30));
+        // The other tenant's first use of the key, with another body: its own resource, neither a replay nor a 409.
+        var globex = await PostAs(Keys.Globex, Body(40));
+        var acmeAgain = await PostAs(Keys.Acme, Body(30));
+
+        Assert.Equal(HttpStatusCode.Accepted, acme.Status);
+        Assert.Equal(HttpStatusCode.Accepted, globex.Status);
+        Assert.NotEqual(acme.Id, globex.Id);
+        Assert.Equal((HttpStatusCode.Accepted, acme.Id), acmeAgain);
     }
 
     [Theory]
