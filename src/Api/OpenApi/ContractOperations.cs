@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
@@ -113,6 +114,8 @@ public sealed class ContractOperations : IOperationFilter
             Content(responses, "200", "image/svg+xml", new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } }, replace: true);
         }
 
+        ParameterRules(operation, id);
+
         Problem(responses, 401, "The API key is missing or wrong; only when keys are configured.");
         AddHeaders(responses, "401", ("WWW-Authenticate", "`Bearer`."));
         Problem(responses, 429, "Too many requests per second for this tenant, or too many of its fits queued or running.");
@@ -133,6 +136,49 @@ public sealed class ContractOperations : IOperationFilter
             }
         }
         operation.Responses = Sorted(responses);
+    }
+
+    /// <summary>
+    /// The rules the handlers enforce on query parameters and headers, so that a value the schema allows is one the service
+    /// accepts (a fuzzer or a generated client takes the schema at its word).
+    /// </summary>
+    private static void ParameterRules(OpenApiOperation operation, string id)
+    {
+        foreach (var parameter in operation.Parameters!.OfType<OpenApiParameter>())
+        {
+            if (parameter.Schema is not OpenApiSchema schema) continue;
+            switch (id, parameter.Name)
+            {
+                case (_, IdempotencyHeader):
+                    schema.MaxLength = Fits.IdempotencyKey.MaxLength;
+                    schema.Pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+                    break;
+                case ("ListFits", "status"):
+                    schema.Enum = [.. ContractValues.FitStatuses.Select(v => (JsonNode)JsonValue.Create(v))];
+                    break;
+                case ("ListFits", "limit"):
+                    Range(schema, 1, Fits.FitEndpoints.MaxListLimit, Fits.FitEndpoints.DefaultListLimit);
+                    break;
+                case ("GetFitHistory", "offset"):
+                    schema.Minimum = "0";
+                    schema.Default = JsonValue.Create(0);
+                    break;
+                case ("GetFitHistory", "limit"):
+                    Range(schema, 1, Fits.FitEndpoints.MaxHistoryLimit, Fits.FitEndpoints.DefaultHistoryLimit);
+                    break;
+                case ("GetFitLossPlot", "scale"):
+                    schema.Enum = [JsonValue.Create("linear"), JsonValue.Create("log")];
+                    schema.Default = JsonValue.Create("linear");
+                    break;
+            }
+        }
+    }
+
+    private static void Range(OpenApiSchema schema, int minimum, int maximum, int fallback)
+    {
+        schema.Minimum = minimum.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        schema.Maximum = maximum.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        schema.Default = JsonValue.Create(fallback);
     }
 
     private const string IdempotencyHeader = Fits.IdempotencyKey.Header;

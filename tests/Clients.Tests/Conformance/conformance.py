@@ -452,10 +452,39 @@ def scenario():
     answer = call("GET", "/v1/no-such-thing", check=False)
     check_problem(f"GET /v1/no-such-thing -> {answer.status}", answer)
 
+    # Query parameters at the bounds and enum values their schemas allow are accepted; one step outside is a 400.
+    if "polynomial" in ids:
+        check_parameter_bounds(ids["polynomial"])
+
     # Deletes.
     for fit_id in list(ids.values())[:3]:
         call("DELETE", f"/v1/fits/{fit_id}")
         call("GET", f"/v1/fits/{fit_id}")  # 404
+
+
+def check_parameter_bounds(fit_id):
+    for template, item in DOC["paths"].items():
+        operation = item.get("get")
+        if operation is None or "{id}" in template and not template.startswith("/v1/fits/"):
+            continue
+        path = template.replace("{id}", fit_id)
+        for parameter in operation.get("parameters", []):
+            schema = parameter.get("schema", {})
+            if parameter["in"] != "query":
+                continue
+            allowed = [v for v in schema.get("enum", []) if v is not None]
+            allowed += [schema[k] for k in ("minimum", "maximum") if k in schema]
+            for value in allowed:
+                answer = call("GET", f"{path}?{parameter['name']}={value}")
+                if answer.status >= 400:
+                    fail(f"GET {path}?{parameter['name']}={value}: {answer.status} for a value the schema allows")
+            outside = [schema["minimum"] - 1] if "minimum" in schema else []
+            outside += [schema["maximum"] + 1] if "maximum" in schema else []
+            outside += ["no-such-value"] if "enum" in schema else []
+            for value in outside:
+                answer = call("GET", f"{path}?{parameter['name']}={value}")
+                if answer.status != 400:
+                    fail(f"GET {path}?{parameter['name']}={value}: {answer.status} for a value the schema refuses, expected 400")
 
 
 def coverage():
