@@ -7,7 +7,7 @@ Drives the service through every operation (every kind of fit and its ends, find
 pages, evaluate, predict, plots, deliveries, events, and problem details of every status it can answer) and checks each answer:
 its status is documented for the operation, its media type is documented for that status, its body is valid against that
 schema under OpenAPI 3.0.3 semantics (openapi-schema-validator's strict reading: `nullable` only adds null to the `type` of
-its own schema object), the headers it sends are documented, and every request the service accepted is valid against the
+its own schema object) and names no field the schema does not (problem details excepted), the headers it sends are documented, and every request the service accepted is valid against the
 request schema (a schema stricter than the service lies too). Prints one line per failure and "N answers validated";
 exits 1 on any failure.
 
@@ -54,9 +54,26 @@ def operation_for(method, path):
     return None, None
 
 
+def closed(node):
+    """The components with every object schema closed (additionalProperties: false), except problem details, whose extension
+    members (traceId, work, …) are open by design: an answer must not carry a field the document does not name."""
+    if isinstance(node, dict):
+        node = {k: closed(v) for k, v in node.items()}
+        if "properties" in node and "additionalProperties" not in node and "allOf" not in node:
+            node["additionalProperties"] = False
+        return node
+    if isinstance(node, list):
+        return [closed(v) for v in node]
+    return node
+
+
+CLOSED_COMPONENTS = {"schemas": {name: schema if "ProblemDetails" in name else closed(schema)
+                                 for name, schema in DOC["components"]["schemas"].items()}}
+
+
 def schema_validator(schema, write=False):
     root = dict(schema)
-    root["components"] = DOC["components"]
+    root["components"] = DOC["components"] if write else CLOSED_COMPONENTS
     cls = OAS30WriteValidator if write else OAS30ReadValidator
     return cls(root, format_checker=oas30_format_checker)
 
