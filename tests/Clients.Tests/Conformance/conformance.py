@@ -4,12 +4,13 @@
     python3 conformance.py BASE_URL OPENAPI_JSON
 
 Drives the service through every operation (every kind of fit and its ends, finder runs, batches and their results, history
-pages, evaluate, predict, plots, deliveries, events, and problem details of every status it can answer) and checks each answer:
-its status is documented for the operation, its media type is documented for that status, its body is valid against that
-schema under OpenAPI 3.0.3 semantics (openapi-schema-validator's strict reading: `nullable` only adds null to the `type` of
-its own schema object) and names no field the schema does not (problem details excepted), the headers it sends are documented, and every request the service accepted is valid against the
-request schema (a schema stricter than the service lies too). Prints one line per failure and "N answers validated";
-exits 1 on any failure.
+pages, evaluate, predict, plots, deliveries, events, odd requests, and problem details of every status it can answer) and
+checks each answer: its status is documented for the operation, its media type is documented for that status, its body is
+valid against that schema under OpenAPI 3.0.3 semantics (openapi-schema-validator's strict reading: `nullable` only adds null
+to the `type` of its own schema object) and names no field the schema does not (problem details excepted), the headers it
+sends are documented; every request the service accepted is valid against the request schema, and query parameters at their
+schema's bounds are accepted (a schema stricter than the service lies too). Prints one line per failure and
+"N answers validated"; exits 1 on any failure.
 
 The service is expected to run with Limits:MaxPoints=1000, Limits:MaxWork=100000000 and Limits:MaxActiveFitsPerTenant=6
 (so that 413, 422 and 429 are reachable with small requests), a Webhooks:SigningSecret, Webhooks:AllowedHosts:0=192.0.2.10
