@@ -14,10 +14,12 @@ schema's bounds are accepted (a schema stricter than the service lies too). Prin
 
 The service is expected to run with Limits:MaxPoints=1000, Limits:MaxWork=100000000 and Limits:MaxActiveFitsPerTenant=6
 (so that 413, 422 and 429 are reachable with small requests), a Webhooks:SigningSecret, Webhooks:AllowedHosts:0=192.0.2.10
-(a documentation address: deliveries never arrive) and no API keys.
+(a documentation address: deliveries never arrive). With FITSERVICE_API_KEY set, every request sends it as a Bearer key, and
+requests without a key and with a wrong one must be documented 401s.
 """
 import json
 import math
+import os
 import sys
 import time
 import urllib.error
@@ -28,6 +30,7 @@ from openapi_schema_validator import oas30_format_checker
 
 BASE, DOC_PATH = sys.argv[1].rstrip("/"), sys.argv[2]
 DOC = json.load(open(DOC_PATH, encoding="utf-8"))
+API_KEY = os.environ.get("FITSERVICE_API_KEY")
 failures = []
 validated = 0
 seen = set()  # (operationId, status, media type) answered at least once
@@ -103,10 +106,13 @@ class Answer:
         return (self.headers.get("content-type") or "").split(";")[0].strip().lower()
 
 
-def call(method, path, body=None, headers=None, content_type=None, check=True, request_schema=True):
-    """Sends one request and checks its answer against the document."""
+def call(method, path, body=None, headers=None, content_type=None, check=True, request_schema=True, key=None):
+    """Sends one request (with the API key, if any, unless another is given) and checks its answer against the document."""
     data = None
     headers = dict(headers or {})
+    key = key if key is not None else API_KEY
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
     if body is not None:
         if isinstance(body, (bytes, str)):
             data = body.encode() if isinstance(body, str) else body
@@ -473,6 +479,14 @@ def scenario():
     # Query parameters at the bounds and enum values their schemas allow are accepted; one step outside is a 400.
     if "polynomial" in ids:
         check_parameter_bounds(ids["polynomial"])
+
+    # Keys: a request without one, or with a wrong one, is a documented 401 with WWW-Authenticate.
+    if API_KEY:
+        for key in ("", "fs_wrong-key"):
+            for method, path in (("GET", "/v1/fits"), ("POST", "/v1/fits"), ("GET", f"/v1/fits/{ids.get('polynomial', '0' * 32)}")):
+                answer = call(method, path, lesson() if method == "POST" else None, key=key)
+                if answer.status != 401 or "www-authenticate" not in answer.headers:
+                    fail(f"{method} {path} with key {key!r}: {answer.status}, expected 401 with WWW-Authenticate")
 
     # Odd but well-formed requests to every operation: each answer's status must be documented, with problem details.
     odd_requests(ids.get("polynomial", "0" * 32))
