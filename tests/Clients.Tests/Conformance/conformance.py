@@ -264,6 +264,16 @@ def lesson(**fields):
     return {"x": X, "y": Y, **fields}
 
 
+def expect_304(path, first):
+    """A resource read again with its ETag in If-None-Match is 304 without a body."""
+    if "etag" not in first.headers:
+        fail(f"GET {path}: no ETag")
+        return
+    again = call("GET", path, headers={"If-None-Match": first.headers["etag"]})
+    if again.status != 304 or again.body:
+        fail(f"GET {path} with its ETag: {again.status}, expected 304 without a body")
+
+
 def ended(body):
     return wait_for(body["id"]) if body and body["status"] not in ("succeeded", "failed", "cancelled") else body
 
@@ -332,14 +342,9 @@ def scenario():
 
     # Reads of each ended fit.
     for name, fit_id in ids.items():
-        first = call("GET", f"/v1/fits/{fit_id}")
-        if "etag" in first.headers:
-            again = call("GET", f"/v1/fits/{fit_id}", headers={"If-None-Match": first.headers["etag"]})
-            if again.status != 304:
-                fail(f"GET fit with its ETag: {again.status}, expected 304")
-        else:
-            fail(f"GET /v1/fits/{fit_id}: no ETag")
+        expect_304(f"/v1/fits/{fit_id}", call("GET", f"/v1/fits/{fit_id}"))
         call("HEAD", f"/v1/fits/{fit_id}")
+        call("HEAD", f"/v1/fits/{fit_id}/history", headers={"Accept": "text/csv"})
         call("GET", f"/v1/fits/{fit_id}/history?offset=1&limit=5")
         call("GET", f"/v1/fits/{fit_id}/history", headers={"Accept": "text/csv"})
         call("GET", f"/v1/fits/{fit_id}/history", headers={"Accept": "text/csv;q=0.5, application/json"})
@@ -384,7 +389,8 @@ def scenario():
             continue
         wait_for(run["id"], "lr-finder")
         first = call("GET", f"/v1/lr-finder/{run['id']}")
-        call("GET", f"/v1/lr-finder/{run['id']}", headers={"If-None-Match": first.headers.get("etag", '"x"')})
+        expect_304(f"/v1/lr-finder/{run['id']}", first)
+        call("HEAD", f"/v1/lr-finder/{run['id']}")
         call("GET", f"/v1/lr-finder/{run['id']}/plot.svg")
     if "id" in finder:
         call("GET", f"/v1/fits/{finder['id']}")  # a finder run is not a fit: 404
@@ -409,7 +415,9 @@ def scenario():
         call("GET", f"/v1/batches/{batch_id}")
         wait_for(batch_id, "batches")
         first = call("GET", f"/v1/batches/{batch_id}")
-        call("GET", f"/v1/batches/{batch_id}", headers={"If-None-Match": first.headers.get("etag", '"x"')})
+        expect_304(f"/v1/batches/{batch_id}", first)
+        call("HEAD", f"/v1/batches/{batch_id}")
+        call("HEAD", f"/v1/batches/{batch_id}/results")
         call("GET", f"/v1/batches/{batch_id}/results")
         call("GET", f"/v1/batches/{batch_id}/results", headers={"Accept": "text/csv"})
         call("GET", f"/v1/batches/{batch_id}/results", headers={"Accept": "application/x-ndjson"})
