@@ -106,7 +106,9 @@ public sealed class ContractOperations : IOperationFilter
                 Problem(responses, 406, "`Accept` names neither NDJSON nor CSV.");
                 break;
             case "StreamFitEvents":
-                Content(responses, "200", "text/event-stream", Text("Server-sent events: `state`, then `progress` (`FitProgressEvent` JSON) and a final `end` (`FitResource` JSON)."), replace: true);
+                Content(responses, "200", "text/event-stream", Text("Server-sent events: `progress` (`FitProgressEvent` JSON) while the fit runs and a final `end` (`FitResource` JSON)."), replace: true);
+                // The events' JSON is named in the description only (OpenAPI 3.0 cannot type an event stream): its schema must exist.
+                context.SchemaGenerator.GenerateSchema(typeof(FitProgressEvent), context.SchemaRepository);
                 break;
         }
         if (Svgs.Contains(id))
