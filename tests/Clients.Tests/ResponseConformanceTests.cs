@@ -25,7 +25,7 @@ public sealed class ResponseConformanceTests
             await using var service = await ServiceProcess.StartAsync(
                 $"Storage:ConnectionString=Data Source={Path.Combine(work, "fits.db")}", "Workers:Count=2",
                 "Auth:Keys:0:Tenant=conformance", $"Auth:Keys:0:Hash={Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Key)))}",
-                "Limits:MaxPoints=1000", "Limits:MaxWork=100000000", "Limits:MaxActiveFitsPerTenant=6",
+                "Limits:MaxPoints=1000", "Limits:MaxWork=1000000000", "Limits:MaxActiveFitsPerTenant=6",
                 "Webhooks:SigningSecret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "Webhooks:AllowedHosts:0=192.0.2.10");
             var document = Path.Combine(work, "openapi.json");
             await File.WriteAllTextAsync(document, await service.Client.GetStringAsync("/swagger/v1/swagger.json"));
