@@ -3,7 +3,9 @@
 #   a) Hangfire.PostgreSql no-op jobs/s run by 2 worker processes, b) small fits/s end to end (8 clients -> 1 API
 #   process -> 2 worker processes), and queued -> started latency. Needs the Debian 'postgresql' package.
 # EMBEDDED=1 then starts one embedded process (SQLite, 2 workers) and runs phases d and e against it too, for the
-# latencies of both modes side by side in one run.
+# latencies of both modes side by side in one run. SERVICE_ARGS adds settings to every service process
+# (e.g. "--Webhooks:Workers=2"); KEEP_LOGS=DIR keeps the processes' logs there; BENCH_DUMP=FILE writes phase d's
+# latency of each fit, in order of their ends (FILE.embedded for the embedded run).
 # Usage: bench/scaleout.sh [no-op jobs, default 2000] [fits, default 10000] [clients, default 8] [webhook/wait fits, default 500]
 # The cluster runs with fsync off (as the test cluster does): it measures the service and Hangfire, not the disk.
 set -euo pipefail
