@@ -2,6 +2,10 @@
 # Throughput of the scale-out topology on this machine, side by side in one run on one throw-away PostgreSQL:
 #   a) Hangfire.PostgreSql no-op jobs/s run by 2 worker processes, b) small fits/s end to end (8 clients -> 1 API
 #   process -> 2 worker processes), and queued -> started latency. Needs the Debian 'postgresql' package.
+# EMBEDDED=1 then starts one embedded process (SQLite, 2 workers) and runs phases d and e against it too, for the
+# latencies of both modes side by side in one run. SERVICE_ARGS adds settings to every service process
+# (e.g. "--Webhooks:Workers=2"); KEEP_LOGS=DIR keeps the processes' logs there; BENCH_DUMP=FILE writes phase d's
+# latency of each fit, in order of their ends (FILE.embedded for the embedded run).
 # Usage: bench/scaleout.sh [no-op jobs, default 2000] [fits, default 10000] [clients, default 8] [webhook/wait fits, default 500]
 # The cluster runs with fsync off (as the test cluster does): it measures the service and Hangfire, not the disk.
 set -euo pipefail
@@ -11,40 +15,47 @@ work=$(mktemp -d /tmp/fitservice-bench-XXXXXX)
 pids=()
 
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# Sets $port: with PORT_BASE=N the ports N, N+1, … (a range of one's own on a shared machine), otherwise any free one.
+next_port=${PORT_BASE:-0}
+take_port() {
+  if [ "$next_port" != 0 ]; then port=$next_port; next_port=$((next_port + 1)); return; fi
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+}
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   as_postgres "$bin/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null 2>&1 || true
-  rm -rf "$work"
+  [ -n "${KEEP_LOGS:-}" ] && cp "$work"/*.log "$KEEP_LOGS"/ 2>/dev/null; rm -rf "$work"
 }
 trap cleanup EXIT
 
 [ "$(id -u)" = 0 ] && chown postgres: "$work"
 as_postgres "$bin/initdb" -D "$work/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
-port=$(free_port)
+take_port
 as_postgres "$bin/pg_ctl" -D "$work/data" -l "$work/postgres.log" -w start \
   -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null
 "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres bench
-cs="Host=127.0.0.1;Port=$port;Username=postgres;Database=bench"
+pg_port=$port
+cs="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=bench"
 
 echo "publishing the service and building the driver..."
 dotnet publish "$root/src/Api" -c Release -o "$work/app" --nologo -v q >/dev/null
 dotnet build "$root/bench/ScaleOut.Bench" -c Release -o "$work/bench" --nologo -v q >/dev/null
 
 start() { # start <log name> <settings...>
-  local p; p=$(free_port); local log="$work/$1.log"; shift
-  dotnet "$work/app/FitService.Api.dll" --urls="http://127.0.0.1:$p" --Storage:Provider=postgres "--Storage:ConnectionString=$cs" \
+  take_port; local p=$port; local log="$work/$1.log"; shift
+  dotnet "$work/app/FitService.Api.dll" --urls="http://127.0.0.1:$p" \
     --Serilog:MinimumLevel:Default=Warning --Limits:RequestsPerSecond=0 \
-    --Webhooks:AllowedHosts:0=127.0.0.1 --Webhooks:SigningSecret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw "$@" >"$log" 2>&1 &
+    ${SERVICE_ARGS:-} --Webhooks:AllowedHosts:0=127.0.0.1 --Webhooks:SigningSecret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw "$@" >"$log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$p/health/ready" >/dev/null && { started_port=$p; return; }; sleep 0.1; done
   echo "process did not start:" >&2; cat "$log" >&2; exit 1
 }
 # Not in $(…): a subshell's pids+=() would not reach the cleanup, and the process would outlive the bench.
 # WORKERS=1 runs one worker process (default 2).
-for w in $(seq 1 "${WORKERS:-2}"); do start "worker$w" --Api:Enabled=false --Workers:Count=2; done
-start api --Workers:Count=0
+scaled=(--Storage:Provider=postgres "--Storage:ConnectionString=$cs")
+for w in $(seq 1 "${WORKERS:-2}"); do start "worker$w" "${scaled[@]}" --Api:Enabled=false --Workers:Count=2; done
+start api "${scaled[@]}" --Workers:Count=0
 api_port=$started_port
 postmaster=$(head -1 "$work/data/postmaster.pid")
 # CPU seconds of a process and of the children it reaped (PostgreSQL's backends), from /proc.
@@ -58,3 +69,8 @@ cpu_report
 echo "$(date -u +%F) $(nproc) cores, $(uptime | sed 's/.*load average/load average/')"
 dotnet "$work/bench/FitService.ScaleOut.Bench.dll" "$cs" "http://127.0.0.1:$api_port" "${1:-2000}" "${2:-10000}" "${3:-8}" "${4:-500}"
 cpu_report
+if [ "${EMBEDDED:-0}" = 1 ]; then
+  start embedded "--Storage:ConnectionString=Data Source=$work/embedded.db" --Workers:Count=2
+  echo "embedded (SQLite, one process), $(uptime | sed 's/.*load average/load average/')"
+  BENCH_DUMP=${BENCH_DUMP:+$BENCH_DUMP.embedded} BENCH_PHASES=de dotnet "$work/bench/FitService.ScaleOut.Bench.dll" "$cs" "http://127.0.0.1:$started_port" 0 0 "${3:-8}" "${4:-500}"
+fi

@@ -143,11 +143,39 @@ public sealed class RetentionOptions
     /// <summary>Seconds between sweeps.</summary>
     public int IntervalSeconds { get; set; } = 60;
 
-    /// <summary>The retention of each ended status; statuses kept forever are left out.</summary>
-    public IEnumerable<(Storage.FitStatus Status, TimeSpan KeptFor)> ByStatus()
+    /// <summary>
+    /// Per-tenant retention (<c>Retention:Tenants:{tenant}:SucceededDays</c>, …): a value set here replaces the default
+    /// above for that tenant's fits; one left unset keeps the default.
+    /// </summary>
+    public Dictionary<string, TenantRetention> Tenants { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The days a status is kept by default (0: forever).</summary>
+    public double DaysFor(Storage.FitStatus status) => status switch
     {
-        if (SucceededDays > 0) yield return (Storage.FitStatus.Succeeded, TimeSpan.FromDays(SucceededDays));
-        if (FailedDays > 0) yield return (Storage.FitStatus.Failed, TimeSpan.FromDays(FailedDays));
-        if (CancelledDays > 0) yield return (Storage.FitStatus.Cancelled, TimeSpan.FromDays(CancelledDays));
-    }
+        Storage.FitStatus.Succeeded => SucceededDays,
+        Storage.FitStatus.Failed => FailedDays,
+        Storage.FitStatus.Cancelled => CancelledDays,
+        _ => 0,
+    };
+}
+
+/// <summary>One tenant's own retention (<c>Retention:Tenants:{tenant}:*</c>); null values take the defaults.</summary>
+public sealed class TenantRetention
+{
+    /// <summary>Days this tenant's succeeded fits are kept; 0 keeps them forever.</summary>
+    public double? SucceededDays { get; set; }
+
+    /// <summary>Days this tenant's failed fits are kept; 0 keeps them forever.</summary>
+    public double? FailedDays { get; set; }
+
+    /// <summary>Days this tenant's cancelled fits are kept; 0 keeps them forever.</summary>
+    public double? CancelledDays { get; set; }
+
+    public double? DaysFor(Storage.FitStatus status) => status switch
+    {
+        Storage.FitStatus.Succeeded => SucceededDays,
+        Storage.FitStatus.Failed => FailedDays,
+        Storage.FitStatus.Cancelled => CancelledDays,
+        _ => null,
+    };
 }

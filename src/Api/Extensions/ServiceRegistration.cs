@@ -19,7 +19,8 @@ public static class ServiceRegistration
         services.AddOptions<WorkersOptions>().BindConfiguration(WorkersOptions.Section);
         services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section);
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section);
-        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section);
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<RetentionOptions>, RetentionOptionsValidation>();
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<StorageFaults>();

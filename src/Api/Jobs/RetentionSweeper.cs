@@ -37,11 +37,11 @@ public sealed class RetentionSweeper(IFitStore store, IOptions<RetentionOptions>
         var batch = Math.Max(1, settings.BatchSize);
         var now = clock.GetUtcNow();
         var removed = 0;
-        foreach (var (status, keptFor) in settings.ByStatus())
+        foreach (var (status, scope, keptFor) in RetentionPlan.Of(settings))
         {
             for (var i = 0; i < MaxBatchesPerSweep; i++)
             {
-                var deleted = await store.DeleteEndedAsync(status, now - keptFor, batch, ct);
+                var deleted = await store.DeleteEndedAsync(status, now - keptFor, batch, scope, ct);
                 removed += deleted;
                 if (deleted < batch) break;
             }

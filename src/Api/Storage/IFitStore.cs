@@ -139,7 +139,11 @@ public interface IFitStore
     /// One short write (an index range on <c>finished_at</c>), so writers wait for it no longer than for a batch insert.
     /// Returns the number of fits removed.
     /// </summary>
-    Task<int> DeleteEndedAsync(FitStatus status, DateTimeOffset endedBefore, int limit, CancellationToken ct);
+    Task<int> DeleteEndedAsync(FitStatus status, DateTimeOffset endedBefore, int limit, CancellationToken ct) =>
+        DeleteEndedAsync(status, endedBefore, limit, RetentionScope.All, ct);
+
+    /// <summary>As above, for the fits (and batches) of the tenants <paramref name="scope"/> names only.</summary>
+    Task<int> DeleteEndedAsync(FitStatus status, DateTimeOffset endedBefore, int limit, RetentionScope scope, CancellationToken ct);
 
     /// <summary>Checks that the storage answers (readiness).</summary>
     Task PingAsync(CancellationToken ct);

@@ -86,14 +86,16 @@ public sealed class PostgresDeliveryStore : IDeliveryStore, IAsyncDisposable
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
         // A concurrent create for the same fit waits on the unique index, then inserts nothing; the select (a new
         // statement, so a new snapshot) finds the event the other one made. An event deleted in between is made again.
+        // The usual case, a new event, is one round trip: the insert returns it (a fit's end waits for this before its webhook).
         for (var attempt = 1; ; attempt++)
         {
-            await ExecAsync(conn, null, """
+            if (await QueryEventAsync(conn, null, $"""
                 INSERT INTO webhook_events (id, fit_id, tenant, url, type, payload, created_at, state, next_attempt_at)
-                VALUES (@id, @fit, @t, @url, @type, @payload, @created, @pending, @created)
+                VALUES (@v, @fit, @t, @url, @type, @payload, @created, @pending, @created)
                 ON CONFLICT DO NOTHING
-                """, ct, ("id", e.Id), ("fit", e.FitId), ("t", e.Tenant), ("url", e.Url), ("type", e.Type), ("payload", e.Payload),
-                ("created", Utc(e.CreatedAt)), ("pending", (int)DeliveryState.Pending));
+                RETURNING {Columns}
+                """, e.Id, ct, ("fit", e.FitId), ("t", e.Tenant), ("url", e.Url), ("type", e.Type), ("payload", e.Payload),
+                ("created", Utc(e.CreatedAt)), ("pending", (int)DeliveryState.Pending)) is { } created) return created;
             if (await QueryEventAsync(conn, null, $"SELECT {Columns} FROM webhook_events WHERE fit_id = @v", e.FitId, ct) is { } stored) return stored;
             if (attempt == 3) throw new InvalidOperationException($"Webhook event '{e.Id}' is taken by another fit than '{e.FitId}'.");
         }

@@ -523,21 +523,26 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         return true;
     }, ct);
 
-    public async Task<int> DeleteEndedAsync(FitStatus status, DateTimeOffset endedBefore, int limit, CancellationToken ct)
+    public async Task<int> DeleteEndedAsync(FitStatus status, DateTimeOffset endedBefore, int limit, RetentionScope scope, CancellationToken ct)
     {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        (string, object?)[] tenants = [("tenant", (object?)scope.Tenant ?? DBNull.Value), ("except", scope.Except.ToArray())];
         // Points and history go with the fits (ON DELETE CASCADE); rows being locked by a writer are skipped, not waited for.
-        var deleted = await ExecAsync(conn, null, """
+        var deleted = await ExecAsync(conn, null, $"""
             DELETE FROM fits WHERE id IN (
-                SELECT id FROM fits WHERE finished_at IS NOT NULL AND finished_at < @before AND status = @s
+                SELECT id FROM fits WHERE finished_at IS NOT NULL AND finished_at < @before AND status = @s AND {TenantsIn("tenant")}
                 ORDER BY finished_at LIMIT @n FOR UPDATE SKIP LOCKED)
-            """, ct, ("before", Utc(endedBefore)), ("s", (int)status), ("n", limit));
-        await ExecAsync(conn, null, """
+            """, ct, [("before", Utc(endedBefore)), ("s", (int)status), ("n", limit), .. tenants]);
+        await ExecAsync(conn, null, $"""
             DELETE FROM batches WHERE id IN (
-                SELECT b.id FROM batches b WHERE b.created_at < @before AND NOT EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id) LIMIT @n)
-            """, ct, ("before", Utc(endedBefore)), ("n", limit));
+                SELECT b.id FROM batches b WHERE b.created_at < @before AND {TenantsIn("b.tenant")}
+                AND NOT EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id) LIMIT @n)
+            """, ct, [("before", Utc(endedBefore)), ("n", limit), .. tenants]);
         return deleted;
     }
+
+    /// <summary>The tenant condition of a <see cref="RetentionScope"/> on <paramref name="column"/> (parameters <c>@tenant</c>, <c>@except</c>).</summary>
+    private static string TenantsIn(string column) => $"(@tenant::text IS NULL OR {column} = @tenant::text) AND NOT ({column} = ANY(@except::text[]))";
 
     public async Task PingAsync(CancellationToken ct)
     {

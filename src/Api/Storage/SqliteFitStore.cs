@@ -1,4 +1,5 @@
 using System.Data;
+using System.Text.Json;
 using Microsoft.Data.Sqlite;
 
 namespace FitService.Api.Storage;
@@ -491,26 +492,31 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         return true;
     }, ct);
 
-    public Task<int> DeleteEndedAsync(FitStatus status, DateTimeOffset endedBefore, int limit, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    public Task<int> DeleteEndedAsync(FitStatus status, DateTimeOffset endedBefore, int limit, RetentionScope scope, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
-        await ExecAsync(conn, tx, """
+        (string, object?)[] tenants = [("$tenant", (object?)scope.Tenant ?? DBNull.Value), ("$except", JsonSerializer.Serialize(scope.Except))];
+        await ExecAsync(conn, tx, $"""
             CREATE TEMP TABLE IF NOT EXISTS expired (id TEXT PRIMARY KEY);
             DELETE FROM expired;
             INSERT INTO expired SELECT id FROM fits
-                WHERE finished_at IS NOT NULL AND finished_at < $before AND status = $s ORDER BY finished_at LIMIT $n;
+                WHERE finished_at IS NOT NULL AND finished_at < $before AND status = $s AND {TenantsIn("tenant")} ORDER BY finished_at LIMIT $n;
             DELETE FROM fit_points WHERE fit_id IN (SELECT id FROM expired);
             DELETE FROM fit_history WHERE fit_id IN (SELECT id FROM expired);
-            """, ct, ("$before", endedBefore.ToUnixTimeMilliseconds()), ("$s", (int)status), ("$n", limit));
+            """, ct, [("$before", endedBefore.ToUnixTimeMilliseconds()), ("$s", (int)status), ("$n", limit), .. tenants]);
         var deleted = await ExecAsync(conn, tx, "DELETE FROM fits WHERE id IN (SELECT id FROM expired)", ct);
-        await ExecAsync(conn, tx, """
+        await ExecAsync(conn, tx, $"""
             DELETE FROM batches WHERE id IN (
-                SELECT b.id FROM batches b WHERE b.created_at < $before AND NOT EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id) LIMIT $n);
+                SELECT b.id FROM batches b WHERE b.created_at < $before AND {TenantsIn("b.tenant")}
+                AND NOT EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id) LIMIT $n);
             DELETE FROM expired;
-            """, ct, ("$before", endedBefore.ToUnixTimeMilliseconds()), ("$n", limit));
+            """, ct, [("$before", endedBefore.ToUnixTimeMilliseconds()), ("$n", limit), .. tenants]);
         // Gives the pages this batch freed back to the file system (the file is in incremental auto-vacuum, see SqliteDatabase).
         if (deleted > 0) await ExecAsync(conn, tx, "PRAGMA incremental_vacuum", ct);
         return deleted;
     }, ct);
+
+    /// <summary>The tenant condition of a <see cref="RetentionScope"/> on <paramref name="column"/> (parameters <c>$tenant</c>, <c>$except</c> as a JSON array).</summary>
+    private static string TenantsIn(string column) => $"($tenant IS NULL OR {column} = $tenant) AND {column} NOT IN (SELECT value FROM json_each($except))";
 
     public async Task PingAsync(CancellationToken ct)
     {

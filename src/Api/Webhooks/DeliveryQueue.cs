@@ -7,6 +7,14 @@ public interface IDeliveryQueue
 {
     void Enqueue(string eventId);
     void Schedule(string eventId, DateTimeOffset at);
+
+    /// <summary>
+    /// The first attempt of a fit's event created a moment ago from the stored fit: a queue that delivers in this process
+    /// may skip reading the fit again (deleting a fit deletes its events, so the claim finds none of a deleted fit's).
+    /// </summary>
+    /// <param name="eventId">The event.</param>
+    /// <param name="fitTraceParent">The fit's stored <c>traceparent</c>, which the attempt's span continues.</param>
+    void EnqueueOfFit(string eventId, string? fitTraceParent) => Enqueue(eventId);
 }
 
 public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs) : IDeliveryQueue

@@ -34,7 +34,12 @@ public sealed class WebhookDeliveryJob(
     [Queue(HangfireDeliveryQueue.Queue)]
     [AutomaticRetry(Attempts = 3)]
     [JobDisplayName("webhook {0}")]
-    public async Task DeliverAsync(string eventId, CancellationToken cancellationToken)
+    public Task DeliverAsync(string eventId, CancellationToken cancellationToken) => DeliverAsync(eventId, known: null, cancellationToken);
+
+    /// <param name="eventId">The event.</param>
+    /// <param name="known">The event's fit as its creator just read it (it exists; its trace parent), or null to read it.</param>
+    /// <param name="cancellationToken">Stops the attempt.</param>
+    public async Task DeliverAsync(string eventId, KnownFit? known, CancellationToken cancellationToken)
     {
         using var _ = LogContext.PushProperty("WebhookId", eventId);
         var settings = options.Value;
@@ -43,10 +48,10 @@ public sealed class WebhookDeliveryJob(
         if (claim is null) return;
         var e = claim.Event;
 
-        var fit = e.Type == BatchCompletedEvents.Type ? null : await fits.GetForWorkerAsync(e.FitId, cancellationToken);
-        var subjectExists = e.Type == BatchCompletedEvents.Type
+        var fit = e.Type == BatchCompletedEvents.Type || known is not null ? null : await fits.GetForWorkerAsync(e.FitId, cancellationToken);
+        var subjectExists = known is not null || (e.Type == BatchCompletedEvents.Type
             ? await fits.GetBatchAsync(e.Tenant, e.FitId, cancellationToken) is not null
-            : fit is not null;
+            : fit is not null);
         if (!subjectExists)
         {
             logger.LogInformation("{Subject} {FitId} was deleted; its webhook {WebhookId} is dropped",
@@ -56,7 +61,8 @@ public sealed class WebhookDeliveryJob(
         }
 
         // The attempt joins the fit's trace and tells the receiver so (a batch's event starts a trace of its own).
-        using var span = FitTracing.StartWebhook(eventId, e.FitId, claim.Attempt, fit?.TraceParent);
+        var fitTraceParent = known is not null ? known.Value.TraceParent : fit?.TraceParent;
+        using var span = FitTracing.StartWebhook(eventId, e.FitId, claim.Attempt, fitTraceParent);
         var body = Encoding.UTF8.GetBytes(e.Payload);
         var timestamp = clock.GetUtcNow().ToUnixTimeSeconds();
         var headers = new Dictionary<string, string>
@@ -65,7 +71,7 @@ public sealed class WebhookDeliveryJob(
             ["webhook-timestamp"] = timestamp.ToString(CultureInfo.InvariantCulture),
             ["webhook-signature"] = WebhookSigner.Header(secrets.KeysFor(e.Tenant), e.Id, timestamp, body),
         };
-        if ((span?.Id ?? fit?.TraceParent) is { } traceParent) headers[FitTracing.TraceParentHeader] = traceParent;
+        if ((span?.Id ?? fitTraceParent) is { } traceParent) headers[FitTracing.TraceParentHeader] = traceParent;
         var started = clock.GetUtcNow();
         var outcome = await sender.SendAsync(new Uri(e.Url), headers, body, cancellationToken);
         metrics.WebhookAttempted();
@@ -95,3 +101,7 @@ public sealed class WebhookDeliveryJob(
         return (DeliveryState.Pending, clock.GetUtcNow() + wait);
     }
 }
+
+/// <summary>What the creator of a fit's event knew of the fit, so that its first attempt need not read it again.</summary>
+/// <param name="TraceParent">The fit's stored <c>traceparent</c>, if any.</param>
+public readonly record struct KnownFit(string? TraceParent);

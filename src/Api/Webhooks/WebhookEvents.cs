@@ -25,7 +25,7 @@ public sealed class WebhookEvents(
 
     public async Task OnFitEndedAsync(FitRecord fit, CancellationToken ct)
     {
-        if (await CreateAsync(fit, ct) is { State: DeliveryState.Pending } e) queue.Enqueue(e.Id);
+        if (await CreateAsync(fit, ct) is { State: DeliveryState.Pending } e) queue.EnqueueOfFit(e.Id, fit.TraceParent);
     }
 
     /// <summary>The fit's event, created if the fit has ended with a webhook; null when it has none (or is gone).</summary>

@@ -6,8 +6,8 @@ namespace FitService.Api.Tests.Deploy;
 
 /// <summary>
 /// The Kubernetes manifests and the Compose file validate against their schemas (validate-manifests.mjs: the npm
-/// package kubernetes-models, generated from the Kubernetes OpenAPI schemas, and the vendored compose-spec schema), and
-/// the validation does reject a broken one. The npm packages are pinned and installed by .ci/run into a folder of
+/// package kubernetes-models, generated from the Kubernetes OpenAPI schemas, with fields those schemas do not name
+/// refused, and the vendored compose-spec schema), and the validation does reject a broken one. The npm packages are pinned and installed by .ci/run into a folder of
 /// their own (a test installs them there if they are missing; <c>FITSERVICE_CLIENT_TOOLS</c> moves it).
 /// </summary>
 public sealed class ManifestSchemaTests
@@ -56,6 +56,36 @@ public sealed class ManifestSchemaTests
             Assert.Contains("servces", output);
             Assert.Contains("replicas", output);
             Assert.Contains("scaleTargetRef", output);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task AFieldTheSchemaDoesNotNameFailsValidationAtAnyDepth()
+    {
+        // The Kubernetes schemas allow unknown fields, and the API server would drop a misspelt one without a word.
+        var folder = Directory.CreateTempSubdirectory("fitservice-manifests-").FullName;
+        try
+        {
+            var worker = Path.Combine(folder, "worker.yaml");
+            var workerText = File.ReadAllText(Repo("deploy", "k8s", "worker.yaml"));
+            Assert.Contains("\n  replicas: 2\n", workerText);
+            File.WriteAllText(worker, workerText.Replace("\n  replicas: 2\n", "\n  replica: 2\n"));
+            var api = Path.Combine(folder, "api.yaml");
+            var apiText = File.ReadAllText(Repo("deploy", "k8s", "api.yaml"));
+            Assert.Contains("readOnlyRootFilesystem: true", apiText);
+            File.WriteAllText(api, apiText.Replace("readOnlyRootFilesystem: true", "readOnlyRootFileSystem: true"));
+
+            var (exit, output) = await ValidateAsync([worker, api]);
+
+            Assert.Equal(1, exit);
+            Assert.Contains("Deployment/fitservice-worker: /spec/replica is not a field", output);
+            Assert.Contains("/securityContext/readOnlyRootFileSystem is not a field", output);
+            // The Service beside the broken Deployment, and maps of free keys (labels, limits) in both, are still fine.
+            Assert.Contains("ok      " + api + "#2 Service/fitservice", output);
         }
         finally
         {

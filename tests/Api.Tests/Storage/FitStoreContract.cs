@@ -1,5 +1,9 @@
+using FitService.Api.Jobs;
 using FitService.Api.Storage;
 using FitService.Api.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace FitService.Api.Tests.Storage;
 
@@ -78,6 +82,61 @@ public abstract class FitStoreContract
         Assert.Equal(single, (await store.GetForWorkerAsync(fit.Id, None))!.TraceParent);
         Assert.Equal(batched, (await store.GetForWorkerAsync(batchFits[0].Id, None))!.TraceParent);
         Assert.Null((await store.GetForWorkerAsync(batchFits[1].Id, None))!.TraceParent);
+    }
+
+    [ConditionalFact]
+    public async Task RetentionKeepsEachTenantsFitsForItsOwnDaysAndTheRestForTheDefault()
+    {
+        var store = await NewStoreAsync();
+        var clock = new FakeTimeProvider(T0);
+        async Task<string> EndedAsync(string tenant, FitStatus status, int daysAgo)
+        {
+            var fit = AFit(tenant: tenant);
+            await store.CreateAsync(fit, None);
+            await store.TryStartAsync(fit.Id, T0, None);
+            await store.CompleteAsync(fit.Id, new FitCompletion(status, "steps", 10, [1, 2, 3], 0.5, [3, 2, 1], null,
+                clock.GetUtcNow().AddDays(-daysAgo)), None);
+            return fit.Id;
+        }
+        // Default: succeeded 30 days. "short" keeps succeeded fits 2 days; "forever" keeps them for ever (0) and its failed
+        // ones 1 day (the default for failed, 90, holds for the others). Tenant names with quotes and commas are just names.
+        var retention = new RetentionOptions
+        {
+            SucceededDays = 30, FailedDays = 90, CancelledDays = 30, BatchSize = 1,
+            Tenants = new()
+            {
+                ["short"] = new TenantRetention { SucceededDays = 2 },
+                ["for'ever\",x"] = new TenantRetention { SucceededDays = 0, FailedDays = 1 },
+            },
+        };
+        var forever = "for'ever\",x";
+        var shortOld = await EndedAsync("short", FitStatus.Succeeded, 3);
+        var shortNew = await EndedAsync("short", FitStatus.Succeeded, 1);
+        var shortFailed = await EndedAsync("short", FitStatus.Failed, 40);
+        var foreverOld = await EndedAsync(forever, FitStatus.Succeeded, 400);
+        var foreverFailed = await EndedAsync(forever, FitStatus.Failed, 2);
+        var otherOld = await EndedAsync("t1", FitStatus.Succeeded, 31);
+        var otherMid = await EndedAsync("t1", FitStatus.Succeeded, 3);
+        var otherFailed = await EndedAsync("t1", FitStatus.Failed, 2);
+        var sweeper = new RetentionSweeper(store, Options.Create(retention), clock, NullLogger<RetentionSweeper>.Instance);
+
+        Assert.Equal(3, await sweeper.SweepAsync(None));
+
+        async Task<bool> KeptAsync(string tenant, string id) => await store.GetAsync(tenant, id, false, None) is not null;
+        Assert.False(await KeptAsync("short", shortOld));
+        Assert.True(await KeptAsync("short", shortNew));
+        Assert.True(await KeptAsync("short", shortFailed));
+        Assert.True(await KeptAsync(forever, foreverOld));
+        Assert.False(await KeptAsync(forever, foreverFailed));
+        Assert.False(await KeptAsync("t1", otherOld));
+        Assert.True(await KeptAsync("t1", otherMid));
+        Assert.True(await KeptAsync("t1", otherFailed));
+
+        // A day later "short"'s newer fit has had its two days; nobody else's retention ran out.
+        clock.Advance(TimeSpan.FromDays(1.5));
+        Assert.Equal(1, await sweeper.SweepAsync(None));
+        Assert.False(await KeptAsync("short", shortNew));
+        Assert.True(await KeptAsync("t1", otherMid));
     }
 
     [ConditionalFact]
