@@ -76,42 +76,7 @@ public static class BatchEndpoints
 
         var errors = new ValidationErrors();
         var key = IdempotencyKey.Read(http.Request, errors);
-        if (request.Fits is null or { Length: 0 }) errors.Add("fits", "must hold at least 1 fit");
-        else if (request.Fits.Length > limits.MaxBatchFits) errors.Add("fits", $"has {request.Fits.Length} fits; at most {limits.MaxBatchFits} (Limits:MaxBatchFits) are allowed");
-        if (request.Label is { Length: var length } && length > limits.MaxLabelLength) errors.Add("label", $"has {length} characters; at most {limits.MaxLabelLength} are allowed");
-        if (request.Webhook is { } batchHook)
-        {
-            if (string.IsNullOrWhiteSpace(batchHook.Url)) errors.Add("webhook.url", "is required");
-            else if (!Uri.TryCreate(batchHook.Url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-                errors.Add("webhook.url", "must be an absolute http or https URL");
-            else
-            {
-                var hookErrors = new ValidationErrors();
-                await webhooks.CheckAsync(http.Tenant(), batchHook.Url, hookErrors, ct);
-                errors.AddAll("", hookErrors);
-            }
-        }
-        if (errors.Any) return FitEndpoints.Invalid(errors);
-
-        var valid = new List<ValidFit>(request.Fits!.Length);
-        var items = new (ValidFit? Fit, ValidationErrors Errors)[request.Fits.Length];
-        for (var i = 0; i < request.Fits.Length; i++)
-        {
-            var itemErrors = new ValidationErrors();
-            var item = request.Fits[i] is { } fit ? FitValidator.Validate(fit.Over(request.Defaults), limits, itemErrors) : null;
-            if (request.Fits[i] is null) itemErrors.Add("", "must be a fit object");
-            items[i] = (item, itemErrors);
-        }
-        // Every distinct webhook URL checked once, their hosts resolved together.
-        var webhookChecks = await webhooks.CheckAllAsync(http.Tenant(), items.Select(it => it.Fit?.Spec.Webhook?.Url).OfType<string>(), ct);
-        for (var i = 0; i < items.Length; i++)
-        {
-            var (item, itemErrors) = items[i];
-            if (item?.Spec.Webhook?.Url is { } url) itemErrors.AddAll("", webhookChecks[url]);
-            if (item is null || itemErrors.Any) errors.AddAll($"fits[{i}].", itemErrors);
-            else valid.Add(item);
-        }
-        if (errors.Any) return FitEndpoints.Invalid(errors);
+        if (await BatchValidator.ValidateAsync(request, http.Tenant(), webhooks, limits, errors, ct) is not { } valid || errors.Any) return FitEndpoints.Invalid(errors);
 
         if (await guard.CheckAsync(http, http.Tenant(), valid.ConvertAll(v => v.Spec), ct) is { } refused) return refused;
         var created = await submitter.SubmitBatchAsync(http.Tenant(), valid, request.Label, new BatchSpec(request.Webhook), key, ct);

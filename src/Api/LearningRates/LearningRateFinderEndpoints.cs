@@ -58,7 +58,7 @@ public static class LearningRateFinderEndpoints
     }
 
     public static async Task<Results<Created<LearningRateFinderResource>, Accepted<LearningRateFinderResource>, ValidationProblem, ProblemHttpResult>> Submit(
-        HttpContext http, IFitStore store, IFitQueue queue, IFitSignals signals, SubmissionGuard guard, TimeProvider clock, IOptions<LimitsOptions> limits,
+        HttpContext http, IFitStore store, FitSubmitter submitter, IFitSignals signals, SubmissionGuard guard, IOptions<LimitsOptions> limits,
         CancellationToken ct)
     {
         var read = await FitRequestReader.ReadJsonAsync<LearningRateFinderRequest>(http.Request, limits.Value, ct);
@@ -75,17 +75,12 @@ public static class LearningRateFinderEndpoints
         var tenant = http.Tenant();
         // A sweep is a fit's work as far as the tenant's bounds go.
         if (await guard.CheckAsync(http, tenant, [spec.ToFitSpec()], ct) is { } refused) return refused;
-        var content = StoredSpecs.Content(spec);
-        var run = new NewFit(FitSubmitter.NewId(), tenant, FitSubmitter.Truncate(clock.GetUtcNow()), StoredSpecs.Stamp(content), x, y, spec.Steps, 1, spec.Label,
-            key, FitSubmitter.Hash(content, x, y), Kind: FitKinds.LearningRateFinder,
-            TraceParent: Tracing.FitTracing.CurrentTraceParent());
-        var stored = await store.CreateAsync(run, ct);
+        var stored = await submitter.SubmitFinderRunAsync(tenant, spec, x, y, key, ct);
         var created = stored.Fit!;
         // Fits and finder runs share the table and so the keys: a fit's key is never a finder run's replay.
         if (stored.Outcome == CreateOutcome.Conflict || created.Kind != FitKinds.LearningRateFinder)
             return IdempotencyKey.Conflict(key!, created.Kind == FitKinds.LearningRateFinder ? "learning-rate finder run" : "fit", created.Id);
-        if (stored.Outcome == CreateOutcome.Created) queue.Enqueue(run.Id);
-        else IdempotencyKey.MarkReplayed(http.Response);
+        if (stored.Outcome == CreateOutcome.Existing) IdempotencyKey.MarkReplayed(http.Response);
 
         var location = $"/v1/lr-finder/{created.Id}";
         if (PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) is { } wait)
