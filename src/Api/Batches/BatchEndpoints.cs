@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using FitService.Api.Auth;
-using FitService.Api.Extensions;
+using FitService.Api.Http;
 using FitService.Api.Fits;
 using FitService.Api.Security;
 using FitService.Api.Jobs;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using FitService.Api.Auth;
-using FitService.Api.Extensions;
+using FitService.Api.Http;
 using FitService.Api.Jobs;
 using FitService.Api.Notifications;
 using FitService.Api.Security;
