@@ -89,14 +89,14 @@ public static class BatchEndpoints
     }
 
     public static async Task<Results<Ok<BatchResource>, ProblemHttpResult>> Get(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, IOptions<LimitsOptions> limits, CancellationToken ct)
+        string id, HttpContext http, IFitStore store, IFitSignals signals, TimeProvider clock, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var tenant = http.Tenant();
         var batch = await store.GetBatchAsync(tenant, id, ct);
         if (batch is null) return NotFound(id);
         if (PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) is { } wait && wait > 0 && !batch.IsEnded)
         {
-            batch = await WaitForEndAsync(store, signals, batch, TimeSpan.FromSeconds(wait), ct) ?? batch;
+            batch = await WaitForEndAsync(store, signals, clock, batch, TimeSpan.FromSeconds(wait), ct) ?? batch;
         }
         return TypedResults.Ok(ToResource(batch));
     }
@@ -185,9 +185,10 @@ public static class BatchEndpoints
     /// Waits on the end signal of every fit still going. Each round registers first and reads the fits again after, so
     /// an end published in between is seen in the store (and its waiter released) rather than waited for.
     /// </summary>
-    private static async Task<BatchRecord?> WaitForEndAsync(IFitStore store, IFitSignals signals, BatchRecord batch, TimeSpan wait, CancellationToken ct)
+    private static async Task<BatchRecord?> WaitForEndAsync(IFitStore store, IFitSignals signals, TimeProvider clock, BatchRecord batch, TimeSpan wait,
+        CancellationToken ct)
     {
-        var deadline = Environment.TickCount64 + (long)wait.TotalMilliseconds;
+        var started = clock.GetTimestamp();
         while (true)
         {
             var before = await store.ListBatchFitsAsync(batch.Tenant, batch.Id, ct);
@@ -197,11 +198,11 @@ public static class BatchEndpoints
                 if (fit.Status.IsEnded()) signals.EndedSeen(fit.Id);
             }
             var now = await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
-            var left = deadline - Environment.TickCount64;
-            if (now is null || now.IsEnded || left <= 0) return now;
+            var left = wait - clock.GetElapsedTime(started);
+            if (now is null || now.IsEnded || left <= TimeSpan.Zero) return now;
             try
             {
-                await Task.WhenAll(waits).WaitAsync(TimeSpan.FromMilliseconds(left), ct);
+                await Task.WhenAll(waits).WaitAsync(left, clock, ct);
             }
             catch (TimeoutException)
             {

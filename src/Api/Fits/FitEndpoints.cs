@@ -73,7 +73,7 @@ public static class FitEndpoints
 
     public static async Task<Results<Created<FitResource>, Accepted<FitResource>, ValidationProblem, ProblemHttpResult>> Submit(
         HttpContext http, FitSubmitter submitter, SubmissionGuard guard, IFitStore store, IFitSignals signals, WebhookUrlPolicy webhooks,
-        IOptions<LimitsOptions> limits,
+        TimeProvider clock, IOptions<LimitsOptions> limits,
         CancellationToken ct)
     {
         var read = await FitRequestReader.ReadAsync(http.Request, limits.Value, ct);
@@ -106,7 +106,7 @@ public static class FitEndpoints
         var location = $"/v1/fits/{fit.Id}";
         if (wait is { } seconds)
         {
-            fit = await WaitForEndAsync(store, signals, tenant, fit.Id, seconds, limits.Value.MaxInlineHistory, ct) ?? fit;
+            fit = await WaitForEndAsync(store, signals, clock, tenant, fit.Id, seconds, limits.Value.MaxInlineHistory, ct) ?? fit;
             if (fit.Status.IsEnded())
             {
                 http.Response.Headers["Preference-Applied"] = $"wait={seconds}";
@@ -118,10 +118,10 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Ok<FitResource>, ProblemHttpResult>> Get(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, IOptions<LimitsOptions> limits, CancellationToken ct)
+        string id, HttpContext http, IFitStore store, IFitSignals signals, TimeProvider clock, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var wait = PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) ?? 0;
-        var fit = await WaitForEndAsync(store, signals, http.Tenant(), id, wait, limits.Value.MaxInlineHistory, ct);
+        var fit = await WaitForEndAsync(store, signals, clock, http.Tenant(), id, wait, limits.Value.MaxInlineHistory, ct);
         return fit is null ? NotFound(id) : TypedResults.Ok(FitMapper.ToResource(fit, limits.Value.MaxInlineHistory));
     }
 
@@ -222,24 +222,24 @@ public static class FitEndpoints
     /// store again and waits on.
     /// </summary>
     public static Task<FitRecord?> WaitForEndAsync(
-        IFitStore store, IFitSignals signals, string tenant, string id, int seconds, int historyLimit, CancellationToken ct) =>
-        WaitForEndAsync(signals, id, seconds, token => store.GetAsync(tenant, id, historyLimit, token), ct);
+        IFitStore store, IFitSignals signals, TimeProvider clock, string tenant, string id, int seconds, int historyLimit, CancellationToken ct) =>
+        WaitForEndAsync(signals, clock, id, seconds, token => store.GetAsync(tenant, id, historyLimit, token), ct);
 
     /// <summary>As above for any record the <paramref name="read"/> function finds (a fit, or a learning-rate finder run).</summary>
     public static async Task<FitRecord?> WaitForEndAsync(
-        IFitSignals signals, string id, int seconds, Func<CancellationToken, Task<FitRecord?>> read, CancellationToken ct)
+        IFitSignals signals, TimeProvider clock, string id, int seconds, Func<CancellationToken, Task<FitRecord?>> read, CancellationToken ct)
     {
-        var deadline = Environment.TickCount64 + seconds * 1000L;
+        var started = clock.GetTimestamp();
         while (true)
         {
             var ended = signals.WhenEnded(id);
             var fit = await read(ct);
-            var left = deadline - Environment.TickCount64;
+            var left = TimeSpan.FromSeconds(seconds) - clock.GetElapsedTime(started);
             if (fit is not null && fit.Status.IsEnded()) signals.EndedSeen(id);
-            if (fit is null || fit.Status.IsEnded() || left <= 0) return fit;
+            if (fit is null || fit.Status.IsEnded() || left <= TimeSpan.Zero) return fit;
             try
             {
-                await ended.WaitAsync(TimeSpan.FromMilliseconds(left), ct);
+                await ended.WaitAsync(left, clock, ct);
             }
             catch (TimeoutException)
             {

@@ -58,7 +58,7 @@ public static class LearningRateFinderEndpoints
     }
 
     public static async Task<Results<Created<LearningRateFinderResource>, Accepted<LearningRateFinderResource>, ValidationProblem, ProblemHttpResult>> Submit(
-        HttpContext http, IFitStore store, FitSubmitter submitter, IFitSignals signals, SubmissionGuard guard, IOptions<LimitsOptions> limits,
+        HttpContext http, IFitStore store, FitSubmitter submitter, IFitSignals signals, SubmissionGuard guard, TimeProvider clock, IOptions<LimitsOptions> limits,
         CancellationToken ct)
     {
         var read = await FitRequestReader.ReadJsonAsync<LearningRateFinderRequest>(http.Request, limits.Value, ct);
@@ -85,7 +85,7 @@ public static class LearningRateFinderEndpoints
         var location = $"/v1/lr-finder/{created.Id}";
         if (PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) is { } wait)
         {
-            var ended = await FitEndpoints.WaitForEndAsync(signals, created.Id, wait, token => store.GetFinderRunAsync(tenant, created.Id, token), ct) ?? created;
+            var ended = await FitEndpoints.WaitForEndAsync(signals, clock, created.Id, wait, token => store.GetFinderRunAsync(tenant, created.Id, token), ct) ?? created;
             if (ended.Status.IsEnded())
             {
                 http.Response.Headers["Preference-Applied"] = $"wait={wait}";
@@ -97,11 +97,11 @@ public static class LearningRateFinderEndpoints
     }
 
     public static async Task<Results<Ok<LearningRateFinderResource>, ProblemHttpResult>> Get(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, IOptions<LimitsOptions> limits, CancellationToken ct)
+        string id, HttpContext http, IFitStore store, IFitSignals signals, TimeProvider clock, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var wait = PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) ?? 0;
         var tenant = http.Tenant();
-        var run = await FitEndpoints.WaitForEndAsync(signals, id, wait, token => store.GetFinderRunAsync(tenant, id, token), ct);
+        var run = await FitEndpoints.WaitForEndAsync(signals, clock, id, wait, token => store.GetFinderRunAsync(tenant, id, token), ct);
         return run is null ? NotFound(id) : TypedResults.Ok(ToResource(run));
     }
 
