@@ -27,11 +27,7 @@ public static class BatchEndpoints
                 "All or nothing: one invalid item rejects the whole batch (its errors are named `fits[i].field`) and nothing is stored. " +
                 "Small fits run many per Hangfire job. A top-level `webhook` gets one signed `batch.completed` event when the last fit ends.")
             .Accepts<BatchRequest>("application/json")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesSubmissionProblems();
 
         group.MapGet("/{id}", Get).WithName("GetBatch")
             .WithSummary("Get a batch's progress")
@@ -71,7 +67,7 @@ public static class BatchEndpoints
         {
             return read.Errors is { } readErrors
                 ? FitEndpoints.Invalid(readErrors)
-                : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);
+                : read.Problem();
         }
 
         var errors = new ValidationErrors();

@@ -27,7 +27,7 @@ public static class EvaluateEndpoints
         {
             return read.Errors is { } readErrors
                 ? FitEndpoints.Invalid(readErrors)
-                : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);
+                : read.Problem();
         }
 
         var errors = new ValidationErrors();

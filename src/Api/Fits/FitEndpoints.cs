@@ -27,11 +27,7 @@ public static class FitEndpoints
                 "`Prefer: wait=N` (N ≤ 60) waits up to N seconds and answers 201 with the finished fit if it ended by then. " +
                 "Also accepts `text/csv` (comma, semicolon or tab; quoted fields; header optional) with the other fields as query parameters: `x` and `y` choose the columns by header name or 0-based index (default: the columns headed x and y, else the first two).")
             .Accepts<FitRequest>("application/json", "text/csv")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesSubmissionProblems();
 
         group.MapGet("/", List).WithName("ListFits")
             .WithSummary("List fits, newest first")
@@ -87,7 +83,7 @@ public static class FitEndpoints
             }
             return read.Errors is { } readErrors
                 ? Invalid(readErrors)
-                : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);
+                : read.Problem();
         }
         var errors = new ValidationErrors();
         var key = IdempotencyKey.Read(http.Request, errors);

@@ -31,11 +31,7 @@ public static class LearningRateFinderEndpoints
                 "when it exceeds 4× its best. Answers 202 with `Location`; `Prefer: wait=N` answers 201 with the curve and the suggestions " +
                 "(`steep`: fastest fall; `minimum`: lowest smoothed loss ÷ 10) if it ended by then.")
             .Accepts<LearningRateFinderRequest>("application/json")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesSubmissionProblems();
 
         group.MapGet("/{id}", Get).WithName("GetLearningRateFinder")
             .WithSummary("Get a learning-rate finder run")
@@ -66,7 +62,7 @@ public static class LearningRateFinderEndpoints
         {
             return read.Errors is { } readErrors
                 ? FitEndpoints.Invalid(readErrors)
-                : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);
+                : read.Problem();
         }
         var errors = new ValidationErrors();
         var key = IdempotencyKey.Read(http.Request, errors);
