@@ -62,5 +62,5 @@ public sealed class ValidationErrors
         foreach (var (field, message) in found) Add(prefix + field, message);
     }
 
-        public Dictionary<string, string[]> ToDictionary() => _errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
+    public Dictionary<string, string[]> ToDictionary() => _errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
 }
