@@ -1,8 +1,11 @@
 using FitService.Api.Batches;
 using FitService.Api.Evaluation;
-using FitService.Api.Extensions;
 using FitService.Api.Fits;
+using FitService.Api.Health;
+using FitService.Api.Hosting;
+using FitService.Api.Http;
 using FitService.Api.LearningRates;
+using FitService.Api.OpenApi;
 using FitService.Api.Plots;
 using FitService.Api.Security;
 using FitService.Api.Webhooks;

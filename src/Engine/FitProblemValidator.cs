@@ -5,7 +5,9 @@ namespace FitService.Engine;
 /// <summary>
 /// Checks a <see cref="FitProblem"/> with the rules of API.md and, for the optimizer, PyTorch's own checks.
 /// Field names are the camelCase JSON names (<c>learningRate</c>, <c>optimizer.momentum</c>, …) so the API
-/// can put them straight into a problem-details <c>errors</c> object.
+/// can put them straight into a problem-details <c>errors</c> object. The numeric rules of each part (degree, finite
+/// values, weights, optimizer, schedule, stop) are public: the API's validator reads the wire (names, nulls, defaults,
+/// fields that do not apply) and hands each part here, so every numeric rule and its message is written once.
 /// </summary>
 public static class FitProblemValidator
 {
@@ -40,12 +42,12 @@ public static class FitProblemValidator
         }
         if (problem.Weights is { } weights) ValidateWeights(weights, problem.Points, errors);
         ValidateNetwork(problem, errors);
-        if (problem.IsPolynomial) Check(problem.Degree is >= 0 and <= Polynomial.MaxDegree, "degree", $"must be between 0 and {Polynomial.MaxDegree}");
+        if (problem.IsPolynomial) ValidateDegree(problem.Degree, errors);
         if (problem.Loss is null) errors.Add(("loss", "is required"));
         else
         {
             Check(Enum.IsDefined(problem.Loss.Kind), "loss", "must be mae, mse, huber or bce");
-            Check(double.IsFinite(problem.Loss.HuberDelta) && problem.Loss.HuberDelta > 0, "huberDelta", "must be finite and > 0");
+            ValidateHuberDelta(problem.Loss.HuberDelta, errors);
         }
         Check(double.IsFinite(problem.LearningRate) && problem.LearningRate > 0, "learningRate", "must be finite and > 0");
         Check(problem.Steps >= 1, "steps", "must be ≥ 1");
@@ -66,14 +68,33 @@ public static class FitProblemValidator
         }
         ValidateOptimizer(problem.Optimizer, errors);
         ValidateSchedule(problem.Schedule, errors);
-        if (problem.Stop is { } stop)
-        {
-            Check(stop.LossBelow is null || double.IsFinite(stop.LossBelow.Value), "stop.lossBelow", "must be finite");
-            Check(stop.MinImprovement is null || (double.IsFinite(stop.MinImprovement.Value) && stop.MinImprovement >= 0), "stop.minImprovement", "must be finite and ≥ 0");
-            Check(stop.Patience >= 1, "stop.patience", "must be ≥ 1");
-        }
+        if (problem.Stop is { } stop) ValidateStop(stop, errors);
         Check(problem.HistoryEvery >= 1, "historyEvery", "must be ≥ 1");
         return errors;
+    }
+
+    /// <summary>A polynomial's degree: 0 to <see cref="Polynomial.MaxDegree"/>. Errors go to the field <c>degree</c>.</summary>
+    public static void ValidateDegree(int degree, List<(string Field, string Message)> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (degree is < 0 or > Polynomial.MaxDegree) errors.Add(("degree", $"must be between 0 and {Polynomial.MaxDegree}"));
+    }
+
+    /// <summary>Huber's delta: finite and &gt; 0. Errors go to the field <c>huberDelta</c>.</summary>
+    public static void ValidateHuberDelta(double delta, List<(string Field, string Message)> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (!double.IsFinite(delta) || !(delta > 0)) errors.Add(("huberDelta", "must be finite and > 0"));
+    }
+
+    /// <summary>A stop rule: a finite <c>lossBelow</c>, <c>minImprovement</c> finite and ≥ 0, <c>patience</c> ≥ 1 (fields <c>stop.…</c>).</summary>
+    public static void ValidateStop(StopSpec stop, List<(string Field, string Message)> errors)
+    {
+        ArgumentNullException.ThrowIfNull(stop);
+        ArgumentNullException.ThrowIfNull(errors);
+        if (stop.LossBelow is { } below && !double.IsFinite(below)) errors.Add(("stop.lossBelow", "must be finite"));
+        if (stop.MinImprovement is { } improvement && (!double.IsFinite(improvement) || !(improvement >= 0))) errors.Add(("stop.minImprovement", "must be finite and ≥ 0"));
+        if (stop.Patience < 1) errors.Add(("stop.patience", "must be ≥ 1"));
     }
 
     /// <summary>
@@ -166,9 +187,13 @@ public static class FitProblemValidator
             throw new ArgumentException("invalid fit problem: " + string.Join("; ", errors.Select(e => $"{e.Field} {e.Message}")), nameof(problem));
     }
 
-    // As torch.optim.SGD / Adam validate (they accept lr = 0, the API does not; epsilon may be 0 as in torch).
-    private static void ValidateOptimizer(OptimizerSpec? optimizer, List<(string, string)> errors)
+    /// <summary>
+    /// An optimizer's hyperparameters, as torch.optim.SGD / Adam validate them (they accept lr = 0, the API does not;
+    /// epsilon may be 0 as in torch; dampening ≥ 0). Errors go to the fields <c>optimizer.…</c>.
+    /// </summary>
+    public static void ValidateOptimizer(OptimizerSpec? optimizer, List<(string Field, string Message)> errors)
     {
+        ArgumentNullException.ThrowIfNull(errors);
         void Check(bool ok, string field, string message) { if (!ok) errors.Add((field, message)); }
         switch (optimizer)
         {
@@ -176,8 +201,8 @@ public static class FitProblemValidator
                 break;
             case SgdSpec sgd:
                 Check(double.IsFinite(sgd.Momentum) && sgd.Momentum >= 0, "optimizer.momentum", "must be finite and ≥ 0");
-                Check(double.IsFinite(sgd.Dampening), "optimizer.dampening", "must be finite");
-                Check(!sgd.Nesterov || (sgd.Momentum > 0 && sgd.Dampening == 0), "optimizer.nesterov", "requires momentum > 0 and dampening = 0");
+                Check(double.IsFinite(sgd.Dampening) && sgd.Dampening >= 0, "optimizer.dampening", "must be finite and ≥ 0");
+                Check(!sgd.Nesterov || (sgd.Momentum > 0 && sgd.Dampening == 0), "optimizer.nesterov", "requires momentum > 0 and dampening 0 (as torch.optim.SGD)");
                 break;
             case AdamSpec adam:
                 Check(adam.Beta1 is >= 0 and < 1, "optimizer.beta1", "must be in [0, 1)");
@@ -190,8 +215,10 @@ public static class FitProblemValidator
         }
     }
 
-    private static void ValidateSchedule(ScheduleSpec? schedule, List<(string, string)> errors)
+    /// <summary>A schedule's numbers (fields <c>schedule.…</c>): <c>every</c> ≥ 1; rates, gammas and divisors finite and &gt; 0; the warm-up a fraction in (0, 1).</summary>
+    public static void ValidateSchedule(ScheduleSpec? schedule, List<(string Field, string Message)> errors)
     {
+        ArgumentNullException.ThrowIfNull(errors);
         void Check(bool ok, string field, string message) { if (!ok) errors.Add((field, message)); }
         static bool Positive(double v) => double.IsFinite(v) && v > 0;
         switch (schedule)
@@ -209,8 +236,8 @@ public static class FitProblemValidator
                 Check(double.IsFinite(c.MinLearningRate) && c.MinLearningRate >= 0, "schedule.minLearningRate", "must be finite and ≥ 0");
                 break;
             case OneCycleSchedule o:
+                Check(o.WarmupFraction is > 0 and < 1, "schedule.warmupFraction", "must be in (0, 1)");
                 Check(Positive(o.MaxLearningRate), "schedule.maxLearningRate", "must be finite and > 0");
-                Check(o.WarmupFraction is >= 0 and <= 1, "schedule.warmupFraction", "must be in [0, 1]");
                 Check(Positive(o.Div), "schedule.div", "must be finite and > 0");
                 Check(Positive(o.DivFinal), "schedule.divFinal", "must be finite and > 0");
                 break;
@@ -220,8 +247,11 @@ public static class FitProblemValidator
         }
     }
 
-    private static void CheckFinite(double[] values, string field, List<(string, string)> errors)
+    /// <summary>The first value of <paramref name="values"/> that is not finite, as an error of <paramref name="field"/>.</summary>
+    public static void CheckFinite(double[] values, string field, List<(string Field, string Message)> errors)
     {
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(errors);
         for (var i = 0; i < values.Length; i++)
             if (!double.IsFinite(values[i]))
             {

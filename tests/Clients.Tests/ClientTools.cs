@@ -1,5 +1,4 @@
-using System.Diagnostics;
-using System.Text;
+using FitService.Api.Tests.Infrastructure;
 
 namespace FitService.Clients.Tests;
 
@@ -75,37 +74,10 @@ public static class ClientTools
         IDictionary<string, string>? environment = null)
     {
         Directory.CreateDirectory(workingDirectory);
-        var info = new ProcessStartInfo(file)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments) info.ArgumentList.Add(argument);
-        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        info.Environment["DOTNET_NOLOGO"] = "1";
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
-        using var process = new Process { StartInfo = info };
-        var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', info.ArgumentList)} did not end within {timeout}:\n{output}");
-        }
-        process.WaitForExit();
-        var text = output.ToString();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', info.ArgumentList)} exited with {process.ExitCode}:\n{text}");
+        var quiet = new Dictionary<string, string> { ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1", ["DOTNET_NOLOGO"] = "1" };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) quiet[key] = value;
+        var (exit, text) = await ProcessRunner.RunAsync(file, arguments, workingDirectory, timeout, quiet);
+        if (exit != 0) throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} exited with {exit}:\n{text}");
         return text;
     }
 }

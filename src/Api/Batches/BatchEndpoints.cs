@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using FitService.Api.Auth;
-using FitService.Api.Extensions;
+using FitService.Api.Http;
 using FitService.Api.Fits;
 using FitService.Api.Security;
 using FitService.Api.Jobs;
@@ -27,11 +27,7 @@ public static class BatchEndpoints
                 "All or nothing: one invalid item rejects the whole batch (its errors are named `fits[i].field`) and nothing is stored. " +
                 "Small fits run many per Hangfire job. A top-level `webhook` gets one signed `batch.completed` event when the last fit ends.")
             .Accepts<BatchRequest>("application/json")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesSubmissionProblems();
 
         group.MapGet("/{id}", Get).WithName("GetBatch")
             .WithSummary("Get a batch's progress")
@@ -74,47 +70,12 @@ public static class BatchEndpoints
         {
             return read.Errors is { } readErrors
                 ? FitEndpoints.Invalid(readErrors)
-                : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);
+                : read.Problem();
         }
 
         var errors = new ValidationErrors();
         var key = IdempotencyKey.Read(http.Request, errors);
-        if (request.Fits is null or { Length: 0 }) errors.Add("fits", "must hold at least 1 fit");
-        else if (request.Fits.Length > limits.MaxBatchFits) errors.Add("fits", $"has {request.Fits.Length} fits; at most {limits.MaxBatchFits} (Limits:MaxBatchFits) are allowed");
-        if (request.Label is { Length: var length } && length > limits.MaxLabelLength) errors.Add("label", $"has {length} characters; at most {limits.MaxLabelLength} are allowed");
-        if (request.Webhook is { } batchHook)
-        {
-            if (string.IsNullOrWhiteSpace(batchHook.Url)) errors.Add("webhook.url", "is required");
-            else if (!Uri.TryCreate(batchHook.Url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-                errors.Add("webhook.url", "must be an absolute http or https URL");
-            else
-            {
-                var hookErrors = new ValidationErrors();
-                await webhooks.CheckAsync(http.Tenant(), batchHook.Url, hookErrors, ct);
-                errors.AddAll("", hookErrors);
-            }
-        }
-        if (errors.Any) return FitEndpoints.Invalid(errors);
-
-        var valid = new List<ValidFit>(request.Fits!.Length);
-        var items = new (ValidFit? Fit, ValidationErrors Errors)[request.Fits.Length];
-        for (var i = 0; i < request.Fits.Length; i++)
-        {
-            var itemErrors = new ValidationErrors();
-            var item = request.Fits[i] is { } fit ? FitValidator.Validate(fit.Over(request.Defaults), limits, itemErrors) : null;
-            if (request.Fits[i] is null) itemErrors.Add("", "must be a fit object");
-            items[i] = (item, itemErrors);
-        }
-        // Every distinct webhook URL checked once, their hosts resolved together.
-        var webhookChecks = await webhooks.CheckAllAsync(http.Tenant(), items.Select(it => it.Fit?.Spec.Webhook?.Url).OfType<string>(), ct);
-        for (var i = 0; i < items.Length; i++)
-        {
-            var (item, itemErrors) = items[i];
-            if (item?.Spec.Webhook?.Url is { } url) itemErrors.AddAll("", webhookChecks[url]);
-            if (item is null || itemErrors.Any) errors.AddAll($"fits[{i}].", itemErrors);
-            else valid.Add(item);
-        }
-        if (errors.Any) return FitEndpoints.Invalid(errors);
+        if (await BatchValidator.ValidateAsync(request, http.Tenant(), webhooks, limits, errors, ct) is not { } valid || errors.Any) return FitEndpoints.Invalid(errors);
 
         if (await guard.CheckAsync(http, http.Tenant(), valid.ConvertAll(v => v.Spec), ct) is { } refused) return refused;
         var created = await submitter.SubmitBatchAsync(http.Tenant(), valid, request.Label, new BatchSpec(request.Webhook), key, ct);
@@ -127,14 +88,14 @@ public static class BatchEndpoints
     }
 
     public static async Task<Results<Ok<BatchResource>, ProblemHttpResult>> Get(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, IOptions<LimitsOptions> limits, CancellationToken ct)
+        string id, HttpContext http, IFitStore store, IFitSignals signals, TimeProvider clock, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var tenant = http.Tenant();
         var batch = await store.GetBatchAsync(tenant, id, ct);
         if (batch is null) return NotFound(id);
         if (PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) is { } wait && wait > 0 && !batch.IsEnded)
         {
-            batch = await WaitForEndAsync(store, signals, batch, TimeSpan.FromSeconds(wait), ct) ?? batch;
+            batch = await WaitForEndAsync(store, signals, clock, batch, TimeSpan.FromSeconds(wait), ct) ?? batch;
         }
         return TypedResults.Ok(ToResource(batch));
     }
@@ -223,9 +184,10 @@ public static class BatchEndpoints
     /// Waits on the end signal of every fit still going. Each round registers first and reads the fits again after, so
     /// an end published in between is seen in the store (and its waiter released) rather than waited for.
     /// </summary>
-    private static async Task<BatchRecord?> WaitForEndAsync(IFitStore store, IFitSignals signals, BatchRecord batch, TimeSpan wait, CancellationToken ct)
+    private static async Task<BatchRecord?> WaitForEndAsync(IFitStore store, IFitSignals signals, TimeProvider clock, BatchRecord batch, TimeSpan wait,
+        CancellationToken ct)
     {
-        var deadline = Environment.TickCount64 + (long)wait.TotalMilliseconds;
+        var started = clock.GetTimestamp();
         while (true)
         {
             var before = await store.ListBatchFitsAsync(batch.Tenant, batch.Id, ct);
@@ -235,11 +197,11 @@ public static class BatchEndpoints
                 if (fit.Status.IsEnded()) signals.EndedSeen(fit.Id);
             }
             var now = await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
-            var left = deadline - Environment.TickCount64;
-            if (now is null || now.IsEnded || left <= 0) return now;
+            var left = wait - clock.GetElapsedTime(started);
+            if (now is null || now.IsEnded || left <= TimeSpan.Zero) return now;
             try
             {
-                await Task.WhenAll(waits).WaitAsync(TimeSpan.FromMilliseconds(left), ct);
+                await Task.WhenAll(waits).WaitAsync(left, clock, ct);
             }
             catch (TimeoutException)
             {

@@ -27,7 +27,7 @@ public static class EvaluateEndpoints
         {
             return read.Errors is { } readErrors
                 ? FitEndpoints.Invalid(readErrors)
-                : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);
+                : read.Problem();
         }
 
         var errors = new ValidationErrors();
@@ -48,7 +48,7 @@ public static class EvaluateEndpoints
         FitValidator.ValidateLoss(request.Loss, request.HuberDelta, errors, request.Y);
         FitValidator.ValidateWeights(request.Weights, request.X?.Count, isNetwork, errors);
         if (request.Params is null) errors.Add("params", "is required");
-        var count = network?.ParameterCount(features) ?? formula?.Parameters.Count ?? (request.Degree is >= 0 and <= FitValidator.MaxDegree ? request.Degree + 1 : null);
+        var count = network?.ParameterCount(features) ?? formula?.Parameters.Count ?? Engine.Models.Polynomial.ParameterCount(request.Degree);
         FitValidator.ValidateParams(request.Params, isNetwork && network is null ? null : count,
             network is not null ? "the network's number of params" : formula is null ? "degree + 1" : "the number of params", "params", errors);
         if (errors.Any) return FitEndpoints.Invalid(errors);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using FitService.Api.Auth;
-using FitService.Api.Extensions;
+using FitService.Api.Http;
 using FitService.Api.Jobs;
 using FitService.Api.Notifications;
 using FitService.Api.Security;
@@ -27,11 +27,7 @@ public static class FitEndpoints
                 "`Prefer: wait=N` (N ≤ 60) waits up to N seconds and answers 201 with the finished fit if it ended by then. " +
                 "Also accepts `text/csv` (comma, semicolon or tab; quoted fields; header optional) with the other fields as query parameters: `x` and `y` choose the columns by header name or 0-based index (default: the columns headed x and y, else the first two).")
             .Accepts<FitRequest>("application/json", "text/csv")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesSubmissionProblems();
 
         group.MapGet("/", List).WithName("ListFits")
             .WithSummary("List fits, newest first")
@@ -73,7 +69,7 @@ public static class FitEndpoints
 
     public static async Task<Results<Created<FitResource>, Accepted<FitResource>, ValidationProblem, ProblemHttpResult>> Submit(
         HttpContext http, FitSubmitter submitter, SubmissionGuard guard, IFitStore store, IFitSignals signals, WebhookUrlPolicy webhooks,
-        IOptions<LimitsOptions> limits,
+        TimeProvider clock, IOptions<LimitsOptions> limits,
         CancellationToken ct)
     {
         var read = await FitRequestReader.ReadAsync(http.Request, limits.Value, ct);
@@ -87,7 +83,7 @@ public static class FitEndpoints
             }
             return read.Errors is { } readErrors
                 ? Invalid(readErrors)
-                : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);
+                : read.Problem();
         }
         var errors = new ValidationErrors();
         var key = IdempotencyKey.Read(http.Request, errors);
@@ -106,7 +102,7 @@ public static class FitEndpoints
         var location = $"/v1/fits/{fit.Id}";
         if (wait is { } seconds)
         {
-            fit = await WaitForEndAsync(store, signals, tenant, fit.Id, seconds, limits.Value.MaxInlineHistory, ct) ?? fit;
+            fit = await WaitForEndAsync(store, signals, clock, tenant, fit.Id, seconds, limits.Value.MaxInlineHistory, ct) ?? fit;
             if (fit.Status.IsEnded())
             {
                 http.Response.Headers["Preference-Applied"] = $"wait={seconds}";
@@ -118,10 +114,10 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Ok<FitResource>, ProblemHttpResult>> Get(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, IOptions<LimitsOptions> limits, CancellationToken ct)
+        string id, HttpContext http, IFitStore store, IFitSignals signals, TimeProvider clock, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var wait = PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) ?? 0;
-        var fit = await WaitForEndAsync(store, signals, http.Tenant(), id, wait, limits.Value.MaxInlineHistory, ct);
+        var fit = await WaitForEndAsync(store, signals, clock, http.Tenant(), id, wait, limits.Value.MaxInlineHistory, ct);
         return fit is null ? NotFound(id) : TypedResults.Ok(FitMapper.ToResource(fit, limits.Value.MaxInlineHistory));
     }
 
@@ -222,24 +218,24 @@ public static class FitEndpoints
     /// store again and waits on.
     /// </summary>
     public static Task<FitRecord?> WaitForEndAsync(
-        IFitStore store, IFitSignals signals, string tenant, string id, int seconds, int historyLimit, CancellationToken ct) =>
-        WaitForEndAsync(signals, id, seconds, token => store.GetAsync(tenant, id, historyLimit, token), ct);
+        IFitStore store, IFitSignals signals, TimeProvider clock, string tenant, string id, int seconds, int historyLimit, CancellationToken ct) =>
+        WaitForEndAsync(signals, clock, id, seconds, token => store.GetAsync(tenant, id, historyLimit, token), ct);
 
     /// <summary>As above for any record the <paramref name="read"/> function finds (a fit, or a learning-rate finder run).</summary>
     public static async Task<FitRecord?> WaitForEndAsync(
-        IFitSignals signals, string id, int seconds, Func<CancellationToken, Task<FitRecord?>> read, CancellationToken ct)
+        IFitSignals signals, TimeProvider clock, string id, int seconds, Func<CancellationToken, Task<FitRecord?>> read, CancellationToken ct)
     {
-        var deadline = Environment.TickCount64 + seconds * 1000L;
+        var started = clock.GetTimestamp();
         while (true)
         {
             var ended = signals.WhenEnded(id);
             var fit = await read(ct);
-            var left = deadline - Environment.TickCount64;
+            var left = TimeSpan.FromSeconds(seconds) - clock.GetElapsedTime(started);
             if (fit is not null && fit.Status.IsEnded()) signals.EndedSeen(id);
-            if (fit is null || fit.Status.IsEnded() || left <= 0) return fit;
+            if (fit is null || fit.Status.IsEnded() || left <= TimeSpan.Zero) return fit;
             try
             {
-                await ended.WaitAsync(TimeSpan.FromMilliseconds(left), ct);
+                await ended.WaitAsync(left, clock, ct);
             }
             catch (TimeoutException)
             {

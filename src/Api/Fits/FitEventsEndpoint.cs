@@ -23,19 +23,19 @@ public static class FitEventsEndpoint
             .ProducesProblem(StatusCodes.Status404NotFound);
 
     public static async Task<Results<FitEventStream, ProblemHttpResult>> Events(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, IOptions<HttpJsonOptions> json, IOptions<LimitsOptions> limits,
-        CancellationToken ct)
+        string id, HttpContext http, IFitStore store, IFitSignals signals, TimeProvider clock, IOptions<HttpJsonOptions> json,
+        IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var tenant = http.Tenant();
         if (await store.GetAsync(tenant, id, includeHistory: false, ct) is null) return FitEndpoints.NotFound(id);
         var lastEventId = int.TryParse(http.Request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var last) ? last : -1;
-        return new FitEventStream(tenant, id, lastEventId, store, signals, json.Value.SerializerOptions, limits.Value.MaxInlineHistory);
+        return new FitEventStream(tenant, id, lastEventId, store, signals, clock, json.Value.SerializerOptions, limits.Value.MaxInlineHistory);
     }
 }
 
 /// <summary>Writes a fit's events until it ends or the client goes away.</summary>
 public sealed class FitEventStream(
-    string tenant, string id, int lastEventId, IFitStore store, IFitSignals signals, JsonSerializerOptions json, int maxInlineHistory)
+    string tenant, string id, int lastEventId, IFitStore store, IFitSignals signals, TimeProvider clock, JsonSerializerOptions json, int maxInlineHistory)
     : IResult, IEndpointMetadataProvider
 {
     /// <summary>Without a signal for this long the store is read again (a fit running in another process sends none here).</summary>
@@ -51,14 +51,14 @@ public sealed class FitEventStream(
         if (Security.HeadRequests.IsHead(http)) return; // the headers a GET would get; a stream has no end to wait for
         var ct = http.RequestAborted;
         var lastSent = lastEventId;
-        var lastWrite = DateTime.UtcNow;
+        var lastWrite = clock.GetTimestamp();
 
         async Task SendAsync(string type, int eventId, object data)
         {
             var text = $"id: {eventId}\nevent: {type}\ndata: {JsonSerializer.Serialize(data, data.GetType(), json)}\n\n";
             await response.WriteAsync(text, ct);
             await response.Body.FlushAsync(ct);
-            lastWrite = DateTime.UtcNow;
+            lastWrite = clock.GetTimestamp();
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -86,13 +86,13 @@ public sealed class FitEventStream(
                 // Follow the signals; read the store again only when they fall silent or announce the end.
                 while (true)
                 {
-                    if (await Task.WhenAny(next, Task.Delay(PollInterval, ct)) != next)
+                    if (await Task.WhenAny(next, Task.Delay(PollInterval, clock, ct)) != next)
                     {
-                        if (DateTime.UtcNow - lastWrite >= HeartbeatInterval)
+                        if (clock.GetElapsedTime(lastWrite) >= HeartbeatInterval)
                         {
                             await response.WriteAsync(": keep-alive\n\n", ct);
                             await response.Body.FlushAsync(ct);
-                            lastWrite = DateTime.UtcNow;
+                            lastWrite = clock.GetTimestamp();
                         }
                         break;
                     }

@@ -11,7 +11,11 @@ namespace FitService.Api.Fits;
 /// When the only faults are unknown fields, <paramref name="Partial"/> holds the body read without them, so a caller can
 /// validate the rest and report every error at once.
 /// </remarks>
-public sealed record ReadOutcome<T>(T? Request, int Status, string? Title, string? Detail, ValidationErrors? Errors, T? Partial = null) where T : class;
+public sealed record ReadOutcome<T>(T? Request, int Status, string? Title, string? Detail, ValidationErrors? Errors, T? Partial = null) where T : class
+{
+    /// <summary>The answer to a body that could not be read and has no field errors (413, 415, …).</summary>
+    public ProblemHttpResult Problem() => TypedResults.Problem(statusCode: Status, title: Title, detail: Detail);
+}
 
 /// <summary>
 /// Reads <c>POST /v1/fits</c> bodies: strict JSON (unknown fields, duplicate keys, wrong types and non-finite numbers

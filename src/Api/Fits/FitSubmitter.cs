@@ -29,7 +29,7 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, InlineFits in
         {
             var work = FitWork.Of(fit.Spec);
             if (waiting && result.Outcome == CreateOutcome.Created && inline.Takes(work) && await inline.TryRunAsync(result.Fit!.Id)) return result;
-            Enqueue("fit", result.Fit!.Id, [new QueuedFit(result.Fit.Id, work)]);
+            Enqueue("fit", result.Fit!.Id, () => queue.EnqueueMany([new QueuedFit(result.Fit.Id, work)]));
         }
         return result;
     }
@@ -50,8 +50,24 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, InlineFits in
         var created = await store.CreateBatchAsync(batch, newFits, ct);
         if (created.Outcome != CreateOutcome.Created) return created;
         metrics.Submitted(newFits.Count);
-        Enqueue("batch", batch.Id, newFits.Select((f, i) => new QueuedFit(f.Id, FitWork.Of(fits[i].Spec))).ToList());
+        var queued = newFits.Select((f, i) => new QueuedFit(f.Id, FitWork.Of(fits[i].Spec))).ToList();
+        Enqueue("batch", batch.Id, () => queue.EnqueueMany(queued));
         return created;
+    }
+
+    /// <summary>
+    /// Stores a learning-rate finder run (a kind of its own in the fits' table: same ids, hashes, keys and trace) and queues
+    /// it when new. The caller tells a key already used by a fit or a different run as a conflict.
+    /// </summary>
+    public async Task<CreateResult> SubmitFinderRunAsync(string tenant, LearningRateFinderSpec spec, double[] x, double[] y, string? idempotencyKey,
+        CancellationToken ct)
+    {
+        var content = StoredSpecs.Content(spec);
+        var run = new NewFit(NewId(), tenant, Truncate(clock.GetUtcNow()), StoredSpecs.Stamp(content), x, y, spec.Steps, 1, spec.Label,
+            idempotencyKey, Hash(content, x, y), Kind: FitKinds.LearningRateFinder, TraceParent: FitTracing.CurrentTraceParent());
+        var result = await store.CreateAsync(run, ct);
+        if (result.Outcome == CreateOutcome.Created) Enqueue("learning-rate finder run", run.Id, () => queue.Enqueue(run.Id));
+        return result;
     }
 
     /// <summary>A batch's content: its label, its own fields and each fit's content hash, in order.</summary>
@@ -64,11 +80,11 @@ public sealed class FitSubmitter(IFitStore store, IFitQueue queue, InlineFits in
     }
 
     /// <summary>Queues what was stored; a failure here is told as such (<see cref="NotQueuedException"/>), never as "nothing stored".</summary>
-    private void Enqueue(string resource, string id, IReadOnlyList<QueuedFit> fits)
+    private static void Enqueue(string resource, string id, Action enqueue)
     {
         try
         {
-            queue.EnqueueMany(fits);
+            enqueue();
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

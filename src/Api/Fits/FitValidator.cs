@@ -3,6 +3,8 @@ using FitService.Engine.Exact;
 using FitService.Engine.Formulas;
 using FitService.Engine.Networks;
 using FitService.Engine.LearningRates;
+using FitService.Engine.Models;
+using FitService.Api.Webhooks;
 
 namespace FitService.Api.Fits;
 
@@ -12,7 +14,6 @@ public sealed record ValidFit(FitSpec Spec, double[] X, double[] Y, double[]? We
 /// <summary>Checks a <see cref="FitRequest"/> against every rule of the contract and fills in the defaults.</summary>
 public static class FitValidator
 {
-    public const int MaxDegree = 20;
     public static readonly string[] Losses = ["mae", "mse", "huber", "bce"];
     public static readonly string[] Optimizers = ["sgd", "adam"];
     public static readonly string[] Schedules = ["constant", "step", "exponential", "cosine", "oneCycle"];
@@ -96,7 +97,7 @@ public static class FitValidator
         }
 
         var parameterCount = network is not null ? network.ParameterCount(features)
-            : formula?.Parameters.Count ?? (degree is >= 0 and <= MaxDegree ? degree + 1 : null);
+            : formula?.Parameters.Count ?? Polynomial.ParameterCount(degree);
         var steps = exact ? 0 : stepsOfEpochs ?? request.Steps ?? (isNetwork
             ? StepsWithin(FitWork.AffordableNetworkSteps(Math.Max(points, 1), batchPoints, parameterCount ?? 1, rate?.IsAuto == true, limits.MaxWork), limits)
             : DefaultStepsFor(x?.Length ?? 1, parameterCount ?? 1, loss, rate?.IsAuto == true, limits));
@@ -117,16 +118,9 @@ public static class FitValidator
         var every = exact ? 1 : request.HistoryEvery ?? 1;
         if (every < 1) errors.Add("historyEvery", "must be ≥ 1");
 
-        if (request.Label is { Length: var labelLength } && labelLength > limits.MaxLabelLength)
-            errors.Add("label", $"has {labelLength} characters; at most {limits.MaxLabelLength} are allowed");
-
+        ValidateLabel(request.Label, limits, errors);
         var webhook = request.Webhook;
-        if (webhook is not null)
-        {
-            if (string.IsNullOrWhiteSpace(webhook.Url)) errors.Add("webhook.url", "is required");
-            else if (!Uri.TryCreate(webhook.Url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-                errors.Add("webhook.url", "must be an absolute http or https URL");
-        }
+        WebhookUrls.Validate(webhook, errors);
 
         if (errors.Any) return null;
         var spec = new FitSpec
@@ -166,7 +160,7 @@ public static class FitValidator
 
     /// <summary>A stand-in problem of the model and loss, for the engine's word on whether its exact solver applies.</summary>
     private static FitProblem ProblemFor(int? degree, string loss, NetworkSpec? network, int features) =>
-        new(new double[Math.Max(features, 1)], [0], degree is >= 0 and <= MaxDegree ? degree.Value : 0, ToLossSpec(loss, null), 1, 1,
+        new(new double[Math.Max(features, 1)], [0], degree is >= 0 and <= Polynomial.MaxDegree ? degree.Value : 0, ToLossSpec(loss, null), 1, 1,
             Network: network, Features: Math.Max(features, 1));
 
     /// <summary>
@@ -281,9 +275,7 @@ public static class FitValidator
             errors.Add("weights", "apply to polynomial and formula models, not yet to networks");
             return;
         }
-        var found = new List<(string Field, string Message)>();
-        FitProblemValidator.ValidateWeights(weights, points, found);
-        foreach (var (field, message) in found) errors.Add(field, message);
+        errors.Check(found => FitProblemValidator.ValidateWeights(weights, points, found));
     }
 
     /// <summary>
@@ -337,7 +329,14 @@ public static class FitValidator
     public static void ValidateDegree(int? degree, ValidationErrors errors)
     {
         if (degree is null) errors.Add("degree", "is required");
-        else if (degree is < 0 or > MaxDegree) errors.Add("degree", $"must be between 0 and {MaxDegree}");
+        else errors.Check(found => FitProblemValidator.ValidateDegree(degree.Value, found));
+    }
+
+    /// <summary>A <c>label</c> of at most <c>Limits:MaxLabelLength</c> characters (fits, batches and finder runs).</summary>
+    public static void ValidateLabel(string? label, LimitsOptions limits, ValidationErrors errors)
+    {
+        if (label is { Length: var length } && length > limits.MaxLabelLength)
+            errors.Add("label", $"has {length} characters; at most {limits.MaxLabelLength} are allowed");
     }
 
     /// <summary>
@@ -353,13 +352,13 @@ public static class FitValidator
         if (huberDelta is { } delta)
         {
             if (loss is not null && loss != "huber") errors.Add("huberDelta", "applies only to loss huber");
-            else if (!(delta > 0) || !double.IsFinite(delta)) errors.Add("huberDelta", "must be finite and > 0");
+            else errors.Check(found => FitProblemValidator.ValidateHuberDelta(delta, found));
         }
     }
 
     /// <summary>Params of a polynomial of <paramref name="degree"/> (already validated): degree+1 finite numbers.</summary>
     public static void ValidateParams(double[]? parameters, int? degree, string field, ValidationErrors errors) =>
-        ValidateParams(parameters, degree is >= 0 and <= MaxDegree ? degree + 1 : null, "degree + 1", field, errors);
+        ValidateParams(parameters, Polynomial.ParameterCount(degree), "degree + 1", field, errors);
 
     /// <summary>Params of a model with <paramref name="count"/> of them (null when unknown): that many finite numbers.</summary>
     public static void ValidateParams(double[]? parameters, int? count, string what, string field, ValidationErrors errors)
@@ -388,9 +387,7 @@ public static class FitValidator
                 var momentum = o.Momentum ?? 0;
                 var dampening = o.Dampening ?? 0;
                 var nesterov = o.Nesterov ?? false;
-                if (!(momentum >= 0) || !double.IsFinite(momentum)) errors.Add("optimizer.momentum", "must be finite and ≥ 0");
-                if (!(dampening >= 0) || !double.IsFinite(dampening)) errors.Add("optimizer.dampening", "must be finite and ≥ 0");
-                if (nesterov && (momentum <= 0 || dampening != 0)) errors.Add("optimizer.nesterov", "requires momentum > 0 and dampening 0 (as torch.optim.SGD)");
+                errors.Check(found => FitProblemValidator.ValidateOptimizer(new SgdSpec(momentum, dampening, nesterov), found));
                 return new OptimizerDto { Type = "sgd", Momentum = momentum, Dampening = dampening, Nesterov = nesterov };
             case "adam":
                 NotFor(o.Momentum, "optimizer.momentum", "adam", errors);
@@ -399,9 +396,7 @@ public static class FitValidator
                 var beta1 = o.Beta1 ?? 0.9;
                 var beta2 = o.Beta2 ?? 0.999;
                 var epsilon = o.Epsilon ?? 1e-8;
-                if (!(beta1 >= 0 && beta1 < 1)) errors.Add("optimizer.beta1", "must be in [0, 1)");
-                if (!(beta2 >= 0 && beta2 < 1)) errors.Add("optimizer.beta2", "must be in [0, 1)");
-                if (!(epsilon >= 0) || !double.IsFinite(epsilon)) errors.Add("optimizer.epsilon", "must be finite and ≥ 0");
+                errors.Check(found => FitProblemValidator.ValidateOptimizer(new AdamSpec(beta1, beta2, epsilon), found));
                 return new OptimizerDto { Type = "adam", Beta1 = beta1, Beta2 = beta2, Epsilon = epsilon };
             default:
                 errors.Add("optimizer.type", $"must be one of {string.Join(", ", Optimizers)}");
@@ -425,25 +420,29 @@ public static class FitValidator
         NotFor(type == "oneCycle" ? null : s.WarmupFraction, "schedule.warmupFraction", type, errors);
         switch (type)
         {
+            // A missing value is reported here as required; its stand-in (1) passes the engine's numeric rule.
             case "step":
                 if (s.Every is null) errors.Add("schedule.every", "is required for step");
-                else if (s.Every < 1) errors.Add("schedule.every", "must be ≥ 1");
-                RequireGamma(s.Gamma, type, errors);
+                errors.Check(found => FitProblemValidator.ValidateSchedule(new StepSchedule(s.Every ?? 1, s.Gamma ?? 1), found));
+                if (s.Gamma is null) errors.Add("schedule.gamma", $"is required for {type}");
                 return new ScheduleDto { Type = type, Every = s.Every, Gamma = s.Gamma };
             case "exponential":
-                RequireGamma(s.Gamma, type, errors);
+                if (s.Gamma is null) errors.Add("schedule.gamma", $"is required for {type}");
+                errors.Check(found => FitProblemValidator.ValidateSchedule(new ExponentialSchedule(s.Gamma ?? 1), found));
                 return new ScheduleDto { Type = type, Gamma = s.Gamma };
             case "cosine":
                 var min = s.MinLearningRate ?? 0;
-                if (!(min >= 0) || !double.IsFinite(min)) errors.Add("schedule.minLearningRate", "must be finite and ≥ 0");
+                errors.Check(found => FitProblemValidator.ValidateSchedule(new CosineSchedule(min), found));
                 return new ScheduleDto { Type = type, MinLearningRate = min };
             case "oneCycle":
-                var max = s.MaxLearningRate ?? rate ?? 0;
                 var warmup = s.WarmupFraction ?? 0.25;
-                if (!(warmup > 0 && warmup < 1)) errors.Add("schedule.warmupFraction", "must be in (0, 1)");
-                if (rateIsAuto && s.MaxLearningRate is null) return new ScheduleDto { Type = type, WarmupFraction = warmup }; // peaks at the chosen rate
-                if (!(max > 0) || !double.IsFinite(max)) errors.Add("schedule.maxLearningRate", "must be finite and > 0");
-                return new ScheduleDto { Type = type, MaxLearningRate = max, WarmupFraction = warmup };
+                // With "auto" and no maxLearningRate the cycle peaks at the chosen rate: only the warm-up is checked now.
+                var peaksAtChosenRate = rateIsAuto && s.MaxLearningRate is null;
+                var max = peaksAtChosenRate ? 1 : s.MaxLearningRate ?? rate ?? 0;
+                errors.Check(found => FitProblemValidator.ValidateSchedule(new OneCycleSchedule(max, warmup), found));
+                return peaksAtChosenRate
+                    ? new ScheduleDto { Type = type, WarmupFraction = warmup }
+                    : new ScheduleDto { Type = type, MaxLearningRate = max, WarmupFraction = warmup };
             default:
                 return new ScheduleDto { Type = type };
         }
@@ -454,14 +453,9 @@ public static class FitValidator
         if (s is null) return null;
         if (s.LossBelow is null && s.MinImprovement is null)
             errors.Add("stop", "needs lossBelow, or minImprovement with patience");
-        if (s.LossBelow is { } below && !double.IsFinite(below)) errors.Add("stop.lossBelow", "must be finite");
-        if (s.MinImprovement is { } improvement && (!(improvement >= 0) || !double.IsFinite(improvement)))
-            errors.Add("stop.minImprovement", "must be finite and ≥ 0");
-        if (s.Patience is { } patience)
-        {
-            if (s.MinImprovement is null) errors.Add("stop.patience", "applies only with minImprovement");
-            else if (patience < 1) errors.Add("stop.patience", "must be ≥ 1");
-        }
+        // Patience without minImprovement is reported as not applying; its stand-in (10) passes the engine's rule.
+        errors.Check(found => FitProblemValidator.ValidateStop(new StopSpec(s.LossBelow, s.MinImprovement, s.MinImprovement is null ? 10 : s.Patience ?? 10), found));
+        if (s.Patience is not null && s.MinImprovement is null) errors.Add("stop.patience", "applies only with minImprovement");
         return new StopDto
         {
             LossBelow = s.LossBelow,
@@ -470,20 +464,11 @@ public static class FitValidator
         };
     }
 
-    private static void RequireGamma(double? gamma, string type, ValidationErrors errors)
-    {
-        if (gamma is null) errors.Add("schedule.gamma", $"is required for {type}");
-        else if (!(gamma > 0) || !double.IsFinite(gamma.Value)) errors.Add("schedule.gamma", "must be finite and > 0");
-    }
-
     private static void NotFor<T>(T? value, string field, string type, ValidationErrors errors) where T : struct
     {
         if (value is not null) errors.Add(field, $"does not apply to {type}");
     }
 
-    private static void RequireFinite(double[] values, string field, ValidationErrors errors)
-    {
-        var bad = Array.FindIndex(values, v => !double.IsFinite(v));
-        if (bad >= 0) errors.Add(field, $"value at index {bad} is not finite");
-    }
+    private static void RequireFinite(double[] values, string field, ValidationErrors errors) =>
+        errors.Check(found => FitProblemValidator.CheckFinite(values, field, found));
 }

@@ -61,7 +61,7 @@ public static class PredictEndpoints
             {
                 return read.Errors is { } readErrors
                     ? FitEndpoints.Invalid(readErrors)
-                    : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);
+                    : read.Problem();
             }
             if (x is not null) errors.Add("x", "the query's x names a CSV column; with JSON send the values as {\"x\": [...]}");
             input = read.Request.X;

@@ -50,5 +50,17 @@ public sealed class ValidationErrors
         Omitted += other.Omitted;
     }
 
+    /// <summary>
+    /// Runs one of the engine's numeric rules (<c>FitProblemValidator</c>, whose fields are already the wire's camelCase
+    /// names) and adds what it finds, each field under <paramref name="prefix"/>.
+    /// </summary>
+    public void Check(Action<List<(string Field, string Message)>> rule, string prefix = "")
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        var found = new List<(string Field, string Message)>();
+        rule(found);
+        foreach (var (field, message) in found) Add(prefix + field, message);
+    }
+
     public Dictionary<string, string[]> ToDictionary() => _errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
 }

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using FitService.Api.Auth;
-using FitService.Api.Extensions;
+using FitService.Api.Http;
 using FitService.Api.Fits;
 using FitService.Api.Jobs;
 using FitService.Api.Notifications;
@@ -31,11 +31,7 @@ public static class LearningRateFinderEndpoints
                 "when it exceeds 4× its best. Answers 202 with `Location`; `Prefer: wait=N` answers 201 with the curve and the suggestions " +
                 "(`steep`: fastest fall; `minimum`: lowest smoothed loss ÷ 10) if it ended by then.")
             .Accepts<LearningRateFinderRequest>("application/json")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesSubmissionProblems();
 
         group.MapGet("/{id}", Get).WithName("GetLearningRateFinder")
             .WithSummary("Get a learning-rate finder run")
@@ -59,7 +55,7 @@ public static class LearningRateFinderEndpoints
     }
 
     public static async Task<Results<Created<LearningRateFinderResource>, Accepted<LearningRateFinderResource>, ValidationProblem, ProblemHttpResult>> Submit(
-        HttpContext http, IFitStore store, IFitQueue queue, IFitSignals signals, SubmissionGuard guard, TimeProvider clock, IOptions<LimitsOptions> limits,
+        HttpContext http, IFitStore store, FitSubmitter submitter, IFitSignals signals, SubmissionGuard guard, TimeProvider clock, IOptions<LimitsOptions> limits,
         CancellationToken ct)
     {
         var read = await FitRequestReader.ReadJsonAsync<LearningRateFinderRequest>(http.Request, limits.Value, ct);
@@ -67,7 +63,7 @@ public static class LearningRateFinderEndpoints
         {
             return read.Errors is { } readErrors
                 ? FitEndpoints.Invalid(readErrors)
-                : TypedResults.Problem(statusCode: read.Status, title: read.Title, detail: read.Detail);
+                : read.Problem();
         }
         var errors = new ValidationErrors();
         var key = IdempotencyKey.Read(http.Request, errors);
@@ -76,22 +72,17 @@ public static class LearningRateFinderEndpoints
         var tenant = http.Tenant();
         // A sweep is a fit's work as far as the tenant's bounds go.
         if (await guard.CheckAsync(http, tenant, [spec.ToFitSpec()], ct) is { } refused) return refused;
-        var content = StoredSpecs.Content(spec);
-        var run = new NewFit(FitSubmitter.NewId(), tenant, FitSubmitter.Truncate(clock.GetUtcNow()), StoredSpecs.Stamp(content), x, y, spec.Steps, 1, spec.Label,
-            key, FitSubmitter.Hash(content, x, y), Kind: FitKinds.LearningRateFinder,
-            TraceParent: Tracing.FitTracing.CurrentTraceParent());
-        var stored = await store.CreateAsync(run, ct);
+        var stored = await submitter.SubmitFinderRunAsync(tenant, spec, x, y, key, ct);
         var created = stored.Fit!;
         // Fits and finder runs share the table and so the keys: a fit's key is never a finder run's replay.
         if (stored.Outcome == CreateOutcome.Conflict || created.Kind != FitKinds.LearningRateFinder)
             return IdempotencyKey.Conflict(key!, created.Kind == FitKinds.LearningRateFinder ? "learning-rate finder run" : "fit", created.Id);
-        if (stored.Outcome == CreateOutcome.Created) queue.Enqueue(run.Id);
-        else IdempotencyKey.MarkReplayed(http.Response);
+        if (stored.Outcome == CreateOutcome.Existing) IdempotencyKey.MarkReplayed(http.Response);
 
         var location = $"/v1/lr-finder/{created.Id}";
         if (PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) is { } wait)
         {
-            var ended = await FitEndpoints.WaitForEndAsync(signals, created.Id, wait, token => store.GetFinderRunAsync(tenant, created.Id, token), ct) ?? created;
+            var ended = await FitEndpoints.WaitForEndAsync(signals, clock, created.Id, wait, token => store.GetFinderRunAsync(tenant, created.Id, token), ct) ?? created;
             if (ended.Status.IsEnded())
             {
                 http.Response.Headers["Preference-Applied"] = $"wait={wait}";
@@ -103,11 +94,11 @@ public static class LearningRateFinderEndpoints
     }
 
     public static async Task<Results<Ok<LearningRateFinderResource>, ProblemHttpResult>> Get(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, IOptions<LimitsOptions> limits, CancellationToken ct)
+        string id, HttpContext http, IFitStore store, IFitSignals signals, TimeProvider clock, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var wait = PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) ?? 0;
         var tenant = http.Tenant();
-        var run = await FitEndpoints.WaitForEndAsync(signals, id, wait, token => store.GetFinderRunAsync(tenant, id, token), ct);
+        var run = await FitEndpoints.WaitForEndAsync(signals, clock, id, wait, token => store.GetFinderRunAsync(tenant, id, token), ct);
         return run is null ? NotFound(id) : TypedResults.Ok(ToResource(run));
     }
 

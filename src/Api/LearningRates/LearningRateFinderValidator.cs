@@ -1,5 +1,6 @@
 using FitService.Api.Fits;
 using FitService.Engine.LearningRates;
+using FitService.Engine.Models;
 
 namespace FitService.Api.LearningRates;
 
@@ -14,15 +15,14 @@ public static class LearningRateFinderValidator
         FitValidator.ValidatePoints(request.X, request.Y, limits, errors);
         var formula = FitValidator.ValidateModel(request.Degree, request.Model, errors);
         FitValidator.ValidateLoss(request.Loss, request.HuberDelta, errors, request.Y);
-        var count = formula?.Parameters.Count ?? (request.Degree is >= 0 and <= FitValidator.MaxDegree ? request.Degree + 1 : null);
+        var count = formula?.Parameters.Count ?? Polynomial.ParameterCount(request.Degree);
         FitValidator.ValidateParams(request.InitialParams, count, formula is null ? "degree + 1" : "the number of params", "initialParams", errors);
         var optimizer = FitValidator.ValidateOptimizer(request.Optimizer, errors);
         var defaults = new LearningRateSweep();
         var sweep = new LearningRateSweep(request.StartLearningRate ?? defaults.StartLearningRate, request.EndLearningRate ?? defaults.EndLearningRate,
             request.Steps ?? defaults.Steps);
         foreach (var (field, message) in LearningRateFinder.Problems(sweep)) errors.Add(field, message);
-        if (request.Label is { Length: var length } && length > limits.MaxLabelLength)
-            errors.Add("label", $"has {length} characters; at most {limits.MaxLabelLength} are allowed");
+        FitValidator.ValidateLabel(request.Label, limits, errors);
         if (errors.Any) return null;
 
         var spec = new LearningRateFinderSpec

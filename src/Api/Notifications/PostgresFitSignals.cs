@@ -129,60 +129,44 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
         }
     }
 
-    private async Task SendAsync(CancellationToken ct)
+    /// <summary>Fit signals to the other processes, up to 256 per statement.</summary>
+    private Task SendAsync(CancellationToken ct) =>
+        NotifyInBatchesAsync(_outgoing.Reader, 256, Serialize, Channel, "SELECT pg_notify(@channel, p) FROM unnest(@payloads) AS p", "fit signals", ct);
+
+    /// <summary>
+    /// One NOTIFY per announced job, numbered ("queue n"): identical payloads in one transaction would be folded into one
+    /// notification, and each must wake one worker.
+    /// </summary>
+    private Task AnnounceAsync(CancellationToken ct) =>
+        NotifyInBatchesAsync(_announced.Reader, 64, queue => queue, JobsChannel,
+            "SELECT pg_notify(@channel, p || ' ' || n) FROM unnest(@payloads) WITH ORDINALITY AS t(p, n)", "job announcements", ct);
+
+    /// <summary>
+    /// Drains <paramref name="source"/> in batches of at most <paramref name="most"/>, each one statement (<paramref name="sql"/>, with
+    /// <c>@channel</c> and <c>@payloads</c>). A batch that cannot be sent is logged and dropped: waiters fall back on their timeouts and
+    /// workers on their queue poll, and the store stays the truth.
+    /// </summary>
+    private async Task NotifyInBatchesAsync<T>(ChannelReader<T> source, int most, Func<T, string> payload, string channel, string sql, string what,
+        CancellationToken ct)
     {
-        var batch = new List<string>(256);
+        var batch = new List<string>(most);
         try
         {
-            while (await _outgoing.Reader.WaitToReadAsync(ct))
+            while (await source.WaitToReadAsync(ct))
             {
                 batch.Clear();
-                while (batch.Count < 256 && _outgoing.Reader.TryRead(out var signal)) batch.Add(Serialize(signal));
+                while (batch.Count < most && source.TryRead(out var item)) batch.Add(payload(item));
                 try
                 {
                     await using var conn = await _dataSource.OpenConnectionAsync(ct);
-                    await using var notify = new NpgsqlCommand("SELECT pg_notify(@channel, p) FROM unnest(@payloads) AS p", conn);
-                    notify.Parameters.AddWithValue("channel", Channel);
+                    await using var notify = new NpgsqlCommand(sql, conn);
+                    notify.Parameters.AddWithValue("channel", channel);
                     notify.Parameters.AddWithValue("payloads", batch.ToArray());
                     await notify.ExecuteNonQueryAsync(ct);
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested)
                 {
-                    // Waiters elsewhere fall back to their timeouts; the store stays the truth.
-                    _logger.LogWarning(e, "Could not send {Count} fit signals", batch.Count);
-                    await Task.Delay(TimeSpan.FromSeconds(1), ct);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    /// <summary>One NOTIFY per announced job (numbered, so PostgreSQL does not fold them: each wakes one worker).</summary>
-    private async Task AnnounceAsync(CancellationToken ct)
-    {
-        var batch = new List<string>(64);
-        try
-        {
-            while (await _announced.Reader.WaitToReadAsync(ct))
-            {
-                batch.Clear();
-                while (batch.Count < 64 && _announced.Reader.TryRead(out var queue)) batch.Add(queue);
-                try
-                {
-                    await using var conn = await _dataSource.OpenConnectionAsync(ct);
-                    // "queue n": identical payloads in one transaction would be folded into one notification.
-                    await using var notify = new NpgsqlCommand(
-                        "SELECT pg_notify(@channel, q || ' ' || n) FROM unnest(@queues) WITH ORDINALITY AS t(q, n)", conn);
-                    notify.Parameters.AddWithValue("channel", JobsChannel);
-                    notify.Parameters.AddWithValue("queues", batch.ToArray());
-                    await notify.ExecuteNonQueryAsync(ct);
-                }
-                catch (Exception e) when (!ct.IsCancellationRequested)
-                {
-                    // The workers' queue poll finds the jobs anyway, a little later.
-                    _logger.LogWarning(e, "Could not announce {Count} jobs", batch.Count);
+                    _logger.LogWarning(e, "Could not send {Count} {What}", batch.Count, what);
                     await Task.Delay(TimeSpan.FromSeconds(1), ct);
                 }
             }

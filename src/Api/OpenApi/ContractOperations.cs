@@ -40,7 +40,7 @@ public sealed class ContractOperations : IOperationFilter
         {
             Header(operation, "Prefer", "`wait=N` (0 ≤ N ≤ 60, RFC 7240): hold the answer until the run has ended or N seconds have passed.");
         }
-        if (context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<Extensions.ETagged>().Any())
+        if (context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<Http.ETagged>().Any())
         {
             Header(operation, "If-None-Match", "An `ETag` from an earlier answer: 304 without a body while the resource is unchanged.");
             responses["304"] = new OpenApiResponse { Description = "Not modified: the resource still has the `ETag` given in `If-None-Match`.", Headers = Headers(("ETag", "The resource's entity tag.")) };

@@ -171,12 +171,12 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
                 // Only the points: every other field has a default (degree 2, loss mse, learningRate "auto", steps until converged).
                 Require(s, "x", "y");
                 Points(s, limits);
-                Bounds(s, "degree", 0, Fits.FitValidator.MaxDegree);
+                Bounds(s, "degree", 0, Engine.Models.Polynomial.MaxDegree);
                 Enum(s, "solver", ContractValues.Solvers);
                 Enum(s, "loss", ContractValues.Losses);
                 Bounds(s, "huberDelta", 0, null, exclusiveMinimum: true);
                 Bounds(s, "steps", 1, limits.MaxSteps);
-                MaxItems(s, "initialParams", Math.Max(Math.Max(Fits.FitValidator.MaxDegree + 1, Engine.Formulas.Formula.MaxParams), Math.Min(limits.MaxNetworkParams, Engine.Networks.NetworkSpec.MaxParams)));
+                MaxItems(s, "initialParams", Math.Max(Math.Max(Engine.Models.Polynomial.MaxDegree + 1, Engine.Formulas.Formula.MaxParams), Math.Min(limits.MaxNetworkParams, Engine.Networks.NetworkSpec.MaxParams)));
                 Bounds(s, "historyEvery", 1, null);
                 MaxLength(s, "label", limits.MaxLabelLength);
                 Bounds(s, "seed", 0, null);
@@ -186,10 +186,10 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
             case "LearningRateFinderRequest":
                 Require(s, "x", "y", "loss");
                 Points(s, limits);
-                Bounds(s, "degree", 0, Fits.FitValidator.MaxDegree);
+                Bounds(s, "degree", 0, Engine.Models.Polynomial.MaxDegree);
                 Enum(s, "loss", ContractValues.Losses);
                 Bounds(s, "huberDelta", 0, null, exclusiveMinimum: true);
-                MaxItems(s, "initialParams", Math.Max(Fits.FitValidator.MaxDegree + 1, Engine.Formulas.Formula.MaxParams));
+                MaxItems(s, "initialParams", Math.Max(Engine.Models.Polynomial.MaxDegree + 1, Engine.Formulas.Formula.MaxParams));
                 Bounds(s, "startLearningRate", 0, null, exclusiveMinimum: true);
                 Bounds(s, "endLearningRate", 0, null, exclusiveMinimum: true);
                 Bounds(s, "steps", Engine.LearningRates.LearningRateFinder.MinSteps, Engine.LearningRates.LearningRateFinder.MaxSteps);
@@ -199,10 +199,10 @@ public sealed class ContractSchemas(IOptions<LimitsOptions> limitsOptions) : ISc
                 // degree, or model (a formula or a network).
                 Require(s, "x", "y", "loss", "params");
                 Points(s, limits);
-                Bounds(s, "degree", 0, Fits.FitValidator.MaxDegree);
+                Bounds(s, "degree", 0, Engine.Models.Polynomial.MaxDegree);
                 Enum(s, "loss", ContractValues.Losses);
                 Bounds(s, "huberDelta", 0, null, exclusiveMinimum: true);
-                MaxItems(s, "params", Math.Max(Math.Max(Fits.FitValidator.MaxDegree + 1, Engine.Formulas.Formula.MaxParams), Math.Min(limits.MaxNetworkParams, Engine.Networks.NetworkSpec.MaxParams)));
+                MaxItems(s, "params", Math.Max(Math.Max(Engine.Models.Polynomial.MaxDegree + 1, Engine.Formulas.Formula.MaxParams), Math.Min(limits.MaxNetworkParams, Engine.Networks.NetworkSpec.MaxParams)));
                 break;
             case "PredictRequest":
                 Require(s, "x");

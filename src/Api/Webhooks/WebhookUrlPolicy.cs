@@ -62,9 +62,9 @@ public sealed class WebhookUrlPolicy(IOptions<WebhookOptions> options, IWebhookS
     /// <summary>The host to resolve, or null when the URL is settled without one (refused already, or an address literal, judged here).</summary>
     private string? HostToResolve(string tenant, string url, ValidationErrors errors)
     {
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        if (!WebhookUrls.TryParse(url, out var uri))
         {
-            return null; // FitValidator has said so already
+            return null; // WebhookUrls.Validate has said so already
         }
         if (RequireHttps && uri.Scheme != Uri.UriSchemeHttps)
         {

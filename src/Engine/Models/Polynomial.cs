@@ -8,6 +8,9 @@ public static class Polynomial
     /// <summary>Highest supported degree.</summary>
     public const int MaxDegree = 20;
 
+    /// <summary>The number of params of a polynomial of <paramref name="degree"/> (degree + 1), or null when the degree is absent or out of range.</summary>
+    public static int? ParameterCount(int? degree) => degree is >= 0 and <= MaxDegree ? degree + 1 : null;
+
     /// <summary>The model's graph by Horner's rule: ((p[0]·x + p[1])·x + …)·x + p[d].</summary>
     public static Tensor Build(IReadOnlyList<Tensor> parameters, Tensor x)
     {

@@ -38,6 +38,7 @@ public sealed partial class ArchitectureTests
     [InlineData("Storage")]
     [InlineData("Notifications")]
     [InlineData("Metrics")]
+    [InlineData("Health")]
     public void InfrastructureUsesNoEndpointFeature(string folder)
     {
         string[] features = ["Fits", "Batches", "LearningRates", "Webhooks", "Plots", "Evaluation"];
@@ -47,6 +48,33 @@ public sealed partial class ArchitectureTests
             let match = ApiUsing().Match(line)
             where match.Success && features.Contains(match.Groups[1].Value)
             select $"{System.IO.Path.GetFileName(file)}: {line.Trim()}";
+        Assert.Empty(offending);
+    }
+
+    [Fact]
+    public void EveryFolderOfTheApiIsInThePicture()
+    {
+        var picture = File.ReadAllText(System.IO.Path.Combine(RepositoryRoot.Path, "docs/architecture.md"));
+        var folders = Directory.EnumerateDirectories(System.IO.Path.Combine(RepositoryRoot.Path, "src/Api"))
+            .Where(dir => Directory.EnumerateFiles(dir, "*.cs").Any())
+            .Select(System.IO.Path.GetFileName)
+            .ToList();
+        Assert.NotEmpty(folders);
+        Assert.All(folders, folder => Assert.Contains(folder + "/", picture, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void EachNamespaceOfTheApiIsItsFolder()
+    {
+        var root = System.IO.Path.Combine(RepositoryRoot.Path, "src/Api");
+        var offending =
+            from file in Directory.EnumerateFiles(root, "*.cs", SearchOption.AllDirectories)
+            let relative = System.IO.Path.GetRelativePath(root, file).Replace('\\', '/')
+            where !relative.StartsWith("bin/", StringComparison.Ordinal) && !relative.StartsWith("obj/", StringComparison.Ordinal) && relative.Contains('/', StringComparison.Ordinal)
+            let folder = relative[..relative.IndexOf('/', StringComparison.Ordinal)]
+            let declared = File.ReadLines(file).FirstOrDefault(l => l.StartsWith("namespace ", StringComparison.Ordinal))
+            where declared != $"namespace FitService.Api.{folder};"
+            select $"{relative}: {declared}";
         Assert.Empty(offending);
     }
 

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using FitService.Api.Tests.Infrastructure;
 
 namespace FitService.Api.Tests.Deploy;
@@ -105,7 +103,7 @@ public sealed class ManifestSchemaTests
             Directory.CreateDirectory(Path.Combine(scratch, "schemas"));
             File.Copy(Repo("tests", "Api.Tests", "Deploy", "schemas", "compose-spec.json"), Path.Combine(scratch, "schemas", "compose-spec.json"));
             Directory.CreateSymbolicLink(Path.Combine(scratch, "node_modules"), Path.Combine(Tools, "node_modules"));
-            return await RunAsync("node", ["validate-manifests.mjs", .. arguments], scratch, TimeSpan.FromMinutes(2));
+            return await ProcessRunner.RunAsync("node", ["validate-manifests.mjs", .. arguments], scratch, TimeSpan.FromMinutes(2));
         }
         finally
         {
@@ -122,37 +120,12 @@ public sealed class ManifestSchemaTests
             if (wanted.All(p => File.Exists(Path.Combine(Tools, "node_modules", p[..p.LastIndexOf('@')], "package.json"))
                                 && File.ReadAllText(Path.Combine(Tools, "node_modules", p[..p.LastIndexOf('@')], "package.json")).Contains($"\"version\": \"{p[(p.LastIndexOf('@') + 1)..]}\""))) return;
             Directory.CreateDirectory(Tools);
-            var (exit, output) = await RunAsync("npm", ["install", "--prefix", Tools, "--no-audit", "--no-fund", "--save-exact", .. wanted], Tools, TimeSpan.FromMinutes(10));
+            var (exit, output) = await ProcessRunner.RunAsync("npm", ["install", "--prefix", Tools, "--no-audit", "--no-fund", "--save-exact", .. wanted], Tools, TimeSpan.FromMinutes(10));
             Assert.True(exit == 0, $"npm install failed:\n{output}");
         }
         finally
         {
             Installing.Release();
         }
-    }
-
-    private static async Task<(int Exit, string Output)> RunAsync(string file, string[] arguments, string folder, TimeSpan timeout)
-    {
-        var info = new ProcessStartInfo(file) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments) info.ArgumentList.Add(argument);
-        using var process = new Process { StartInfo = info };
-        var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var deadline = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} did not end within {timeout}:\n{output}");
-        }
-        process.WaitForExit();
-        lock (output) return (process.ExitCode, output.ToString());
     }
 }

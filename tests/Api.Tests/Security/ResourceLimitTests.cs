@@ -1,5 +1,8 @@
 using System.Net;
 using FitService.Api.Tests.Infrastructure;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace FitService.Api.Tests.Security;
 
@@ -82,13 +85,24 @@ public sealed class ResourceLimitTests
     [Fact]
     public async Task PreferWaitIsCappedByConfiguration()
     {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var factory = new FitServiceFactory(("Workers:Count", "0"), ("Limits:MaxWaitSeconds", "1"));
-        var client = factory.CreateClient();
+        using var client = factory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(clock))).CreateClient();
         var fit = await (await client.PostFit(TestApi.SmallFit())).ReadFit();
         var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/fits/{fit.Id}");
         request.Headers.TryAddWithoutValidation("Prefer", "wait=3600");
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(request)).StatusCode);
-        Assert.InRange(watch.Elapsed.TotalSeconds, 0.5, 10);
+
+        // The wait runs on the service's clock: moved on a quarter second at a time until the answer comes. It cannot come
+        // before the capped second has passed, and it comes long before the 3,600 s asked for.
+        var started = clock.GetUtcNow();
+        var answer = client.SendAsync(request);
+        for (var steps = 0; !answer.IsCompleted && steps < 2_400; steps++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(250));
+            await Task.WhenAny(answer, Task.Delay(50));
+        }
+        Assert.True(answer.IsCompleted, "no answer after 600 s on the service's clock");
+        Assert.Equal(HttpStatusCode.OK, (await answer).StatusCode);
+        Assert.InRange((clock.GetUtcNow() - started).TotalSeconds, 1, 600);
     }
 }

@@ -6,7 +6,10 @@ namespace FitService.Api.Tests.Storage;
 
 /// <summary>
 /// Leases of the shared store (<see cref="IFitLeases"/>) on a real PostgreSQL. Two store objects on one database stand
-/// for two worker processes: each has its own lease owner, as each process has.
+/// for two worker processes: each has its own lease owner, as each process has. Leases are long (minutes), so one is
+/// never lost to a slow machine; a worker's death is its leases running out on the database's own clock (the clock
+/// leases are kept on, so that processes on machines with different clocks agree), moved there by
+/// <see cref="RunOutLeasesAsync"/> rather than waited for.
 /// </summary>
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresFitLeasesTests(PostgresCluster cluster) : IAsyncLifetime
@@ -40,7 +43,7 @@ public sealed class PostgresFitLeasesTests(PostgresCluster cluster) : IAsyncLife
     [PostgresFact]
     public async Task AFitHeldUnderALiveLeaseIsLeftAloneUntilTheLeaseRunsOut()
     {
-        var (a, b) = await TwoWorkersAsync(lease: TimeSpan.FromSeconds(1));
+        var (a, b) = await TwoWorkersAsync(lease: LongLease);
         var id = await CreateAsync(a, steps: 10_000);
 
         var first = await a.TryClaimAsync(id, T0, None);
@@ -48,7 +51,7 @@ public sealed class PostgresFitLeasesTests(PostgresCluster cluster) : IAsyncLife
         await a.SaveProgressAsync(id, new FitProgressUpdate(first.Attempt, 3, [1, 2, 3], 1, 0, [5, 4, 3]), None);
         Assert.Equal(StartOutcome.Leased, (await b.TryClaimAsync(id, T0, None)).Outcome);
 
-        await Task.Delay(1500); // worker a "died": no renewal
+        await RunOutLeasesAsync(a); // worker a "died": no renewal
         var second = await b.TryClaimAsync(id, T0, None);
         Assert.Equal(StartOutcome.Run, second.Outcome);
         Assert.Equal(first.Attempt + 1, second.Attempt);
@@ -58,23 +61,23 @@ public sealed class PostgresFitLeasesTests(PostgresCluster cluster) : IAsyncLife
     [PostgresFact]
     public async Task ProgressRenewsTheLease()
     {
-        var (a, b) = await TwoWorkersAsync(lease: TimeSpan.FromSeconds(1.5));
+        var (a, b) = await TwoWorkersAsync(lease: LongLease);
         var id = await CreateAsync(a, steps: 10_000);
         var start = await a.TryClaimAsync(id, T0, None);
 
         for (var i = 1; i <= 4; i++)
         {
-            await Task.Delay(500);
+            // Each save comes after the lease ran out: only the renewal by the save keeps the fit from b.
+            await RunOutLeasesAsync(a);
             await a.SaveProgressAsync(id, new FitProgressUpdate(start.Attempt, i, [1, 2, 3], 1, i - 1, [i]), None);
+            Assert.Equal(StartOutcome.Leased, (await b.TryClaimAsync(id, T0, None)).Outcome);
         }
-
-        Assert.Equal(StartOutcome.Leased, (await b.TryClaimAsync(id, T0, None)).Outcome);
     }
 
     [PostgresFact]
     public async Task ASmallFitOfADeadWorkerIsClaimedAgainAfterItsLeaseAndAReleasedOneAtOnce()
     {
-        var (a, b) = await TwoWorkersAsync(lease: TimeSpan.FromSeconds(1));
+        var (a, b) = await TwoWorkersAsync(lease: LongLease);
         var lost = await CreateAsync(a, steps: 10);
         var released = await CreateAsync(a, steps: 10);
         Assert.Equal(2, (await a.ClaimSmallAsync(10, SmallWork, T0, None)).Count);
@@ -84,8 +87,9 @@ public sealed class PostgresFitLeasesTests(PostgresCluster cluster) : IAsyncLife
         Assert.Equal([released], reclaimed.Select(c => c.Fit.Id));
         Assert.Equal(2, reclaimed[0].Fit.Attempt);
         await b.CompleteManyAsync([(released, new FitCompletion(FitStatus.Succeeded, "steps", 10, [1, 2, 3], 1, [], null, T0))], None);
+        Assert.Empty(await b.ClaimSmallAsync(10, SmallWork, T0, None));
 
-        await Task.Delay(1500);
+        await RunOutLeasesAsync(a);
         Assert.Equal([lost], (await b.ClaimSmallAsync(10, SmallWork, T0, None)).Select(c => c.Fit.Id));
     }
 
@@ -121,7 +125,7 @@ public sealed class PostgresFitLeasesTests(PostgresCluster cluster) : IAsyncLife
     [PostgresFact]
     public async Task ASweepHandsOutADeadWorkersBigFitOnceAndEndsItsCancelledOnes()
     {
-        var (a, b) = await TwoWorkersAsync(lease: TimeSpan.FromSeconds(1));
+        var (a, b) = await TwoWorkersAsync(lease: LongLease);
         var lost = await CreateAsync(a, steps: 10_000);
         var cancelled = await CreateAsync(a, steps: 10_000);
         var queuedLong = await CreateAsync(a, steps: 10_000, createdAt: DateTimeOffset.UtcNow.AddMinutes(-10));
@@ -135,7 +139,7 @@ public sealed class PostgresFitLeasesTests(PostgresCluster cluster) : IAsyncLife
         Assert.Equal([queuedLong], early.BigFits);
         Assert.False(early.SmallFitsWaiting);
 
-        await Task.Delay(1500);
+        await RunOutLeasesAsync(a);
         var sweep = await b.SweepAsync(SmallWork, TimeSpan.FromMinutes(5), DateTimeOffset.UtcNow, None);
         var next = await b.SweepAsync(SmallWork, TimeSpan.FromMinutes(5), DateTimeOffset.UtcNow, None);
 
@@ -208,6 +212,20 @@ public sealed class PostgresFitLeasesTests(PostgresCluster cluster) : IAsyncLife
         Assert.Equal(2L, await cmd.ExecuteScalarAsync());
         Assert.True(PostgresFitStore.SchemaVersion >= 3, "the leases came with version 3; later versions append");
         await a.InitializeAsync(None);
+    }
+
+    /// <summary>Far longer than any test takes on a loaded machine: a lease runs out only when a test says so.</summary>
+    private static readonly TimeSpan LongLease = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Every lease <paramref name="worker"/> holds runs out now on the database's clock, as when the worker died a lease ago.
+    /// </summary>
+    private async Task RunOutLeasesAsync(IFitLeases worker)
+    {
+        await using var data = NpgsqlDataSource.Create(_database);
+        await using var cmd = data.CreateCommand("UPDATE fits SET lease_until = now() - interval '1 millisecond' WHERE claimed_by = $1 AND lease_until > now()");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = worker.Owner });
+        Assert.NotEqual(0, await cmd.ExecuteNonQueryAsync());
     }
 
     private async Task<(PostgresFitStore A, PostgresFitStore B)> TwoWorkersAsync(TimeSpan? lease = null)

@@ -4,10 +4,14 @@ using FitService.Api.Webhooks;
 
 namespace FitService.Api.Tests.Webhooks;
 
-/// <summary>Settings for a service whose webhooks may reach the loopback receiver, with a short retry schedule.</summary>
+/// <summary>
+/// Settings for a service whose webhooks may reach the loopback receiver, with a short retry schedule. The timeout is
+/// generous: on a loaded machine the receiver may take over a second to answer, and an attempt cut off by the clock
+/// would be one more attempt than a test expects. A test of timeouts gives its receiver an answer far slower still.
+/// </summary>
 public static class WebhookSettings
 {
-    public static (string, string?)[] Loopback(string backoff = "00:00:00.3", int retries = 3, string timeout = "00:00:01") =>
+    public static (string, string?)[] Loopback(string backoff = "00:00:00.3", int retries = 3, string timeout = "00:00:05") =>
     [
         ("Webhooks:SigningSecret", LoopbackReceiver.Secret),
         ("Webhooks:AllowedHosts:0", "127.0.0.1"),

@@ -5,7 +5,7 @@ using FitService.Api.Storage;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
-namespace FitService.Api.Security;
+namespace FitService.Api.Http;
 
 /// <summary>
 /// Storage faults are the storage's state, not a bug: a full disk is 507, a busy, locked, unreachable or corrupt

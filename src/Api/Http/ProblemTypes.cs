@@ -1,6 +1,6 @@
 using FitService.Api.OpenApi;
 
-namespace FitService.Api.Extensions;
+namespace FitService.Api.Http;
 
 /// <summary>
 /// Gives every problem-details answer a <c>type</c>: ASP.NET Core fills it in for some status codes only (not 413, 429

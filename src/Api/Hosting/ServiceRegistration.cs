@@ -1,13 +1,17 @@
 using FitService.Api.Fits;
+using FitService.Api.Health;
+using FitService.Api.Http;
 using FitService.Api.Jobs;
 using FitService.Api.Metrics;
 using FitService.Api.Notifications;
+using FitService.Api.OpenApi;
 using FitService.Api.Storage;
 using FitService.Api.Tracing;
+using FitService.Api.Webhooks;
 using Hangfire;
 using Hangfire.AspNetCore;
 
-namespace FitService.Api.Extensions;
+namespace FitService.Api.Hosting;
 
 public static class ServiceRegistration
 {

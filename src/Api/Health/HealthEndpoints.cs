@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
-namespace FitService.Api.Extensions;
+namespace FitService.Api.Health;
 
 public static class HealthEndpoints
 {

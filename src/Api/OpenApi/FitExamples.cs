@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
-namespace FitService.Api.Extensions;
+namespace FitService.Api.OpenApi;
 
 /// <summary>
 /// Swagger examples: the lesson's fit as the request (so "Try it out" works at once) and, as the answer, what the

@@ -1,6 +1,6 @@
 using Microsoft.OpenApi;
 
-namespace FitService.Api.Extensions;
+namespace FitService.Api.OpenApi;
 
 public static class SwaggerExtensions
 {

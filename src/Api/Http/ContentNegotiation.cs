@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
 
-namespace FitService.Api.Extensions;
+namespace FitService.Api.Http;
 
 /// <summary>
 /// <c>Accept</c> with q-values (RFC 9110 §12.5.1): of the media types an endpoint offers, the one the client rates highest,

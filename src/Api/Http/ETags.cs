@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
-namespace FitService.Api.Extensions;
+namespace FitService.Api.Http;
 
 /// <summary>Marks an endpoint whose 200 answers carry an <c>ETag</c> and that answers 304 to a matching <c>If-None-Match</c>.</summary>
 public sealed class ETagged;

@@ -1,6 +1,6 @@
 using FitService.Api.Fits;
 
-namespace FitService.Api.Extensions;
+namespace FitService.Api.Http;
 
 /// <summary><c>Cors:*</c>: which browser origins may call the API. Empty (the default) means no CORS headers at all.</summary>
 public sealed class CrossOriginOptions

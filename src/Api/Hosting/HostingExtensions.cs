@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace FitService.Api.Extensions;
+namespace FitService.Api.Hosting;
 
 public static class HostingExtensions
 {

@@ -1,7 +1,7 @@
 using FitService.Api.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace FitService.Api.Extensions;
+namespace FitService.Api.Health;
 
 /// <summary>Ready when the store answers within the check's time and is not known to be corrupt.</summary>
 public sealed class StorageHealthCheck(IFitStore store, StorageFaults faults) : IHealthCheck

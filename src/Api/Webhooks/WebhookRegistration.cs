@@ -6,7 +6,7 @@ using Hangfire;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
-namespace FitService.Api.Extensions;
+namespace FitService.Api.Webhooks;
 
 public static class WebhookRegistration
 {

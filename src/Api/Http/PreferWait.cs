@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace FitService.Api.Extensions;
+namespace FitService.Api.Http;
 
 /// <summary>The <c>wait</c> preference of RFC 7240 (<c>Prefer: wait=10</c>), capped by configuration.</summary>
 public static class PreferWait

@@ -1,7 +1,7 @@
 using Serilog;
 using Serilog.Formatting.Compact;
 
-namespace FitService.Api.Extensions;
+namespace FitService.Api.Hosting;
 
 /// <summary><c>Log:Format</c>: <c>text</c> (readable console, the default) or <c>json</c> (compact JSON lines).</summary>
 public sealed class LogOptions
