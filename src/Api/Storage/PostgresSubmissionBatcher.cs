@@ -43,23 +43,28 @@ internal sealed class PostgresSubmissionBatcher(NpgsqlDataSource dataSource, str
         {
             // Not cancellable once queued: a leader may already be writing this fit, and its caller must hear how it went.
             await _slots.WaitAsync(CancellationToken.None);
+            var written = 0;
             try
             {
-                if (!submission.Done.Task.IsCompleted) await WritePendingAsync();
+                if (!submission.Done.Task.IsCompleted) written = await WritePendingAsync();
             }
             finally
             {
                 _slots.Release();
             }
+            // Nothing was left to write: this fit is in a group another caller is writing, whose end completes it
+            // (taking the free slot again and again would only spin).
+            if (written == 0) break;
         }
         return await submission.Done.Task;
     }
 
-    private async Task WritePendingAsync()
+    /// <summary>Writes what is pending as one group; returns how many submissions it took.</summary>
+    private async Task<int> WritePendingAsync()
     {
         var group = new List<Submission>();
         while (group.Count < MaxGroup && _pending.TryDequeue(out var next)) group.Add(next);
-        if (group.Count == 0) return;
+        if (group.Count == 0) return 0;
         try
         {
             var stored = await InsertAsync(group.Select(s => s.Fit).ToList(), CancellationToken.None);
@@ -74,6 +79,7 @@ internal sealed class PostgresSubmissionBatcher(NpgsqlDataSource dataSource, str
             // Rolled back as a whole: each member goes alone, so only the one at fault fails.
             foreach (var submission in group) submission.Done.TrySetResult(null);
         }
+        return group.Count;
     }
 
     /// <summary>
