@@ -151,6 +151,10 @@ async Task<(double EndToEnd, double Submitted)> OnePostEachAsync(string title, H
     var endToEnd = (await ListAsync(
         $"SELECT EXTRACT(EPOCH FROM finished_at - created_at) * 1000 FROM fits WHERE finished_at IS NOT NULL AND seq > {seqBefore} ORDER BY 1")).ToList();
     Console.WriteLine($"   submitted -> ended p50 {endToEnd[endToEnd.Count / 2]:F0} ms, p99 {endToEnd[Math.Min(endToEnd.Count - 1, (int)(endToEnd.Count * 0.99))]:F0} ms");
+    // Points rows are never updated, so their xmin is the transaction that inserted them: one per insert statement.
+    var statements = await ScalarAsync(
+        $"SELECT COUNT(DISTINCT p.xmin::text) FROM fit_points p JOIN fits f ON f.id = p.fit_id WHERE f.seq > {seqBefore}");
+    Console.WriteLine($"   inserted by {statements} statements, {(double)fits / Math.Max(1, statements):F1} fits per statement");
     // Every job that succeeded meanwhile ran fits (drain jobs; this process cannot load their type to tell them apart).
     var drainJobs = monitor.SucceededListCount() - succeeded;
     Console.WriteLine($"{title}: {fits} in {seconds:F2} s = {fits / seconds:F0} fits/s " +
