@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Throughput of the scale-out topology on this machine, side by side in one run on one throw-away PostgreSQL:
-#   a) Hangfire.PostgreSql no-op jobs/s run by 2 worker processes, b) small fits/s end to end (8 clients -> 1 API
-#   process -> 2 worker processes), and queued -> started latency. Needs the Debian 'postgresql' package.
+#   a) Hangfire.PostgreSql no-op jobs/s run by 2 worker processes, b) small fits/s end to end (8 clients -> APIS API
+#   processes -> 2 worker processes), and queued -> started latency; b0) the same with single-fit inserts
+#   (Storage:GroupInserts=false, as many API processes of their own), the baseline of b; c) batches. Needs the Debian
+#   'postgresql' package.
 # EMBEDDED=1 then starts one embedded process (SQLite, 2 workers) and runs phases d and e against it too, for the
 # latencies of both modes side by side in one run. SERVICE_ARGS adds settings to every service process
 # (e.g. "--Webhooks:Workers=2"); KEEP_LOGS=DIR keeps the processes' logs there; BENCH_DUMP=FILE writes phase d's
 # latency of each fit, in order of their ends (FILE.embedded for the embedded run).
 # Usage: bench/scaleout.sh [no-op jobs, default 2000] [fits, default 10000] [clients, default 8] [webhook/wait fits, default 500]
+# Environment: PORT_BASE and PG_PORT (ports; free ones by default), APIS (API processes, default 1), WORKERS (worker processes, default 2), BASELINE=0 skips b0,
+#   BATCH_SIZE (fits per batch in c, default 1000; 10000 = one batch), BENCH_PHASES (e.g. "bc").
 # The cluster runs with fsync off (as the test cluster does): it measures the service and Hangfire, not the disk.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,12 +19,10 @@ work=$(mktemp -d /tmp/fitservice-bench-XXXXXX)
 pids=()
 
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-# Sets $port: with PORT_BASE=N the ports N, N+1, … (a range of one's own on a shared machine), otherwise any free one.
-next_port=${PORT_BASE:-0}
-take_port() {
-  if [ "$next_port" != 0 ]; then port=$next_port; next_port=$((next_port + 1)); return; fi
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# PORT_BASE: the service processes take ports from it in turn (on a shared machine, a range of one's own); else free ones.
+port_n=0
+take_port() { if [ -n "${PORT_BASE:-}" ]; then taken=$((PORT_BASE + port_n)); port_n=$((port_n + 1)); else taken=$(free_port); fi; }
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -31,7 +33,7 @@ trap cleanup EXIT
 
 [ "$(id -u)" = 0 ] && chown postgres: "$work"
 as_postgres "$bin/initdb" -D "$work/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
-take_port
+port=${PG_PORT:-$(free_port)}
 as_postgres "$bin/pg_ctl" -D "$work/data" -l "$work/postgres.log" -w start \
   -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null
 "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres bench
@@ -43,7 +45,7 @@ dotnet publish "$root/src/Api" -c Release -o "$work/app" --nologo -v q >/dev/nul
 dotnet build "$root/bench/ScaleOut.Bench" -c Release -o "$work/bench" --nologo -v q >/dev/null
 
 start() { # start <log name> <settings...>
-  take_port; local p=$port; local log="$work/$1.log"; shift
+  take_port; local p=$taken; local log="$work/$1.log"; shift
   dotnet "$work/app/FitService.Api.dll" --urls="http://127.0.0.1:$p" \
     --Serilog:MinimumLevel:Default=Warning --Limits:RequestsPerSecond=0 \
     ${SERVICE_ARGS:-} --Webhooks:AllowedHosts:0=127.0.0.1 --Webhooks:SigningSecret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw "$@" >"$log" 2>&1 &
@@ -55,19 +57,23 @@ start() { # start <log name> <settings...>
 # WORKERS=1 runs one worker process (default 2).
 scaled=(--Storage:Provider=postgres "--Storage:ConnectionString=$cs")
 for w in $(seq 1 "${WORKERS:-2}"); do start "worker$w" "${scaled[@]}" --Api:Enabled=false --Workers:Count=2; done
-start api "${scaled[@]}" --Workers:Count=0
-api_port=$started_port
+apis=(); baselines=()
+for a in $(seq 1 "${APIS:-1}"); do start "api$a" "${scaled[@]}" --Workers:Count=0; apis+=("http://127.0.0.1:$started_port"); done
+if [ "${BASELINE:-1}" != 0 ]; then
+  for a in $(seq 1 "${APIS:-1}"); do start "baseline$a" "${scaled[@]}" --Workers:Count=0 --Storage:GroupInserts=false; baselines+=("http://127.0.0.1:$started_port"); done
+fi
+workers=${WORKERS:-2}
 postmaster=$(head -1 "$work/data/postmaster.pid")
 # CPU seconds of a process and of the children it reaped (PostgreSQL's backends), from /proc.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat"; }
 # PostgreSQL: the postmaster, the backends it reaped, and the backends still alive (pooled connections).
 pg_cpu() { { cat "/proc/$postmaster/stat"; for c in $(ps --ppid "$postmaster" -o pid=); do cat "/proc/$c/stat" 2>/dev/null; done; } |
   awk -v hz="$(getconf CLK_TCK)" '{ t += $14 + $15 + $16 + $17 } END { printf "%.1f", t / hz }'; }
-cpu_report() { echo "cpu seconds: api $(cpu "${pids[-1]}"), workers $(for p in "${pids[@]:0:${#pids[@]}-1}"; do printf '%s ' "$(cpu "$p")"; done)postgres $(pg_cpu)"; }
+cpu_report() { echo "cpu seconds: workers $(for p in "${pids[@]:0:$workers}"; do printf '%s ' "$(cpu "$p")"; done)apis $(for p in "${pids[@]:$workers}"; do printf '%s ' "$(cpu "$p")"; done)postgres $(pg_cpu)"; }
 cpu_report
 
 echo "$(date -u +%F) $(nproc) cores, $(uptime | sed 's/.*load average/load average/')"
-dotnet "$work/bench/FitService.ScaleOut.Bench.dll" "$cs" "http://127.0.0.1:$api_port" "${1:-2000}" "${2:-10000}" "${3:-8}" "${4:-500}"
+BASELINE_APIS=$(IFS=,; echo "${baselines[*]}") dotnet "$work/bench/FitService.ScaleOut.Bench.dll" "$cs" "$(IFS=,; echo "${apis[*]}")" "${1:-2000}" "${2:-10000}" "${3:-8}" "${4:-500}"
 cpu_report
 if [ "${EMBEDDED:-0}" = 1 ]; then
   start embedded "--Storage:ConnectionString=Data Source=$work/embedded.db" --Workers:Count=2

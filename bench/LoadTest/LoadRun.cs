@@ -12,8 +12,14 @@ public sealed record LoadOptions
     public int Requests { get; init; } = 120_000;
     public double RatePerSecond { get; init; } = 2_000;
     public TimeSpan MaxDuration { get; init; } = TimeSpan.FromSeconds(60);
-    /// <summary>Share of requests that submit a fit; the rest poll one (GET /v1/fits/{id}).</summary>
+    /// <summary>Share of requests that submit a fit; the rest read (GET): a fit, a page of the list or a page of a history.</summary>
     public double SubmitFraction { get; init; } = 0.05;
+    /// <summary>Of the reads, the share that list the tenant's fits (<c>GET /v1/fits?limit=20</c>).</summary>
+    public double ListFraction { get; init; } = 0.15;
+    /// <summary>Of the reads, the share that read a page of a fit's history (<c>GET /v1/fits/{id}/history?offset=…&amp;limit=50</c>).</summary>
+    public double HistoryFraction { get; init; } = 0.15;
+    /// <summary>How often the service's memory is sampled during the run.</summary>
+    public TimeSpan RssEvery { get; init; } = TimeSpan.FromSeconds(10);
     public int MaxInFlight { get; init; } = 256;
     public IReadOnlyList<string> ApiKeys { get; init; } = [];
     public int SeedFits { get; init; } = 50;
@@ -27,6 +33,15 @@ public sealed record LoadReport(
     int Sent, int Completed, TimeSpan Elapsed, double Throughput, IReadOnlyDictionary<int, int> StatusCounts, int TransportErrors,
     KindReport Submit, KindReport Poll, long? RssBeforeBytes, long? RssAfterBytes)
 {
+    /// <summary>The reads by kind (a fit, a list page, a history page); <see cref="Poll"/> is all of them.</summary>
+    public IReadOnlyList<KindReport> Reads { get; init; } = [];
+
+    /// <summary>CPU time the service spent during the run (user and system), when its process id is known.</summary>
+    public TimeSpan? ServiceCpu { get; init; }
+
+    /// <summary>The service's resident memory every <see cref="LoadOptions.RssEvery"/> of the run, in bytes.</summary>
+    public IReadOnlyList<long> RssSamples { get; init; } = [];
+
     public int ServerErrors => StatusCounts.Where(s => s.Key >= 500).Sum(s => s.Value);
 
     public string ToMarkdown()
@@ -37,9 +52,13 @@ public sealed record LoadReport(
         text.AppendLine();
         text.AppendLine("| kind | requests | p50 ms | p99 ms | max ms |");
         text.AppendLine("|---|---|---|---|---|");
-        foreach (var k in new[] { Submit, Poll }) text.AppendLine($"| {k.Kind} | {k.Count} | {k.P50Ms:0.00} | {k.P99Ms:0.00} | {k.MaxMs:0.0} |");
+        foreach (var k in new[] { Submit, Poll }.Concat(Reads)) text.AppendLine($"| {k.Kind} | {k.Count} | {k.P50Ms:0.00} | {k.P99Ms:0.00} | {k.MaxMs:0.0} |");
         if (RssBeforeBytes is { } before && RssAfterBytes is { } after)
             text.AppendLine($"\nservice RSS: {before / 1048576.0:0} MB before, {after / 1048576.0:0} MB after ({(after - before) / 1048576.0:+0;-0} MB)");
+        if (ServiceCpu is { } cpu && Completed > 0)
+            text.AppendLine($"service CPU: {cpu.TotalSeconds:0.0} s, {cpu.TotalMicroseconds / Completed:0} µs per request (less sensitive to a busy machine than the rates)");
+        if (RssSamples.Count > 0)
+            text.AppendLine($"service RSS during the run (MB): {string.Join(' ', RssSamples.Select(b => (b / 1048576.0).ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}");
         return text.ToString();
     }
 }
@@ -72,10 +91,13 @@ public static class LoadRun
         }
         await Task.Delay(500, ct);
         var rssBefore = Rss(options.ServicePid);
+        var cpuBefore = Cpu(options.ServicePid);
 
         var statuses = new ConcurrentDictionary<int, int>();
         var submitLatencies = new ConcurrentBag<double>();
-        var pollLatencies = new ConcurrentBag<double>();
+        var readLatencies = new[] { new ConcurrentBag<double>(), new ConcurrentBag<double>(), new ConcurrentBag<double>() };
+        var rssSamples = new List<long>();
+        var nextRss = options.RssEvery;
         var transportErrors = 0;
         var completed = 0;
         using var inFlight = new SemaphoreSlim(options.MaxInFlight);
@@ -88,7 +110,14 @@ public static class LoadRun
             var due = TimeSpan.FromSeconds(sent / options.RatePerSecond);
             while (clock.Elapsed < due) await Task.Delay(due - clock.Elapsed > TimeSpan.FromMilliseconds(2) ? 1 : 0, ct);
             var k = sent % keys.Count;
+            if (clock.Elapsed >= nextRss && Rss(options.ServicePid) is { } rss)
+            {
+                rssSamples.Add(rss);
+                nextRss += options.RssEvery;
+            }
             var isSubmit = random.NextDouble() < options.SubmitFraction;
+            var read = random.NextDouble() is var r && r < options.ListFraction ? Read.List : r < options.ListFraction + options.HistoryFraction ? Read.History : Read.Fit;
+            var offset = random.Next(2) * 50;
             string pollId;
             lock (ids[k]) pollId = ids[k][random.Next(ids[k].Count)];
             await inFlight.WaitAsync(ct);
@@ -96,11 +125,11 @@ public static class LoadRun
             {
                 try
                 {
-                    using var request = isSubmit ? Submit(keys[k]) : Poll(keys[k], pollId);
+                    using var request = isSubmit ? Submit(keys[k]) : Get(keys[k], read, pollId, offset);
                     using var response = await http.SendAsync(request, ct);
                     await response.Content.LoadIntoBufferAsync(ct);
                     var latency = (clock.Elapsed - due).TotalMilliseconds;
-                    (isSubmit ? submitLatencies : pollLatencies).Add(latency);
+                    (isSubmit ? submitLatencies : readLatencies[(int)read]).Add(latency);
                     statuses.AddOrUpdate((int)response.StatusCode, 1, (_, n) => n + 1);
                     if (isSubmit && (int)response.StatusCode is 201 or 202)
                     {
@@ -121,12 +150,21 @@ public static class LoadRun
         }
         await Task.WhenAll(tasks);
         var elapsed = clock.Elapsed;
+        var cpuAfter = Cpu(options.ServicePid);
         await Task.Delay(TimeSpan.FromSeconds(3), ct); // let the workers finish what was submitted
         var rssAfter = Rss(options.ServicePid);
 
         return new LoadReport(sent, completed, elapsed, completed / elapsed.TotalSeconds, statuses.ToDictionary(), transportErrors,
-            Kind("submit", submitLatencies), Kind("poll (GET)", pollLatencies), rssBefore, rssAfter);
+            Kind("submit", submitLatencies), Kind("read (GET, all)", readLatencies.SelectMany(l => l)), rssBefore, rssAfter)
+        {
+            Reads = [Kind("GET a fit", readLatencies[(int)Read.Fit]), Kind("GET a list page", readLatencies[(int)Read.List]),
+                     Kind("GET a history page", readLatencies[(int)Read.History])],
+            RssSamples = rssSamples,
+            ServiceCpu = cpuAfter - cpuBefore,
+        };
     }
+
+    private enum Read { Fit, List, History }
 
     /// <summary>Resident memory of a process in bytes, from /proc (Linux); null elsewhere.</summary>
     public static long? Rss(int? pid)
@@ -134,6 +172,17 @@ public static class LoadRun
         if (pid is null || !File.Exists($"/proc/{pid}/status")) return null;
         var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
         return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    }
+
+    /// <summary>User and system CPU time of a process, from /proc (Linux); null elsewhere.</summary>
+    public static TimeSpan? Cpu(int? pid)
+    {
+        if (pid is null || !File.Exists($"/proc/{pid}/stat")) return null;
+        // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11]) + long.Parse(fields[12]);
+        return TimeSpan.FromSeconds(ticks / 100.0);
     }
 
     private static KindReport Kind(string kind, IEnumerable<double> latencies)
@@ -148,7 +197,12 @@ public static class LoadRun
         Content = new StringContent(FitBody, Encoding.UTF8, "application/json"),
     }, key);
 
-    private static HttpRequestMessage Poll(string? key, string id) => WithKey(new HttpRequestMessage(HttpMethod.Get, $"/v1/fits/{id}"), key);
+    private static HttpRequestMessage Get(string? key, Read read, string id, int offset) => WithKey(new HttpRequestMessage(HttpMethod.Get, read switch
+    {
+        Read.List => "/v1/fits?limit=20",
+        Read.History => $"/v1/fits/{id}/history?offset={offset}&limit=50",
+        _ => $"/v1/fits/{id}",
+    }), key);
 
     private static HttpRequestMessage WithKey(HttpRequestMessage request, string? key)
     {

@@ -1,10 +1,11 @@
 // Side-by-side throughput of the scale-out topology (driven by bench/scaleout.sh, which starts PostgreSQL, one API-only
 // and two worker-only processes):
 //   a) Hangfire.PostgreSql's own rate: no-op jobs enqueued here, run by the worker processes;
-//   b) small fits end to end: submitted over HTTP by concurrent clients to the API process, until all have ended;
-//   c) the same in batches; d) fit end -> webhook arrival at a receiver in this process; e) fit end -> answer of
+//   b) small fits end to end: submitted over HTTP by concurrent clients to the API processes, until all have ended;
+//   b0) the same through the baseline API processes (BASELINE_APIS: single-fit inserts), and the ratio b/b0;
+//   c) the same in batches (BATCH_SIZE fits each, default 1,000); d) fit end -> webhook arrival at a receiver in this process; e) fit end -> answer of
 //   `Prefer: wait` from the API process while a worker process runs the fit.
-// Usage: FitService.Bench <connection string> <api url> [no-op jobs] [fits] [clients] [webhook and wait fits]
+// Usage: FitService.Bench <connection string> <api url[,api url…]> [no-op jobs] [fits] [clients] [webhook and wait fits]
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
@@ -21,7 +22,10 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 
 var connectionString = args[0];
-var api = new Uri(args[1]);
+// Clients take the API processes in turn.
+var apis = args[1].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(u => new HttpClient { BaseAddress = new Uri(u) }).ToArray();
+var baselineApis = (Environment.GetEnvironmentVariable("BASELINE_APIS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)
+    .Select(u => new HttpClient { BaseAddress = new Uri(u) }).ToArray();
 var noops = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2000;
 var fits = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 10_000;
 var clients = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 8;
@@ -44,7 +48,7 @@ while (monitor.SucceededListCount() - succeededBefore < noops) await Task.Delay(
 var noopSeconds = clock.Elapsed.TotalSeconds;
 var noopLatency = Percentiles(monitor.SucceededJobs(0, noops).Select(j => (double)(j.Value.TotalDuration ?? 0)).ToList());
 if (noops > 0) Console.WriteLine($"a) Hangfire no-op jobs: {noops} in {noopSeconds:F2} s = {noops / noopSeconds:F0} jobs/s " +
-                  $"(enqueued in {enqueued.TotalSeconds:F2} s); created -> succeeded p50 {noopLatency.P50:F0} ms, p95 {noopLatency.P95:F0} ms (backlog included)");
+                  $"(enqueued in {enqueued.TotalSeconds:F2} s); created -> succeeded p50 {noopLatency.P50:F0} ms, p95 {noopLatency.P95:F0} ms (backlog included); {LoadAverage()}");
 
 // b) Small fits end to end: the lesson's 20 points, degree 2, 100 steps.
 var x = Enumerable.Range(0, 20).Select(i => -2 + i * 4.0 / 19).ToArray();
@@ -52,30 +56,16 @@ var request = new
 {
     x, y = x.Select(v => 3 * v * v + 2 * v + 1).ToArray(), degree = 2, loss = "mse", learningRate = 0.01, steps = 100,
 };
-using var http = new HttpClient { BaseAddress = api };
+var http = apis[0];
 if (phases.Contains('b'))
 {
-    var endedBefore = await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2");
-    clock.Restart();
-    await Parallel.ForEachAsync(Enumerable.Range(0, fits), new ParallelOptions { MaxDegreeOfParallelism = clients }, async (_, ct) =>
+    var (fitRate, submitRate) = await OnePostEachAsync("b) small fits end to end", apis);
+    if (noops > 0) Console.WriteLine($"   ratio b/a = {fitRate / (noops / noopSeconds):F1}x");
+    if (baselineApis.Length > 0)
     {
-        using var response = await http.PostAsJsonAsync("/v1/fits", request, ct);
-        response.EnsureSuccessStatusCode();
-    });
-    var submittedIn = clock.Elapsed.TotalSeconds;
-    while (await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2") - endedBefore < fits) await Task.Delay(20);
-    var fitSeconds = clock.Elapsed.TotalSeconds;
-    var latency = Percentiles((await ListAsync(
-        "SELECT EXTRACT(EPOCH FROM started_at - created_at) * 1000 FROM fits WHERE started_at IS NOT NULL")).ToList());
-    var endToEnd = (await ListAsync(
-        "SELECT EXTRACT(EPOCH FROM finished_at - created_at) * 1000 FROM fits WHERE finished_at IS NOT NULL ORDER BY 1")).ToList();
-    Console.WriteLine($"   submitted -> ended p50 {endToEnd[endToEnd.Count / 2]:F0} ms, p99 {endToEnd[Math.Min(endToEnd.Count - 1, (int)(endToEnd.Count * 0.99))]:F0} ms");
-    // Every job that succeeded since phase a ran fits (drain jobs; this process cannot load their type to tell them apart).
-    var drainJobs = monitor.SucceededListCount() - succeededBefore - noops;
-    Console.WriteLine($"b) small fits end to end: {fits} in {fitSeconds:F2} s = {fits / fitSeconds:F0} fits/s " +
-                      $"(submitted in {submittedIn:F2} s = {fits / submittedIn:F0}/s by {clients} clients); " +
-                      $"queued -> started p50 {latency.P50:F0} ms, p95 {latency.P95:F0} ms; {drainJobs} Hangfire jobs ran them");
-    if (noops > 0) Console.WriteLine($"   ratio b/a = {fits / fitSeconds / (noops / noopSeconds):F1}x");
+        var (baseRate, baseSubmitRate) = await OnePostEachAsync("b0) the same, single-fit inserts (Storage:GroupInserts=false)", baselineApis);
+        Console.WriteLine($"   ratio b/b0 = {fitRate / baseRate:F2}x end to end, {submitRate / baseSubmitRate:F2}x submitted");
+    }
 }
 
 if (phases.Contains('c'))
@@ -83,10 +73,10 @@ if (phases.Contains('c'))
     // c) The same fits as scripts send them: batches of 1,000 (one request each), run by the drain jobs.
     var endedBefore = await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2");
     clock.Restart();
-    var batchSize = Math.Min(1000, fits);
-    await Parallel.ForEachAsync(Enumerable.Range(0, (fits + batchSize - 1) / batchSize), new ParallelOptions { MaxDegreeOfParallelism = clients }, async (_, ct) =>
+    var batchSize = Math.Min(int.Parse(Environment.GetEnvironmentVariable("BATCH_SIZE") ?? "1000", CultureInfo.InvariantCulture), fits);
+    await Parallel.ForEachAsync(Enumerable.Range(0, (fits + batchSize - 1) / batchSize), new ParallelOptions { MaxDegreeOfParallelism = clients }, async (i, ct) =>
     {
-        using var response = await http.PostAsJsonAsync("/v1/batches", new { defaults = request, fits = Enumerable.Range(0, batchSize).Select(_ => new { }).ToArray() }, ct);
+        using var response = await apis[i % apis.Length].PostAsJsonAsync("/v1/batches", new { defaults = request, fits = Enumerable.Range(0, batchSize).Select(_ => new { }).ToArray() }, ct);
         response.EnsureSuccessStatusCode();
     });
     var batchSubmittedIn = clock.Elapsed.TotalSeconds;
@@ -94,7 +84,7 @@ if (phases.Contains('c'))
     while (await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2") - endedBefore < batchFits) await Task.Delay(20);
     var batchSeconds = clock.Elapsed.TotalSeconds;
     Console.WriteLine($"c) the same fits in batches of {batchSize}: {batchFits} in {batchSeconds:F2} s = {batchFits / batchSeconds:F0} fits/s " +
-                      $"(submitted in {batchSubmittedIn:F2} s)");
+                      $"(submitted in {batchSubmittedIn:F2} s); {LoadAverage()}");
     if (noops > 0) Console.WriteLine($"   ratio c/a = {batchFits / batchSeconds / (noops / noopSeconds):F1}x");
 }
 
@@ -160,6 +150,40 @@ if (phases.Contains('e'))
     var waitLatency = Percentiles(waits.ToList());
     Console.WriteLine($"e) fit end -> Prefer: wait answered: {waits.Count} fits, 4 clients: p50 {waitLatency.P50:F0} ms, p95 {waitLatency.P95:F0} ms");
 }
+
+// Small fits, one POST each, by the clients over the given API processes in turn, until all have ended. Returns fits/s end to end and submitted.
+async Task<(double EndToEnd, double Submitted)> OnePostEachAsync(string title, HttpClient[] targets)
+{
+    var endedBefore = await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2");
+    var seqBefore = await ScalarAsync("SELECT COALESCE(MAX(seq), 0) FROM fits");
+    var succeeded = monitor.SucceededListCount();
+    clock.Restart();
+    await Parallel.ForEachAsync(Enumerable.Range(0, fits), new ParallelOptions { MaxDegreeOfParallelism = clients }, async (i, ct) =>
+    {
+        using var response = await targets[i % targets.Length].PostAsJsonAsync("/v1/fits", request, ct);
+        response.EnsureSuccessStatusCode();
+    });
+    var submittedIn = clock.Elapsed.TotalSeconds;
+    while (await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2") - endedBefore < fits) await Task.Delay(20);
+    var seconds = clock.Elapsed.TotalSeconds;
+    var latency = Percentiles((await ListAsync(
+        $"SELECT EXTRACT(EPOCH FROM started_at - created_at) * 1000 FROM fits WHERE started_at IS NOT NULL AND seq > {seqBefore}")).ToList());
+    var endToEnd = (await ListAsync(
+        $"SELECT EXTRACT(EPOCH FROM finished_at - created_at) * 1000 FROM fits WHERE finished_at IS NOT NULL AND seq > {seqBefore} ORDER BY 1")).ToList();
+    Console.WriteLine($"   submitted -> ended p50 {endToEnd[endToEnd.Count / 2]:F0} ms, p99 {endToEnd[Math.Min(endToEnd.Count - 1, (int)(endToEnd.Count * 0.99))]:F0} ms");
+    // Points rows are never updated, so their xmin is the transaction that inserted them: one per insert statement.
+    var statements = await ScalarAsync(
+        $"SELECT COUNT(DISTINCT p.xmin::text) FROM fit_points p JOIN fits f ON f.id = p.fit_id WHERE f.seq > {seqBefore}");
+    Console.WriteLine($"   inserted by {statements} statements, {(double)fits / Math.Max(1, statements):F1} fits per statement");
+    // Every job that succeeded meanwhile ran fits (drain jobs; this process cannot load their type to tell them apart).
+    var drainJobs = monitor.SucceededListCount() - succeeded;
+    Console.WriteLine($"{title}: {fits} in {seconds:F2} s = {fits / seconds:F0} fits/s " +
+                      $"(submitted in {submittedIn:F2} s = {fits / submittedIn:F0}/s by {clients} clients to {targets.Length} API processes); " +
+                      $"queued -> started p50 {latency.P50:F0} ms, p95 {latency.P95:F0} ms; {drainJobs} Hangfire jobs ran them; {LoadAverage()}");
+    return (fits / seconds, fits / submittedIn);
+}
+
+static string LoadAverage() => "load average " + string.Join(", ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
 async Task<long> ScalarAsync(string sql)
 {

@@ -14,6 +14,9 @@ public sealed class StorageOptions
     /// <summary>Longest the SQLite integrity check (<c>PRAGMA quick_check</c>) at start may take; 0 skips it.</summary>
     public int IntegrityCheckSeconds { get; set; } = 10;
 
+    /// <summary>PostgreSQL: single fits submitted at once are inserted many to a statement; false inserts each alone (the benchmarks' baseline).</summary>
+    public bool GroupInserts { get; set; } = true;
+
     public bool IsPostgres => string.Equals(Provider, "postgres", StringComparison.OrdinalIgnoreCase);
 }
 

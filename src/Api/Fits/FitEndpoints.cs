@@ -114,11 +114,11 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Ok<FitResource>, ProblemHttpResult>> Get(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, TimeProvider clock, IOptions<LimitsOptions> limits, CancellationToken ct)
+        string id, HttpContext http, IFitStore store, IFitSignals signals, TimeProvider clock, EndedFitResources ended, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var wait = PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) ?? 0;
         var fit = await WaitForEndAsync(store, signals, clock, http.Tenant(), id, wait, limits.Value.MaxInlineHistory, ct);
-        return fit is null ? NotFound(id) : TypedResults.Ok(FitMapper.ToResource(fit, limits.Value.MaxInlineHistory));
+        return fit is null ? NotFound(id) : TypedResults.Ok(ended.Of(fit, limits.Value.MaxInlineHistory));
     }
 
     public static async Task<Results<Ok<FitList>, ValidationProblem>> List(

@@ -42,6 +42,8 @@ public static class ServiceRegistration
         services.AddSingleton<FitEndings>();
         services.AddSingleton<FitCancellations>();
         services.AddSingleton<FitSubmitter>();
+        services.AddSingleton<EndedFitResources>();
+        services.AddSingleton<IKnownRepresentations>(sp => sp.GetRequiredService<EndedFitResources>());
         services.AddSingleton<InlineFits>();
         services.AddSingleton<FitRunner>();
         services.AddTransient<FitJob>();

@@ -15,6 +15,9 @@ public sealed class ETagged;
 /// </summary>
 public static class ETags
 {
+    /// <summary>The content type <c>Ok</c> gives JSON answers.</summary>
+    private const string JsonContentType = "application/json; charset=utf-8";
+
     /// <summary>Adds the tag to 200 answers and 304 for a matching <c>If-None-Match</c>.</summary>
     public static RouteHandlerBuilder WithETag(this RouteHandlerBuilder builder)
     {
@@ -28,9 +31,19 @@ public static class ETags
 
             var http = context.HttpContext;
             var options = http.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
-            var tag = Of(JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), options));
+            // A resource served again as the same instance (EndedFitResources) is serialized and hashed once.
+            var known = http.RequestServices.GetService<IKnownRepresentations>();
+            if (known is null || !known.TryGet(body, out var json, out var tag))
+            {
+                json = JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), options);
+                tag = Of(json);
+                known?.Add(body, json, tag);
+            }
             http.Response.Headers.ETag = tag;
-            return Matches(http.Request, tag) ? TypedResults.StatusCode(StatusCodes.Status304NotModified) : result;
+            // The bytes just hashed are the answer (as Ok would write them, with their length): a GET serializes once.
+            return Matches(http.Request, tag)
+                ? TypedResults.StatusCode(StatusCodes.Status304NotModified)
+                : TypedResults.Bytes(json, JsonContentType);
         });
     }
 
@@ -44,4 +57,15 @@ public static class ETags
         var current = new EntityTagHeaderValue(tag);
         return tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || t.Compare(current, useStrongComparison: false));
     }
+}
+
+/// <summary>
+/// Answer bodies kept to be served again as the same instance (<see cref="Fits.EndedFitResources"/>), with their JSON and
+/// tag, so such a body is serialized and hashed once. A body it does not keep is neither found nor added.
+/// </summary>
+public interface IKnownRepresentations
+{
+    bool TryGet(object body, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out byte[] json, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out string tag);
+
+    void Add(object body, byte[] json, string tag);
 }

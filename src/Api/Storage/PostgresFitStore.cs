@@ -111,15 +111,21 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
     ];
 
     private readonly NpgsqlDataSource _dataSource;
+    private readonly PostgresSubmissionBatcher? _submissions;
 
-    public PostgresFitStore(string connectionString, ILoggerFactory? loggerFactory = null, TimeSpan? lease = null)
+    // groupInserts: concurrent single fits are inserted many to a statement (PostgresSubmissionBatcher); off, each alone.
+    public PostgresFitStore(string connectionString, ILoggerFactory? loggerFactory = null, TimeSpan? lease = null, bool groupInserts = true)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         if (loggerFactory is not null) builder.UseLoggerFactory(loggerFactory);
         _dataSource = builder.Build();
+        if (groupInserts) _submissions = new PostgresSubmissionBatcher(_dataSource, Columns, ReadFit);
         Duration = lease ?? TimeSpan.FromSeconds(30);
         Owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
     }
+
+    /// <summary>The group insert of single fits, if on (tests write a group of their choosing through it).</summary>
+    internal PostgresSubmissionBatcher? Submissions => _submissions;
 
     /// <summary>The schema version this code brings the database to.</summary>
     public static int SchemaVersion => Migrations.Length;
@@ -135,6 +141,8 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
 
     public async Task<CreateResult> CreateAsync(NewFit fit, CancellationToken ct)
     {
+        // Grouped with concurrent submissions; a fit not stored there (its key taken, its group failed) is stored alone.
+        if (_submissions is not null && await _submissions.TryInsertAsync(fit, ct) is { } created) return new CreateResult(CreateOutcome.Created, created);
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
         // The fit holding the key can be deleted between our insert and our re-select: then try again.
         for (var attempt = 1; ; attempt++)
@@ -551,7 +559,11 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         await cmd.ExecuteScalarAsync(ct);
     }
 
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        _submissions?.Dispose();
+        return _dataSource.DisposeAsync();
+    }
 
     private static async Task<CreateResult?> FindByKeyAsync(NpgsqlConnection conn, NewFit fit, CancellationToken ct)
     {

@@ -59,7 +59,7 @@ public static class StorageRegistration
     {
         var connectionString = storage.ConnectionString;
         services.AddSingleton(budget);
-        services.AddSingleton(sp => new PostgresFitStore(ConnectionBudget.Pool(connectionString, budget.Fits), sp.GetRequiredService<ILoggerFactory>(), workers.Lease));
+        services.AddSingleton(sp => new PostgresFitStore(ConnectionBudget.Pool(connectionString, budget.Fits), sp.GetRequiredService<ILoggerFactory>(), workers.Lease, storage.GroupInserts));
         services.AddSingleton<IFitStore>(sp => sp.GetRequiredService<PostgresFitStore>());
         services.AddSingleton<IFitLeases>(sp => sp.GetRequiredService<PostgresFitStore>());
         services.AddSingleton<IDeliveryStore>(sp => new PostgresDeliveryStore(ConnectionBudget.Pool(connectionString, budget.Deliveries), sp.GetRequiredService<ILoggerFactory>()));
