@@ -14,7 +14,8 @@ public interface IFitStore
     Task<CreateResult> CreateAsync(NewFit fit, CancellationToken ct);
 
     /// <summary>A fit of the tenant, never a learning-rate finder run; with its whole history when <paramref name="includeHistory"/>.</summary>
-    Task<FitRecord?> GetAsync(string tenant, string id, bool includeHistory, CancellationToken ct);
+    Task<FitRecord?> GetAsync(string tenant, string id, bool includeHistory, CancellationToken ct) =>
+        GetAsync(tenant, id, includeHistory ? int.MaxValue : 0, ct);
 
     /// <summary>
     /// A fit of the tenant, never a learning-rate finder run, with at most the first <paramref name="historyLimit"/> entries

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Npgsql;
+using static FitService.Api.Storage.FitRows;
 using static FitService.Api.Storage.PostgresSchema;
 using NpgsqlTypes;
 
@@ -65,7 +66,7 @@ public sealed partial class PostgresFitStore
         while (await reader.ReadAsync(ct))
         {
             // The points (x, y, w) follow the fit's columns, however many those are.
-            claimed.Add(new ClaimedFit(ReadFit(reader), PostgresFitStore.ReadPoints(reader, reader.FieldCount - 3)));
+            claimed.Add(new ClaimedFit(ReadFit(reader), ReadPoints(reader, reader.FieldCount - 3)));
         }
         return claimed;
     }

@@ -1,5 +1,5 @@
-using System.Data;
 using Npgsql;
+using static FitService.Api.Storage.FitRows;
 using static FitService.Api.Storage.PostgresSchema;
 
 namespace FitService.Api.Storage;
@@ -13,10 +13,6 @@ namespace FitService.Api.Storage;
 /// </summary>
 public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisposable
 {
-    private const string Columns =
-        "seq, id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, " +
-        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, outcome, trace_parent";
-
     /// <summary>The whole history of fit <c>f</c> as one bytea (chunks in order), for use inside a query.</summary>
     private const string HistoryOfF =
         "COALESCE((SELECT string_agg(h.data, ''::bytea ORDER BY h.start) FROM fit_history h WHERE h.fit_id = f.id), ''::bytea)";
@@ -124,14 +120,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
     /// <summary>The schema version this code brings the database to.</summary>
     public static int SchemaVersion => Migrations.Length;
 
-    public async Task InitializeAsync(CancellationToken ct)
-    {
-        await InTransactionAsync(async (conn, tx) =>
-        {
-            await PostgresSchema.MigrateAsync(conn, tx, "fit_schema_versions", Migrations, ct);
-            return 0;
-        }, ct);
-    }
+    public Task InitializeAsync(CancellationToken ct) => MigrateAsync(_dataSource, "fit_schema_versions", Migrations, ct);
 
     public async Task<CreateResult> CreateAsync(NewFit fit, CancellationToken ct)
     {
@@ -167,9 +156,6 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         if (created is not null) return new CreateResult(CreateOutcome.Created, created);
         return await FindByKeyAsync(conn, fit, ct);
     }
-
-    public Task<FitRecord?> GetAsync(string tenant, string id, bool includeHistory, CancellationToken ct) =>
-        GetAsync(tenant, id, includeHistory ? int.MaxValue : 0, ct);
 
     public Task<FitRecord?> GetAsync(string tenant, string id, int historyLimit, CancellationToken ct) =>
         GetOfKindAsync(tenant, id, FitKinds.Fit, historyLimit, ct);
@@ -211,11 +197,6 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         if (!await reader.ReadAsync(ct)) return null;
         return ReadPoints(reader, 0);
     }
-
-    /// <summary>The columns x, y, w of fit_points from <paramref name="first"/> on (w NULL: a fit without weights).</summary>
-    internal static FitPoints ReadPoints(NpgsqlDataReader reader, int first) => new(
-        DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(first)), DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(first + 1)),
-        reader.IsDBNull(first + 2) ? null : DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(first + 2)));
 
     public async Task<(double[] Page, int Total)?> GetHistoryAsync(string tenant, string id, int offset, int limit, CancellationToken ct)
     {
@@ -259,9 +240,8 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
     private Task<StartResult> StartAsync(string id, DateTimeOffset now, bool leased, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
     {
         var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = @id FOR UPDATE", ct, ("id", id));
-        if (fit is null) return new StartResult(StartOutcome.Missing, null, 0);
-        if (fit.Status.IsEnded()) return new StartResult(StartOutcome.Ended, fit, fit.Attempt);
-        if (leased && fit.Status == FitStatus.Running)
+        if (FitLifecycle.StartRefused(fit) is { } refused) return refused;
+        if (leased && fit!.Status == FitStatus.Running)
         {
             // 0: nobody holds it, 1: this process does, 2: another one does.
             await using var held = Command(conn, tx, $"SELECT CASE WHEN NOT {Held} THEN 0 WHEN claimed_by = @owner THEN 1 ELSE 2 END FROM fits WHERE id = @id",
@@ -271,22 +251,21 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
             if (holder == 2 || (holder == 1 && !_givenUp.TryRemove(id, out _))) return new StartResult(StartOutcome.Leased, fit, fit.Attempt);
         }
         var at = Utc(now);
-        if (fit.CancelRequested)
+        if (fit!.CancelRequested)
         {
             await ExecAsync(conn, tx, "UPDATE fits SET status = @s, stop_reason = 'cancelled', finished_at = @now WHERE id = @id", ct,
                 ("s", (int)FitStatus.Cancelled), ("now", at), ("id", id));
-            return new StartResult(StartOutcome.CancelledNow, fit with { Status = FitStatus.Cancelled }, fit.Attempt);
+            return FitLifecycle.CancelledAtStart(fit);
         }
-        var attempt = fit.Attempt + 1;
+        var started = FitLifecycle.Started(fit, at);
         var lease = leased ? "claimed_by = @owner, lease_until = now() + @lease" : "claimed_by = NULL, lease_until = NULL";
         await ExecAsync(conn, tx, $"""
             UPDATE fits SET status = @s, attempt = @a, step = 0, params = NULL, loss = NULL,
                             started_at = COALESCE(started_at, @now), {lease}
             WHERE id = @id
-            """, ct, [("s", (int)FitStatus.Running), ("a", attempt), ("now", at), ("id", id), .. (leased ? LeaseArgs : [])]);
+            """, ct, [("s", (int)FitStatus.Running), ("a", started.Attempt), ("now", at), ("id", id), .. (leased ? LeaseArgs : [])]);
         await ExecAsync(conn, tx, "DELETE FROM fit_history WHERE fit_id = @id", ct, ("id", id));
-        var started = fit with { Status = FitStatus.Running, Attempt = attempt, StartedAt = fit.StartedAt ?? at };
-        return new StartResult(StartOutcome.Run, started, attempt);
+        return started;
     }, ct);
 
     public async Task<bool> SaveProgressAsync(string id, FitProgressUpdate update, CancellationToken ct)
@@ -325,7 +304,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
             WHERE id = @id AND status < 2
             """, ct, ("outcome", completion.OutcomeJson), ("pending", completion.OptimumPending),
             ("s", (int)completion.Status), ("reason", completion.StopReason), ("step", completion.Step),
-            ("params", DoubleBlobs.ToBytes(completion.Params)), ("loss", completion.Loss is { } l ? Finite(l) : null),
+            ("params", DoubleBlobs.ToBytes(completion.Params)), ("loss", Finite(completion.Loss)),
             ("error", completion.Error), ("finished", Utc(completion.FinishedAt)), ("id", id));
         if (changed == 0) return false;
         await ExecAsync(conn, tx, "DELETE FROM fit_history WHERE fit_id = @id", ct, ("id", id));
@@ -341,17 +320,18 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
     {
         var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = @id AND tenant = @t FOR UPDATE", ct,
             ("id", id), ("t", tenant));
-        if (fit is null) return CancelOutcome.NotFound;
-        if (fit.Status.IsEnded()) return CancelOutcome.AlreadyEnded;
-        if (fit.Status == FitStatus.Queued)
+        var outcome = FitLifecycle.Cancel(fit);
+        if (outcome == CancelOutcome.Cancelled)
         {
             await ExecAsync(conn, tx,
                 "UPDATE fits SET status = @s, stop_reason = 'cancelled', cancel_requested = true, finished_at = @now WHERE id = @id", ct,
                 ("s", (int)FitStatus.Cancelled), ("now", Utc(now)), ("id", id));
-            return CancelOutcome.Cancelled;
         }
-        await ExecAsync(conn, tx, "UPDATE fits SET cancel_requested = true WHERE id = @id", ct, ("id", id));
-        return CancelOutcome.Requested;
+        else if (outcome == CancelOutcome.Requested)
+        {
+            await ExecAsync(conn, tx, "UPDATE fits SET cancel_requested = true WHERE id = @id", ct, ("id", id));
+        }
+        return outcome;
     }, ct);
 
     public async Task<bool> DeleteAsync(string tenant, string id, CancellationToken ct)
@@ -556,14 +536,8 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         return new CreateResult(existing.RequestHash == fit.RequestHash ? CreateOutcome.Existing : CreateOutcome.Conflict, existing);
     }
 
-    private async Task<T> InTransactionAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken ct)
-    {
-        await using var conn = await _dataSource.OpenConnectionAsync(ct);
-        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
-        var result = await work(conn, tx);
-        await tx.CommitAsync(CancellationToken.None);
-        return result;
-    }
+    private Task<T> InTransactionAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken ct) =>
+        PostgresSchema.InTransactionAsync(_dataSource, work, ct);
 
     private static async Task<FitRecord?> QuerySingleAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args)
     {
@@ -572,40 +546,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         return await reader.ReadAsync(ct) ? ReadFit(reader) : null;
     }
 
-    /// <summary>Times are kept to the millisecond, as the API shows them and as the SQLite store keeps them.</summary>
-    private static DateTimeOffset Utc(DateTimeOffset time) => DateTimeOffset.FromUnixTimeMilliseconds(time.ToUnixTimeMilliseconds());
-
     private static int ByteIndex(int count) => (int)Math.Min(8L * count, int.MaxValue - 1);
 
-    private static object? Finite(double value) => double.IsFinite(value) ? value : null;
-
-    private static DateTimeOffset? Time(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetFieldValue<DateTimeOffset>(i);
-
-    private static FitRecord ReadFit(NpgsqlDataReader r) => new()
-    {
-        Seq = r.GetInt64(0),
-        Id = r.GetString(1),
-        Tenant = r.GetString(2),
-        Status = (FitStatus)r.GetInt32(3),
-        StopReason = r.IsDBNull(4) ? null : r.GetString(4),
-        Step = r.GetInt32(5),
-        Steps = r.GetInt32(6),
-        Params = r.IsDBNull(7) ? null : DoubleBlobs.FromBytes(r.GetFieldValue<byte[]>(7)),
-        Loss = r.IsDBNull(8) ? null : r.GetDouble(8),
-        HistoryEvery = r.GetInt32(9),
-        CreatedAt = r.GetFieldValue<DateTimeOffset>(10),
-        StartedAt = Time(r, 11),
-        FinishedAt = Time(r, 12),
-        Error = r.IsDBNull(13) ? null : r.GetString(13),
-        RequestJson = r.GetString(14),
-        Label = r.IsDBNull(15) ? null : r.GetString(15),
-        Points = r.GetInt32(16),
-        CancelRequested = r.GetBoolean(17),
-        BatchId = r.IsDBNull(18) ? null : r.GetString(18),
-        RequestHash = r.GetString(19),
-        Attempt = r.GetInt32(20),
-        Kind = r.GetString(21),
-        OutcomeJson = r.IsDBNull(22) ? null : r.GetString(22),
-        TraceParent = r.IsDBNull(23) ? null : r.GetString(23),
-    };
+    private static FitRecord ReadFit(NpgsqlDataReader reader) => Read(reader, Time);
 }

@@ -1,13 +1,12 @@
-using System.Data;
 using Microsoft.Data.Sqlite;
+using static FitService.Api.Storage.SqliteDatabase;
+using static FitService.Api.Storage.WebhookEventRows;
 
 namespace FitService.Api.Storage;
 
 /// <summary>Webhook events and attempts in the embedded SQLite file, beside the fits, through the same one writer.</summary>
 public sealed class SqliteDeliveryStore : IDeliveryStore
 {
-    private const string Columns = "id, fit_id, tenant, url, type, payload, created_at, state, attempts, round_start, next_attempt_at, claimed_until";
-
     private readonly SqliteDatabase _db;
 
     public SqliteDeliveryStore(SqliteDatabase db) => _db = db;
@@ -84,7 +83,7 @@ public sealed class SqliteDeliveryStore : IDeliveryStore
         var list = new List<DeliveryAttempt>();
         while (await r.ReadAsync(ct))
         {
-            list.Add(new DeliveryAttempt(r.GetInt32(0), Time(r.GetInt64(1)), TimeSpan.FromMilliseconds(r.GetInt64(2)),
+            list.Add(new DeliveryAttempt(r.GetInt32(0), Time(r, 1), TimeSpan.FromMilliseconds(r.GetInt64(2)),
                 r.IsDBNull(3) ? null : r.GetInt32(3), r.IsDBNull(4) ? null : r.GetString(4)));
         }
         return list;
@@ -143,7 +142,7 @@ public sealed class SqliteDeliveryStore : IDeliveryStore
             """, ("$before", dueBefore?.ToUnixTimeMilliseconds()));
         await using var r = await cmd.ExecuteReaderAsync(ct);
         var list = new List<(string, DateTimeOffset)>();
-        while (await r.ReadAsync(ct)) list.Add((r.GetString(0), Time(r.GetInt64(1))));
+        while (await r.ReadAsync(ct)) list.Add((r.GetString(0), Time(r, 1)));
         return list;
     }
 
@@ -186,33 +185,10 @@ public sealed class SqliteDeliveryStore : IDeliveryStore
 
     private Task<SqliteConnection> OpenReaderAsync(CancellationToken ct) => _db.OpenReaderAsync(ct);
 
-    private static SqliteCommand Command(SqliteConnection conn, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args) =>
-        SqliteDatabase.Command(conn, tx, sql, args);
-
-    private static Task<int> ExecAsync(SqliteConnection conn, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args) =>
-        SqliteDatabase.ExecAsync(conn, tx, sql, ct, args);
-
     private static async Task<WebhookEvent?> QueryEventAsync(SqliteConnection conn, SqliteTransaction? tx, string where, string value, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx, $"SELECT {Columns} FROM webhook_events WHERE {where}", ("$v", value));
         await using var r = await cmd.ExecuteReaderAsync(ct);
-        if (!await r.ReadAsync(ct)) return null;
-        return new WebhookEvent
-        {
-            Id = r.GetString(0),
-            FitId = r.GetString(1),
-            Tenant = r.GetString(2),
-            Url = r.GetString(3),
-            Type = r.GetString(4),
-            Payload = r.GetString(5),
-            CreatedAt = Time(r.GetInt64(6)),
-            State = (DeliveryState)r.GetInt32(7),
-            Attempts = r.GetInt32(8),
-            RoundStart = r.GetInt32(9),
-            NextAttemptAt = r.IsDBNull(10) ? null : Time(r.GetInt64(10)),
-            ClaimedUntil = r.IsDBNull(11) ? null : Time(r.GetInt64(11)),
-        };
+        return await r.ReadAsync(ct) ? Read(r, Time) : null;
     }
-
-    private static DateTimeOffset Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 }

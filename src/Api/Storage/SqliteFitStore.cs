@@ -1,5 +1,6 @@
-using System.Data;
 using Microsoft.Data.Sqlite;
+using static FitService.Api.Storage.FitRows;
+using static FitService.Api.Storage.SqliteDatabase;
 
 namespace FitService.Api.Storage;
 
@@ -8,10 +9,6 @@ namespace FitService.Api.Storage;
 /// </summary>
 public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 {
-    private const string Columns =
-        "seq, id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, " +
-        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, outcome, trace_parent";
-
     // Queries run per submission or per fit end. SQLite's planner prefers ix_fits_batch (every fit of a batch) over the
     // partial index of its unfinished fits, walking past all finished fits on each call (quadratic over a batch of
     // 10,000), so these name their index; SqliteQueryPlanTests checks the plan of each.
@@ -146,9 +143,6 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         return new CreateResult(CreateOutcome.Created, created);
     }, ct);
 
-    public Task<FitRecord?> GetAsync(string tenant, string id, bool includeHistory, CancellationToken ct) =>
-        GetAsync(tenant, id, includeHistory ? int.MaxValue : 0, ct);
-
     public Task<FitRecord?> GetAsync(string tenant, string id, int historyLimit, CancellationToken ct) =>
         GetOfKindAsync(tenant, id, FitKinds.Fit, historyLimit, ct);
 
@@ -178,14 +172,10 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         await using var conn = await OpenReaderAsync(ct);
         await using var cmd = Command(conn, null, PointsSql, ("$id", id));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? ReadPoints(reader) : null;
+        return await reader.ReadAsync(ct) ? ReadPoints(reader, 0) : null;
     }
 
     private const string PointsSql = "SELECT x, y, w FROM fit_points WHERE fit_id = $id";
-
-    private static FitPoints ReadPoints(SqliteDataReader reader) =>
-        new(DoubleBlobs.FromBytes((byte[])reader[0]), DoubleBlobs.FromBytes((byte[])reader[1]),
-            reader.IsDBNull(2) ? null : DoubleBlobs.FromBytes((byte[])reader[2]));
 
     private static object? WeightsBlob(double[]? weights) => weights is null ? null : DoubleBlobs.ToBytes(weights);
 
@@ -236,7 +226,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 points.Parameters["$id"].Value = id;
                 await using var reader = await points.ExecuteReaderAsync(ct);
                 starts.Add(await reader.ReadAsync(ct)
-                    ? new ChunkStart(id, start, ReadPoints(reader))
+                    ? new ChunkStart(id, start, ReadPoints(reader, 0))
                     : new ChunkStart(id, start, null));
             }
             return starts;
@@ -245,23 +235,21 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     private static async Task<StartResult> StartAsync(SqliteConnection conn, SqliteTransaction tx, string id, DateTimeOffset now, CancellationToken ct)
     {
         var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = $id", ct, ("$id", id));
-        if (fit is null) return new StartResult(StartOutcome.Missing, null, 0);
-        if (fit.Status.IsEnded()) return new StartResult(StartOutcome.Ended, fit, fit.Attempt);
+        if (FitLifecycle.StartRefused(fit) is { } refused) return refused;
         var ms = now.ToUnixTimeMilliseconds();
-        if (fit.CancelRequested)
+        if (fit!.CancelRequested)
         {
             await ExecAsync(conn, tx, "UPDATE fits SET status = $s, stop_reason = 'cancelled', finished_at = $now WHERE id = $id", ct,
                 ("$s", (int)FitStatus.Cancelled), ("$now", ms), ("$id", id));
-            return new StartResult(StartOutcome.CancelledNow, fit with { Status = FitStatus.Cancelled }, fit.Attempt);
+            return FitLifecycle.CancelledAtStart(fit);
         }
-        var attempt = fit.Attempt + 1;
+        var started = FitLifecycle.Started(fit, DateTimeOffset.FromUnixTimeMilliseconds(ms));
         await ExecAsync(conn, tx, """
             UPDATE fits SET status = $s, attempt = $a, step = 0, params = NULL, loss = NULL,
                             started_at = COALESCE(started_at, $now) WHERE id = $id;
             DELETE FROM fit_history WHERE fit_id = $id;
-            """, ct, ("$s", (int)FitStatus.Running), ("$a", attempt), ("$now", ms), ("$id", id));
-        var started = fit with { Status = FitStatus.Running, Attempt = attempt, StartedAt = fit.StartedAt ?? DateTimeOffset.FromUnixTimeMilliseconds(ms) };
-        return new StartResult(StartOutcome.Run, started, attempt);
+            """, ct, ("$s", (int)FitStatus.Running), ("$a", started.Attempt), ("$now", ms), ("$id", id));
+        return started;
     }
 
     public Task<bool> SaveProgressAsync(string id, FitProgressUpdate update, CancellationToken ct) => WriteAsync(async (conn, tx) =>
@@ -319,7 +307,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             WHERE id = $id AND status < 2
             """, ct, ("$outcome", completion.OutcomeJson), ("$pending", completion.OptimumPending ? 1 : 0),
             ("$s", (int)completion.Status), ("$reason", completion.StopReason), ("$step", completion.Step),
-            ("$params", DoubleBlobs.ToBytes(completion.Params)), ("$loss", completion.Loss is { } l ? Finite(l) : null),
+            ("$params", DoubleBlobs.ToBytes(completion.Params)), ("$loss", Finite(completion.Loss)),
             ("$error", completion.Error), ("$finished", completion.FinishedAt.ToUnixTimeMilliseconds()), ("$id", id));
         if (changed == 0) return false;
         await ExecAsync(conn, tx, "DELETE FROM fit_history WHERE fit_id = $id", ct, ("$id", id));
@@ -334,16 +322,17 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     public Task<CancelOutcome> RequestCancelAsync(string tenant, string id, DateTimeOffset now, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
         var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = $id AND tenant = $t", ct, ("$id", id), ("$t", tenant));
-        if (fit is null) return CancelOutcome.NotFound;
-        if (fit.Status.IsEnded()) return CancelOutcome.AlreadyEnded;
-        if (fit.Status == FitStatus.Queued)
+        var outcome = FitLifecycle.Cancel(fit);
+        if (outcome == CancelOutcome.Cancelled)
         {
             await ExecAsync(conn, tx, "UPDATE fits SET status = $s, stop_reason = 'cancelled', cancel_requested = 1, finished_at = $now WHERE id = $id", ct,
                 ("$s", (int)FitStatus.Cancelled), ("$now", now.ToUnixTimeMilliseconds()), ("$id", id));
-            return CancelOutcome.Cancelled;
         }
-        await ExecAsync(conn, tx, "UPDATE fits SET cancel_requested = 1 WHERE id = $id", ct, ("$id", id));
-        return CancelOutcome.Requested;
+        else if (outcome == CancelOutcome.Requested)
+        {
+            await ExecAsync(conn, tx, "UPDATE fits SET cancel_requested = 1 WHERE id = $id", ct, ("$id", id));
+        }
+        return outcome;
     }, ct);
 
     public Task<bool> DeleteAsync(string tenant, string id, CancellationToken ct) => WriteAsync(async (conn, tx) =>
@@ -528,18 +517,14 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 
     private Task<SqliteConnection> OpenReaderAsync(CancellationToken ct) => _db.OpenReaderAsync(ct);
 
-    private static SqliteCommand Command(SqliteConnection conn, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args) =>
-        SqliteDatabase.Command(conn, tx, sql, args);
-
-    private static Task<int> ExecAsync(SqliteConnection conn, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args) =>
-        SqliteDatabase.ExecAsync(conn, tx, sql, ct, args);
-
     private static async Task<FitRecord?> QuerySingleAsync(SqliteConnection conn, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args)
     {
         await using var cmd = Command(conn, tx, sql, args);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? ReadFit(reader) : null;
     }
+
+    private static FitRecord ReadFit(SqliteDataReader reader) => Read(reader, Time);
 
     /// <summary>
     /// Entries [offset, offset + limit) of a fit's history and the number recorded. Only the chunks' lengths and the
@@ -575,34 +560,4 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         }
         return (page, (int)total);
     }
-
-    private static object? Finite(double value) => double.IsFinite(value) ? value : null;
-
-    private static FitRecord ReadFit(SqliteDataReader r) => new()
-    {
-        Seq = r.GetInt64(0),
-        Id = r.GetString(1),
-        Tenant = r.GetString(2),
-        Status = (FitStatus)r.GetInt32(3),
-        StopReason = r.IsDBNull(4) ? null : r.GetString(4),
-        Step = r.GetInt32(5),
-        Steps = r.GetInt32(6),
-        Params = r.IsDBNull(7) ? null : DoubleBlobs.FromBytes((byte[])r[7]),
-        Loss = r.IsDBNull(8) ? null : r.GetDouble(8),
-        HistoryEvery = r.GetInt32(9),
-        CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(10)),
-        StartedAt = r.IsDBNull(11) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(11)),
-        FinishedAt = r.IsDBNull(12) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(12)),
-        Error = r.IsDBNull(13) ? null : r.GetString(13),
-        RequestJson = r.GetString(14),
-        Label = r.IsDBNull(15) ? null : r.GetString(15),
-        Points = r.GetInt32(16),
-        CancelRequested = r.GetInt64(17) != 0,
-        BatchId = r.IsDBNull(18) ? null : r.GetString(18),
-        RequestHash = r.GetString(19),
-        Attempt = r.GetInt32(20),
-        Kind = r.GetString(21),
-        OutcomeJson = r.IsDBNull(22) ? null : r.GetString(22),
-        TraceParent = r.IsDBNull(23) ? null : r.GetString(23),
-    };
 }

@@ -52,7 +52,7 @@ public sealed class PostgresFitLeasesTests(PostgresCluster cluster) : IAsyncLife
         var second = await b.TryClaimAsync(id, T0, None);
         Assert.Equal(StartOutcome.Run, second.Outcome);
         Assert.Equal(first.Attempt + 1, second.Attempt);
-        Assert.Empty((await b.GetAsync("t1", id, true, None))!.History!);
+        Assert.Empty((await b.GetAsync("t1", id, historyLimit: int.MaxValue, None))!.History!);
     }
 
     [PostgresFact]
@@ -105,12 +105,12 @@ public sealed class PostgresFitLeasesTests(PostgresCluster cluster) : IAsyncLife
 
         Assert.Equal(ids.Order(), ended.Order());
         Assert.Empty(again);
-        var first = (await a.GetAsync("t1", ids[0], true, None))!;
+        var first = (await a.GetAsync("t1", ids[0], historyLimit: int.MaxValue, None))!;
         Assert.Equal((FitStatus.Succeeded, 0.5, 10), (first.Status, first.Loss!.Value, first.Step));
         Assert.Equal([5.0, 4, 3], first.History!);
         Assert.Equal(T0.AddSeconds(1), first.FinishedAt);
         Assert.Equal("{\"gap\":0.25}", first.OutcomeJson);
-        var second = (await a.GetAsync("t1", ids[1], true, None))!;
+        var second = (await a.GetAsync("t1", ids[1], historyLimit: int.MaxValue, None))!;
         Assert.Equal((FitStatus.Failed, "diverged", "diverged"), (second.Status, second.StopReason, second.Error));
         Assert.True(double.IsNaN(second.Params![0]));
         Assert.Null(second.Loss);
