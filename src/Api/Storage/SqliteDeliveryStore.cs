@@ -11,45 +11,8 @@ public sealed class SqliteDeliveryStore : IDeliveryStore
 
     public SqliteDeliveryStore(SqliteDatabase db) => _db = db;
 
-    public Task InitializeAsync(CancellationToken ct) => WriteAsync(async (conn, tx) =>
-    {
-        await ExecAsync(conn, tx, """
-            CREATE TABLE IF NOT EXISTS webhook_events (
-                id TEXT PRIMARY KEY,
-                fit_id TEXT NOT NULL UNIQUE,
-                tenant TEXT NOT NULL,
-                url TEXT NOT NULL,
-                type TEXT NOT NULL,
-                payload TEXT NOT NULL,
-                created_at INTEGER NOT NULL,
-                state INTEGER NOT NULL,
-                attempts INTEGER NOT NULL DEFAULT 0,
-                round_start INTEGER NOT NULL DEFAULT 0,
-                next_attempt_at INTEGER,
-                claimed_until INTEGER);
-            CREATE INDEX IF NOT EXISTS ix_webhook_events_pending ON webhook_events(next_attempt_at) WHERE state = 0;
-            CREATE TABLE IF NOT EXISTS webhook_attempts (
-                event_id TEXT NOT NULL,
-                attempt INTEGER NOT NULL,
-                started_at INTEGER NOT NULL,
-                duration_ms INTEGER NOT NULL,
-                status_code INTEGER,
-                error TEXT,
-                PRIMARY KEY (event_id, attempt));
-            CREATE INDEX IF NOT EXISTS ix_fits_finished ON fits(finished_at) WHERE finished_at IS NOT NULL;
-            -- A fit or batch that goes (retention, DELETE) takes its event and attempts along, so deliveries are under
-            -- the fits' retention too and never outgrow them.
-            CREATE TRIGGER IF NOT EXISTS tr_fits_deliveries AFTER DELETE ON fits BEGIN
-                DELETE FROM webhook_attempts WHERE event_id IN (SELECT id FROM webhook_events WHERE fit_id = OLD.id);
-                DELETE FROM webhook_events WHERE fit_id = OLD.id;
-            END;
-            CREATE TRIGGER IF NOT EXISTS tr_batches_deliveries AFTER DELETE ON batches BEGIN
-                DELETE FROM webhook_attempts WHERE event_id IN (SELECT id FROM webhook_events WHERE fit_id = OLD.id);
-                DELETE FROM webhook_events WHERE fit_id = OLD.id;
-            END;
-            """, ct);
-        return 0;
-    }, ct);
+    /// <summary>The delivery tables are part of the file's one schema (<see cref="SqliteSchema"/>), which either store brings up to date.</summary>
+    public Task InitializeAsync(CancellationToken ct) => SqliteSchema.MigrateAsync(_db, ct);
 
     public Task<WebhookEvent> CreateEventAsync(NewWebhookEvent e, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {

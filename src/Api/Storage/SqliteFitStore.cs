@@ -29,85 +29,8 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 
     public string DatabasePath => _db.Path;
 
-    public async Task InitializeAsync(CancellationToken ct)
-    {
-        await WriteAsync(async (conn, tx) =>
-        {
-            await ExecAsync(conn, tx, """
-                CREATE TABLE IF NOT EXISTS fits (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    id TEXT NOT NULL UNIQUE,
-                    tenant TEXT NOT NULL,
-                    status INTEGER NOT NULL,
-                    stop_reason TEXT,
-                    step INTEGER NOT NULL DEFAULT 0,
-                    steps INTEGER NOT NULL,
-                    params BLOB,
-                    loss REAL,
-                    history_every INTEGER NOT NULL,
-                    created_at INTEGER NOT NULL,
-                    started_at INTEGER,
-                    finished_at INTEGER,
-                    error TEXT,
-                    request TEXT NOT NULL,
-                    label TEXT,
-                    points INTEGER NOT NULL,
-                    cancel_requested INTEGER NOT NULL DEFAULT 0,
-                    batch_id TEXT,
-                    idempotency_key TEXT,
-                    request_hash TEXT NOT NULL,
-                    attempt INTEGER NOT NULL DEFAULT 0);
-                CREATE UNIQUE INDEX IF NOT EXISTS ix_fits_idempotency ON fits(tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
-                CREATE INDEX IF NOT EXISTS ix_fits_tenant_seq ON fits(tenant, seq);
-                CREATE INDEX IF NOT EXISTS ix_fits_unfinished ON fits(status) WHERE status < 2;
-                CREATE INDEX IF NOT EXISTS ix_fits_active ON fits(tenant) WHERE status < 2;
-                CREATE INDEX IF NOT EXISTS ix_fits_batch_unfinished ON fits(batch_id) WHERE status < 2;
-                CREATE INDEX IF NOT EXISTS ix_fits_batch ON fits(batch_id) WHERE batch_id IS NOT NULL;
-                CREATE TABLE IF NOT EXISTS fit_points (fit_id TEXT PRIMARY KEY, x BLOB NOT NULL, y BLOB NOT NULL, w BLOB);
-                CREATE TABLE IF NOT EXISTS fit_history (
-                    fit_id TEXT NOT NULL, start INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (fit_id, start));
-                CREATE TABLE IF NOT EXISTS batches (
-                    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, created_at INTEGER NOT NULL, label TEXT, request TEXT NOT NULL);
-                """, ct);
-            // Columns added later: SQLite has no ADD COLUMN IF NOT EXISTS, so look first.
-            var existing = new HashSet<string>();
-            await using (var info = Command(conn, tx, "SELECT name FROM pragma_table_info('fits')"))
-            await using (var reader = await info.ExecuteReaderAsync(ct))
-                while (await reader.ReadAsync(ct)) existing.Add(reader.GetString(0));
-            if (!existing.Contains("kind")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN kind TEXT NOT NULL DEFAULT 'fit'", ct);
-            if (!existing.Contains("outcome")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN outcome TEXT", ct);
-            if (!existing.Contains("trace_parent")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN trace_parent TEXT", ct);
-            if (!existing.Contains("optimum_pending"))
-            {
-                // Fits that an older version left with a pending optimum are marked too, so the sweep finds them.
-                await ExecAsync(conn, tx, """
-                    ALTER TABLE fits ADD COLUMN optimum_pending INTEGER NOT NULL DEFAULT 0;
-                    UPDATE fits SET optimum_pending = 1 WHERE status >= 2 AND outcome LIKE '%"optimumPending":true%';
-                    """, ct);
-            }
-            await ExecAsync(conn, tx, "CREATE INDEX IF NOT EXISTS ix_fits_optimum_pending ON fits(finished_at) WHERE optimum_pending = 1", ct);
-            existing.Clear();
-            await using (var info = Command(conn, tx, "SELECT name FROM pragma_table_info('fit_points')"))
-            await using (var reader = await info.ExecuteReaderAsync(ct))
-                while (await reader.ReadAsync(ct)) existing.Add(reader.GetString(0));
-            // The weights beside the points; NULL for fits stored without them (all of them before this column).
-            if (!existing.Contains("w")) await ExecAsync(conn, tx, "ALTER TABLE fit_points ADD COLUMN w BLOB", ct);
-            existing.Clear();
-            await using (var info = Command(conn, tx, "SELECT name FROM pragma_table_info('batches')"))
-            await using (var reader = await info.ExecuteReaderAsync(ct))
-                while (await reader.ReadAsync(ct)) existing.Add(reader.GetString(0));
-            if (!existing.Contains("idempotency_key"))
-            {
-                await ExecAsync(conn, tx, """
-                    ALTER TABLE batches ADD COLUMN idempotency_key TEXT;
-                    ALTER TABLE batches ADD COLUMN request_hash TEXT;
-                    """, ct);
-            }
-            await ExecAsync(conn, tx,
-                "CREATE UNIQUE INDEX IF NOT EXISTS ix_batches_idempotency ON batches(tenant, idempotency_key) WHERE idempotency_key IS NOT NULL", ct);
-            return 0;
-        }, ct);
-    }
+    /// <summary>Brings the file to <see cref="SqliteSchema.Version"/> (the delivery store's tables included).</summary>
+    public Task InitializeAsync(CancellationToken ct) => SqliteSchema.MigrateAsync(_db, ct);
 
     public Task<CreateResult> CreateAsync(NewFit fit, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
@@ -336,12 +259,8 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     }, ct);
 
     public Task<bool> DeleteAsync(string tenant, string id, CancellationToken ct) => WriteAsync(async (conn, tx) =>
-    {
-        var deleted = await ExecAsync(conn, tx, "DELETE FROM fits WHERE id = $id AND tenant = $t", ct, ("$id", id), ("$t", tenant));
-        if (deleted == 0) return false;
-        await ExecAsync(conn, tx, "DELETE FROM fit_points WHERE fit_id = $id; DELETE FROM fit_history WHERE fit_id = $id;", ct, ("$id", id));
-        return true;
-    }, ct);
+        // Points, history and deliveries go with the fit (triggers, see SqliteSchema).
+        await ExecAsync(conn, tx, "DELETE FROM fits WHERE id = $id AND tenant = $t", ct, ("$id", id), ("$t", tenant)) > 0, ct);
 
     public async Task<IReadOnlyList<string>> ListUnfinishedAsync(CancellationToken ct)
     {
@@ -472,29 +391,20 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     public Task<bool> DeleteBatchAsync(string tenant, string id, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
         if (await ExecAsync(conn, tx, "DELETE FROM batches WHERE id = $id AND tenant = $t", ct, ("$id", id), ("$t", tenant)) == 0) return false;
-        await ExecAsync(conn, tx, """
-            DELETE FROM fit_points WHERE fit_id IN (SELECT id FROM fits WHERE batch_id = $id);
-            DELETE FROM fit_history WHERE fit_id IN (SELECT id FROM fits WHERE batch_id = $id);
-            DELETE FROM fits WHERE batch_id = $id;
-            """, ct, ("$id", id));
+        await ExecAsync(conn, tx, "DELETE FROM fits WHERE batch_id = $id AND tenant = $t", ct, ("$id", id), ("$t", tenant));
         return true;
     }, ct);
 
     public Task<int> DeleteEndedAsync(FitStatus status, DateTimeOffset endedBefore, int limit, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
-        await ExecAsync(conn, tx, """
-            CREATE TEMP TABLE IF NOT EXISTS expired (id TEXT PRIMARY KEY);
-            DELETE FROM expired;
-            INSERT INTO expired SELECT id FROM fits
-                WHERE finished_at IS NOT NULL AND finished_at < $before AND status = $s ORDER BY finished_at LIMIT $n;
-            DELETE FROM fit_points WHERE fit_id IN (SELECT id FROM expired);
-            DELETE FROM fit_history WHERE fit_id IN (SELECT id FROM expired);
+        // Points, history and deliveries go with the fits (triggers, see SqliteSchema).
+        var deleted = await ExecAsync(conn, tx, """
+            DELETE FROM fits WHERE id IN (
+                SELECT id FROM fits WHERE finished_at IS NOT NULL AND finished_at < $before AND status = $s ORDER BY finished_at LIMIT $n)
             """, ct, ("$before", endedBefore.ToUnixTimeMilliseconds()), ("$s", (int)status), ("$n", limit));
-        var deleted = await ExecAsync(conn, tx, "DELETE FROM fits WHERE id IN (SELECT id FROM expired)", ct);
         await ExecAsync(conn, tx, """
             DELETE FROM batches WHERE id IN (
-                SELECT b.id FROM batches b WHERE b.created_at < $before AND NOT EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id) LIMIT $n);
-            DELETE FROM expired;
+                SELECT b.id FROM batches b WHERE b.created_at < $before AND NOT EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id) LIMIT $n)
             """, ct, ("$before", endedBefore.ToUnixTimeMilliseconds()), ("$n", limit));
         // Gives the pages this batch freed back to the file system (the file is in incremental auto-vacuum, see SqliteDatabase).
         if (deleted > 0) await ExecAsync(conn, tx, "PRAGMA incremental_vacuum", ct);

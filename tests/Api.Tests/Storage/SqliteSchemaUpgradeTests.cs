@@ -8,8 +8,9 @@ namespace FitService.Api.Tests.Storage;
 /// <summary>
 /// A SQLite file written before the schema had versions (<c>PRAGMA user_version</c> 0) is brought to the current
 /// version when the service opens it, and everything in it reads back as the code that wrote it read it.
-/// The fixture (Fixtures/fits-before-user-version.db) was written by <see cref="WriteScenarioAsync"/> through the
-/// stores of the commit before versions; Fixtures/fits-before-user-version.json is what those stores read back from it.
+/// The fixture (Fixtures/fits-before-user-version.db) was written by <see cref="WriteScenarioAsync"/> through the stores
+/// of the commit before versions (a test of that commit, 9b77cde, wrote it); Fixtures/fits-before-user-version.json is
+/// what those stores read back from it.
 /// </summary>
 public sealed class SqliteSchemaUpgradeTests : IAsyncLifetime
 {
@@ -22,28 +23,103 @@ public sealed class SqliteSchemaUpgradeTests : IAsyncLifetime
     private readonly string _folder = Directory.CreateTempSubdirectory("schema-upgrade-").FullName;
 
     [Fact]
-    public async Task WriteFixtureWithTheStoresOfThisCommit()
+    public async Task AFileWrittenBeforeSchemaVersionsIsBroughtToTheCurrentVersionAndReadsBackAsItWasWritten()
     {
-        if (Environment.GetEnvironmentVariable("FITSERVICE_WRITE_SQLITE_FIXTURE") != "1") return;
-        var path = Path.Combine(_folder, "fixture.db");
-        await using (var db = new SqliteDatabase($"Data Source={path}", _folder))
+        var path = Path.Combine(_folder, "before-versions.db");
+        File.Copy(Path.Combine(Fixtures, "fits-before-user-version.db"), path);
+        Assert.Equal(0, await UserVersionAsync(path));
+        await using var db = new SqliteDatabase($"Data Source={path}", _folder);
+        var fits = new SqliteFitStore(db);
+        var deliveries = new SqliteDeliveryStore(db);
+
+        await fits.InitializeAsync(None);
+        await deliveries.InitializeAsync(None);
+
+        Assert.Equal(SqliteSchema.Version, await UserVersionAsync(path));
+        Assert.Equal(await File.ReadAllTextAsync(Path.Combine(Fixtures, "fits-before-user-version.json")), await SnapshotAsync(fits, deliveries));
+    }
+
+    [Fact]
+    public async Task TheStoresOfThisVersionWriteAndReadTheScenarioAsTheStoresBeforeVersionsDid()
+    {
+        await using var db = new SqliteDatabase($"Data Source={Path.Combine(_folder, "new.db")}", _folder);
+        var fits = new SqliteFitStore(db);
+        var deliveries = new SqliteDeliveryStore(db);
+        await fits.InitializeAsync(None);
+        await deliveries.InitializeAsync(None);
+
+        await WriteScenarioAsync(fits, deliveries);
+
+        Assert.Equal(await File.ReadAllTextAsync(Path.Combine(Fixtures, "fits-before-user-version.json")), await SnapshotAsync(fits, deliveries));
+    }
+
+    [Fact]
+    public async Task AMigratedFileHasTheSchemaOfANewOne()
+    {
+        var old = Path.Combine(_folder, "before-versions.db");
+        File.Copy(Path.Combine(Fixtures, "fits-before-user-version.db"), old);
+        var fresh = Path.Combine(_folder, "new.db");
+        foreach (var path in new[] { old, fresh })
         {
-            var fits = new SqliteFitStore(db);
-            var deliveries = new SqliteDeliveryStore(db);
-            await fits.InitializeAsync(None);
-            await deliveries.InitializeAsync(None);
-            await WriteScenarioAsync(fits, deliveries);
-            await File.WriteAllTextAsync(Path.Combine(Fixtures, "fits-before-user-version.json"), await SnapshotAsync(fits, deliveries));
+            await using var db = new SqliteDatabase($"Data Source={path}", _folder);
+            await new SqliteFitStore(db).InitializeAsync(None);
         }
-        await using (var conn = new SqliteConnection($"Data Source={path}"))
+
+        Assert.Equal(await SchemaAsync(fresh), await SchemaAsync(old));
+        Assert.Contains("trigger tr_fits_cascade on fits", await SchemaAsync(old));
+    }
+
+    [Fact]
+    public async Task OnAMigratedFileDeletesTakeEverythingOfTheirFitsAlong()
+    {
+        var path = Path.Combine(_folder, "before-versions.db");
+        File.Copy(Path.Combine(Fixtures, "fits-before-user-version.db"), path);
+        await using var db = new SqliteDatabase($"Data Source={path}", _folder);
+        var fits = new SqliteFitStore(db);
+        await fits.InitializeAsync(None);
+
+        Assert.True(await fits.DeleteAsync("t1", "f-succeeded", None));
+        Assert.True(await fits.DeleteAsync("t1", "f-running", None));
+        Assert.True(await fits.DeleteBatchAsync("t1", "b-1", None));
+
+        await using var conn = new SqliteConnection($"Data Source={path}");
+        await conn.OpenAsync();
+        foreach (var (table, key) in new[] { ("fit_points", "fit_id"), ("fit_history", "fit_id"), ("webhook_events", "fit_id") })
         {
-            await conn.OpenAsync();
-            await using var checkpoint = conn.CreateCommand();
-            checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;";
-            await checkpoint.ExecuteNonQueryAsync();
+            await using var cmd = conn.CreateCommand();
+            cmd.CommandText = $"SELECT COUNT(*) FROM {table} WHERE {key} IN ('f-succeeded', 'f-running', 'f-batch-1', 'f-batch-2')";
+            Assert.Equal(0L, await cmd.ExecuteScalarAsync());
         }
-        SqliteConnection.ClearAllPools();
-        File.Copy(path, Path.Combine(Fixtures, "fits-before-user-version.db"), overwrite: true);
+        await using var left = conn.CreateCommand();
+        left.CommandText = "SELECT COUNT(*) FROM fit_points";
+        Assert.Equal(5L, await left.ExecuteScalarAsync());
+    }
+
+    private static async Task<long> UserVersionAsync(string path)
+    {
+        await using var conn = new SqliteConnection($"Data Source={path}");
+        await conn.OpenAsync();
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "PRAGMA user_version";
+        return (long)(await cmd.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Every table's columns (name, type, null, default, key), index and trigger, in a fixed order (not the order columns were added in).</summary>
+    private static async Task<string> SchemaAsync(string path)
+    {
+        await using var conn = new SqliteConnection($"Data Source={path}");
+        await conn.OpenAsync();
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = """
+            SELECT m.type || ' ' || m.name || ' on ' || m.tbl_name || COALESCE(' ' || c.name || ' ' || c.type || ' ' || c."notnull" || ' ' || COALESCE(c.dflt_value, '') || ' ' || c.pk, '')
+            FROM sqlite_master m LEFT JOIN pragma_table_info(m.name) c ON m.type = 'table'
+            WHERE m.name NOT LIKE 'sqlite_%'
+            ORDER BY 1
+            """;
+        var lines = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) lines.Add(reader.GetString(0));
+        return string.Join("\n", lines);
     }
 
     /// <summary>Fits in every state, with history, weights, an outcome, a batch with a key, a finder run and a delivered webhook.</summary>
