@@ -1,4 +1,5 @@
 using Npgsql;
+using NpgsqlTypes;
 using static FitService.Api.Storage.FitRows;
 using static FitService.Api.Storage.PostgresSchema;
 
@@ -11,7 +12,7 @@ namespace FitService.Api.Storage;
 /// chunks to <c>fit_history</c>. The tables go to the first schema of the connection's search path (<c>public</c>
 /// unless the connection string sets <c>Search Path</c>).
 /// </summary>
-public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisposable
+public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
 {
     /// <summary>The whole history of fit <c>f</c> as one bytea (chunks in order), for use inside a query.</summary>
     private const string HistoryOfF =
@@ -108,14 +109,22 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
 
     private readonly NpgsqlDataSource _dataSource;
 
+    /// <param name="connectionString">The shared database.</param>
+    /// <param name="loggerFactory">Npgsql's logging.</param>
+    /// <param name="lease">How long a worker's lease lasts (<see cref="PostgresFitLeases"/>); progress saves renew it.</param>
     public PostgresFitStore(string connectionString, ILoggerFactory? loggerFactory = null, TimeSpan? lease = null)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         if (loggerFactory is not null) builder.UseLoggerFactory(loggerFactory);
         _dataSource = builder.Build();
-        Duration = lease ?? TimeSpan.FromSeconds(30);
-        Owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+        LeaseDuration = lease ?? TimeSpan.FromSeconds(30);
     }
+
+    /// <summary>How long a lease lasts: a claim's, and each renewal's by a progress save.</summary>
+    internal TimeSpan LeaseDuration { get; }
+
+    /// <summary>The pool of connections, shared with this store's <see cref="PostgresFitLeases"/>.</summary>
+    internal NpgsqlDataSource DataSource => _dataSource;
 
     /// <summary>The schema version this code brings the database to.</summary>
     public static int SchemaVersion => Migrations.Length;
@@ -234,21 +243,24 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         return list;
     }
 
-    public Task<StartResult> TryStartAsync(string id, DateTimeOffset now, CancellationToken ct) => StartAsync(id, now, leased: false, ct);
+    public Task<StartResult> TryStartAsync(string id, DateTimeOffset now, CancellationToken ct) => StartAsync(id, now, claim: null, ct);
 
-    /// <summary>Starts a fit; with <paramref name="leased"/> under a lease of this process, unless another worker holds a live one.</summary>
-    private Task<StartResult> StartAsync(string id, DateTimeOffset now, bool leased, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
+    /// <summary>
+    /// Starts a fit; with a <paramref name="claim"/> under a lease of that worker process, unless another one holds a live lease
+    /// on it or the claimant runs it already (a fit it gave up, <see cref="LeaseClaim.TakeBack"/>, it takes again).
+    /// </summary>
+    internal Task<StartResult> StartAsync(string id, DateTimeOffset now, LeaseClaim? claim, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
     {
         var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = @id FOR UPDATE", ct, ("id", id));
         if (FitLifecycle.StartRefused(fit) is { } refused) return refused;
-        if (leased && fit!.Status == FitStatus.Running)
+        if (claim is not null && fit!.Status == FitStatus.Running)
         {
-            // 0: nobody holds it, 1: this process does, 2: another one does.
-            await using var held = Command(conn, tx, $"SELECT CASE WHEN NOT {Held} THEN 0 WHEN claimed_by = @owner THEN 1 ELSE 2 END FROM fits WHERE id = @id",
-                ("id", id), ("owner", Owner));
+            // 0: nobody holds it, 1: the claimant does, 2: another process does.
+            await using var held = Command(conn, tx,
+                $"SELECT CASE WHEN NOT {PostgresFitLeases.Held} THEN 0 WHEN claimed_by = @owner THEN 1 ELSE 2 END FROM fits WHERE id = @id",
+                ("id", id), ("owner", claim.Owner));
             var holder = (int)(await held.ExecuteScalarAsync(ct))!;
-            // Our own lease on a fit we gave up (its run failed) is ours to take again; one this process runs is not.
-            if (holder == 2 || (holder == 1 && !_givenUp.TryRemove(id, out _))) return new StartResult(StartOutcome.Leased, fit, fit.Attempt);
+            if (holder == 2 || (holder == 1 && !claim.TakeBack(id))) return new StartResult(StartOutcome.Leased, fit, fit.Attempt);
         }
         var at = Utc(now);
         if (fit!.CancelRequested)
@@ -258,12 +270,13 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
             return FitLifecycle.CancelledAtStart(fit);
         }
         var started = FitLifecycle.Started(fit, at);
-        var lease = leased ? "claimed_by = @owner, lease_until = now() + @lease" : "claimed_by = NULL, lease_until = NULL";
+        var lease = claim is not null ? "claimed_by = @owner, lease_until = now() + @lease" : "claimed_by = NULL, lease_until = NULL";
+        (string, object?)[] leaseArgs = claim is not null ? [("owner", claim.Owner), ("lease", claim.Duration)] : [];
         await ExecAsync(conn, tx, $"""
             UPDATE fits SET status = @s, attempt = @a, step = 0, params = NULL, loss = NULL,
                             started_at = COALESCE(started_at, @now), {lease}
             WHERE id = @id
-            """, ct, [("s", (int)FitStatus.Running), ("a", started.Attempt), ("now", at), ("id", id), .. (leased ? LeaseArgs : [])]);
+            """, ct, [("s", (int)FitStatus.Running), ("a", started.Attempt), ("now", at), ("id", id), .. leaseArgs]);
         await ExecAsync(conn, tx, "DELETE FROM fit_history WHERE fit_id = @id", ct, ("id", id));
         return started;
     }, ct);
@@ -287,7 +300,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
             SELECT COALESCE((SELECT cancel_requested FROM u), (SELECT cancel_requested FROM fits WHERE id = @id), true)
             """,
             ("step", update.Step), ("params", DoubleBlobs.ToBytes(update.Params)), ("loss", Finite(update.Loss)),
-            ("id", id), ("a", update.Attempt), ("running", (int)FitStatus.Running), ("lease", Duration),
+            ("id", id), ("a", update.Attempt), ("running", (int)FitStatus.Running), ("lease", LeaseDuration),
             ("start", update.HistoryOffset), ("data", DoubleBlobs.ToBytes(update.NewHistory)));
         return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
@@ -315,6 +328,46 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         }
         return true;
     }, ct);
+
+    /// <summary><see cref="CompleteAsync"/> for a chunk of fits in one statement (it releases their leases too).</summary>
+    public async Task<IReadOnlyList<string>> CompleteManyAsync(IReadOnlyList<(string Id, FitCompletion Completion)> completions, CancellationToken ct)
+    {
+        if (completions.Count == 0) return [];
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        // One statement for the chunk. The history becomes one chunk at start 0: later chunks of the attempt go, chunk 0 is
+        // overwritten (deleting and inserting one key in one statement would collide).
+        await using var cmd = Command(conn, null, """
+            WITH v AS (
+                SELECT * FROM unnest(@ids, @status, @reason, @step, @params, @loss, @error, @finished, @history, @outcome)
+                    AS v(id, status, reason, step, params, loss, error, finished, history, outcome)),
+            u AS (
+                UPDATE fits f SET status = v.status, stop_reason = v.reason, step = v.step, params = v.params, loss = v.loss,
+                                  error = v.error, finished_at = v.finished, claimed_by = NULL, lease_until = NULL,
+                                  outcome = v.outcome
+                FROM v WHERE f.id = v.id AND f.status < 2
+                RETURNING f.id, v.history),
+            d AS (DELETE FROM fit_history h USING u WHERE h.fit_id = u.id AND (h.start > 0 OR length(u.history) = 0)),
+            i AS (
+                INSERT INTO fit_history (fit_id, start, data) SELECT id, 0, history FROM u WHERE length(history) > 0
+                ON CONFLICT (fit_id, start) DO UPDATE SET data = excluded.data)
+            SELECT id FROM u
+            """);
+        Array<string>(cmd, "ids", NpgsqlDbType.Text, completions.Select(c => c.Id));
+        Array<int>(cmd, "status", NpgsqlDbType.Integer, completions.Select(c => (int)c.Completion.Status));
+        Array<string>(cmd, "reason", NpgsqlDbType.Text, completions.Select(c => c.Completion.StopReason));
+        Array<int>(cmd, "step", NpgsqlDbType.Integer, completions.Select(c => c.Completion.Step));
+        Array<byte[]>(cmd, "params", NpgsqlDbType.Bytea, completions.Select(c => DoubleBlobs.ToBytes(c.Completion.Params)));
+        Array<double?>(cmd, "loss", NpgsqlDbType.Double, completions.Select(c => c.Completion.Loss is { } l && double.IsFinite(l) ? l : (double?)null));
+        Array<string?>(cmd, "error", NpgsqlDbType.Text, completions.Select(c => c.Completion.Error));
+        Array<DateTimeOffset>(cmd, "finished", NpgsqlDbType.TimestampTz, completions.Select(c => Utc(c.Completion.FinishedAt)));
+        Array<byte[]>(cmd, "history", NpgsqlDbType.Bytea, completions.Select(c => DoubleBlobs.ToBytes(c.Completion.History)));
+        // Whatever the runner computed beside the descent (optimum, gap, chosen rate, finder curve), as CompleteAsync stores it.
+        Array<string?>(cmd, "outcome", NpgsqlDbType.Text, completions.Select(c => c.Completion.OutcomeJson));
+        var ended = new List<string>(completions.Count);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) ended.Add(reader.GetString(0));
+        return ended;
+    }
 
     public Task<CancelOutcome> RequestCancelAsync(string tenant, string id, DateTimeOffset now, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
     {
@@ -549,4 +602,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
     private static int ByteIndex(int count) => (int)Math.Min(8L * count, int.MaxValue - 1);
 
     private static FitRecord ReadFit(NpgsqlDataReader reader) => Read(reader, Time);
+
+    private static void Array<T>(NpgsqlCommand cmd, string name, NpgsqlDbType element, IEnumerable<T> values) =>
+        cmd.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | element) { Value = values.ToArray() });
 }

@@ -61,7 +61,7 @@ public static class StorageRegistration
         services.AddSingleton(budget);
         services.AddSingleton(sp => new PostgresFitStore(ConnectionBudget.Pool(connectionString, budget.Fits), sp.GetRequiredService<ILoggerFactory>(), workers.Lease));
         services.AddSingleton<IFitStore>(sp => sp.GetRequiredService<PostgresFitStore>());
-        services.AddSingleton<IFitLeases>(sp => sp.GetRequiredService<PostgresFitStore>());
+        services.AddSingleton<IFitLeases>(sp => new PostgresFitLeases(sp.GetRequiredService<PostgresFitStore>()));
         services.AddSingleton<IDeliveryStore>(sp => new PostgresDeliveryStore(ConnectionBudget.Pool(connectionString, budget.Deliveries), sp.GetRequiredService<ILoggerFactory>()));
         // Worker processes wake their idle Hangfire workers when any process announces a job.
         Action<string>? wake = workers.Count > 0 ? HangfireWakeups.Wake : null;
