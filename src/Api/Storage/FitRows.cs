@@ -13,6 +13,19 @@ internal static class FitRows
         "seq, id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, " +
         "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, outcome, trace_parent";
 
+    /// <summary>
+    /// The listing of <see cref="IFitReader.ListAsync"/>: a tenant's fits (never finder runs) that pass the filters the
+    /// query sets, newest first. Parameters <c>t</c>, <c>limit</c> and those of the filters set (<c>status</c>, <c>label</c>,
+    /// <c>batch</c>, <c>before</c>), named with the store's <paramref name="prefix"/>.
+    /// </summary>
+    public static string ListSql(FitQuery query, char prefix) =>
+        $"SELECT {Columns} FROM fits WHERE tenant = {prefix}t AND kind = 'fit'"
+        + (query.Status is null ? "" : $" AND status = {prefix}status")
+        + (query.Label is null ? "" : $" AND label = {prefix}label")
+        + (query.BatchId is null ? "" : $" AND batch_id = {prefix}batch")
+        + (query.BeforeSeq is null ? "" : $" AND seq < {prefix}before")
+        + $" ORDER BY seq DESC LIMIT {prefix}limit";
+
     /// <summary>A row that starts with <see cref="Columns"/> (more columns may follow).</summary>
     public static FitRecord Read(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> time) => new()
     {
@@ -42,6 +55,15 @@ internal static class FitRows
         OutcomeJson = Text(r, 22),
         TraceParent = Text(r, 23),
     };
+
+    /// <summary>Every fit <paramref name="query"/> returns (it selects <see cref="Columns"/> first), in its order.</summary>
+    public static async Task<IReadOnlyList<FitRecord>> ReadAllAsync(DbCommand query, Func<DbDataReader, int, DateTimeOffset> time, CancellationToken ct)
+    {
+        var list = new List<FitRecord>();
+        await using var reader = await query.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) list.Add(Read(reader, time));
+        return list;
+    }
 
     /// <summary>The columns x, y, w of fit_points from <paramref name="first"/> on (w NULL: a fit stored without weights).</summary>
     public static FitPoints ReadPoints(DbDataReader r, int first) =>

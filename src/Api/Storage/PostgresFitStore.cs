@@ -223,12 +223,6 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
 
     public async Task<IReadOnlyList<FitRecord>> ListAsync(string tenant, FitQuery query, CancellationToken ct)
     {
-        var sql = $"SELECT {Columns} FROM fits WHERE tenant = @t AND kind = 'fit'"
-            + (query.Status is null ? "" : " AND status = @status")
-            + (query.Label is null ? "" : " AND label = @label")
-            + (query.BatchId is null ? "" : " AND batch_id = @batch")
-            + (query.BeforeSeq is null ? "" : " AND seq < @before")
-            + " ORDER BY seq DESC LIMIT @limit";
         var args = new List<(string, object?)> { ("t", tenant), ("limit", query.Limit) };
         if (query.Status is { } status) args.Add(("status", (int)status));
         if (query.Label is not null) args.Add(("label", query.Label));
@@ -236,11 +230,8 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
         if (query.BeforeSeq is { } before) args.Add(("before", before));
 
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
-        await using var cmd = Command(conn, null, sql, [.. args]);
-        var list = new List<FitRecord>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) list.Add(ReadFit(reader));
-        return list;
+        await using var cmd = Command(conn, null, ListSql(query, '@'), [.. args]);
+        return await ReadAllAsync(cmd, Time, ct);
     }
 
     public Task<StartResult> TryStartAsync(string id, DateTimeOffset now, CancellationToken ct) => StartAsync(id, now, claim: null, ct);
@@ -536,10 +527,7 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
     {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
         await using var cmd = Command(conn, null, $"SELECT {Columns} FROM fits WHERE batch_id = @b AND tenant = @t ORDER BY seq", ("b", batchId), ("t", tenant));
-        var list = new List<FitRecord>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) list.Add(ReadFit(reader));
-        return list;
+        return await ReadAllAsync(cmd, Time, ct);
     }
 
     public async Task<bool> HasUnfinishedFitsAsync(string batchId, CancellationToken ct)

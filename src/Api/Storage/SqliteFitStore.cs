@@ -116,18 +116,9 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     public async Task<IReadOnlyList<FitRecord>> ListAsync(string tenant, FitQuery query, CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);
-        var sql = $"SELECT {Columns} FROM fits WHERE tenant = $t AND kind = 'fit'"
-            + (query.Status is null ? "" : " AND status = $status")
-            + (query.Label is null ? "" : " AND label = $label")
-            + (query.BatchId is null ? "" : " AND batch_id = $batch")
-            + (query.BeforeSeq is null ? "" : " AND seq < $before")
-            + " ORDER BY seq DESC LIMIT $limit";
-        await using var cmd = Command(conn, null, sql, ("$t", tenant), ("$status", (int?)query.Status), ("$label", query.Label),
+        await using var cmd = Command(conn, null, ListSql(query, '$'), ("$t", tenant), ("$status", (int?)query.Status), ("$label", query.Label),
             ("$batch", query.BatchId), ("$before", query.BeforeSeq), ("$limit", query.Limit));
-        var list = new List<FitRecord>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) list.Add(ReadFit(reader));
-        return list;
+        return await ReadAllAsync(cmd, Time, ct);
     }
 
     public Task<StartResult> TryStartAsync(string id, DateTimeOffset now, CancellationToken ct) =>
@@ -233,12 +224,11 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             ("$params", DoubleBlobs.ToBytes(completion.Params)), ("$loss", Finite(completion.Loss)),
             ("$error", completion.Error), ("$finished", completion.FinishedAt.ToUnixTimeMilliseconds()), ("$id", id));
         if (changed == 0) return false;
-        await ExecAsync(conn, tx, "DELETE FROM fit_history WHERE fit_id = $id", ct, ("$id", id));
-        if (completion.History.Length > 0)
-        {
-            await ExecAsync(conn, tx, "INSERT INTO fit_history (fit_id, start, data) VALUES ($id, 0, $data)", ct,
-                ("$id", id), ("$data", DoubleBlobs.ToBytes(completion.History)));
-        }
+        // The whole history replaces the chunks saved so far, as one chunk at 0 (none when empty).
+        await ExecAsync(conn, tx, """
+            DELETE FROM fit_history WHERE fit_id = $id;
+            INSERT INTO fit_history (fit_id, start, data) SELECT $id, 0, $data WHERE length($data) > 0;
+            """, ct, ("$id", id), ("$data", DoubleBlobs.ToBytes(completion.History)));
         return true;
     }
 
@@ -375,10 +365,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     {
         await using var conn = await OpenReaderAsync(ct);
         await using var cmd = Command(conn, null, $"SELECT {Columns} FROM fits WHERE batch_id = $b AND tenant = $t ORDER BY seq", ("$b", batchId), ("$t", tenant));
-        var list = new List<FitRecord>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) list.Add(ReadFit(reader));
-        return list;
+        return await ReadAllAsync(cmd, Time, ct);
     }
 
     public async Task<bool> HasUnfinishedFitsAsync(string batchId, CancellationToken ct)
