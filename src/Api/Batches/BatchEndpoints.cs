@@ -61,7 +61,7 @@ public static class BatchEndpoints
     }
 
     public static async Task<Results<Accepted<BatchResource>, ValidationProblem, ProblemHttpResult>> Submit(
-        HttpContext http, FitSubmitter submitter, SubmissionGuard guard, IFitStore store, WebhookUrlPolicy webhooks, IOptions<LimitsOptions> limitsOptions,
+        HttpContext http, FitSubmitter submitter, SubmissionGuard guard, IFitReader store, WebhookUrlPolicy webhooks, IOptions<LimitsOptions> limitsOptions,
         CancellationToken ct)
     {
         var limits = limitsOptions.Value;
@@ -88,7 +88,7 @@ public static class BatchEndpoints
     }
 
     public static async Task<Results<Ok<BatchResource>, ProblemHttpResult>> Get(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, TimeProvider clock, IOptions<LimitsOptions> limits, CancellationToken ct)
+        string id, HttpContext http, IFitReader store, IFitSignals signals, TimeProvider clock, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var tenant = http.Tenant();
         var batch = await store.GetBatchAsync(tenant, id, ct);
@@ -103,7 +103,7 @@ public static class BatchEndpoints
     private static readonly string[] ResultMediaTypes = ["application/x-ndjson", "text/csv"];
 
     public static async Task<Results<PushStreamHttpResult, ContentHttpResult, ProblemHttpResult>> GetResults(
-        string id, HttpContext http, IFitStore store, IOptions<JsonOptions> json, CancellationToken ct)
+        string id, HttpContext http, IFitReader store, IOptions<JsonOptions> json, CancellationToken ct)
     {
         if (ContentNegotiation.Choose(http.Request, ResultMediaTypes) is not { } mediaType) return ContentNegotiation.NotAcceptable(ResultMediaTypes);
         var tenant = http.Tenant();
@@ -163,7 +163,7 @@ public static class BatchEndpoints
         return await store.DeleteBatchAsync(tenant, id, ct) ? TypedResults.NoContent() : NotFound(id);
     }
 
-    private static async Task CancelFitsAsync(IFitStore store, Func<FitSignal, Task> ended, FitCancellations cancellations, TimeProvider clock,
+    private static async Task CancelFitsAsync(IFitSubmissions store, Func<FitSignal, Task> ended, FitCancellations cancellations, TimeProvider clock,
         string tenant, BatchRecord batch, CancellationToken ct)
     {
         foreach (var fitId in batch.FitIds)
@@ -184,7 +184,7 @@ public static class BatchEndpoints
     /// Waits on the end signal of every fit still going. Each round registers first and reads the fits again after, so
     /// an end published in between is seen in the store (and its waiter released) rather than waited for.
     /// </summary>
-    private static async Task<BatchRecord?> WaitForEndAsync(IFitStore store, IFitSignals signals, TimeProvider clock, BatchRecord batch, TimeSpan wait,
+    private static async Task<BatchRecord?> WaitForEndAsync(IFitReader store, IFitSignals signals, TimeProvider clock, BatchRecord batch, TimeSpan wait,
         CancellationToken ct)
     {
         var started = clock.GetTimestamp();

@@ -68,7 +68,7 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Created<FitResource>, Accepted<FitResource>, ValidationProblem, ProblemHttpResult>> Submit(
-        HttpContext http, FitSubmitter submitter, SubmissionGuard guard, IFitStore store, IFitSignals signals, WebhookUrlPolicy webhooks,
+        HttpContext http, FitSubmitter submitter, SubmissionGuard guard, IFitReader store, IFitSignals signals, WebhookUrlPolicy webhooks,
         TimeProvider clock, IOptions<LimitsOptions> limits,
         CancellationToken ct)
     {
@@ -114,7 +114,7 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Ok<FitResource>, ProblemHttpResult>> Get(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, TimeProvider clock, EndedFitResources ended, IOptions<LimitsOptions> limits, CancellationToken ct)
+        string id, HttpContext http, IFitReader store, IFitSignals signals, TimeProvider clock, EndedFitResources ended, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var wait = PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) ?? 0;
         var fit = await WaitForEndAsync(store, signals, clock, http.Tenant(), id, wait, limits.Value.MaxInlineHistory, ct);
@@ -122,7 +122,7 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Ok<FitList>, ValidationProblem>> List(
-        HttpContext http, IFitStore store, string? status, string? label, int? limit, string? cursor, CancellationToken ct)
+        HttpContext http, IFitReader store, string? status, string? label, int? limit, string? cursor, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         FitStatus? statusFilter = null;
@@ -151,7 +151,7 @@ public static class FitEndpoints
     private static readonly string[] HistoryMediaTypes = ["application/json", "text/csv"];
 
     public static async Task<Results<Ok<HistoryPage>, ContentHttpResult, ValidationProblem, ProblemHttpResult>> History(
-        string id, HttpContext http, IFitStore store, int? offset, int? limit, CancellationToken ct)
+        string id, HttpContext http, IFitReader store, int? offset, int? limit, CancellationToken ct)
     {
         if (ContentNegotiation.Choose(http.Request, HistoryMediaTypes) is not { } mediaType) return ContentNegotiation.NotAcceptable(HistoryMediaTypes);
         var errors = new ValidationErrors();
@@ -218,7 +218,7 @@ public static class FitEndpoints
     /// store again and waits on.
     /// </summary>
     public static Task<FitRecord?> WaitForEndAsync(
-        IFitStore store, IFitSignals signals, TimeProvider clock, string tenant, string id, int seconds, int historyLimit, CancellationToken ct) =>
+        IFitReader store, IFitSignals signals, TimeProvider clock, string tenant, string id, int seconds, int historyLimit, CancellationToken ct) =>
         WaitForEndAsync(signals, clock, id, seconds, token => store.GetAsync(tenant, id, historyLimit, token), ct);
 
     /// <summary>As above for any record the <paramref name="read"/> function finds (a fit, or a learning-rate finder run).</summary>
@@ -245,7 +245,7 @@ public static class FitEndpoints
     }
 
     /// <summary>Whether the tenant has this fit (the store never answers a finder run here: under /v1/fits it is as missing).</summary>
-    public static async Task<bool> IsFitAsync(IFitStore store, string tenant, string id, CancellationToken ct) =>
+    public static async Task<bool> IsFitAsync(IFitReader store, string tenant, string id, CancellationToken ct) =>
         await store.GetAsync(tenant, id, includeHistory: false, ct) is not null;
 
     /// <summary>Another tenant's fit and a missing one get the very same answer.</summary>

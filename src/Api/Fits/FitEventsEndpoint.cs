@@ -23,7 +23,7 @@ public static class FitEventsEndpoint
             .ProducesProblem(StatusCodes.Status404NotFound);
 
     public static async Task<Results<FitEventStream, ProblemHttpResult>> Events(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, TimeProvider clock, IOptions<HttpJsonOptions> json,
+        string id, HttpContext http, IFitReader store, IFitSignals signals, TimeProvider clock, IOptions<HttpJsonOptions> json,
         IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var tenant = http.Tenant();
@@ -35,7 +35,7 @@ public static class FitEventsEndpoint
 
 /// <summary>Writes a fit's events until it ends or the client goes away.</summary>
 public sealed class FitEventStream(
-    string tenant, string id, int lastEventId, IFitStore store, IFitSignals signals, TimeProvider clock, JsonSerializerOptions json, int maxInlineHistory)
+    string tenant, string id, int lastEventId, IFitReader store, IFitSignals signals, TimeProvider clock, JsonSerializerOptions json, int maxInlineHistory)
     : IResult, IEndpointMetadataProvider
 {
     /// <summary>Without a signal for this long the store is read again (a fit running in another process sends none here).</summary>

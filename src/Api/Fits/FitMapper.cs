@@ -12,7 +12,7 @@ public static class FitMapper
     /// <summary>
     /// The fit as a resource, its inline history capped at <paramref name="maxInlineHistory"/> entries: the first ones,
     /// so that <c>history[i]</c> stays the loss before update i·historyEvery and the rest follows by paging on from
-    /// <c>historyNext</c>. Read the record with the same cap (<see cref="IFitStore.GetAsync(string, string, int, CancellationToken)"/>)
+    /// <c>historyNext</c>. Read the record with the same cap (<see cref="IFitReader.GetAsync(string, string, int, CancellationToken)"/>)
     /// and no more history than that is ever loaded.
     /// </summary>
     public static FitResource ToResource(FitRecord fit, int maxInlineHistory)

@@ -8,7 +8,7 @@ using FitService.Api.Tracing;
 namespace FitService.Api.Fits;
 
 /// <summary>Stores a validated fit and queues it, honouring idempotency keys.</summary>
-public sealed class FitSubmitter(IFitStore store, IFitQueue queue, InlineFits inline, FitMetrics metrics, TimeProvider clock)
+public sealed class FitSubmitter(IFitSubmissions store, IFitQueue queue, InlineFits inline, FitMetrics metrics, TimeProvider clock)
 {
     /// <param name="tenant">The fit's tenant.</param>
     /// <param name="fit">The validated fit.</param>

@@ -33,7 +33,7 @@ public static class PredictEndpoints
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
 
     public static async Task<Results<Ok<PredictResult>, ContentHttpResult, ValidationProblem, ProblemHttpResult>> Predict(
-        string id, HttpContext http, IFitStore store, IOptions<LimitsOptions> limits, string? x, CancellationToken ct)
+        string id, HttpContext http, IFitReader store, IOptions<LimitsOptions> limits, string? x, CancellationToken ct)
     {
         var fit = await store.GetAsync(http.Tenant(), id, includeHistory: false, ct);
         if (fit is not { Kind: FitKinds.Fit }) return FitEndpoints.NotFound(id);

@@ -15,7 +15,7 @@ namespace FitService.Api.Jobs;
 /// fits run under a lease.
 /// </summary>
 public sealed class FitJob(
-    IFitStore store,
+    IFitWork store,
     FitRunner runner,
     FitEndings endings,
     FitCancellations cancellations,

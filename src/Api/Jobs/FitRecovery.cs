@@ -6,7 +6,7 @@ namespace FitService.Api.Jobs;
 /// At start, hands every queued or running fit to the workers again: the embedded queue lives in memory, so after
 /// a crash the store is the only record of accepted work. Duplicates are harmless (the job is reentrant).
 /// </summary>
-public sealed class FitRecovery(IFitStore store, IFitQueue queue, StorageFaults faults, ILogger<FitRecovery> logger) : IHostedService
+public sealed class FitRecovery(IFitWork store, IFitQueue queue, StorageFaults faults, ILogger<FitRecovery> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {

@@ -17,7 +17,7 @@ namespace FitService.Api.Jobs;
 /// lease in the shared store), publishes it, and stops on a cancel request. Shared by the one-fit job and the drain job.
 /// </summary>
 public sealed class FitRunner(
-    IFitStore store,
+    IFitWork store,
     IFitSignals signals,
     FitMetrics metrics,
     TimeProvider clock,

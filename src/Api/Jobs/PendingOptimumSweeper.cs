@@ -12,7 +12,7 @@ namespace FitService.Api.Jobs;
 /// completing one fit is harmless: the optimum is deterministic and saving it is idempotent.
 /// </summary>
 public sealed class PendingOptimumSweeper(
-    IFitStore store,
+    IFitWork store,
     FitRunner runner,
     StorageFaults faults,
     IOptions<WorkersOptions> workers,

@@ -8,7 +8,7 @@ namespace FitService.Api.Jobs;
 /// not grow forever. Runs in every process with workers; several sweeping at once is harmless (PostgreSQL skips rows
 /// another sweep is deleting; SQLite has one process).
 /// </summary>
-public sealed class RetentionSweeper(IFitStore store, IOptions<RetentionOptions> options, TimeProvider clock, ILogger<RetentionSweeper> logger)
+public sealed class RetentionSweeper(IFitRetention store, IOptions<RetentionOptions> options, TimeProvider clock, ILogger<RetentionSweeper> logger)
     : BackgroundService
 {
     /// <summary>Batches one sweep deletes at most per status, so a backlog (retention just shortened) is worked off over several sweeps.</summary>

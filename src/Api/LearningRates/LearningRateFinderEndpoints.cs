@@ -94,7 +94,7 @@ public static class LearningRateFinderEndpoints
     }
 
     public static async Task<Results<Ok<LearningRateFinderResource>, ProblemHttpResult>> Get(
-        string id, HttpContext http, IFitStore store, IFitSignals signals, TimeProvider clock, IOptions<LimitsOptions> limits, CancellationToken ct)
+        string id, HttpContext http, IFitReader store, IFitSignals signals, TimeProvider clock, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var wait = PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds) ?? 0;
         var tenant = http.Tenant();
@@ -102,7 +102,7 @@ public static class LearningRateFinderEndpoints
         return run is null ? NotFound(id) : TypedResults.Ok(ToResource(run));
     }
 
-    public static async Task<Results<ContentHttpResult, ProblemHttpResult>> Plot(string id, HttpContext http, IFitStore store, CancellationToken ct)
+    public static async Task<Results<ContentHttpResult, ProblemHttpResult>> Plot(string id, HttpContext http, IFitReader store, CancellationToken ct)
     {
         var run = await store.GetFinderRunAsync(http.Tenant(), id, ct);
         if (run is null) return NotFound(id);

@@ -30,7 +30,7 @@ public sealed class FitMetrics
     /// <summary>Longest a scrape waits for the store's count of queued fits.</summary>
     private static readonly TimeSpan CountTimeout = TimeSpan.FromSeconds(2);
 
-    public FitMetrics(IMeterFactory meters, JobStorage hangfire, IFitStore store, IOptions<ApiOptions> api, IOptions<WorkersOptions> workers)
+    public FitMetrics(IMeterFactory meters, JobStorage hangfire, IFitReader store, IOptions<ApiOptions> api, IOptions<WorkersOptions> workers)
     {
         _role = new("role", Role(api.Value.Enabled, workers.Value.Count));
         var meter = meters.Create(MeterName);
@@ -81,7 +81,7 @@ public sealed class FitMetrics
     /// <summary>For the webhook sender: one delivery attempt failed.</summary>
     public void WebhookFailed() => _webhookFailures.Add(1, _role);
 
-    private IEnumerable<Measurement<long>> Queued(IFitStore store)
+    private IEnumerable<Measurement<long>> Queued(IFitReader store)
     {
         try
         {

@@ -19,7 +19,7 @@ public interface IFitEndedHandler
 /// runs (webhooks, batch completion). Called right after the store recorded the end; a failing handler is logged, never
 /// undoes the end (the webhook recovery pass makes up for it).
 /// </summary>
-public sealed class FitEndings(IFitSignals signals, IFitStore store, FitMetrics metrics, IEnumerable<IFitEndedHandler> handlers, ILogger<FitEndings> logger)
+public sealed class FitEndings(IFitSignals signals, IFitReader store, FitMetrics metrics, IEnumerable<IFitEndedHandler> handlers, ILogger<FitEndings> logger)
 {
     private readonly IFitEndedHandler[] _handlers = handlers.ToArray();
 

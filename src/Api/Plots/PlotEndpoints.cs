@@ -36,7 +36,7 @@ public static class PlotEndpoints
         return group;
     }
 
-    public static async Task<Results<ContentHttpResult, ProblemHttpResult>> Plot(string id, HttpContext http, IFitStore store, CancellationToken ct)
+    public static async Task<Results<ContentHttpResult, ProblemHttpResult>> Plot(string id, HttpContext http, IFitReader store, CancellationToken ct)
     {
         var fit = await store.GetAsync(http.Tenant(), id, includeHistory: false, ct);
         var points = fit is null ? null : await store.GetPointsAsync(id, ct);
@@ -66,7 +66,7 @@ public static class PlotEndpoints
     }
 
     public static async Task<Results<ContentHttpResult, ValidationProblem, ProblemHttpResult>> LossHistory(
-        string id, HttpContext http, IFitStore store, string? scale, CancellationToken ct)
+        string id, HttpContext http, IFitReader store, string? scale, CancellationToken ct)
     {
         if (scale is not (null or "linear" or "log"))
         {

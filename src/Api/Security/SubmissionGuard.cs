@@ -10,7 +10,7 @@ namespace FitService.Api.Security;
 /// What one tenant may ask of the workers: a bound on the work of one fit (<see cref="FitWork"/>) and on the fits
 /// it has queued or running at once. Every path that creates fits (single, batch) calls it before storing.
 /// </summary>
-public sealed class SubmissionGuard(IFitStore store, IOptions<LimitsOptions> limits)
+public sealed class SubmissionGuard(IFitReader store, IOptions<LimitsOptions> limits)
 {
     public const int QuotaRetryAfterSeconds = 10;
 

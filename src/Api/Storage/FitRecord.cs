@@ -112,7 +112,7 @@ public sealed record FitCompletion(
 {
     /// <summary>
     /// The outcome's optimum is still to be computed after the end is stored: the store marks the fit so that, should its
-    /// worker stop before <see cref="IFitStore.SaveOutcomeAsync"/>, a sweep finds it (<see cref="IFitStore.ListPendingOptimaAsync"/>).
+    /// worker stop before <see cref="IFitWork.SaveOutcomeAsync"/>, a sweep finds it (<see cref="IFitWork.ListPendingOptimaAsync"/>).
     /// </summary>
     public bool OptimumPending { get; init; }
 }

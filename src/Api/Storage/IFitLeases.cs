@@ -14,7 +14,7 @@ public interface IFitLeases
     TimeSpan Duration { get; }
 
     /// <summary>
-    /// As <see cref="IFitStore.TryStartAsync"/>, but under a lease held by <see cref="Owner"/>: a fit that another worker
+    /// As <see cref="IFitWork.TryStartAsync"/>, but under a lease held by <see cref="Owner"/>: a fit that another worker
     /// runs under a live lease is left alone (<see cref="StartOutcome.Leased"/>), and so is one this process runs; a fit
     /// this process gave up (<see cref="GiveUpAsync"/>) is claimed again at once.
     /// </summary>

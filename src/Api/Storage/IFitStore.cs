@@ -4,17 +4,23 @@ namespace FitService.Api.Storage;
 /// The durable home of fits: requests, points, progress and results. One implementation per
 /// <c>Storage:Provider</c>; all pass the same contract tests. Every read and write that a client
 /// drives is scoped by tenant; a fit of another tenant is indistinguishable from a missing one.
+/// It plays four roles, each its own interface, and a consumer takes the one it needs (host wiring takes the whole).
 /// </summary>
-public interface IFitStore
+public interface IFitStore : IFitReader, IFitSubmissions, IFitWork, IFitRetention
 {
     /// <summary>Creates or migrates the schema; idempotent and safe when several processes start at once.</summary>
     Task InitializeAsync(CancellationToken ct);
 
-    /// <summary>Stores a new fit atomically, or returns the fit an earlier request with the same tenant and idempotency key created.</summary>
-    Task<CreateResult> CreateAsync(NewFit fit, CancellationToken ct);
+    /// <summary>Checks that the storage answers (readiness).</summary>
+    Task PingAsync(CancellationToken ct);
+}
 
+/// <summary>Reads of fits and batches: clients' (scoped by tenant) and workers' (by id), and the counts quotas and metrics need.</summary>
+public interface IFitReader
+{
     /// <summary>A fit of the tenant, never a learning-rate finder run; with its whole history when <paramref name="includeHistory"/>.</summary>
-    Task<FitRecord?> GetAsync(string tenant, string id, bool includeHistory, CancellationToken ct);
+    Task<FitRecord?> GetAsync(string tenant, string id, bool includeHistory, CancellationToken ct) =>
+        GetAsync(tenant, id, includeHistory ? int.MaxValue : 0, ct);
 
     /// <summary>
     /// A fit of the tenant, never a learning-rate finder run, with at most the first <paramref name="historyLimit"/> entries
@@ -36,6 +42,50 @@ public interface IFitStore
 
     Task<IReadOnlyList<FitRecord>> ListAsync(string tenant, FitQuery query, CancellationToken ct);
 
+    /// <summary>A batch with its fit ids in submission order and its counts by status; null when missing or another tenant's.</summary>
+    Task<BatchRecord?> GetBatchAsync(string tenant, string id, CancellationToken ct);
+
+    /// <summary>The fits of a batch in submission order, without history.</summary>
+    Task<IReadOnlyList<FitRecord>> ListBatchFitsAsync(string tenant, string batchId, CancellationToken ct);
+
+    /// <summary>Whether any fit of the batch is still queued or running (an index lookup, whatever the batch's size).</summary>
+    Task<bool> HasUnfinishedFitsAsync(string batchId, CancellationToken ct);
+
+    /// <summary>Queued plus running fits of a tenant.</summary>
+    Task<int> CountActiveAsync(string tenant, CancellationToken ct);
+
+    /// <summary>Queued fits of every tenant: the depth of the queue of record (a metric; an index range count).</summary>
+    Task<long> CountQueuedAsync(CancellationToken ct);
+}
+
+/// <summary>What clients' requests write, scoped by tenant: fits and batches submitted, cancelled and deleted.</summary>
+public interface IFitSubmissions
+{
+    /// <summary>Stores a new fit atomically, or returns the fit an earlier request with the same tenant and idempotency key created.</summary>
+    Task<CreateResult> CreateAsync(NewFit fit, CancellationToken ct);
+
+    /// <summary>
+    /// Stores a batch and all its fits in one transaction: all of them or none. With an idempotency key already used by the
+    /// tenant for a batch, stores nothing and names that batch (<see cref="CreateOutcome.Existing"/> when the content is the same).
+    /// </summary>
+    Task<BatchCreateResult> CreateBatchAsync(NewBatch batch, IReadOnlyList<NewFit> fits, CancellationToken ct);
+
+    /// <summary>A queued fit is cancelled at once; a running one is asked to stop.</summary>
+    Task<CancelOutcome> RequestCancelAsync(string tenant, string id, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>Removes a fit and everything stored with it.</summary>
+    Task<bool> DeleteAsync(string tenant, string id, CancellationToken ct);
+
+    /// <summary>Removes a batch and all its fits.</summary>
+    Task<bool> DeleteBatchAsync(string tenant, string id, CancellationToken ct);
+}
+
+/// <summary>
+/// The workers' side of a fit's lifecycle: start (under a new attempt), progress, end, the outcome computed after the end,
+/// and the lists recovery works from. Workers read what they run, so this role reads too.
+/// </summary>
+public interface IFitWork : IFitReader
+{
     /// <summary>
     /// Marks a fit running under a new attempt number and clears the progress of earlier attempts, unless it has
     /// ended, is gone, or has a cancellation pending (it is then marked cancelled).
@@ -100,39 +150,13 @@ public interface IFitStore
         foreach (var (id, outcomeJson) in outcomes) await SaveOutcomeAsync(id, outcomeJson, ct);
     }
 
-    /// <summary>A queued fit is cancelled at once; a running one is asked to stop.</summary>
-    Task<CancelOutcome> RequestCancelAsync(string tenant, string id, DateTimeOffset now, CancellationToken ct);
-
-    /// <summary>Removes a fit and everything stored with it.</summary>
-    Task<bool> DeleteAsync(string tenant, string id, CancellationToken ct);
-
     /// <summary>Ids of every queued or running fit, oldest first (recovery at start).</summary>
     Task<IReadOnlyList<string>> ListUnfinishedAsync(CancellationToken ct);
+}
 
-    /// <summary>Queued fits of every tenant: the depth of the queue of record (a metric; an index range count).</summary>
-    Task<long> CountQueuedAsync(CancellationToken ct);
-
-    /// <summary>Queued plus running fits of a tenant.</summary>
-    Task<int> CountActiveAsync(string tenant, CancellationToken ct);
-
-    /// <summary>
-    /// Stores a batch and all its fits in one transaction: all of them or none. With an idempotency key already used by the
-    /// tenant for a batch, stores nothing and names that batch (<see cref="CreateOutcome.Existing"/> when the content is the same).
-    /// </summary>
-    Task<BatchCreateResult> CreateBatchAsync(NewBatch batch, IReadOnlyList<NewFit> fits, CancellationToken ct);
-
-    /// <summary>A batch with its fit ids in submission order and its counts by status; null when missing or another tenant's.</summary>
-    Task<BatchRecord?> GetBatchAsync(string tenant, string id, CancellationToken ct);
-
-    /// <summary>The fits of a batch in submission order, without history.</summary>
-    Task<IReadOnlyList<FitRecord>> ListBatchFitsAsync(string tenant, string batchId, CancellationToken ct);
-
-    /// <summary>Whether any fit of the batch is still queued or running (an index lookup, whatever the batch's size).</summary>
-    Task<bool> HasUnfinishedFitsAsync(string batchId, CancellationToken ct);
-
-    /// <summary>Removes a batch and all its fits.</summary>
-    Task<bool> DeleteBatchAsync(string tenant, string id, CancellationToken ct);
-
+/// <summary>Retention: ended fits removed once their time is up.</summary>
+public interface IFitRetention
+{
     /// <summary>
     /// Retention: removes up to <paramref name="limit"/> fits with <paramref name="status"/> that ended before
     /// <paramref name="endedBefore"/>, oldest first, with their points and history, and batches none of whose fits remain.
@@ -144,9 +168,6 @@ public interface IFitStore
 
     /// <summary>As above, for the fits (and batches) of the tenants <paramref name="scope"/> names only.</summary>
     Task<int> DeleteEndedAsync(FitStatus status, DateTimeOffset endedBefore, int limit, RetentionScope scope, CancellationToken ct);
-
-    /// <summary>Checks that the storage answers (readiness).</summary>
-    Task PingAsync(CancellationToken ct);
 }
 
 /// <summary>The points of a fit as stored: x, y and, when the request gave them, the weights.</summary>

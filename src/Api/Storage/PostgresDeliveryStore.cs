@@ -1,6 +1,6 @@
-using System.Data;
 using Npgsql;
 using static FitService.Api.Storage.PostgresSchema;
+using static FitService.Api.Storage.WebhookEventRows;
 
 namespace FitService.Api.Storage;
 
@@ -14,9 +14,6 @@ namespace FitService.Api.Storage;
 /// </summary>
 public sealed class PostgresDeliveryStore : IDeliveryStore, IAsyncDisposable
 {
-    private const string Columns = "id, fit_id, tenant, url, type, payload, created_at, state, attempts, round_start, next_attempt_at, claimed_until";
-
-
     /// <summary>Schema versions of the delivery tables in order (own version table). Append, never edit.</summary>
     private static readonly string[] Migrations =
     [
@@ -75,11 +72,7 @@ public sealed class PostgresDeliveryStore : IDeliveryStore, IAsyncDisposable
     /// <summary>The delivery schema version this code brings the database to.</summary>
     public static int SchemaVersion => Migrations.Length;
 
-    public Task InitializeAsync(CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
-    {
-        await PostgresSchema.MigrateAsync(conn, tx, "webhook_schema_versions", Migrations, ct);
-        return 0;
-    }, ct);
+    public Task InitializeAsync(CancellationToken ct) => MigrateAsync(_dataSource, "webhook_schema_versions", Migrations, ct);
 
     public async Task<WebhookEvent> CreateEventAsync(NewWebhookEvent e, CancellationToken ct)
     {
@@ -245,14 +238,8 @@ public sealed class PostgresDeliveryStore : IDeliveryStore, IAsyncDisposable
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
-    private async Task<T> InTransactionAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken ct)
-    {
-        await using var conn = await _dataSource.OpenConnectionAsync(ct);
-        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
-        var result = await work(conn, tx);
-        await tx.CommitAsync(CancellationToken.None);
-        return result;
-    }
+    private Task<T> InTransactionAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken ct) =>
+        PostgresSchema.InTransactionAsync(_dataSource, work, ct);
 
     /// <summary>Runs <paramref name="sql"/> (a select or an update returning <see cref="Columns"/>) with <c>@v</c> = <paramref name="value"/>.</summary>
     private static async Task<WebhookEvent?> QueryEventAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, string value, CancellationToken ct,
@@ -260,24 +247,6 @@ public sealed class PostgresDeliveryStore : IDeliveryStore, IAsyncDisposable
     {
         await using var cmd = Command(conn, tx, sql, [("v", value), .. args]);
         await using var r = await cmd.ExecuteReaderAsync(ct);
-        if (!await r.ReadAsync(ct)) return null;
-        return new WebhookEvent
-        {
-            Id = r.GetString(0),
-            FitId = r.GetString(1),
-            Tenant = r.GetString(2),
-            Url = r.GetString(3),
-            Type = r.GetString(4),
-            Payload = r.GetString(5),
-            CreatedAt = r.GetFieldValue<DateTimeOffset>(6),
-            State = (DeliveryState)r.GetInt32(7),
-            Attempts = r.GetInt32(8),
-            RoundStart = r.GetInt32(9),
-            NextAttemptAt = r.IsDBNull(10) ? null : r.GetFieldValue<DateTimeOffset>(10),
-            ClaimedUntil = r.IsDBNull(11) ? null : r.GetFieldValue<DateTimeOffset>(11),
-        };
+        return await r.ReadAsync(ct) ? Read(r, Time) : null;
     }
-
-    /// <summary>Times are kept to the millisecond and in UTC, as the SQLite store keeps them (Npgsql writes only UTC to timestamptz).</summary>
-    private static DateTimeOffset Utc(DateTimeOffset time) => DateTimeOffset.FromUnixTimeMilliseconds(time.ToUnixTimeMilliseconds());
 }

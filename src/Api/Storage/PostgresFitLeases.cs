@@ -1,29 +1,39 @@
 using System.Collections.Concurrent;
 using Npgsql;
+using static FitService.Api.Storage.FitRows;
 using static FitService.Api.Storage.PostgresSchema;
-using NpgsqlTypes;
 
 namespace FitService.Api.Storage;
 
-/// <summary>The leases of <see cref="IFitLeases"/>: columns <c>claimed_by</c> and <c>lease_until</c> of <c>fits</c> (schema version 2).</summary>
-public sealed partial class PostgresFitStore
+/// <summary>
+/// The leases of <see cref="IFitLeases"/> over the fits of a <see cref="PostgresFitStore"/>: columns <c>claimed_by</c> and
+/// <c>lease_until</c> of <c>fits</c> (schema version 3). One per worker process: it is the process's lease owner.
+/// </summary>
+public sealed class PostgresFitLeases(PostgresFitStore store) : IFitLeases
 {
     /// <summary>A worker holds the fit: a claim whose lease has not run out (by the database's clock).</summary>
-    private const string Held = "(claimed_by IS NOT NULL AND lease_until > now())";
+    internal const string Held = "(claimed_by IS NOT NULL AND lease_until > now())";
 
     /// <summary>Seconds a queued small fit may wait before a sweep assumes its drain job was lost.</summary>
     private static readonly TimeSpan SmallFitGrace = TimeSpan.FromSeconds(2);
 
-    public string Owner { get; }
+    private readonly NpgsqlDataSource _dataSource = store.DataSource;
+
+    public string Owner { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
 
     /// <summary>Fits this process holds a lease on but no longer runs: their run failed and the release did not reach the database.</summary>
     private readonly ConcurrentDictionary<string, byte> _givenUp = new();
 
-    public TimeSpan Duration { get; }
+    public TimeSpan Duration => store.LeaseDuration;
 
     private (string, object?)[] LeaseArgs => [("owner", Owner), ("lease", Duration)];
 
-    public Task<StartResult> TryClaimAsync(string id, DateTimeOffset now, CancellationToken ct) => StartAsync(id, now, leased: true, ct);
+    // Our own lease on a fit we gave up (its run failed) is ours to take again; one this process runs is not.
+    public Task<StartResult> TryClaimAsync(string id, DateTimeOffset now, CancellationToken ct) =>
+        store.StartAsync(id, now, new LeaseClaim(Owner, Duration, fit => _givenUp.TryRemove(fit, out _)), ct);
+
+    public Task<IReadOnlyList<string>> CompleteManyAsync(IReadOnlyList<(string Id, FitCompletion Completion)> completions, CancellationToken ct) =>
+        store.CompleteManyAsync(completions, ct);
 
     public async Task<IReadOnlyList<ClaimedFit>> ClaimSmallAsync(int count, long maxWork, DateTimeOffset now, CancellationToken ct)
     {
@@ -65,7 +75,7 @@ public sealed partial class PostgresFitStore
         while (await reader.ReadAsync(ct))
         {
             // The points (x, y, w) follow the fit's columns, however many those are.
-            claimed.Add(new ClaimedFit(ReadFit(reader), PostgresFitStore.ReadPoints(reader, reader.FieldCount - 3)));
+            claimed.Add(new ClaimedFit(Read(reader, Time), ReadPoints(reader, reader.FieldCount - 3)));
         }
         return claimed;
     }
@@ -118,45 +128,6 @@ public sealed partial class PostgresFitStore
         return taken;
     }
 
-    public async Task<IReadOnlyList<string>> CompleteManyAsync(IReadOnlyList<(string Id, FitCompletion Completion)> completions, CancellationToken ct)
-    {
-        if (completions.Count == 0) return [];
-        await using var conn = await _dataSource.OpenConnectionAsync(ct);
-        // One statement for the chunk. The history becomes one chunk at start 0: later chunks of the attempt go, chunk 0 is
-        // overwritten (deleting and inserting one key in one statement would collide).
-        await using var cmd = Command(conn, null, """
-            WITH v AS (
-                SELECT * FROM unnest(@ids, @status, @reason, @step, @params, @loss, @error, @finished, @history, @outcome)
-                    AS v(id, status, reason, step, params, loss, error, finished, history, outcome)),
-            u AS (
-                UPDATE fits f SET status = v.status, stop_reason = v.reason, step = v.step, params = v.params, loss = v.loss,
-                                  error = v.error, finished_at = v.finished, claimed_by = NULL, lease_until = NULL,
-                                  outcome = v.outcome
-                FROM v WHERE f.id = v.id AND f.status < 2
-                RETURNING f.id, v.history),
-            d AS (DELETE FROM fit_history h USING u WHERE h.fit_id = u.id AND (h.start > 0 OR length(u.history) = 0)),
-            i AS (
-                INSERT INTO fit_history (fit_id, start, data) SELECT id, 0, history FROM u WHERE length(history) > 0
-                ON CONFLICT (fit_id, start) DO UPDATE SET data = excluded.data)
-            SELECT id FROM u
-            """);
-        Array<string>(cmd, "ids", NpgsqlDbType.Text, completions.Select(c => c.Id));
-        Array<int>(cmd, "status", NpgsqlDbType.Integer, completions.Select(c => (int)c.Completion.Status));
-        Array<string>(cmd, "reason", NpgsqlDbType.Text, completions.Select(c => c.Completion.StopReason));
-        Array<int>(cmd, "step", NpgsqlDbType.Integer, completions.Select(c => c.Completion.Step));
-        Array<byte[]>(cmd, "params", NpgsqlDbType.Bytea, completions.Select(c => DoubleBlobs.ToBytes(c.Completion.Params)));
-        Array<double?>(cmd, "loss", NpgsqlDbType.Double, completions.Select(c => c.Completion.Loss is { } l && double.IsFinite(l) ? l : (double?)null));
-        Array<string?>(cmd, "error", NpgsqlDbType.Text, completions.Select(c => c.Completion.Error));
-        Array<DateTimeOffset>(cmd, "finished", NpgsqlDbType.TimestampTz, completions.Select(c => Utc(c.Completion.FinishedAt)));
-        Array<byte[]>(cmd, "history", NpgsqlDbType.Bytea, completions.Select(c => DoubleBlobs.ToBytes(c.Completion.History)));
-        // Whatever the runner computed beside the descent (optimum, gap, chosen rate, finder curve), as CompleteAsync stores it.
-        Array<string?>(cmd, "outcome", NpgsqlDbType.Text, completions.Select(c => c.Completion.OutcomeJson));
-        var ended = new List<string>(completions.Count);
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) ended.Add(reader.GetString(0));
-        return ended;
-    }
-
     public async Task<SweepResult> SweepAsync(long maxSmallWork, TimeSpan orphanAge, DateTimeOffset now, CancellationToken ct)
     {
         // What this process gave up while the database was away goes back to everyone first, so this sweep hands it out.
@@ -196,7 +167,7 @@ public sealed partial class PostgresFitStore
         while (await reader.ReadAsync(ct)) ids.Add(reader.GetString(0));
         return ids;
     }
-
-    private static void Array<T>(NpgsqlCommand cmd, string name, NpgsqlDbType element, IEnumerable<T> values) =>
-        cmd.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | element) { Value = values.ToArray() });
 }
+
+/// <summary>A start under a lease: the claiming process, the lease's length, and whether a fit it holds is one it gave up (taken back).</summary>
+internal sealed record LeaseClaim(string Owner, TimeSpan Duration, Func<string, bool> TakeBack);

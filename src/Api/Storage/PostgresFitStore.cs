@@ -1,5 +1,6 @@
-using System.Data;
 using Npgsql;
+using NpgsqlTypes;
+using static FitService.Api.Storage.FitRows;
 using static FitService.Api.Storage.PostgresSchema;
 
 namespace FitService.Api.Storage;
@@ -11,12 +12,8 @@ namespace FitService.Api.Storage;
 /// chunks to <c>fit_history</c>. The tables go to the first schema of the connection's search path (<c>public</c>
 /// unless the connection string sets <c>Search Path</c>).
 /// </summary>
-public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisposable
+public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
 {
-    private const string Columns =
-        "seq, id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, " +
-        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, outcome, trace_parent";
-
     /// <summary>The whole history of fit <c>f</c> as one bytea (chunks in order), for use inside a query.</summary>
     private const string HistoryOfF =
         "COALESCE((SELECT string_agg(h.data, ''::bytea ORDER BY h.start) FROM fit_history h WHERE h.fit_id = f.id), ''::bytea)";
@@ -113,31 +110,32 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
     private readonly NpgsqlDataSource _dataSource;
     private readonly PostgresSubmissionBatcher? _submissions;
 
-    // groupInserts: concurrent single fits are inserted many to a statement (PostgresSubmissionBatcher); off, each alone.
+    /// <param name="connectionString">The shared database.</param>
+    /// <param name="loggerFactory">Npgsql's logging.</param>
+    /// <param name="lease">How long a worker's lease lasts (<see cref="PostgresFitLeases"/>); progress saves renew it.</param>
+    /// <param name="groupInserts">Concurrent single fits inserted many to a statement (<see cref="PostgresSubmissionBatcher"/>); off, each alone.</param>
     public PostgresFitStore(string connectionString, ILoggerFactory? loggerFactory = null, TimeSpan? lease = null, bool groupInserts = true)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         if (loggerFactory is not null) builder.UseLoggerFactory(loggerFactory);
         _dataSource = builder.Build();
         if (groupInserts) _submissions = new PostgresSubmissionBatcher(_dataSource, Columns, ReadFit);
-        Duration = lease ?? TimeSpan.FromSeconds(30);
-        Owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+        LeaseDuration = lease ?? TimeSpan.FromSeconds(30);
     }
 
     /// <summary>The group insert of single fits, if on (tests write a group of their choosing through it).</summary>
     internal PostgresSubmissionBatcher? Submissions => _submissions;
 
+    /// <summary>How long a lease lasts: a claim's, and each renewal's by a progress save.</summary>
+    internal TimeSpan LeaseDuration { get; }
+
+    /// <summary>The pool of connections, shared with this store's <see cref="PostgresFitLeases"/>.</summary>
+    internal NpgsqlDataSource DataSource => _dataSource;
+
     /// <summary>The schema version this code brings the database to.</summary>
     public static int SchemaVersion => Migrations.Length;
 
-    public async Task InitializeAsync(CancellationToken ct)
-    {
-        await InTransactionAsync(async (conn, tx) =>
-        {
-            await PostgresSchema.MigrateAsync(conn, tx, "fit_schema_versions", Migrations, ct);
-            return 0;
-        }, ct);
-    }
+    public Task InitializeAsync(CancellationToken ct) => MigrateAsync(_dataSource, "fit_schema_versions", Migrations, ct);
 
     public async Task<CreateResult> CreateAsync(NewFit fit, CancellationToken ct)
     {
@@ -175,9 +173,6 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         if (created is not null) return new CreateResult(CreateOutcome.Created, created);
         return await FindByKeyAsync(conn, fit, ct);
     }
-
-    public Task<FitRecord?> GetAsync(string tenant, string id, bool includeHistory, CancellationToken ct) =>
-        GetAsync(tenant, id, includeHistory ? int.MaxValue : 0, ct);
 
     public Task<FitRecord?> GetAsync(string tenant, string id, int historyLimit, CancellationToken ct) =>
         GetOfKindAsync(tenant, id, FitKinds.Fit, historyLimit, ct);
@@ -220,11 +215,6 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         return ReadPoints(reader, 0);
     }
 
-    /// <summary>The columns x, y, w of fit_points from <paramref name="first"/> on (w NULL: a fit without weights).</summary>
-    internal static FitPoints ReadPoints(NpgsqlDataReader reader, int first) => new(
-        DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(first)), DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(first + 1)),
-        reader.IsDBNull(first + 2) ? null : DoubleBlobs.FromBytes(reader.GetFieldValue<byte[]>(first + 2)));
-
     public async Task<(double[] Page, int Total)?> GetHistoryAsync(string tenant, string id, int offset, int limit, CancellationToken ct)
     {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
@@ -241,12 +231,6 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
 
     public async Task<IReadOnlyList<FitRecord>> ListAsync(string tenant, FitQuery query, CancellationToken ct)
     {
-        var sql = $"SELECT {Columns} FROM fits WHERE tenant = @t AND kind = 'fit'"
-            + (query.Status is null ? "" : " AND status = @status")
-            + (query.Label is null ? "" : " AND label = @label")
-            + (query.BatchId is null ? "" : " AND batch_id = @batch")
-            + (query.BeforeSeq is null ? "" : " AND seq < @before")
-            + " ORDER BY seq DESC LIMIT @limit";
         var args = new List<(string, object?)> { ("t", tenant), ("limit", query.Limit) };
         if (query.Status is { } status) args.Add(("status", (int)status));
         if (query.Label is not null) args.Add(("label", query.Label));
@@ -254,47 +238,46 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         if (query.BeforeSeq is { } before) args.Add(("before", before));
 
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
-        await using var cmd = Command(conn, null, sql, [.. args]);
-        var list = new List<FitRecord>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) list.Add(ReadFit(reader));
-        return list;
+        await using var cmd = Command(conn, null, ListSql(query, '@'), [.. args]);
+        return await ReadAllAsync(cmd, Time, ct);
     }
 
-    public Task<StartResult> TryStartAsync(string id, DateTimeOffset now, CancellationToken ct) => StartAsync(id, now, leased: false, ct);
+    public Task<StartResult> TryStartAsync(string id, DateTimeOffset now, CancellationToken ct) => StartAsync(id, now, claim: null, ct);
 
-    /// <summary>Starts a fit; with <paramref name="leased"/> under a lease of this process, unless another worker holds a live one.</summary>
-    private Task<StartResult> StartAsync(string id, DateTimeOffset now, bool leased, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
+    /// <summary>
+    /// Starts a fit; with a <paramref name="claim"/> under a lease of that worker process, unless another one holds a live lease
+    /// on it or the claimant runs it already (a fit it gave up, <see cref="LeaseClaim.TakeBack"/>, it takes again).
+    /// </summary>
+    internal Task<StartResult> StartAsync(string id, DateTimeOffset now, LeaseClaim? claim, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
     {
         var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = @id FOR UPDATE", ct, ("id", id));
-        if (fit is null) return new StartResult(StartOutcome.Missing, null, 0);
-        if (fit.Status.IsEnded()) return new StartResult(StartOutcome.Ended, fit, fit.Attempt);
-        if (leased && fit.Status == FitStatus.Running)
+        if (FitLifecycle.StartRefused(fit) is { } refused) return refused;
+        if (claim is not null && fit!.Status == FitStatus.Running)
         {
-            // 0: nobody holds it, 1: this process does, 2: another one does.
-            await using var held = Command(conn, tx, $"SELECT CASE WHEN NOT {Held} THEN 0 WHEN claimed_by = @owner THEN 1 ELSE 2 END FROM fits WHERE id = @id",
-                ("id", id), ("owner", Owner));
+            // 0: nobody holds it, 1: the claimant does, 2: another process does.
+            await using var held = Command(conn, tx,
+                $"SELECT CASE WHEN NOT {PostgresFitLeases.Held} THEN 0 WHEN claimed_by = @owner THEN 1 ELSE 2 END FROM fits WHERE id = @id",
+                ("id", id), ("owner", claim.Owner));
             var holder = (int)(await held.ExecuteScalarAsync(ct))!;
-            // Our own lease on a fit we gave up (its run failed) is ours to take again; one this process runs is not.
-            if (holder == 2 || (holder == 1 && !_givenUp.TryRemove(id, out _))) return new StartResult(StartOutcome.Leased, fit, fit.Attempt);
+            if (holder == 2 || (holder == 1 && !claim.TakeBack(id))) return new StartResult(StartOutcome.Leased, fit, fit.Attempt);
         }
         var at = Utc(now);
-        if (fit.CancelRequested)
+        if (fit!.CancelRequested)
         {
             await ExecAsync(conn, tx, "UPDATE fits SET status = @s, stop_reason = 'cancelled', finished_at = @now WHERE id = @id", ct,
                 ("s", (int)FitStatus.Cancelled), ("now", at), ("id", id));
-            return new StartResult(StartOutcome.CancelledNow, fit with { Status = FitStatus.Cancelled }, fit.Attempt);
+            return FitLifecycle.CancelledAtStart(fit);
         }
-        var attempt = fit.Attempt + 1;
-        var lease = leased ? "claimed_by = @owner, lease_until = now() + @lease" : "claimed_by = NULL, lease_until = NULL";
+        var started = FitLifecycle.Started(fit, at);
+        var lease = claim is not null ? "claimed_by = @owner, lease_until = now() + @lease" : "claimed_by = NULL, lease_until = NULL";
+        (string, object?)[] leaseArgs = claim is not null ? [("owner", claim.Owner), ("lease", claim.Duration)] : [];
         await ExecAsync(conn, tx, $"""
             UPDATE fits SET status = @s, attempt = @a, step = 0, params = NULL, loss = NULL,
                             started_at = COALESCE(started_at, @now), {lease}
             WHERE id = @id
-            """, ct, [("s", (int)FitStatus.Running), ("a", attempt), ("now", at), ("id", id), .. (leased ? LeaseArgs : [])]);
+            """, ct, [("s", (int)FitStatus.Running), ("a", started.Attempt), ("now", at), ("id", id), .. leaseArgs]);
         await ExecAsync(conn, tx, "DELETE FROM fit_history WHERE fit_id = @id", ct, ("id", id));
-        var started = fit with { Status = FitStatus.Running, Attempt = attempt, StartedAt = fit.StartedAt ?? at };
-        return new StartResult(StartOutcome.Run, started, attempt);
+        return started;
     }, ct);
 
     public async Task<bool> SaveProgressAsync(string id, FitProgressUpdate update, CancellationToken ct)
@@ -316,7 +299,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
             SELECT COALESCE((SELECT cancel_requested FROM u), (SELECT cancel_requested FROM fits WHERE id = @id), true)
             """,
             ("step", update.Step), ("params", DoubleBlobs.ToBytes(update.Params)), ("loss", Finite(update.Loss)),
-            ("id", id), ("a", update.Attempt), ("running", (int)FitStatus.Running), ("lease", Duration),
+            ("id", id), ("a", update.Attempt), ("running", (int)FitStatus.Running), ("lease", LeaseDuration),
             ("start", update.HistoryOffset), ("data", DoubleBlobs.ToBytes(update.NewHistory)));
         return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
@@ -333,7 +316,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
             WHERE id = @id AND status < 2
             """, ct, ("outcome", completion.OutcomeJson), ("pending", completion.OptimumPending),
             ("s", (int)completion.Status), ("reason", completion.StopReason), ("step", completion.Step),
-            ("params", DoubleBlobs.ToBytes(completion.Params)), ("loss", completion.Loss is { } l ? Finite(l) : null),
+            ("params", DoubleBlobs.ToBytes(completion.Params)), ("loss", Finite(completion.Loss)),
             ("error", completion.Error), ("finished", Utc(completion.FinishedAt)), ("id", id));
         if (changed == 0) return false;
         await ExecAsync(conn, tx, "DELETE FROM fit_history WHERE fit_id = @id", ct, ("id", id));
@@ -345,21 +328,62 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         return true;
     }, ct);
 
+    /// <summary><see cref="CompleteAsync"/> for a chunk of fits in one statement (it releases their leases too).</summary>
+    public async Task<IReadOnlyList<string>> CompleteManyAsync(IReadOnlyList<(string Id, FitCompletion Completion)> completions, CancellationToken ct)
+    {
+        if (completions.Count == 0) return [];
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        // One statement for the chunk. The history becomes one chunk at start 0: later chunks of the attempt go, chunk 0 is
+        // overwritten (deleting and inserting one key in one statement would collide).
+        await using var cmd = Command(conn, null, """
+            WITH v AS (
+                SELECT * FROM unnest(@ids, @status, @reason, @step, @params, @loss, @error, @finished, @history, @outcome)
+                    AS v(id, status, reason, step, params, loss, error, finished, history, outcome)),
+            u AS (
+                UPDATE fits f SET status = v.status, stop_reason = v.reason, step = v.step, params = v.params, loss = v.loss,
+                                  error = v.error, finished_at = v.finished, claimed_by = NULL, lease_until = NULL,
+                                  outcome = v.outcome
+                FROM v WHERE f.id = v.id AND f.status < 2
+                RETURNING f.id, v.history),
+            d AS (DELETE FROM fit_history h USING u WHERE h.fit_id = u.id AND (h.start > 0 OR length(u.history) = 0)),
+            i AS (
+                INSERT INTO fit_history (fit_id, start, data) SELECT id, 0, history FROM u WHERE length(history) > 0
+                ON CONFLICT (fit_id, start) DO UPDATE SET data = excluded.data)
+            SELECT id FROM u
+            """);
+        Array<string>(cmd, "ids", NpgsqlDbType.Text, completions.Select(c => c.Id));
+        Array<int>(cmd, "status", NpgsqlDbType.Integer, completions.Select(c => (int)c.Completion.Status));
+        Array<string>(cmd, "reason", NpgsqlDbType.Text, completions.Select(c => c.Completion.StopReason));
+        Array<int>(cmd, "step", NpgsqlDbType.Integer, completions.Select(c => c.Completion.Step));
+        Array<byte[]>(cmd, "params", NpgsqlDbType.Bytea, completions.Select(c => DoubleBlobs.ToBytes(c.Completion.Params)));
+        Array<double?>(cmd, "loss", NpgsqlDbType.Double, completions.Select(c => c.Completion.Loss is { } l && double.IsFinite(l) ? l : (double?)null));
+        Array<string?>(cmd, "error", NpgsqlDbType.Text, completions.Select(c => c.Completion.Error));
+        Array<DateTimeOffset>(cmd, "finished", NpgsqlDbType.TimestampTz, completions.Select(c => Utc(c.Completion.FinishedAt)));
+        Array<byte[]>(cmd, "history", NpgsqlDbType.Bytea, completions.Select(c => DoubleBlobs.ToBytes(c.Completion.History)));
+        // Whatever the runner computed beside the descent (optimum, gap, chosen rate, finder curve), as CompleteAsync stores it.
+        Array<string?>(cmd, "outcome", NpgsqlDbType.Text, completions.Select(c => c.Completion.OutcomeJson));
+        var ended = new List<string>(completions.Count);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) ended.Add(reader.GetString(0));
+        return ended;
+    }
+
     public Task<CancelOutcome> RequestCancelAsync(string tenant, string id, DateTimeOffset now, CancellationToken ct) => InTransactionAsync(async (conn, tx) =>
     {
         var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = @id AND tenant = @t FOR UPDATE", ct,
             ("id", id), ("t", tenant));
-        if (fit is null) return CancelOutcome.NotFound;
-        if (fit.Status.IsEnded()) return CancelOutcome.AlreadyEnded;
-        if (fit.Status == FitStatus.Queued)
+        var outcome = FitLifecycle.Cancel(fit);
+        if (outcome == CancelOutcome.Cancelled)
         {
             await ExecAsync(conn, tx,
                 "UPDATE fits SET status = @s, stop_reason = 'cancelled', cancel_requested = true, finished_at = @now WHERE id = @id", ct,
                 ("s", (int)FitStatus.Cancelled), ("now", Utc(now)), ("id", id));
-            return CancelOutcome.Cancelled;
         }
-        await ExecAsync(conn, tx, "UPDATE fits SET cancel_requested = true WHERE id = @id", ct, ("id", id));
-        return CancelOutcome.Requested;
+        else if (outcome == CancelOutcome.Requested)
+        {
+            await ExecAsync(conn, tx, "UPDATE fits SET cancel_requested = true WHERE id = @id", ct, ("id", id));
+        }
+        return outcome;
     }, ct);
 
     public async Task<bool> DeleteAsync(string tenant, string id, CancellationToken ct)
@@ -511,10 +535,7 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
     {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
         await using var cmd = Command(conn, null, $"SELECT {Columns} FROM fits WHERE batch_id = @b AND tenant = @t ORDER BY seq", ("b", batchId), ("t", tenant));
-        var list = new List<FitRecord>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) list.Add(ReadFit(reader));
-        return list;
+        return await ReadAllAsync(cmd, Time, ct);
     }
 
     public async Task<bool> HasUnfinishedFitsAsync(string batchId, CancellationToken ct)
@@ -573,14 +594,8 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         return new CreateResult(existing.RequestHash == fit.RequestHash ? CreateOutcome.Existing : CreateOutcome.Conflict, existing);
     }
 
-    private async Task<T> InTransactionAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken ct)
-    {
-        await using var conn = await _dataSource.OpenConnectionAsync(ct);
-        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
-        var result = await work(conn, tx);
-        await tx.CommitAsync(CancellationToken.None);
-        return result;
-    }
+    private Task<T> InTransactionAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken ct) =>
+        PostgresSchema.InTransactionAsync(_dataSource, work, ct);
 
     private static async Task<FitRecord?> QuerySingleAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args)
     {
@@ -589,40 +604,10 @@ public sealed partial class PostgresFitStore : IFitStore, IFitLeases, IAsyncDisp
         return await reader.ReadAsync(ct) ? ReadFit(reader) : null;
     }
 
-    /// <summary>Times are kept to the millisecond, as the API shows them and as the SQLite store keeps them.</summary>
-    private static DateTimeOffset Utc(DateTimeOffset time) => DateTimeOffset.FromUnixTimeMilliseconds(time.ToUnixTimeMilliseconds());
-
     private static int ByteIndex(int count) => (int)Math.Min(8L * count, int.MaxValue - 1);
 
-    private static object? Finite(double value) => double.IsFinite(value) ? value : null;
+    private static FitRecord ReadFit(NpgsqlDataReader reader) => Read(reader, Time);
 
-    private static DateTimeOffset? Time(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetFieldValue<DateTimeOffset>(i);
-
-    private static FitRecord ReadFit(NpgsqlDataReader r) => new()
-    {
-        Seq = r.GetInt64(0),
-        Id = r.GetString(1),
-        Tenant = r.GetString(2),
-        Status = (FitStatus)r.GetInt32(3),
-        StopReason = r.IsDBNull(4) ? null : r.GetString(4),
-        Step = r.GetInt32(5),
-        Steps = r.GetInt32(6),
-        Params = r.IsDBNull(7) ? null : DoubleBlobs.FromBytes(r.GetFieldValue<byte[]>(7)),
-        Loss = r.IsDBNull(8) ? null : r.GetDouble(8),
-        HistoryEvery = r.GetInt32(9),
-        CreatedAt = r.GetFieldValue<DateTimeOffset>(10),
-        StartedAt = Time(r, 11),
-        FinishedAt = Time(r, 12),
-        Error = r.IsDBNull(13) ? null : r.GetString(13),
-        RequestJson = r.GetString(14),
-        Label = r.IsDBNull(15) ? null : r.GetString(15),
-        Points = r.GetInt32(16),
-        CancelRequested = r.GetBoolean(17),
-        BatchId = r.IsDBNull(18) ? null : r.GetString(18),
-        RequestHash = r.GetString(19),
-        Attempt = r.GetInt32(20),
-        Kind = r.GetString(21),
-        OutcomeJson = r.IsDBNull(22) ? null : r.GetString(22),
-        TraceParent = r.IsDBNull(23) ? null : r.GetString(23),
-    };
+    private static void Array<T>(NpgsqlCommand cmd, string name, NpgsqlDbType element, IEnumerable<T> values) =>
+        cmd.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | element) { Value = values.ToArray() });
 }

@@ -29,6 +29,36 @@ public static class PostgresSchema
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="migrations"/> on <paramref name="dataSource"/> in one transaction (see the overload on a connection):
+    /// each store's InitializeAsync.
+    /// </summary>
+    public static Task MigrateAsync(NpgsqlDataSource dataSource, string versionTable, IReadOnlyList<string> migrations, CancellationToken ct) =>
+        InTransactionAsync(dataSource, async (conn, tx) =>
+        {
+            await MigrateAsync(conn, tx, versionTable, migrations, ct);
+            return 0;
+        }, ct);
+
+    /// <summary>Runs <paramref name="work"/> in a read-committed transaction and commits it.</summary>
+    public static async Task<T> InTransactionAsync<T>(NpgsqlDataSource dataSource, Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, ct);
+        var result = await work(conn, tx);
+        await tx.CommitAsync(CancellationToken.None);
+        return result;
+    }
+
+    /// <summary>
+    /// A time as the PostgreSQL stores write it: to the millisecond, as the API shows it and as the SQLite stores keep it,
+    /// and in UTC (Npgsql writes only UTC to timestamptz).
+    /// </summary>
+    public static DateTimeOffset Utc(DateTimeOffset time) => DateTimeOffset.FromUnixTimeMilliseconds(time.ToUnixTimeMilliseconds());
+
+    /// <summary>A timestamptz column as the stores read it.</summary>
+    public static DateTimeOffset Time(System.Data.Common.DbDataReader reader, int column) => reader.GetFieldValue<DateTimeOffset>(column);
+
     public static NpgsqlCommand Command(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, params (string Name, object? Value)[] args)
     {
         var cmd = new NpgsqlCommand(sql, conn, tx);

@@ -247,6 +247,9 @@ public sealed class SqliteDatabase : IAsyncDisposable
 
     private const int SqliteInterrupt = 9;
 
+    /// <summary>A time as the SQLite stores keep it: Unix milliseconds in an INTEGER column.</summary>
+    public static DateTimeOffset Time(System.Data.Common.DbDataReader reader, int column) => DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(column));
+
     public static SqliteCommand Command(SqliteConnection conn, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args)
     {
         var cmd = conn.CreateCommand();

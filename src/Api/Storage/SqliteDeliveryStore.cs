@@ -1,56 +1,18 @@
-using System.Data;
 using Microsoft.Data.Sqlite;
+using static FitService.Api.Storage.SqliteDatabase;
+using static FitService.Api.Storage.WebhookEventRows;
 
 namespace FitService.Api.Storage;
 
 /// <summary>Webhook events and attempts in the embedded SQLite file, beside the fits, through the same one writer.</summary>
 public sealed class SqliteDeliveryStore : IDeliveryStore
 {
-    private const string Columns = "id, fit_id, tenant, url, type, payload, created_at, state, attempts, round_start, next_attempt_at, claimed_until";
-
     private readonly SqliteDatabase _db;
 
     public SqliteDeliveryStore(SqliteDatabase db) => _db = db;
 
-    public Task InitializeAsync(CancellationToken ct) => WriteAsync(async (conn, tx) =>
-    {
-        await ExecAsync(conn, tx, """
-            CREATE TABLE IF NOT EXISTS webhook_events (
-                id TEXT PRIMARY KEY,
-                fit_id TEXT NOT NULL UNIQUE,
-                tenant TEXT NOT NULL,
-                url TEXT NOT NULL,
-                type TEXT NOT NULL,
-                payload TEXT NOT NULL,
-                created_at INTEGER NOT NULL,
-                state INTEGER NOT NULL,
-                attempts INTEGER NOT NULL DEFAULT 0,
-                round_start INTEGER NOT NULL DEFAULT 0,
-                next_attempt_at INTEGER,
-                claimed_until INTEGER);
-            CREATE INDEX IF NOT EXISTS ix_webhook_events_pending ON webhook_events(next_attempt_at) WHERE state = 0;
-            CREATE TABLE IF NOT EXISTS webhook_attempts (
-                event_id TEXT NOT NULL,
-                attempt INTEGER NOT NULL,
-                started_at INTEGER NOT NULL,
-                duration_ms INTEGER NOT NULL,
-                status_code INTEGER,
-                error TEXT,
-                PRIMARY KEY (event_id, attempt));
-            CREATE INDEX IF NOT EXISTS ix_fits_finished ON fits(finished_at) WHERE finished_at IS NOT NULL;
-            -- A fit or batch that goes (retention, DELETE) takes its event and attempts along, so deliveries are under
-            -- the fits' retention too and never outgrow them.
-            CREATE TRIGGER IF NOT EXISTS tr_fits_deliveries AFTER DELETE ON fits BEGIN
-                DELETE FROM webhook_attempts WHERE event_id IN (SELECT id FROM webhook_events WHERE fit_id = OLD.id);
-                DELETE FROM webhook_events WHERE fit_id = OLD.id;
-            END;
-            CREATE TRIGGER IF NOT EXISTS tr_batches_deliveries AFTER DELETE ON batches BEGIN
-                DELETE FROM webhook_attempts WHERE event_id IN (SELECT id FROM webhook_events WHERE fit_id = OLD.id);
-                DELETE FROM webhook_events WHERE fit_id = OLD.id;
-            END;
-            """, ct);
-        return 0;
-    }, ct);
+    /// <summary>The delivery tables are part of the file's one schema (<see cref="SqliteSchema"/>), which either store brings up to date.</summary>
+    public Task InitializeAsync(CancellationToken ct) => SqliteSchema.MigrateAsync(_db, ct);
 
     public Task<WebhookEvent> CreateEventAsync(NewWebhookEvent e, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
@@ -84,7 +46,7 @@ public sealed class SqliteDeliveryStore : IDeliveryStore
         var list = new List<DeliveryAttempt>();
         while (await r.ReadAsync(ct))
         {
-            list.Add(new DeliveryAttempt(r.GetInt32(0), Time(r.GetInt64(1)), TimeSpan.FromMilliseconds(r.GetInt64(2)),
+            list.Add(new DeliveryAttempt(r.GetInt32(0), Time(r, 1), TimeSpan.FromMilliseconds(r.GetInt64(2)),
                 r.IsDBNull(3) ? null : r.GetInt32(3), r.IsDBNull(4) ? null : r.GetString(4)));
         }
         return list;
@@ -143,7 +105,7 @@ public sealed class SqliteDeliveryStore : IDeliveryStore
             """, ("$before", dueBefore?.ToUnixTimeMilliseconds()));
         await using var r = await cmd.ExecuteReaderAsync(ct);
         var list = new List<(string, DateTimeOffset)>();
-        while (await r.ReadAsync(ct)) list.Add((r.GetString(0), Time(r.GetInt64(1))));
+        while (await r.ReadAsync(ct)) list.Add((r.GetString(0), Time(r, 1)));
         return list;
     }
 
@@ -186,33 +148,10 @@ public sealed class SqliteDeliveryStore : IDeliveryStore
 
     private Task<SqliteConnection> OpenReaderAsync(CancellationToken ct) => _db.OpenReaderAsync(ct);
 
-    private static SqliteCommand Command(SqliteConnection conn, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args) =>
-        SqliteDatabase.Command(conn, tx, sql, args);
-
-    private static Task<int> ExecAsync(SqliteConnection conn, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args) =>
-        SqliteDatabase.ExecAsync(conn, tx, sql, ct, args);
-
     private static async Task<WebhookEvent?> QueryEventAsync(SqliteConnection conn, SqliteTransaction? tx, string where, string value, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx, $"SELECT {Columns} FROM webhook_events WHERE {where}", ("$v", value));
         await using var r = await cmd.ExecuteReaderAsync(ct);
-        if (!await r.ReadAsync(ct)) return null;
-        return new WebhookEvent
-        {
-            Id = r.GetString(0),
-            FitId = r.GetString(1),
-            Tenant = r.GetString(2),
-            Url = r.GetString(3),
-            Type = r.GetString(4),
-            Payload = r.GetString(5),
-            CreatedAt = Time(r.GetInt64(6)),
-            State = (DeliveryState)r.GetInt32(7),
-            Attempts = r.GetInt32(8),
-            RoundStart = r.GetInt32(9),
-            NextAttemptAt = r.IsDBNull(10) ? null : Time(r.GetInt64(10)),
-            ClaimedUntil = r.IsDBNull(11) ? null : Time(r.GetInt64(11)),
-        };
+        return await r.ReadAsync(ct) ? Read(r, Time) : null;
     }
-
-    private static DateTimeOffset Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 }

@@ -1,6 +1,8 @@
 using System.Data;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using static FitService.Api.Storage.FitRows;
+using static FitService.Api.Storage.SqliteDatabase;
 
 namespace FitService.Api.Storage;
 
@@ -9,10 +11,6 @@ namespace FitService.Api.Storage;
 /// </summary>
 public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 {
-    private const string Columns =
-        "seq, id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, " +
-        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, outcome, trace_parent";
-
     // Queries run per submission or per fit end. SQLite's planner prefers ix_fits_batch (every fit of a batch) over the
     // partial index of its unfinished fits, walking past all finished fits on each call (quadratic over a batch of
     // 10,000), so these name their index; SqliteQueryPlanTests checks the plan of each.
@@ -33,85 +31,8 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 
     public string DatabasePath => _db.Path;
 
-    public async Task InitializeAsync(CancellationToken ct)
-    {
-        await WriteAsync(async (conn, tx) =>
-        {
-            await ExecAsync(conn, tx, """
-                CREATE TABLE IF NOT EXISTS fits (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    id TEXT NOT NULL UNIQUE,
-                    tenant TEXT NOT NULL,
-                    status INTEGER NOT NULL,
-                    stop_reason TEXT,
-                    step INTEGER NOT NULL DEFAULT 0,
-                    steps INTEGER NOT NULL,
-                    params BLOB,
-                    loss REAL,
-                    history_every INTEGER NOT NULL,
-                    created_at INTEGER NOT NULL,
-                    started_at INTEGER,
-                    finished_at INTEGER,
-                    error TEXT,
-                    request TEXT NOT NULL,
-                    label TEXT,
-                    points INTEGER NOT NULL,
-                    cancel_requested INTEGER NOT NULL DEFAULT 0,
-                    batch_id TEXT,
-                    idempotency_key TEXT,
-                    request_hash TEXT NOT NULL,
-                    attempt INTEGER NOT NULL DEFAULT 0);
-                CREATE UNIQUE INDEX IF NOT EXISTS ix_fits_idempotency ON fits(tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
-                CREATE INDEX IF NOT EXISTS ix_fits_tenant_seq ON fits(tenant, seq);
-                CREATE INDEX IF NOT EXISTS ix_fits_unfinished ON fits(status) WHERE status < 2;
-                CREATE INDEX IF NOT EXISTS ix_fits_active ON fits(tenant) WHERE status < 2;
-                CREATE INDEX IF NOT EXISTS ix_fits_batch_unfinished ON fits(batch_id) WHERE status < 2;
-                CREATE INDEX IF NOT EXISTS ix_fits_batch ON fits(batch_id) WHERE batch_id IS NOT NULL;
-                CREATE TABLE IF NOT EXISTS fit_points (fit_id TEXT PRIMARY KEY, x BLOB NOT NULL, y BLOB NOT NULL, w BLOB);
-                CREATE TABLE IF NOT EXISTS fit_history (
-                    fit_id TEXT NOT NULL, start INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (fit_id, start));
-                CREATE TABLE IF NOT EXISTS batches (
-                    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, created_at INTEGER NOT NULL, label TEXT, request TEXT NOT NULL);
-                """, ct);
-            // Columns added later: SQLite has no ADD COLUMN IF NOT EXISTS, so look first.
-            var existing = new HashSet<string>();
-            await using (var info = Command(conn, tx, "SELECT name FROM pragma_table_info('fits')"))
-            await using (var reader = await info.ExecuteReaderAsync(ct))
-                while (await reader.ReadAsync(ct)) existing.Add(reader.GetString(0));
-            if (!existing.Contains("kind")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN kind TEXT NOT NULL DEFAULT 'fit'", ct);
-            if (!existing.Contains("outcome")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN outcome TEXT", ct);
-            if (!existing.Contains("trace_parent")) await ExecAsync(conn, tx, "ALTER TABLE fits ADD COLUMN trace_parent TEXT", ct);
-            if (!existing.Contains("optimum_pending"))
-            {
-                // Fits that an older version left with a pending optimum are marked too, so the sweep finds them.
-                await ExecAsync(conn, tx, """
-                    ALTER TABLE fits ADD COLUMN optimum_pending INTEGER NOT NULL DEFAULT 0;
-                    UPDATE fits SET optimum_pending = 1 WHERE status >= 2 AND outcome LIKE '%"optimumPending":true%';
-                    """, ct);
-            }
-            await ExecAsync(conn, tx, "CREATE INDEX IF NOT EXISTS ix_fits_optimum_pending ON fits(finished_at) WHERE optimum_pending = 1", ct);
-            existing.Clear();
-            await using (var info = Command(conn, tx, "SELECT name FROM pragma_table_info('fit_points')"))
-            await using (var reader = await info.ExecuteReaderAsync(ct))
-                while (await reader.ReadAsync(ct)) existing.Add(reader.GetString(0));
-            // The weights beside the points; NULL for fits stored without them (all of them before this column).
-            if (!existing.Contains("w")) await ExecAsync(conn, tx, "ALTER TABLE fit_points ADD COLUMN w BLOB", ct);
-            existing.Clear();
-            await using (var info = Command(conn, tx, "SELECT name FROM pragma_table_info('batches')"))
-            await using (var reader = await info.ExecuteReaderAsync(ct))
-                while (await reader.ReadAsync(ct)) existing.Add(reader.GetString(0));
-            if (!existing.Contains("idempotency_key"))
-            {
-                await ExecAsync(conn, tx, """
-                    ALTER TABLE batches ADD COLUMN idempotency_key TEXT;
-                    ALTER TABLE batches ADD COLUMN request_hash TEXT;
-                    """, ct);
-            }
-            await ExecAsync(conn, tx,
-                "CREATE UNIQUE INDEX IF NOT EXISTS ix_batches_idempotency ON batches(tenant, idempotency_key) WHERE idempotency_key IS NOT NULL", ct);
-            return 0;
-        }, ct);
-    }
+    /// <summary>Brings the file to <see cref="SqliteSchema.Version"/> (the delivery store's tables included).</summary>
+    public Task InitializeAsync(CancellationToken ct) => SqliteSchema.MigrateAsync(_db, ct);
 
     public Task<CreateResult> CreateAsync(NewFit fit, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
@@ -147,9 +68,6 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         return new CreateResult(CreateOutcome.Created, created);
     }, ct);
 
-    public Task<FitRecord?> GetAsync(string tenant, string id, bool includeHistory, CancellationToken ct) =>
-        GetAsync(tenant, id, includeHistory ? int.MaxValue : 0, ct);
-
     public Task<FitRecord?> GetAsync(string tenant, string id, int historyLimit, CancellationToken ct) =>
         GetOfKindAsync(tenant, id, FitKinds.Fit, historyLimit, ct);
 
@@ -179,14 +97,10 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         await using var conn = await OpenReaderAsync(ct);
         await using var cmd = Command(conn, null, PointsSql, ("$id", id));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? ReadPoints(reader) : null;
+        return await reader.ReadAsync(ct) ? ReadPoints(reader, 0) : null;
     }
 
     private const string PointsSql = "SELECT x, y, w FROM fit_points WHERE fit_id = $id";
-
-    private static FitPoints ReadPoints(SqliteDataReader reader) =>
-        new(DoubleBlobs.FromBytes((byte[])reader[0]), DoubleBlobs.FromBytes((byte[])reader[1]),
-            reader.IsDBNull(2) ? null : DoubleBlobs.FromBytes((byte[])reader[2]));
 
     private static object? WeightsBlob(double[]? weights) => weights is null ? null : DoubleBlobs.ToBytes(weights);
 
@@ -204,18 +118,9 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     public async Task<IReadOnlyList<FitRecord>> ListAsync(string tenant, FitQuery query, CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);
-        var sql = $"SELECT {Columns} FROM fits WHERE tenant = $t AND kind = 'fit'"
-            + (query.Status is null ? "" : " AND status = $status")
-            + (query.Label is null ? "" : " AND label = $label")
-            + (query.BatchId is null ? "" : " AND batch_id = $batch")
-            + (query.BeforeSeq is null ? "" : " AND seq < $before")
-            + " ORDER BY seq DESC LIMIT $limit";
-        await using var cmd = Command(conn, null, sql, ("$t", tenant), ("$status", (int?)query.Status), ("$label", query.Label),
+        await using var cmd = Command(conn, null, ListSql(query, '$'), ("$t", tenant), ("$status", (int?)query.Status), ("$label", query.Label),
             ("$batch", query.BatchId), ("$before", query.BeforeSeq), ("$limit", query.Limit));
-        var list = new List<FitRecord>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) list.Add(ReadFit(reader));
-        return list;
+        return await ReadAllAsync(cmd, Time, ct);
     }
 
     public Task<StartResult> TryStartAsync(string id, DateTimeOffset now, CancellationToken ct) =>
@@ -237,7 +142,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 points.Parameters["$id"].Value = id;
                 await using var reader = await points.ExecuteReaderAsync(ct);
                 starts.Add(await reader.ReadAsync(ct)
-                    ? new ChunkStart(id, start, ReadPoints(reader))
+                    ? new ChunkStart(id, start, ReadPoints(reader, 0))
                     : new ChunkStart(id, start, null));
             }
             return starts;
@@ -246,23 +151,21 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     private static async Task<StartResult> StartAsync(SqliteConnection conn, SqliteTransaction tx, string id, DateTimeOffset now, CancellationToken ct)
     {
         var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = $id", ct, ("$id", id));
-        if (fit is null) return new StartResult(StartOutcome.Missing, null, 0);
-        if (fit.Status.IsEnded()) return new StartResult(StartOutcome.Ended, fit, fit.Attempt);
+        if (FitLifecycle.StartRefused(fit) is { } refused) return refused;
         var ms = now.ToUnixTimeMilliseconds();
-        if (fit.CancelRequested)
+        if (fit!.CancelRequested)
         {
             await ExecAsync(conn, tx, "UPDATE fits SET status = $s, stop_reason = 'cancelled', finished_at = $now WHERE id = $id", ct,
                 ("$s", (int)FitStatus.Cancelled), ("$now", ms), ("$id", id));
-            return new StartResult(StartOutcome.CancelledNow, fit with { Status = FitStatus.Cancelled }, fit.Attempt);
+            return FitLifecycle.CancelledAtStart(fit);
         }
-        var attempt = fit.Attempt + 1;
+        var started = FitLifecycle.Started(fit, DateTimeOffset.FromUnixTimeMilliseconds(ms));
         await ExecAsync(conn, tx, """
             UPDATE fits SET status = $s, attempt = $a, step = 0, params = NULL, loss = NULL,
                             started_at = COALESCE(started_at, $now) WHERE id = $id;
             DELETE FROM fit_history WHERE fit_id = $id;
-            """, ct, ("$s", (int)FitStatus.Running), ("$a", attempt), ("$now", ms), ("$id", id));
-        var started = fit with { Status = FitStatus.Running, Attempt = attempt, StartedAt = fit.StartedAt ?? DateTimeOffset.FromUnixTimeMilliseconds(ms) };
-        return new StartResult(StartOutcome.Run, started, attempt);
+            """, ct, ("$s", (int)FitStatus.Running), ("$a", started.Attempt), ("$now", ms), ("$id", id));
+        return started;
     }
 
     public Task<bool> SaveProgressAsync(string id, FitProgressUpdate update, CancellationToken ct) => WriteAsync(async (conn, tx) =>
@@ -320,40 +223,36 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             WHERE id = $id AND status < 2
             """, ct, ("$outcome", completion.OutcomeJson), ("$pending", completion.OptimumPending ? 1 : 0),
             ("$s", (int)completion.Status), ("$reason", completion.StopReason), ("$step", completion.Step),
-            ("$params", DoubleBlobs.ToBytes(completion.Params)), ("$loss", completion.Loss is { } l ? Finite(l) : null),
+            ("$params", DoubleBlobs.ToBytes(completion.Params)), ("$loss", Finite(completion.Loss)),
             ("$error", completion.Error), ("$finished", completion.FinishedAt.ToUnixTimeMilliseconds()), ("$id", id));
         if (changed == 0) return false;
-        await ExecAsync(conn, tx, "DELETE FROM fit_history WHERE fit_id = $id", ct, ("$id", id));
-        if (completion.History.Length > 0)
-        {
-            await ExecAsync(conn, tx, "INSERT INTO fit_history (fit_id, start, data) VALUES ($id, 0, $data)", ct,
-                ("$id", id), ("$data", DoubleBlobs.ToBytes(completion.History)));
-        }
+        // The whole history replaces the chunks saved so far, as one chunk at 0 (none when empty).
+        await ExecAsync(conn, tx, """
+            DELETE FROM fit_history WHERE fit_id = $id;
+            INSERT INTO fit_history (fit_id, start, data) SELECT $id, 0, $data WHERE length($data) > 0;
+            """, ct, ("$id", id), ("$data", DoubleBlobs.ToBytes(completion.History)));
         return true;
     }
 
     public Task<CancelOutcome> RequestCancelAsync(string tenant, string id, DateTimeOffset now, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
         var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = $id AND tenant = $t", ct, ("$id", id), ("$t", tenant));
-        if (fit is null) return CancelOutcome.NotFound;
-        if (fit.Status.IsEnded()) return CancelOutcome.AlreadyEnded;
-        if (fit.Status == FitStatus.Queued)
+        var outcome = FitLifecycle.Cancel(fit);
+        if (outcome == CancelOutcome.Cancelled)
         {
             await ExecAsync(conn, tx, "UPDATE fits SET status = $s, stop_reason = 'cancelled', cancel_requested = 1, finished_at = $now WHERE id = $id", ct,
                 ("$s", (int)FitStatus.Cancelled), ("$now", now.ToUnixTimeMilliseconds()), ("$id", id));
-            return CancelOutcome.Cancelled;
         }
-        await ExecAsync(conn, tx, "UPDATE fits SET cancel_requested = 1 WHERE id = $id", ct, ("$id", id));
-        return CancelOutcome.Requested;
+        else if (outcome == CancelOutcome.Requested)
+        {
+            await ExecAsync(conn, tx, "UPDATE fits SET cancel_requested = 1 WHERE id = $id", ct, ("$id", id));
+        }
+        return outcome;
     }, ct);
 
     public Task<bool> DeleteAsync(string tenant, string id, CancellationToken ct) => WriteAsync(async (conn, tx) =>
-    {
-        var deleted = await ExecAsync(conn, tx, "DELETE FROM fits WHERE id = $id AND tenant = $t", ct, ("$id", id), ("$t", tenant));
-        if (deleted == 0) return false;
-        await ExecAsync(conn, tx, "DELETE FROM fit_points WHERE fit_id = $id; DELETE FROM fit_history WHERE fit_id = $id;", ct, ("$id", id));
-        return true;
-    }, ct);
+        // Points, history and deliveries go with the fit (triggers, see SqliteSchema).
+        await ExecAsync(conn, tx, "DELETE FROM fits WHERE id = $id AND tenant = $t", ct, ("$id", id), ("$t", tenant)) > 0, ct);
 
     public async Task<IReadOnlyList<string>> ListUnfinishedAsync(CancellationToken ct)
     {
@@ -468,10 +367,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     {
         await using var conn = await OpenReaderAsync(ct);
         await using var cmd = Command(conn, null, $"SELECT {Columns} FROM fits WHERE batch_id = $b AND tenant = $t ORDER BY seq", ("$b", batchId), ("$t", tenant));
-        var list = new List<FitRecord>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) list.Add(ReadFit(reader));
-        return list;
+        return await ReadAllAsync(cmd, Time, ct);
     }
 
     public async Task<bool> HasUnfinishedFitsAsync(string batchId, CancellationToken ct)
@@ -484,31 +380,23 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     public Task<bool> DeleteBatchAsync(string tenant, string id, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
         if (await ExecAsync(conn, tx, "DELETE FROM batches WHERE id = $id AND tenant = $t", ct, ("$id", id), ("$t", tenant)) == 0) return false;
-        await ExecAsync(conn, tx, """
-            DELETE FROM fit_points WHERE fit_id IN (SELECT id FROM fits WHERE batch_id = $id);
-            DELETE FROM fit_history WHERE fit_id IN (SELECT id FROM fits WHERE batch_id = $id);
-            DELETE FROM fits WHERE batch_id = $id;
-            """, ct, ("$id", id));
+        await ExecAsync(conn, tx, "DELETE FROM fits WHERE batch_id = $id AND tenant = $t", ct, ("$id", id), ("$t", tenant));
         return true;
     }, ct);
 
     public Task<int> DeleteEndedAsync(FitStatus status, DateTimeOffset endedBefore, int limit, RetentionScope scope, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
+        // Points, history and deliveries go with the fits (triggers, see SqliteSchema).
         (string, object?)[] tenants = [("$tenant", (object?)scope.Tenant ?? DBNull.Value), ("$except", JsonSerializer.Serialize(scope.Except))];
-        await ExecAsync(conn, tx, $"""
-            CREATE TEMP TABLE IF NOT EXISTS expired (id TEXT PRIMARY KEY);
-            DELETE FROM expired;
-            INSERT INTO expired SELECT id FROM fits
-                WHERE finished_at IS NOT NULL AND finished_at < $before AND status = $s AND {TenantsIn("tenant")} ORDER BY finished_at LIMIT $n;
-            DELETE FROM fit_points WHERE fit_id IN (SELECT id FROM expired);
-            DELETE FROM fit_history WHERE fit_id IN (SELECT id FROM expired);
+        var deleted = await ExecAsync(conn, tx, $"""
+            DELETE FROM fits WHERE id IN (
+                SELECT id FROM fits WHERE finished_at IS NOT NULL AND finished_at < $before AND status = $s AND {TenantsIn("tenant")}
+                ORDER BY finished_at LIMIT $n)
             """, ct, [("$before", endedBefore.ToUnixTimeMilliseconds()), ("$s", (int)status), ("$n", limit), .. tenants]);
-        var deleted = await ExecAsync(conn, tx, "DELETE FROM fits WHERE id IN (SELECT id FROM expired)", ct);
         await ExecAsync(conn, tx, $"""
             DELETE FROM batches WHERE id IN (
                 SELECT b.id FROM batches b WHERE b.created_at < $before AND {TenantsIn("b.tenant")}
-                AND NOT EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id) LIMIT $n);
-            DELETE FROM expired;
+                AND NOT EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id) LIMIT $n)
             """, ct, [("$before", endedBefore.ToUnixTimeMilliseconds()), ("$n", limit), .. tenants]);
         // Gives the pages this batch freed back to the file system (the file is in incremental auto-vacuum, see SqliteDatabase).
         if (deleted > 0) await ExecAsync(conn, tx, "PRAGMA incremental_vacuum", ct);
@@ -534,18 +422,14 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 
     private Task<SqliteConnection> OpenReaderAsync(CancellationToken ct) => _db.OpenReaderAsync(ct);
 
-    private static SqliteCommand Command(SqliteConnection conn, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args) =>
-        SqliteDatabase.Command(conn, tx, sql, args);
-
-    private static Task<int> ExecAsync(SqliteConnection conn, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args) =>
-        SqliteDatabase.ExecAsync(conn, tx, sql, ct, args);
-
     private static async Task<FitRecord?> QuerySingleAsync(SqliteConnection conn, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] args)
     {
         await using var cmd = Command(conn, tx, sql, args);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? ReadFit(reader) : null;
     }
+
+    private static FitRecord ReadFit(SqliteDataReader reader) => Read(reader, Time);
 
     /// <summary>
     /// Entries [offset, offset + limit) of a fit's history and the number recorded. Only the chunks' lengths and the
@@ -581,34 +465,4 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         }
         return (page, (int)total);
     }
-
-    private static object? Finite(double value) => double.IsFinite(value) ? value : null;
-
-    private static FitRecord ReadFit(SqliteDataReader r) => new()
-    {
-        Seq = r.GetInt64(0),
-        Id = r.GetString(1),
-        Tenant = r.GetString(2),
-        Status = (FitStatus)r.GetInt32(3),
-        StopReason = r.IsDBNull(4) ? null : r.GetString(4),
-        Step = r.GetInt32(5),
-        Steps = r.GetInt32(6),
-        Params = r.IsDBNull(7) ? null : DoubleBlobs.FromBytes((byte[])r[7]),
-        Loss = r.IsDBNull(8) ? null : r.GetDouble(8),
-        HistoryEvery = r.GetInt32(9),
-        CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(10)),
-        StartedAt = r.IsDBNull(11) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(11)),
-        FinishedAt = r.IsDBNull(12) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(12)),
-        Error = r.IsDBNull(13) ? null : r.GetString(13),
-        RequestJson = r.GetString(14),
-        Label = r.IsDBNull(15) ? null : r.GetString(15),
-        Points = r.GetInt32(16),
-        CancelRequested = r.GetInt64(17) != 0,
-        BatchId = r.IsDBNull(18) ? null : r.GetString(18),
-        RequestHash = r.GetString(19),
-        Attempt = r.GetInt32(20),
-        Kind = r.GetString(21),
-        OutcomeJson = r.IsDBNull(22) ? null : r.GetString(22),
-        TraceParent = r.IsDBNull(23) ? null : r.GetString(23),
-    };
 }

@@ -30,7 +30,7 @@ public static class StorageRegistration
     {
         // One SQLite file, one writer, shared with the webhook delivery store.
         services.AddSingleton(_ => new SqliteDatabase(storage.ConnectionString, contentRoot));
-        services.AddSingleton<IFitStore>(sp => new SqliteFitStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddFitStore(sp => new SqliteFitStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IDeliveryStore>(sp => new SqliteDeliveryStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IFitSignals, InProcessFitSignals>();
         services.AddSingleton<IFitQueue, HangfireFitQueue>();
@@ -60,8 +60,8 @@ public static class StorageRegistration
         var connectionString = storage.ConnectionString;
         services.AddSingleton(budget);
         services.AddSingleton(sp => new PostgresFitStore(ConnectionBudget.Pool(connectionString, budget.Fits), sp.GetRequiredService<ILoggerFactory>(), workers.Lease, storage.GroupInserts));
-        services.AddSingleton<IFitStore>(sp => sp.GetRequiredService<PostgresFitStore>());
-        services.AddSingleton<IFitLeases>(sp => sp.GetRequiredService<PostgresFitStore>());
+        services.AddFitStore(sp => sp.GetRequiredService<PostgresFitStore>());
+        services.AddSingleton<IFitLeases>(sp => new PostgresFitLeases(sp.GetRequiredService<PostgresFitStore>()));
         services.AddSingleton<IDeliveryStore>(sp => new PostgresDeliveryStore(ConnectionBudget.Pool(connectionString, budget.Deliveries), sp.GetRequiredService<ILoggerFactory>()));
         // Worker processes wake their idle Hangfire workers when any process announces a job.
         Action<string>? wake = workers.Count > 0 ? HangfireWakeups.Wake : null;
@@ -90,6 +90,16 @@ public static class StorageRegistration
             services.AddHostedService(sp => ActivatorUtilities.CreateInstance<PendingOptimumSweeper>(sp, workers.Lease));
         }
         return services;
+    }
+
+    /// <summary>The one fit store, as itself and as each of its roles (consumers take the role they need).</summary>
+    private static void AddFitStore(this IServiceCollection services, Func<IServiceProvider, IFitStore> store)
+    {
+        services.AddSingleton(store);
+        services.AddSingleton<IFitReader>(sp => sp.GetRequiredService<IFitStore>());
+        services.AddSingleton<IFitSubmissions>(sp => sp.GetRequiredService<IFitStore>());
+        services.AddSingleton<IFitWork>(sp => sp.GetRequiredService<IFitStore>());
+        services.AddSingleton<IFitRetention>(sp => sp.GetRequiredService<IFitStore>());
     }
 
     /// <summary>

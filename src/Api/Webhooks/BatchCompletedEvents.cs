@@ -14,7 +14,7 @@ namespace FitService.Api.Webhooks;
 /// as fits' events.
 /// </summary>
 public sealed class BatchCompletedEvents(
-    IFitStore fits,
+    IFitReader fits,
     IDeliveryStore deliveries,
     IDeliveryQueue queue,
     IOptions<HttpJsonOptions> json,

@@ -16,7 +16,7 @@ namespace FitService.Api.Webhooks;
 /// </summary>
 public sealed class WebhookDeliveryJob(
     IDeliveryStore deliveries,
-    IFitStore fits,
+    IFitReader fits,
     IDeliveryQueue queue,
     WebhookSender sender,
     IWebhookSecrets secrets,

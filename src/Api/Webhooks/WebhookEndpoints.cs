@@ -43,7 +43,7 @@ public static class WebhookEndpoints
     }
 
     public static async Task<Results<Ok<DeliveryList>, ProblemHttpResult>> List(
-        string id, HttpContext http, IFitStore fits, IDeliveryStore deliveries, CancellationToken ct)
+        string id, HttpContext http, IFitReader fits, IDeliveryStore deliveries, CancellationToken ct)
     {
         var fit = await fits.GetAsync(http.Tenant(), id, includeHistory: false, ct);
         if (fit is null) return FitEndpoints.NotFound(id);
@@ -51,7 +51,7 @@ public static class WebhookEndpoints
     }
 
     public static async Task<Results<Ok<DeliveryList>, ProblemHttpResult>> ListForBatch(
-        string id, HttpContext http, IFitStore fits, IDeliveryStore deliveries, CancellationToken ct)
+        string id, HttpContext http, IFitReader fits, IDeliveryStore deliveries, CancellationToken ct)
     {
         var batch = await fits.GetBatchAsync(http.Tenant(), id, ct);
         if (batch is null) return BatchEndpoints.NotFound(id);
@@ -59,7 +59,7 @@ public static class WebhookEndpoints
     }
 
     public static async Task<Results<Accepted<DeliveryList>, ProblemHttpResult>> RetryForBatch(
-        string id, HttpContext http, IFitStore fits, IDeliveryStore deliveries, BatchCompletedEvents events, IDeliveryQueue queue, TimeProvider clock,
+        string id, HttpContext http, IFitReader fits, IDeliveryStore deliveries, BatchCompletedEvents events, IDeliveryQueue queue, TimeProvider clock,
         CancellationToken ct)
     {
         var tenant = http.Tenant();
@@ -73,7 +73,7 @@ public static class WebhookEndpoints
     private static string? UrlOf(BatchRecord batch) => StoredSpecs.Read<BatchSpec>(batch.RequestJson)?.Webhook?.Url;
 
     public static async Task<Results<Accepted<DeliveryList>, ProblemHttpResult>> Retry(
-        string id, HttpContext http, IFitStore fits, IDeliveryStore deliveries, WebhookEvents events, IDeliveryQueue queue, TimeProvider clock, CancellationToken ct)
+        string id, HttpContext http, IFitReader fits, IDeliveryStore deliveries, WebhookEvents events, IDeliveryQueue queue, TimeProvider clock, CancellationToken ct)
     {
         var fit = await fits.GetAsync(http.Tenant(), id, includeHistory: false, ct);
         if (fit is null) return FitEndpoints.NotFound(id);

@@ -12,7 +12,7 @@ namespace FitService.Api.Webhooks;
 /// delivery queue. The payload is frozen here, so every attempt sends the very same body.
 /// </summary>
 public sealed class WebhookEvents(
-    IFitStore fits,
+    IFitReader fits,
     IDeliveryStore deliveries,
     IDeliveryQueue queue,
     IOptions<WebhookOptions> options,

@@ -13,6 +13,9 @@ public abstract class DeliveryStoreContract
     /// <summary>A fresh, initialised fit store and delivery store (in that order) over one empty database.</summary>
     protected abstract Task<(IFitStore Fits, IDeliveryStore Deliveries)> NewStoresAsync();
 
+    /// <summary>What <paramref name="sql"/> (a <c>SELECT COUNT(*)</c>) counts in the database of the last <see cref="NewStoresAsync"/>.</summary>
+    protected abstract Task<long> CountAsync(string sql);
+
     protected static readonly DateTimeOffset T0 = new(2026, 11, 28, 9, 15, 2, 123, TimeSpan.Zero);
     protected static readonly CancellationToken None = CancellationToken.None;
 
@@ -271,6 +274,60 @@ public abstract class DeliveryStoreContract
         Assert.False(await store.RedeliverAsync(e.Id, T0, None));
         await store.DeleteEventAsync(e.Id, None);
         await store.DeleteEventAsync("msg_missing", None);
+    }
+
+    [ConditionalFact]
+    public async Task DeletingAFitOrABatchAndRetentionLeaveNoRowOfThemInAnyTable()
+    {
+        var (fits, store) = await NewStoresAsync();
+        async Task EndWithDeliveredEventAsync(string id, DateTimeOffset finished)
+        {
+            var start = await fits.TryStartAsync(id, T0, None);
+            await fits.SaveProgressAsync(id, new FitProgressUpdate(start.Attempt, 2, [1, 2], 3, 0, [9, 8]), None);
+            await fits.CompleteAsync(id, new FitCompletion(FitStatus.Succeeded, "steps", 10, [1, 2], 0.5, [9, 8, 7], null, finished), None);
+            await DeliveredEventAsync(id);
+        }
+        async Task DeliveredEventAsync(string subject)
+        {
+            var e = await store.CreateEventAsync(AnEvent(subject), None);
+            await store.TryClaimAsync(e.Id, T0, T0, T0.AddSeconds(30), None);
+            await store.RecordAttemptAsync(e.Id, Attempt(1, T0, 200), DeliveryState.Delivered, null, None);
+        }
+        var kept = AFit(WithWebhook);
+        var deleted = AFit(WithWebhook);
+        var expired = AFit(WithWebhook);
+        foreach (var fit in new[] { kept, deleted, expired }) await fits.CreateAsync(fit, None);
+        await EndWithDeliveredEventAsync(kept.Id, T0.AddHours(2));
+        await EndWithDeliveredEventAsync(deleted.Id, T0.AddHours(2));
+        await EndWithDeliveredEventAsync(expired.Id, T0);
+        var batchId = Guid.NewGuid().ToString("N");
+        NewFit[] batchFits = [AFit(WithWebhook) with { BatchId = batchId }, AFit(WithWebhook) with { BatchId = batchId }];
+        await fits.CreateBatchAsync(new NewBatch(batchId, "t1", T0, null, WithWebhook), batchFits, None);
+        foreach (var fit in batchFits) await EndWithDeliveredEventAsync(fit.Id, T0.AddHours(2));
+        await DeliveredEventAsync(batchId);
+
+        Assert.True(await fits.DeleteAsync("t1", deleted.Id, None));
+        Assert.True(await fits.DeleteBatchAsync("t1", batchId, None));
+        Assert.Equal(1, await fits.DeleteEndedAsync(FitStatus.Succeeded, T0.AddHours(1), 10, None));
+
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM fit_points p WHERE NOT EXISTS (SELECT 1 FROM fits f WHERE f.id = p.fit_id)"));
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM fit_history h WHERE NOT EXISTS (SELECT 1 FROM fits f WHERE f.id = h.fit_id)"));
+        Assert.Equal(0, await CountAsync(
+            "SELECT COUNT(*) FROM fits f WHERE f.batch_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.id = f.batch_id)"));
+        Assert.Equal(0, await CountAsync("""
+            SELECT COUNT(*) FROM webhook_events e
+            WHERE NOT EXISTS (SELECT 1 FROM fits f WHERE f.id = e.fit_id) AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.id = e.fit_id)
+            """));
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM webhook_attempts a WHERE NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.id = a.event_id)"));
+        // What is left is the kept fit's, all of it.
+        foreach (var table in new[] { "fits", "fit_points", "fit_history", "webhook_events", "webhook_attempts" })
+        {
+            Assert.Equal(1, await CountAsync($"SELECT COUNT(*) FROM {table}"));
+        }
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM batches"));
+        var keptFit = await fits.GetAsync("t1", kept.Id, historyLimit: int.MaxValue, None);
+        Assert.Equal(new[] { 9.0, 8, 7 }, keptFit!.History!);
+        Assert.Single(await store.ListAttemptsAsync("msg_" + kept.Id, None));
     }
 
     [ConditionalFact]

@@ -10,10 +10,14 @@ namespace FitService.Api.Tests.Storage;
 public sealed class PostgresDeliveryStoreTests(PostgresCluster cluster) : DeliveryStoreContract, IAsyncLifetime
 {
     private readonly List<IAsyncDisposable> _stores = [];
+    private string _database = "";
+
+    protected override Task<long> CountAsync(string sql) => ScalarAsync<long>(_database, sql);
 
     protected override async Task<(IFitStore Fits, IDeliveryStore Deliveries)> NewStoresAsync()
     {
-        var (fits, deliveries) = NewStores(await NewDatabaseAsync());
+        _database = await NewDatabaseAsync();
+        var (fits, deliveries) = NewStores(_database);
         await fits.InitializeAsync(None);
         await deliveries.InitializeAsync(None);
         return (fits, deliveries);

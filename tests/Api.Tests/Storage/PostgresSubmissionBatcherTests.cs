@@ -34,7 +34,7 @@ public sealed class PostgresSubmissionBatcherTests(PostgresCluster cluster) : IA
         {
             var twin = fit with { Id = Guid.NewGuid().ToString("N") };
             var single = (await alone.CreateAsync(twin, None)).Fit!;
-            var got = await grouped.GetAsync("t1", fit.Id, includeHistory: false, None);
+            var got = await grouped.GetAsync("t1", fit.Id, historyLimit: 0, None);
             Assert.Equal(single with { Seq = 0, Id = "" }, got! with { Seq = 0, Id = "" });
             Assert.Equal(got, stored[fit.Id]);
             var points = await grouped.GetPointsAsync(fit.Id, None);

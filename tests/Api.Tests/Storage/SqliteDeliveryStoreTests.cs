@@ -19,6 +19,15 @@ public sealed class SqliteDeliveryStoreTests : DeliveryStoreContract, IAsyncLife
         return (fits, deliveries);
     }
 
+    protected override async Task<long> CountAsync(string sql)
+    {
+        await using var conn = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_databases[^1].Path}");
+        await conn.OpenAsync();
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = sql;
+        return (long)(await cmd.ExecuteScalarAsync())!;
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()

@@ -1,0 +1,38 @@
+namespace FitService.Api.Storage;
+
+/// <summary>
+/// The rules of a fit's lifecycle that both stores apply to the row they read (and hold) inside one write: whether a
+/// start runs the fit, under which attempt, and what a cancellation does. The stores only write what these decide.
+/// </summary>
+internal static class FitLifecycle
+{
+    /// <summary>A start that must not run the fit as read: it is gone, or it has ended. Null when it may run.</summary>
+    public static StartResult? StartRefused(FitRecord? fit) =>
+        fit is null ? new StartResult(StartOutcome.Missing, null, 0)
+        : fit.Status.IsEnded() ? new StartResult(StartOutcome.Ended, fit, fit.Attempt)
+        : null;
+
+    /// <summary>A start of a fit whose cancellation is pending: the fit ends as cancelled instead of running.</summary>
+    public static StartResult CancelledAtStart(FitRecord fit) =>
+        new(StartOutcome.CancelledNow, fit with { Status = FitStatus.Cancelled }, fit.Attempt);
+
+    /// <summary>
+    /// A start that runs the fit under the next attempt number (progress of earlier attempts is dropped by the store);
+    /// the time of the first start is kept.
+    /// </summary>
+    public static StartResult Started(FitRecord fit, DateTimeOffset at)
+    {
+        var attempt = fit.Attempt + 1;
+        return new StartResult(StartOutcome.Run, fit with { Status = FitStatus.Running, Attempt = attempt, StartedAt = fit.StartedAt ?? at }, attempt);
+    }
+
+    /// <summary>
+    /// What a cancellation does to the fit as read: a queued fit is cancelled at once (<see cref="CancelOutcome.Cancelled"/>),
+    /// a running one is asked to stop (<see cref="CancelOutcome.Requested"/>); an ended or missing one is left alone.
+    /// </summary>
+    public static CancelOutcome Cancel(FitRecord? fit) =>
+        fit is null ? CancelOutcome.NotFound
+        : fit.Status.IsEnded() ? CancelOutcome.AlreadyEnded
+        : fit.Status == FitStatus.Queued ? CancelOutcome.Cancelled
+        : CancelOutcome.Requested;
+}
