@@ -101,6 +101,12 @@ public sealed class LimitsOptions
     /// <summary>Largest points × steps × (degree + 1) of one fit; beyond it a fit is 422 (about a quarter hour to an hour of one worker).</summary>
     public long MaxWork { get; set; } = 1_000_000_000_000;
 
+    /// <summary>
+    /// Largest points × params of the work a request does while its client waits (<c>POST /v1/evaluate</c>,
+    /// <c>POST /v1/fits/{id}/predict</c>); beyond it the request is 422 (a second or two of one core).
+    /// </summary>
+    public long MaxRequestWork { get; set; } = 100_000_000;
+
     /// <summary>Queued plus running fits one tenant may have; a submission beyond it is 429 with <c>Retry-After</c>.</summary>
     public int MaxActiveFitsPerTenant { get; set; } = 10_000;
 

@@ -85,6 +85,13 @@ public static class FitWork
     public static double AffordableNetworkSteps(double points, double batch, int parameters, bool auto, double maxWork) =>
         (maxWork / (NetworkStepCost * Math.Max(1, parameters)) - points) / Math.Max(1, batch) - (auto ? new LearningRateSweep().Steps : 0);
 
+    /// <summary>
+    /// One evaluation of a model of <paramref name="parameters"/> params at <paramref name="points"/> points (an evaluation, a
+    /// prediction): points × params, the unit of the rest. It runs while the client waits, so it has its own bound,
+    /// <c>Limits:MaxRequestWork</c>.
+    /// </summary>
+    public static double Evaluation(double points, int parameters) => points * Math.Max(1, parameters);
+
     /// <summary>Whether a descent fit gets the exact optimum beside it: it has one (<see cref="HasOptimum"/>), and it costs at most <see cref="MaxOptimumWork"/>.</summary>
     public static bool ComputesOptimum(FitSpec spec) => HasOptimum(spec) && Exact(spec) <= MaxOptimumWork;
 }
