@@ -125,6 +125,18 @@ public sealed class LimitsOptions
     /// <summary>Slowest request body Kestrel accepts (after a 5 s grace period); slower clients are cut off.</summary>
     public int MinRequestBodyBytesPerSecond { get; set; } = 240;
 
+    /// <summary>
+    /// Bytes of large request bodies held at once (read and parsed, until the answer is sent); null = two of the largest
+    /// (<see cref="MaxRequestBytes"/>). A body that finds no room within <see cref="BodyWaitSeconds"/> is 503.
+    /// </summary>
+    public long? MaxBodyBytesInFlight { get; set; }
+
+    /// <summary>Longest wait of a large body for room under <see cref="MaxBodyBytesInFlight"/>, in seconds.</summary>
+    public double BodyWaitSeconds { get; set; } = 15;
+
+    /// <summary><see cref="MaxBodyBytesInFlight"/> as configured, or its default.</summary>
+    public long BodyBytesInFlight => MaxBodyBytesInFlight ?? 2 * MaxRequestBytes;
+
     /// <summary>Request body limit: room for every point written out in full, plus the other fields.</summary>
     public long MaxRequestBytes => 64L * MaxPoints + 1_048_576;
 }
