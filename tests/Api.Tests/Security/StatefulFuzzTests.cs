@@ -370,7 +370,7 @@ public sealed class StatefulFuzzTests
                     4 => ("x", "[[1,2,3,4,5]" + string.Concat(Enumerable.Range(1, n).Select(_ => "," + Row())) + "]"),
                     5 => ("weights", "[" + string.Join(',', Enumerable.Repeat("1", n)) + "]"),
                     6 => ("solver", "\"exact\""),
-                    7 => ("standardize", OneOf("\"yes\"", "1", "null")),
+                    7 => ("standardize", OneOf("\"yes\"", "1", "[]")), // null is the default, as for every optional field
                     8 => ("x", "[[" + string.Join(',', Enumerable.Repeat("1", 1025)) + "]]"),
                     9 => ("degree", "2"),
                     10 => ("model", OneOf("{\"type\":\"relu\",\"units\":0}", "{\"type\":\"RELU\",\"units\":2}", "{\"type\":\"mlp\",\"layers\":[]}", "{\"type\":\"linear\",\"units\":3}")),
