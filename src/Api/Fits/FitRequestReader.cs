@@ -78,8 +78,8 @@ public static class FitRequestReader
 
     /// <summary>
     /// The whole body, or null when it is larger than <paramref name="maxBytes"/>. A large body first reserves its room under
-    /// <c>Limits:MaxBodyBytesInFlight</c> (<see cref="Security.RequestBodyBudget"/>); one of unknown length reserves the most it may be
-    /// once it outgrows a small one.
+    /// <c>Limits:MaxBodyBytesInFlight</c> (<see cref="Security.RequestBodyBudget"/>); one of unknown length (chunked) reserves it a
+    /// MiB at a time as it grows past a small one.
     /// </summary>
     public static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long maxBytes, CancellationToken ct)
     {
@@ -112,7 +112,8 @@ public static class FitRequestReader
     private static async Task<byte[]?> ReadChunkedAsync(HttpRequest request, Security.RequestBodyBudget budget, long maxBytes, CancellationToken ct)
     {
         using var buffer = new MemoryStream(4096);
-        var reserved = false;
+        // Room is taken a MiB at a time as the body grows: a body of unknown length holds only what it has sent.
+        var room = Security.RequestBodyBudget.SmallBody;
         // Pooled: a fresh 80 KB chunk per request was most of what the service allocated under load.
         var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
@@ -121,10 +122,11 @@ public static class FitRequestReader
             while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
             {
                 if (buffer.Length + read > maxBytes) return null;
-                if (!reserved && buffer.Length + read > Security.RequestBodyBudget.SmallBody)
+                // Never more than all the room: a body larger than it then holds it all, as one of known length does.
+                while (buffer.Length + read > room && room - Security.RequestBodyBudget.SmallBody < budget.Room)
                 {
-                    await budget.ReserveAsync(request.HttpContext, maxBytes, ct);
-                    reserved = true;
+                    await budget.ReserveAsync(request.HttpContext, Security.RequestBodyBudget.Unit, ct);
+                    room += Security.RequestBodyBudget.Unit;
                 }
                 buffer.Write(chunk, 0, read);
             }

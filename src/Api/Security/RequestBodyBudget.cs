@@ -17,7 +17,8 @@ public sealed class RequestBodyBudget : IDisposable
     /// <summary>Bodies up to this size are not counted: they cost little, and they must not queue behind a large one.</summary>
     public const long SmallBody = 64 * 1024;
 
-    private const long Unit = 1024 * 1024;
+    /// <summary>Room is counted in MiB.</summary>
+    public const long Unit = 1024 * 1024;
     public const int RetryAfterSeconds = 2;
 
     private readonly SemaphoreSlim _units;
@@ -33,6 +34,9 @@ public sealed class RequestBodyBudget : IDisposable
         _units = new SemaphoreSlim(_total, _total);
         _wait = TimeSpan.FromSeconds(l.BodyWaitSeconds);
     }
+
+    /// <summary>All the room, in bytes (whole MiB).</summary>
+    public long Room => _total * Unit;
 
     /// <summary>
     /// Reserves room for a body of <paramref name="bytes"/> until the request's answer is sent; throws

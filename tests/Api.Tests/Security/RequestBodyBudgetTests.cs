@@ -15,8 +15,9 @@ public sealed class RequestBodyBudgetTests(RequestBodyBudgetTests.Service factor
         ("Limits:MaxBodyBytesInFlight", (2 * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture)), ("Limits:BodyWaitSeconds", "1"));
 
     /// <summary>
-    /// A body of a declared length that sends its first 100,000 bytes (more than a small body, so that it holds its room
-    /// whether the length reaches the server or not), then waits until released before sending the rest.
+    /// A body of a declared length that sends its first 1,500,000 bytes (so that it holds 2 MiB of room whether the server
+    /// reserves by the declared length or, for a body of unknown length, a MiB at a time as it arrives), then waits until
+    /// released before sending the rest.
     /// </summary>
     private sealed class HeldBody(int length) : HttpContent
     {
@@ -25,7 +26,7 @@ public sealed class RequestBodyBudgetTests(RequestBodyBudgetTests.Service factor
 
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
         {
-            const int First = 100_000;
+            const int First = 1_500_000;
             await stream.WriteAsync(Encoding.UTF8.GetBytes("{" + new string(' ', First - 1)));
             await stream.FlushAsync();
             Started.TrySetResult();
@@ -51,7 +52,7 @@ public sealed class RequestBodyBudgetTests(RequestBodyBudgetTests.Service factor
     public async Task ALargeBodyFindingNoRoomIs503WithRetryAfterAndSmallOnesNeverWait()
     {
         var client = factory.CreateClient();
-        var held = new HeldBody(1_500_000); // reserves 2 MiB: all the room
+        var held = new HeldBody(1_600_000); // holds 2 MiB: all the room
         held.Headers.ContentType = new("application/json");
         // The test server's own client: the factory's buffers a request body (to replay it on a redirect) before sending it.
         var holding = factory.Server.CreateClient().PostAsync("/v1/fits", held);
