@@ -104,6 +104,12 @@ public sealed class LimitsOptions
     /// <summary>Largest points × steps × (degree + 1) of one fit; beyond it a fit is 422 (about a quarter hour to an hour of one worker).</summary>
     public long MaxWork { get; set; } = 1_000_000_000_000;
 
+    /// <summary>
+    /// Largest points × params of the work a request does while its client waits (<c>POST /v1/evaluate</c>,
+    /// <c>POST /v1/fits/{id}/predict</c>); beyond it the request is 422 (a second or two of one core).
+    /// </summary>
+    public long MaxRequestWork { get; set; } = 100_000_000;
+
     /// <summary>Queued plus running fits one tenant may have; a submission beyond it is 429 with <c>Retry-After</c>.</summary>
     public int MaxActiveFitsPerTenant { get; set; } = 10_000;
 
@@ -121,6 +127,18 @@ public sealed class LimitsOptions
 
     /// <summary>Slowest request body Kestrel accepts (after a 5 s grace period); slower clients are cut off.</summary>
     public int MinRequestBodyBytesPerSecond { get; set; } = 240;
+
+    /// <summary>
+    /// Bytes of large request bodies held at once (read and parsed, until the answer is sent); null = two of the largest
+    /// (<see cref="MaxRequestBytes"/>). A body that finds no room within <see cref="BodyWaitSeconds"/> is 503.
+    /// </summary>
+    public long? MaxBodyBytesInFlight { get; set; }
+
+    /// <summary>Longest wait of a large body for room under <see cref="MaxBodyBytesInFlight"/>, in seconds.</summary>
+    public double BodyWaitSeconds { get; set; } = 15;
+
+    /// <summary><see cref="MaxBodyBytesInFlight"/> as configured, or its default.</summary>
+    public long BodyBytesInFlight => MaxBodyBytesInFlight ?? 2 * MaxRequestBytes;
 
     /// <summary>Request body limit: room for every point written out in full, plus the other fields.</summary>
     public long MaxRequestBytes => 64L * MaxPoints + 1_048_576;

@@ -17,6 +17,7 @@ public static class EvaluateEndpoints
             .Produces<EvaluateResult>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
 
     public static async Task<Results<Ok<EvaluateResult>, ValidationProblem, ProblemHttpResult>> Evaluate(
@@ -52,6 +53,7 @@ public static class EvaluateEndpoints
         FitValidator.ValidateParams(request.Params, isNetwork && network is null ? null : count,
             network is not null ? "the network's number of params" : formula is null ? "degree + 1" : "the number of params", "params", errors);
         if (errors.Any) return FitEndpoints.Invalid(errors);
+        if (Security.SubmissionGuard.CheckRequestWork("An evaluation", x!.Length / features, request.Params!.Length, limits.Value) is { } tooLarge) return tooLarge;
 
         var lossSpec = FitValidator.ToLossSpec(request.Loss!, request.HuberDelta);
         var loss = network is not null

@@ -80,7 +80,11 @@ public static class FitRequestReader
         TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large",
             detail: $"The body may be at most {limits.MaxRequestBytes} bytes (derived from Limits:MaxPoints = {limits.MaxPoints}).");
 
-    /// <summary>The whole body, or null when it is larger than <paramref name="maxBytes"/>.</summary>
+    /// <summary>
+    /// The whole body, or null when it is larger than <paramref name="maxBytes"/>. A large body first reserves its room under
+    /// <c>Limits:MaxBodyBytesInFlight</c> (<see cref="Security.RequestBodyBudget"/>); one of unknown length (chunked) reserves it a
+    /// MiB at a time as it grows past a small one.
+    /// </summary>
     public static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long maxBytes, CancellationToken ct)
     {
         if (request.ContentLength > maxBytes) return null;
@@ -88,7 +92,32 @@ public static class FitRequestReader
         {
             sizeFeature.MaxRequestBodySize = maxBytes + 1;
         }
-        using var buffer = new MemoryStream(request.ContentLength is { } length ? (int)length : 4096);
+        var budget = request.HttpContext.RequestServices.GetRequiredService<Security.RequestBodyBudget>();
+        try
+        {
+            if (request.ContentLength is { } length)
+            {
+                // The declared length is what Kestrel delivers: read straight into the array, with no second copy.
+                await budget.ReserveAsync(request.HttpContext, length, ct);
+                var body = new byte[length];
+                var filled = 0;
+                int got;
+                while (filled < body.Length && (got = await request.Body.ReadAsync(body.AsMemory(filled), ct)) > 0) filled += got;
+                return filled == body.Length ? body : body[..filled];
+            }
+            return await ReadChunkedAsync(request, budget, maxBytes, ct);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<byte[]?> ReadChunkedAsync(HttpRequest request, Security.RequestBodyBudget budget, long maxBytes, CancellationToken ct)
+    {
+        using var buffer = new MemoryStream(4096);
+        // Room is taken a MiB at a time as the body grows: a body of unknown length holds only what it has sent.
+        var room = Security.RequestBodyBudget.SmallBody;
         // Pooled: a fresh 80 KB chunk per request was most of what the service allocated under load.
         var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
@@ -97,12 +126,14 @@ public static class FitRequestReader
             while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
             {
                 if (buffer.Length + read > maxBytes) return null;
+                // Never more than all the room: a body larger than it then holds it all, as one of known length does.
+                while (buffer.Length + read > room && room - Security.RequestBodyBudget.SmallBody < budget.Room)
+                {
+                    await budget.ReserveAsync(request.HttpContext, Security.RequestBodyBudget.Unit, ct);
+                    room += Security.RequestBodyBudget.Unit;
+                }
                 buffer.Write(chunk, 0, read);
             }
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return null;
         }
         finally
         {

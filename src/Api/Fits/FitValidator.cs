@@ -99,7 +99,7 @@ public static class FitValidator
         var parameterCount = network is not null ? network.ParameterCount(features)
             : formula?.Parameters.Count ?? Polynomial.ParameterCount(degree);
         var steps = exact ? 0 : stepsOfEpochs ?? request.Steps ?? (isNetwork
-            ? StepsWithin(FitWork.AffordableNetworkSteps(Math.Max(points, 1), batchPoints, parameterCount ?? 1, rate?.IsAuto == true, limits.MaxWork), limits)
+            ? StepsWithin(FitWork.AffordableNetworkSteps(Math.Max(points, 1), batchPoints, parameterCount ?? 1, rate?.IsAuto == true, loss != "bce", limits.MaxWork), limits)
             : DefaultStepsFor(x?.Length ?? 1, parameterCount ?? 1, loss, rate?.IsAuto == true, limits));
         if (!exact && request.Steps is { } asked && (asked < 1 || asked > limits.MaxSteps))
             errors.Add("steps", $"must be between 1 and {limits.MaxSteps} (Limits:MaxSteps)");

@@ -25,9 +25,20 @@ public static class FitWork
     /// <summary>All the work of the fit.</summary>
     public static double Of(FitSpec spec)
     {
-        if (spec.Solver == FitValidator.Exact) return Exact(spec);
-        return Descent(spec) + (ComputesOptimum(spec) ? Exact(spec) : 0);
+        if (spec.Solver == FitValidator.Exact) return Exact(spec) + Statistics(spec);
+        return Descent(spec) + (ComputesOptimum(spec) ? Exact(spec) : 0) + Statistics(spec);
     }
+
+    /// <summary>
+    /// The statistics of a network fit (R², residuals): a prediction at every point, row by row, at <see cref="NetworkPredictCost"/>
+    /// per point and param; none for bce (no statistics) and a polynomial's are within its evaluations. Uncounted, they were
+    /// most of the work of a network fit of few steps on many points (an mlp [300, 300] on 10⁶ rows: half an hour).
+    /// </summary>
+    public static double Statistics(FitSpec spec) =>
+        NetworkModels.IsNetwork(spec.Model) && spec.Loss != "bce" ? NetworkPredictCost * Params(spec) * (double)spec.Points : 0;
+
+    /// <summary>A network's prediction per point and param against a polynomial step's: <c>Network.Predict</c> goes row by row, ~5× the kernel's forward pass.</summary>
+    public const double NetworkPredictCost = 5.0;
 
     /// <summary>
     /// The descent: points × (steps, plus the finder's sweep for "auto", plus the initial and final evaluations) × params. A network's
@@ -81,9 +92,20 @@ public static class FitWork
     /// <summary>A network's step per point and param against a polynomial's (forward, backward, recompute), as <c>Network.EstimateWork</c> counts it.</summary>
     public const double NetworkStepCost = 3.0;
 
-    /// <summary>The most steps a network descent (batches of <paramref name="batch"/> of <paramref name="points"/>) can take within <paramref name="maxWork"/>, as <see cref="Descent"/> counts them.</summary>
-    public static double AffordableNetworkSteps(double points, double batch, int parameters, bool auto, double maxWork) =>
-        (maxWork / (NetworkStepCost * Math.Max(1, parameters)) - points) / Math.Max(1, batch) - (auto ? new LearningRateSweep().Steps : 0);
+    /// <summary>
+    /// The most steps a network descent (batches of <paramref name="batch"/> of <paramref name="points"/>) can take within
+    /// <paramref name="maxWork"/>, as <see cref="Descent"/> counts them, once its <see cref="Statistics"/> (when it has them) are paid for.
+    /// </summary>
+    public static double AffordableNetworkSteps(double points, double batch, int parameters, bool auto, bool statistics, double maxWork) =>
+        ((maxWork - (statistics ? NetworkPredictCost * Math.Max(1, parameters) * points : 0)) / (NetworkStepCost * Math.Max(1, parameters)) - points) / Math.Max(1, batch)
+        - (auto ? new LearningRateSweep().Steps : 0);
+
+    /// <summary>
+    /// One evaluation of a model of <paramref name="parameters"/> params at <paramref name="points"/> points (an evaluation, a
+    /// prediction): points × params, the unit of the rest. It runs while the client waits, so it has its own bound,
+    /// <c>Limits:MaxRequestWork</c>.
+    /// </summary>
+    public static double Evaluation(double points, int parameters) => points * Math.Max(1, parameters);
 
     /// <summary>Whether a descent fit gets the exact optimum beside it: it has one (<see cref="HasOptimum"/>), and it costs at most <see cref="MaxOptimumWork"/>.</summary>
     public static bool ComputesOptimum(FitSpec spec) => HasOptimum(spec) && Exact(spec) <= MaxOptimumWork;

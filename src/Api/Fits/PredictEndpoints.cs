@@ -30,6 +30,7 @@ public static class PredictEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
 
     public static async Task<Results<Ok<PredictResult>, ContentHttpResult, ValidationProblem, ProblemHttpResult>> Predict(
@@ -68,6 +69,7 @@ public static class PredictEndpoints
         }
         var xs = errors.Any ? null : ValidateX(input, spec, limits.Value, errors);
         if (errors.Any) return FitEndpoints.Invalid(errors);
+        if (Security.SubmissionGuard.CheckRequestWork("A prediction", xs!.Length / features, parameters.Length, limits.Value) is { } tooLarge) return tooLarge;
 
         var ys = Evaluate(spec, parameters, xs!, resource.Standardization);
         var probabilities = spec.Loss == "bce" ? Network.Probabilities(ys) : null;

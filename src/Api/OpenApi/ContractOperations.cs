@@ -36,6 +36,10 @@ public sealed class ContractOperations : IOperationFilter
             Problem(responses, 409, "The `Idempotency-Key` was used with a different request.");
             Problem(responses, 422, "The request's work (points × steps × params) exceeds `Limits:MaxWork`; `work` and `maxWork` say by how much.");
         }
+        if (id is "Evaluate" or "PredictWithFit")
+        {
+            Problem(responses, 422, "The request's own work (points × params) exceeds `Limits:MaxRequestWork`; `work` and `maxWork` say by how much.");
+        }
         if (Waits.Contains(id))
         {
             Header(operation, "Prefer", "`wait=N` (0 ≤ N ≤ 60, RFC 7240): hold the answer until the run has ended or N seconds have passed.");
@@ -122,7 +126,8 @@ public sealed class ContractOperations : IOperationFilter
         AddHeaders(responses, "401", ("WWW-Authenticate", "`Bearer`."));
         Problem(responses, 429, "Too many requests per second for this tenant, or too many of its fits queued or running.");
         AddHeaders(responses, "429", RetryAfter("Seconds to wait before retrying."));
-        Problem(responses, 503, "The storage is busy or unavailable; nothing was stored. Retry after `Retry-After` seconds.");
+        Problem(responses, 503, "The storage is busy or unavailable, or other large request bodies fill the room for this one " +
+            "(`Limits:MaxBodyBytesInFlight`); nothing was stored. Retry after `Retry-After` seconds.");
         AddHeaders(responses, "503", RetryAfter("Seconds to wait before retrying."));
         if (context.ApiDescription.HttpMethod is "POST" or "DELETE")
         {

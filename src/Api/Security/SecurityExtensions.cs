@@ -53,6 +53,8 @@ public static class SecurityExtensions
         });
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddExceptionHandler<StorageExceptionHandler>();
+        services.AddExceptionHandler<RequestBodyBudget.BusyHandler>();
+        services.AddSingleton<RequestBodyBudget>();
         services.AddTransient<IConfigureOptions<SwaggerGenOptions>, SwaggerSecurity>();
         return builder;
     }

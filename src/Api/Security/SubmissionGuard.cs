@@ -14,6 +14,21 @@ public sealed class SubmissionGuard(IFitReader store, IOptions<LimitsOptions> li
 {
     public const int QuotaRetryAfterSeconds = 10;
 
+    /// <summary>
+    /// The 422 for a request whose own work (<see cref="FitWork.Evaluation"/>: <paramref name="points"/> × <paramref name="parameters"/>)
+    /// exceeds <c>Limits:MaxRequestWork</c>, or null when it may run; <paramref name="what"/> names the computation.
+    /// </summary>
+    public static ProblemHttpResult? CheckRequestWork(string what, double points, int parameters, LimitsOptions limits)
+    {
+        var work = FitWork.Evaluation(points, parameters);
+        if (work <= limits.MaxRequestWork) return null;
+        return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Request too large",
+            detail: string.Create(CultureInfo.InvariantCulture,
+                $"{what} of {points} points with {parameters} params costs points × params = {work:0.###e0}, which exceeds the bound of " +
+                $"{limits.MaxRequestWork:0.###e0} (Limits:MaxRequestWork) for work done while the client waits. Send fewer points per request."),
+            extensions: new Dictionary<string, object?> { ["work"] = work, ["maxWork"] = limits.MaxRequestWork });
+    }
+
     /// <summary>A problem to answer instead of accepting <paramref name="fits"/> new fits, or null when they may go ahead.</summary>
     public async Task<ProblemHttpResult?> CheckAsync(HttpContext http, string tenant, IReadOnlyCollection<FitSpec> fits, CancellationToken ct)
     {

@@ -199,6 +199,26 @@ public sealed class SvgPlotTests
         Assert.Contains("thinned for drawing", plot.ById("thinning-note")!.Value);
     }
 
+    [Theory]
+    [InlineData(7, 1)]
+    [InlineData(2_000, 3)]
+    [InlineData(2_001, 65_536)]
+    [InlineData(123_457, 1_000)]
+    [InlineData(123_457, 65_536)]
+    public void ALossHistoryReadInPagesIsDrawnAsTheWholeHistoryIs(int entries, int page)
+    {
+        // The endpoint reads long histories in pages; the picture must not depend on where the pages end.
+        var random = new Random(entries);
+        var history = Enumerable.Range(0, entries)
+            .Select(i => random.Next(50) == 0 ? double.NaN : random.Next(40) == 0 ? double.PositiveInfinity : 1 + random.NextDouble() * Math.Exp(-i / 1e4)).ToArray();
+        var input = new LossPlotInput("loss", history, 3, 3 * entries, 0.5, "diverged", true, "paged");
+        var curve = new LossCurve(entries);
+        for (var offset = 0; offset < entries; offset += page) curve.Add(history.AsSpan(offset, Math.Min(page, entries - offset)));
+
+        Assert.Equal(LossPlot.Render(input), LossPlot.Render(input with { History = [] }, curve));
+        Assert.True(curve.Drawn.Count <= 2 * LossPlot.MaxDrawnBuckets + 1);
+    }
+
     [Fact]
     public void TextIsEscaped()
     {

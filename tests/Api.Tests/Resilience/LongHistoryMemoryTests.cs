@@ -25,8 +25,7 @@ public sealed class LongHistoryMemoryTests : IAsyncLifetime
         Directory.Delete(_folder, recursive: true);
     }
 
-    [Fact]
-    public async Task SixteenConcurrentReadsOfATwoMillionStepFitStaySmall()
+    private async Task<FitResource> TwoMillionStepFit()
     {
         var client = _service.Client;
         var submitted = await (await client.PostFit(TestApi.SmallFit(steps: 2_000_000))).ReadFit();
@@ -35,7 +34,12 @@ public sealed class LongHistoryMemoryTests : IAsyncLifetime
         while (fit.Status is "queued" or "running");
         Assert.Equal("succeeded", fit.Status);
         Assert.Equal(2_000_000, fit.HistoryTotal);
+        return fit;
+    }
 
+    /// <summary>Sends the 16 requests at once; asserts each answer is under 2 MB and the process grew by under 500 MB.</summary>
+    private async Task AssertSixteenAtOnceStaySmall(Func<int, HttpRequestMessage> request)
+    {
         GC.Collect();
         var before = _service.ResidentBytes();
         var peak = before;
@@ -50,9 +54,7 @@ public sealed class LongHistoryMemoryTests : IAsyncLifetime
         });
         var reads = Enumerable.Range(0, 16).Select(async i =>
         {
-            var request = new HttpRequestMessage(HttpMethod.Get, i % 4 == 3 ? $"/v1/fits/{fit.Id}/events" : $"/v1/fits/{fit.Id}");
-            if (i % 4 == 1) request.Headers.TryAddWithoutValidation("Prefer", "wait=5");
-            var response = await client.SendAsync(request);
+            var response = await _service.Client.SendAsync(request(i));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             return (await response.Content.ReadAsByteArrayAsync()).Length;
         }).ToList();
@@ -64,5 +66,25 @@ public sealed class LongHistoryMemoryTests : IAsyncLifetime
         var grown = peak - before;
         Assert.True(grown < 500L << 20, $"the process grew by {grown >> 20} MB (from {before >> 20} MB)");
         Assert.False(_service.HasExited);
+    }
+
+    [Fact]
+    public async Task SixteenConcurrentReadsOfATwoMillionStepFitStaySmall()
+    {
+        var fit = await TwoMillionStepFit();
+        await AssertSixteenAtOnceStaySmall(i =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, i % 4 == 3 ? $"/v1/fits/{fit.Id}/events" : $"/v1/fits/{fit.Id}");
+            if (i % 4 == 1) request.Headers.TryAddWithoutValidation("Prefer", "wait=5");
+            return request;
+        });
+    }
+
+    [Fact]
+    public async Task SixteenConcurrentLossPicturesOfATwoMillionStepFitStaySmall()
+    {
+        // The picture used to read the whole history at once: 16 of them grew the process by 1.1 GB.
+        var fit = await TwoMillionStepFit();
+        await AssertSixteenAtOnceStaySmall(i => new HttpRequestMessage(HttpMethod.Get, $"/v1/fits/{fit.Id}/loss.svg" + (i % 2 == 0 ? "?scale=log" : "")));
     }
 }

@@ -323,6 +323,10 @@ public static class HostileRequests
         Evaluate("empty", "");
         Evaluate("array", "[]");
         Evaluate("truncated", valid[..25]);
+        // Legal in every field, but an mlp [300, 300] (91,201 params) on 2,000 rows is 1.8e8 points × params, beyond
+        // Limits:MaxRequestWork: it took 36 s of the request thread at 100,000 rows before the bound.
+        AddUnique(cases, "evaluate: mlp [300, 300] on 2,000 rows", new("POST", "/v1/evaluate", "application/json", () => Utf8(
+            $$"""{"x":[{{string.Join(",", Enumerable.Repeat("[0.5]", 2000))}}],"y":[{{string.Join(",", Enumerable.Repeat("1", 2000))}}],"model":{"type":"mlp","layers":[300,300]},"loss":"mse","params":[{{string.Join(",", Enumerable.Repeat("0.01", 91_201))}}]}""")));
         AddUnique(cases, "evaluate: csv", new("POST", "/v1/evaluate", "text/csv", () => Utf8("1,2\n")));
         AddUnique(cases, "evaluate: GET", new("GET", "/v1/evaluate", null, null));
     }

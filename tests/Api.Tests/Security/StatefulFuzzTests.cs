@@ -10,7 +10,8 @@ namespace FitService.Api.Tests.Security;
 
 /// <summary>
 /// A stateful fuzzer: a random walk over every endpoint with valid and invalid requests in random order (submit,
-/// read, page history, plots, events, cancel, delete, use after delete, batches, finder runs, evaluate, CSV, query
+/// read, page history, plots, events, cancel, delete, use after delete, batches, finder runs, evaluate, network fits and
+/// their predictions (rows, standardize, batches, bce; a network evaluation beyond Limits:MaxRequestWork), CSV, query
 /// parameters, HEAD), against the whole service on a real SQLite file. After every request: no 5xx; every 4xx is
 /// problem details with type, title and status; a rejected create stored nothing (fits and batches counted in the
 /// file). The walk is fixed by its seed, so a failure names the seed and the requests that led to it.
@@ -68,6 +69,7 @@ public sealed class StatefulFuzzTests
                 (10, SubmitFit), (6, SubmitBadFit), (4, SubmitCsv), (8, ReadFit), (5, ReadHistory), (4, Plot), (3, Events),
                 (4, CancelFit), (3, DeleteFit), (4, ListFits), (4, SubmitBatch), (3, SubmitBadBatch), (4, ReadBatch),
                 (2, CancelOrDeleteBatch), (3, SubmitFinder), (3, ReadFinder), (3, Evaluate), (3, Deliveries), (3, Head), (2, WrongMethod),
+                (5, SubmitNetwork), (4, Predict), (2, EvaluateNetwork),
             };
             var total = operations.Sum(o => o.Weight);
             for (_step = 0; _step < steps; _step++)
@@ -331,6 +333,89 @@ public sealed class StatefulFuzzTests
             var degree = Int(0, 3);
             var parameters = string.Join(',', Enumerable.Range(0, Chance(85) ? degree + 1 : degree + 2).Select(_ => Number(Pick(Gen.Double[-10, 10]))));
             return SendAsync(HttpMethod.Post, "/v1/evaluate", Json($"{{\"x\":{x},\"y\":{y},\"degree\":{degree},\"loss\":\"{OneOf("mse", "mae", "nope")}\",\"params\":[{parameters}]}}"));
+        }
+
+        /// <summary>A network fit (relu, mlp, linear on rows of 1–3 features; standardize, batches, shuffle, seed, epochs, bce), or one field of it wrong.</summary>
+        private async Task SubmitNetwork()
+        {
+            var n = Int(1, 40);
+            var features = Int(1, 3);
+            string Row() => "[" + string.Join(',', Enumerable.Range(0, features).Select(_ => Number(Pick(Gen.Double[-3, 3])))) + "]";
+            var loss = OneOf("mse", "mae", "huber", "bce");
+            var fields = new Dictionary<string, string>
+            {
+                ["x"] = "[" + string.Join(',', Enumerable.Range(0, n).Select(_ => Row())) + "]",
+                ["y"] = "[" + string.Join(',', Enumerable.Range(0, n).Select(_ => loss == "bce" ? OneOf("0", "1", "0.25") : Number(Pick(Gen.Double[-5, 5])))) + "]",
+                ["model"] = OneOf($"{{\"type\":\"relu\",\"units\":{Int(1, 8)}}}", "{\"type\":\"linear\"}",
+                    $"{{\"type\":\"mlp\",\"layers\":[{Int(1, 6)},{Int(1, 6)}],\"activation\":\"{OneOf("relu", "tanh", "sigmoid")}\"}}"),
+                ["loss"] = $"\"{loss}\"",
+                ["learningRate"] = Chance(15) ? "\"auto\"" : Number(OneOf(0.001, 0.01, 0.1)),
+            };
+            if (Chance(30)) fields["epochs"] = Int(1, 5).ToString(CultureInfo.InvariantCulture);
+            else fields["steps"] = Int(1, 300).ToString(CultureInfo.InvariantCulture);
+            if (Chance(40)) fields["standardize"] = "true";
+            if (Chance(30)) fields["batchSize"] = Int(1, n).ToString(CultureInfo.InvariantCulture);
+            if (Chance(20)) fields["shuffle"] = "true";
+            if (Chance(30)) fields["seed"] = Int(0, 99).ToString(CultureInfo.InvariantCulture);
+            if (Chance(10)) fields["historyPerEpoch"] = "true";
+            var bad = Chance(40);
+            if (bad)
+            {
+                var (field, value) = Int(0, 11) switch
+                {
+                    0 => ("model", "{\"type\":\"mlp\",\"layers\":[1000000000]}"),
+                    1 => ("model", "{\"type\":\"mlp\",\"layers\":[1024,1024,1024]}"),
+                    2 => ("batchSize", OneOf("0", "-1", "2.5", "1e12")),
+                    3 => ("y", "[" + string.Join(',', Enumerable.Range(0, n).Select(i => i == 0 ? "1.5" : "0")) + "]"),
+                    4 => ("x", "[[1,2,3,4,5]" + string.Concat(Enumerable.Range(1, n).Select(_ => "," + Row())) + "]"),
+                    5 => ("weights", "[" + string.Join(',', Enumerable.Repeat("1", n)) + "]"),
+                    6 => ("solver", "\"exact\""),
+                    7 => ("standardize", OneOf("\"yes\"", "1", "[]")), // null is the default, as for every optional field
+                    8 => ("x", "[[" + string.Join(',', Enumerable.Repeat("1", 1025)) + "]]"),
+                    9 => ("degree", "2"),
+                    10 => ("model", OneOf("{\"type\":\"relu\",\"units\":0}", "{\"type\":\"RELU\",\"units\":2}", "{\"type\":\"mlp\",\"layers\":[]}", "{\"type\":\"linear\",\"units\":3}")),
+                    _ => ("epochs", "1"),
+                };
+                fields[field] = value;
+                if (field == "y" || field == "solver") (fields["loss"], fields["model"]) = (field == "y" ? "\"bce\"" : "\"mae\"", "{\"type\":\"relu\",\"units\":2}");
+                if (field == "epochs") fields["steps"] = "10";
+            }
+            var json = "{" + string.Join(',', fields.Select(f => $"\"{f.Key}\":{f.Value}")) + "}";
+            var (response, body) = await SendAsync(HttpMethod.Post, "/v1/fits", Json(json), creates: true);
+            if (bad) Check(response.StatusCode == HttpStatusCode.BadRequest, $"a network fit with a wrong field was {(int)response.StatusCode}: {Shorten(json)}");
+            if (response.IsSuccessStatusCode) _fits.Add(JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!);
+        }
+
+        /// <summary>Predictions from any fit (networks on rows, polynomials on numbers), JSON or CSV, fitting or not, and one beyond Limits:MaxRequestWork.</summary>
+        private Task Predict()
+        {
+            var id = AnyId(_fits);
+            var accept = OneOf("application/json", "text/csv");
+            if (Chance(30))
+            {
+                var (query, csv) = OneOf(("?x=x", "x\n1\n2\n"), ("?x=a,b", "a,b\n1,2\n3,4\n"), ("?x=nope", "x\n1\n"), ("", "x\n1\n"), ("?x=0", "1\nabc\n"), ("?x=a", "a\n1e400\n"));
+                return SendAsync(HttpMethod.Post, $"/v1/fits/{id}/predict{query}", new StringContent(csv, Encoding.UTF8, "text/csv"), headers: ("Accept", accept));
+            }
+            var x = OneOf("[1,2]", "[[1],[2]]", "[[1,2],[3,4]]", "[[1,2,3]]", "[]", "[[]]", "[1,[2]]", "[1e308,-1e308]", "null", "\"1\"",
+                "[" + string.Join(',', Enumerable.Repeat("[0.5,0.5]", 2000)) + "]");
+            return SendAsync(HttpMethod.Post, $"/v1/fits/{id}/predict", Json($"{{\"x\":{x}}}"), headers: ("Accept", accept));
+        }
+
+        /// <summary>The loss of a small network, or of an mlp [300, 300] on 2,000 rows: beyond Limits:MaxRequestWork, a 422 and not seconds of work.</summary>
+        private async Task EvaluateNetwork()
+        {
+            if (Chance(30))
+            {
+                var heavy = $"{{\"x\":[{string.Join(',', Enumerable.Repeat("[0.5]", 2000))}],\"y\":[{string.Join(',', Enumerable.Repeat("1", 2000))}]," +
+                    $"\"model\":{{\"type\":\"mlp\",\"layers\":[300,300]}},\"loss\":\"mse\",\"params\":[{string.Join(',', Enumerable.Repeat("0.01", 91_201))}]}}";
+                var (response, _) = await SendAsync(HttpMethod.Post, "/v1/evaluate", Json(heavy));
+                Check(response.StatusCode == HttpStatusCode.UnprocessableEntity, $"an evaluation of 1.8e8 points × params was {(int)response.StatusCode}");
+                return;
+            }
+            var units = Int(1, 4);
+            var parameters = string.Join(',', Enumerable.Range(0, Chance(85) ? 3 * units + 1 : 3 * units).Select(_ => Number(Pick(Gen.Double[-2, 2]))));
+            await SendAsync(HttpMethod.Post, "/v1/evaluate", Json($"{{\"x\":[[1],[2],[3]],\"y\":[1,0,1],\"model\":{{\"type\":\"relu\",\"units\":{units}}}," +
+                $"\"loss\":\"{OneOf("mse", "bce", "huber", "nope")}\",\"params\":[{parameters}]}}"));
         }
 
         private Task Deliveries()
