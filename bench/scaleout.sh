@@ -58,7 +58,7 @@ start() { # start <log name> <settings...>
 scaled=(--Storage:Provider=postgres "--Storage:ConnectionString=$cs")
 for w in $(seq 1 "${WORKERS:-2}"); do start "worker$w" "${scaled[@]}" --Api:Enabled=false --Workers:Count=2; done
 apis=(); baselines=()
-for a in $(seq 1 "${APIS:-1}"); do start "api$a" "${scaled[@]}" --Workers:Count=0; apis+=("http://127.0.0.1:$started_port"); done
+for a in $(seq 1 "${APIS:-1}"); do start "api$a" "${scaled[@]}" --Workers:Count=0 --Storage:GroupInserts=true; apis+=("http://127.0.0.1:$started_port"); done
 if [ "${BASELINE:-1}" != 0 ]; then
   for a in $(seq 1 "${APIS:-1}"); do start "baseline$a" "${scaled[@]}" --Workers:Count=0 --Storage:GroupInserts=false; baselines+=("http://127.0.0.1:$started_port"); done
 fi

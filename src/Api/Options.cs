@@ -14,8 +14,12 @@ public sealed class StorageOptions
     /// <summary>Longest the SQLite integrity check (<c>PRAGMA quick_check</c>) at start may take; 0 skips it.</summary>
     public int IntegrityCheckSeconds { get; set; } = 10;
 
-    /// <summary>PostgreSQL: single fits submitted at once are inserted many to a statement; false inserts each alone (the benchmarks' baseline).</summary>
-    public bool GroupInserts { get; set; } = true;
+    /// <summary>
+    /// PostgreSQL: single fits submitted at once are inserted many to a statement. Off by default: on one machine with the
+    /// database on loopback it cost CPU and gained nothing (docs/throughput.md); it is for a database whose commits wait
+    /// on a disk or a network.
+    /// </summary>
+    public bool GroupInserts { get; set; }
 
     public bool IsPostgres => string.Equals(Provider, "postgres", StringComparison.OrdinalIgnoreCase);
 }

@@ -114,7 +114,7 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
     /// <param name="loggerFactory">Npgsql's logging.</param>
     /// <param name="lease">How long a worker's lease lasts (<see cref="PostgresFitLeases"/>); progress saves renew it.</param>
     /// <param name="groupInserts">Concurrent single fits inserted many to a statement (<see cref="PostgresSubmissionBatcher"/>); off, each alone.</param>
-    public PostgresFitStore(string connectionString, ILoggerFactory? loggerFactory = null, TimeSpan? lease = null, bool groupInserts = true)
+    public PostgresFitStore(string connectionString, ILoggerFactory? loggerFactory = null, TimeSpan? lease = null, bool groupInserts = false)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         if (loggerFactory is not null) builder.UseLoggerFactory(loggerFactory);
