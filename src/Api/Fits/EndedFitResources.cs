@@ -9,12 +9,20 @@ namespace FitService.Api.Fits;
 /// of its version), so polling it again reuses the resource built last time instead of parsing its request and outcome
 /// again, and its JSON and entity tag (<see cref="IKnownRepresentations"/>) instead of serializing and hashing it again.
 /// The store is still read on every request: a deleted fit is gone at once, and a changed one gets a new resource.
-/// Bounded: when full, it starts over.
+/// Bounded by count and by bytes: when either is full, it starts over; a resource larger than a small share of the bytes
+/// (a network's million params) is built for its request and not kept.
 /// </summary>
 public sealed class EndedFitResources : IKnownRepresentations
 {
-    /// <summary>A few MB at most (an inline history is capped at <c>Limits:MaxInlineHistory</c> entries).</summary>
+    /// <summary>Resources kept at most.</summary>
     public const int Capacity = 1_024;
+
+    /// <summary>
+    /// Bytes kept at most, as <see cref="SizeOf"/> estimates them (the record, the resource built from it, and its JSON).
+    /// </summary>
+    public const long ByteBudget = 32L * 1024 * 1024;
+
+    private long _bytes;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 
@@ -24,7 +32,13 @@ public sealed class EndedFitResources : IKnownRepresentations
         if (!fit.Status.IsEnded()) return FitMapper.ToResource(fit, maxInlineHistory);
         if (_entries.TryGetValue(fit.Id, out var known) && known.Cap == maxInlineHistory && SameVersion(known.Version, fit)) return known.Resource;
         var resource = FitMapper.ToResource(fit, maxInlineHistory);
-        if (_entries.Count >= Capacity) _entries.Clear();
+        var size = SizeOf(fit);
+        if (size > ByteBudget / 64) return resource;
+        if (_entries.Count >= Capacity || Interlocked.Add(ref _bytes, size) > ByteBudget)
+        {
+            _entries.Clear();
+            Interlocked.Exchange(ref _bytes, size);
+        }
         _entries[fit.Id] = new Entry(fit, maxInlineHistory, resource);
         return resource;
     }
@@ -51,6 +65,17 @@ public sealed class EndedFitResources : IKnownRepresentations
         && a.Loss.Equals(b.Loss) && a.FinishedAt == b.FinishedAt && a.StartedAt == b.StartedAt && a.Error == b.Error && a.Label == b.Label
         && a.OutcomeJson == b.OutcomeJson && a.RequestJson == b.RequestJson && a.HistoryTotal == b.HistoryTotal
         && (a.History?.Length ?? -1) == (b.History?.Length ?? -1) && SameValues(a.Params, b.Params);
+
+    /// <summary>
+    /// What keeping <paramref name="fit"/> costs, roughly: its numbers are held in the record, again in the resource (params
+    /// also by layer) and as JSON text (up to ~25 bytes each); its stored texts twice (record and JSON).
+    /// </summary>
+    internal static long SizeOf(FitRecord fit)
+    {
+        long numbers = 2L * (fit.Params?.Length ?? 0) + (fit.History?.Length ?? 0);
+        long texts = (long)(fit.RequestJson?.Length ?? 0) + (fit.OutcomeJson?.Length ?? 0) + (fit.Label?.Length ?? 0) + (fit.Error?.Length ?? 0);
+        return 1_024 + numbers * (8 + 8 + 25) + texts * 4;
+    }
 
     private static bool SameValues(double[]? a, double[]? b) => a is null ? b is null : b is not null && a.AsSpan().SequenceEqual(b);
 

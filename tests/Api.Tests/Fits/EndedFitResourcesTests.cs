@@ -78,4 +78,20 @@ public sealed class EndedFitResourcesTests(EndedFitResourcesTests.Service factor
         Assert.NotSame(first, resources.Of(fit, 1_000));
         Assert.False(resources.TryGet(first, out _, out _));
     }
+
+    [Fact]
+    public async Task AResourceTooLargeToKeepIsBuiltAfreshAndOnlyASmallOneIsKept()
+    {
+        var fit = await EndedFitAsync();
+        var large = fit with { Id = "large", Label = new string('a', 200_000) };
+        Assert.True(EndedFitResources.SizeOf(large) > EndedFitResources.ByteBudget / 64);
+        var resources = new EndedFitResources();
+
+        var first = resources.Of(large, 1_000);
+        resources.Add(first, [1, 2, 3], "\"tag\"");
+
+        Assert.NotSame(first, resources.Of(large, 1_000));
+        Assert.False(resources.TryGet(first, out _, out _));
+        Assert.Same(resources.Of(fit, 1_000), resources.Of(fit, 1_000));
+    }
 }
