@@ -161,9 +161,11 @@ public class ExactSolverPropertyTests
         var optimum = ExactSolver.Solve(x, y, degree, new LossSpec(LossKind.Huber, delta));
 
         var irls = HuberByIrls(x, y, degree, delta);
-        // An interpolating fit (n = degree + 1) has loss 0 but for rounding: residuals of ~1e-14·max|y| give ½r², so losses
-        // below that floor are equal whatever their ratio (CI seed f39gz5r8JoS2: 2.5e-31 against 4.9e-32 at n 2).
-        var floor = 0.5 * Math.Pow(1e-14 * y.Max(Math.Abs), 2);
+        // An interpolating fit (n = degree + 1) has loss 0 but for rounding: residuals of ~1e-14·max|y| grown by the
+        // Vandermonde system's conditioning (x up to 15, degree up to 4) give ½r², so losses below that floor are equal
+        // whatever their ratio (CI seed f39gz5r8JoS2: 2.5e-31 against 4.9e-32 at n 2; the weighted test's seed
+        // 1FkHYhhFdNx2 showed the conditioning at degree 4).
+        var floor = 0.5 * Math.Pow(1e-11 * y.Max(Math.Abs), 2);
         Assert.True(optimum.Loss <= irls * (1 + 1e-12) + floor, $"n {n}: solver {optimum.Loss:R}, IRLS {irls:R}");
         Assert.True(irls <= optimum.Loss * (1 + 1e-6) + floor, $"n {n}: IRLS {irls:R} far above the solver's {optimum.Loss:R}");
         Assert.NotNull(optimum.Iterations);
