@@ -337,12 +337,12 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
         // overwritten (deleting and inserting one key in one statement would collide).
         await using var cmd = Command(conn, null, """
             WITH v AS (
-                SELECT * FROM unnest(@ids, @status, @reason, @step, @params, @loss, @error, @finished, @history, @outcome)
-                    AS v(id, status, reason, step, params, loss, error, finished, history, outcome)),
+                SELECT * FROM unnest(@ids, @status, @reason, @step, @params, @loss, @error, @finished, @history, @outcome, @pending)
+                    AS v(id, status, reason, step, params, loss, error, finished, history, outcome, pending)),
             u AS (
                 UPDATE fits f SET status = v.status, stop_reason = v.reason, step = v.step, params = v.params, loss = v.loss,
                                   error = v.error, finished_at = v.finished, claimed_by = NULL, lease_until = NULL,
-                                  outcome = v.outcome
+                                  outcome = v.outcome, optimum_pending = v.pending
                 FROM v WHERE f.id = v.id AND f.status < 2
                 RETURNING f.id, v.history),
             d AS (DELETE FROM fit_history h USING u WHERE h.fit_id = u.id AND (h.start > 0 OR length(u.history) = 0)),
@@ -362,6 +362,8 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
         Array<byte[]>(cmd, "history", NpgsqlDbType.Bytea, completions.Select(c => DoubleBlobs.ToBytes(c.Completion.History)));
         // Whatever the runner computed beside the descent (optimum, gap, chosen rate, finder curve), as CompleteAsync stores it.
         Array<string?>(cmd, "outcome", NpgsqlDbType.Text, completions.Select(c => c.Completion.OutcomeJson));
+        // The flag the pending-optimum sweep looks for: without it a worker that dies before the optimum leaves it pending forever.
+        Array<bool>(cmd, "pending", NpgsqlDbType.Boolean, completions.Select(c => c.Completion.OptimumPending));
         var ended = new List<string>(completions.Count);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) ended.Add(reader.GetString(0));

@@ -286,6 +286,27 @@ public abstract class FitStoreContract
     }
 
     [ConditionalFact]
+    public async Task AChunkEndedWithOptimaPendingIsListedForTheSweepAsEachFitEndedAloneWouldBe()
+    {
+        // A worker killed between a chunk's end and its optima leaves them to the sweep, which finds them by this list only.
+        var store = await NewStoreAsync();
+        var fits = new[] { AFit(), AFit(), AFit() };
+        foreach (var f in fits)
+        {
+            await store.CreateAsync(f, None);
+            await store.TryStartAsync(f.Id, T0, None);
+        }
+        FitCompletion Ended(bool pending) => new(FitStatus.Succeeded, "steps", 1, [1], 1.75, [2], null, T0,
+            pending ? "{\"optimumPending\":true}" : "{}") { OptimumPending = pending };
+
+        await store.CompleteManyAsync([(fits[0].Id, Ended(true)), (fits[1].Id, Ended(false))], None);
+        await store.CompleteAsync(fits[2].Id, Ended(true), None);
+
+        var listed = await store.ListPendingOptimaAsync(T0.AddHours(1), 10, None);
+        Assert.Equal(new[] { fits[0].Id, fits[2].Id }.Order(StringComparer.Ordinal), listed.Order(StringComparer.Ordinal));
+    }
+
+    [ConditionalFact]
     public async Task AChunkStartsEndsAndGetsItsOptimaAsEachFitWouldAlone()
     {
         var store = await NewStoreAsync();
