@@ -37,6 +37,7 @@ public sealed class FitRunner(
     {
         var (x, y, weights) = points;
         using var span = FitTracing.StartEngine(fit.Id);
+        if (fit.Attempt == 1) metrics.Dequeued(clock.GetUtcNow() - fit.CreatedAt);
         if (fit.Kind == FitKinds.LearningRateFinder) return RunFinder(fit, x, y, stop, shutdown);
         var spec = StoredSpecs.Read<FitSpec>(fit.RequestJson);
         if (spec.Solver == FitValidator.Exact) return Exact(spec, points, shutdown);
@@ -74,7 +75,7 @@ public sealed class FitRunner(
 
         var savedHistory = 0;
         var countedSteps = 0;
-        metrics.Started(fit.Attempt == 1 ? clock.GetUtcNow() - fit.CreatedAt : null);
+        metrics.Started();
         FitResult result;
         try
         {

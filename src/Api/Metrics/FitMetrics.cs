@@ -46,6 +46,12 @@ public sealed class FitMetrics
             description: "Jobs waiting in each Hangfire queue (on PostgreSQL small fits wait in the store, not here: see fits_queued).");
         meter.CreateObservableGauge("fits_queued", () => Queued(store),
             description: "Fits waiting for a worker, in the store every process shares: the depth of the fit queue.");
+        // Every documented counter is on /metrics from the start, at 0, in every role: an exporter shows a series only once
+        // it has a measurement, and a series that appears late breaks rate() and "absent" alerts.
+        foreach (var counter in new[] { _submitted, _steps, _webhookAttempts, _webhookFailures }) counter.Add(0, _role);
+        foreach (var status in new[] { FitStatus.Succeeded, FitStatus.Failed, FitStatus.Cancelled })
+            _ended.Add(0, _role, new KeyValuePair<string, object?>("status", status.ToWire()));
+        _running.Add(0, _role);
     }
 
     /// <summary><c>embedded</c> (API and workers), <c>api</c> (no workers) or <c>worker</c> (no API).</summary>
@@ -58,12 +64,11 @@ public sealed class FitMetrics
 
     public void Submitted(int count = 1) => _submitted.Add(count, _role);
 
-    /// <summary>A worker starts running a fit; <paramref name="queued"/> is given on its first start only.</summary>
-    public void Started(TimeSpan? queued)
-    {
-        _running.Add(1, _role);
-        if (queued is { } wait) _queueLatency.Record(Math.Max(0, wait.TotalSeconds), _role);
-    }
+    /// <summary>A worker took a fit (of any kind: descent, exact, finder run) off the queue for its first attempt, after <paramref name="queued"/>.</summary>
+    public void Dequeued(TimeSpan queued) => _queueLatency.Record(Math.Max(0, queued.TotalSeconds), _role);
+
+    /// <summary>The engine starts a descent.</summary>
+    public void Started() => _running.Add(1, _role);
 
     /// <summary>The engine stopped running a fit, whatever the reason (ended, or handed back at shutdown).</summary>
     public void Stopped() => _running.Add(-1, _role);
@@ -97,16 +102,19 @@ public sealed class FitMetrics
 
     private IEnumerable<Measurement<long>> QueueLengths(JobStorage storage)
     {
-        IList<Hangfire.Storage.Monitoring.QueueWithTopEnqueuedJobsDto> queues;
+        Dictionary<string, long> lengths;
         try
         {
-            queues = storage.GetMonitoringApi().Queues();
+            var monitoring = storage.GetMonitoringApi();
+            lengths = monitoring.Queues().ToDictionary(q => q.Name, q => q.Length);
+            // Hangfire.PostgreSql lists only queues that hold a job: the queues some server serves are shown at 0 when empty.
+            foreach (var queue in monitoring.Servers().SelectMany(server => server.Queues)) lengths.TryAdd(queue, 0);
         }
         catch (Exception)
         {
             // A scrape must not fail because the storage hiccups; the gauge is simply missing this time.
             return [];
         }
-        return queues.Select(q => new Measurement<long>(q.Length, _role, new KeyValuePair<string, object?>("queue", q.Name)));
+        return lengths.Select(q => new Measurement<long>(q.Value, _role, new KeyValuePair<string, object?>("queue", q.Key)));
     }
 }
