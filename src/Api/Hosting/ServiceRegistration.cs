@@ -84,14 +84,14 @@ public static class ServiceRegistration
     }
 
     /// <summary>Creates or migrates the schema before anything else touches the store (not a corrupt one: readiness says why).</summary>
-    private sealed class StoreInitializer(IFitStore store, StorageFaults faults) : IHostedService
+    private sealed class StoreInitializer(IFitStore store, StorageFaults faults, ILogger<StoreInitializer> logger) : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             if (faults.Corruption is not null) return;
             try
             {
-                await store.InitializeAsync(cancellationToken);
+                await StartupRetry.RunAsync(store.InitializeAsync, "Creating or migrating the fit store's schema", logger, cancellationToken);
             }
             catch (Exception e) when (StorageFaults.IsCorruption(e))
             {

@@ -72,12 +72,14 @@ public static class StorageRegistration
         services.AddHostedService(sp => sp.GetRequiredService<DrainKicker>());
         services.AddSingleton<IFitQueue, LeasedFitQueue>();
         services.AddTransient<DrainJob>();
-        services.AddSingleton<JobStorage>(_ =>
+        services.AddSingleton<JobStorage>(sp =>
         {
             var options = HangfireOptions(workers);
             // No reset on close: Hangfire keeps no session state, and a DISCARD ALL per queue poll would be a third of an idle worker's queries.
             var hangfire = new NpgsqlConnectionStringBuilder(ConnectionBudget.Pool(connectionString, budget.Hangfire)) { NoResetOnClose = true }.ConnectionString;
-            return new PostgreSqlStorage(new NpgsqlConnectionFactory(hangfire, options), options);
+            // Its constructor installs or checks Hangfire's schema: a database restarting just then is waited for.
+            return StartupRetry.Run(() => new PostgreSqlStorage(new NpgsqlConnectionFactory(hangfire, options), options),
+                "Preparing Hangfire's schema", sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StartupRetry)));
         });
         // Every job this process enqueues is announced, so worker processes start it at once rather than at their next poll.
         services.AddSingleton<IBackgroundJobClient>(sp => new AnnouncingJobClient(

@@ -22,7 +22,7 @@ public sealed class WebhookRecovery(
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         if (faults.Corruption is not null) return; // a corrupt file is not swept; readiness says so
-        var (created, scheduled) = await PassAsync(finishedSince: null, dueBefore: null, cancellationToken);
+        var (created, scheduled) = await StartupRetry.RunAsync(ct => PassAsync(finishedSince: null, dueBefore: null, ct), "Recovering webhooks", logger, cancellationToken);
         if (created + scheduled > 0) logger.LogInformation("Recovered webhooks: {Created} events created, {Scheduled} pending deliveries scheduled", created, scheduled);
         await base.StartAsync(cancellationToken);
     }

@@ -65,9 +65,11 @@ public static class WebhookRegistration
     }
 
     /// <summary>Creates the delivery tables after the fit store made its own (the recovery query joins them).</summary>
-    private sealed class DeliveryStoreInitializer(IDeliveryStore store, StorageFaults faults) : IHostedService
+    private sealed class DeliveryStoreInitializer(IDeliveryStore store, StorageFaults faults, ILogger<DeliveryStoreInitializer> logger) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken) => faults.Corruption is null ? store.InitializeAsync(cancellationToken) : Task.CompletedTask;
+        public Task StartAsync(CancellationToken cancellationToken) => faults.Corruption is null
+            ? StartupRetry.RunAsync(store.InitializeAsync, "Creating the delivery tables", logger, cancellationToken)
+            : Task.CompletedTask;
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
