@@ -297,7 +297,8 @@ public abstract class FitStoreContract
             await store.TryStartAsync(f.Id, T0, None);
         }
         FitCompletion Ended(bool pending) => new(FitStatus.Succeeded, "steps", 1, [1], 1.75, [2], null, T0,
-            pending ? "{\"optimumPending\":true}" : "{}") { OptimumPending = pending };
+            pending ? "{\"optimumPending\":true}" : "{}")
+        { OptimumPending = pending };
 
         await store.CompleteManyAsync([(fits[0].Id, Ended(true)), (fits[1].Id, Ended(false))], None);
         await store.CompleteAsync(fits[2].Id, Ended(true), None);
