@@ -47,7 +47,7 @@ public static class StartupRetry
         // 57P01–57P03 (shut down, crashed, starting) and class 08 (connection exceptions): the server is restarting.
         Npgsql.PostgresException pg when pg.SqlState.StartsWith("57P", StringComparison.Ordinal) || pg.SqlState.StartsWith("08", StringComparison.Ordinal) => true,
         DbException db => db.IsTransient || IsTransient(db.InnerException),
-        System.Net.Sockets.SocketException or TimeoutException or IOException => true,
+        System.Net.Sockets.SocketException or TimeoutException => true,
         AggregateException aggregate => aggregate.InnerExceptions.Any(IsTransient),
         _ => IsTransient(e.InnerException),
     };
