@@ -17,6 +17,9 @@ var rate = double.Parse(Arg("--rate", "2000")!, System.Globalization.CultureInfo
 var duration = TimeSpan.FromSeconds(double.Parse(Arg("--duration", "60")!, System.Globalization.CultureInfo.InvariantCulture));
 var requests = int.Parse(Arg("--requests", ((int)(rate * duration.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture))!);
 var submitFraction = double.Parse(Arg("--submit-fraction", "0.05")!, System.Globalization.CultureInfo.InvariantCulture);
+// Of the reads: --list-fraction (pages of the list) and --history-fraction (pages of a history); the rest read a fit.
+var listFraction = double.Parse(Arg("--list-fraction", "0.15")!, System.Globalization.CultureInfo.InvariantCulture);
+var historyFraction = double.Parse(Arg("--history-fraction", "0.15")!, System.Globalization.CultureInfo.InvariantCulture);
 var tenants = int.Parse(Arg("--tenants", "4")!);
 var warmUp = TimeSpan.FromSeconds(double.Parse(Arg("--warm-up", "0")!, System.Globalization.CultureInfo.InvariantCulture));
 
@@ -85,13 +88,13 @@ try
         // whole p99. Run the same mix for a while first and keep only what follows, as a capacity test of a running service.
         var warm = await LoadRun.RunAsync(new LoadOptions
         {
-            BaseUrl = url, Requests = (int)(rate * warmUp.TotalSeconds), RatePerSecond = rate, MaxDuration = warmUp, SubmitFraction = submitFraction, ApiKeys = keys, ServicePid = pid,
+            BaseUrl = url, Requests = (int)(rate * warmUp.TotalSeconds), RatePerSecond = rate, MaxDuration = warmUp, SubmitFraction = submitFraction, ListFraction = listFraction, HistoryFraction = historyFraction, ApiKeys = keys, ServicePid = pid,
         });
         Console.WriteLine($"warm-up: {warmUp.TotalSeconds:F0} s at {rate}/s, not counted (its read p99 was {warm.Poll.P99Ms:F0} ms)");
     }
     var report = await LoadRun.RunAsync(new LoadOptions
     {
-        BaseUrl = url, Requests = requests, RatePerSecond = rate, MaxDuration = duration, SubmitFraction = submitFraction, ApiKeys = keys, ServicePid = pid,
+        BaseUrl = url, Requests = requests, RatePerSecond = rate, MaxDuration = duration, SubmitFraction = submitFraction, ListFraction = listFraction, HistoryFraction = historyFraction, ApiKeys = keys, ServicePid = pid,
     });
     Console.WriteLine(report.ToMarkdown());
     return report.ServerErrors == 0 && report.TransportErrors == 0 ? 0 : 1;
