@@ -52,6 +52,7 @@ public sealed class ServerDurations(SortedDictionary<double, long> cumulative)
     /// <summary>The <paramref name="q"/>-quantile in seconds, interpolated linearly within its bucket.</summary>
     public double Quantile(double q)
     {
+        if (Count == 0) return 0;
         var target = q * Count;
         var (lower, below) = (0.0, 0L);
         foreach (var (bound, atMost) in cumulative)
