@@ -42,6 +42,18 @@ public sealed record LoadReport(
     /// <summary>The service's resident memory every <see cref="LoadOptions.RssEvery"/> of the run, in bytes.</summary>
     public IReadOnlyList<long> RssSamples { get; init; } = [];
 
+    /// <summary>The reads timed from when each was sent rather than when it was due: the generator's own lag left out.</summary>
+    public KindReport? PollFromSend { get; init; }
+
+    /// <summary>The reads as the service timed them (its <c>http_server_request_duration_seconds</c>), when it serves them.</summary>
+    public ServerDurations? ServerReads { get; init; }
+
+    /// <summary>CPU time the generator itself spent during the run: on a machine of few cores it competes with the service.</summary>
+    public TimeSpan GeneratorCpu { get; init; }
+
+    /// <summary>The machine's load average (1, 5, 15 minutes) at the end of the run.</summary>
+    public string LoadAverageAfter { get; init; } = "";
+
     public int ServerErrors => StatusCounts.Where(s => s.Key >= 500).Sum(s => s.Value);
 
     public string ToMarkdown()
@@ -52,11 +64,15 @@ public sealed record LoadReport(
         text.AppendLine();
         text.AppendLine("| kind | requests | p50 ms | p99 ms | max ms |");
         text.AppendLine("|---|---|---|---|---|");
-        foreach (var k in new[] { Submit, Poll }.Concat(Reads)) text.AppendLine($"| {k.Kind} | {k.Count} | {k.P50Ms:0.00} | {k.P99Ms:0.00} | {k.MaxMs:0.0} |");
+        foreach (var k in new[] { Submit, Poll }.Concat(Reads).Append(PollFromSend).OfType<KindReport>()) text.AppendLine($"| {k.Kind} | {k.Count} | {k.P50Ms:0.00} | {k.P99Ms:0.00} | {k.MaxMs:0.0} |");
+        if (ServerReads is { } server)
+            text.AppendLine($"| read, server-side (http_server_request_duration) | {server.Count} | {server.Quantile(0.50) * 1000:0.00} | {server.Quantile(0.99) * 1000:0.00} | ≤ {server.Max * 1000:0.#} |")
+                .AppendLine($"\nserver-side: {server.ShareWithin(0.010):P2} of the reads took ≤ 10 ms inside the service (quantiles interpolated within histogram buckets)");
         if (RssBeforeBytes is { } before && RssAfterBytes is { } after)
             text.AppendLine($"\nservice RSS: {before / 1048576.0:0} MB before, {after / 1048576.0:0} MB after ({(after - before) / 1048576.0:+0;-0} MB)");
         if (ServiceCpu is { } cpu && Completed > 0)
-            text.AppendLine($"service CPU: {cpu.TotalSeconds:0.0} s, {cpu.TotalMicroseconds / Completed:0} µs per request (less sensitive to a busy machine than the rates)");
+            text.AppendLine($"service CPU: {cpu.TotalSeconds:0.0} s, {cpu.TotalMicroseconds / Completed:0} µs per request (less sensitive to a busy machine than the rates); generator CPU: {GeneratorCpu.TotalSeconds:0.0} s");
+        if (LoadAverageAfter.Length > 0) text.AppendLine($"load average at the end: {LoadAverageAfter}");
         if (RssSamples.Count > 0)
             text.AppendLine($"service RSS during the run (MB): {string.Join(' ', RssSamples.Select(b => (b / 1048576.0).ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}");
         return text.ToString();
@@ -96,6 +112,7 @@ public static class LoadRun
         var statuses = new ConcurrentDictionary<int, int>();
         var submitLatencies = new ConcurrentBag<double>();
         var readLatencies = new[] { new ConcurrentBag<double>(), new ConcurrentBag<double>(), new ConcurrentBag<double>() };
+        var readFromSend = new ConcurrentBag<double>();
         var rssSamples = new List<long>();
         var nextRss = options.RssEvery;
         var transportErrors = 0;
@@ -103,12 +120,17 @@ public static class LoadRun
         using var inFlight = new SemaphoreSlim(options.MaxInFlight);
         var tasks = new List<Task>(options.Requests);
         var random = new Random(1);
+        var serverBefore = await ServerDurations.ScrapeAsync(http, ct);
+        var generatorCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var sent = 0;
         for (; sent < options.Requests && clock.Elapsed < options.MaxDuration; sent++)
         {
             var due = TimeSpan.FromSeconds(sent / options.RatePerSecond);
-            while (clock.Elapsed < due) await Task.Delay(due - clock.Elapsed > TimeSpan.FromMilliseconds(2) ? 1 : 0, ct);
+            // Sleep (about a millisecond, the timer's grain) rather than spin until the next request is due: a spinning
+            // generator takes a whole core, half of this machine, from the service it measures. Requests that fell due
+            // during the sleep go out together; their latency still counts from when each was due.
+            while (clock.Elapsed < due) await Task.Delay(1, ct);
             var k = sent % keys.Count;
             if (clock.Elapsed >= nextRss && Rss(options.ServicePid) is { } rss)
             {
@@ -121,38 +143,46 @@ public static class LoadRun
             string pollId;
             lock (ids[k]) pollId = ids[k][random.Next(ids[k].Count)];
             await inFlight.WaitAsync(ct);
-            tasks.Add(Task.Run(async () =>
-            {
-                try
-                {
-                    using var request = isSubmit ? Submit(keys[k]) : Get(keys[k], read, pollId, offset);
-                    using var response = await http.SendAsync(request, ct);
-                    await response.Content.LoadIntoBufferAsync(ct);
-                    var latency = (clock.Elapsed - due).TotalMilliseconds;
-                    (isSubmit ? submitLatencies : readLatencies[(int)read]).Add(latency);
-                    statuses.AddOrUpdate((int)response.StatusCode, 1, (_, n) => n + 1);
-                    if (isSubmit && (int)response.StatusCode is 201 or 202)
-                    {
-                        var id = IdFrom(response);
-                        lock (ids[k]) ids[k].Add(id);
-                    }
-                    Interlocked.Increment(ref completed);
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-                {
-                    Interlocked.Increment(ref transportErrors);
-                }
-                finally
-                {
-                    inFlight.Release();
-                }
-            }, ct));
+            tasks.Add(SendOneAsync(due, isSubmit, k, read, pollId, offset));
         }
         await Task.WhenAll(tasks);
         var elapsed = clock.Elapsed;
         var cpuAfter = Cpu(options.ServicePid);
+        var generatorCpu = Process.GetCurrentProcess().TotalProcessorTime - generatorCpuBefore;
+        var serverAfter = await ServerDurations.ScrapeAsync(http, ct);
+        var loadAverage = LoadAverage();
         await Task.Delay(TimeSpan.FromSeconds(3), ct); // let the workers finish what was submitted
         var rssAfter = Rss(options.ServicePid);
+
+        async Task SendOneAsync(TimeSpan due, bool isSubmit, int k, Read read, string pollId, int offset)
+        {
+            await Task.Yield(); // the send loop goes on at once
+            try
+            {
+                var sentAt = clock.Elapsed;
+                using var request = isSubmit ? Submit(keys[k]) : Get(keys[k], read, pollId, offset);
+                using var response = await http.SendAsync(request, ct);
+                await response.Content.LoadIntoBufferAsync(ct);
+                var now = clock.Elapsed;
+                (isSubmit ? submitLatencies : readLatencies[(int)read]).Add((now - due).TotalMilliseconds);
+                if (!isSubmit) readFromSend.Add((now - sentAt).TotalMilliseconds);
+                statuses.AddOrUpdate((int)response.StatusCode, 1, (_, n) => n + 1);
+                if (isSubmit && (int)response.StatusCode is 201 or 202)
+                {
+                    var id = IdFrom(response);
+                    lock (ids[k]) ids[k].Add(id);
+                }
+                Interlocked.Increment(ref completed);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                Interlocked.Increment(ref transportErrors);
+            }
+            finally
+            {
+                inFlight.Release();
+            }
+        }
 
         return new LoadReport(sent, completed, elapsed, completed / elapsed.TotalSeconds, statuses.ToDictionary(), transportErrors,
             Kind("submit", submitLatencies), Kind("read (GET, all)", readLatencies.SelectMany(l => l)), rssBefore, rssAfter)
@@ -161,10 +191,17 @@ public static class LoadRun
                      Kind("GET a history page", readLatencies[(int)Read.History])],
             RssSamples = rssSamples,
             ServiceCpu = cpuAfter - cpuBefore,
+            PollFromSend = Kind("read, from send (not due)", readFromSend),
+            ServerReads = serverBefore is not null && serverAfter is not null ? serverAfter.Minus(serverBefore) : null,
+            GeneratorCpu = generatorCpu,
+            LoadAverageAfter = loadAverage,
         };
     }
 
     private enum Read { Fit, List, History }
+
+    /// <summary>The machine's load average over 1, 5 and 15 minutes (Linux); empty elsewhere.</summary>
+    public static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "";
 
     /// <summary>Resident memory of a process in bytes, from /proc (Linux); null elsewhere.</summary>
     public static long? Rss(int? pid)

@@ -10,12 +10,16 @@ using FitService.LoadTest;
 // Only loopback URLs are accepted: this generator must never load anything but this machine.
 var arguments = args.ToList();
 string? Arg(string name, string? fallback = null) => arguments.IndexOf(name) is var i and >= 0 && i + 1 < arguments.Count ? arguments[i + 1] : fallback;
+IEnumerable<string> Values(string name) => arguments.Select((a, i) => (a, i)).Where(p => p.a == name && p.i + 1 < arguments.Count).Select(p => arguments[p.i + 1]);
 
 var rate = double.Parse(Arg("--rate", "2000")!, System.Globalization.CultureInfo.InvariantCulture);
 // 60 s by default; --duration 600 for the 10-minute record (memory growth shows over minutes, not seconds).
 var duration = TimeSpan.FromSeconds(double.Parse(Arg("--duration", "60")!, System.Globalization.CultureInfo.InvariantCulture));
 var requests = int.Parse(Arg("--requests", ((int)(rate * duration.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture))!);
 var submitFraction = double.Parse(Arg("--submit-fraction", "0.05")!, System.Globalization.CultureInfo.InvariantCulture);
+// Of the reads: --list-fraction (pages of the list) and --history-fraction (pages of a history); the rest read a fit.
+var listFraction = double.Parse(Arg("--list-fraction", "0.15")!, System.Globalization.CultureInfo.InvariantCulture);
+var historyFraction = double.Parse(Arg("--history-fraction", "0.15")!, System.Globalization.CultureInfo.InvariantCulture);
 var tenants = int.Parse(Arg("--tenants", "4")!);
 var warmUp = TimeSpan.FromSeconds(double.Parse(Arg("--warm-up", "0")!, System.Globalization.CultureInfo.InvariantCulture));
 
@@ -44,6 +48,10 @@ if (Arg("--start") is { } dll)
         info.ArgumentList.Add($"--Auth:Keys:{t}:Hash={Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))}");
     }
     info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+    // --service-arg X and --service-env NAME=VALUE (each repeatable): a setting or runtime knob to compare, e.g.
+    // --service-env DOTNET_gcServer=0 or --service-arg --Serilog:MinimumLevel:Default=Warning.
+    foreach (var a in Values("--service-arg")) info.ArgumentList.Add(a);
+    foreach (var e in Values("--service-env")) info.Environment[e[..e.IndexOf('=')]] = e[(e.IndexOf('=') + 1)..];
     service = Process.Start(info)!;
     service.OutputDataReceived += (_, _) => { };
     service.ErrorDataReceived += (_, _) => { };
@@ -61,7 +69,7 @@ if (Arg("--start") is { } dll)
 else
 {
     url = new Uri(Arg("--url", "http://127.0.0.1:5080")!);
-    for (var i = arguments.IndexOf("--key"); i >= 0 && i + 1 < arguments.Count; i = arguments.IndexOf("--key", i + 1)) keys.Add(arguments[i + 1]);
+    keys.AddRange(Values("--key"));
 }
 if (!IPAddress.TryParse(url.Host, out var address) || !IPAddress.IsLoopback(address))
 {
@@ -71,7 +79,8 @@ if (!IPAddress.TryParse(url.Host, out var address) || !IPAddress.IsLoopback(addr
 
 try
 {
-    Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load average {LoadAverage()}");
+    Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load average {LoadRun.LoadAverage()}");
+    if (pid is { } servicePid) Console.WriteLine($"service process {servicePid}");
     Console.WriteLine($"{requests} requests at {rate}/s (at most {duration.TotalSeconds} s), {submitFraction:P0} submits, {Math.Max(1, keys.Count)} tenant(s), against {url}");
     if (warmUp > TimeSpan.Zero)
     {
@@ -79,13 +88,13 @@ try
         // whole p99. Run the same mix for a while first and keep only what follows, as a capacity test of a running service.
         var warm = await LoadRun.RunAsync(new LoadOptions
         {
-            BaseUrl = url, Requests = (int)(rate * warmUp.TotalSeconds), RatePerSecond = rate, MaxDuration = warmUp, SubmitFraction = submitFraction, ApiKeys = keys, ServicePid = pid,
+            BaseUrl = url, Requests = (int)(rate * warmUp.TotalSeconds), RatePerSecond = rate, MaxDuration = warmUp, SubmitFraction = submitFraction, ListFraction = listFraction, HistoryFraction = historyFraction, ApiKeys = keys, ServicePid = pid,
         });
         Console.WriteLine($"warm-up: {warmUp.TotalSeconds:F0} s at {rate}/s, not counted (its read p99 was {warm.Poll.P99Ms:F0} ms)");
     }
     var report = await LoadRun.RunAsync(new LoadOptions
     {
-        BaseUrl = url, Requests = requests, RatePerSecond = rate, MaxDuration = duration, SubmitFraction = submitFraction, ApiKeys = keys, ServicePid = pid,
+        BaseUrl = url, Requests = requests, RatePerSecond = rate, MaxDuration = duration, SubmitFraction = submitFraction, ListFraction = listFraction, HistoryFraction = historyFraction, ApiKeys = keys, ServicePid = pid,
     });
     Console.WriteLine(report.ToMarkdown());
     return report.ServerErrors == 0 && report.TransportErrors == 0 ? 0 : 1;
@@ -99,5 +108,3 @@ finally
     }
     if (data is not null) try { Directory.Delete(data, recursive: true); } catch (IOException) { }
 }
-
-static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";

@@ -122,7 +122,7 @@ public static class FitEndpoints
     }
 
     public static async Task<Results<Ok<FitList>, ValidationProblem>> List(
-        HttpContext http, IFitReader store, string? status, string? label, int? limit, string? cursor, CancellationToken ct)
+        HttpContext http, IFitReader store, ParsedFitSpecs specs, string? status, string? label, int? limit, string? cursor, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         FitStatus? statusFilter = null;
@@ -143,7 +143,7 @@ public static class FitEndpoints
 
         var fits = await store.ListAsync(http.Tenant(), new FitQuery(statusFilter, label, take + 1, before), ct);
         // Lists carry no history, so the cap has nothing to cut.
-        var page = fits.Take(take).Select(f => FitMapper.ToResource(f, 0)).ToList();
+        var page = fits.Take(take).Select(f => FitMapper.ToResource(f, 0, specs.Of(f))).ToList();
         var next = fits.Count > take ? EncodeCursor(fits[take - 1].Seq) : null;
         return TypedResults.Ok(new FitList(page, next));
     }

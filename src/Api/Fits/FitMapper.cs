@@ -15,10 +15,14 @@ public static class FitMapper
     /// <c>historyNext</c>. Read the record with the same cap (<see cref="IFitReader.GetAsync(string, string, int, CancellationToken)"/>)
     /// and no more history than that is ever loaded.
     /// </summary>
-    public static FitResource ToResource(FitRecord fit, int maxInlineHistory)
+    public static FitResource ToResource(FitRecord fit, int maxInlineHistory) =>
+        ToResource(fit, maxInlineHistory, StoredSpecs.Read<FitSpec>(fit.RequestJson));
+
+    /// <summary>As <see cref="ToResource(FitRecord, int)"/>, with the fit's stored request already read (<see cref="ParsedFitSpecs"/>).</summary>
+    public static FitResource ToResource(FitRecord fit, int maxInlineHistory, FitSpec spec)
     {
         var outcome = FitOutcome.FromJson(fit.OutcomeJson);
-        var resource = ToResource(fit, outcome);
+        var resource = ToResource(fit, outcome, spec);
         if (fit.History is not { } history) return resource;
         var shown = Math.Min(history.Length, Math.Max(maxInlineHistory, 0));
         var total = Math.Max(fit.HistoryTotal ?? history.Length, shown);
@@ -34,12 +38,6 @@ public static class FitMapper
     /// <summary>Where the history goes on after its first <paramref name="offset"/> entries.</summary>
     public static string HistoryLink(string id, int offset) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"/v1/fits/{Uri.EscapeDataString(id)}/history?offset={offset}");
-
-    private static FitResource ToResource(FitRecord fit, FitOutcome? outcome)
-    {
-        var spec = StoredSpecs.Read<FitSpec>(fit.RequestJson);
-        return ToResource(fit, outcome, spec);
-    }
 
     private static FitResource ToResource(FitRecord fit, FitOutcome? outcome, FitSpec spec) => new()
     {

@@ -43,6 +43,7 @@ public static class ServiceRegistration
         services.AddSingleton<FitCancellations>();
         services.AddSingleton<FitSubmitter>();
         services.AddSingleton<EndedFitResources>();
+        services.AddSingleton<ParsedFitSpecs>();
         services.AddSingleton<IKnownRepresentations>(sp => sp.GetRequiredService<EndedFitResources>());
         services.AddSingleton<InlineFits>();
         services.AddSingleton<FitRunner>();

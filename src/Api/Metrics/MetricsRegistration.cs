@@ -14,9 +14,22 @@ public static class MetricsRegistration
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(FitMetrics.MeterName)
             .AddView("fits_queue_latency", new ExplicitBucketHistogramConfiguration { Boundaries = FitMetrics.LatencyBuckets })
+            // ASP.NET Core's own request duration (http_server_request_duration_seconds), measured inside the server: with
+            // buckets fine enough below 10 ms to tell a p99 of 5 ms from one of 20 ms (its default buckets start at 5 ms).
+            .AddMeter(HostingMeterName)
+            .AddView(RequestDuration, new ExplicitBucketHistogramConfiguration { Boundaries = RequestDurationBuckets })
             .AddPrometheusExporter());
         return services;
     }
+
+    /// <summary>The meter of ASP.NET Core's hosting layer, whose <c>http.server.request.duration</c> times every request.</summary>
+    public const string HostingMeterName = "Microsoft.AspNetCore.Hosting";
+
+    private const string RequestDuration = "http.server.request.duration";
+
+    /// <summary>Histogram buckets of the request duration, in seconds.</summary>
+    public static readonly double[] RequestDurationBuckets =
+        [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
     private sealed class MetricsAtStart(FitMetrics metrics) : IHostedService
     {

@@ -44,6 +44,9 @@ public sealed class MetricsTests
         Assert.Contains("hangfire_queue_length{otel_scope_name=\"FitService\",queue=\"fits\",role=\"embedded\"} 0", metrics);
         Assert.Contains("fits_queued{otel_scope_name=\"FitService\",role=\"embedded\"} 0", metrics);
         Assert.Contains("text/plain", (await client.GetAsync("/metrics")).Content.Headers.ContentType!.ToString());
+        // Requests are timed inside the service, in buckets fine enough below 10 ms for a p99 (bench/LoadTest reads them).
+        var requestDurations = metrics.Split('\n').Where(l => l.StartsWith("http_server_request_duration_seconds_bucket{", StringComparison.Ordinal)).ToList();
+        Assert.Contains(requestDurations, l => l.Contains("http_route=\"/v1/fits/\"", StringComparison.Ordinal) && l.Contains("le=\"0.0005\"", StringComparison.Ordinal));
     }
 
     [Fact]
