@@ -191,7 +191,8 @@ public sealed class FitJob(
                     (failures ??= []).Add((id, new InvalidOperationException($"points of fit {id} are missing")));
                     continue;
                 }
-                logger.LogInformation("Fit {FitId} started (attempt {Attempt})", id, start.Attempt);
+                // Per fit at Debug: a chunk of small fits logs once at Information, when it ends (below).
+                logger.LogDebug("Fit {FitId} started (attempt {Attempt})", id, start.Attempt);
                 FitCompletion? completion;
                 try
                 {
@@ -233,12 +234,19 @@ public sealed class FitJob(
             }
         }
         var endedNow = ended.ToHashSet();
+        var announced = new List<(FitSignal Signal, FitStatus Status, FitRecord Fit)>(endedNow.Count);
         foreach (var (id, fit, _, completion) in completions)
         {
             if (!endedNow.Contains(id)) continue;
-            logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
+            logger.LogDebug("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
                 id, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
-            await endings.EndedAsync(new FitSignal(id, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit);
+            announced.Add((new FitSignal(id, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit));
+        }
+        if (announced.Count > 0)
+        {
+            logger.LogInformation("{Ended} of a chunk of {Fits} fits ended ({Succeeded} succeeded), from {First} to {Last}",
+                announced.Count, ids.Length, announced.Count(a => a.Status == FitStatus.Succeeded), announced[0].Signal.FitId, announced[^1].Signal.FitId);
+            await endings.EndedManyAsync(announced);
         }
         // The chunk's results are stored and announced; optima left pending follow, also in one write.
         var optima = new List<(string Id, string OutcomeJson)>();

@@ -18,7 +18,7 @@ public sealed class BatchCompletedEvents(
     IDeliveryStore deliveries,
     IDeliveryQueue queue,
     IOptions<HttpJsonOptions> json,
-    TimeProvider clock) : IFitEndedHandler
+    TimeProvider clock) : IFitGroupEndedHandler
 {
     public const string Type = "batch.completed";
 
@@ -31,6 +31,15 @@ public sealed class BatchCompletedEvents(
         var e = await CreateAsync(fit.Tenant, batchId, ct);
         _handled.Add(batchId);
         if (e is { State: DeliveryState.Pending }) queue.Enqueue(e.Id);
+    }
+
+    /// <summary>
+    /// Fits whose ends were stored together: each batch among them is asked once whether it has fits left (a chunk of a
+    /// batch's fits asked once per fit, a read each).
+    /// </summary>
+    public async Task OnFitsEndedAsync(IReadOnlyList<FitRecord> ended, CancellationToken ct)
+    {
+        foreach (var fit in ended.Where(f => f.BatchId is not null).DistinctBy(f => f.BatchId)) await OnFitEndedAsync(fit, ct);
     }
 
     // A chunk's fits end in one write, so every fit of a batch's last chunk finds the batch finished: the first makes
