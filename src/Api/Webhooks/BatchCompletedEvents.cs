@@ -39,7 +39,20 @@ public sealed class BatchCompletedEvents(
     /// </summary>
     public async Task OnFitsEndedAsync(IReadOnlyList<FitRecord> ended, CancellationToken ct)
     {
-        foreach (var fit in ended.Where(f => f.BatchId is not null).DistinctBy(f => f.BatchId)) await OnFitEndedAsync(fit, ct);
+        // One batch's failure (logged by the caller) does not keep the others of the group from their event.
+        List<Exception>? failures = null;
+        foreach (var fit in ended.Where(f => f.BatchId is not null).DistinctBy(f => f.BatchId))
+        {
+            try
+            {
+                await OnFitEndedAsync(fit, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                (failures ??= []).Add(e);
+            }
+        }
+        if (failures is not null) throw new AggregateException(failures);
     }
 
     // A chunk's fits end in one write, so every fit of a batch's last chunk finds the batch finished: the first makes
