@@ -190,9 +190,9 @@ public static class BatchEndpoints
         var started = clock.GetTimestamp();
         while (true)
         {
-            var before = await store.ListBatchFitsAsync(batch.Tenant, batch.Id, ct);
+            var before = await store.ListBatchFitStatusesAsync(batch.Tenant, batch.Id, ct);
             var waits = before.Where(f => !f.Status.IsEnded()).Select(f => signals.WhenEnded(f.Id)).ToList();
-            foreach (var fit in await store.ListBatchFitsAsync(batch.Tenant, batch.Id, ct))
+            foreach (var fit in await store.ListBatchFitStatusesAsync(batch.Tenant, batch.Id, ct))
             {
                 if (fit.Status.IsEnded()) signals.EndedSeen(fit.Id);
             }

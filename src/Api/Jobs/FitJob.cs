@@ -166,8 +166,8 @@ public sealed class FitJob(
 
     /// <summary>
     /// A chunk of small fits on the embedded store, in columns rather than rows: one write starts them all and reads their
-    /// points, each runs in turn, and one write stores every result (a commit per chunk, not two per fit). Results are
-    /// readable once the chunk is written. A fit's cancellation and progress work as for a lone fit; a shutdown keeps
+    /// points, each runs in turn (with its exact optimum, if one is due), and one write stores every result (a commit per
+    /// chunk, not two per fit). Results are readable once the chunk is written. A fit's cancellation and progress work as for a lone fit; a shutdown keeps
     /// what ended and leaves the rest running in the store, for the retry (or recovery at start) to run again.
     /// </summary>
     private async Task RunChunkAsync(string[] fitIds, PerformContext? context, CancellationToken shutdown)
@@ -191,7 +191,8 @@ public sealed class FitJob(
                     (failures ??= []).Add((id, new InvalidOperationException($"points of fit {id} are missing")));
                     continue;
                 }
-                logger.LogInformation("Fit {FitId} started (attempt {Attempt})", id, start.Attempt);
+                // Per fit at Debug: a chunk of small fits logs once at Information, when it ends (below).
+                logger.LogDebug("Fit {FitId} started (attempt {Attempt})", id, start.Attempt);
                 FitCompletion? completion;
                 try
                 {
@@ -214,6 +215,13 @@ public sealed class FitJob(
                     interrupted = true;
                     break;
                 }
+                // A lone fit ends before its optimum is computed, so that its end does not wait for it. A chunk's fits all
+                // end together, and the chunk's work (FitWork.Of, which counts the optimum) is small by construction: the
+                // optimum goes into the same write rather than a second write of every row. A shutdown leaves it pending.
+                if (completion.OptimumPending && runner.PendingOptimum(start.Fit!, points, completion.OutcomeJson, completion.Loss, shutdown) is { } withOptimum)
+                {
+                    completion = completion with { OutcomeJson = withOptimum, OptimumPending = false };
+                }
                 completions.Add((id, start.Fit!, points, completion));
             }
         }
@@ -233,18 +241,25 @@ public sealed class FitJob(
             }
         }
         var endedNow = ended.ToHashSet();
+        var announced = new List<(FitSignal Signal, FitStatus Status, FitRecord Fit)>(endedNow.Count);
         foreach (var (id, fit, _, completion) in completions)
         {
             if (!endedNow.Contains(id)) continue;
-            logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
+            logger.LogDebug("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
                 id, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
-            await endings.EndedAsync(new FitSignal(id, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit);
+            announced.Add((new FitSignal(id, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit));
         }
-        // The chunk's results are stored and announced; optima left pending follow, also in one write.
+        if (announced.Count > 0)
+        {
+            logger.LogInformation("{Ended} of a chunk of {Fits} fits ended ({Succeeded} succeeded), from {First} to {Last}",
+                announced.Count, ids.Length, announced.Count(a => a.Status == FitStatus.Succeeded), announced[0].Signal.FitId, announced[^1].Signal.FitId);
+            await endings.EndedManyAsync(announced);
+        }
+        // The chunk's results are stored and announced; optima left pending (by a shutdown) follow, also in one write.
         var optima = new List<(string Id, string OutcomeJson)>();
         foreach (var (id, fit, points, completion) in completions)
         {
-            if (endedNow.Contains(id) && runner.PendingOptimum(fit, points, completion.OutcomeJson, completion.Loss, shutdown) is { } outcomeJson)
+            if (completion.OptimumPending && endedNow.Contains(id) && runner.PendingOptimum(fit, points, completion.OutcomeJson, completion.Loss, shutdown) is { } outcomeJson)
                 optima.Add((id, outcomeJson));
         }
         if (optima.Count > 0) await store.SaveOutcomesAsync(optima, CancellationToken.None);

@@ -15,6 +15,18 @@ public interface IFitEndedHandler
 }
 
 /// <summary>
+/// A handler that can take the ends of several fits stored in one write at once (a chunk, a drain's group), doing once
+/// what would otherwise be done per fit (e.g. asking whether their batch has fits left). <see cref="FitEndings.EndedManyAsync"/>
+/// calls <see cref="OnFitsEndedAsync"/> instead of <see cref="IFitEndedHandler.OnFitEndedAsync"/> for each fit.
+/// </summary>
+public interface IFitGroupEndedHandler : IFitEndedHandler
+{
+    /// <param name="fits">The fits' records, as for <see cref="IFitEndedHandler.OnFitEndedAsync"/>; every one's end is stored.</param>
+    /// <param name="ct">Cancels the handler's own work.</param>
+    Task OnFitsEndedAsync(IReadOnlyList<FitRecord> fits, CancellationToken ct);
+}
+
+/// <summary>
 /// The one place a fit's end is announced: it is counted, waiters and streams hear of it, then every <see cref="IFitEndedHandler"/>
 /// runs (webhooks, batch completion). Called right after the store recorded the end; a failing handler is logged, never
 /// undoes the end (the webhook recovery pass makes up for it).
@@ -22,6 +34,9 @@ public interface IFitEndedHandler
 public sealed class FitEndings(IFitSignals signals, IFitReader store, FitMetrics metrics, IEnumerable<IFitEndedHandler> handlers, ILogger<FitEndings> logger)
 {
     private readonly IFitEndedHandler[] _handlers = handlers.ToArray();
+    // A group of ends goes to these once, and fit by fit to the others.
+    private readonly IFitGroupEndedHandler[] _groupHandlers = [.. handlers.OfType<IFitGroupEndedHandler>()];
+    private readonly IFitEndedHandler[] _fitHandlers = [.. handlers.Where(h => h is not IFitGroupEndedHandler)];
 
     /// <summary>How many ends of one group run their handlers at once (each is a few statements: a webhook event and its job).</summary>
     public const int HandlersInParallel = 4;
@@ -38,8 +53,21 @@ public sealed class FitEndings(IFitSignals signals, IFitReader store, FitMetrics
             signals.Publish(signal with { Ended = true });
         }
         if (_handlers.Length == 0) return;
+        var fits = ends.Select(e => e.Fit).ToArray();
+        foreach (var group in _groupHandlers)
+        {
+            try
+            {
+                await group.OnFitsEndedAsync(fits, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "{Handler} failed for the ends of {Count} fits", group.GetType().Name, fits.Length);
+            }
+        }
+        if (_fitHandlers.Length == 0) return;
         await Parallel.ForEachAsync(ends, new ParallelOptions { MaxDegreeOfParallelism = HandlersInParallel },
-            async (end, _) => await HandleAsync(end.Signal, end.Fit));
+            async (end, _) => await HandleAsync(end.Signal, end.Fit, _fitHandlers));
     }
 
     /// <param name="signal">The end as waiters hear it.</param>
@@ -50,10 +78,10 @@ public sealed class FitEndings(IFitSignals signals, IFitReader store, FitMetrics
         metrics.Ended(status);
         signals.Publish(signal with { Ended = true });
         if (_handlers.Length == 0) return;
-        await HandleAsync(signal, fit);
+        await HandleAsync(signal, fit, _handlers);
     }
 
-    private async Task HandleAsync(FitSignal signal, FitRecord? fit)
+    private async Task HandleAsync(FitSignal signal, FitRecord? fit, IFitEndedHandler[] handlers)
     {
         try
         {
@@ -65,7 +93,7 @@ public sealed class FitEndings(IFitSignals signals, IFitReader store, FitMetrics
             return;
         }
         if (fit is null) return;
-        foreach (var handler in _handlers)
+        foreach (var handler in handlers)
         {
             try
             {

@@ -48,6 +48,10 @@ public interface IFitReader
     /// <summary>The fits of a batch in submission order, without history.</summary>
     Task<IReadOnlyList<FitRecord>> ListBatchFitsAsync(string tenant, string batchId, CancellationToken ct);
 
+    /// <summary>The ids and statuses of a batch's fits in submission order: what waiting on a batch reads, without the rest of each row.</summary>
+    async Task<IReadOnlyList<(string Id, FitStatus Status)>> ListBatchFitStatusesAsync(string tenant, string batchId, CancellationToken ct) =>
+        [.. (await ListBatchFitsAsync(tenant, batchId, ct)).Select(f => (f.Id, f.Status))];
+
     /// <summary>Whether any fit of the batch is still queued or running (an index lookup, whatever the batch's size).</summary>
     Task<bool> HasUnfinishedFitsAsync(string batchId, CancellationToken ct);
 

@@ -123,17 +123,21 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         return await ReadAllAsync(cmd, Time, ct);
     }
 
-    public Task<StartResult> TryStartAsync(string id, DateTimeOffset now, CancellationToken ct) =>
-        WriteAsync((conn, tx) => StartAsync(conn, tx, id, now, ct), ct);
+    public Task<StartResult> TryStartAsync(string id, DateTimeOffset now, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        await using var statements = new LifecycleStatements(conn, tx);
+        return await statements.StartAsync(id, now, ct);
+    }, ct);
 
     public Task<IReadOnlyList<ChunkStart>> TryStartManyAsync(IReadOnlyList<string> ids, DateTimeOffset now, CancellationToken ct) =>
         WriteAsync<IReadOnlyList<ChunkStart>>(async (conn, tx) =>
         {
             var starts = new List<ChunkStart>(ids.Count);
+            await using var statements = new LifecycleStatements(conn, tx);
             await using var points = Command(conn, tx, PointsSql, ("$id", ""));
             foreach (var id in ids)
             {
-                var start = await StartAsync(conn, tx, id, now, ct);
+                var start = await statements.StartAsync(id, now, ct);
                 if (start.Outcome != StartOutcome.Run)
                 {
                     starts.Add(new ChunkStart(id, start, null));
@@ -148,24 +152,86 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             return starts;
         }, ct);
 
-    private static async Task<StartResult> StartAsync(SqliteConnection conn, SqliteTransaction tx, string id, DateTimeOffset now, CancellationToken ct)
+    /// <summary>
+    /// The statements that start and end fits, each prepared once per write and run again for every fit of a chunk:
+    /// SQLite compiles a statement's text anew for each new command, which cost a chunk of small fits more than the
+    /// rows it wrote (six compilations per fit).
+    /// </summary>
+    private sealed class LifecycleStatements(SqliteConnection conn, SqliteTransaction tx) : IAsyncDisposable
     {
-        var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = $id", ct, ("$id", id));
-        if (FitLifecycle.StartRefused(fit) is { } refused) return refused;
-        var ms = now.ToUnixTimeMilliseconds();
-        if (fit!.CancelRequested)
+        private SqliteCommand? _read, _cancelAtStart, _start, _complete, _history;
+
+        public async Task<StartResult> StartAsync(string id, DateTimeOffset now, CancellationToken ct)
         {
-            await ExecAsync(conn, tx, "UPDATE fits SET status = $s, stop_reason = 'cancelled', finished_at = $now WHERE id = $id", ct,
-                ("$s", (int)FitStatus.Cancelled), ("$now", ms), ("$id", id));
-            return FitLifecycle.CancelledAtStart(fit);
+            _read ??= Command(conn, tx, $"SELECT {Columns} FROM fits WHERE id = $id", ("$id", ""));
+            _read.Parameters["$id"].Value = id;
+            FitRecord? fit;
+            await using (var reader = await _read.ExecuteReaderAsync(ct))
+            {
+                fit = await reader.ReadAsync(ct) ? ReadFit(reader) : null;
+            }
+            if (FitLifecycle.StartRefused(fit) is { } refused) return refused;
+            var ms = now.ToUnixTimeMilliseconds();
+            if (fit!.CancelRequested)
+            {
+                _cancelAtStart ??= Command(conn, tx, "UPDATE fits SET status = $s, stop_reason = 'cancelled', finished_at = $now WHERE id = $id",
+                    ("$s", (int)FitStatus.Cancelled), ("$now", 0L), ("$id", ""));
+                _cancelAtStart.Parameters["$now"].Value = ms;
+                _cancelAtStart.Parameters["$id"].Value = id;
+                await _cancelAtStart.ExecuteNonQueryAsync(ct);
+                return FitLifecycle.CancelledAtStart(fit);
+            }
+            var started = FitLifecycle.Started(fit, DateTimeOffset.FromUnixTimeMilliseconds(ms));
+            _start ??= Command(conn, tx, """
+                UPDATE fits SET status = $s, attempt = $a, step = 0, params = NULL, loss = NULL,
+                                started_at = COALESCE(started_at, $now) WHERE id = $id;
+                DELETE FROM fit_history WHERE fit_id = $id;
+                """, ("$s", (int)FitStatus.Running), ("$a", 0), ("$now", 0L), ("$id", ""));
+            _start.Parameters["$a"].Value = started.Attempt;
+            _start.Parameters["$now"].Value = ms;
+            _start.Parameters["$id"].Value = id;
+            await _start.ExecuteNonQueryAsync(ct);
+            return started;
         }
-        var started = FitLifecycle.Started(fit, DateTimeOffset.FromUnixTimeMilliseconds(ms));
-        await ExecAsync(conn, tx, """
-            UPDATE fits SET status = $s, attempt = $a, step = 0, params = NULL, loss = NULL,
-                            started_at = COALESCE(started_at, $now) WHERE id = $id;
-            DELETE FROM fit_history WHERE fit_id = $id;
-            """, ct, ("$s", (int)FitStatus.Running), ("$a", started.Attempt), ("$now", ms), ("$id", id));
-        return started;
+
+        public async Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct)
+        {
+            _complete ??= Command(conn, tx, """
+                UPDATE fits SET status = $s, stop_reason = $reason, step = $step, params = $params, loss = $loss, error = $error,
+                                finished_at = $finished, outcome = $outcome, optimum_pending = $pending
+                WHERE id = $id AND status < 2
+                """, ("$outcome", null), ("$pending", 0), ("$s", 0), ("$reason", null), ("$step", 0), ("$params", null), ("$loss", null),
+                ("$error", null), ("$finished", 0L), ("$id", ""));
+            var p = _complete.Parameters;
+            p["$outcome"].Value = (object?)completion.OutcomeJson ?? DBNull.Value;
+            p["$pending"].Value = completion.OptimumPending ? 1 : 0;
+            p["$s"].Value = (int)completion.Status;
+            p["$reason"].Value = (object?)completion.StopReason ?? DBNull.Value;
+            p["$step"].Value = completion.Step;
+            p["$params"].Value = DoubleBlobs.ToBytes(completion.Params);
+            p["$loss"].Value = Finite(completion.Loss) ?? DBNull.Value;
+            p["$error"].Value = (object?)completion.Error ?? DBNull.Value;
+            p["$finished"].Value = completion.FinishedAt.ToUnixTimeMilliseconds();
+            p["$id"].Value = id;
+            if (await _complete.ExecuteNonQueryAsync(ct) == 0) return false;
+            // The whole history replaces the chunks saved so far, as one chunk at 0 (none when empty).
+            _history ??= Command(conn, tx, """
+                DELETE FROM fit_history WHERE fit_id = $id;
+                INSERT INTO fit_history (fit_id, start, data) SELECT $id, 0, $data WHERE length($data) > 0;
+                """, ("$id", ""), ("$data", Array.Empty<byte>()));
+            _history.Parameters["$id"].Value = id;
+            _history.Parameters["$data"].Value = DoubleBlobs.ToBytes(completion.History);
+            await _history.ExecuteNonQueryAsync(ct);
+            return true;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var command in new[] { _read, _cancelAtStart, _start, _complete, _history })
+            {
+                if (command is not null) await command.DisposeAsync();
+            }
+        }
     }
 
     public Task<bool> SaveProgressAsync(string id, FitProgressUpdate update, CancellationToken ct) => WriteAsync(async (conn, tx) =>
@@ -201,38 +267,23 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 
     private const string SaveOutcomeSql = "UPDATE fits SET outcome = $outcome, optimum_pending = 0 WHERE id = $id AND status >= 2";
 
-    public Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct) =>
-        WriteAsync((conn, tx) => CompleteAsync(conn, tx, id, completion, ct), ct);
+    public Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        await using var statements = new LifecycleStatements(conn, tx);
+        return await statements.CompleteAsync(id, completion, ct);
+    }, ct);
 
     public Task<IReadOnlyList<string>> CompleteManyAsync(IReadOnlyList<(string Id, FitCompletion Completion)> completions, CancellationToken ct) =>
         WriteAsync<IReadOnlyList<string>>(async (conn, tx) =>
         {
             var ended = new List<string>(completions.Count);
+            await using var statements = new LifecycleStatements(conn, tx);
             foreach (var (id, completion) in completions)
             {
-                if (await CompleteAsync(conn, tx, id, completion, ct)) ended.Add(id);
+                if (await statements.CompleteAsync(id, completion, ct)) ended.Add(id);
             }
             return ended;
         }, ct);
-
-    private static async Task<bool> CompleteAsync(SqliteConnection conn, SqliteTransaction tx, string id, FitCompletion completion, CancellationToken ct)
-    {
-        var changed = await ExecAsync(conn, tx, """
-            UPDATE fits SET status = $s, stop_reason = $reason, step = $step, params = $params, loss = $loss, error = $error,
-                            finished_at = $finished, outcome = $outcome, optimum_pending = $pending
-            WHERE id = $id AND status < 2
-            """, ct, ("$outcome", completion.OutcomeJson), ("$pending", completion.OptimumPending ? 1 : 0),
-            ("$s", (int)completion.Status), ("$reason", completion.StopReason), ("$step", completion.Step),
-            ("$params", DoubleBlobs.ToBytes(completion.Params)), ("$loss", Finite(completion.Loss)),
-            ("$error", completion.Error), ("$finished", completion.FinishedAt.ToUnixTimeMilliseconds()), ("$id", id));
-        if (changed == 0) return false;
-        // The whole history replaces the chunks saved so far, as one chunk at 0 (none when empty).
-        await ExecAsync(conn, tx, """
-            DELETE FROM fit_history WHERE fit_id = $id;
-            INSERT INTO fit_history (fit_id, start, data) SELECT $id, 0, $data WHERE length($data) > 0;
-            """, ct, ("$id", id), ("$data", DoubleBlobs.ToBytes(completion.History)));
-        return true;
-    }
 
     public Task<CancelOutcome> RequestCancelAsync(string tenant, string id, DateTimeOffset now, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
@@ -368,6 +419,16 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         await using var conn = await OpenReaderAsync(ct);
         await using var cmd = Command(conn, null, $"SELECT {Columns} FROM fits WHERE batch_id = $b AND tenant = $t ORDER BY seq", ("$b", batchId), ("$t", tenant));
         return await ReadAllAsync(cmd, Time, ct);
+    }
+
+    public async Task<IReadOnlyList<(string Id, FitStatus Status)>> ListBatchFitStatusesAsync(string tenant, string batchId, CancellationToken ct)
+    {
+        await using var conn = await OpenReaderAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT id, status FROM fits WHERE batch_id = $b AND tenant = $t ORDER BY seq", ("$b", batchId), ("$t", tenant));
+        var fits = new List<(string, FitStatus)>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) fits.Add((reader.GetString(0), (FitStatus)reader.GetInt32(1)));
+        return fits;
     }
 
     public async Task<bool> HasUnfinishedFitsAsync(string batchId, CancellationToken ct)

@@ -18,7 +18,7 @@ public sealed class BatchCompletedEvents(
     IDeliveryStore deliveries,
     IDeliveryQueue queue,
     IOptions<HttpJsonOptions> json,
-    TimeProvider clock) : IFitEndedHandler
+    TimeProvider clock) : IFitGroupEndedHandler
 {
     public const string Type = "batch.completed";
 
@@ -31,6 +31,28 @@ public sealed class BatchCompletedEvents(
         var e = await CreateAsync(fit.Tenant, batchId, ct);
         _handled.Add(batchId);
         if (e is { State: DeliveryState.Pending }) queue.Enqueue(e.Id);
+    }
+
+    /// <summary>
+    /// Fits whose ends were stored together: each batch among them is asked once whether it has fits left (a chunk of a
+    /// batch's fits asked once per fit, a read each).
+    /// </summary>
+    public async Task OnFitsEndedAsync(IReadOnlyList<FitRecord> ended, CancellationToken ct)
+    {
+        // One batch's failure (logged by the caller) does not keep the others of the group from their event.
+        List<Exception>? failures = null;
+        foreach (var fit in ended.Where(f => f.BatchId is not null).DistinctBy(f => f.BatchId))
+        {
+            try
+            {
+                await OnFitEndedAsync(fit, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                (failures ??= []).Add(e);
+            }
+        }
+        if (failures is not null) throw new AggregateException(failures);
     }
 
     // A chunk's fits end in one write, so every fit of a batch's last chunk finds the batch finished: the first makes

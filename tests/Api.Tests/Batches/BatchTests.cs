@@ -144,7 +144,8 @@ public sealed class BatchTests(BatchTests.Service factory) : IClassFixture<Batch
     [Fact]
     public async Task FitsRunInAChunkGiveTheResultsOfTheSameFitsSubmittedAlone()
     {
-        // MAE on a few points: many fits share a chunk, and each ends with its exact optimum pending (stored after the chunk).
+        // MAE on a few points: many fits share a chunk, and each one's exact optimum (pending after a lone fit's end) is
+        // computed in the chunk and stored with its end.
         var defaults = new { degree = 2, loss = "mae", learningRate = 0.01, steps = 100 };
         object Fit(int i) => new
         {
@@ -170,14 +171,20 @@ public sealed class BatchTests(BatchTests.Service factory) : IClassFixture<Batch
             var chunked = await WithOptimum(batch.FitIds[i]);
 
             Assert.Equal("succeeded", chunked.Status);
-            Assert.Equal(single.Params, chunked.Params);
-            Assert.Equal(single.Loss, chunked.Loss);
-            Assert.Equal(single.History, chunked.History);
             Assert.Equal("ready", chunked.OptimumStatus);
-            Assert.Equal(JsonSerializer.Serialize(single.Optimum), JsonSerializer.Serialize(chunked.Optimum));
-            Assert.Equal(single.Gap, chunked.Gap);
-            Assert.Equal(JsonSerializer.Serialize(single.Statistics), JsonSerializer.Serialize(chunked.Statistics));
+            Assert.Equal(single.Params, chunked.Params);
+            Assert.Equal(single.History, chunked.History);
+            // Field for field, but for what names the fit and when it ran.
+            Assert.Equal(Comparable(await _client.GetStringAsync($"/v1/fits/{single.Id}")), Comparable(await _client.GetStringAsync($"/v1/fits/{chunked.Id}")));
         }
+    }
+
+    /// <summary>A fit resource's JSON without its id (and the history link that holds it) and times: what two runs of the same request must agree on.</summary>
+    private static string Comparable(string resourceJson)
+    {
+        var fit = System.Text.Json.Nodes.JsonNode.Parse(resourceJson)!.AsObject();
+        foreach (var name in new[] { "id", "historyNext", "createdAt", "startedAt", "finishedAt" }) fit.Remove(name);
+        return fit.ToJsonString();
     }
 
     [Fact]
