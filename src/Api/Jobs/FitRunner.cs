@@ -32,8 +32,10 @@ public sealed class FitRunner(
     /// The end of the fit to store, or null when <paramref name="shutdown"/> interrupted it (the caller hands it back).
     /// <paramref name="stop"/> is the run's own token source, linked to <paramref name="shutdown"/>; the caller registers
     /// it with <see cref="FitCancellations"/> (before the start, so no cancel request is missed) and disposes it.
+    /// A fit not yet stored (<paramref name="stored"/> false: it runs on its request before it is stored ended, see
+    /// <see cref="InlineFits"/>) has no progress to save and nobody to tell of it; progress never changes a result.
     /// </summary>
-    public FitCompletion? Run(FitRecord fit, FitPoints points, CancellationTokenSource stop, CancellationToken shutdown)
+    public FitCompletion? Run(FitRecord fit, FitPoints points, CancellationTokenSource stop, CancellationToken shutdown, bool stored = true)
     {
         var (x, y, weights) = points;
         using var span = FitTracing.StartEngine(fit.Id);
@@ -80,7 +82,7 @@ public sealed class FitRunner(
         {
             logger.LogDebug("Fit {FitId} started: {Points} points, degree {Degree}, {Loss}, {Steps} steps (attempt {Attempt})",
                 fit.Id, spec.Points, spec.Degree, spec.Loss, spec.Steps, fit.Attempt);
-            result = Fitter.Run(problem, progress =>
+            result = Fitter.Run(problem, !stored ? null : progress =>
             {
                 var fresh = progress.History.AsSpan(savedHistory).ToArray();
                 var update = new FitProgressUpdate(fit.Attempt, progress.Step, Reported(progress.Params), progress.Loss, savedHistory, fresh);
