@@ -87,7 +87,8 @@ public sealed class InlineFitTests : IAsyncLifetime
     [Fact]
     public async Task RequestsRacingWithOneKeyStoreOneFitAndEachGetsItOrAConflict()
     {
-        var client = _inline.CreateClient();
+        // With workers: a request that finds no free inline slot stores its fit queued, and the waiters still get an end.
+        var client = _queued.CreateClient();
         var key = Guid.NewGuid().ToString();
         // Two bodies under one key, sent at once: whichever is stored first wins; its twins replay it, the others conflict.
         var responses = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
