@@ -97,11 +97,8 @@ public sealed class InlineFits(
             logger.LogWarning(e, "Fit {FitId} could not run on its request; it is queued", fit.Id);
             return (null, startedAt);
         }
-        // Null: the server is shutting down; the fit is queued, and its worker (or recovery at start) runs it.
-        if (completion is null) return (null, startedAt);
-        // A worker stores the end first and the optimum after it; stored once, the end carries its optimum already.
-        if (completion.OptimumPending && runner.PendingOptimum(running, points, completion.OutcomeJson, completion.Loss, shutdown) is { } outcomeJson)
-            completion = completion with { OutcomeJson = outcomeJson, OptimumPending = false };
+        // Null: the server is shutting down; the fit is queued, and its worker (or recovery at start) runs it. Otherwise the
+        // end carries its optimum (a worker stores it after the end), unless a shutdown left it pending for the sweep.
         return (completion, startedAt);
     }
 }
