@@ -102,7 +102,9 @@ public static class FitEndpoints
         var location = $"/v1/fits/{fit.Id}";
         if (wait is { } seconds)
         {
-            fit = await WaitForEndAsync(store, signals, clock, tenant, fit.Id, seconds, limits.Value.MaxInlineHistory, ct) ?? fit;
+            // A fit that ran on this request comes back ended with its whole history: nothing to wait for or read again.
+            if (!(created.Outcome == CreateOutcome.Created && fit.Status.IsEnded() && fit.History is not null))
+                fit = await WaitForEndAsync(store, signals, clock, tenant, fit.Id, seconds, limits.Value.MaxInlineHistory, ct) ?? fit;
             if (fit.Status.IsEnded())
             {
                 http.Response.Headers["Preference-Applied"] = $"wait={seconds}";

@@ -14,21 +14,25 @@ public sealed class FitSubmitter(IFitSubmissions store, IFitQueue queue, InlineF
     /// <param name="fit">The validated fit.</param>
     /// <param name="idempotencyKey">The request's key, if any.</param>
     /// <param name="waiting">
-    /// The client waits for the end (<c>Prefer: wait</c>): a small new fit then runs on this request once stored
-    /// (<see cref="InlineFits"/>), and only goes to the queue if it cannot.
+    /// The client waits for the end (<c>Prefer: wait</c>): a small new fit then runs on this request and is stored once,
+    /// ended (<see cref="InlineFits"/>); the fit in the result is then ended and carries its whole history. It goes to the
+    /// queue only if it cannot run here.
     /// </param>
     /// <param name="ct">Cancels the request before the fit is stored.</param>
     public async Task<CreateResult> SubmitAsync(string tenant, ValidFit fit, string? idempotencyKey, CancellationToken ct, bool waiting = false)
     {
         var newFit = NewFit(tenant, fit, clock.GetUtcNow(), idempotencyKey, batchId: null);
-        var result = await store.CreateAsync(newFit, ct);
-        if (result.Outcome == CreateOutcome.Created) metrics.Submitted();
+        var work = FitWork.Of(fit.Spec);
+        var result = waiting && inline.Takes(work) ? await inline.TrySubmitAsync(newFit, ct) : null;
+        if (result is null)
+        {
+            result = await store.CreateAsync(newFit, ct);
+            if (result.Outcome == CreateOutcome.Created) metrics.Submitted();
+        }
         // A replay of a fit that is still queued queues it again: the first enqueue may have failed after the insert, and
         // the client was told to retry with its key. Jobs are reentrant, so a second job for a queued fit does no harm.
-        if (result.Outcome == CreateOutcome.Created || result is { Outcome: CreateOutcome.Existing, Fit.Status: FitStatus.Queued })
+        if (result is { Outcome: CreateOutcome.Created, Fit.Status: FitStatus.Queued } or { Outcome: CreateOutcome.Existing, Fit.Status: FitStatus.Queued })
         {
-            var work = FitWork.Of(fit.Spec);
-            if (waiting && result.Outcome == CreateOutcome.Created && inline.Takes(work) && await inline.TryRunAsync(result.Fit!.Id)) return result;
             Enqueue("fit", result.Fit!.Id, () => queue.EnqueueMany([new QueuedFit(result.Fit.Id, work)]));
         }
         return result;

@@ -39,12 +39,6 @@ public sealed class FitJob(
     public void RunMany(string[] fitIds, PerformContext? context, CancellationToken cancellationToken) =>
         Blocking.Wait(RunManyAsync(fitIds, context, cancellationToken));
 
-    /// <summary>
-    /// Runs one stored fit on the request that submitted it (<see cref="InlineFits"/>): the job's path without the queue's
-    /// bookkeeping. Throws as the job would, and the caller then queues the fit.
-    /// </summary>
-    public Task RunInlineAsync(string fitId, CancellationToken shutdown) => RunFitsAsync([fitId], null, shutdown);
-
     /// <summary>Jobs stored before <see cref="Run"/> existed (a shared database keeps them across upgrades) still run.</summary>
     [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [2, 10, 30, 120, 600], OnAttemptsExceeded = AttemptsExceededAction.Fail)]
     [JobDisplayName("fit {0}")]

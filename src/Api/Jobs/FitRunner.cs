@@ -32,8 +32,11 @@ public sealed class FitRunner(
     /// The end of the fit to store, or null when <paramref name="shutdown"/> interrupted it (the caller hands it back).
     /// <paramref name="stop"/> is the run's own token source, linked to <paramref name="shutdown"/>; the caller registers
     /// it with <see cref="FitCancellations"/> (before the start, so no cancel request is missed) and disposes it.
+    /// A fit not yet stored (<paramref name="stored"/> false: it runs on its request before it is stored ended, see
+    /// <see cref="InlineFits"/>) has no progress to save and nobody to tell of it (progress never changes a result), and its
+    /// optimum, which a stored fit gets after its end, is computed before the run returns.
     /// </summary>
-    public FitCompletion? Run(FitRecord fit, FitPoints points, CancellationTokenSource stop, CancellationToken shutdown)
+    public FitCompletion? Run(FitRecord fit, FitPoints points, CancellationTokenSource stop, CancellationToken shutdown, bool stored = true)
     {
         var (x, y, weights) = points;
         using var span = FitTracing.StartEngine(fit.Id);
@@ -81,7 +84,7 @@ public sealed class FitRunner(
         {
             logger.LogDebug("Fit {FitId} started: {Points} points, degree {Degree}, {Loss}, {Steps} steps (attempt {Attempt})",
                 fit.Id, spec.Points, spec.Degree, spec.Loss, spec.Steps, fit.Attempt);
-            result = Fitter.Run(problem, progress =>
+            result = Fitter.Run(problem, !stored ? null : progress =>
             {
                 var fresh = progress.History.AsSpan(savedHistory).ToArray();
                 var update = new FitProgressUpdate(fit.Attempt, progress.Step, Reported(progress.Params), progress.Loss, savedHistory, fresh);
@@ -131,6 +134,8 @@ public sealed class FitRunner(
             // end is stored, so nothing waits for it.
             if (!FitWork.ComputesOptimum(spec)) outcome = outcome with { OptimumError = OptimumTooCostly(spec) };
             else if (FitWork.Exact(spec) <= 0.2 * FitWork.Descent(spec with { Steps = Math.Max(1, result.Step) })) outcome = WithOptimum(outcome, spec, points, result.Loss, shutdown);
+            // A fit not yet stored is stored once, ended: its optimum is computed now, as the stored path would after the end.
+            else if (!stored && OptimumNow(fit.Id, outcome, spec, points, result.Loss, shutdown) is { } now) outcome = now;
             else outcome = outcome with { OptimumPending = true };
         }
         if (status == FitStatus.Succeeded) outcome = outcome with { Statistics = FitStatisticsCalculator.Compute(spec, x, y, result.Params, weights, outcome.Standardization) };
@@ -173,22 +178,29 @@ public sealed class FitRunner(
         var outcome = FitOutcome.FromJson(outcomeJson);
         if (outcome?.OptimumPending != true) return null;
         var spec = StoredSpecs.Read<FitSpec>(fit.RequestJson);
-        FitOutcome done;
+        return OptimumNow(fit.Id, outcome with { OptimumPending = null }, spec, points, loss ?? double.NaN, shutdown)?.ToJson();
+    }
+
+    /// <summary>
+    /// The outcome with the optimum computed now, or null when a shutdown interrupted it (it stays pending); any failure of
+    /// the solver becomes <c>optimumError</c>.
+    /// </summary>
+    private FitOutcome? OptimumNow(string fitId, FitOutcome outcome, FitSpec spec, FitPoints points, double loss, CancellationToken shutdown)
+    {
         try
         {
-            done = WithOptimum(outcome with { OptimumPending = null }, spec, points, loss ?? double.NaN, shutdown);
+            return WithOptimum(outcome, spec, points, loss, shutdown);
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
-            logger.LogInformation("Fit {FitId}: shutdown before its optimum was computed; it stays pending", fit.Id);
+            logger.LogInformation("Fit {FitId}: shutdown before its optimum was computed; it stays pending", fitId);
             return null;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            logger.LogError(e, "Fit {FitId}: the exact solver failed", fit.Id);
-            done = outcome with { OptimumPending = null, OptimumError = $"the exact solver failed ({e.GetType().Name}: {e.Message})" };
+            logger.LogError(e, "Fit {FitId}: the exact solver failed", fitId);
+            return outcome with { OptimumError = $"the exact solver failed ({e.GetType().Name}: {e.Message})" };
         }
-        return done.ToJson();
     }
 
     /// <summary>The exact optimum beside the descent (of the weighted loss, for weighted points), and the gap to it; a problem without one says why.</summary>

@@ -81,6 +81,19 @@ public sealed class FitEndings(IFitSignals signals, IFitReader store, FitMetrics
         await HandleAsync(signal, fit, _handlers);
     }
 
+    /// <summary>
+    /// The end of a fit that was stored already ended (it ran on its request, see <c>InlineFits</c>): counted, and handed
+    /// to the handlers (webhooks). No signal: nobody can wait for or watch a fit whose id nobody has seen yet, and on a
+    /// shared store a signal is a NOTIFY to every process.
+    /// </summary>
+    /// <param name="fit">The fit as stored.</param>
+    public async Task StoredEndedAsync(FitRecord fit)
+    {
+        metrics.Ended(fit.Status);
+        if (_handlers.Length == 0) return;
+        await HandleAsync(new FitSignal(fit.Id, true, fit.Step, fit.Loss, fit.Params), fit, _handlers);
+    }
+
     private async Task HandleAsync(FitSignal signal, FitRecord? fit, IFitEndedHandler[] handlers)
     {
         try

@@ -27,6 +27,23 @@ internal static class FitLifecycle
     }
 
     /// <summary>
+    /// A fit stored already ended (it ran on its request before it was stored, see <c>InlineFits</c>): the record both
+    /// stores write and answer, as a queued fit would read once its worker ended it (first attempt, its whole history),
+    /// times kept to the millisecond as stored. The caller sets <see cref="FitRecord.Seq"/> once the row has one.
+    /// </summary>
+    public static FitRecord EndedAtOnce(NewFit fit, DateTimeOffset startedAt, FitCompletion completion) => new()
+    {
+        Id = fit.Id, Tenant = fit.Tenant, Seq = 0, Status = completion.Status, StopReason = completion.StopReason, Step = completion.Step,
+        Steps = fit.Steps, Params = completion.Params, Loss = completion.Loss is { } loss && double.IsFinite(loss) ? loss : null,
+        History = completion.History, HistoryTotal = completion.History.Length, HistoryEvery = fit.HistoryEvery,
+        CreatedAt = Millis(fit.CreatedAt), StartedAt = Millis(startedAt), FinishedAt = Millis(completion.FinishedAt), Error = completion.Error,
+        RequestJson = fit.RequestJson, Label = fit.Label, Points = fit.X.Length, BatchId = fit.BatchId, RequestHash = fit.RequestHash,
+        Attempt = 1, Kind = fit.Kind, OutcomeJson = completion.OutcomeJson, TraceParent = fit.TraceParent,
+    };
+
+    private static DateTimeOffset Millis(DateTimeOffset t) => DateTimeOffset.FromUnixTimeMilliseconds(t.ToUnixTimeMilliseconds());
+
+    /// <summary>
     /// What a cancellation does to the fit as read: a queued fit is cancelled at once (<see cref="CancelOutcome.Cancelled"/>),
     /// a running one is asked to stop (<see cref="CancelOutcome.Requested"/>); an ended or missing one is left alone.
     /// </summary>

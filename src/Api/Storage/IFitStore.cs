@@ -69,6 +69,14 @@ public interface IFitSubmissions
     Task<CreateResult> CreateAsync(NewFit fit, CancellationToken ct);
 
     /// <summary>
+    /// Stores a new fit already ended — its request, points, results, history and outcome — in one transaction: a fit that
+    /// ran on its request before it was stored (<c>InlineFits</c>), which nobody ever sees queued or running. With an
+    /// idempotency key the tenant already used, stores nothing and returns that fit, as <see cref="CreateAsync"/> does.
+    /// The created record carries its whole history.
+    /// </summary>
+    Task<CreateResult> CreateEndedAsync(NewFit fit, DateTimeOffset startedAt, FitCompletion completion, CancellationToken ct);
+
+    /// <summary>
     /// Stores a batch and all its fits in one transaction: all of them or none. With an idempotency key already used by the
     /// tenant for a batch, stores nothing and names that batch (<see cref="CreateOutcome.Existing"/> when the content is the same).
     /// </summary>

@@ -174,6 +174,43 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
         return await FindByKeyAsync(conn, fit, ct);
     }
 
+    public async Task<CreateResult> CreateEndedAsync(NewFit fit, DateTimeOffset startedAt, FitCompletion completion, CancellationToken ct)
+    {
+        var ended = FitLifecycle.EndedAtOnce(fit, startedAt, completion);
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        // As CreateAsync: the fit holding the key can be deleted between our insert and our re-select; then try again.
+        for (var attempt = 1; ; attempt++)
+        {
+            if (fit.IdempotencyKey is not null && await FindByKeyAsync(conn, fit, ct) is { } earlier) return earlier;
+            // One statement: the ended fit, its points and its history appear together. No lease: nobody ever sees it unended.
+            // A concurrent create with the same key waits on the unique index, then inserts nothing; the re-select finds its fit.
+            await using var cmd = Command(conn, null, """
+                WITH f AS (
+                    INSERT INTO fits (id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at,
+                                      finished_at, error, request, label, points, batch_id, idempotency_key, request_hash, attempt, kind,
+                                      outcome, optimum_pending, trace_parent)
+                    VALUES (@id, @t, @s, @reason, @step, @steps, @params, @loss, @every, @created, @started, @finished, @error, @request,
+                            @label, @points, @batch, @key, @hash, @attempt, @kind, @outcome, @pending, @trace)
+                    ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                    RETURNING id, seq),
+                p AS (INSERT INTO fit_points (fit_id, x, y, w) SELECT id, @x, @y, @w::bytea FROM f),
+                h AS (INSERT INTO fit_history (fit_id, start, data) SELECT id, 0, @history FROM f WHERE length(@history) > 0)
+                SELECT seq FROM f
+                """,
+                ("id", fit.Id), ("t", fit.Tenant), ("s", (int)ended.Status), ("reason", ended.StopReason), ("step", ended.Step),
+                ("steps", fit.Steps), ("params", DoubleBlobs.ToBytes(completion.Params)), ("loss", Finite(completion.Loss)),
+                ("every", fit.HistoryEvery), ("created", ended.CreatedAt), ("started", ended.StartedAt), ("finished", ended.FinishedAt),
+                ("error", ended.Error), ("request", fit.RequestJson), ("label", fit.Label), ("points", fit.X.Length), ("batch", fit.BatchId),
+                ("key", fit.IdempotencyKey), ("hash", fit.RequestHash), ("attempt", ended.Attempt), ("kind", fit.Kind),
+                ("outcome", ended.OutcomeJson), ("pending", completion.OptimumPending), ("trace", fit.TraceParent),
+                ("x", DoubleBlobs.ToBytes(fit.X)), ("y", DoubleBlobs.ToBytes(fit.Y)), ("w", fit.Weights is null ? null : DoubleBlobs.ToBytes(fit.Weights)),
+                ("history", DoubleBlobs.ToBytes(completion.History)));
+            if (await cmd.ExecuteScalarAsync(ct) is long seq) return new CreateResult(CreateOutcome.Created, ended with { Seq = seq });
+            if (fit.IdempotencyKey is null || attempt == 3)
+                throw new InvalidOperationException($"Idempotency key '{fit.IdempotencyKey}' is taken by a fit that cannot be found.");
+        }
+    }
+
     public Task<FitRecord?> GetAsync(string tenant, string id, int historyLimit, CancellationToken ct) =>
         GetOfKindAsync(tenant, id, FitKinds.Fit, historyLimit, ct);
 

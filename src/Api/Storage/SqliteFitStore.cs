@@ -37,15 +37,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     public Task<CreateResult> CreateAsync(NewFit fit, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
         long seq;
-        if (fit.IdempotencyKey is not null)
-        {
-            var existing = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE tenant = $t AND idempotency_key = $k",
-                ct, ("$t", fit.Tenant), ("$k", fit.IdempotencyKey));
-            if (existing is not null)
-            {
-                return new CreateResult(existing.RequestHash == fit.RequestHash ? CreateOutcome.Existing : CreateOutcome.Conflict, existing);
-            }
-        }
+        if (await FindByKeyAsync(conn, tx, fit, ct) is { } earlier) return earlier;
         await using (var insert = Command(conn, tx, """
             INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, idempotency_key, request_hash, kind, trace_parent)
             VALUES ($id, $t, 0, $steps, $every, $created, $request, $label, $points, $batch, $key, $hash, $kind, $trace) RETURNING seq
@@ -66,6 +58,45 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             TraceParent = fit.TraceParent,
         };
         return new CreateResult(CreateOutcome.Created, created);
+    }, ct);
+
+    /// <summary>The fit an earlier request stored under this fit's idempotency key (same content or not), if any.</summary>
+    private static async Task<CreateResult?> FindByKeyAsync(SqliteConnection conn, SqliteTransaction tx, NewFit fit, CancellationToken ct)
+    {
+        if (fit.IdempotencyKey is null) return null;
+        var existing = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE tenant = $t AND idempotency_key = $k",
+            ct, ("$t", fit.Tenant), ("$k", fit.IdempotencyKey));
+        return existing is null ? null
+            : new CreateResult(existing.RequestHash == fit.RequestHash ? CreateOutcome.Existing : CreateOutcome.Conflict, existing);
+    }
+
+    public Task<CreateResult> CreateEndedAsync(NewFit fit, DateTimeOffset startedAt, FitCompletion completion, CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        // The one writer serialises creates, so looking the key up inside the write transaction is race-free.
+        if (await FindByKeyAsync(conn, tx, fit, ct) is { } earlier) return earlier;
+        var ended = FitLifecycle.EndedAtOnce(fit, startedAt, completion);
+        long seq;
+        await using (var insert = Command(conn, tx, """
+            INSERT INTO fits (id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, finished_at,
+                              error, request, label, points, batch_id, idempotency_key, request_hash, attempt, kind, outcome, optimum_pending, trace_parent)
+            VALUES ($id, $t, $s, $reason, $step, $steps, $params, $loss, $every, $created, $started, $finished,
+                    $error, $request, $label, $points, $batch, $key, $hash, $attempt, $kind, $outcome, $pending, $trace) RETURNING seq
+            """, ("$id", fit.Id), ("$t", fit.Tenant), ("$s", (int)ended.Status), ("$reason", ended.StopReason), ("$step", ended.Step),
+            ("$steps", fit.Steps), ("$params", DoubleBlobs.ToBytes(completion.Params)), ("$loss", Finite(completion.Loss)),
+            ("$every", fit.HistoryEvery), ("$created", ended.CreatedAt.ToUnixTimeMilliseconds()),
+            ("$started", ended.StartedAt!.Value.ToUnixTimeMilliseconds()), ("$finished", ended.FinishedAt!.Value.ToUnixTimeMilliseconds()),
+            ("$error", ended.Error), ("$request", fit.RequestJson), ("$label", fit.Label), ("$points", fit.X.Length), ("$batch", fit.BatchId),
+            ("$key", fit.IdempotencyKey), ("$hash", fit.RequestHash), ("$attempt", ended.Attempt), ("$kind", fit.Kind),
+            ("$outcome", ended.OutcomeJson), ("$pending", completion.OptimumPending ? 1 : 0), ("$trace", fit.TraceParent)))
+        {
+            seq = (long)(await insert.ExecuteScalarAsync(ct))!;
+        }
+        await ExecAsync(conn, tx, """
+            INSERT INTO fit_points (fit_id, x, y, w) VALUES ($id, $x, $y, $w);
+            INSERT INTO fit_history (fit_id, start, data) SELECT $id, 0, $data WHERE length($data) > 0;
+            """, ct, ("$id", fit.Id), ("$x", DoubleBlobs.ToBytes(fit.X)), ("$y", DoubleBlobs.ToBytes(fit.Y)), ("$w", WeightsBlob(fit.Weights)),
+            ("$data", DoubleBlobs.ToBytes(completion.History)));
+        return new CreateResult(CreateOutcome.Created, ended with { Seq = seq });
     }, ct);
 
     public Task<FitRecord?> GetAsync(string tenant, string id, int historyLimit, CancellationToken ct) =>

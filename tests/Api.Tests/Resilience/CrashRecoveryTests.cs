@@ -70,37 +70,80 @@ public sealed class CrashRecoveryTests : IDisposable
     }
 
     [Fact]
-    public async Task AFitRunningOnTheRequestThatWaitsForItFinishesAfterASigkillWithTheResultOfACleanRun()
+    public async Task AFitKilledWhileItRunsOnItsRequestLeavesNothingStoredAndWasNeverAnswered()
     {
-        // Seconds of work (so it is still running when killed), less than the first test's: the test computes it again.
-        const int longSteps = 2_000_000;
-        string id;
-        // Every fit runs on its waiting request here, however long.
+        // Seconds of work (so it is still running when killed); every fit runs on its waiting request here, however long.
         await using (var first = await ServiceProcess.StartAsync(Database, "Workers:Count=1", "Workers:InlineFitWork=1e15"))
         {
-            var waiting = first.Client.PostFit(Request(longSteps, "inline"), ("Prefer", "wait=60"));
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            FitResource? running = null;
-            while (running is not { Step: > 0 })
+            var waiting = first.Client.PostFit(Request(2_000_000, "inline"), ("Prefer", "wait=60"));
+            // A fit that runs on its request is stored only once ended: the engine's gauge is all that shows it running.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (!System.Text.RegularExpressions.Regex.IsMatch(await first.Client.GetStringAsync("/metrics"), @"(?m)^fits_running\{[^}]*\} 1$"))
             {
-                Assert.True(DateTime.UtcNow < deadline, "the fit never showed progress:\n" + first.Output);
+                Assert.True(DateTime.UtcNow < deadline, "the fit never ran:\n" + first.Output);
                 await Task.Delay(50);
-                running = (await first.Client.GetFromJsonAsync<FitList>("/v1/fits", TestApi.Json))!.Items.SingleOrDefault();
             }
-            id = running.Id;
+            Assert.Empty((await first.Client.GetFromJsonAsync<FitList>("/v1/fits", TestApi.Json))!.Items);
             await first.KillAsync();
-            // The client never heard back: the fit was stored before it ran, so the restart owes it a result all the same.
             await Assert.ThrowsAnyAsync<Exception>(() => waiting);
         }
 
-        await using var second = await ServiceProcess.StartAsync(Database, "Workers:Count=2");
-        var fit = await second.Client.WaitForEnd(id, seconds: 60);
-        var expected = Expected(longSteps);
-        Assert.True(fit.Status == "succeeded", $"fit {id} is {fit.Status}:\n{second.Output}");
-        Assert.Equal(expected.Params, fit.Params!);
-        Assert.Equal(expected.Loss, fit.Loss);
-        Assert.Equal(expected.History, await second.Client.WholeHistory(id));
-        Assert.Contains("Recovered 1 unfinished fits", second.Output);
+        // The client never heard of the fit, and no half of it is left: nothing to recover, nothing to list.
+        await using var second = await ServiceProcess.StartAsync(Database, "Workers:Count=1");
+        Assert.Empty((await second.Client.GetFromJsonAsync<FitList>("/v1/fits", TestApi.Json))!.Items);
+        Assert.DoesNotContain("Recovered", second.Output);
+    }
+
+    [Fact]
+    public async Task ASigkillAmidFitsRunOnTheirRequestsLeavesEveryStoredFitWholeAndEveryAnsweredOneStored()
+    {
+        const int steps = 300;
+        var answered = new System.Collections.Concurrent.ConcurrentBag<string>();
+        await using (var first = await ServiceProcess.StartAsync(Database, "Workers:Count=1"))
+        {
+            using var stop = new CancellationTokenSource();
+            async Task SubmitAsync(int client)
+            {
+                for (var i = 0; !stop.IsCancellationRequested; i++)
+                {
+                    try
+                    {
+                        var response = await first.Client.PostFit(Request(steps, $"c{client}-{i}"), ("Prefer", "wait=60"));
+                        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+                        answered.Add((await response.ReadFit()).Id);
+                    }
+                    catch (Exception e) when (e is HttpRequestException or IOException)
+                    {
+                        return; // the kill
+                    }
+                }
+            }
+            var clients = Enumerable.Range(0, 4).Select(c => Task.Run(() => SubmitAsync(c))).ToArray();
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (answered.Count < 40)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"only {answered.Count} fits answered:\n" + first.Output);
+                await Task.Delay(20);
+            }
+            // Killed while the clients keep submitting: some fits are mid-run or mid-commit.
+            await first.KillAsync();
+            stop.Cancel();
+            await Task.WhenAll(clients);
+        }
+
+        await using var second = await ServiceProcess.StartAsync(Database, "Workers:Count=1");
+        var stored = (await second.Client.GetFromJsonAsync<FitList>("/v1/fits?limit=500", TestApi.Json))!.Items;
+        Assert.Subset(stored.Select(f => f.Id).ToHashSet(), answered.ToHashSet());
+        var expected = Expected(steps);
+        foreach (var fit in stored)
+        {
+            // A fit that found no free inline slot was stored queued and is run by the restart; every other one ended stored.
+            var whole = await second.Client.WaitForEnd(fit.Id, seconds: 60);
+            Assert.True(whole.Status == "succeeded", $"fit {fit.Id} is {whole.Status}");
+            Assert.Equal(expected.Params, whole.Params!);
+            Assert.Equal(expected.Loss, whole.Loss);
+            Assert.Equal(expected.History, await second.Client.WholeHistory(fit.Id));
+        }
     }
 
     public void Dispose()

@@ -38,7 +38,8 @@ public sealed class NotificationPathTests(PostgresCluster cluster, ITestOutputHe
             .. WebhookSettings.Loopback().Select(s => $"{s.Item1}={s.Item2}"),
         ];
         var worker = await ServiceProcess.StartAsync([.. shared, "Api:Enabled=false", "Workers:Count=2"]);
-        var api = await ServiceProcess.StartAsync([.. shared, "Workers:Count=0"]);
+        // Small waited fits would run on the API process's requests (InlineFits): these tests are about the worker's path.
+        var api = await ServiceProcess.StartAsync([.. shared, "Workers:Count=0", "Workers:InlineFitWork=0"]);
         return (api, worker);
     }
 

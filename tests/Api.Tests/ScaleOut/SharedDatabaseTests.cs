@@ -28,7 +28,8 @@ public sealed class SharedDatabaseTests(PostgresCluster cluster)
     {
         var database = await cluster.CreateDatabaseAsync("shared");
         (string, string?)[] shared = [("Storage:Provider", "postgres"), ("Storage:ConnectionString", database), .. more];
-        var api = new FitServiceFactory([.. shared, ("Workers:Count", "0")]);
+        // Small waited fits would run on the API host's requests (InlineFits): these tests are about the worker's path.
+        var api = new FitServiceFactory([.. shared, ("Workers:Count", "0"), ("Workers:InlineFitWork", "0")]);
         var worker = new FitServiceFactory([.. shared, ("Api:Enabled", "false"), ("Workers:Count", "2")]);
         api.CreateClient();
         worker.CreateClient();

@@ -26,7 +26,8 @@ public sealed class WakeupTests(PostgresCluster cluster, ITestOutputHelper log)
         var database = await cluster.CreateDatabaseAsync("wake");
         string[] shared = ["Storage:Provider=postgres", $"Storage:ConnectionString={database}"];
         await using var worker = await ServiceProcess.StartAsync([.. shared, "Api:Enabled=false", "Workers:Count=2", "Workers:QueuePollMilliseconds=600000"]);
-        await using var api = await ServiceProcess.StartAsync([.. shared, "Workers:Count=0"]);
+        // Small waited fits would run on the API process's requests (InlineFits): this test is about the worker's path.
+        await using var api = await ServiceProcess.StartAsync([.. shared, "Workers:Count=0", "Workers:InlineFitWork=0"]);
 
         // A small fit (a drain job) and a big one (a job of its own), each answered within the wait: a poll every ten minutes could not.
         foreach (var steps in new[] { 500, 1000, 300_000 })

@@ -49,6 +49,45 @@ public abstract class FitStoreContract
     }
 
     [ConditionalFact]
+    public async Task AFitCreatedEndedIsStoredWholeAsItsRecordSaysAndNeverListedUnfinished()
+    {
+        var store = await NewStoreAsync();
+        var fit = AFit(label: "inline", points: 4, key: "k-ended") with { Weights = [1, 2, 3, 4], TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" };
+        var done = new FitCompletion(FitStatus.Succeeded, "steps", 10, [1.5, -2, 3e-300], 0.25, [9, 4, double.NaN, 1], null,
+            T0.AddMilliseconds(7.6), "{\"gap\":0.01}");
+
+        var result = await store.CreateEndedAsync(fit, T0.AddMilliseconds(3.2), done, None);
+
+        Assert.Equal(CreateOutcome.Created, result.Outcome);
+        var got = await store.GetAsync("t1", fit.Id, includeHistory: true, None);
+        // The record the write answered is the one any later read finds, field for field (the sequence is the store's own).
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(got! with { History = null }),
+            System.Text.Json.JsonSerializer.Serialize(result.Fit! with { History = null }));
+        Assert.Equal(got.History, result.Fit.History);
+        Assert.Equal(FitStatus.Succeeded, got.Status);
+        Assert.Equal(1, got.Attempt);
+        Assert.Equal(T0.AddMilliseconds(3), got.StartedAt);
+        Assert.Equal(T0.AddMilliseconds(7), got.FinishedAt);
+        Assert.Equal([1.5, -2, 3e-300], got.Params!);
+        Assert.Equal([9, 4, double.NaN, 1], got.History!);
+        Assert.Equal("{\"gap\":0.01}", got.OutcomeJson);
+        Assert.Equal(fit.TraceParent, got.TraceParent);
+        Assert.Equal(fit.Weights, (await store.GetPointsAsync(fit.Id, None))!.Weights);
+        Assert.DoesNotContain(fit.Id, await store.ListUnfinishedAsync(None));
+        Assert.DoesNotContain(fit.Id, await store.ListPendingOptimaAsync(T0.AddHours(1), 10, None));
+        Assert.False(await store.CompleteAsync(fit.Id, done, None));
+
+        // Its key: the same content replays the stored fit, other content conflicts, and neither stores anything.
+        var replay = await store.CreateEndedAsync(AFit(key: "k-ended"), T0, done, None);
+        var other = await store.CreateEndedAsync(AFit(key: "k-ended", hash: "h2"), T0, done, None);
+        var queued = await store.CreateAsync(AFit(key: "k-ended"), None);
+        Assert.Equal((CreateOutcome.Existing, fit.Id), (replay.Outcome, replay.Fit!.Id));
+        Assert.Equal((CreateOutcome.Conflict, fit.Id), (other.Outcome, other.Fit!.Id));
+        Assert.Equal((CreateOutcome.Existing, fit.Id), (queued.Outcome, queued.Fit!.Id));
+        Assert.Single(await store.ListAsync("t1", new FitQuery(null, "inline", 10, null), None));
+    }
+
+    [ConditionalFact]
     public async Task WeightsAreStoredWithThePointsOfAFitAndOfABatch()
     {
         var store = await NewStoreAsync();
