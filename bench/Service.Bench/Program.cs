@@ -27,6 +27,9 @@ var port = FreePort();
 Environment.SetEnvironmentVariable("ASPNETCORE_TEST_CONTENTROOT_FITSERVICE_API", folder);
 using var factory = new WebApplicationFactory<service::Program>().WithWebHostBuilder(b =>
 {
+    // The factory's default is Development (the developer exception page and its middleware on every request): measure
+    // the service as it is deployed.
+    b.UseEnvironment("Production");
     b.UseSetting("Storage:ConnectionString", $"Data Source={Path.Combine(folder, "fits.db")}");
     b.UseSetting("urls", $"http://127.0.0.1:{port}");
     b.UseSetting("Log:Format", "json");
