@@ -49,14 +49,15 @@ public sealed class BatchCompletedEvents(
     private readonly RecentIds _handled = new(1024);
 
     // Ends of one batch's fits arrive by the chunk (dozens at once, from several drains): they share their checks.
-    private readonly UnfinishedChecks _checks = new(fits);
+    private readonly UnfinishedChecks _checks = new(batchId => fits.HasUnfinishedFitsAsync(batchId, CancellationToken.None));
 
     /// <summary>
     /// Whether a batch has unfinished fits, asked once for many callers. A caller needs a check that starts after it
     /// asks (its fit's end is committed by then); while one check of the batch runs, every caller joins the next, which
     /// starts when that one ends. So a chunk of a batch's fits ending together costs two queries, not one per fit.
     /// </summary>
-    internal sealed class UnfinishedChecks(IFitReader fits)
+    /// <param name="hasUnfinished">The check itself: a query of the store.</param>
+    internal sealed class UnfinishedChecks(Func<string, Task<bool>> hasUnfinished)
     {
         private readonly Lock _lock = new();
         private readonly Dictionary<string, Task<bool>> _next = [];
@@ -96,7 +97,7 @@ public sealed class BatchCompletedEvents(
             }
             try
             {
-                return await fits.HasUnfinishedFitsAsync(batchId, CancellationToken.None);
+                return await hasUnfinished(batchId);
             }
             finally
             {

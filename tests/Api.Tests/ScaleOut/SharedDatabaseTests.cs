@@ -99,6 +99,34 @@ public sealed class SharedDatabaseTests(PostgresCluster cluster)
     }
 
     [PostgresFact]
+    public async Task ABatchOfSmallFitsIsDrainedByMoreThanOneDrainJob()
+    {
+        // One batch is one kick, so one drain job; a drain that claims a full chunk kicks another, so the worker threads share it.
+        var (api, worker) = await StartAsync(("Workers:ChunkSize", "4"));
+        await using var _ = api;
+        await using var __ = worker;
+        var client = api.CreateClient();
+
+        var response = await client.PostAsJsonAsync("/v1/batches", new { defaults = Request(200), fits = Enumerable.Range(0, 60).Select(_ => new { }).ToArray() });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var batch = (await response.Content.ReadFromJsonAsync<FitService.Contracts.BatchResource>(TestApi.Json))!;
+        var expected = Expected(200).Params;
+        foreach (var id in batch.FitIds)
+        {
+            var fit = await client.WaitForEnd(id);
+            Assert.Equal("succeeded", fit.Status);
+            Assert.Equal(expected, fit.Params!);
+        }
+        var jobs = worker.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+        var drains = 0L;
+        for (var clock = Stopwatch.StartNew(); drains < 2 && clock.Elapsed < TimeSpan.FromSeconds(30); await Task.Delay(50))
+        {
+            drains = jobs.SucceededJobs(0, 1000).Count(j => j.Value.Job.Type == typeof(FitService.Api.Jobs.DrainJob));
+        }
+        Assert.True(drains >= 2, $"{drains} drain job(s) for a batch of 60 fits claimed 4 at a time");
+    }
+
+    [PostgresFact]
     public async Task ProgressOfAFitInAWorkerProcessReachesTheApiProcess()
     {
         var (api, worker) = await StartAsync();
