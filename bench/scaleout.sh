@@ -79,7 +79,13 @@ cpu_report
 
 echo "$(date -u +%F) $(nproc) cores, $(uptime | sed 's/.*load average/load average/')"
 [ -n "${PG_STATS:-}" ] && psql_bench -c "SELECT pg_stat_statements_reset(), pg_stat_reset()" >/dev/null
-BASELINE_APIS=$(IFS=,; echo "${baselines[*]}") dotnet "$work/bench/FitService.ScaleOut.Bench.dll" "$cs" "$(IFS=,; echo "${apis[*]}")" "${1:-2000}" "${2:-10000}" "${3:-8}" "${4:-500}"
+# The driver prints each phase's CPU per 1,000 fits by role from these (the baseline processes count as "baseline").
+cpu_roles="postgres=$postmaster"
+for i in "${!pids[@]}"; do
+  if [ "$i" -lt "$workers" ]; then role=workers; elif [ "$i" -lt $((workers + ${#apis[@]})) ]; then role=apis; else role=baseline; fi
+  cpu_roles="$cpu_roles,$role=${pids[$i]}"
+done
+BENCH_CPU=$cpu_roles BASELINE_APIS=$(IFS=,; echo "${baselines[*]}") dotnet "$work/bench/FitService.ScaleOut.Bench.dll" "$cs" "$(IFS=,; echo "${apis[*]}")" "${1:-2000}" "${2:-10000}" "${3:-8}" "${4:-500}"
 cpu_report
 if [ -n "${PG_STATS:-}" ]; then
   echo "PostgreSQL statements of the run, by total time (pg_stat_statements):"

@@ -127,6 +127,37 @@ public sealed class SharedDatabaseTests(PostgresCluster cluster)
     }
 
     [PostgresFact]
+    public async Task KicksWhileTheDrainJobWaitsEnqueueNoOtherAndThatJobRunsEveryFit()
+    {
+        var database = await cluster.CreateDatabaseAsync("shared");
+        // A long lease: a drain job waiting longer than a lease is no longer trusted to come (see DrainKicker).
+        (string, string?)[] shared = [("Storage:Provider", "postgres"), ("Storage:ConnectionString", database), ("Workers:LeaseSeconds", "300")];
+        // No worker yet: the first drain job stays enqueued while more small fits arrive.
+        await using var api = new FitServiceFactory([.. shared, ("Workers:Count", "0")]);
+        var client = api.CreateClient();
+        var kicker = api.Services.GetRequiredService<FitService.Api.Jobs.DrainKicker>();
+
+        var ids = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            var handled = kicker.Handled;
+            ids.Add((await (await client.PostFit(Request(200 + i))).ReadFit()).Id);
+            for (var clock = Stopwatch.StartNew(); kicker.Handled == handled && clock.Elapsed < TimeSpan.FromSeconds(30);) await Task.Delay(10);
+            Assert.True(kicker.Handled > handled, "the kick was not handled");
+        }
+        Assert.Equal(1, kicker.Enqueued);
+
+        await using var worker = new FitServiceFactory([.. shared, ("Api:Enabled", "false"), ("Workers:Count", "2")]);
+        worker.CreateClient();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var fit = await client.WaitForEnd(ids[i], seconds: 120);
+            Assert.Equal("succeeded", fit.Status);
+            Assert.Equal(Expected(200 + i).Params, fit.Params!);
+        }
+    }
+
+    [PostgresFact]
     public async Task ProgressOfAFitInAWorkerProcessReachesTheApiProcess()
     {
         var (api, worker) = await StartAsync();
