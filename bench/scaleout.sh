@@ -10,7 +10,10 @@
 # latency of each fit, in order of their ends (FILE.embedded for the embedded run).
 # Usage: bench/scaleout.sh [no-op jobs, default 2000] [fits, default 10000] [clients, default 8] [webhook/wait fits, default 500]
 # Environment: PORT_BASE and PG_PORT (ports; free ones by default), APIS (API processes, default 1), WORKERS (worker processes, default 2), BASELINE=0 skips b0,
-#   BATCH_SIZE (fits per batch in c, default 1000; 10000 = one batch), BENCH_PHASES (e.g. "bc").
+#   BATCH_SIZE (fits per batch in c, default 1000; 10000 = one batch), BENCH_PHASES (e.g. "bc"),
+#   GROUP_INSERTS=false makes the APIS processes insert each fit alone (the default of the service) as well,
+#   PG_STATS=1 loads pg_stat_statements and prints, after the run, the statements that took the database's time
+#   (calls, execution and planning milliseconds, rows) and PostgreSQL's transactions.
 # The cluster runs with fsync off (as the test cluster does): it measures the service and Hangfire, not the disk.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,8 +38,10 @@ trap cleanup EXIT
 as_postgres "$bin/initdb" -D "$work/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
 port=${PG_PORT:-$(free_port)}
 as_postgres "$bin/pg_ctl" -D "$work/data" -l "$work/postgres.log" -w start \
-  -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null
+  -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off${PG_STATS:+ -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.max=1000 -c pg_stat_statements.track_planning=on}" >/dev/null
 "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres bench
+psql_bench() { "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d bench -X -q "$@"; }
+[ -n "${PG_STATS:-}" ] && psql_bench -c "CREATE EXTENSION pg_stat_statements"
 pg_port=$port
 cs="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=bench"
 
@@ -58,7 +63,7 @@ start() { # start <log name> <settings...>
 scaled=(--Storage:Provider=postgres "--Storage:ConnectionString=$cs")
 for w in $(seq 1 "${WORKERS:-2}"); do start "worker$w" "${scaled[@]}" --Api:Enabled=false --Workers:Count=2; done
 apis=(); baselines=()
-for a in $(seq 1 "${APIS:-1}"); do start "api$a" "${scaled[@]}" --Workers:Count=0 --Storage:GroupInserts=true; apis+=("http://127.0.0.1:$started_port"); done
+for a in $(seq 1 "${APIS:-1}"); do start "api$a" "${scaled[@]}" --Workers:Count=0 --Storage:GroupInserts=${GROUP_INSERTS:-true}; apis+=("http://127.0.0.1:$started_port"); done
 if [ "${BASELINE:-1}" != 0 ]; then
   for a in $(seq 1 "${APIS:-1}"); do start "baseline$a" "${scaled[@]}" --Workers:Count=0 --Storage:GroupInserts=false; baselines+=("http://127.0.0.1:$started_port"); done
 fi
@@ -73,8 +78,23 @@ cpu_report() { echo "cpu seconds: workers $(for p in "${pids[@]:0:$workers}"; do
 cpu_report
 
 echo "$(date -u +%F) $(nproc) cores, $(uptime | sed 's/.*load average/load average/')"
-BASELINE_APIS=$(IFS=,; echo "${baselines[*]}") dotnet "$work/bench/FitService.ScaleOut.Bench.dll" "$cs" "$(IFS=,; echo "${apis[*]}")" "${1:-2000}" "${2:-10000}" "${3:-8}" "${4:-500}"
+[ -n "${PG_STATS:-}" ] && psql_bench -c "SELECT pg_stat_statements_reset(), pg_stat_reset()" >/dev/null
+# The driver prints each phase's CPU per 1,000 fits by role from these (the baseline processes count as "baseline").
+cpu_roles="postgres=$postmaster"
+for i in "${!pids[@]}"; do
+  if [ "$i" -lt "$workers" ]; then role=workers; elif [ "$i" -lt $((workers + ${#apis[@]})) ]; then role=apis; else role=baseline; fi
+  cpu_roles="$cpu_roles,$role=${pids[$i]}"
+done
+BENCH_CPU=$cpu_roles BASELINE_APIS=$(IFS=,; echo "${baselines[*]}") dotnet "$work/bench/FitService.ScaleOut.Bench.dll" "$cs" "$(IFS=,; echo "${apis[*]}")" "${1:-2000}" "${2:-10000}" "${3:-8}" "${4:-500}"
 cpu_report
+if [ -n "${PG_STATS:-}" ]; then
+  echo "PostgreSQL statements of the run, by total time (pg_stat_statements):"
+  psql_bench -P pager=off -c "SELECT calls, round(total_exec_time::numeric) AS exec_ms, round(total_plan_time::numeric) AS plan_ms, round(mean_exec_time::numeric, 3) AS mean_ms, rows,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+    FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%' ORDER BY total_exec_time DESC LIMIT ${PG_STATS_TOP:-30}"
+  psql_bench -P pager=off -c "SELECT sum(calls) AS statements, round(sum(total_exec_time)::numeric) AS exec_ms, round(sum(total_plan_time)::numeric) AS plan_ms FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%'"
+  psql_bench -P pager=off -c "SELECT xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = 'bench'"
+fi
 if [ "${EMBEDDED:-0}" = 1 ]; then
   start embedded "--Storage:ConnectionString=Data Source=$work/embedded.db" --Workers:Count=2
   echo "embedded (SQLite, one process), $(uptime | sed 's/.*load average/load average/')"

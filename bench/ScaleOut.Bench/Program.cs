@@ -71,9 +71,17 @@ if (phases.Contains('b'))
 if (phases.Contains('c'))
 {
     // c) The same fits as scripts send them: batches of 1,000 (one request each), run by the drain jobs.
-    var endedBefore = await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2");
-    clock.Restart();
     var batchSize = Math.Min(int.Parse(Environment.GetEnvironmentVariable("BATCH_SIZE") ?? "1000", CultureInfo.InvariantCulture), fits);
+    if (!phases.Contains('b'))
+    {
+        // Run alone, c would measure freshly started processes, most of whose CPU goes to the JIT: a batch first, not counted.
+        var warmUp = Math.Min(batchSize, 2000);
+        (await apis[0].PostAsJsonAsync("/v1/batches", new { defaults = request, fits = Enumerable.Range(0, warmUp).Select(_ => new { }).ToArray() })).EnsureSuccessStatusCode();
+        await AllEndedAsync();
+        Console.WriteLine($"c) warmed up with a batch of {warmUp}; measuring");
+    }
+    var cpuBefore = Cpu();
+    clock.Restart();
     await Parallel.ForEachAsync(Enumerable.Range(0, (fits + batchSize - 1) / batchSize), new ParallelOptions { MaxDegreeOfParallelism = clients }, async (i, ct) =>
     {
         using var response = await apis[i % apis.Length].PostAsJsonAsync("/v1/batches", new { defaults = request, fits = Enumerable.Range(0, batchSize).Select(_ => new { }).ToArray() }, ct);
@@ -81,10 +89,11 @@ if (phases.Contains('c'))
     });
     var batchSubmittedIn = clock.Elapsed.TotalSeconds;
     var batchFits = (fits + batchSize - 1) / batchSize * batchSize;
-    while (await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2") - endedBefore < batchFits) await Task.Delay(20);
+    await AllEndedAsync();
     var batchSeconds = clock.Elapsed.TotalSeconds;
     Console.WriteLine($"c) the same fits in batches of {batchSize}: {batchFits} in {batchSeconds:F2} s = {batchFits / batchSeconds:F0} fits/s " +
                       $"(submitted in {batchSubmittedIn:F2} s); {LoadAverage()}");
+    Console.WriteLine("   " + CpuPerThousand(cpuBefore, batchFits));
     if (noops > 0) Console.WriteLine($"   ratio c/a = {batchFits / batchSeconds / (noops / noopSeconds):F1}x");
 }
 
@@ -154,9 +163,9 @@ if (phases.Contains('e'))
 // Small fits, one POST each, by the clients over the given API processes in turn, until all have ended. Returns fits/s end to end and submitted.
 async Task<(double EndToEnd, double Submitted)> OnePostEachAsync(string title, HttpClient[] targets)
 {
-    var endedBefore = await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2");
     var seqBefore = await ScalarAsync("SELECT COALESCE(MAX(seq), 0) FROM fits");
     var succeeded = monitor.SucceededListCount();
+    var cpuBefore = Cpu();
     clock.Restart();
     await Parallel.ForEachAsync(Enumerable.Range(0, fits), new ParallelOptions { MaxDegreeOfParallelism = clients }, async (i, ct) =>
     {
@@ -164,7 +173,7 @@ async Task<(double EndToEnd, double Submitted)> OnePostEachAsync(string title, H
         response.EnsureSuccessStatusCode();
     });
     var submittedIn = clock.Elapsed.TotalSeconds;
-    while (await ScalarAsync("SELECT COUNT(*) FROM fits WHERE status >= 2") - endedBefore < fits) await Task.Delay(20);
+    await AllEndedAsync();
     var seconds = clock.Elapsed.TotalSeconds;
     var latency = Percentiles((await ListAsync(
         $"SELECT EXTRACT(EPOCH FROM started_at - created_at) * 1000 FROM fits WHERE started_at IS NOT NULL AND seq > {seqBefore}")).ToList());
@@ -180,7 +189,63 @@ async Task<(double EndToEnd, double Submitted)> OnePostEachAsync(string title, H
     Console.WriteLine($"{title}: {fits} in {seconds:F2} s = {fits / seconds:F0} fits/s " +
                       $"(submitted in {submittedIn:F2} s = {fits / submittedIn:F0}/s by {clients} clients to {targets.Length} API processes); " +
                       $"queued -> started p50 {latency.P50:F0} ms, p95 {latency.P95:F0} ms; {drainJobs} Hangfire jobs ran them; {LoadAverage()}");
+    Console.WriteLine("   " + CpuPerThousand(cpuBefore, fits));
     return (fits / seconds, fits / submittedIn);
+}
+
+// Every fit of the database is the bench's, so all have ended when none is queued or running. Asked of the partial index
+// of unfinished fits, and only whether one is left: counting the ended ones (or the unfinished ones, whose index holds
+// every version a claim made) every 20 ms took a share of the database's CPU that the service then did not get.
+async Task AllEndedAsync()
+{
+    while (await ScalarAsync("SELECT COUNT(*) FROM (SELECT 1 FROM fits WHERE status < 2 LIMIT 1) s") > 0) await Task.Delay(20);
+}
+
+// BENCH_CPU ("role=pid,…", from bench/scaleout.sh): CPU seconds by role, PostgreSQL's backends under its postmaster's pid.
+// A process's own time and that of the children it reaped (PostgreSQL's ended backends), in clock ticks of 1/100 s.
+static Dictionary<string, double> Cpu()
+{
+    static long[] Stat(string pid)
+    {
+        try
+        {
+            var text = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+            // After the name: state (3), ppid (4), …, utime (14), stime (15), cutime (16), cstime (17).
+            return [long.Parse(fields[1], CultureInfo.InvariantCulture),
+                    long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture) +
+                    long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture)];
+        }
+        catch (IOException)
+        {
+            return [0, 0];
+        }
+    }
+    var roles = new Dictionary<string, double>();
+    var spec = Environment.GetEnvironmentVariable("BENCH_CPU") ?? "";
+    foreach (var entry in spec.Split(',', StringSplitOptions.RemoveEmptyEntries))
+    {
+        var (role, pid) = (entry.Split('=')[0], entry.Split('=')[1]);
+        var ticks = Stat(pid)[1];
+        if (role == "postgres")
+        {
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                var child = Path.GetFileName(dir);
+                if (child.All(char.IsAsciiDigit) && Stat(child) is [var ppid, var t] && ppid.ToString(CultureInfo.InvariantCulture) == pid) ticks += t;
+            }
+        }
+        roles[role] = roles.GetValueOrDefault(role) + ticks / 100.0;
+    }
+    return roles;
+}
+
+static string CpuPerThousand(Dictionary<string, double> before, int fits)
+{
+    var after = Cpu();
+    if (after.Count == 0) return "cpu: BENCH_CPU not set";
+    var parts = after.Select(r => (r.Key, Seconds: (r.Value - before.GetValueOrDefault(r.Key)) * 1000 / fits)).ToList();
+    return "cpu seconds per 1,000 fits: " + string.Join(", ", parts.Select(p => $"{p.Key} {p.Seconds:F2}")) + $", all {parts.Sum(p => p.Seconds):F2}";
 }
 
 static string LoadAverage() => "load average " + string.Join(", ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));

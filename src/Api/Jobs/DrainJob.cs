@@ -46,6 +46,7 @@ public sealed class DrainJob(
         var options = workers.Value;
         var clockStarted = Stopwatch.StartNew();
         var ran = 0;
+        var fannedOut = false;
         while (true)
         {
             shutdown.ThrowIfCancellationRequested();
@@ -56,6 +57,13 @@ public sealed class DrainJob(
             }
             var chunk = await leases.ClaimSmallAsync(options.ChunkSize, options.SmallFitWork, clock.GetUtcNow(), shutdown);
             if (chunk.Count == 0) break;
+            if (chunk.Count == options.ChunkSize && !fannedOut)
+            {
+                // A full chunk: more may be waiting (a batch, a backlog). Another drain job shares them, on another worker
+                // thread or process; it does the same, so drains spread to every free worker while the backlog lasts.
+                drains.Kick();
+                fannedOut = true;
+            }
             ran += await RunChunkAsync(chunk, shutdown);
         }
         if (ran > 0) logger.LogInformation("Drained {Count} small fits in {Seconds:F1} s", ran, clockStarted.Elapsed.TotalSeconds);

@@ -1,12 +1,22 @@
 using Hangfire;
+using Hangfire.States;
+using Microsoft.Extensions.Options;
 
 namespace FitService.Api.Jobs;
 
 /// <summary>
 /// Enqueues drain jobs for small fits, at most one per <see cref="Interval"/> however many fits arrive: every kick is
-/// followed by a drain job enqueued after it, so each stored fit has a drain job that starts after it was stored.
+/// followed by a drain job that starts after it, so each stored fit has a drain job that starts after it was stored.
+/// While the drain job this process enqueued last has not started yet, that job is the one: it claims what is stored when
+/// it starts, so no other is enqueued (under load, jobs would otherwise pile up in Hangfire's queue, each a dozen
+/// statements, most of them finding nothing left to claim).
 /// </summary>
-public sealed class DrainKicker(IBackgroundJobClient jobs, ILogger<DrainKicker> logger) : BackgroundService
+public sealed class DrainKicker(
+    IBackgroundJobClient jobs,
+    JobStorage storage,
+    IOptions<WorkersOptions> workers,
+    TimeProvider clock,
+    ILogger<DrainKicker> logger) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(50);
 
@@ -15,6 +25,17 @@ public sealed class DrainKicker(IBackgroundJobClient jobs, ILogger<DrainKicker> 
 
     private readonly SemaphoreSlim _kicked = new(0, 1);
     private int _pending;
+    private string? _lastJob;
+    private long _lastEnqueuedAt;
+
+    /// <summary>Drain jobs this process enqueued (a kick that found its last one still waiting enqueues none).</summary>
+    public int Enqueued => Volatile.Read(ref _enqueued);
+
+    /// <summary>Kicks handled so far (many kicks between two turns of the loop count once).</summary>
+    public int Handled => Volatile.Read(ref _handled);
+
+    private int _enqueued;
+    private int _handled;
 
     /// <summary>Asks for a drain job soon. Cheap and non-blocking: called once per submitted small fit.</summary>
     public void Kick()
@@ -34,7 +55,12 @@ public sealed class DrainKicker(IBackgroundJobClient jobs, ILogger<DrainKicker> 
             Interlocked.Exchange(ref _pending, 0);
             try
             {
-                jobs.Enqueue<DrainJob>(HangfireFitQueue.Queue, job => job.Run(CancellationToken.None));
+                if (!LastJobStillWaiting())
+                {
+                    _lastJob = jobs.Enqueue<DrainJob>(HangfireFitQueue.Queue, job => job.Run(CancellationToken.None));
+                    _lastEnqueuedAt = clock.GetTimestamp();
+                    Interlocked.Increment(ref _enqueued);
+                }
             }
             catch (Exception e)
             {
@@ -43,7 +69,29 @@ public sealed class DrainKicker(IBackgroundJobClient jobs, ILogger<DrainKicker> 
                 Kick();
                 await Task.Delay(RetryDelay, stoppingToken);
             }
+            Interlocked.Increment(ref _handled);
             await Task.Delay(Interval, stoppingToken);
+        }
+    }
+
+    /// <summary>
+    /// Whether the drain job enqueued last is still in Hangfire's Enqueued state: its worker has not moved it to Processing,
+    /// which it does before running it, so its first claim comes after this kick's fits were stored. One that has waited
+    /// a lease or longer may have been fetched by a worker that died (Hangfire hands it out again only after two leases):
+    /// then a fresh one is enqueued.
+    /// </summary>
+    private bool LastJobStillWaiting()
+    {
+        if (_lastJob is null || clock.GetElapsedTime(_lastEnqueuedAt) >= workers.Value.Lease) return false;
+        try
+        {
+            using var connection = storage.GetConnection();
+            return connection.GetStateData(_lastJob)?.Name == EnqueuedState.StateName;
+        }
+        catch (Exception e)
+        {
+            logger.LogDebug(e, "Could not read the state of drain job {JobId}; enqueueing another", _lastJob);
+            return false;
         }
     }
 }

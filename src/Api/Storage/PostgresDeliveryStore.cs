@@ -64,7 +64,7 @@ public sealed class PostgresDeliveryStore : IDeliveryStore, IAsyncDisposable
     /// <param name="loggerFactory">Npgsql's logging, as for <see cref="PostgresFitStore"/>.</param>
     public PostgresDeliveryStore(string connectionString, ILoggerFactory? loggerFactory = null)
     {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        var builder = DataSourceBuilder(connectionString);
         if (loggerFactory is not null) builder.UseLoggerFactory(loggerFactory);
         _dataSource = builder.Build();
     }

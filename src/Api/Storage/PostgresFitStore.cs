@@ -116,7 +116,7 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
     /// <param name="groupInserts">Concurrent single fits inserted many to a statement (<see cref="PostgresSubmissionBatcher"/>); off, each alone.</param>
     public PostgresFitStore(string connectionString, ILoggerFactory? loggerFactory = null, TimeSpan? lease = null, bool groupInserts = false)
     {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        var builder = DataSourceBuilder(connectionString);
         if (loggerFactory is not null) builder.UseLoggerFactory(loggerFactory);
         _dataSource = builder.Build();
         if (groupInserts) _submissions = new PostgresSubmissionBatcher(_dataSource, Columns, ReadFit);

@@ -8,6 +8,24 @@ public static class PostgresSchema
     /// <summary>Serialises schema changes of every store and process sharing a database (an arbitrary constant: "FitSrvc1").</summary>
     public const long SchemaLockKey = 0x4669745372766331;
 
+    /// <summary>Statements a store's connection keeps prepared (see <see cref="DataSourceBuilder"/>); the stores use a few dozen shapes.</summary>
+    public const int AutoPrepared = 64;
+
+    /// <summary>
+    /// A store's pool: its statements repeat (a few dozen shapes, thousands of times a second under load), so each
+    /// connection prepares those it runs often (Npgsql's auto-prepare) and PostgreSQL parses and plans them once rather than
+    /// per call; and a connection going back to the pool is not reset (no <c>DISCARD ALL</c>, which would also drop the
+    /// prepared statements): the stores keep no session state, only transaction-scoped locks. A connection string's own
+    /// <c>Max Auto Prepare</c> is kept.
+    /// </summary>
+    public static NpgsqlDataSourceBuilder DataSourceBuilder(string connectionString)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0) builder.ConnectionStringBuilder.MaxAutoPrepare = AutoPrepared;
+        builder.ConnectionStringBuilder.NoResetOnClose = true;
+        return builder;
+    }
+
     /// <summary>
     /// Applies the migrations <paramref name="versionTable"/> has not seen yet, under the advisory lock: CREATE … IF NOT
     /// EXISTS alone races between processes (duplicate key in pg_type), so they take turns. Run inside a transaction.

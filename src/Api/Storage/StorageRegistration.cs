@@ -76,7 +76,10 @@ public static class StorageRegistration
         {
             var options = HangfireOptions(workers);
             // No reset on close: Hangfire keeps no session state, and a DISCARD ALL per queue poll would be a third of an idle worker's queries.
-            var hangfire = new NpgsqlConnectionStringBuilder(ConnectionBudget.Pool(connectionString, budget.Hangfire)) { NoResetOnClose = true }.ConnectionString;
+            // Its statements repeat as the stores' do (a job is a dozen of them): prepared per connection, as the stores' pools do.
+            var hangfireConnection = new NpgsqlConnectionStringBuilder(ConnectionBudget.Pool(connectionString, budget.Hangfire)) { NoResetOnClose = true };
+            if (hangfireConnection.MaxAutoPrepare == 0) hangfireConnection.MaxAutoPrepare = PostgresSchema.AutoPrepared;
+            var hangfire = hangfireConnection.ConnectionString;
             // Its constructor installs or checks Hangfire's schema: a database restarting just then is waited for.
             return StartupRetry.Run(() => new PostgreSqlStorage(new NpgsqlConnectionFactory(hangfire, options), options),
                 "Preparing Hangfire's schema", sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StartupRetry)));

@@ -27,9 +27,20 @@ public sealed class BatchCompletedEvents(
     public async Task OnFitEndedAsync(FitRecord fit, CancellationToken ct)
     {
         if (fit.BatchId is not { } batchId || _handled.Contains(batchId)) return;
-        if (await fits.HasUnfinishedFitsAsync(batchId, ct)) return;
-        var e = await CreateAsync(fit.Tenant, batchId, ct);
-        _handled.Add(batchId);
+        if (await _checks.HasUnfinishedAsync(batchId)) return;
+        // Every end of the batch's last fits finds it finished: one makes the event, the others skip it.
+        if (!_handled.Add(batchId)) return;
+        WebhookEvent? e;
+        try
+        {
+            e = await CreateAsync(fit.Tenant, batchId, ct);
+        }
+        catch
+        {
+            // Not made: a later end (or the webhook recovery pass) tries again.
+            _handled.Remove(batchId);
+            throw;
+        }
         if (e is { State: DeliveryState.Pending }) queue.Enqueue(e.Id);
     }
 
@@ -59,6 +70,67 @@ public sealed class BatchCompletedEvents(
     // its event (reading the whole batch), the others skip it. Only an optimisation, as making the event is idempotent.
     private readonly RecentIds _handled = new(1024);
 
+    // Ends of one batch's fits arrive by the chunk (dozens at once, from several drains): they share their checks.
+    private readonly UnfinishedChecks _checks = new(batchId => fits.HasUnfinishedFitsAsync(batchId, CancellationToken.None));
+
+    /// <summary>
+    /// Whether a batch has unfinished fits, asked once for many callers. A caller needs a check that starts after it
+    /// asks (its fit's end is committed by then); while one check of the batch runs, every caller joins the next, which
+    /// starts when that one ends. So a chunk of a batch's fits ending together costs two queries, not one per fit.
+    /// </summary>
+    /// <param name="hasUnfinished">The check itself: a query of the store.</param>
+    internal sealed class UnfinishedChecks(Func<string, Task<bool>> hasUnfinished)
+    {
+        private readonly Lock _lock = new();
+        private readonly Dictionary<string, Task<bool>> _next = [];
+        private readonly Dictionary<string, Task> _running = [];
+
+        public Task<bool> HasUnfinishedAsync(string batchId)
+        {
+            lock (_lock)
+            {
+                if (_next.TryGetValue(batchId, out var next)) return next;
+                // It yields before anything else, so it finds itself stored here when it goes on.
+                next = RunAfterAsync(batchId, _running.GetValueOrDefault(batchId) ?? Task.CompletedTask);
+                _next[batchId] = next;
+                return next;
+            }
+        }
+
+        private async Task<bool> RunAfterAsync(string batchId, Task previous)
+        {
+            await Task.Yield();
+            try
+            {
+                await previous;
+            }
+            catch
+            {
+                // The previous check's failure is its callers' to see; this one asks again.
+            }
+            Task<bool>? self;
+            lock (_lock)
+            {
+                // This check is the batch's next one (stored before it could get here): it becomes the running one.
+                self = _next.GetValueOrDefault(batchId);
+                // From here on a caller needs a check that starts after this one.
+                _next.Remove(batchId);
+                if (self is not null) _running[batchId] = self;
+            }
+            try
+            {
+                return await hasUnfinished(batchId);
+            }
+            finally
+            {
+                lock (_lock)
+                {
+                    if (self is not null && _running.GetValueOrDefault(batchId) == self) _running.Remove(batchId);
+                }
+            }
+        }
+    }
+
     /// <summary>The last few ids added, in a fixed amount of memory.</summary>
     private sealed class RecentIds(int capacity)
     {
@@ -71,14 +143,22 @@ public sealed class BatchCompletedEvents(
             lock (_lock) return _set.Contains(id);
         }
 
-        public void Add(string id)
+        /// <summary>Adds the id; false if it was there already.</summary>
+        public bool Add(string id)
         {
             lock (_lock)
             {
-                if (!_set.Add(id)) return;
+                if (!_set.Add(id)) return false;
                 _order.Enqueue(id);
                 if (_order.Count > capacity) _set.Remove(_order.Dequeue());
+                return true;
             }
+        }
+
+        /// <summary>Forgets the id (its entry in the order stays, and is skipped when it comes out).</summary>
+        public void Remove(string id)
+        {
+            lock (_lock) _set.Remove(id);
         }
     }
 

@@ -100,6 +100,65 @@ public sealed class SharedDatabaseTests(PostgresCluster cluster)
     }
 
     [PostgresFact]
+    public async Task ABatchOfSmallFitsIsDrainedByMoreThanOneDrainJob()
+    {
+        // One batch is one kick, so one drain job; a drain that claims a full chunk kicks another, so the worker threads share it.
+        var (api, worker) = await StartAsync(("Workers:ChunkSize", "4"));
+        await using var _ = api;
+        await using var __ = worker;
+        var client = api.CreateClient();
+
+        var response = await client.PostAsJsonAsync("/v1/batches", new { defaults = Request(200), fits = Enumerable.Range(0, 60).Select(_ => new { }).ToArray() });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var batch = (await response.Content.ReadFromJsonAsync<FitService.Contracts.BatchResource>(TestApi.Json))!;
+        var expected = Expected(200).Params;
+        foreach (var id in batch.FitIds)
+        {
+            var fit = await client.WaitForEnd(id);
+            Assert.Equal("succeeded", fit.Status);
+            Assert.Equal(expected, fit.Params!);
+        }
+        var jobs = worker.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+        var drains = 0L;
+        for (var clock = Stopwatch.StartNew(); drains < 2 && clock.Elapsed < TimeSpan.FromSeconds(30); await Task.Delay(50))
+        {
+            drains = jobs.SucceededJobs(0, 1000).Count(j => j.Value.Job.Type == typeof(FitService.Api.Jobs.DrainJob));
+        }
+        Assert.True(drains >= 2, $"{drains} drain job(s) for a batch of 60 fits claimed 4 at a time");
+    }
+
+    [PostgresFact]
+    public async Task KicksWhileTheDrainJobWaitsEnqueueNoOtherAndThatJobRunsEveryFit()
+    {
+        var database = await cluster.CreateDatabaseAsync("shared");
+        // A long lease: a drain job waiting longer than a lease is no longer trusted to come (see DrainKicker).
+        (string, string?)[] shared = [("Storage:Provider", "postgres"), ("Storage:ConnectionString", database), ("Workers:LeaseSeconds", "300")];
+        // No worker yet: the first drain job stays enqueued while more small fits arrive.
+        await using var api = new FitServiceFactory([.. shared, ("Workers:Count", "0")]);
+        var client = api.CreateClient();
+        var kicker = api.Services.GetRequiredService<FitService.Api.Jobs.DrainKicker>();
+
+        var ids = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            var handled = kicker.Handled;
+            ids.Add((await (await client.PostFit(Request(200 + i))).ReadFit()).Id);
+            for (var clock = Stopwatch.StartNew(); kicker.Handled == handled && clock.Elapsed < TimeSpan.FromSeconds(30);) await Task.Delay(10);
+            Assert.True(kicker.Handled > handled, "the kick was not handled");
+        }
+        Assert.Equal(1, kicker.Enqueued);
+
+        await using var worker = new FitServiceFactory([.. shared, ("Api:Enabled", "false"), ("Workers:Count", "2")]);
+        worker.CreateClient();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var fit = await client.WaitForEnd(ids[i], seconds: 120);
+            Assert.Equal("succeeded", fit.Status);
+            Assert.Equal(Expected(200 + i).Params, fit.Params!);
+        }
+    }
+
+    [PostgresFact]
     public async Task ProgressOfAFitInAWorkerProcessReachesTheApiProcess()
     {
         var (api, worker) = await StartAsync();
