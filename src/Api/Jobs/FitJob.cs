@@ -238,7 +238,7 @@ public sealed class FitJob(
             if (!endedNow.Contains(id)) continue;
             logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
                 id, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
-            await endings.EndedAsync(new FitSignal(id, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit);
+            await endings.EndedAsync(new FitSignal(id, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit, store.AnnouncesEnds);
         }
         // The chunk's results are stored and announced; optima left pending follow, also in one write.
         var optima = new List<(string Id, string OutcomeJson)>();
@@ -273,7 +273,7 @@ public sealed class FitJob(
     private async Task<bool> EndAsync(string fitId, FitCompletion completion, FitRecord? fit = null)
     {
         if (!await store.CompleteAsync(fitId, completion, CancellationToken.None)) return false;
-        await endings.EndedAsync(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit);
+        await endings.EndedAsync(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit, store.AnnouncesEnds);
         return true;
     }
 

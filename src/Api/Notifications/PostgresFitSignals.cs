@@ -57,6 +57,16 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
         _outgoing.Writer.TryWrite(signal);
     }
 
+    public void PublishHere(FitSignal signal) => _local.Publish(signal);
+
+    /// <summary>
+    /// The payload announcing the end of <paramref name="fitId"/> to the other processes, for the store to send with the
+    /// commit that stores it (<see cref="Storage.PostgresFitStore.EndNotice"/>); this process hears it through
+    /// <see cref="PublishHere"/>.
+    /// </summary>
+    public string EndNotice(string fitId, Storage.FitCompletion completion) =>
+        Serialize(new FitSignal(fitId, true, completion.Step, completion.Loss, null));
+
     /// <summary>Tells every process that a job was enqueued on <paramref name="queue"/> (sent soon, in a batch; never blocks).</summary>
     public void AnnounceJob(string queue) => _announced.Writer.TryWrite(queue);
 
@@ -176,7 +186,11 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
         }
     }
 
-    private string Serialize(FitSignal s) => JsonSerializer.Serialize(new Wire(_origin, s.FitId, s.Ended, s.Step, s.Loss, s.Params), Json);
+    /// <summary>
+    /// An end goes without its params: whoever hears of an end reads the fit from the store, and a network's params would
+    /// not fit in a NOTIFY (8000 bytes), failing the statement that carries it.
+    /// </summary>
+    private string Serialize(FitSignal s) => JsonSerializer.Serialize(new Wire(_origin, s.FitId, s.Ended, s.Step, s.Loss, s.Ended ? null : s.Params), Json);
 
     private void Receive(string payload)
     {
