@@ -186,11 +186,21 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
         }
     }
 
+    /// <summary>The longest payload PostgreSQL takes in a NOTIFY is one byte less than this.</summary>
+    public const int MaxPayloadBytes = 8000;
+
     /// <summary>
-    /// An end goes without its params: whoever hears of an end reads the fit from the store, and a network's params would
-    /// not fit in a NOTIFY (8000 bytes), failing the statement that carries it.
+    /// An end goes without its params (whoever hears of an end reads the fit from the store), and so does progress whose
+    /// params would not fit in a NOTIFY (a network's): a payload too long would fail the statement that carries it, and
+    /// every other signal of its batch with it. Watchers in other processes then read the progress from the store.
     /// </summary>
-    private string Serialize(FitSignal s) => JsonSerializer.Serialize(new Wire(_origin, s.FitId, s.Ended, s.Step, s.Loss, s.Ended ? null : s.Params), Json);
+    private string Serialize(FitSignal s)
+    {
+        var payload = JsonSerializer.Serialize(new Wire(_origin, s.FitId, s.Ended, s.Step, s.Loss, s.Ended ? null : s.Params), Json);
+        return s.Ended || System.Text.Encoding.UTF8.GetByteCount(payload) < MaxPayloadBytes
+            ? payload
+            : JsonSerializer.Serialize(new Wire(_origin, s.FitId, s.Ended, s.Step, s.Loss, null), Json);
+    }
 
     private void Receive(string payload)
     {
