@@ -7,7 +7,9 @@
 # EMBEDDED=1 then starts one embedded process (SQLite, 2 workers) and runs phases d and e against it too, for the
 # latencies of both modes side by side in one run. SERVICE_ARGS adds settings to every service process
 # (e.g. "--Webhooks:Workers=2"); KEEP_LOGS=DIR keeps the processes' logs there; BENCH_DUMP=FILE writes phase d's
-# latency of each fit, in order of their ends (FILE.embedded for the embedded run).
+# latency of each fit, in order of their ends (FILE.embedded for the embedded run). Phase e measures fits run by the
+# workers: Prefer: wait fits small enough to run on the request itself (Workers:InlineFitWork) are sent to the queue
+# instead (--Workers:InlineFitWork=0 to every process); INLINE=1 leaves that setting alone.
 # Usage: bench/scaleout.sh [no-op jobs, default 2000] [fits, default 10000] [clients, default 8] [webhook/wait fits, default 500]
 # Environment: PORT_BASE and PG_PORT (ports; free ones by default), APIS (API processes, default 1), WORKERS (worker processes, default 2), BASELINE=0 skips b0,
 #   BATCH_SIZE (fits per batch in c, default 1000; 10000 = one batch), BENCH_PHASES (e.g. "bc"),
@@ -53,7 +55,7 @@ start() { # start <log name> <settings...>
   take_port; local p=$taken; local log="$work/$1.log"; shift
   dotnet "$work/app/FitService.Api.dll" --urls="http://127.0.0.1:$p" \
     --Serilog:MinimumLevel:Default=Warning --Limits:RequestsPerSecond=0 \
-    ${SERVICE_ARGS:-} --Webhooks:AllowedHosts:0=127.0.0.1 --Webhooks:SigningSecret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw "$@" >"$log" 2>&1 &
+    ${SERVICE_ARGS:-} $([ "${INLINE:-0}" = 1 ] || echo --Workers:InlineFitWork=0) --Webhooks:AllowedHosts:0=127.0.0.1 --Webhooks:SigningSecret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw "$@" >"$log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$p/health/ready" >/dev/null && { started_port=$p; return; }; sleep 0.1; done
   echo "process did not start:" >&2; cat "$log" >&2; exit 1

@@ -142,7 +142,7 @@ if (phases.Contains('d'))
 
 if (phases.Contains('e'))
 {
-    // e) Fit end -> answer of `Prefer: wait` (the API process learns of the end from the worker process's NOTIFY).
+    // e) Fit end -> answer of `Prefer: wait` (the API process learns of the end from the NOTIFY the worker process sends with the commit that stores it).
     var waits = new System.Collections.Concurrent.ConcurrentBag<double>();
     var warmUp = Math.Min(latencyFits, 40);
     await Parallel.ForEachAsync(Enumerable.Range(0, warmUp + Math.Min(latencyFits, 200)), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, ct) =>

@@ -99,7 +99,8 @@ public sealed class FitEventStream(
                     if (!await next) return;
                     var signal = watch.Current;
                     next = watch.MoveNextAsync().AsTask();
-                    if (signal.Ended) break;
+                    // An end, or progress that came from another process without its params (too many for a NOTIFY): read the store.
+                    if (signal.Ended || signal.Params is null) break;
                     if (signal.Step > lastSent)
                     {
                         await SendAsync("progress", signal.Step, new FitProgressEvent(signal.Step, signal.Loss, signal.Params));

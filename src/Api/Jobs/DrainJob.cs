@@ -177,7 +177,7 @@ public sealed class DrainJob(
                 fit.Id, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
             announced.Add((new FitSignal(fit.Id, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit));
         }
-        await endings.EndedManyAsync(announced);
+        await endings.EndedManyAsync(announced, leases.AnnouncesEnds);
         return ended;
     }
 }

@@ -247,7 +247,7 @@ public sealed class FitJob(
         {
             logger.LogInformation("{Ended} of a chunk of {Fits} fits ended ({Succeeded} succeeded), from {First} to {Last}",
                 announced.Count, ids.Length, announced.Count(a => a.Status == FitStatus.Succeeded), announced[0].Signal.FitId, announced[^1].Signal.FitId);
-            await endings.EndedManyAsync(announced);
+            await endings.EndedManyAsync(announced, store.AnnouncesEnds);
         }
         // The chunk's results are stored and announced; optima left pending (by a shutdown) follow, also in one write.
         var optima = new List<(string Id, string OutcomeJson)>();
@@ -282,7 +282,7 @@ public sealed class FitJob(
     private async Task<bool> EndAsync(string fitId, FitCompletion completion, FitRecord? fit = null)
     {
         if (!await store.CompleteAsync(fitId, completion, CancellationToken.None)) return false;
-        await endings.EndedAsync(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit);
+        await endings.EndedAsync(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit, store.AnnouncesEnds);
         return true;
     }
 

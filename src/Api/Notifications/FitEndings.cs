@@ -45,12 +45,14 @@ public sealed class FitEndings(IFitSignals signals, IFitReader store, FitMetrics
     /// The ends of several fits stored together (a drain's group): every waiter hears at once, then the handlers run a few
     /// fits at a time, so the last fit's webhook does not wait for every other fit's event and job to be written first.
     /// </summary>
-    public async Task EndedManyAsync(IReadOnlyList<(FitSignal Signal, FitStatus Status, FitRecord Fit)> ends)
+    /// <param name="ends">The ends, as waiters hear them, how each ended (for the metric), and the record the worker started from.</param>
+    /// <param name="announced">The store told the other processes already (<see cref="IFitWork.AnnouncesEnds"/>): tell this one only.</param>
+    public async Task EndedManyAsync(IReadOnlyList<(FitSignal Signal, FitStatus Status, FitRecord Fit)> ends, bool announced = false)
     {
         foreach (var (signal, status, _) in ends)
         {
             metrics.Ended(status);
-            signals.Publish(signal with { Ended = true });
+            Publish(signal with { Ended = true }, announced);
         }
         if (_handlers.Length == 0) return;
         var fits = ends.Select(e => e.Fit).ToArray();
@@ -73,10 +75,11 @@ public sealed class FitEndings(IFitSignals signals, IFitReader store, FitMetrics
     /// <param name="signal">The end as waiters hear it.</param>
     /// <param name="status">How it ended, for the metric.</param>
     /// <param name="fit">The fit's record if the caller holds one (a worker does), which saves the handlers a read.</param>
-    public async Task EndedAsync(FitSignal signal, FitStatus status, FitRecord? fit = null)
+    /// <param name="announced">The store told the other processes already (<see cref="IFitWork.AnnouncesEnds"/>): tell this one only.</param>
+    public async Task EndedAsync(FitSignal signal, FitStatus status, FitRecord? fit = null, bool announced = false)
     {
         metrics.Ended(status);
-        signals.Publish(signal with { Ended = true });
+        Publish(signal with { Ended = true }, announced);
         if (_handlers.Length == 0) return;
         await HandleAsync(signal, fit, _handlers);
     }
@@ -92,6 +95,12 @@ public sealed class FitEndings(IFitSignals signals, IFitReader store, FitMetrics
         metrics.Ended(fit.Status);
         if (_handlers.Length == 0) return;
         await HandleAsync(new FitSignal(fit.Id, true, fit.Step, fit.Loss, fit.Params), fit, _handlers);
+    }
+
+    private void Publish(FitSignal signal, bool announced)
+    {
+        if (announced) signals.PublishHere(signal);
+        else signals.Publish(signal);
     }
 
     private async Task HandleAsync(FitSignal signal, FitRecord? fit, IFitEndedHandler[] handlers)

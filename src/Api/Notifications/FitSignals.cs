@@ -30,6 +30,12 @@ public interface IFitSignals
     IAsyncEnumerable<FitSignal> WatchAsync(string fitId, CancellationToken ct);
 
     void Publish(FitSignal signal);
+
+    /// <summary>
+    /// As <see cref="Publish"/>, but in this process only: the other processes heard of it already, from the store that
+    /// stored the end (<see cref="Storage.IFitWork.AnnouncesEnds"/>).
+    /// </summary>
+    void PublishHere(FitSignal signal) => Publish(signal);
 }
 
 public sealed class InProcessFitSignals : IFitSignals

@@ -57,6 +57,16 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
         _outgoing.Writer.TryWrite(signal);
     }
 
+    public void PublishHere(FitSignal signal) => _local.Publish(signal);
+
+    /// <summary>
+    /// The payload announcing the end of <paramref name="fitId"/> to the other processes, for the store to send with the
+    /// commit that stores it (<see cref="Storage.PostgresFitStore.EndNotice"/>); this process hears it through
+    /// <see cref="PublishHere"/>.
+    /// </summary>
+    public string EndNotice(string fitId, Storage.FitCompletion completion) =>
+        Serialize(new FitSignal(fitId, true, completion.Step, completion.Loss, null));
+
     /// <summary>Tells every process that a job was enqueued on <paramref name="queue"/> (sent soon, in a batch; never blocks).</summary>
     public void AnnounceJob(string queue) => _announced.Writer.TryWrite(queue);
 
@@ -176,7 +186,21 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
         }
     }
 
-    private string Serialize(FitSignal s) => JsonSerializer.Serialize(new Wire(_origin, s.FitId, s.Ended, s.Step, s.Loss, s.Params), Json);
+    /// <summary>The longest payload PostgreSQL takes in a NOTIFY is one byte less than this.</summary>
+    public const int MaxPayloadBytes = 8000;
+
+    /// <summary>
+    /// An end goes without its params (whoever hears of an end reads the fit from the store), and so does progress whose
+    /// params would not fit in a NOTIFY (a network's): a payload too long would fail the statement that carries it, and
+    /// every other signal of its batch with it. Watchers in other processes then read the progress from the store.
+    /// </summary>
+    private string Serialize(FitSignal s)
+    {
+        var payload = JsonSerializer.Serialize(new Wire(_origin, s.FitId, s.Ended, s.Step, s.Loss, s.Ended ? null : s.Params), Json);
+        return s.Ended || System.Text.Encoding.UTF8.GetByteCount(payload) < MaxPayloadBytes
+            ? payload
+            : JsonSerializer.Serialize(new Wire(_origin, s.FitId, s.Ended, s.Step, s.Loss, null), Json);
+    }
 
     private void Receive(string payload)
     {

@@ -42,6 +42,9 @@ public interface IFitLeases
     /// <summary>Ends many fits in one statement; returns the ids that ended now (those that had not ended already).</summary>
     Task<IReadOnlyList<string>> CompleteManyAsync(IReadOnlyList<(string Id, FitCompletion Completion)> completions, CancellationToken ct);
 
+    /// <summary>As <see cref="IFitWork.AnnouncesEnds"/>: <see cref="CompleteManyAsync"/> tells the other processes of the ends it stores.</summary>
+    bool AnnouncesEnds => false;
+
     /// <summary>
     /// Finds work that nobody will do unless told: fits whose worker died (lease ran out), queued fits older than
     /// <paramref name="orphanAge"/> whose job may have been lost, and cancelled fits whose worker died (ended here).

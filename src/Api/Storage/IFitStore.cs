@@ -114,6 +114,12 @@ public interface IFitWork : IFitReader
     Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct);
 
     /// <summary>
+    /// True when <see cref="CompleteAsync"/> and <see cref="CompleteManyAsync"/> themselves tell the other processes of the
+    /// ends they store (a NOTIFY sent with the commit): the caller then announces those ends in its own process only.
+    /// </summary>
+    bool AnnouncesEnds => false;
+
+    /// <summary>
     /// <see cref="TryStartAsync"/> for each of a chunk of fits, with the points of those it starts, in one write (a
     /// chunk of small fits then costs one commit to start, not one per fit). Results are in the order of <paramref name="ids"/>.
     /// </summary>

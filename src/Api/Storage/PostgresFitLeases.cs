@@ -35,6 +35,8 @@ public sealed class PostgresFitLeases(PostgresFitStore store) : IFitLeases
     public Task<IReadOnlyList<string>> CompleteManyAsync(IReadOnlyList<(string Id, FitCompletion Completion)> completions, CancellationToken ct) =>
         store.CompleteManyAsync(completions, ct);
 
+    public bool AnnouncesEnds => store.AnnouncesEnds;
+
     public async Task<IReadOnlyList<ClaimedFit>> ClaimSmallAsync(int count, long maxWork, DateTimeOffset now, CancellationToken ct)
     {
         // Taken out of the set before the claim, so two drains of this process never both take one of them.

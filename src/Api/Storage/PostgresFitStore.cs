@@ -129,6 +129,15 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
     /// <summary>How long a lease lasts: a claim's, and each renewal's by a progress save.</summary>
     internal TimeSpan LeaseDuration { get; }
 
+    /// <summary>
+    /// The NOTIFY payload of a fit's end on <see cref="Notifications.PostgresFitSignals.Channel"/> (the process's
+    /// <see cref="Notifications.PostgresFitSignals.EndNotice"/>). Set, every completion sends it in the statement or transaction that
+    /// stores the end, so other processes' waiters wake with the commit, not a round trip later, and never before it.
+    /// </summary>
+    public Func<string, FitCompletion, string>? EndNotice { get; init; }
+
+    public bool AnnouncesEnds => EndNotice is not null;
+
     /// <summary>The pool of connections, shared with this store's <see cref="PostgresFitLeases"/>.</summary>
     internal NpgsqlDataSource DataSource => _dataSource;
 
@@ -356,7 +365,10 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
             ("params", DoubleBlobs.ToBytes(completion.Params)), ("loss", Finite(completion.Loss)),
             ("error", completion.Error), ("finished", Utc(completion.FinishedAt)), ("id", id));
         if (changed == 0) return false;
-        await ExecAsync(conn, tx, "DELETE FROM fit_history WHERE fit_id = @id", ct, ("id", id));
+        // The end's NOTIFY rides with the history's DELETE (one round trip) and is delivered at the commit.
+        (string, object?)[] notice = EndNotice is null ? [] : [("channel", Notifications.PostgresFitSignals.Channel), ("notice", EndNotice(id, completion))];
+        await ExecAsync(conn, tx, "DELETE FROM fit_history WHERE fit_id = @id" + (EndNotice is null ? "" : "; SELECT pg_notify(@channel, @notice)"), ct,
+            [("id", id), .. notice]);
         if (completion.History.Length > 0)
         {
             await ExecAsync(conn, tx, "INSERT INTO fit_history (fit_id, start, data) VALUES (@id, 0, @data)", ct,
@@ -365,6 +377,9 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
         return true;
     }, ct);
 
+    /// <summary>The end of <see cref="CompleteManyAsync"/> with <see cref="EndNotice"/>: a NOTIFY for each fit that ended now, sent at the commit.</summary>
+    private const string EndsAnnounced = "SELECT u.id, pg_notify(@channel, n.notice) FROM u JOIN unnest(@ids, @notices) AS n(id, notice) ON n.id = u.id";
+
     /// <summary><see cref="CompleteAsync"/> for a chunk of fits in one statement (it releases their leases too).</summary>
     public async Task<IReadOnlyList<string>> CompleteManyAsync(IReadOnlyList<(string Id, FitCompletion Completion)> completions, CancellationToken ct)
     {
@@ -372,7 +387,7 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
         // One statement for the chunk. The history becomes one chunk at start 0: later chunks of the attempt go, chunk 0 is
         // overwritten (deleting and inserting one key in one statement would collide).
-        await using var cmd = Command(conn, null, """
+        await using var cmd = Command(conn, null, $"""
             WITH v AS (
                 SELECT * FROM unnest(@ids, @status, @reason, @step, @params, @loss, @error, @finished, @history, @outcome, @pending)
                     AS v(id, status, reason, step, params, loss, error, finished, history, outcome, pending)),
@@ -386,7 +401,7 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
             i AS (
                 INSERT INTO fit_history (fit_id, start, data) SELECT id, 0, history FROM u WHERE length(history) > 0
                 ON CONFLICT (fit_id, start) DO UPDATE SET data = excluded.data)
-            SELECT id FROM u
+            {(EndNotice is null ? "SELECT id FROM u" : EndsAnnounced)}
             """);
         Array<string>(cmd, "ids", NpgsqlDbType.Text, completions.Select(c => c.Id));
         Array<int>(cmd, "status", NpgsqlDbType.Integer, completions.Select(c => (int)c.Completion.Status));
@@ -401,6 +416,11 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
         Array<string?>(cmd, "outcome", NpgsqlDbType.Text, completions.Select(c => c.Completion.OutcomeJson));
         // The flag the pending-optimum sweep looks for: without it a worker that dies before the optimum leaves it pending forever.
         Array<bool>(cmd, "pending", NpgsqlDbType.Boolean, completions.Select(c => c.Completion.OptimumPending));
+        if (EndNotice is { } notice)
+        {
+            cmd.Parameters.AddWithValue("channel", Notifications.PostgresFitSignals.Channel);
+            Array<string>(cmd, "notices", NpgsqlDbType.Text, completions.Select(c => notice(c.Id, c.Completion)));
+        }
         var ended = new List<string>(completions.Count);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) ended.Add(reader.GetString(0));

@@ -59,7 +59,11 @@ public static class StorageRegistration
     {
         var connectionString = storage.ConnectionString;
         services.AddSingleton(budget);
-        services.AddSingleton(sp => new PostgresFitStore(ConnectionBudget.Pool(connectionString, budget.Fits), sp.GetRequiredService<ILoggerFactory>(), workers.Lease, storage.GroupInserts));
+        // Ends are announced by the statements that store them (a NOTIFY delivered with the commit).
+        services.AddSingleton(sp => new PostgresFitStore(ConnectionBudget.Pool(connectionString, budget.Fits), sp.GetRequiredService<ILoggerFactory>(), workers.Lease, storage.GroupInserts)
+        {
+            EndNotice = sp.GetRequiredService<PostgresFitSignals>().EndNotice,
+        });
         services.AddFitStore(sp => sp.GetRequiredService<PostgresFitStore>());
         services.AddSingleton<IFitLeases>(sp => new PostgresFitLeases(sp.GetRequiredService<PostgresFitStore>()));
         services.AddSingleton<IDeliveryStore>(sp => new PostgresDeliveryStore(ConnectionBudget.Pool(connectionString, budget.Deliveries), sp.GetRequiredService<ILoggerFactory>()));
