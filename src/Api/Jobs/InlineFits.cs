@@ -72,12 +72,7 @@ public sealed class InlineFits(
         var shutdown = lifetime.ApplicationStopping;
         var startedAt = clock.GetUtcNow();
         // The record a worker would have started: the first attempt of a running fit.
-        var running = FitLifecycle.Started(new FitRecord
-        {
-            Id = fit.Id, Tenant = fit.Tenant, Seq = 0, Status = FitStatus.Queued, Steps = fit.Steps, HistoryEvery = fit.HistoryEvery,
-            CreatedAt = fit.CreatedAt, RequestJson = fit.RequestJson, Label = fit.Label, Points = fit.X.Length, BatchId = fit.BatchId,
-            RequestHash = fit.RequestHash, Kind = fit.Kind, TraceParent = fit.TraceParent,
-        }, startedAt).Fit!;
+        var running = FitLifecycle.Started(FitLifecycle.Queued(fit), startedAt).Fit!;
         var points = new FitPoints(fit.X, fit.Y, fit.Weights);
         using var span = FitTracing.StartRun(fit.Id, running.Attempt, fit.TraceParent);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(shutdown);

@@ -27,18 +27,28 @@ internal static class FitLifecycle
     }
 
     /// <summary>
+    /// A new fit as it reads once stored, queued (times kept to the millisecond, as stored): what a create answers, and what a
+    /// fit run on its request starts from. The caller sets <see cref="FitRecord.Seq"/> once the row has one.
+    /// </summary>
+    public static FitRecord Queued(NewFit fit) => new()
+    {
+        Id = fit.Id, Tenant = fit.Tenant, Seq = 0, Status = FitStatus.Queued, Steps = fit.Steps, HistoryEvery = fit.HistoryEvery,
+        CreatedAt = Millis(fit.CreatedAt), RequestJson = fit.RequestJson, Label = fit.Label, Points = fit.X.Length, BatchId = fit.BatchId,
+        RequestHash = fit.RequestHash, Kind = fit.Kind, TraceParent = fit.TraceParent,
+    };
+
+    /// <summary>
     /// A fit stored already ended (it ran on its request before it was stored, see <c>InlineFits</c>): the record both
     /// stores write and answer, as a queued fit would read once its worker ended it (first attempt, its whole history),
     /// times kept to the millisecond as stored. The caller sets <see cref="FitRecord.Seq"/> once the row has one.
     /// </summary>
-    public static FitRecord EndedAtOnce(NewFit fit, DateTimeOffset startedAt, FitCompletion completion) => new()
+    public static FitRecord EndedAtOnce(NewFit fit, DateTimeOffset startedAt, FitCompletion completion) => Queued(fit) with
     {
-        Id = fit.Id, Tenant = fit.Tenant, Seq = 0, Status = completion.Status, StopReason = completion.StopReason, Step = completion.Step,
-        Steps = fit.Steps, Params = completion.Params, Loss = completion.Loss is { } loss && double.IsFinite(loss) ? loss : null,
-        History = completion.History, HistoryTotal = completion.History.Length, HistoryEvery = fit.HistoryEvery,
-        CreatedAt = Millis(fit.CreatedAt), StartedAt = Millis(startedAt), FinishedAt = Millis(completion.FinishedAt), Error = completion.Error,
-        RequestJson = fit.RequestJson, Label = fit.Label, Points = fit.X.Length, BatchId = fit.BatchId, RequestHash = fit.RequestHash,
-        Attempt = 1, Kind = fit.Kind, OutcomeJson = completion.OutcomeJson, TraceParent = fit.TraceParent,
+        Status = completion.Status, StopReason = completion.StopReason, Step = completion.Step, Params = completion.Params,
+        Loss = completion.Loss is { } loss && double.IsFinite(loss) ? loss : null,
+        History = completion.History, HistoryTotal = completion.History.Length,
+        StartedAt = Millis(startedAt), FinishedAt = Millis(completion.FinishedAt), Error = completion.Error,
+        Attempt = 1, OutcomeJson = completion.OutcomeJson,
     };
 
     private static DateTimeOffset Millis(DateTimeOffset t) => DateTimeOffset.FromUnixTimeMilliseconds(t.ToUnixTimeMilliseconds());

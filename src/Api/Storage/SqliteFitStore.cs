@@ -50,13 +50,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         }
         await ExecAsync(conn, tx, "INSERT INTO fit_points (fit_id, x, y, w) VALUES ($id, $x, $y, $w)", ct,
             ("$id", fit.Id), ("$x", DoubleBlobs.ToBytes(fit.X)), ("$y", DoubleBlobs.ToBytes(fit.Y)), ("$w", WeightsBlob(fit.Weights)));
-        var created = new FitRecord
-        {
-            Id = fit.Id, Tenant = fit.Tenant, Seq = seq, Status = FitStatus.Queued, Steps = fit.Steps, HistoryEvery = fit.HistoryEvery,
-            CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(fit.CreatedAt.ToUnixTimeMilliseconds()), RequestJson = fit.RequestJson,
-            Label = fit.Label, Points = fit.X.Length, BatchId = fit.BatchId, RequestHash = fit.RequestHash, Kind = fit.Kind,
-            TraceParent = fit.TraceParent,
-        };
+        var created = FitLifecycle.Queued(fit) with { Seq = seq };
         return new CreateResult(CreateOutcome.Created, created);
     }, ct);
 
