@@ -44,11 +44,18 @@ internal static class FitLifecycle
     /// </summary>
     public static FitRecord EndedAtOnce(NewFit fit, DateTimeOffset startedAt, FitCompletion completion) => Queued(fit) with
     {
-        Status = completion.Status, StopReason = completion.StopReason, Step = completion.Step, Params = completion.Params,
+        Status = completion.Status,
+        StopReason = completion.StopReason,
+        Step = completion.Step,
+        Params = completion.Params,
         Loss = completion.Loss is { } loss && double.IsFinite(loss) ? loss : null,
-        History = completion.History, HistoryTotal = completion.History.Length,
-        StartedAt = Millis(startedAt), FinishedAt = Millis(completion.FinishedAt), Error = completion.Error,
-        Attempt = 1, OutcomeJson = completion.OutcomeJson,
+        History = completion.History,
+        HistoryTotal = completion.History.Length,
+        StartedAt = Millis(startedAt),
+        FinishedAt = Millis(completion.FinishedAt),
+        Error = completion.Error,
+        Attempt = 1,
+        OutcomeJson = completion.OutcomeJson,
     };
 
     private static DateTimeOffset Millis(DateTimeOffset t) => DateTimeOffset.FromUnixTimeMilliseconds(t.ToUnixTimeMilliseconds());
