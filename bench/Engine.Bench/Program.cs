@@ -5,6 +5,7 @@ using FitService.Engine.Bench;
 // parallel [--quick]: a big fit's step on 1 thread and on 2, side by side (ParallelSteps);
 // network [--torch-script bench/torch_reference.py] [--points N] [--units K] [--quick]: a network's full-batch step against PyTorch's (NetworkSteps);
 // exact: the exact optimum's cost per loss at 1,000 / 100,000 / 1,000,000 points (ExactCost);
+// tiny [--rounds N]: the exact optimum of the lesson's tiny problems, before and now, µs of CPU per solve (TinyExact);
 // anything else goes to BenchmarkDotNet (e.g. --filter '*').
 if (args.Length > 0 && args[0] == "table")
 {
@@ -26,6 +27,11 @@ if (args.Length > 0 && args[0] == "network")
 if (args.Length > 0 && args[0] == "exact")
 {
     ExactCost.Print();
+    return;
+}
+if (args.Length > 0 && args[0] == "tiny")
+{
+    TinyExact.Print(Array.IndexOf(args, "--rounds") is var r and >= 0 && r + 1 < args.Length ? int.Parse(args[r + 1]) : 5);
     return;
 }
 BenchmarkSwitcher.FromAssembly(typeof(StepBenchmarks).Assembly).Run(args);
