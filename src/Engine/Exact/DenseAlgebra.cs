@@ -12,12 +12,16 @@ namespace FitService.Engine.Exact;
 /// dot products add in four fixed lanes (as one 256-bit vector does, or the same order in scalar code where there is
 /// none), so a result is the same on every run and every machine.
 /// </summary>
-internal sealed class RowQr(int size)
+/// <param name="size">The number of unknowns (columns).</param>
+/// <param name="rows">How many rows are expected: a block smaller than 128 rows is held for fewer (a tiny problem's rows),
+/// and grows to 128 should more arrive. Blocks are folded at the same rows whatever its size, so it never changes a result.</param>
+internal sealed class RowQr(int size, int rows = 128)
 {
     private const int Block = 128;
     private readonly double[,] _r = new double[size + 1, size + 1];
-    /// <summary>Column k of the pending rows at [k·Block, k·Block + pending).</summary>
-    private readonly double[] _block = new double[Block * (size + 1)];
+    /// <summary>Rows the block holds: column k of the pending rows at [k·capacity, k·capacity + pending).</summary>
+    private int _capacity = Math.Clamp(rows, 1, Block);
+    private double[] _block = new double[Math.Clamp(rows, 1, Block) * (size + 1)];
     private int _pending;
 
     public int Size => size;
@@ -36,9 +40,18 @@ internal sealed class RowQr(int size)
     public void Add(ReadOnlySpan<double> row, double rhs, double weight = 1.0)
     {
         var scale = weight == 1.0 ? 1.0 : Math.Sqrt(weight);
-        for (var k = 0; k < size; k++) _block[k * Block + _pending] = row[k] * scale;
-        _block[size * Block + _pending] = rhs * scale;
+        if (_pending == _capacity) Grow();
+        for (var k = 0; k < size; k++) _block[k * _capacity + _pending] = row[k] * scale;
+        _block[size * _capacity + _pending] = rhs * scale;
         if (++_pending == Block) Flush();
+    }
+
+    /// <summary>The block at its full 128 rows, the pending rows kept.</summary>
+    private void Grow()
+    {
+        var block = new double[Block * (size + 1)];
+        for (var k = 0; k <= size; k++) _block.AsSpan(k * _capacity, _pending).CopyTo(block.AsSpan(k * Block));
+        (_block, _capacity) = (block, Block);
     }
 
     /// <summary>
@@ -53,6 +66,7 @@ internal sealed class RowQr(int size)
         for (var start = 0; start < y.Length; start += Block)
         {
             var rows = Math.Min(Block, y.Length - start);
+            if (rows > _capacity) Grow();
             for (var p = 0; p < rows; p++)
             {
                 var i = start + p;
@@ -62,10 +76,10 @@ internal sealed class RowQr(int size)
                 var t = basis.TAt(i);
                 for (var k = 0; k < size; k++)
                 {
-                    _block[k * Block + p] = power * columnScale[k];
+                    _block[k * _capacity + p] = power * columnScale[k];
                     power *= t;
                 }
-                _block[size * Block + p] = y[i] * scale;
+                _block[size * _capacity + p] = y[i] * scale;
             }
             _pending = rows;
             Flush();
@@ -80,7 +94,7 @@ internal sealed class RowQr(int size)
         for (var k = 0; k <= size; k++)
         {
             // x = [R[k,k]; block[·,k]], α = −sign(x₀)·‖x‖; v = (x − α·e₁)/v₀ with v₀ = x₀ − α, H = I − τ·v·vᵀ, τ = −v₀/α.
-            var column = _block.AsSpan(k * Block, rows);
+            var column = _block.AsSpan(k * _capacity, rows);
             var sum = Dot(column, column);
             if (sum == 0) continue;
             var x0 = _r[k, k];
@@ -97,7 +111,7 @@ internal sealed class RowQr(int size)
             _r[k, k] = alpha;
             for (var j = k + 1; j <= size; j++)
             {
-                var other = _block.AsSpan(j * Block, rows);
+                var other = _block.AsSpan(j * _capacity, rows);
                 var dot = (_r[k, j] + Dot(column, other)) * tau;
                 _r[k, j] -= dot;
                 SubtractScaled(other, dot, column);
@@ -211,34 +225,48 @@ internal static class DenseAlgebra
     public static double[] Solve(double[,] a, ReadOnlySpan<double> b, bool transpose = false)
     {
         var m = b.Length;
-        var lu = new double[m, m];
-        for (var i = 0; i < m; i++) for (var j = 0; j < m; j++) lu[i, j] = transpose ? a[j, i] : a[i, j];
-        var x = b.ToArray();
+        Span<double> flat = m <= 16 ? stackalloc double[m * m] : new double[m * m];
+        for (var i = 0; i < m; i++) for (var j = 0; j < m; j++) flat[i * m + j] = a[i, j];
+        var x = new double[m];
+        Solve(flat, b, x, transpose);
+        return x;
+    }
+
+    /// <summary>
+    /// As <see cref="Solve(double[,], ReadOnlySpan{double}, bool)"/> with A row by row in <paramref name="a"/> (m² values) and
+    /// the solution written to <paramref name="x"/>, allocating nothing for m ≤ 16: the small systems of the simplex walk and
+    /// IRLS, solved many times a fit.
+    /// </summary>
+    public static void Solve(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> x, bool transpose = false)
+    {
+        var m = b.Length;
+        Span<double> lu = m <= 16 ? stackalloc double[m * m] : new double[m * m];
+        for (var i = 0; i < m; i++) for (var j = 0; j < m; j++) lu[i * m + j] = transpose ? a[j * m + i] : a[i * m + j];
+        b.CopyTo(x);
         for (var k = 0; k < m; k++)
         {
             var pivot = k;
-            for (var i = k + 1; i < m; i++) if (Math.Abs(lu[i, k]) > Math.Abs(lu[pivot, k])) pivot = i;
-            if (lu[pivot, k] == 0) throw new ExactSolverException("singular system: the chosen points do not determine the params");
+            for (var i = k + 1; i < m; i++) if (Math.Abs(lu[i * m + k]) > Math.Abs(lu[pivot * m + k])) pivot = i;
+            if (lu[pivot * m + k] == 0) throw new ExactSolverException("singular system: the chosen points do not determine the params");
             if (pivot != k)
             {
-                for (var j = 0; j < m; j++) (lu[k, j], lu[pivot, j]) = (lu[pivot, j], lu[k, j]);
+                for (var j = 0; j < m; j++) (lu[k * m + j], lu[pivot * m + j]) = (lu[pivot * m + j], lu[k * m + j]);
                 (x[k], x[pivot]) = (x[pivot], x[k]);
             }
             for (var i = k + 1; i < m; i++)
             {
-                var f = lu[i, k] / lu[k, k];
+                var f = lu[i * m + k] / lu[k * m + k];
                 if (f == 0) continue;
-                for (var j = k; j < m; j++) lu[i, j] -= f * lu[k, j];
+                for (var j = k; j < m; j++) lu[i * m + j] -= f * lu[k * m + j];
                 x[i] -= f * x[k];
             }
         }
         for (var i = m - 1; i >= 0; i--)
         {
             var sum = x[i];
-            for (var j = i + 1; j < m; j++) sum -= lu[i, j] * x[j];
-            x[i] = sum / lu[i, i];
+            for (var j = i + 1; j < m; j++) sum -= lu[i * m + j] * x[j];
+            x[i] = sum / lu[i * m + i];
         }
-        return x;
     }
 
     /// <summary>σmax/σmin of a square matrix, by one-sided Jacobi (accurate singular values for column-graded matrices).</summary>

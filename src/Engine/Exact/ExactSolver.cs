@@ -1,4 +1,5 @@
 using System.Globalization;
+using FitService.Engine.Autodiff;
 using FitService.Engine.Models;
 
 namespace FitService.Engine.Exact;
@@ -93,7 +94,7 @@ public static partial class ExactSolver
         var rawCondition = basis.RawConditionNumber(r);
         var leastSquares = pivoted.MinimumNormSolve(qty, rank);
         // y near ±1.7e308 (or powers of a wide x) can put the optimum beyond the doubles: no params to report.
-        if (!leastSquares.All(double.IsFinite)) throw Overflow();
+        if (!AllFinite(leastSquares)) throw Overflow();
 
         string? rankWarning = null;
         double[] u;
@@ -123,7 +124,7 @@ public static partial class ExactSolver
                 // Σ wᵢ|rᵢ| is the plain LAD of the rows and y scaled by wᵢ.
                 var (ladU, steps) = weights is null
                     ? LeastAbsoluteDeviations.Solve(solveBasis, y, start, cancellationToken)
-                    : LeastAbsoluteDeviations.Solve(solveBasis.WithRowScale(weights), [.. y.Select((v, i) => v * weights[i])], start, cancellationToken);
+                    : LeastAbsoluteDeviations.Solve(solveBasis.WithRowScale(weights), Scaled(y, weights), start, cancellationToken);
                 (u, iterations) = (ladU, steps);
                 method = $"least absolute deviations: IRLS start, then {steps} simplex steps (Barrodale–Roberts edges, Bland's rule after a degenerate step) " +
                     $"to a vertex interpolating {solveBasis.Size} points, optimal by a checked certificate (multipliers within 1 + {LeastAbsoluteDeviations.MultiplierTolerance:0e+0}, zero duality gap)";
@@ -136,7 +137,7 @@ public static partial class ExactSolver
                 break;
         }
         var parameters = solveBasis.ToPolynomial(u);
-        if (!parameters.All(double.IsFinite)) throw Overflow();
+        if (!AllFinite(parameters)) throw Overflow();
         if (parameters.Length < m) parameters = [.. new double[m - parameters.Length], .. parameters];
 
         var (scaledLoss, gradientNorm) = ScaledLoss(solveBasis, y, weights, u, loss);
@@ -158,10 +159,27 @@ public static partial class ExactSolver
                 $"they give loss {paramsLoss:G6}; the optimum itself, evaluated in the scaled basis, is {scaledLoss:G6}, the loss reported. " +
                 $"Fit in x' = (x − {basis.Centre:G6})/{basis.HalfWidth:G6} to use the params at full precision.");
         }
-        var warning = string.Join(" ", new[] { rankWarning, precisionWarning, Warning(basis, rawCondition, scaledCondition) }.Where(w => w is not null));
-        return new ExactOptimum(parameters, value, rawCondition, scaledCondition, method, warning.Length > 0 ? warning : null,
+        var warning = Joined(Joined(rankWarning, precisionWarning), Warning(basis, rawCondition, scaledCondition));
+        return new ExactOptimum(parameters, value, rawCondition, scaledCondition, method, warning,
             iterations, loss.Kind == LossKind.Mae ? null : gradientNorm);
     }
+
+    private static bool AllFinite(ReadOnlySpan<double> values)
+    {
+        foreach (var v in values) if (!double.IsFinite(v)) return false;
+        return true;
+    }
+
+    /// <summary>y_i·w_i: the right-hand side of the weighted LAD.</summary>
+    private static double[] Scaled(double[] y, double[] weights)
+    {
+        var scaled = new double[y.Length];
+        for (var i = 0; i < y.Length; i++) scaled[i] = y[i] * weights[i];
+        return scaled;
+    }
+
+    /// <summary>The warnings given, separated by a space; null when neither is.</summary>
+    private static string? Joined(string? first, string? second) => first is null ? second : second is null ? first : first + " " + second;
 
     private static ExactSolverException Overflow() =>
         new("the optimum's params overflow a double (y or x are too large for this degree); scale y and x down");
@@ -190,7 +208,9 @@ public static partial class ExactSolver
     {
         // The fit's own kernel, on one thread: its chunk sums are added in chunk order, so the bits are those of a fit on
         // any number of threads, without a second thread's cost for one pass (x and y were checked on entry).
-        if (weights is null) return Fitter.Compile(new FitProblem(x, y, degree, loss, 1.0, 1), maxDegreeOfParallelism: 1).Forward(parameters);
+        if (weights is null)
+            return x.Length < FusedKernel.ChunkedFrom ? FitLoss(x, y, loss, parameters)
+                : Fitter.Compile(new FitProblem(x, y, degree, loss, 1.0, 1), maxDegreeOfParallelism: 1).Forward(parameters);
         double sum = 0, compensation = 0;
         for (var i = 0; i < x.Length; i++)
         {
@@ -200,6 +220,38 @@ public static partial class ExactSolver
             sum = t;
         }
         return (sum + compensation) / weights.Sum();
+    }
+
+    /// <summary>
+    /// A fit's own loss of <paramref name="parameters"/> below <see cref="FusedKernel.ChunkedFrom"/> points, computed as its
+    /// compiled kernel computes it, without compiling one: Horner's rule, the residual prediction − y, the loss term (MAE |r|,
+    /// MSE r·r, Huber ½·(|r|·|r|) below δ, else δ·(|r| − ½δ)), added into four lanes (point i into lane i mod 4, in point
+    /// order), the lanes added as (0 + 1) + (2 + 3), divided by the count. The same operations in the same order as the
+    /// kernel's 4-wide vectors (no fused multiply-add either way), so the same bits; ExactIdentityTests hold it to the kernel.
+    /// </summary>
+    internal static double FitLoss(double[] x, double[] y, LossSpec loss, ReadOnlySpan<double> parameters)
+    {
+        double lane0 = 0, lane1 = 0, lane2 = 0, lane3 = 0;
+        var delta = loss.HuberDelta;
+        var halfDelta = 0.5 * delta;
+        for (var i = 0; i < x.Length; i++)
+        {
+            var r = Polynomial.Evaluate(parameters, x[i]) - y[i];
+            var term = loss.Kind switch
+            {
+                LossKind.Mae => Math.Abs(r),
+                LossKind.Mse => r * r,
+                _ => Math.Abs(r) < delta ? 0.5 * (Math.Abs(r) * Math.Abs(r)) : delta * (Math.Abs(r) - halfDelta),
+            };
+            switch (i & 3)
+            {
+                case 0: lane0 += term; break;
+                case 1: lane1 += term; break;
+                case 2: lane2 += term; break;
+                default: lane3 += term; break;
+            }
+        }
+        return ((lane0 + lane1) + (lane2 + lane3)) / x.Length;
     }
 
     /// <summary>ℓ(r) and its slope dℓ/dr.</summary>
@@ -219,7 +271,7 @@ public static partial class ExactSolver
     private static (double[,] R, double[] Qty) Triangle(ScaledBasis basis, double[] y, double[]? weights = null)
     {
         var m = basis.Size;
-        var qr = new RowQr(m);
+        var qr = new RowQr(m, y.Length);
         qr.AddAll(basis, y, weights);
         var r = new double[m, m];
         var qty = new double[m];

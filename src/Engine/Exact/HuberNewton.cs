@@ -52,7 +52,7 @@ internal static class HuberNewton
             ct.ThrowIfCancellationRequested();
             if (gradientNorm <= 1e-13 * gradientScale) return (u, iteration - 1, gradientNorm / total);
 
-            var qr = new RowQr(m);
+            var qr = new RowQr(m, n + m);
             var count = 0;
             var activeWeight = 0.0;
             for (var i = 0; i < n; i++)

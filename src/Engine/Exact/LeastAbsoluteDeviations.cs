@@ -265,8 +265,14 @@ internal static class LeastAbsoluteDeviations
         var breakT = new double[band.Count];
         var breakJump = new double[band.Count];
         var breakSlot = new int[band.Count];
-        var vb = new double[m, m];
-        var yb = new double[m];
+        // The step's systems, made once per walk and solved in place (u and w are handed back, so they are arrays).
+        Span<double> vb = stackalloc double[m * m];
+        Span<double> yb = stackalloc double[m];
+        Span<double> g = stackalloc double[m];
+        Span<double> e = stackalloc double[m];
+        Span<double> d = stackalloc double[m];
+        var u = new double[m];
+        var w = new double[m];
         var bland = false;
         var signs = new sbyte[band.Count];
         var maxSteps = 1000 + 50L * y.Length;
@@ -275,11 +281,11 @@ internal static class LeastAbsoluteDeviations
             ct.ThrowIfCancellationRequested();
             for (var a = 0; a < m; a++)
             {
-                for (var k = 0; k < m; k++) vb[a, k] = band.Rows[position[a] * m + k];
+                for (var k = 0; k < m; k++) vb[a * m + k] = band.Rows[position[a] * m + k];
                 yb[a] = band.Y[position[a]];
             }
-            var u = DenseAlgebra.Solve(vb, yb);
-            var g = (double[])state.FixedSlope.Clone();
+            DenseAlgebra.Solve(vb, yb, u);
+            state.FixedSlope.CopyTo(g);
             // The two passes below are the whole cost of a step: locals, so the arrays are not reloaded through the object.
             var (rows, ys, residuals, ties, inV, count0, zero) = (band.Rows, band.Y, band.Residual, band.Tie, band.InVertex, band.Count, state.Zero);
             if (signs.Length < count0) signs = new sbyte[band.Rows.Length / m];
@@ -295,7 +301,7 @@ internal static class LeastAbsoluteDeviations
                 signs[p] = (sbyte)s;
                 for (var k = 0; k < m; k++) g[k] += s * rows[offset + k];
             }
-            var w = DenseAlgebra.Solve(vb, g, transpose: true);
+            DenseAlgebra.Solve(vb, g, w, transpose: true);
 
             // The leaving point: its multiplier −w_j is outside [−1, 1]. Largest first, or the lowest point index under Bland.
             var j = -1;
@@ -313,9 +319,9 @@ internal static class LeastAbsoluteDeviations
 
             // Along the edge u + t·d (V_B·d = sign(w_j)·e_j) point j's residual grows as t; the slope 1 − |w_j| < 0 rises
             // by 2|a_i| where residual i (sign s_i, a_i = v_i·d) reaches zero. The entering point is where it turns ≥ 0.
-            var e = new double[m];
+            e.Clear();
             e[j] = Math.Sign(w[j]);
-            var d = DenseAlgebra.Solve(vb, e);
+            DenseAlgebra.Solve(vb, e, d);
             var count = 0;
             for (var p = 0; p < count0; p++)
             {
@@ -407,7 +413,12 @@ internal static class LeastAbsoluteDeviations
     private static int[] Band(double[] residual, int size)
     {
         var n = residual.Length;
-        if (size >= n) return [.. Enumerable.Range(0, n)];
+        if (size >= n)
+        {
+            var all = new int[n];
+            for (var i = 0; i < n; i++) all[i] = i;
+            return all;
+        }
         var magnitude = new double[n];
         for (var i = 0; i < n; i++) magnitude[i] = Math.Abs(residual[i]);
         var threshold = Nth(magnitude, size - 1);
@@ -480,24 +491,33 @@ internal static class LeastAbsoluteDeviations
         (index[a], index[b]) = (index[b], index[a]);
     }
 
-    /// <summary>Iteratively reweighted least squares (weights 1/|r|): a few rounds bring the params close to the optimum.</summary>
-    private static double[] Irls(ScaledBasis basis, double[] y, double[] start, double[] residual, CancellationToken ct)
+    /// <summary>
+    /// Iteratively reweighted least squares (weights 1/|r|): a few rounds bring the params close to the optimum. Only the
+    /// residuals of the last round's params are kept (in <paramref name="residual"/>): they choose the band and the start.
+    /// </summary>
+    private static void Irls(ScaledBasis basis, double[] y, double[] start, double[] residual, CancellationToken ct)
     {
         var n = y.Length;
         var m = basis.Size;
-        var u = start;
+        var columnScale = basis.ColumnScale;
+        Span<double> u = stackalloc double[m];
+        Span<double> c = stackalloc double[m];
+        Span<double> next = stackalloc double[m];
         Span<double> row = stackalloc double[m];
+        Span<double> a = stackalloc double[m * m];
+        Span<double> b = stackalloc double[m];
+        start.CopyTo(u);
         for (var round = 0; ; round++)
         {
-            var c = basis.PowerCoefficients(u);
+            for (var k = 0; k < m; k++) c[k] = u[k] * columnScale[k];
             var sum = 0.0;
             for (var i = 0; i < n; i++) { residual[i] = y[i] - basis.ValueAt(c, i); sum += Math.Abs(residual[i]); }
-            if (round == IrlsRounds) return u;
+            if (round == IrlsRounds) return;
             ct.ThrowIfCancellationRequested();
             // The normal equations suffice here: the basis is well conditioned and the result is only a starting point.
             var floor = Math.Max(1e-300, 1e-9 * sum / n);
-            var a = new double[m, m];
-            var b = new double[m];
+            a.Clear();
+            b.Clear();
             for (var i = 0; i < n; i++)
             {
                 var weight = 1 / Math.Max(Math.Abs(residual[i]), floor);
@@ -506,28 +526,32 @@ internal static class LeastAbsoluteDeviations
                 {
                     var wk = weight * row[k];
                     b[k] += wk * y[i];
-                    for (var l = 0; l <= k; l++) a[k, l] += wk * row[l];
+                    for (var l = 0; l <= k; l++) a[k * m + l] += wk * row[l];
                 }
             }
-            for (var k = 0; k < m; k++) for (var l = k + 1; l < m; l++) a[k, l] = a[l, k];
+            for (var k = 0; k < m; k++) for (var l = k + 1; l < m; l++) a[k * m + l] = a[l * m + k];
             try
             {
-                u = DenseAlgebra.Solve(a, b);
+                DenseAlgebra.Solve(a, b, next);
             }
             catch (ExactSolverException)
             {
-                return u;
+                return;
             }
-            if (!u.All(double.IsFinite)) return start;
+            // Params that overflowed are no start: the residuals of the last finite ones stand.
+            foreach (var v in next) if (!double.IsFinite(v)) return;
+            next.CopyTo(u);
         }
     }
+
+    private static readonly Comparer<double> LargestFirst = Comparer<double>.Create((p, q) => q.CompareTo(p));
 
     /// <summary>Among the band points closest to the IRLS curve, m whose rows are independent and spread along x.</summary>
     private static int[] StartingVertex(ScaledBasis basis, int[] band, double[] residual)
     {
         var m = basis.Size;
         var wanted = Math.Min(band.Length, 16 * m + 16);
-        var closest = new PriorityQueue<int, double>(wanted + 1, Comparer<double>.Create((p, q) => q.CompareTo(p)));
+        var closest = new PriorityQueue<int, double>(wanted + 1, LargestFirst);
         foreach (var i in band)
         {
             var r = Math.Abs(residual[i]);
@@ -549,39 +573,50 @@ internal static class LeastAbsoluteDeviations
     private static List<int> Independent(ScaledBasis basis, IReadOnlyList<int> candidates)
     {
         var m = basis.Size;
-        var rows = new double[candidates.Count][];
-        var norms0 = new double[candidates.Count];
-        for (var c = 0; c < rows.Length; c++)
+        var count = candidates.Count;
+        // Row c at [c·m, c·m + m); norms summed in order from 0, as Enumerable.Sum does.
+        var rows = new double[count * m];
+        var norms0 = new double[count];
+        for (var c = 0; c < count; c++)
         {
-            rows[c] = new double[m];
-            basis.Row(candidates[c], rows[c]);
-            norms0[c] = Math.Sqrt(rows[c].Sum(e => e * e));
+            var r = rows.AsSpan(c * m, m);
+            basis.Row(candidates[c], r);
+            norms0[c] = Math.Sqrt(SumOfSquares(r));
         }
         var chosen = new List<int>(m);
-        var taken = new bool[rows.Length];
+        var taken = new bool[count];
+        Span<double> q = stackalloc double[m];
         while (chosen.Count < m)
         {
             var best = -1;
             var bestNorm = 0.0;
-            for (var c = 0; c < rows.Length; c++)
+            for (var c = 0; c < count; c++)
             {
                 if (taken[c]) continue;
-                var norm = Math.Sqrt(rows[c].Sum(e => e * e));
+                var norm = Math.Sqrt(SumOfSquares(rows.AsSpan(c * m, m)));
                 if (norm > 1e-8 * norms0[c] && norm > bestNorm) (best, bestNorm) = (c, norm);
             }
             if (best < 0) break;
             taken[best] = true;
             chosen.Add(candidates[best]);
-            var q = rows[best].Select(e => e / bestNorm).ToArray();
-            for (var c = 0; c < rows.Length; c++)
+            for (var k = 0; k < m; k++) q[k] = rows[best * m + k] / bestNorm;
+            for (var c = 0; c < count; c++)
             {
                 if (taken[c]) continue;
+                var r = rows.AsSpan(c * m, m);
                 var dot = 0.0;
-                for (var k = 0; k < m; k++) dot += q[k] * rows[c][k];
-                for (var k = 0; k < m; k++) rows[c][k] -= dot * q[k];
+                for (var k = 0; k < m; k++) dot += q[k] * r[k];
+                for (var k = 0; k < m; k++) r[k] -= dot * q[k];
             }
         }
         return chosen;
+    }
+
+    private static double SumOfSquares(ReadOnlySpan<double> values)
+    {
+        var sum = 0.0;
+        foreach (var v in values) sum += v * v;
+        return sum;
     }
 
     /// <summary>Dual feasibility and a zero duality gap over all points, or an exception: the vertex is optimal, not assumed so.</summary>
@@ -591,13 +626,13 @@ internal static class LeastAbsoluteDeviations
         var y = state.Y;
         var n = y.Length;
         var m = basis.Size;
-        var lambda = new double[n];
+        Span<double> lambda = n <= 1024 ? stackalloc double[n] : new double[n];
         for (var i = 0; i < n; i++) lambda[i] = state.InVertex[i] ? 0 : state.Sign(i);
         for (var a = 0; a < m; a++) lambda[vertex[a]] = -w[a];
 
         var c = basis.PowerCoefficients(u);
         Span<double> row = stackalloc double[m];
-        var balance = new double[m];
+        Span<double> balance = stackalloc double[m];
         double primal = 0, dual = 0, magnitude = 0, size = 0, worst = 0;
         for (var i = 0; i < n; i++)
         {
@@ -611,7 +646,9 @@ internal static class LeastAbsoluteDeviations
             dual += lambda[i] * y[i];
             magnitude += Math.Abs(lambda[i] * y[i]);
         }
-        var imbalance = balance.Max(Math.Abs);
+        // The largest |balance_k| as Enumerable.Max has it (a NaN only when every entry is NaN).
+        var imbalance = double.NaN;
+        foreach (var b in balance) if (double.IsNaN(imbalance) || Math.Abs(b) > imbalance) imbalance = Math.Abs(b);
         // Weak duality: for |λ| ≤ 1 and Σλ_i·v_i = 0, Σλ_i·y_i is a lower bound on every Σ|r_i|; reaching it proves optimality.
         var gap = primal - dual;
         if (worst > 1 + MultiplierTolerance || imbalance > 1e-9 * size / m || Math.Abs(gap) > 1e-9 * primal + 1e-12 * magnitude + 2 * n * state.Zero)

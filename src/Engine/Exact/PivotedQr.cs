@@ -23,7 +23,8 @@ internal sealed class PivotedQr
         _columns = a.GetLength(1);
         _qr = (double[,])a.Clone();
         _tau = new double[Math.Min(_rows, _columns)];
-        _permutation = [.. Enumerable.Range(0, _columns)];
+        _permutation = new int[_columns];
+        for (var j = 0; j < _columns; j++) _permutation[j] = j;
         var norms = new double[_columns];
         for (var k = 0; k < _tau.Length; k++)
         {

@@ -20,7 +20,8 @@ internal sealed class ScaledBasis
             var power = 1.0;
             for (var k = 0; k < Size; k++) { norms[k] += power * power; power *= t; }
         }
-        ColumnScale = [.. norms.Select(n => n > 0 ? 1 / Math.Sqrt(n) : 1.0)];
+        for (var k = 0; k < Size; k++) norms[k] = norms[k] > 0 ? 1 / Math.Sqrt(norms[k]) : 1.0;
+        ColumnScale = norms;
     }
 
     private ScaledBasis(ScaledBasis basis, double[] rowScale)
