@@ -241,7 +241,10 @@ internal static class DenseAlgebra
     {
         var m = b.Length;
         Span<double> lu = m <= 16 ? stackalloc double[m * m] : new double[m * m];
-        for (var i = 0; i < m; i++) for (var j = 0; j < m; j++) lu[i * m + j] = transpose ? a[j * m + i] : a[i * m + j];
+        if (transpose)
+            for (var i = 0; i < m; i++) for (var j = 0; j < m; j++) lu[i * m + j] = a[j * m + i];
+        else
+            a[..(m * m)].CopyTo(lu);
         b.CopyTo(x);
         for (var k = 0; k < m; k++)
         {

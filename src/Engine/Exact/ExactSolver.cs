@@ -127,7 +127,7 @@ public static partial class ExactSolver
                     : LeastAbsoluteDeviations.Solve(solveBasis.WithRowScale(weights), Scaled(y, weights), start, cancellationToken);
                 (u, iterations) = (ladU, steps);
                 method = $"least absolute deviations: IRLS start, then {steps} simplex steps (Barrodale–Roberts edges, Bland's rule after a degenerate step) " +
-                    $"to a vertex interpolating {solveBasis.Size} points, optimal by a checked certificate (multipliers within 1 + {LeastAbsoluteDeviations.MultiplierTolerance:0e+0}, zero duality gap)";
+                    $"to a vertex interpolating {solveBasis.Size} points, optimal by a checked certificate (multipliers within 1 + {MultiplierTolerance}, zero duality gap)";
                 break;
             default:
                 var (huberU, newtonSteps, _) = HuberNewton.Solve(solveBasis, y, weights, loss.HuberDelta, start, cancellationToken);
@@ -163,6 +163,9 @@ public static partial class ExactSolver
         return new ExactOptimum(parameters, value, rawCondition, scaledCondition, method, warning,
             iterations, loss.Kind == LossKind.Mae ? null : gradientNorm);
     }
+
+    /// <summary>The LAD certificate's tolerance as the method names it, formatted once (the invariant culture is the only one here).</summary>
+    private static readonly string MultiplierTolerance = LeastAbsoluteDeviations.MultiplierTolerance.ToString("0e+0", CultureInfo.InvariantCulture);
 
     private static bool AllFinite(ReadOnlySpan<double> values)
     {

@@ -22,6 +22,9 @@ internal static class LeastAbsoluteDeviations
 
     private const int IrlsRounds = 8;
 
+    /// <summary>Up to this many row entries (n·m) IRLS forms the rows once rather than every round.</summary>
+    private const int RowsKept = 16_384;
+
     public static (double[] U, int Steps) Solve(ScaledBasis basis, double[] y, double[] start, CancellationToken ct)
     {
         var (u, steps, _) = SolveWithVertex(basis, y, start, ct);
@@ -194,7 +197,8 @@ internal static class LeastAbsoluteDeviations
         {
             _state = state;
             _m = state.Basis.Size;
-            var capacity = Math.Max(16, state.Band.Count * 2);
+            // Room to grow only when points are held outside the band (they may join it); else the band is every point.
+            var capacity = state.Band.Count == state.Y.Length ? state.Band.Count : Math.Max(16, state.Band.Count * 2);
             Index = new int[capacity];
             Y = new double[capacity];
             Rows = new double[capacity * _m];
@@ -431,7 +435,8 @@ internal static class LeastAbsoluteDeviations
     private static double Nth(double[] values, int k)
     {
         int lo = 0, hi = values.Length - 1;
-        var random = new Random(values.Length);
+        Span<int> state = stackalloc int[SeededRandom.StateLength];
+        var random = new SeededRandom(values.Length, state);
         while (lo < hi)
         {
             var pivot = values[lo + random.Next(hi - lo + 1)];
@@ -459,7 +464,8 @@ internal static class LeastAbsoluteDeviations
     private static int WeightedSelect(double[] t, double[] jump, int[] slot, int[] index, int count, double need)
     {
         int lo = 0, hi = count, fallback = -1;
-        var random = new Random(count);
+        Span<int> state = stackalloc int[SeededRandom.StateLength];
+        var random = new SeededRandom(count, state);
         while (lo < hi)
         {
             // Partition [lo, hi) around a random pivot: [lo, p) before it, then the pivot at p, then the rest.
@@ -500,6 +506,7 @@ internal static class LeastAbsoluteDeviations
         var n = y.Length;
         var m = basis.Size;
         var columnScale = basis.ColumnScale;
+        var (t, rowScale) = (basis.T, basis.RowScale);
         Span<double> u = stackalloc double[m];
         Span<double> c = stackalloc double[m];
         Span<double> next = stackalloc double[m];
@@ -507,11 +514,23 @@ internal static class LeastAbsoluteDeviations
         Span<double> a = stackalloc double[m * m];
         Span<double> b = stackalloc double[m];
         start.CopyTo(u);
+        // The rows are the same every round: a small problem's are formed once (the same values Row gives each time).
+        var rows = n * m <= RowsKept ? new double[n * m] : null;
+        for (var i = 0; rows is not null && i < n; i++) basis.Row(i, rows.AsSpan(i * m, m));
         for (var round = 0; ; round++)
         {
             for (var k = 0; k < m; k++) c[k] = u[k] * columnScale[k];
             var sum = 0.0;
-            for (var i = 0; i < n; i++) { residual[i] = y[i] - basis.ValueAt(c, i); sum += Math.Abs(residual[i]); }
+            for (var i = 0; i < n; i++)
+            {
+                // basis.ValueAt(c, i), written out: Horner's rule in t, times the row scale.
+                var ti = t[i];
+                var value = c[m - 1];
+                for (var k = m - 2; k >= 0; k--) value = value * ti + c[k];
+                if (rowScale is not null) value *= rowScale[i];
+                residual[i] = y[i] - value;
+                sum += Math.Abs(residual[i]);
+            }
             if (round == IrlsRounds) return;
             ct.ThrowIfCancellationRequested();
             // The normal equations suffice here: the basis is well conditioned and the result is only a starting point.
@@ -521,12 +540,15 @@ internal static class LeastAbsoluteDeviations
             for (var i = 0; i < n; i++)
             {
                 var weight = 1 / Math.Max(Math.Abs(residual[i]), floor);
-                basis.Row(i, row);
+                ReadOnlySpan<double> r = row;
+                if (rows is null) basis.Row(i, row);
+                else r = rows.AsSpan(i * m, m);
                 for (var k = 0; k < m; k++)
                 {
-                    var wk = weight * row[k];
+                    var wk = weight * r[k];
                     b[k] += wk * y[i];
-                    for (var l = 0; l <= k; l++) a[k * m + l] += wk * row[l];
+                    var ak = a.Slice(k * m, k + 1);
+                    for (var l = 0; l < ak.Length; l++) ak[l] += wk * r[l];
                 }
             }
             for (var k = 0; k < m; k++) for (var l = k + 1; l < m; l++) a[k * m + l] = a[l * m + k];
