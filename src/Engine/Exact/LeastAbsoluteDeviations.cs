@@ -537,18 +537,25 @@ internal static class LeastAbsoluteDeviations
             var floor = Math.Max(1e-300, 1e-9 * sum / n);
             a.Clear();
             b.Clear();
-            for (var i = 0; i < n; i++)
+            if (m == 3 && rows is not null)
             {
-                var weight = 1 / Math.Max(Math.Abs(residual[i]), floor);
-                ReadOnlySpan<double> r = row;
-                if (rows is null) basis.Row(i, row);
-                else r = rows.AsSpan(i * m, m);
-                for (var k = 0; k < m; k++)
+                NormalEquations3(rows, y, residual, floor, a, b);
+            }
+            else
+            {
+                for (var i = 0; i < n; i++)
                 {
-                    var wk = weight * r[k];
-                    b[k] += wk * y[i];
-                    var ak = a.Slice(k * m, k + 1);
-                    for (var l = 0; l < ak.Length; l++) ak[l] += wk * r[l];
+                    var weight = 1 / Math.Max(Math.Abs(residual[i]), floor);
+                    ReadOnlySpan<double> r = row;
+                    if (rows is null) basis.Row(i, row);
+                    else r = rows.AsSpan(i * m, m);
+                    for (var k = 0; k < m; k++)
+                    {
+                        var wk = weight * r[k];
+                        b[k] += wk * y[i];
+                        var ak = a.Slice(k * m, k + 1);
+                        for (var l = 0; l < ak.Length; l++) ak[l] += wk * r[l];
+                    }
                 }
             }
             for (var k = 0; k < m; k++) for (var l = k + 1; l < m; l++) a[k * m + l] = a[l * m + k];
@@ -567,6 +574,34 @@ internal static class LeastAbsoluteDeviations
     }
 
     private static readonly Comparer<double> LargestFirst = Comparer<double>.Create((p, q) => q.CompareTo(p));
+
+    /// <summary>
+    /// IRLS's normal equations for degree 2 (the lesson's), the sums in registers: each entry adds the same products in the
+    /// same point order as the general loop (only its lower triangle, which that loop fills), so the same bits.
+    /// </summary>
+    private static void NormalEquations3(double[] rows, double[] y, double[] residual, double floor, Span<double> a, Span<double> b)
+    {
+        double a00 = 0, a10 = 0, a11 = 0, a20 = 0, a21 = 0, a22 = 0, b0 = 0, b1 = 0, b2 = 0;
+        for (var i = 0; i < y.Length; i++)
+        {
+            var weight = 1 / Math.Max(Math.Abs(residual[i]), floor);
+            var (r0, r1, r2, yi) = (rows[3 * i], rows[3 * i + 1], rows[3 * i + 2], y[i]);
+            var w0 = weight * r0;
+            b0 += w0 * yi;
+            a00 += w0 * r0;
+            var w1 = weight * r1;
+            b1 += w1 * yi;
+            a10 += w1 * r0;
+            a11 += w1 * r1;
+            var w2 = weight * r2;
+            b2 += w2 * yi;
+            a20 += w2 * r0;
+            a21 += w2 * r1;
+            a22 += w2 * r2;
+        }
+        (a[0], a[3], a[4], a[6], a[7], a[8]) = (a00, a10, a11, a20, a21, a22);
+        (b[0], b[1], b[2]) = (b0, b1, b2);
+    }
 
     /// <summary>Among the band points closest to the IRLS curve, m whose rows are independent and spread along x.</summary>
     private static int[] StartingVertex(ScaledBasis basis, int[] band, double[] residual)
