@@ -73,6 +73,29 @@ public class ExactIdentityTests
                 AssertSameAnswer(new Problem(LessonData.X, LessonData.Y, null, degree), kind, new Random(degree), degree);
     }
 
+    [Fact]
+    public void TheOptimumsFitLossAddsAsTheCompiledKernelDoes()
+    {
+        // The loss reported is a fit's own loss of the params: the direct loop must give the kernel's bits for any params,
+        // including ones whose terms overflow (inf, NaN) and every count of points modulo the kernel's 4 lanes.
+        var random = new Random(4242);
+        for (var trial = 0; trial < 3000; trial++)
+        {
+            var n = random.Next(1, 300);
+            var degree = random.Next(0, 7);
+            var x = new double[n];
+            var y = new double[n];
+            var magnitude = Math.Pow(10, random.Next(-5, 308));
+            for (var i = 0; i < n; i++) (x[i], y[i]) = ((random.NextDouble() - 0.5) * 8, (random.NextDouble() - 0.5) * magnitude);
+            double[] parameters = [.. Enumerable.Range(0, degree + 1).Select(_ => (random.NextDouble() - 0.5) * magnitude)];
+            var kind = (LossKind[])[LossKind.Mae, LossKind.Mse, LossKind.Huber];
+            var loss = new LossSpec(kind[trial % 3], Math.Pow(10, random.Next(-3, 4)) * random.NextDouble() + 1e-6);
+            var expected = Fitter.Compile(new FitProblem(x, y, degree, loss, 1.0, 1), maxDegreeOfParallelism: 1).Forward(parameters);
+            var actual = ExactSolver.FitLoss(x, y, loss, parameters);
+            Assert.True(Same(expected, actual), $"trial {trial}: {loss}, {n} points, degree {degree}: {actual:R}, kernel {expected:R}");
+        }
+    }
+
     private sealed record Problem(double[] X, double[] Y, double[]? Weights, int Degree);
 
     private static void AssertSameAnswer(Problem problem, LossKind kind, Random random, int seed)
