@@ -22,8 +22,14 @@ internal ref struct SeededRandom
     /// <summary>The generator of <paramref name="seed"/>, running in <paramref name="state"/> (<see cref="StateLength"/> entries).</summary>
     public SeededRandom(int seed, Span<int> state)
     {
-        // Benign race: two threads may both compute a seed's start; either array holds the same numbers.
-        var start = seed is >= 0 and < Kept ? Starts[seed] ??= Start(seed) : Start(seed);
+        // Two threads may both compute a seed's start (the same numbers); the volatile write publishes a filled array.
+        var kept = seed is >= 0 and < Kept;
+        var start = kept ? Volatile.Read(ref Starts[seed]) : null;
+        if (start is null)
+        {
+            start = Start(seed);
+            if (kept) Volatile.Write(ref Starts[seed], start);
+        }
         start.CopyTo(state);
         _state = state;
         _next = 0;
