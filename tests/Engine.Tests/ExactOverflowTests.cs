@@ -18,3 +18,31 @@ public sealed class ExactOverflowTests
         Assert.Contains("overflow", error.Message);
     }
 }
+
+/// <summary>A basis whose powers overflow the doubles has an infinite condition number; computing it never throws.</summary>
+public sealed class ExactConditionOverflowTests
+{
+    [Theory]
+    [InlineData(LossKind.Mse)]
+    [InlineData(LossKind.Mae)]
+    [InlineData(LossKind.Huber)]
+    public void PowersOfAHugeXGiveAnInfiniteRawConditionNotAnArithmeticError(LossKind loss)
+    {
+        // x⁸ of 1e60 is 1e480: the raw Vandermonde matrix overflows while the scaled basis the solver works in does not.
+        double[] x = [-1e60, -5e59, -1e59, 0, 1e59, 3e59, 6e59, 8e59, 1e60, 2e59];
+        double[] y = [1, 2, 0, 3, 1, 4, 2, 5, 3, 1];
+
+        var optimum = ExactSolver.Solve(x, y, 8, new LossSpec(loss));
+
+        Assert.Equal(double.PositiveInfinity, optimum.ConditionNumber);
+        Assert.True(double.IsFinite(optimum.ScaledConditionNumber));
+    }
+
+    [Fact]
+    public void AMatrixWithAnInfiniteEntryHasAnInfiniteCondition()
+    {
+        var matrix = new double[,] { { 1, double.PositiveInfinity }, { 0, 1 } };
+
+        Assert.Equal(double.PositiveInfinity, DenseAlgebra.ConditionNumber(matrix));
+    }
+}

@@ -276,6 +276,9 @@ internal static class DenseAlgebra
     public static double ConditionNumber(double[,] matrix)
     {
         var m = matrix.GetLength(0);
+        // Powers of a huge x can overflow the matrix (or its column norms): its condition is beyond the doubles, and
+        // the rotations below would meet ∞ − ∞.
+        foreach (var entry in matrix) if (!double.IsFinite(entry)) return double.PositiveInfinity;
         var a = (double[,])matrix.Clone();
         for (var sweep = 0; sweep < 60; sweep++)
         {
@@ -288,6 +291,7 @@ internal static class DenseAlgebra
                     if (gamma == 0 || Math.Abs(gamma) <= 1e-15 * Math.Sqrt(alpha * beta)) continue;
                     rotated = true;
                     var zeta = (beta - alpha) / (2 * gamma);
+                    if (double.IsNaN(zeta)) return double.PositiveInfinity;
                     var t = Math.Sign(zeta) / (Math.Abs(zeta) + Math.Sqrt(1 + zeta * zeta));
                     if (zeta == 0) t = 1;
                     var c = 1 / Math.Sqrt(1 + t * t);
