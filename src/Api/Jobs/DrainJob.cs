@@ -175,7 +175,7 @@ public sealed class DrainJob(
             if (!ended.Contains(fit.Id)) continue;
             logger.LogInformation("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
                 fit.Id, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
-            announced.Add((new FitSignal(fit.Id, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit));
+            announced.Add((new FitSignal(fit.Id, true, completion.Step, completion.Loss, completion.Params), completion.Status, FitLifecycle.Ended(fit, completion)));
         }
         await endings.EndedManyAsync(announced, leases.AnnouncesEnds);
         return ended;

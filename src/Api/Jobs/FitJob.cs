@@ -241,7 +241,7 @@ public sealed class FitJob(
             if (!endedNow.Contains(id)) continue;
             logger.LogDebug("Fit {FitId} ended: {Status} ({StopReason}) after {Step} steps, loss {Loss}",
                 id, completion.Status.ToWire(), completion.StopReason, completion.Step, completion.Loss);
-            announced.Add((new FitSignal(id, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit));
+            announced.Add((new FitSignal(id, true, completion.Step, completion.Loss, completion.Params), completion.Status, FitLifecycle.Ended(fit, completion)));
         }
         if (announced.Count > 0)
         {
@@ -279,10 +279,14 @@ public sealed class FitJob(
         throw new AggregateException($"{failures.Count} of {fits} fits could not run", failures.Select(f => f.Error));
     }
 
-    private async Task<bool> EndAsync(string fitId, FitCompletion completion, FitRecord? fit = null)
+    /// <param name="fitId">The fit.</param>
+    /// <param name="completion">Its end, to store.</param>
+    /// <param name="started">The record the run started from, if any: the end's handlers get it ended, and need not read the fit back.</param>
+    private async Task<bool> EndAsync(string fitId, FitCompletion completion, FitRecord? started = null)
     {
         if (!await store.CompleteAsync(fitId, completion, CancellationToken.None)) return false;
-        await endings.EndedAsync(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params), completion.Status, fit, store.AnnouncesEnds);
+        await endings.EndedAsync(new FitSignal(fitId, true, completion.Step, completion.Loss, completion.Params), completion.Status,
+            started is null ? null : FitLifecycle.Ended(started, completion), store.AnnouncesEnds);
         return true;
     }
 

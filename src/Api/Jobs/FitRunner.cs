@@ -40,7 +40,8 @@ public sealed class FitRunner(
     {
         var (x, y, weights) = points;
         using var span = FitTracing.StartEngine(fit.Id);
-        if (fit.Attempt == 1) metrics.Dequeued(clock.GetUtcNow() - fit.CreatedAt);
+        // A fit run on its request (not stored yet) never waited in a queue: the histogram is of queued fits' waits.
+        if (stored && fit.Attempt == 1) metrics.Dequeued(clock.GetUtcNow() - fit.CreatedAt);
         if (fit.Kind == FitKinds.LearningRateFinder) return RunFinder(fit, x, y, stop, shutdown);
         var spec = StoredSpecs.Read<FitSpec>(fit.RequestJson);
         if (spec.Solver == FitValidator.Exact) return Exact(spec, points, shutdown);

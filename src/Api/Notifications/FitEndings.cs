@@ -7,8 +7,9 @@ namespace FitService.Api.Notifications;
 public interface IFitEndedHandler
 {
     /// <param name="fit">
-    /// The fit's stored record without history: its id, tenant, request and batch are what a handler decides from.
-    /// Its status and results may be as they were read before the end (a worker passes the record it started from).
+    /// The fit's record: its id, tenant, request and batch are what a handler decides from. A worker (or an inline run)
+    /// passes the fit as it reads once its end is stored, whole history included (<c>FitLifecycle.Ended</c>); anyone else
+    /// the stored record without history (<see cref="IFitReader.GetForWorkerAsync"/>), whose results a handler reads itself.
     /// </param>
     /// <param name="ct">Cancels the handler's own work.</param>
     Task OnFitEndedAsync(FitRecord fit, CancellationToken ct);
@@ -45,7 +46,7 @@ public sealed class FitEndings(IFitSignals signals, IFitReader store, FitMetrics
     /// The ends of several fits stored together (a drain's group): every waiter hears at once, then the handlers run a few
     /// fits at a time, so the last fit's webhook does not wait for every other fit's event and job to be written first.
     /// </summary>
-    /// <param name="ends">The ends, as waiters hear them, how each ended (for the metric), and the record the worker started from.</param>
+    /// <param name="ends">The ends, as waiters hear them, how each ended (for the metric), and the fit as it reads ended.</param>
     /// <param name="announced">The store told the other processes already (<see cref="IFitWork.AnnouncesEnds"/>): tell this one only.</param>
     public async Task EndedManyAsync(IReadOnlyList<(FitSignal Signal, FitStatus Status, FitRecord Fit)> ends, bool announced = false)
     {
@@ -74,7 +75,7 @@ public sealed class FitEndings(IFitSignals signals, IFitReader store, FitMetrics
 
     /// <param name="signal">The end as waiters hear it.</param>
     /// <param name="status">How it ended, for the metric.</param>
-    /// <param name="fit">The fit's record if the caller holds one (a worker does), which saves the handlers a read.</param>
+    /// <param name="fit">The fit as it reads ended, if the caller holds it (a worker does), which saves the handlers a read.</param>
     /// <param name="announced">The store told the other processes already (<see cref="IFitWork.AnnouncesEnds"/>): tell this one only.</param>
     public async Task EndedAsync(FitSignal signal, FitStatus status, FitRecord? fit = null, bool announced = false)
     {

@@ -42,7 +42,15 @@ internal static class FitLifecycle
     /// stores write and answer, as a queued fit would read once its worker ended it (first attempt, its whole history),
     /// times kept to the millisecond as stored. The caller sets <see cref="FitRecord.Seq"/> once the row has one.
     /// </summary>
-    public static FitRecord EndedAtOnce(NewFit fit, DateTimeOffset startedAt, FitCompletion completion) => Queued(fit) with
+    public static FitRecord EndedAtOnce(NewFit fit, DateTimeOffset startedAt, FitCompletion completion) =>
+        Ended(Started(Queued(fit), startedAt).Fit!, completion);
+
+    /// <summary>
+    /// The fit as it reads once <paramref name="completion"/> is stored (by <c>CompleteAsync</c> or <c>CompleteManyAsync</c>)
+    /// over the record a worker started from, with its whole history: what the end's handlers build on (a webhook's payload)
+    /// without reading the fit back. Times are kept to the millisecond, as stored.
+    /// </summary>
+    public static FitRecord Ended(FitRecord started, FitCompletion completion) => started with
     {
         Status = completion.Status,
         StopReason = completion.StopReason,
@@ -51,10 +59,9 @@ internal static class FitLifecycle
         Loss = completion.Loss is { } loss && double.IsFinite(loss) ? loss : null,
         History = completion.History,
         HistoryTotal = completion.History.Length,
-        StartedAt = Millis(startedAt),
+        StartedAt = started.StartedAt is { } at ? Millis(at) : null,
         FinishedAt = Millis(completion.FinishedAt),
         Error = completion.Error,
-        Attempt = 1,
         OutcomeJson = completion.OutcomeJson,
     };
 

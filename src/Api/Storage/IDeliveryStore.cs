@@ -13,6 +13,14 @@ public interface IDeliveryStore
     /// <summary>Stores the event unless the fit already has one; returns the fit's event either way.</summary>
     Task<WebhookEvent> CreateEventAsync(NewWebhookEvent e, CancellationToken ct);
 
+    /// <summary>
+    /// Stores a fit's event with its first attempt already claimed by the caller until <paramref name="claimUntil"/>, in
+    /// one write: the caller sends it at once, without a claim of its own. Should the caller die first, the claim lapses
+    /// and the event is pending like any other, for any process's recovery sweep. Null, and nothing stored, when the fit
+    /// has an event already (whoever made it delivers it) or is gone (deleted fits have no events).
+    /// </summary>
+    Task<AttemptClaim?> CreateClaimedEventAsync(NewWebhookEvent e, DateTimeOffset claimUntil, CancellationToken ct);
+
     Task<WebhookEvent?> GetEventAsync(string eventId, CancellationToken ct);
 
     Task<WebhookEvent?> GetEventForFitAsync(string fitId, CancellationToken ct);

@@ -94,6 +94,21 @@ public sealed class PostgresDeliveryStore : IDeliveryStore, IAsyncDisposable
         }
     }
 
+    public async Task<AttemptClaim?> CreateClaimedEventAsync(NewWebhookEvent e, DateTimeOffset claimUntil, CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        // The fit's row is share-locked while the event goes in: a DELETE of the fit waits for this commit and its trigger
+        // then takes the event along, or it committed first and there is no row to insert from.
+        var created = await QueryEventAsync(conn, null, $"""
+            INSERT INTO webhook_events (id, fit_id, tenant, url, type, payload, created_at, state, next_attempt_at, attempts, claimed_until)
+            SELECT @v, @fit, @t, @url, @type, @payload, @created, @pending, @created, 1, @until FROM fits WHERE id = @fit FOR KEY SHARE
+            ON CONFLICT DO NOTHING
+            RETURNING {Columns}
+            """, e.Id, ct, ("fit", e.FitId), ("t", e.Tenant), ("url", e.Url), ("type", e.Type), ("payload", e.Payload),
+            ("created", Utc(e.CreatedAt)), ("pending", (int)DeliveryState.Pending), ("until", Utc(claimUntil)));
+        return created is null ? null : new AttemptClaim(created, 1, 1);
+    }
+
     public async Task<WebhookEvent?> GetEventAsync(string eventId, CancellationToken ct)
     {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);

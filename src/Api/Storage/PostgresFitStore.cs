@@ -105,6 +105,13 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
         """
         ALTER TABLE fits ADD COLUMN IF NOT EXISTS trace_parent text;
         """,
+        // 11: CompleteManyAsync (a drain's chunk) once stored an outcome that says the optimum is pending without the mark
+        // the pending-optimum sweep lists by, so a worker stopped between a chunk's end and its optima left them pending
+        // for good. Mark them, as 8 did for older rows; a row whose outcome no longer says so is not touched. (SQLite never
+        // stored such rows: every end it stores has set the mark since the column exists, and 5 marked the older ones.)
+        """
+        UPDATE fits SET optimum_pending = true WHERE status >= 2 AND NOT optimum_pending AND outcome LIKE '%"optimumPending":true%';
+        """,
     ];
 
     private readonly NpgsqlDataSource _dataSource;

@@ -25,6 +25,18 @@ public sealed class SqliteDeliveryStore : IDeliveryStore
         return (await QueryEventAsync(conn, tx, "fit_id = $v", e.FitId, ct))!;
     }, ct);
 
+    public Task<AttemptClaim?> CreateClaimedEventAsync(NewWebhookEvent e, DateTimeOffset claimUntil, CancellationToken ct) => WriteAsync<AttemptClaim?>(async (conn, tx) =>
+    {
+        // The one writer makes the check and the insert one step: a fit deleted before it gets no event.
+        var inserted = await ExecAsync(conn, tx, """
+            INSERT INTO webhook_events (id, fit_id, tenant, url, type, payload, created_at, state, next_attempt_at, attempts, claimed_until)
+            SELECT $id, $fit, $t, $url, $type, $payload, $created, 0, $created, 1, $until WHERE EXISTS (SELECT 1 FROM fits WHERE id = $fit)
+            ON CONFLICT DO NOTHING
+            """, ct, ("$id", e.Id), ("$fit", e.FitId), ("$t", e.Tenant), ("$url", e.Url), ("$type", e.Type),
+            ("$payload", e.Payload), ("$created", e.CreatedAt.ToUnixTimeMilliseconds()), ("$until", claimUntil.ToUnixTimeMilliseconds()));
+        return inserted == 0 ? null : new AttemptClaim((await QueryEventAsync(conn, tx, "id = $v", e.Id, ct))!, 1, 1);
+    }, ct);
+
     public async Task<WebhookEvent?> GetEventAsync(string eventId, CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);

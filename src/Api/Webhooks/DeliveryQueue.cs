@@ -1,3 +1,4 @@
+using FitService.Api.Storage;
 using Hangfire;
 
 namespace FitService.Api.Webhooks;
@@ -9,12 +10,18 @@ public interface IDeliveryQueue
     void Schedule(string eventId, DateTimeOffset at);
 
     /// <summary>
-    /// The first attempt of a fit's event created a moment ago from the stored fit: a queue that delivers in this process
-    /// may skip reading the fit again (deleting a fit deletes its events, so the claim finds none of a deleted fit's).
+    /// Whether this queue sends attempts in this process, so that a fit's event may be stored with its first attempt
+    /// claimed (<see cref="IDeliveryStore.CreateClaimedEventAsync"/>) and handed over with <see cref="EnqueueClaimed"/>:
+    /// one round trip less between a fit's end and its webhook. A queue whose attempts another process may run claims
+    /// them when they run.
     /// </summary>
-    /// <param name="eventId">The event.</param>
+    bool SendsClaimed => false;
+
+    /// <summary>The first attempt of a fit's event, claimed by this process as the event was stored: sent without a claim.</summary>
+    /// <param name="claim">The claim the store answered.</param>
     /// <param name="fitTraceParent">The fit's stored <c>traceparent</c>, which the attempt's span continues.</param>
-    void EnqueueOfFit(string eventId, string? fitTraceParent) => Enqueue(eventId);
+    void EnqueueClaimed(AttemptClaim claim, string? fitTraceParent) =>
+        throw new InvalidOperationException($"{GetType().Name} does not send claimed attempts");
 }
 
 public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs) : IDeliveryQueue

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using FitService.Api.Storage;
 using Microsoft.Extensions.Options;
 
 namespace FitService.Api.Webhooks;
@@ -24,16 +25,17 @@ public sealed class DirectDeliveryQueue(
 
     public void Enqueue(string eventId)
     {
-        if (!_events.Writer.TryWrite(new Queued(eventId, null))) hangfire.Enqueue(eventId);
+        if (!_events.Writer.TryWrite(new Queued(eventId, null, null))) hangfire.Enqueue(eventId);
     }
 
-    /// <summary>
-    /// Delivered without reading the fit again: one round trip less between a fit's end and its webhook, and no wait for
-    /// the fit store's few connections, which the drains need.
-    /// </summary>
-    public void EnqueueOfFit(string eventId, string? fitTraceParent)
+    public bool SendsClaimed => true;
+
+    /// <summary>Sent as it is: the store claimed the attempt for this process as it stored the event (of a fit that exists).</summary>
+    public void EnqueueClaimed(AttemptClaim claim, string? fitTraceParent)
     {
-        if (!_events.Writer.TryWrite(new Queued(eventId, new KnownFit(fitTraceParent)))) hangfire.Enqueue(eventId);
+        // Full (receivers far slower than fits end): a job takes the event once the claim lapses, as after a crash.
+        if (!_events.Writer.TryWrite(new Queued(claim.Event.Id, claim, new KnownFit(fitTraceParent))))
+            hangfire.Schedule(claim.Event.Id, Lapse(claim));
     }
 
     public void Schedule(string eventId, DateTimeOffset at) => hangfire.Schedule(eventId, at);
@@ -51,12 +53,13 @@ public sealed class DirectDeliveryQueue(
     {
         try
         {
-            await foreach (var (eventId, fit) in _events.Reader.ReadAllAsync(stoppingToken))
+            await foreach (var (eventId, claim, fit) in _events.Reader.ReadAllAsync(stoppingToken))
             {
                 try
                 {
                     await using var scope = scopes.CreateAsyncScope();
-                    await scope.ServiceProvider.GetRequiredService<WebhookDeliveryJob>().DeliverAsync(eventId, fit, stoppingToken);
+                    var job = scope.ServiceProvider.GetRequiredService<WebhookDeliveryJob>();
+                    await (claim is null ? job.DeliverAsync(eventId, stoppingToken) : job.SendAsync(claim, fit, stoppingToken));
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
@@ -64,7 +67,9 @@ public sealed class DirectDeliveryQueue(
                     logger.LogWarning(e, "Webhook {WebhookId} could not be delivered here; handed to the job queue", eventId);
                     try
                     {
-                        hangfire.Enqueue(eventId);
+                        // An attempt claimed here stays claimed until its claim lapses: the job comes then.
+                        if (claim is null) hangfire.Enqueue(eventId);
+                        else hangfire.Schedule(eventId, Lapse(claim));
                     }
                     catch (Exception queueError)
                     {
@@ -79,5 +84,8 @@ public sealed class DirectDeliveryQueue(
         }
     }
 
-    private readonly record struct Queued(string EventId, KnownFit? Fit);
+    private static DateTimeOffset Lapse(AttemptClaim claim) => claim.Event.ClaimedUntil ?? claim.Event.CreatedAt;
+
+    /// <summary>An event to claim and send, or an attempt claimed already (with what its creator knew of the fit).</summary>
+    private readonly record struct Queued(string EventId, AttemptClaim? Claim, KnownFit? Fit);
 }

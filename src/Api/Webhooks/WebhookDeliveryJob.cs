@@ -34,19 +34,25 @@ public sealed class WebhookDeliveryJob(
     [Queue(HangfireDeliveryQueue.Queue)]
     [AutomaticRetry(Attempts = 3)]
     [JobDisplayName("webhook {0}")]
-    public Task DeliverAsync(string eventId, CancellationToken cancellationToken) => DeliverAsync(eventId, known: null, cancellationToken);
-
-    /// <param name="eventId">The event.</param>
-    /// <param name="known">The event's fit as its creator just read it (it exists; its trace parent), or null to read it.</param>
-    /// <param name="cancellationToken">Stops the attempt.</param>
-    public async Task DeliverAsync(string eventId, KnownFit? known, CancellationToken cancellationToken)
+    public async Task DeliverAsync(string eventId, CancellationToken cancellationToken)
     {
+        var now = clock.GetUtcNow();
+        var claim = await deliveries.TryClaimAsync(eventId, now, now + EarlyTolerance, ClaimUntil(now, options.Value), cancellationToken);
+        if (claim is not null) await SendAsync(claim, known: null, cancellationToken);
+    }
+
+    /// <summary>Until when an attempt claimed at <paramref name="now"/> stays claimed (its holder may die): past its deadline.</summary>
+    public static DateTimeOffset ClaimUntil(DateTimeOffset now, WebhookOptions settings) => now + settings.Timeout + ClaimMargin;
+
+    /// <param name="claim">The attempt, claimed by this process.</param>
+    /// <param name="known">The event's fit as its creator knew it (it exists; its trace parent), or null to read it.</param>
+    /// <param name="cancellationToken">Stops the attempt.</param>
+    public async Task SendAsync(AttemptClaim claim, KnownFit? known, CancellationToken cancellationToken)
+    {
+        var e = claim.Event;
+        var eventId = e.Id;
         using var _ = LogContext.PushProperty("WebhookId", eventId);
         var settings = options.Value;
-        var now = clock.GetUtcNow();
-        var claim = await deliveries.TryClaimAsync(eventId, now, now + EarlyTolerance, now + settings.Timeout + ClaimMargin, cancellationToken);
-        if (claim is null) return;
-        var e = claim.Event;
 
         var fit = e.Type == BatchCompletedEvents.Type || known is not null ? null : await fits.GetForWorkerAsync(e.FitId, cancellationToken);
         var subjectExists = known is not null || (e.Type == BatchCompletedEvents.Type

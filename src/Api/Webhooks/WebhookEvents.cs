@@ -23,37 +23,59 @@ public sealed class WebhookEvents(
 {
     public static string EventIdFor(string fitId) => "msg_" + fitId;
 
+    /// <summary>
+    /// Where the queue sends in this process, the event is stored with its first attempt claimed and handed straight to a
+    /// delivery worker; elsewhere it is stored pending and queued, and the attempt is claimed when it runs.
+    /// </summary>
     public async Task OnFitEndedAsync(FitRecord fit, CancellationToken ct)
     {
-        if (await CreateAsync(fit, ct) is { State: DeliveryState.Pending } e) queue.EnqueueOfFit(e.Id, fit.TraceParent);
+        if (!queue.SendsClaimed)
+        {
+            if (await CreateAsync(fit, claimUntil: null, ct) is { Event.State: DeliveryState.Pending } e) queue.Enqueue(e.Event.Id);
+            return;
+        }
+        if (await CreateAsync(fit, claimUntil: WebhookDeliveryJob.ClaimUntil(clock.GetUtcNow(), options.Value), ct) is { Claim: { } claim })
+            queue.EnqueueClaimed(claim, fit.TraceParent);
     }
 
     /// <summary>The fit's event, created if the fit has ended with a webhook; null when it has none (or is gone).</summary>
     public async Task<WebhookEvent?> CreateAsync(string fitId, CancellationToken ct) =>
-        await fits.GetForWorkerAsync(fitId, ct) is { } stored ? await CreateAsync(stored, ct) : null;
+        await fits.GetForWorkerAsync(fitId, ct) is { } stored ? (await CreateAsync(stored, claimUntil: null, ct))?.Event : null;
 
-    /// <param name="stored">The fit's record without history; its request tells whether it asked for a webhook.</param>
+    /// <param name="fit">
+    /// The fit's record. One that reads ended with its history (a worker's, see <see cref="IFitEndedHandler"/>) is the
+    /// payload's source as it is; any other tells only whether the fit asked for a webhook, and the fit is read for the payload.
+    /// </param>
+    /// <param name="claimUntil">Store the event with its first attempt claimed by this process until then; null: pending.</param>
     /// <param name="ct">Cancels the reads and the write.</param>
-    private async Task<WebhookEvent?> CreateAsync(FitRecord stored, CancellationToken ct)
+    /// <returns>The event and, if it was stored claimed, the claim; null when there is no event to make (or, claimed, one exists).</returns>
+    private async Task<(WebhookEvent Event, AttemptClaim? Claim)?> CreateAsync(FitRecord fit, DateTimeOffset? claimUntil, CancellationToken ct)
     {
         // A learning-rate finder run ends through the same path but has no webhook (and another request shape).
-        if (stored.Kind != FitKinds.Fit) return null;
+        if (fit.Kind != FitKinds.Fit) return null;
         // Most fits ask for no webhook: tell from the stored request before reading the history for a payload. A request
         // without the field's name in its text has none (strings in it escape their quotes), which spares most a JSON parse.
-        if (!stored.RequestJson.Contains("\"webhook\"", StringComparison.Ordinal)) return null;
-        if (StoredSpecs.Read<FitSpec>(stored.RequestJson)?.Webhook?.Url is null) return null;
-        var fitId = stored.Id;
-        var fit = await fits.GetAsync(stored.Tenant, fitId, limits.Value.MaxInlineHistory, ct);
-        if (fit is null || !fit.Status.IsEnded()) return null;
-        var resource = FitMapper.ToResource(fit, limits.Value.MaxInlineHistory);
-        if (resource.Request.Webhook?.Url is not { } url) return null;
+        if (!fit.RequestJson.Contains("\"webhook\"", StringComparison.Ordinal)) return null;
+        var spec = StoredSpecs.Read<FitSpec>(fit.RequestJson);
+        if (spec?.Webhook?.Url is not { } url) return null;
+        var fitId = fit.Id;
+        // The ended record a worker holds reads as the stored fit would (FitLifecycle.Ended): no round trip to read it back.
+        var ended = fit.Status.IsEnded() && fit.History is not null ? fit : await fits.GetAsync(fit.Tenant, fitId, limits.Value.MaxInlineHistory, ct);
+        if (ended is null || !ended.Status.IsEnded()) return null;
+        var resource = FitMapper.ToResource(ended, limits.Value.MaxInlineHistory, spec);
         if (resource.History is { Length: var n } && n > options.Value.MaxHistoryInPayload) resource = resource with { History = null };
 
-        var type = "fit." + fit.Status.ToWire();
-        var payload = JsonSerializer.Serialize(new WebhookPayload(type, fit.FinishedAt ?? clock.GetUtcNow(), resource), json.Value.SerializerOptions);
-        var e = await deliveries.CreateEventAsync(
-            new NewWebhookEvent(EventIdFor(fitId), fitId, fit.Tenant, url, type, payload, FitSubmitter.Truncate(clock.GetUtcNow())), ct);
+        var type = "fit." + ended.Status.ToWire();
+        var payload = JsonSerializer.Serialize(new WebhookPayload(type, ended.FinishedAt ?? clock.GetUtcNow(), resource), json.Value.SerializerOptions);
+        var created = new NewWebhookEvent(EventIdFor(fitId), fitId, ended.Tenant, url, type, payload, FitSubmitter.Truncate(clock.GetUtcNow()));
+        if (claimUntil is { } until)
+        {
+            if (await deliveries.CreateClaimedEventAsync(created, until, ct) is not { } claim) return null;
+            logger.LogDebug("Webhook event {EventId} ({Type}) for fit {FitId} stored, its first attempt claimed", claim.Event.Id, type, fitId);
+            return (claim.Event, claim);
+        }
+        var e = await deliveries.CreateEventAsync(created, ct);
         logger.LogDebug("Webhook event {EventId} ({Type}) for fit {FitId} stored", e.Id, type, fitId);
-        return e;
+        return (e, null);
     }
 }

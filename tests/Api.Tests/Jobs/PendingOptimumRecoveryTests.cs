@@ -3,6 +3,7 @@ using FitService.Api.Storage;
 using FitService.Api.Tests.Infrastructure;
 using FitService.Engine;
 using FitService.Engine.Exact;
+using Npgsql;
 
 namespace FitService.Api.Tests.Jobs;
 
@@ -106,6 +107,34 @@ public sealed class PendingOptimumRecoveryTests(PostgresCluster cluster) : IDisp
             record.Steps, record.HistoryEvery, null, null, "pending-optimum-test"), CancellationToken.None);
         await LeaveEndedWithOptimumPendingAsync(store, second);
         AssertTheOptimumOfTheLesson(await WaitForOptimumAsync(client, second), "mae");
+        Assert.Empty(await store.ListPendingOptimaAsync(DateTimeOffset.UtcNow, 10, CancellationToken.None));
+    }
+
+    [PostgresFact]
+    public async Task AnOptimumLeftPendingWithoutItsMarkByAnOlderVersionIsComputedOnceTheSchemaIsUpgraded()
+    {
+        var database = await cluster.CreateDatabaseAsync("unmarked");
+        (string, string?)[] shared = [("Storage:Provider", "postgres"), ("Storage:ConnectionString", database)];
+        await using var api = new FitServiceFactory([.. shared, ("Workers:Count", "0")]);
+        var client = api.CreateClient();
+        var id = (await (await client.PostFit(Request("mae"))).ReadFit()).Id;
+        await using var store = new PostgresFitStore(database);
+        await LeaveEndedWithOptimumPendingAsync(store, id);
+
+        // What a chunk's end stored before version 11: the outcome says pending, the mark the sweep lists by is not set;
+        // and the database is at the version that wrote it.
+        await using (var db = NpgsqlDataSource.Create(database))
+        {
+            await using var old = db.CreateCommand("UPDATE fits SET optimum_pending = false WHERE id = @id; DELETE FROM fit_schema_versions WHERE version >= 11");
+            old.Parameters.AddWithValue("id", id);
+            await old.ExecuteNonQueryAsync();
+        }
+        Assert.Empty(await store.ListPendingOptimaAsync(DateTimeOffset.UtcNow, 10, CancellationToken.None));
+
+        // A worker process of this version upgrades the schema as it starts, and its sweep finds the fit.
+        await using var worker = new FitServiceFactory([.. shared, ("Api:Enabled", "false"), ("Workers:Count", "1")]);
+        worker.CreateClient();
+        AssertTheOptimumOfTheLesson(await WaitForOptimumAsync(client, id), "mae");
         Assert.Empty(await store.ListPendingOptimaAsync(DateTimeOffset.UtcNow, 10, CancellationToken.None));
     }
 

@@ -50,6 +50,28 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task AFitRunOnItsRequestIsNotCountedAsHavingWaitedInTheQueue()
+    {
+        await using var factory = new FitServiceFactory();
+        var client = factory.CreateClient();
+
+        // Small and waited for: it runs on its request (Workers:InlineFitWork) and is stored ended; no worker ever started it.
+        var inline = await client.PostFit(TestApi.SmallFit(steps: 50), ("Prefer", "wait=60"));
+        Assert.Equal(System.Net.HttpStatusCode.Created, inline.StatusCode);
+        var ended = "fits_ended_total{otel_scope_name=\"FitService\",role=\"embedded\",status=\"succeeded\"}";
+        var metrics = await ScrapeUntilAsync(client, ended + " 1");
+        Assert.Contains(ended + " 1", metrics);
+        Assert.DoesNotContain("fits_queue_latency_seconds_count", metrics);
+
+        // Queued: a worker takes it off the queue, and that wait is what the histogram counts.
+        var queued = await (await client.PostFit(TestApi.SmallFit(steps: 50))).ReadFit();
+        Assert.Equal("succeeded", (await client.WaitForEnd(queued.Id)).Status);
+        metrics = await ScrapeUntilAsync(client, ended + " 2");
+        Assert.Contains("fits_submitted_total{otel_scope_name=\"FitService\",role=\"embedded\"} 2", metrics);
+        Assert.Contains("fits_queue_latency_seconds_count{otel_scope_name=\"FitService\",role=\"embedded\"} 1", metrics);
+    }
+
+    [Fact]
     public async Task WebhookDeliveriesAreCountedAsTheyAreTried()
     {
         await using var receiver = await Webhooks.LoopbackReceiver.StartAsync();

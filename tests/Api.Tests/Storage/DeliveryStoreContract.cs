@@ -99,6 +99,65 @@ public abstract class DeliveryStoreContract
     }
 
     [ConditionalFact]
+    public async Task AnEventStoredClaimedHasItsFirstAttemptHeldUntilTheClaimLapsesThenAnyoneRetriesIt()
+    {
+        var (fits, store) = await NewStoresAsync();
+        var fit = AFit(WithWebhook);
+        await fits.CreateAsync(fit, None);
+        var e = AnEvent(fit.Id, createdAt: T0);
+
+        var claim = await store.CreateClaimedEventAsync(e, T0.AddSeconds(30), None);
+        Assert.NotNull(claim);
+        Assert.Equal(1, claim.Attempt);
+        Assert.Equal(1, claim.AttemptInRound);
+        Assert.Equal(e.Id, claim.Event.Id);
+        Assert.Equal(e.FitId, claim.Event.FitId);
+        Assert.Equal(e.Url, claim.Event.Url);
+        Assert.Equal(e.Payload, claim.Event.Payload);
+        Assert.Equal(DeliveryState.Pending, claim.Event.State);
+        Assert.Equal(1, claim.Event.Attempts);
+        Assert.Equal(T0, claim.Event.NextAttemptAt);
+        Assert.Equal(T0.AddSeconds(30), claim.Event.ClaimedUntil);
+        Assert.Equal(claim.Event, await store.GetEventAsync(e.Id, None));
+
+        // Held by its creator: no other claim, and pending at the claim's lapse (what a recovery sweep reads).
+        Assert.Null(await store.TryClaimAsync(e.Id, T0.AddSeconds(1), T0.AddSeconds(1), T0.AddSeconds(31), None));
+        Assert.Equal(new[] { (e.Id, T0.AddSeconds(30)) }, await store.ListPendingAsync(null, None));
+
+        // Its creator died before the attempt was recorded: after the lapse, anyone takes the second attempt.
+        var retaken = await store.TryClaimAsync(e.Id, T0.AddSeconds(30), T0.AddSeconds(30), T0.AddSeconds(60), None);
+        Assert.NotNull(retaken);
+        Assert.Equal(2, retaken.Attempt);
+
+        // Recorded like any claimed attempt.
+        await store.RecordAttemptAsync(e.Id, Attempt(2, T0.AddSeconds(30), 200), DeliveryState.Delivered, null, None);
+        Assert.Equal(DeliveryState.Delivered, (await store.GetEventAsync(e.Id, None))!.State);
+    }
+
+    [ConditionalFact]
+    public async Task AClaimedCreateStoresNothingForAFitThatHasAnEventOrIsGone()
+    {
+        var (fits, store) = await NewStoresAsync();
+        var fit = AFit(WithWebhook);
+        await fits.CreateAsync(fit, None);
+        var first = await store.CreateEventAsync(AnEvent(fit.Id), None);
+
+        // Whoever made the event delivers it: it is left as it is.
+        Assert.Null(await store.CreateClaimedEventAsync(AnEvent(fit.Id) with { Payload = "{}" }, T0.AddSeconds(30), None));
+        Assert.Equal(first, await store.GetEventAsync(first.Id, None));
+
+        // A deleted (or never stored) fit gets no event to send.
+        var deleted = AFit(WithWebhook);
+        await fits.CreateAsync(deleted, None);
+        Assert.True(await fits.DeleteAsync("t1", deleted.Id, None));
+        Assert.Null(await store.CreateClaimedEventAsync(AnEvent(deleted.Id), T0.AddSeconds(30), None));
+        Assert.Null(await store.CreateClaimedEventAsync(AnEvent("missing"), T0.AddSeconds(30), None));
+        Assert.Null(await store.GetEventForFitAsync(deleted.Id, None));
+        Assert.Null(await store.GetEventForFitAsync("missing", None));
+        Assert.Equal(1, await CountAsync("SELECT COUNT(*) FROM webhook_events"));
+    }
+
+    [ConditionalFact]
     public async Task ConcurrentClaimsOfOneAttemptHaveOneWinner()
     {
         var (_, store) = await NewStoresAsync();
