@@ -22,6 +22,8 @@ var listFraction = double.Parse(Arg("--list-fraction", "0.15")!, System.Globaliz
 var historyFraction = double.Parse(Arg("--history-fraction", "0.15")!, System.Globalization.CultureInfo.InvariantCulture);
 var tenants = int.Parse(Arg("--tenants", "4")!);
 var warmUp = TimeSpan.FromSeconds(double.Parse(Arg("--warm-up", "0")!, System.Globalization.CultureInfo.InvariantCulture));
+// The service's RSS and managed heap are sampled this often (seconds); the growth over the second half is printed.
+var memoryEvery = TimeSpan.FromSeconds(double.Parse(Arg("--memory-every", "10")!, System.Globalization.CultureInfo.InvariantCulture));
 
 Process? service = null;
 string? data = null;
@@ -77,6 +79,7 @@ if (!IPAddress.TryParse(url.Host, out var address) || !IPAddress.IsLoopback(addr
     return 2;
 }
 
+using var client = LoadRun.CreateClient(url);
 try
 {
     Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load average {LoadRun.LoadAverage()}");
@@ -88,13 +91,13 @@ try
         // whole p99. Run the same mix for a while first and keep only what follows, as a capacity test of a running service.
         var warm = await LoadRun.RunAsync(new LoadOptions
         {
-            BaseUrl = url, Requests = (int)(rate * warmUp.TotalSeconds), RatePerSecond = rate, MaxDuration = warmUp, SubmitFraction = submitFraction, ListFraction = listFraction, HistoryFraction = historyFraction, ApiKeys = keys, ServicePid = pid,
+            BaseUrl = url, Requests = (int)(rate * warmUp.TotalSeconds), RatePerSecond = rate, MaxDuration = warmUp, SubmitFraction = submitFraction, ListFraction = listFraction, HistoryFraction = historyFraction, ApiKeys = keys, ServicePid = pid, Client = client, RssEvery = memoryEvery,
         });
         Console.WriteLine($"warm-up: {warmUp.TotalSeconds:F0} s at {rate}/s, not counted (its read p99 was {warm.Poll.P99Ms:F0} ms)");
     }
     var report = await LoadRun.RunAsync(new LoadOptions
     {
-        BaseUrl = url, Requests = requests, RatePerSecond = rate, MaxDuration = duration, SubmitFraction = submitFraction, ListFraction = listFraction, HistoryFraction = historyFraction, ApiKeys = keys, ServicePid = pid,
+        BaseUrl = url, Requests = requests, RatePerSecond = rate, MaxDuration = duration, SubmitFraction = submitFraction, ListFraction = listFraction, HistoryFraction = historyFraction, ApiKeys = keys, ServicePid = pid, Client = client, RssEvery = memoryEvery,
     });
     Console.WriteLine(report.ToMarkdown());
     return report.ServerErrors == 0 && report.TransportErrors == 0 ? 0 : 1;
