@@ -100,6 +100,10 @@ try
         BaseUrl = url, Requests = requests, RatePerSecond = rate, MaxDuration = duration, SubmitFraction = submitFraction, ListFraction = listFraction, HistoryFraction = historyFraction, ApiKeys = keys, ServicePid = pid, Client = client, RssEvery = memoryEvery,
     });
     Console.WriteLine(report.ToMarkdown());
+    // The generator's own cost over its whole life (seeding, warm-up and run): what it takes from the cores it shares.
+    Console.WriteLine($"generator process: {GC.GetTotalAllocatedBytes() / 1048576.0:0} MB allocated ({GC.GetTotalAllocatedBytes() / Math.Max(1.0, report.Sent + (double)(rate * warmUp.TotalSeconds)):0} bytes a request), " +
+                      $"GC pauses {GC.GetTotalPauseDuration().TotalMilliseconds:0} ms (collections gen0 {GC.CollectionCount(0)}, gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)}), " +
+                      $"CPU {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:0.0} s");
     return report.ServerErrors == 0 && report.TransportErrors == 0 ? 0 : 1;
 }
 finally
