@@ -121,16 +121,20 @@ public static class LoadRun
     private static readonly byte[] FitBody = Encoding.UTF8.GetBytes(BuildFitBody());
 
     /// <summary>An HTTP client for <see cref="LoadOptions.Client"/>: one per service, so the warm-up's connections serve the measured run.</summary>
-    public static HttpClient CreateClient(Uri baseUrl, int maxConnections = 256) => new(new SocketsHttpHandler
+    public static HttpClient CreateClient(Uri baseUrl, int maxConnections = 256)
     {
-        MaxConnectionsPerServer = maxConnections,
-        PooledConnectionLifetime = TimeSpan.FromMinutes(30),
-        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
-        // Loopback only: no proxy lookup, no cookie container, no decompression on the generator's cores.
-        UseProxy = false,
-        UseCookies = false,
-        AutomaticDecompression = System.Net.DecompressionMethods.None,
-    }) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = maxConnections,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(30),
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            // Loopback only: no proxy lookup, no cookie container, no decompression on the generator's cores.
+            UseProxy = false,
+            UseCookies = false,
+            AutomaticDecompression = System.Net.DecompressionMethods.None,
+        };
+        return new HttpClient(handler) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+    }
 
     public static async Task<LoadReport> RunAsync(LoadOptions options, CancellationToken ct = default)
     {
