@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using System.Text;
 
 namespace FitService.LoadTest;
@@ -25,7 +23,12 @@ public sealed record LoadOptions
     public int SeedFits { get; init; } = 50;
     /// <summary>The service's process id on this machine, to read its memory before and after.</summary>
     public int? ServicePid { get; init; }
+    /// <summary>A client to reuse (<see cref="LoadRun.CreateClient"/>), so that a warm-up's connections serve the measured run; one per run otherwise.</summary>
+    public HttpClient? Client { get; init; }
 }
+
+/// <summary>The service's memory at <see cref="At"/> into the run: resident (/proc) and managed heap after its last GC (its /metrics).</summary>
+public sealed record MemorySample(TimeSpan At, long? RssBytes, long? ManagedHeapBytes);
 
 public sealed record KindReport(string Kind, int Count, double P50Ms, double P99Ms, double MaxMs);
 
@@ -39,8 +42,27 @@ public sealed record LoadReport(
     /// <summary>CPU time the service spent during the run (user and system), when its process id is known.</summary>
     public TimeSpan? ServiceCpu { get; init; }
 
+    /// <summary>The service's memory every <see cref="LoadOptions.RssEvery"/> of the run.</summary>
+    public IReadOnlyList<MemorySample> MemorySamples { get; init; } = [];
+
     /// <summary>The service's resident memory every <see cref="LoadOptions.RssEvery"/> of the run, in bytes.</summary>
-    public IReadOnlyList<long> RssSamples { get; init; } = [];
+    public IReadOnlyList<long> RssSamples => [.. MemorySamples.Where(s => s.RssBytes is not null).Select(s => s.RssBytes!.Value)];
+
+    /// <summary>
+    /// How fast a quantity grew over the second half of the run (least squares over the samples taken after half of it,
+    /// MB a minute): the first half holds the warm-up of caches, pools and the heap; a service that does not grow
+    /// shows ~0 here, whatever its level.
+    /// </summary>
+    public static double? SlopeMbPerMinute(IReadOnlyList<MemorySample> samples, Func<MemorySample, long?> value)
+    {
+        if (samples.Count == 0) return null;
+        var half = samples[^1].At / 2;
+        var points = samples.Where(s => s.At >= half && value(s) is not null).Select(s => (X: s.At.TotalMinutes, Y: value(s)!.Value / 1048576.0)).ToArray();
+        if (points.Length < 3) return null;
+        var (mx, my) = (points.Average(p => p.X), points.Average(p => p.Y));
+        var sxx = points.Sum(p => (p.X - mx) * (p.X - mx));
+        return sxx == 0 ? null : points.Sum(p => (p.X - mx) * (p.Y - my)) / sxx;
+    }
 
     /// <summary>The reads timed from when each was sent rather than when it was due: the generator's own lag left out.</summary>
     public KindReport? PollFromSend { get; init; }
@@ -73,8 +95,16 @@ public sealed record LoadReport(
         if (ServiceCpu is { } cpu && Completed > 0)
             text.AppendLine($"service CPU: {cpu.TotalSeconds:0.0} s, {cpu.TotalMicroseconds / Completed:0} µs per request (less sensitive to a busy machine than the rates); generator CPU: {GeneratorCpu.TotalSeconds:0.0} s");
         if (LoadAverageAfter.Length > 0) text.AppendLine($"load average at the end: {LoadAverageAfter}");
-        if (RssSamples.Count > 0)
-            text.AppendLine($"service RSS during the run (MB): {string.Join(' ', RssSamples.Select(b => (b / 1048576.0).ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}");
+        if (MemorySamples.Count > 0)
+        {
+            static string Mb(long? bytes) => bytes is { } b ? (b / 1048576.0).ToString("0", System.Globalization.CultureInfo.InvariantCulture) : "?";
+            text.AppendLine($"service RSS during the run (MB): {string.Join(' ', MemorySamples.Select(s => Mb(s.RssBytes)))}");
+            if (MemorySamples.Any(s => s.ManagedHeapBytes is not null))
+                text.AppendLine($"service managed heap during the run (MB, after the last GC): {string.Join(' ', MemorySamples.Select(s => Mb(s.ManagedHeapBytes)))}");
+            static string Slope(double? mbPerMinute) => mbPerMinute is { } v ? $"{v:+0.00;-0.00} MB/min" : "too few samples";
+            text.AppendLine($"growth over the second half (least squares, {MemorySamples.Count(s => s.At >= MemorySamples[^1].At / 2)} samples from minute {MemorySamples[^1].At.TotalMinutes / 2:0.0}): " +
+                            $"RSS {Slope(SlopeMbPerMinute(MemorySamples, s => s.RssBytes))}, managed heap {Slope(SlopeMbPerMinute(MemorySamples, s => s.ManagedHeapBytes))}");
+        }
         return text.ToString();
     }
 }
@@ -82,47 +112,89 @@ public sealed record LoadReport(
 /// <summary>
 /// An open-loop load generator: request i is due at i / rate seconds, whether or not earlier ones have answered, and its
 /// latency counts from when it was due (so a stalled server shows up in the percentiles rather than slowing the sender).
+/// It shares the machine's cores with the service it measures, so it does as little as it can per request: latencies go
+/// into arrays allocated once (no per-request task, bag node or closure kept for the run), targets and headers are built
+/// once per fit, bodies are drained into one shared buffer, and no activity is started per request (LoadTest.csproj).
 /// </summary>
 public static class LoadRun
 {
-    private static readonly string FitBody = BuildFitBody();
+    private static readonly byte[] FitBody = Encoding.UTF8.GetBytes(BuildFitBody());
+
+    /// <summary>
+    /// Where every answer's body is drained, by all requests at once: its bytes are never read, so concurrent writes do no
+    /// harm. A buffer per request (even pooled: the pool keeps a few per core, not the 256 a slow service holds in flight)
+    /// would be 16 KB of garbage per request that lives as long as the request, i.e. into gen1 and gen2 under load.
+    /// </summary>
+    private static readonly byte[] Discard = new byte[64 * 1024];
+
+    /// <summary>An HTTP client for <see cref="LoadOptions.Client"/>: one per service, so the warm-up's connections serve the measured run.</summary>
+    public static HttpClient CreateClient(Uri baseUrl, int maxConnections = 256)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = maxConnections,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(30),
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            // Loopback only: no proxy lookup, no cookie container, no decompression on the generator's cores.
+            UseProxy = false,
+            UseCookies = false,
+            AutomaticDecompression = System.Net.DecompressionMethods.None,
+        };
+        return new HttpClient(handler) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+    }
 
     public static async Task<LoadReport> RunAsync(LoadOptions options, CancellationToken ct = default)
     {
-        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = options.MaxInFlight, PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
-        using var http = new HttpClient(handler) { BaseAddress = options.BaseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        var ownClient = options.Client is null ? CreateClient(options.BaseUrl, options.MaxInFlight) : null;
+        var http = options.Client ?? ownClient!;
+        try
+        {
+            return await RunAsync(options, http, ct);
+        }
+        finally
+        {
+            ownClient?.Dispose();
+        }
+    }
+
+    private static async Task<LoadReport> RunAsync(LoadOptions options, HttpClient http, CancellationToken ct)
+    {
         var keys = options.ApiKeys.Count > 0 ? options.ApiKeys : [null!];
+        var bearers = keys.Select(k => k is null ? null : "Bearer " + k).ToArray();
+        var baseUrl = http.BaseAddress ?? options.BaseUrl;
+        var listPage = new Uri(baseUrl, "/v1/fits?limit=20");
 
         // Seed fits to poll, per key (a tenant sees only its own).
-        var ids = new List<string>[keys.Count];
+        var targets = new List<FitTarget>[keys.Count];
         for (var k = 0; k < keys.Count; k++)
         {
-            ids[k] = [];
+            targets[k] = [];
             for (var i = 0; i < Math.Max(1, options.SeedFits / keys.Count); i++)
             {
-                using var response = await http.SendAsync(Submit(keys[k]), ct);
-                if ((int)response.StatusCode is 201 or 202) ids[k].Add(IdFrom(response));
+                using var response = await http.SendAsync(Submit(baseUrl, bearers[k]), ct);
+                if ((int)response.StatusCode is 201 or 202) targets[k].Add(new FitTarget(baseUrl, IdFrom(response)));
             }
-            if (ids[k].Count == 0) throw new InvalidOperationException($"could not seed fits (key {k}); is the service up and the key valid?");
+            if (targets[k].Count == 0) throw new InvalidOperationException($"could not seed fits (key {k}); is the service up and the key valid?");
         }
         await Task.Delay(500, ct);
         var rssBefore = Rss(options.ServicePid);
         var cpuBefore = Cpu(options.ServicePid);
 
-        var statuses = new ConcurrentDictionary<int, int>();
-        var submitLatencies = new ConcurrentBag<double>();
-        var readLatencies = new[] { new ConcurrentBag<double>(), new ConcurrentBag<double>(), new ConcurrentBag<double>() };
-        var readFromSend = new ConcurrentBag<double>();
-        var rssSamples = new List<long>();
-        var nextRss = options.RssEvery;
+        // One slot per request, written once by the request's own task: nothing grows during the run.
+        var fromDue = new double[options.Requests];
+        var fromSend = new double[options.Requests];
+        var kinds = new byte[options.Requests];
+        var statusCounts = new int[600];
         var transportErrors = 0;
         var completed = 0;
         using var inFlight = new SemaphoreSlim(options.MaxInFlight);
-        var tasks = new List<Task>(options.Requests);
         var random = new Random(1);
         var serverBefore = await ServerDurations.ScrapeAsync(http, ct);
         var generatorCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
+        // Memory is sampled beside the send loop, not in it: a scrape of /metrics must not delay a send.
+        using var sendingDone = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var memory = SampleMemoryAsync(http, options, clock, sendingDone.Token);
         var sent = 0;
         for (; sent < options.Requests && clock.Elapsed < options.MaxDuration; sent++)
         {
@@ -132,21 +204,20 @@ public static class LoadRun
             // during the sleep go out together; their latency still counts from when each was due.
             while (clock.Elapsed < due) await Task.Delay(1, ct);
             var k = sent % keys.Count;
-            if (clock.Elapsed >= nextRss && Rss(options.ServicePid) is { } rss)
-            {
-                rssSamples.Add(rss);
-                nextRss += options.RssEvery;
-            }
             var isSubmit = random.NextDouble() < options.SubmitFraction;
             var read = random.NextDouble() is var r && r < options.ListFraction ? Read.List : r < options.ListFraction + options.HistoryFraction ? Read.History : Read.Fit;
             var offset = random.Next(2) * 50;
-            string pollId;
-            lock (ids[k]) pollId = ids[k][random.Next(ids[k].Count)];
+            FitTarget target;
+            lock (targets[k]) target = targets[k][random.Next(targets[k].Count)];
+            var uri = read switch { Read.List => listPage, Read.History => offset == 0 ? target.History0 : target.History50, _ => target.Fit };
             await inFlight.WaitAsync(ct);
-            tasks.Add(SendOneAsync(due, isSubmit, k, read, pollId, offset));
+            _ = SendOneAsync(sent, due, isSubmit ? Submit(baseUrl, bearers[k]) : Get(uri, bearers[k]), isSubmit ? SubmitKind : (byte)read, k);
         }
-        await Task.WhenAll(tasks);
+        // Every request has ended when every slot is free again.
+        for (var i = 0; i < options.MaxInFlight; i++) await inFlight.WaitAsync(ct);
         var elapsed = clock.Elapsed;
+        await sendingDone.CancelAsync();
+        var samples = await memory;
         var cpuAfter = Cpu(options.ServicePid);
         var generatorCpu = Process.GetCurrentProcess().TotalProcessorTime - generatorCpuBefore;
         var serverAfter = await ServerDurations.ScrapeAsync(http, ct);
@@ -154,27 +225,34 @@ public static class LoadRun
         await Task.Delay(TimeSpan.FromSeconds(3), ct); // let the workers finish what was submitted
         var rssAfter = Rss(options.ServicePid);
 
-        async Task SendOneAsync(TimeSpan due, bool isSubmit, int k, Read read, string pollId, int offset)
+        async Task SendOneAsync(int index, TimeSpan due, HttpRequestMessage request, byte kind, int k)
         {
             await Task.Yield(); // the send loop goes on at once
             try
             {
-                var sentAt = clock.Elapsed;
-                using var request = isSubmit ? Submit(keys[k]) : Get(keys[k], read, pollId, offset);
-                using var response = await http.SendAsync(request, ct);
-                await response.Content.LoadIntoBufferAsync(ct);
-                var now = clock.Elapsed;
-                (isSubmit ? submitLatencies : readLatencies[(int)read]).Add((now - due).TotalMilliseconds);
-                if (!isSubmit) readFromSend.Add((now - sentAt).TotalMilliseconds);
-                statuses.AddOrUpdate((int)response.StatusCode, 1, (_, n) => n + 1);
-                if (isSubmit && (int)response.StatusCode is 201 or 202)
+                using (request)
                 {
-                    var id = IdFrom(response);
-                    lock (ids[k]) ids[k].Add(id);
+                    var sentAt = clock.Elapsed;
+                    using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+                    await using (var body = await response.Content.ReadAsStreamAsync(ct))
+                    {
+                        while (await body.ReadAsync(Discard, ct) > 0) { }
+                    }
+                    var now = clock.Elapsed;
+                    fromDue[index] = (now - due).TotalMilliseconds;
+                    fromSend[index] = (now - sentAt).TotalMilliseconds;
+                    kinds[index] = kind;
+                    var status = (int)response.StatusCode;
+                    Interlocked.Increment(ref statusCounts[Math.Clamp(status, 0, statusCounts.Length - 1)]);
+                    if (kind == SubmitKind && status is 201 or 202)
+                    {
+                        var added = new FitTarget(baseUrl, IdFrom(response));
+                        lock (targets[k]) targets[k].Add(added);
+                    }
+                    Interlocked.Increment(ref completed);
                 }
-                Interlocked.Increment(ref completed);
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
             {
                 Interlocked.Increment(ref transportErrors);
             }
@@ -184,21 +262,83 @@ public static class LoadRun
             }
         }
 
-        return new LoadReport(sent, completed, elapsed, completed / elapsed.TotalSeconds, statuses.ToDictionary(), transportErrors,
-            Kind("submit", submitLatencies), Kind("read (GET, all)", readLatencies.SelectMany(l => l)), rssBefore, rssAfter)
+        IEnumerable<double> Of(double[] latencies, Func<byte, bool> kind)
         {
-            Reads = [Kind("GET a fit", readLatencies[(int)Read.Fit]), Kind("GET a list page", readLatencies[(int)Read.List]),
-                     Kind("GET a history page", readLatencies[(int)Read.History])],
-            RssSamples = rssSamples,
+            for (var i = 0; i < sent; i++) if (kinds[i] != NotDone && kind(kinds[i])) yield return latencies[i];
+        }
+        static bool IsRead(byte kind) => kind != SubmitKind;
+
+        return new LoadReport(sent, completed, elapsed, completed / elapsed.TotalSeconds,
+            statusCounts.Select((n, status) => (n, status)).Where(s => s.n > 0).ToDictionary(s => s.status, s => s.n), transportErrors,
+            Kind("submit", Of(fromDue, k => k == SubmitKind)), Kind("read (GET, all)", Of(fromDue, IsRead)), rssBefore, rssAfter)
+        {
+            Reads = [Kind("GET a fit", Of(fromDue, k => k == (byte)Read.Fit)), Kind("GET a list page", Of(fromDue, k => k == (byte)Read.List)),
+                     Kind("GET a history page", Of(fromDue, k => k == (byte)Read.History))],
+            MemorySamples = samples,
             ServiceCpu = cpuAfter - cpuBefore,
-            PollFromSend = Kind("read, from send (not due)", readFromSend),
+            PollFromSend = Kind("read, from send (not due)", Of(fromSend, IsRead)),
             ServerReads = serverBefore is not null && serverAfter is not null ? serverAfter.Minus(serverBefore) : null,
             GeneratorCpu = generatorCpu,
             LoadAverageAfter = loadAverage,
         };
     }
 
-    private enum Read { Fit, List, History }
+    /// <summary>A request's kind in <c>kinds[]</c>: 0 until it completes, so one that never did counts nowhere.</summary>
+    private const byte NotDone = 0, SubmitKind = 4;
+
+    private enum Read : byte { Fit = 1, List, History }
+
+    /// <summary>A fit to read, its addresses built once rather than per request.</summary>
+    private sealed class FitTarget(Uri baseUrl, string id)
+    {
+        public Uri Fit { get; } = new(baseUrl, $"/v1/fits/{id}");
+        public Uri History0 { get; } = new(baseUrl, $"/v1/fits/{id}/history?offset=0&limit=50");
+        public Uri History50 { get; } = new(baseUrl, $"/v1/fits/{id}/history?offset=50&limit=50");
+    }
+
+    /// <summary>
+    /// The service's resident memory (/proc) and managed heap (<c>dotnet_gc_last_collection_heap_size_bytes</c> on its
+    /// <c>/metrics</c>, summed over generations) every <see cref="LoadOptions.RssEvery"/>, until <paramref name="stop"/>.
+    /// </summary>
+    private static async Task<IReadOnlyList<MemorySample>> SampleMemoryAsync(HttpClient http, LoadOptions options, Stopwatch clock, CancellationToken stop)
+    {
+        var samples = new List<MemorySample>();
+        using var timer = new PeriodicTimer(options.RssEvery);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                samples.Add(new MemorySample(clock.Elapsed, Rss(options.ServicePid), await ManagedHeapAsync(http, stop)));
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        return samples;
+    }
+
+    private const string HeapSize = "dotnet_gc_last_collection_heap_size_bytes";
+
+    /// <summary>The service's managed heap after its last GC, in bytes; null when its /metrics does not show it.</summary>
+    public static async Task<long?> ManagedHeapAsync(HttpClient http, CancellationToken ct)
+    {
+        string text;
+        try
+        {
+            text = await http.GetStringAsync("/metrics", ct);
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+        long? sum = null;
+        foreach (var line in text.Split('\n'))
+        {
+            if (!line.StartsWith(HeapSize, StringComparison.Ordinal) || line.Length <= HeapSize.Length || line[HeapSize.Length] is not ('{' or ' ')) continue;
+            sum = (sum ?? 0) + (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return sum;
+    }
 
     /// <summary>The machine's load average over 1, 5 and 15 minutes (Linux); empty elsewhere.</summary>
     public static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "";
@@ -229,21 +369,19 @@ public static class LoadRun
         return new KindReport(kind, sorted.Length, At(0.50), At(0.99), sorted.Length == 0 ? 0 : sorted[^1]);
     }
 
-    private static HttpRequestMessage Submit(string? key) => WithKey(new HttpRequestMessage(HttpMethod.Post, "/v1/fits")
+    private static HttpRequestMessage Submit(Uri baseUrl, string? bearer)
     {
-        Content = new StringContent(FitBody, Encoding.UTF8, "application/json"),
-    }, key);
+        var content = new ByteArrayContent(FitBody);
+        content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=utf-8");
+        return WithKey(new HttpRequestMessage(HttpMethod.Post, new Uri(baseUrl, "/v1/fits")) { Content = content }, bearer);
+    }
 
-    private static HttpRequestMessage Get(string? key, Read read, string id, int offset) => WithKey(new HttpRequestMessage(HttpMethod.Get, read switch
-    {
-        Read.List => "/v1/fits?limit=20",
-        Read.History => $"/v1/fits/{id}/history?offset={offset}&limit=50",
-        _ => $"/v1/fits/{id}",
-    }), key);
+    private static HttpRequestMessage Get(Uri uri, string? bearer) => WithKey(new HttpRequestMessage(HttpMethod.Get, uri), bearer);
 
-    private static HttpRequestMessage WithKey(HttpRequestMessage request, string? key)
+    private static HttpRequestMessage WithKey(HttpRequestMessage request, string? bearer)
     {
-        if (key is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        // Unparsed: the header is sent as given, without building an AuthenticationHeaderValue per request.
+        if (bearer is not null) request.Headers.TryAddWithoutValidation("Authorization", bearer);
         return request;
     }
 

@@ -22,6 +22,8 @@ var listFraction = double.Parse(Arg("--list-fraction", "0.15")!, System.Globaliz
 var historyFraction = double.Parse(Arg("--history-fraction", "0.15")!, System.Globalization.CultureInfo.InvariantCulture);
 var tenants = int.Parse(Arg("--tenants", "4")!);
 var warmUp = TimeSpan.FromSeconds(double.Parse(Arg("--warm-up", "0")!, System.Globalization.CultureInfo.InvariantCulture));
+// The service's RSS and managed heap are sampled this often (seconds); the growth over the second half is printed.
+var memoryEvery = TimeSpan.FromSeconds(double.Parse(Arg("--memory-every", "10")!, System.Globalization.CultureInfo.InvariantCulture));
 
 Process? service = null;
 string? data = null;
@@ -77,6 +79,7 @@ if (!IPAddress.TryParse(url.Host, out var address) || !IPAddress.IsLoopback(addr
     return 2;
 }
 
+using var client = LoadRun.CreateClient(url);
 try
 {
     Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load average {LoadRun.LoadAverage()}");
@@ -88,15 +91,19 @@ try
         // whole p99. Run the same mix for a while first and keep only what follows, as a capacity test of a running service.
         var warm = await LoadRun.RunAsync(new LoadOptions
         {
-            BaseUrl = url, Requests = (int)(rate * warmUp.TotalSeconds), RatePerSecond = rate, MaxDuration = warmUp, SubmitFraction = submitFraction, ListFraction = listFraction, HistoryFraction = historyFraction, ApiKeys = keys, ServicePid = pid,
+            BaseUrl = url, Requests = (int)(rate * warmUp.TotalSeconds), RatePerSecond = rate, MaxDuration = warmUp, SubmitFraction = submitFraction, ListFraction = listFraction, HistoryFraction = historyFraction, ApiKeys = keys, ServicePid = pid, Client = client, RssEvery = memoryEvery,
         });
         Console.WriteLine($"warm-up: {warmUp.TotalSeconds:F0} s at {rate}/s, not counted (its read p99 was {warm.Poll.P99Ms:F0} ms)");
     }
     var report = await LoadRun.RunAsync(new LoadOptions
     {
-        BaseUrl = url, Requests = requests, RatePerSecond = rate, MaxDuration = duration, SubmitFraction = submitFraction, ListFraction = listFraction, HistoryFraction = historyFraction, ApiKeys = keys, ServicePid = pid,
+        BaseUrl = url, Requests = requests, RatePerSecond = rate, MaxDuration = duration, SubmitFraction = submitFraction, ListFraction = listFraction, HistoryFraction = historyFraction, ApiKeys = keys, ServicePid = pid, Client = client, RssEvery = memoryEvery,
     });
     Console.WriteLine(report.ToMarkdown());
+    // The generator's own cost over its whole life (seeding, warm-up and run): what it takes from the cores it shares.
+    Console.WriteLine($"generator process: {GC.GetTotalAllocatedBytes() / 1048576.0:0} MB allocated ({GC.GetTotalAllocatedBytes() / Math.Max(1.0, report.Sent + (double)(rate * warmUp.TotalSeconds)):0} bytes a request), " +
+                      $"GC pauses {GC.GetTotalPauseDuration().TotalMilliseconds:0} ms (collections gen0 {GC.CollectionCount(0)}, gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)}), " +
+                      $"CPU {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:0.0} s");
     return report.ServerErrors == 0 && report.TransportErrors == 0 ? 0 : 1;
 }
 finally

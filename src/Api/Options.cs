@@ -21,6 +21,19 @@ public sealed class StorageOptions
     /// </summary>
     public bool GroupInserts { get; set; }
 
+    /// <summary>
+    /// Embedded store: how long the in-memory Hangfire queue keeps a job that ended (succeeded or deleted; failed jobs stay),
+    /// for the dashboard. The fit's outcome is in the store, and nothing but the dashboard reads an ended job.
+    /// </summary>
+    public int EndedJobRetentionSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// Embedded store: SQLite's memory in this process, all connections together (its soft heap limit, in MB). Each pooled
+    /// reader keeps its own page cache of up to 2 MB, and the pool grows with the peak of concurrent reads; above this
+    /// limit SQLite reuses cached pages rather than allocating more. 0 leaves SQLite unlimited.
+    /// </summary>
+    public int SqliteMemoryMegabytes { get; set; } = 32;
+
     public bool IsPostgres => string.Equals(Provider, "postgres", StringComparison.OrdinalIgnoreCase);
 }
 

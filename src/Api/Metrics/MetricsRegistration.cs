@@ -18,12 +18,18 @@ public static class MetricsRegistration
             // buckets fine enough below 10 ms to tell a p99 of 5 ms from one of 20 ms (its default buckets start at 5 ms).
             .AddMeter(HostingMeterName)
             .AddView(RequestDuration, new ExplicitBucketHistogramConfiguration { Boundaries = RequestDurationBuckets })
+            // The runtime's own meter (GC heap by generation, working set, thread pool, CPU: dotnet_* series), so that memory
+            // over time can be read from /metrics rather than only from outside the process.
+            .AddMeter(RuntimeMeterName)
             .AddPrometheusExporter());
         return services;
     }
 
     /// <summary>The meter of ASP.NET Core's hosting layer, whose <c>http.server.request.duration</c> times every request.</summary>
     public const string HostingMeterName = "Microsoft.AspNetCore.Hosting";
+
+    /// <summary>The .NET runtime's built-in meter (<c>dotnet.gc.last_collection.heap.size</c>, <c>dotnet.process.memory.working_set</c>, …).</summary>
+    public const string RuntimeMeterName = "System.Runtime";
 
     private const string RequestDuration = "http.server.request.duration";
 

@@ -17,8 +17,10 @@ public sealed class SqliteDatabase : IAsyncDisposable
 
     /// <param name="connectionString">A Microsoft.Data.Sqlite connection string.</param>
     /// <param name="contentRoot">Where a relative file path is resolved; the file's folder is created.</param>
-    public SqliteDatabase(string connectionString, string contentRoot)
+    /// <param name="memoryMegabytes">SQLite's soft heap limit for the process (<c>Storage:SqliteMemoryMegabytes</c>); 0 leaves it as it is.</param>
+    public SqliteDatabase(string connectionString, string contentRoot, int memoryMegabytes = 0)
     {
+        if (memoryMegabytes > 0) LimitMemory(memoryMegabytes * 1048576L);
         var builder = new SqliteConnectionStringBuilder(connectionString);
         if (!System.IO.Path.IsPathRooted(builder.DataSource) && builder.DataSource != ":memory:")
         {
@@ -33,6 +35,29 @@ public sealed class SqliteDatabase : IAsyncDisposable
         _connectionString = builder.ToString();
         Path = builder.DataSource;
         BusyTimeout = TimeSpan.FromSeconds(builder.DefaultTimeout);
+    }
+
+    /// <summary>
+    /// Sets SQLite's soft heap limit, which is the process's (every connection to every file). Pooled readers each keep a page
+    /// cache of up to 2 MB, and the pool keeps as many as were ever busy at once: tens of them under load, each cache
+    /// filling as the file grows. Over the limit, SQLite reuses its least recently used cached pages instead of allocating;
+    /// a page it dropped is read again from the operating system's cache of the file.
+    /// </summary>
+    public static void LimitMemory(long bytes)
+    {
+        // SQLitePCL's provider is set up by SqliteConnection's type initializer.
+        System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(SqliteConnection).TypeHandle);
+        SQLitePCL.raw.sqlite3_soft_heap_limit64(bytes);
+    }
+
+    /// <summary>SQLite's soft heap limit in this process, in bytes (0: none).</summary>
+    public static long MemoryLimit
+    {
+        get
+        {
+            System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(SqliteConnection).TypeHandle);
+            return SQLitePCL.raw.sqlite3_soft_heap_limit64(-1);
+        }
     }
 
     /// <summary>The busy timeout when the connection string names none (its <c>Default Timeout</c>).</summary>

@@ -11,9 +11,6 @@ namespace FitService.Api.Storage;
 /// <summary>What each <c>Storage:Provider</c> brings: the fit store, the host's Hangfire storage, how fits are queued and signalled.</summary>
 public static class StorageRegistration
 {
-    /// <summary>How long the embedded queue keeps ended jobs (for the dashboard). Failed jobs do not expire.</summary>
-    public static readonly TimeSpan InMemoryJobRetention = TimeSpan.FromMinutes(10);
-
     /// <summary>
     /// Age at which a Hangfire lock row (<c>hangfire.lock</c>) counts as left behind: whoever waits for the lock deletes it
     /// and takes the lock. Hangfire holds its locks for milliseconds (a job's state change, a batch of expirations), so a
@@ -29,7 +26,7 @@ public static class StorageRegistration
     public static IServiceCollection AddSqliteStorage(this IServiceCollection services, StorageOptions storage, WorkersOptions workers, string contentRoot)
     {
         // One SQLite file, one writer, shared with the webhook delivery store.
-        services.AddSingleton(_ => new SqliteDatabase(storage.ConnectionString, contentRoot));
+        services.AddSingleton(_ => new SqliteDatabase(storage.ConnectionString, contentRoot, storage.SqliteMemoryMegabytes));
         services.AddFitStore(sp => new SqliteFitStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IDeliveryStore>(sp => new SqliteDeliveryStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IFitSignals, InProcessFitSignals>();
@@ -37,9 +34,10 @@ public static class StorageRegistration
         services.AddSingleton<JobStorage>(_ => new InMemoryStorage(new InMemoryStorageOptions
         {
             IdType = InMemoryStorageIdType.Long,
-            // Hangfire keeps a succeeded job for a day, Hangfire.InMemory caps that at 3 hours: at a thousand fits a
-            // second that is millions of jobs in RAM. The fits themselves live in SQLite; the dashboard needs only the recent past.
-            MaxExpirationTime = InMemoryJobRetention,
+            // Hangfire keeps a succeeded job for a day, Hangfire.InMemory caps that at 3 hours: at a hundred fits a second on
+            // idle workers (a job each) that is a million jobs in RAM, at ~2 KB each. The fits themselves live in SQLite;
+            // the dashboard needs only the recent past (docs/throughput.md, "GET under load").
+            MaxExpirationTime = TimeSpan.FromSeconds(storage.EndedJobRetentionSeconds),
         }));
         if (workers.Count > 0)
         {

@@ -100,17 +100,6 @@ public sealed class HangfireFitQueueTests : IDisposable
         Assert.Equal([["first"], ["a"], ["big"], ["b"]], Jobs());
     }
 
-    [Fact]
-    public async Task TheEmbeddedServiceKeepsEndedJobsForMinutesNotHours()
-    {
-        // Hangfire.InMemory would keep succeeded jobs 3 hours: millions of them in RAM at a thousand fits a second.
-        await using var factory = new Infrastructure.FitServiceFactory();
-        factory.CreateClient();
-
-        var storage = Assert.IsType<InMemoryStorage>(factory.Services.GetRequiredService<JobStorage>());
-        Assert.Equal(TimeSpan.FromMinutes(10), storage.Options.MaxExpirationTime);
-    }
-
     public void Dispose()
     {
         _queue.Dispose();
