@@ -56,7 +56,16 @@ public sealed class FitSubmitter(IFitSubmissions store, IFitQueue queue, InlineF
         metrics.Submitted(newFits.Count);
         var queued = newFits.Select((f, i) => new QueuedFit(f.Id, FitWork.Of(fits[i].Spec))).ToList();
         Enqueue("batch", batch.Id, () => queue.EnqueueMany(queued));
-        return created;
+        var counts = Enum.GetValues<FitStatus>().ToDictionary(s => s, _ => 0);
+        counts[FitStatus.Queued] = newFits.Count;
+        return created with
+        {
+            Stored = new BatchRecord
+            {
+                Id = batch.Id, Tenant = tenant, CreatedAt = batch.CreatedAt, Label = label, RequestJson = batch.RequestJson,
+                FitIds = newFits.ConvertAll(f => f.Id), Counts = counts,
+            },
+        };
     }
 
     /// <summary>
