@@ -12,9 +12,9 @@ public static class ConfigFileWatching
     /// <summary>The .NET switch read by every <c>PhysicalFileProvider</c> made after this (the configuration's among them).</summary>
     public const string PollingVariable = "DOTNET_USE_POLLING_FILE_WATCHER";
 
-    /// <summary>Polls for changes unless the operator set <see cref="PollingVariable"/> (<c>false</c> brings the watch back).</summary>
+    /// <summary>Polls for changes unless the operator set <see cref="PollingVariable"/> (<c>false</c> brings the watch back; empty counts as unset).</summary>
     public static void PollUnlessConfigured()
     {
-        if (Environment.GetEnvironmentVariable(PollingVariable) is null) Environment.SetEnvironmentVariable(PollingVariable, "true");
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PollingVariable))) Environment.SetEnvironmentVariable(PollingVariable, "true");
     }
 }
