@@ -81,7 +81,8 @@ public static class BatchEndpoints
         var created = await submitter.SubmitBatchAsync(http.Tenant(), valid, request.Label, new BatchSpec(request.Webhook), key, ct);
         if (created.Outcome == CreateOutcome.Conflict) return IdempotencyKey.Conflict(key!, "batch", created.BatchId);
         if (created.Outcome == CreateOutcome.Existing) IdempotencyKey.MarkReplayed(http.Response);
-        // A new batch is answered from what was just stored (every fit queued as of its commit), not read back: 10,000 rows.
+        // A new batch is answered from what was stored, every fit counted queued (a big batch's first fits may be running
+        // already: the next GET tells), rather than read back: 10,000 rows.
         if (created.Stored is { } stored) return TypedResults.Accepted($"/v1/batches/{created.BatchId}", ToResource(stored));
         // A replayed batch may have been deleted since: then the key names nothing, as a deleted fit's key does.
         return await store.GetBatchAsync(http.Tenant(), created.BatchId, ct) is { } earlier
@@ -200,8 +201,8 @@ public static class BatchEndpoints
             {
                 if (fit.Status.IsEnded()) signals.EndedSeen(fit.Id);
             }
-            // A batch's fits go only with it (DELETE, retention): none left means the batch is gone.
-            if (fits.Count == 0) return null;
+            // No fits left: the batch is gone, or all its fits were deleted one by one (then it is ended).
+            if (fits.Count == 0) return await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
             var now = WithStatuses(batch, fits);
             var left = wait - clock.GetElapsedTime(started);
             if (now.IsEnded || left <= TimeSpan.Zero) return now;
@@ -211,7 +212,8 @@ public static class BatchEndpoints
             }
             catch (TimeoutException)
             {
-                return WithStatuses(batch, await store.ListBatchFitStatusesAsync(batch.Tenant, batch.Id, ct)) is { Total: > 0 } last ? last : null;
+                var last = await store.ListBatchFitStatusesAsync(batch.Tenant, batch.Id, ct);
+                return last.Count > 0 ? WithStatuses(batch, last) : await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
             }
         }
     }
