@@ -81,9 +81,12 @@ public static class BatchEndpoints
         var created = await submitter.SubmitBatchAsync(http.Tenant(), valid, request.Label, new BatchSpec(request.Webhook), key, ct);
         if (created.Outcome == CreateOutcome.Conflict) return IdempotencyKey.Conflict(key!, "batch", created.BatchId);
         if (created.Outcome == CreateOutcome.Existing) IdempotencyKey.MarkReplayed(http.Response);
+        // A new batch is answered from what was stored, every fit counted queued (a big batch's first fits may be running
+        // already: the next GET tells), rather than read back: 10,000 rows.
+        if (created.Stored is { } stored) return TypedResults.Accepted($"/v1/batches/{created.BatchId}", ToResource(stored));
         // A replayed batch may have been deleted since: then the key names nothing, as a deleted fit's key does.
-        return await store.GetBatchAsync(http.Tenant(), created.BatchId, ct) is { } stored
-            ? TypedResults.Accepted($"/v1/batches/{created.BatchId}", ToResource(stored))
+        return await store.GetBatchAsync(http.Tenant(), created.BatchId, ct) is { } earlier
+            ? TypedResults.Accepted($"/v1/batches/{created.BatchId}", ToResource(earlier))
             : NotFound(created.BatchId);
     }
 
@@ -182,32 +185,45 @@ public static class BatchEndpoints
 
     /// <summary>
     /// Waits on the end signal of every fit still going. Each round registers first and reads the fits again after, so
-    /// an end published in between is seen in the store (and its waiter released) rather than waited for.
+    /// an end published in between is seen in the store (and its waiter released) rather than waited for; that read also
+    /// gives the batch's counts, and tells the next round which fits to wait for (one read of the batch's fits a round).
     /// </summary>
     private static async Task<BatchRecord?> WaitForEndAsync(IFitReader store, IFitSignals signals, TimeProvider clock, BatchRecord batch, TimeSpan wait,
         CancellationToken ct)
     {
         var started = clock.GetTimestamp();
+        var fits = await store.ListBatchFitStatusesAsync(batch.Tenant, batch.Id, ct);
         while (true)
         {
-            var before = await store.ListBatchFitStatusesAsync(batch.Tenant, batch.Id, ct);
-            var waits = before.Where(f => !f.Status.IsEnded()).Select(f => signals.WhenEnded(f.Id)).ToList();
-            foreach (var fit in await store.ListBatchFitStatusesAsync(batch.Tenant, batch.Id, ct))
+            var waits = fits.Where(f => !f.Status.IsEnded()).Select(f => signals.WhenEnded(f.Id)).ToList();
+            fits = await store.ListBatchFitStatusesAsync(batch.Tenant, batch.Id, ct);
+            foreach (var fit in fits)
             {
                 if (fit.Status.IsEnded()) signals.EndedSeen(fit.Id);
             }
-            var now = await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
+            // No fits left: the batch is gone, or all its fits were deleted one by one (then it is ended).
+            if (fits.Count == 0) return await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
+            var now = WithStatuses(batch, fits);
             var left = wait - clock.GetElapsedTime(started);
-            if (now is null || now.IsEnded || left <= TimeSpan.Zero) return now;
+            if (now.IsEnded || left <= TimeSpan.Zero) return now;
             try
             {
                 await Task.WhenAll(waits).WaitAsync(left, clock, ct);
             }
             catch (TimeoutException)
             {
-                return await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
+                var last = await store.ListBatchFitStatusesAsync(batch.Tenant, batch.Id, ct);
+                return last.Count > 0 ? WithStatuses(batch, last) : await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
             }
         }
+    }
+
+    /// <summary>The batch with its fits' statuses as just read (a batch's own fields and its fits never change).</summary>
+    private static BatchRecord WithStatuses(BatchRecord batch, IReadOnlyList<(string Id, FitStatus Status)> fits)
+    {
+        var counts = Enum.GetValues<FitStatus>().ToDictionary(s => s, _ => 0);
+        foreach (var (_, status) in fits) counts[status]++;
+        return batch with { FitIds = fits.Count == batch.FitIds.Count ? batch.FitIds : fits.Select(f => f.Id).ToList(), Counts = counts };
     }
 
     private static readonly ReadOnlyMemory<byte> NewLine = "\n"u8.ToArray();

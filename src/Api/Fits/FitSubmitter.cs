@@ -51,12 +51,44 @@ public sealed class FitSubmitter(IFitSubmissions store, IFitQueue queue, InlineF
         var batchId = NewId();
         foreach (var fit in fits) newFits.Add(NewFit(tenant, fit, now, null, batchId));
         var batch = new NewBatch(batchId, tenant, Truncate(now), label, StoredSpecs.Stamp(requestJson), idempotencyKey, BatchHash(label, requestJson, newFits));
-        var created = await store.CreateBatchAsync(batch, newFits, ct);
+        var queued = newFits.Select((f, i) => new QueuedFit(f.Id, FitWork.Of(fits[i].Spec))).ToList();
+        var handedOn = 0;
+        List<QueuedFit>? notYetQueued = null;
+        // A big batch's first fits may start while the rest are stored (the store commits them in slices; the batch is
+        // accepted only once all are stored). Not when the batch or a fit has a webhook: no event may tell of a fit of a
+        // batch that might yet fail to be stored, and a batch's completion is judged once it is whole.
+        void Stored(int count)
+        {
+            var slice = queued.GetRange(handedOn, count - handedOn);
+            handedOn = count;
+            try
+            {
+                queue.EnqueueMany(slice);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Queued again below, once the batch is stored, where a failure is told as such.
+                (notYetQueued ??= []).AddRange(slice);
+            }
+        }
+        var created = spec.Webhook is not null || fits.Any(f => f.Spec.Webhook is not null)
+            ? await store.CreateBatchAsync(batch, newFits, ct)
+            : await store.CreateBatchAsync(batch, newFits, Stored, ct);
         if (created.Outcome != CreateOutcome.Created) return created;
         metrics.Submitted(newFits.Count);
-        var queued = newFits.Select((f, i) => new QueuedFit(f.Id, FitWork.Of(fits[i].Spec))).ToList();
-        Enqueue("batch", batch.Id, () => queue.EnqueueMany(queued));
-        return created;
+        var rest = queued.GetRange(handedOn, queued.Count - handedOn);
+        if (notYetQueued is not null) rest.InsertRange(0, notYetQueued);
+        Enqueue("batch", batch.Id, () => queue.EnqueueMany(rest));
+        var counts = Enum.GetValues<FitStatus>().ToDictionary(s => s, _ => 0);
+        counts[FitStatus.Queued] = newFits.Count;
+        return created with
+        {
+            Stored = new BatchRecord
+            {
+                Id = batch.Id, Tenant = tenant, CreatedAt = batch.CreatedAt, Label = label, RequestJson = batch.RequestJson,
+                FitIds = newFits.ConvertAll(f => f.Id), Counts = counts,
+            },
+        };
     }
 
     /// <summary>

@@ -190,7 +190,10 @@ public sealed class FitJob(
                 FitCompletion? completion;
                 try
                 {
-                    completion = runner.Run(start.Fit!, points, stops[id], shutdown);
+                    completion = // A lone fit ends before its optimum is computed, so that its end does not wait for it. A chunk's fits all end
+                    // together, and the chunk's work (FitWork.Of, which counts the optimum) is small by construction: the
+                    // optimum is computed with the fit and goes into the same write. A shutdown leaves it pending.
+                    completion = runner.Run(start.Fit!, points, stops[id], shutdown, optimumNow: true);
                 }
                 catch (Exception e) when (!FitRunner.IsInfrastructureFault(e))
                 {
@@ -208,13 +211,6 @@ public sealed class FitJob(
                 {
                     interrupted = true;
                     break;
-                }
-                // A lone fit ends before its optimum is computed, so that its end does not wait for it. A chunk's fits all
-                // end together, and the chunk's work (FitWork.Of, which counts the optimum) is small by construction: the
-                // optimum goes into the same write rather than a second write of every row. A shutdown leaves it pending.
-                if (completion.OptimumPending && runner.PendingOptimum(start.Fit!, points, completion.OutcomeJson, completion.Loss, shutdown) is { } withOptimum)
-                {
-                    completion = completion with { OutcomeJson = withOptimum, OptimumPending = false };
                 }
                 completions.Add((id, start.Fit!, points, completion));
             }

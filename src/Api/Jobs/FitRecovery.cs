@@ -11,6 +11,7 @@ public sealed class FitRecovery(IFitWork store, IFitQueue queue, StorageFaults f
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (faults.Corruption is not null) return; // nothing can be read back from a corrupt file; readiness says so
+        await StartupRetry.RunAsync(store.DropUnacceptedBatchesAsync, "Dropping batches never accepted", logger, cancellationToken);
         var ids = await StartupRetry.RunAsync(store.ListUnfinishedAsync, "Listing unfinished fits", logger, cancellationToken);
         foreach (var id in ids) queue.Enqueue(id);
         if (ids.Count > 0) logger.LogInformation("Recovered {Count} unfinished fits from the store", ids.Count);

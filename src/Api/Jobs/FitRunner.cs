@@ -34,9 +34,12 @@ public sealed class FitRunner(
     /// it with <see cref="FitCancellations"/> (before the start, so no cancel request is missed) and disposes it.
     /// A fit not yet stored (<paramref name="stored"/> false: it runs on its request before it is stored ended, see
     /// <see cref="InlineFits"/>) has no progress to save and nobody to tell of it (progress never changes a result), and its
-    /// optimum, which a stored fit gets after its end, is computed before the run returns.
+    /// optimum, which a stored fit gets after its end, is computed before the run returns. So is a fit's whose end is stored
+    /// with others' anyway (<paramref name="optimumNow"/>: a chunk of small fits), which spares parsing and writing its
+    /// outcome twice; a shutdown during the optimum leaves it pending either way.
     /// </summary>
-    public FitCompletion? Run(FitRecord fit, FitPoints points, CancellationTokenSource stop, CancellationToken shutdown, bool stored = true)
+    public FitCompletion? Run(FitRecord fit, FitPoints points, CancellationTokenSource stop, CancellationToken shutdown, bool stored = true,
+        bool optimumNow = false)
     {
         var (x, y, weights) = points;
         using var span = FitTracing.StartEngine(fit.Id);
@@ -136,7 +139,7 @@ public sealed class FitRunner(
             if (!FitWork.ComputesOptimum(spec)) outcome = outcome with { OptimumError = OptimumTooCostly(spec) };
             else if (FitWork.Exact(spec) <= 0.2 * FitWork.Descent(spec with { Steps = Math.Max(1, result.Step) })) outcome = WithOptimum(outcome, spec, points, result.Loss, shutdown);
             // A fit not yet stored is stored once, ended: its optimum is computed now, as the stored path would after the end.
-            else if (!stored && OptimumNow(fit.Id, outcome, spec, points, result.Loss, shutdown) is { } now) outcome = now;
+            else if ((!stored || optimumNow) && OptimumNow(fit.Id, outcome, spec, points, result.Loss, shutdown) is { } now) outcome = now;
             else outcome = outcome with { OptimumPending = true };
         }
         if (status == FitStatus.Succeeded) outcome = outcome with { Statistics = FitStatisticsCalculator.Compute(spec, x, y, result.Params, weights, outcome.Standardization) };

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace FitService.Api.Storage;
 
 /// <summary>A batch to be stored with its fits (each fit's <see cref="NewFit.BatchId"/> is the batch's id).</summary>
@@ -14,7 +16,8 @@ public sealed record NewBatch(string Id, string Tenant, DateTimeOffset CreatedAt
 /// <summary>What became of a batch create: stored, or the batch an earlier request with the same key made (same content or not).</summary>
 /// <param name="Outcome">Created, or the earlier batch (Existing: same content; Conflict: different).</param>
 /// <param name="BatchId">The new batch's id, or the earlier one's.</param>
-public sealed record BatchCreateResult(CreateOutcome Outcome, string BatchId);
+/// <param name="Stored">A new batch as stored, every fit queued (set by the submitter, so the answer need not read it back).</param>
+public sealed record BatchCreateResult(CreateOutcome Outcome, string BatchId, [property: JsonIgnore] BatchRecord? Stored = null);
 
 /// <summary>A stored batch: its fits in submission order and how many are in each status.</summary>
 public sealed record BatchRecord

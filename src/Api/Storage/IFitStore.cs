@@ -82,6 +82,17 @@ public interface IFitSubmissions
     /// </summary>
     Task<BatchCreateResult> CreateBatchAsync(NewBatch batch, IReadOnlyList<NewFit> fits, CancellationToken ct);
 
+    /// <summary>
+    /// As <see cref="CreateBatchAsync(NewBatch, IReadOnlyList{NewFit}, CancellationToken)"/>, but a store may commit a big
+    /// batch's first fits in slices before the rest, calling <paramref name="stored"/> with the count of fits committed so
+    /// far (in order), so that they can start while the rest are stored. The batch itself is stored with its last fits,
+    /// once all are there: until then no one can read it, and should the request fail (or the process die) before, the
+    /// fits stored so far are removed (at once, or by <see cref="IFitWork.DropUnacceptedBatchesAsync"/> at the next start).
+    /// By default everything is stored in one transaction, as the overload without <paramref name="stored"/> does.
+    /// </summary>
+    Task<BatchCreateResult> CreateBatchAsync(NewBatch batch, IReadOnlyList<NewFit> fits, Action<int> stored, CancellationToken ct) =>
+        CreateBatchAsync(batch, fits, ct);
+
     /// <summary>A queued fit is cancelled at once; a running one is asked to stop.</summary>
     Task<CancelOutcome> RequestCancelAsync(string tenant, string id, DateTimeOffset now, CancellationToken ct);
 
@@ -98,6 +109,13 @@ public interface IFitSubmissions
 /// </summary>
 public interface IFitWork : IFitReader
 {
+    /// <summary>
+    /// Removes the fits of batches whose storing never finished (the process died while it stored them in slices, see
+    /// <see cref="IFitSubmissions.CreateBatchAsync(NewBatch, IReadOnlyList{NewFit}, Action{int}, CancellationToken)"/>):
+    /// their request was never answered 202. Recovery calls it at start, before it queues the unfinished fits.
+    /// </summary>
+    Task DropUnacceptedBatchesAsync(CancellationToken ct) => Task.CompletedTask;
+
     /// <summary>
     /// Marks a fit running under a new attempt number and clears the progress of earlier attempts, unless it has
     /// ended, is gone, or has a cancellation pending (it is then marked cancelled).

@@ -367,30 +367,137 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     public Task<BatchCreateResult> CreateBatchAsync(NewBatch batch, IReadOnlyList<NewFit> fits, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
         // The one writer serialises creates, so looking the key up inside the write transaction is race-free.
+        if (await FindBatchByKeyAsync(conn, tx, batch, ct) is { } earlier) return earlier;
+        await InsertBatchAsync(conn, tx, batch, ct);
+        await InsertBatchFitsAsync(conn, tx, batch.Id, fits, ct);
+        return new BatchCreateResult(CreateOutcome.Created, batch.Id);
+    }, ct);
+
+    private const int SqliteBusy = 5;
+
+    /// <summary>Fits stored per transaction before a batch's last ones: their chunks start while the rest are stored.</summary>
+    public const int BatchSliceFits = 1024;
+
+    /// <summary>
+    /// A batch of more than <see cref="BatchSliceFits"/> fits is stored a slice at a time, each slice in its own write, its
+    /// fits handed on (<paramref name="stored"/>) once committed; the batch row goes with the last slice. A row in
+    /// <c>batches_storing</c>, written with the first slice and removed with the last, marks the fits of a batch not yet
+    /// accepted: the last write checks that it and every earlier fit are still there (another process's start drops
+    /// such fits), a failed request removes them, and recovery at start removes those of a process that died.
+    /// </summary>
+    public async Task<BatchCreateResult> CreateBatchAsync(NewBatch batch, IReadOnlyList<NewFit> fits, Action<int> stored, CancellationToken ct)
+    {
+        if (fits.Count <= BatchSliceFits) return await CreateBatchAsync(batch, fits, ct);
         if (batch.IdempotencyKey is not null)
         {
-            await using var find = Command(conn, tx, "SELECT id, request_hash FROM batches WHERE tenant = $t AND idempotency_key = $k",
-                ("$t", batch.Tenant), ("$k", batch.IdempotencyKey));
-            await using var found = await find.ExecuteReaderAsync(ct);
-            if (await found.ReadAsync(ct))
-            {
-                var same = !found.IsDBNull(1) && found.GetString(1) == batch.RequestHash;
-                return new BatchCreateResult(same ? CreateOutcome.Existing : CreateOutcome.Conflict, found.GetString(0));
-            }
+            // A replay stores nothing; the last write looks again, for a request with the same key running beside this one.
+            await using var conn = await OpenReaderAsync(ct);
+            if (await FindBatchByKeyAsync(conn, null, batch, ct) is { } earlier) return earlier;
         }
+        var done = 0;
+        try
+        {
+            while (fits.Count - done > BatchSliceFits)
+            {
+                var from = done;
+                await WriteAsync(async (conn, tx) =>
+                {
+                    if (from == 0) await ExecAsync(conn, tx, "INSERT INTO batches_storing (id) VALUES ($id)", ct, ("$id", batch.Id));
+                    await InsertBatchFitsAsync(conn, tx, batch.Id, Slice(fits, from, BatchSliceFits), ct);
+                    return 0;
+                }, ct);
+                done += BatchSliceFits;
+                stored(done);
+            }
+            var created = await WriteAsync(async (conn, tx) =>
+            {
+                if (await FindBatchByKeyAsync(conn, tx, batch, ct) is { } earlier)
+                {
+                    await DropStoringAsync(conn, tx, batch.Id, ct);
+                    return earlier;
+                }
+                await using (var count = Command(conn, tx, "SELECT COUNT(*) FROM fits WHERE batch_id = $b", ("$b", batch.Id)))
+                {
+                    var kept = Convert.ToInt64(await count.ExecuteScalarAsync(ct));
+                    if (await ExecAsync(conn, tx, "DELETE FROM batches_storing WHERE id = $id", ct, ("$id", batch.Id)) != 1 || kept != done)
+                    {
+                        // Not a SqliteException itself: that would fail the other writes committed with this one. The
+                        // client hears 503 (busy: another process), and nothing of the batch stays (below).
+                        var message = $"batch {batch.Id}: fits stored so far were removed by another process while the rest were stored; nothing is kept";
+                        throw new InvalidOperationException(message, new SqliteException(message, SqliteBusy));
+                    }
+                }
+                await InsertBatchAsync(conn, tx, batch, ct);
+                await InsertBatchFitsAsync(conn, tx, batch.Id, Slice(fits, done, fits.Count - done), ct);
+                return new BatchCreateResult(CreateOutcome.Created, batch.Id);
+            }, ct);
+            return created;
+        }
+        catch (Exception) when (done > 0)
+        {
+            // Nothing of a failed request stays: its fits go (a job that picks one up finds it missing). Should this fail
+            // too, the marker stays, and recovery drops them at the next start.
+            try
+            {
+                await WriteAsync(async (conn, tx) => { await DropStoringAsync(conn, tx, batch.Id, CancellationToken.None); return 0; }, CancellationToken.None);
+            }
+            catch (Exception e) when (e is SqliteException or IOException or InvalidOperationException)
+            {
+                // The original failure is what the client hears of.
+            }
+            throw;
+        }
+    }
+
+    public Task DropUnacceptedBatchesAsync(CancellationToken ct) => WriteAsync(async (conn, tx) =>
+    {
+        var ids = new List<string>();
+        await using (var list = Command(conn, tx, "SELECT id FROM batches_storing"))
+        await using (var reader = await list.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct)) ids.Add(reader.GetString(0));
+        }
+        foreach (var id in ids) await DropStoringAsync(conn, tx, id, ct);
+        return ids.Count;
+    }, ct);
+
+    /// <summary>The fits of a batch not accepted, and its marker (points and history go with the fits: triggers).</summary>
+    private static async Task DropStoringAsync(SqliteConnection conn, SqliteTransaction tx, string batchId, CancellationToken ct) =>
         await ExecAsync(conn, tx, """
-            INSERT INTO batches (id, tenant, created_at, label, request, idempotency_key, request_hash)
-            VALUES ($id, $t, $created, $label, $request, $key, $hash)
-            """, ct,
-            ("$id", batch.Id), ("$t", batch.Tenant), ("$created", batch.CreatedAt.ToUnixTimeMilliseconds()), ("$label", batch.Label),
-            ("$request", batch.RequestJson), ("$key", batch.IdempotencyKey), ("$hash", batch.RequestHash));
+            DELETE FROM fits WHERE batch_id = $b AND NOT EXISTS (SELECT 1 FROM batches WHERE id = $b);
+            DELETE FROM batches_storing WHERE id = $b;
+            """, ct, ("$b", batchId));
+
+    private static ArraySegment<NewFit> Slice(IReadOnlyList<NewFit> fits, int from, int count) =>
+        new(fits as NewFit[] ?? [.. fits], from, count);
+
+    private static async Task<BatchCreateResult?> FindBatchByKeyAsync(SqliteConnection conn, SqliteTransaction? tx, NewBatch batch, CancellationToken ct)
+    {
+        if (batch.IdempotencyKey is null) return null;
+        await using var find = Command(conn, tx, "SELECT id, request_hash FROM batches WHERE tenant = $t AND idempotency_key = $k",
+            ("$t", batch.Tenant), ("$k", batch.IdempotencyKey));
+        await using var found = await find.ExecuteReaderAsync(ct);
+        if (!await found.ReadAsync(ct)) return null;
+        var same = !found.IsDBNull(1) && found.GetString(1) == batch.RequestHash;
+        return new BatchCreateResult(same ? CreateOutcome.Existing : CreateOutcome.Conflict, found.GetString(0));
+    }
+
+    private static Task InsertBatchAsync(SqliteConnection conn, SqliteTransaction tx, NewBatch batch, CancellationToken ct) => ExecAsync(conn, tx, """
+        INSERT INTO batches (id, tenant, created_at, label, request, idempotency_key, request_hash)
+        VALUES ($id, $t, $created, $label, $request, $key, $hash)
+        """, ct,
+        ("$id", batch.Id), ("$t", batch.Tenant), ("$created", batch.CreatedAt.ToUnixTimeMilliseconds()), ("$label", batch.Label),
+        ("$request", batch.RequestJson), ("$key", batch.IdempotencyKey), ("$hash", batch.RequestHash));
+
+    private static async Task InsertBatchFitsAsync(SqliteConnection conn, SqliteTransaction tx, string batchId, IEnumerable<NewFit> fits, CancellationToken ct)
+    {
         // One prepared pair of statements for all the fits: thousands of rows in one transaction.
         await using var insert = Command(conn, tx, """
             INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, request_hash, trace_parent)
             VALUES ($id, $t, 0, $steps, $every, $created, $request, $label, $points, $batch, $hash, $trace);
             INSERT INTO fit_points (fit_id, x, y, w) VALUES ($id, $x, $y, $w);
             """, ("$id", ""), ("$t", ""), ("$steps", 0), ("$every", 0), ("$created", 0L), ("$request", ""), ("$label", null),
-            ("$points", 0), ("$batch", batch.Id), ("$hash", ""), ("$trace", null), ("$x", Array.Empty<byte>()), ("$y", Array.Empty<byte>()), ("$w", null));
+            ("$points", 0), ("$batch", batchId), ("$hash", ""), ("$trace", null), ("$x", Array.Empty<byte>()), ("$y", Array.Empty<byte>()), ("$w", null));
         foreach (var fit in fits)
         {
             var p = insert.Parameters;
@@ -409,8 +516,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             p["$w"].Value = WeightsBlob(fit.Weights) ?? DBNull.Value;
             await insert.ExecuteNonQueryAsync(ct);
         }
-        return new BatchCreateResult(CreateOutcome.Created, batch.Id);
-    }, ct);
+    }
 
     public async Task<BatchRecord?> GetBatchAsync(string tenant, string id, CancellationToken ct)
     {

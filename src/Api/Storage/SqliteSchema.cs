@@ -122,6 +122,9 @@ internal static class SqliteSchema
                 DELETE FROM fit_history WHERE fit_id = OLD.id;
             END;
             """),
+        // 10: batches whose fits are being stored in slices (SqliteFitStore.CreateBatchAsync): a row from the first slice's
+        // commit to the last's; one left at start names a batch never accepted, whose fits recovery drops.
+        new("CREATE TABLE batches_storing (id TEXT PRIMARY KEY)"),
     ];
 
     /// <summary>The migrations that stood before the file had a version (see the remarks).</summary>

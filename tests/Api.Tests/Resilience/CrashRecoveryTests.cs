@@ -146,6 +146,63 @@ public sealed class CrashRecoveryTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task ABatchKilledWhileItsFitsAreStoredIsNeverAcceptedInPartAndItsFitsAreGoneAfterTheRestart()
+    {
+        // A batch this big is stored in slices whose fits start at once; the batch is accepted with its last slice.
+        var batch = new { defaults = Request(100, "sliced"), fits = Enumerable.Range(0, 10_000).Select(_ => new { }).ToArray() };
+        var file = Path.Combine(_folder, "fits.db");
+        var killedMidStore = false;
+        var answered = 0;
+        await using (var first = await ServiceProcess.StartAsync(Database, "Workers:Count=1"))
+        {
+            // The first batch whose storing is seen under way (its marker in the file) is killed there; each earlier one
+            // that was answered before it could be seen is left to run.
+            for (var attempt = 0; attempt < 10 && !killedMidStore; attempt++)
+            {
+                var posting = first.Client.PostAsJsonAsync("/v1/batches", batch, TestApi.Json);
+                while (!posting.IsCompleted && !killedMidStore)
+                {
+                    if (await CountAsync(file, "batches_storing") > 0)
+                    {
+                        await first.KillAsync();
+                        killedMidStore = true;
+                    }
+                }
+                try
+                {
+                    if ((await posting).StatusCode == System.Net.HttpStatusCode.Accepted) answered++;
+                }
+                catch (Exception e) when (killedMidStore && e is HttpRequestException or IOException or TaskCanceledException)
+                {
+                    // The kill: never answered.
+                }
+            }
+        }
+        Assert.True(killedMidStore, "no batch was ever seen while its fits were stored");
+
+        // The restart drops whatever of the batch never answered was committed (run or not) before it recovers anything:
+        // every fit left belongs to a whole batch, and every batch answered 202 is there.
+        await using var second = await ServiceProcess.StartAsync(Database, "Workers:Count=2");
+        Assert.Equal(0, await CountAsync(file, "batches_storing"));
+        var batches = await CountAsync(file, "batches");
+        Assert.True(batches >= answered, $"{answered} batches answered, {batches} stored");
+        Assert.Equal(10_000 * batches, await CountAsync(file, "fits"));
+    }
+
+    /// <summary>Rows in a table of the service's file, read beside the service as any SQLite reader may.</summary>
+    private static async Task<long> CountAsync(string file, string table)
+    {
+        if (!File.Exists(file)) return 0;
+        await using var conn = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Mode=ReadOnly;Pooling=False");
+        await conn.OpenAsync();
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = $"SELECT COUNT(*) FROM sqlite_master WHERE name = '{table}'";
+        if (Convert.ToInt64(await cmd.ExecuteScalarAsync()) == 0) return 0;
+        cmd.CommandText = $"SELECT COUNT(*) FROM {table}";
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync());
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

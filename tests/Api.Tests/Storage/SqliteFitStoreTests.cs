@@ -49,6 +49,80 @@ public sealed class SqliteFitStoreTests : FitStoreContract, IAsyncLifetime
         Assert.Null(points.Weights);
     }
 
+    private static readonly DateTimeOffset Created = new(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static (NewBatch Batch, List<NewFit> Fits) ABigBatch(int count = 2 * SqliteFitStore.BatchSliceFits + 100)
+    {
+        var batchId = Guid.NewGuid().ToString("N");
+        var fits = Enumerable.Range(0, count).Select(i => new NewFit(Guid.NewGuid().ToString("N"), "t1", Created, "{\"degree\":1}",
+            [0.0, 1.0], [i, i + 1.0], Steps: 10, HistoryEvery: 1, Label: $"item-{i}", IdempotencyKey: null, RequestHash: "h", BatchId: batchId)).ToList();
+        return (new NewBatch(batchId, "t1", Created, null, "{}"), fits);
+    }
+
+    [Fact]
+    public async Task ABigBatchIsStoredInSlicesEachHandedOnOnceCommittedAndTheBatchIsReadableOnlyOnceWhole()
+    {
+        var store = (SqliteFitStore)await NewStoreAsync();
+        var (batch, fits) = ABigBatch();
+        var handedOn = new List<int>();
+        var readableEarly = new List<bool>();
+        var storedEarly = new List<bool>();
+
+        var created = await store.CreateBatchAsync(batch, fits, count =>
+        {
+            handedOn.Add(count);
+            readableEarly.Add(store.GetBatchAsync("t1", batch.Id, CancellationToken.None).GetAwaiter().GetResult() is not null);
+            storedEarly.Add(store.GetForWorkerAsync(fits[count - 1].Id, CancellationToken.None).GetAwaiter().GetResult() is { Status: FitStatus.Queued });
+        }, CancellationToken.None);
+
+        Assert.Equal(CreateOutcome.Created, created.Outcome);
+        Assert.Equal([SqliteFitStore.BatchSliceFits, 2 * SqliteFitStore.BatchSliceFits], handedOn);
+        Assert.All(readableEarly, Assert.False);
+        Assert.All(storedEarly, Assert.True);
+        var stored = await store.GetBatchAsync("t1", batch.Id, CancellationToken.None);
+        Assert.Equal(fits.Select(f => f.Id), stored!.FitIds);
+        Assert.Equal(fits.Count, stored.Counts[FitStatus.Queued]);
+        await store.DropUnacceptedBatchesAsync(CancellationToken.None);
+        Assert.Equal(fits.Count, (await store.GetBatchAsync("t1", batch.Id, CancellationToken.None))!.Total);
+    }
+
+    [Fact]
+    public async Task ABatchWhoseRequestFailsWhileItsSlicesAreStoredLeavesNothing()
+    {
+        var store = (SqliteFitStore)await NewStoreAsync();
+        var (batch, fits) = ABigBatch();
+
+        await Assert.ThrowsAsync<OperationCanceledException>(() => store.CreateBatchAsync(batch, fits, count =>
+        {
+            if (count > SqliteFitStore.BatchSliceFits) throw new OperationCanceledException("the client went away");
+        }, CancellationToken.None));
+
+        Assert.Null(await store.GetBatchAsync("t1", batch.Id, CancellationToken.None));
+        Assert.Empty(await store.ListAsync("t1", new FitQuery(null, null, 10, null), CancellationToken.None));
+        Assert.Empty(await store.ListUnfinishedAsync(CancellationToken.None));
+        Assert.Null(await store.GetPointsAsync(fits[0].Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ABatchStillBeingStoredWhenAnotherProcessStartsIsDroppedAndItsRequestFailsAsBusyRatherThanAcceptAPart()
+    {
+        var store = (SqliteFitStore)await NewStoreAsync();
+        var (batch, fits) = ABigBatch();
+        // What recovery at another process's start does, on the same file, while the first slice is stored.
+        var other = new SqliteFitStore($"Data Source={store.DatabasePath}", _folder);
+        _stores.Add(other);
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => store.CreateBatchAsync(batch, fits, count =>
+        {
+            if (count == SqliteFitStore.BatchSliceFits) other.DropUnacceptedBatchesAsync(CancellationToken.None).GetAwaiter().GetResult();
+        }, CancellationToken.None));
+
+        Assert.Equal(503, Http.StorageExceptionHandler.Classify(failure)?.Status);
+        Assert.Null(await store.GetBatchAsync("t1", batch.Id, CancellationToken.None));
+        Assert.Empty(await store.ListAsync("t1", new FitQuery(null, null, 10, null), CancellationToken.None));
+        Assert.Empty(await store.ListUnfinishedAsync(CancellationToken.None));
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
