@@ -14,6 +14,8 @@
 # Environment: PORT_BASE and PG_PORT (ports; free ones by default), APIS (API processes, default 1), WORKERS (worker processes, default 2), BASELINE=0 skips b0,
 #   BATCH_SIZE (fits per batch in c, default 1000; 10000 = one batch), BENCH_PHASES (e.g. "bc"),
 #   GROUP_INSERTS=false makes the APIS processes insert each fit alone (the default of the service) as well,
+#   B_WARM_UP=N sends N fits one POST each (to every API process of b and b0) before b is measured, so that tiered
+#   compilation has settled in every process,
 #   PG_STATS=1 loads pg_stat_statements and prints, after the run, the statements that took the database's time
 #   (calls, execution and planning milliseconds, rows) and PostgreSQL's transactions.
 # The cluster runs with fsync off (as the test cluster does): it measures the service and Hangfire, not the disk.
