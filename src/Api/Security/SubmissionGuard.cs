@@ -14,18 +14,15 @@ namespace FitService.Api.Security;
 /// <remarks>
 /// Counting a tenant's active fits is a query per submission, as costly as storing the fit (on PostgreSQL a round trip
 /// and a statement: ~13 % of an API process's CPU per POST). A tenant far below its quota does not need an exact count:
-/// a count read less than <see cref="CountReuse"/> ago, plus what this process let through since, is reused while that
-/// sum with the new fits stays within half the quota. Near the quota (and after <see cref="CountReuse"/>) every
-/// submission counts afresh. Ends only lower the true count, and this process's own submissions are added, so the reused
-/// figure can be short only by what other API processes accepted meanwhile: a tenant can pass its quota only if other
-/// processes accept more than half of it within <see cref="CountReuse"/>.
+/// a count read less than <c>Limits:ActiveCountReuseMilliseconds</c> (100 ms) ago, plus what this process let through
+/// since, is reused while that sum with the new fits stays within half the quota. Near the quota (and after that time)
+/// every submission counts afresh. Ends only lower the true count, and this process's own submissions are added, so the
+/// reused figure can be short only by what other API processes accepted meanwhile: a tenant can pass its quota only if
+/// other processes accept more than half of it within that time.
 /// </remarks>
 public sealed class SubmissionGuard(IFitReader store, IOptions<LimitsOptions> limits, TimeProvider clock)
 {
     public const int QuotaRetryAfterSeconds = 10;
-
-    /// <summary>How long a tenant's count of active fits is reused while the tenant stays below half its quota.</summary>
-    public static readonly TimeSpan CountReuse = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Tenants come from configured keys; the bound only keeps a misconfiguration from growing it without end.</summary>
     private const int MaxRememberedTenants = 10_000;
@@ -71,7 +68,8 @@ public sealed class SubmissionGuard(IFitReader store, IOptions<LimitsOptions> li
                 extensions: new Dictionary<string, object?> { ["work"] = work, ["maxWork"] = bound.MaxWork });
         }
 
-        if (TryReuseCount(tenant, fits.Count, bound.MaxActiveFitsPerTenant)) return null;
+        var reuse = TimeSpan.FromMilliseconds(bound.ActiveCountReuseMilliseconds);
+        if (reuse > TimeSpan.Zero && TryReuseCount(tenant, fits.Count, bound.MaxActiveFitsPerTenant, reuse)) return null;
         var active = await store.CountActiveAsync(tenant, ct);
         if (active + fits.Count > bound.MaxActiveFitsPerTenant)
         {
@@ -87,12 +85,12 @@ public sealed class SubmissionGuard(IFitReader store, IOptions<LimitsOptions> li
     }
 
     /// <summary>Whether a recent count shows room for <paramref name="adding"/> more fits within half the quota (then counted as added).</summary>
-    private bool TryReuseCount(string tenant, int adding, int quota)
+    private bool TryReuseCount(string tenant, int adding, int quota, TimeSpan reuse)
     {
         if (!_counts.TryGetValue(tenant, out var known)) return false;
         lock (known)
         {
-            if (clock.GetElapsedTime(known.ReadAt) >= CountReuse) return false;
+            if (clock.GetElapsedTime(known.ReadAt) >= reuse) return false;
             if (2L * (known.Count + known.AddedSince + adding) > quota) return false;
             known.AddedSince += adding;
             return true;

@@ -1,5 +1,4 @@
 using System.Net;
-using FitService.Api.Security;
 using FitService.Api.Storage;
 using FitService.Api.Tests.Infrastructure;
 using Microsoft.AspNetCore.TestHost;
@@ -80,25 +79,43 @@ public sealed class ResourceLimitTests
     public async Task FitsStoredByAnotherProcessCountAgainstTheQuotaOnceTheCountIsReadAgain()
     {
         // Another API process on the same store takes the tenant to its quota of 6 behind this process's back. This
-        // process, far below half the quota when it last counted, may reuse that count for SubmissionGuard.CountReuse;
-        // past it, the count is read again and the next fit is refused.
+        // process, far below half the quota when it last counted, may reuse that count for Limits:ActiveCountReuseMilliseconds
+        // (100 ms by default); past it, the count is read again and the next fit is refused.
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var factory = new FitServiceFactory(Keys.Configured(("Workers:Count", "0"), ("Limits:MaxActiveFitsPerTenant", "6")));
         var service = factory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(clock)));
         var acme = service.CreateClient().WithKey(Keys.Acme);
         Assert.Equal(HttpStatusCode.Accepted, (await acme.PostFit(TestApi.SmallFit())).StatusCode);
-        var store = service.Services.GetRequiredService<IFitStore>();
-        for (var i = 0; i < 5; i++)
-        {
-            var other = new NewFit(Guid.NewGuid().ToString("N"), "acme", clock.GetUtcNow(), "{\"degree\":1}", [0.0, 1, 2], [1.0, 2, 3],
-                Steps: 10, HistoryEvery: 1, Label: null, IdempotencyKey: null, RequestHash: $"other-{i}");
-            Assert.Equal(CreateOutcome.Created, (await store.CreateAsync(other, CancellationToken.None)).Outcome);
-        }
+        await StoreAsAnotherProcess(service.Services.GetRequiredService<IFitStore>(), fits: 5, clock.GetUtcNow());
 
-        clock.Advance(SubmissionGuard.CountReuse);
+        clock.Advance(TimeSpan.FromMilliseconds(100));
         var refused = await acme.PostFit(TestApi.SmallFit());
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
         Assert.Equal(6, (await refused.ReadProblem()).GetProperty("active").GetInt32());
+    }
+
+    [Fact]
+    public async Task WithoutCountReuseFitsStoredByAnotherProcessCountAtOnce()
+    {
+        await using var factory = new FitServiceFactory(Keys.Configured(("Workers:Count", "0"), ("Limits:MaxActiveFitsPerTenant", "6"),
+            ("Limits:ActiveCountReuseMilliseconds", "0")));
+        var acme = factory.CreateClient().WithKey(Keys.Acme);
+        Assert.Equal(HttpStatusCode.Accepted, (await acme.PostFit(TestApi.SmallFit())).StatusCode);
+        await StoreAsAnotherProcess(factory.Services.GetRequiredService<IFitStore>(), fits: 5, DateTimeOffset.UtcNow);
+
+        var refused = await acme.PostFit(TestApi.SmallFit());
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal(6, (await refused.ReadProblem()).GetProperty("active").GetInt32());
+    }
+
+    private static async Task StoreAsAnotherProcess(IFitStore store, int fits, DateTimeOffset now)
+    {
+        for (var i = 0; i < fits; i++)
+        {
+            var other = new NewFit(Guid.NewGuid().ToString("N"), "acme", now, "{\"degree\":1}", [0.0, 1, 2], [1.0, 2, 3],
+                Steps: 10, HistoryEvery: 1, Label: null, IdempotencyKey: null, RequestHash: $"other-{i}");
+            Assert.Equal(CreateOutcome.Created, (await store.CreateAsync(other, CancellationToken.None)).Outcome);
+        }
     }
 
     [Fact]
