@@ -16,6 +16,7 @@ if (KeysCommand.IsKeysCommand(args)) return KeysCommand.Run(args, Console.Out, C
 Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
 try
 {
+    HostingExtensions.PollConfigurationFiles();
     var builder = WebApplication.CreateBuilder(args);
     builder.UseDefaultUrl("http://localhost:5080");
     if (LocalMode.RefusalReason(builder.Configuration) is { } refusal)
