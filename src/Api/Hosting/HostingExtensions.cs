@@ -24,11 +24,10 @@ public static class HostingExtensions
 
     /// <summary>
     /// Has the configuration files (<c>appsettings*.json</c>, reloaded on change) polled every 4 s rather than watched by a
-    /// recursive file system watcher on the content root, unless <see cref="PollingFileWatcherVariable"/> is set (to
-    /// <c>false</c>, the watcher comes back). The
-    /// default database (<c>data/fitservice.db</c>, <c>/app/data</c> in the image) lies under the content root, so every
-    /// write of SQLite's WAL woke the watcher: ~8 % of an embedded process's CPU when fits arrive one POST each
-    /// (docs/throughput.md). A changed <c>appsettings.json</c> is still reloaded, within 4 s.
+    /// file system watcher on the content root, unless <see cref="PollingFileWatcherVariable"/> is set (<c>false</c> brings
+    /// the watcher back). The default database (<c>data/fitservice.db</c>, <c>/app/data</c> in the image) lies under the
+    /// content root, so every write of SQLite's WAL woke the watcher: ~8 % of an embedded process's CPU when fits arrive
+    /// one POST each (docs/throughput.md). A changed <c>appsettings.json</c> is still reloaded, within 4 s.
     /// </summary>
     public static void PollConfigurationFiles()
     {
