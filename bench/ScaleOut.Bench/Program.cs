@@ -59,6 +59,10 @@ var request = new
 var http = apis[0];
 if (phases.Contains('b'))
 {
+    // B_WARM_UP=N: N fits one POST each first, through the same processes, not measured (tiered compilation settles;
+    // a service runs for hours).
+    var warmUpFits = int.Parse(Environment.GetEnvironmentVariable("B_WARM_UP") ?? "0", CultureInfo.InvariantCulture);
+    if (warmUpFits > 0) await OnePostEachAsync($"b) warm-up, not measured", apis.Concat(baselineApis).ToArray(), warmUpFits);
     var (fitRate, submitRate) = await OnePostEachAsync("b) small fits end to end", apis);
     if (noops > 0) Console.WriteLine($"   ratio b/a = {fitRate / (noops / noopSeconds):F1}x");
     if (baselineApis.Length > 0)
@@ -161,13 +165,14 @@ if (phases.Contains('e'))
 }
 
 // Small fits, one POST each, by the clients over the given API processes in turn, until all have ended. Returns fits/s end to end and submitted.
-async Task<(double EndToEnd, double Submitted)> OnePostEachAsync(string title, HttpClient[] targets)
+async Task<(double EndToEnd, double Submitted)> OnePostEachAsync(string title, HttpClient[] targets, int? count = null)
 {
+    var n = count ?? fits;
     var seqBefore = await ScalarAsync("SELECT COALESCE(MAX(seq), 0) FROM fits");
     var succeeded = monitor.SucceededListCount();
     var cpuBefore = Cpu();
     clock.Restart();
-    await Parallel.ForEachAsync(Enumerable.Range(0, fits), new ParallelOptions { MaxDegreeOfParallelism = clients }, async (i, ct) =>
+    await Parallel.ForEachAsync(Enumerable.Range(0, n), new ParallelOptions { MaxDegreeOfParallelism = clients }, async (i, ct) =>
     {
         using var response = await targets[i % targets.Length].PostAsJsonAsync("/v1/fits", request, ct);
         response.EnsureSuccessStatusCode();
@@ -183,14 +188,14 @@ async Task<(double EndToEnd, double Submitted)> OnePostEachAsync(string title, H
     // Points rows are never updated, so their xmin is the transaction that inserted them: one per insert statement.
     var statements = await ScalarAsync(
         $"SELECT COUNT(DISTINCT p.xmin::text) FROM fit_points p JOIN fits f ON f.id = p.fit_id WHERE f.seq > {seqBefore}");
-    Console.WriteLine($"   inserted by {statements} statements, {(double)fits / Math.Max(1, statements):F1} fits per statement");
+    Console.WriteLine($"   inserted by {statements} statements, {(double)n / Math.Max(1, statements):F1} fits per statement");
     // Every job that succeeded meanwhile ran fits (drain jobs; this process cannot load their type to tell them apart).
     var drainJobs = monitor.SucceededListCount() - succeeded;
-    Console.WriteLine($"{title}: {fits} in {seconds:F2} s = {fits / seconds:F0} fits/s " +
-                      $"(submitted in {submittedIn:F2} s = {fits / submittedIn:F0}/s by {clients} clients to {targets.Length} API processes); " +
+    Console.WriteLine($"{title}: {n} in {seconds:F2} s = {n / seconds:F0} fits/s " +
+                      $"(submitted in {submittedIn:F2} s = {n / submittedIn:F0}/s by {clients} clients to {targets.Length} API processes); " +
                       $"queued -> started p50 {latency.P50:F0} ms, p95 {latency.P95:F0} ms; {drainJobs} Hangfire jobs ran them; {LoadAverage()}");
-    Console.WriteLine("   " + CpuPerThousand(cpuBefore, fits));
-    return (fits / seconds, fits / submittedIn);
+    Console.WriteLine("   " + CpuPerThousand(cpuBefore, n));
+    return (n / seconds, n / submittedIn);
 }
 
 // Every fit of the database is the bench's, so all have ended when none is queued or running. Asked of the partial index

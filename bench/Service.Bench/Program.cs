@@ -16,6 +16,7 @@ using Microsoft.Extensions.DependencyInjection;
 //
 //   dotnet run -c Release --project bench/Service.Bench [-- --fits 10000 --clients 8 --latency 1000 --warm-up 5000]
 //   dotnet run -c Release --project bench/Service.Bench -- --only batch [--rounds 3 --warm-up 20000]
+//   dotnet run -c Release --project bench/Service.Bench -- --only post [--rounds 3 --warm-up 5000 --plain]
 
 var fits = Arg("--fits", 10_000);
 var clients = Arg("--clients", 8);
@@ -52,7 +53,12 @@ var lesson = new
 // so that a profiler attached to this process sees little but batches.
 if (Array.IndexOf(args, "--only") is var only && only >= 0 && only + 1 < args.Length)
 {
-    if (args[only + 1] != "batch") throw new ArgumentException($"--only takes 'batch', not '{args[only + 1]}'");
+    if (args[only + 1] == "post")
+    {
+        await OnlyPosts(Arg("--rounds", 3));
+        return;
+    }
+    if (args[only + 1] != "batch") throw new ArgumentException($"--only takes 'batch' or 'post', not '{args[only + 1]}'");
     var rounds = Arg("--rounds", 3);
     var warmUpBatch = Stopwatch.StartNew();
     for (var done = 0; done < warmUpFits; done += fits) await RunBatch(Math.Min(fits, warmUpFits - done), CancellationToken.None);
@@ -148,6 +154,51 @@ factory.Dispose();
 Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 Directory.Delete(folder, recursive: true);
 return;
+
+// `--only post`: one POST per fit (8 clients, 202, the fit run by a worker) against the same fits each POSTed with
+// `Prefer: wait` (201, run on the request), alternating, `--rounds` times each, after a warm-up of both; the end of the
+// plain POSTs' fits is awaited in the store (no GET per fit), so the CPU per fit is the POST's and the worker's only.
+// A profiler attached after "warm-up:" sees little else (`--plain`: measure the plain POSTs only).
+async Task OnlyPosts(int rounds)
+{
+    var store = factory.Services.GetRequiredService<service::FitService.Api.Storage.IFitStore>();
+    var warmUpPosts = Stopwatch.StartNew();
+    await PlainPosts(warmUpFits, CancellationToken.None);
+    await Parallel.ForAsync(0, warmUpFits, new ParallelOptions { MaxDegreeOfParallelism = clients }, async (_, ct) => await SubmitAndWait(ct));
+    Console.Error.WriteLine($"warm-up: {warmUpFits:N0} fits one POST each, then as many with Prefer: wait, in {warmUpPosts.Elapsed.TotalSeconds:F1} s (pid {Environment.ProcessId})");
+    Console.WriteLine($"FitService one-POST benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {workers} Hangfire workers, SQLite + Hangfire.InMemory, {clients} clients, after {warmUpFits:N0} warm-up fits of each kind");
+    Console.WriteLine();
+    Console.WriteLine("| round | kind | fits/s | µs CPU per fit (all) | of which until the last POST answered | load average (1, 5, 15 min) |");
+    Console.WriteLine("|---|---|---|---|---|---|");
+    for (var round = 1; round <= rounds; round++)
+    {
+        var cpuAtLastAnswer = TimeSpan.Zero;
+        var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
+        var (rate, cpu) = await Throughput(async ct =>
+        {
+            await PlainPosts(fits, ct, () => cpuAtLastAnswer = Process.GetCurrentProcess().TotalProcessorTime);
+        });
+        Console.WriteLine($"| {round} | 202, run by a worker | {rate:N0} | {cpu:N0} | {(cpuAtLastAnswer - cpuAtStart).TotalMicroseconds / fits:N0} | {LoadAverage()} |");
+        if (Array.IndexOf(args, "--plain") >= 0) continue;
+        var (waitedRate, waitedCpu) = await Throughput(async ct =>
+            await Parallel.ForAsync(0, fits, new ParallelOptions { MaxDegreeOfParallelism = clients, CancellationToken = ct }, async (_, c) => await SubmitAndWait(c)));
+        Console.WriteLine($"| {round} | `Prefer: wait`, 201 | {waitedRate:N0} | {waitedCpu:N0} | {waitedCpu:N0} | {LoadAverage()} |");
+    }
+    factory.Dispose();
+    Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    Directory.Delete(folder, recursive: true);
+
+    async Task PlainPosts(int count, CancellationToken ct, Action? answered = null)
+    {
+        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = clients, CancellationToken = ct }, async (_, c) =>
+        {
+            using var response = await http.PostAsJsonAsync("/v1/fits", lesson, c);
+            if (response.StatusCode != HttpStatusCode.Accepted) throw new InvalidOperationException($"expected 202, got {(int)response.StatusCode}");
+        });
+        answered?.Invoke();
+        while ((await store.ListUnfinishedAsync(ct)).Count > 0) await Task.Delay(20, ct);
+    }
+}
 
 double Pct(int p) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p / 100.0 * latencies.Count) - 1)];
 

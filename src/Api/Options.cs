@@ -130,6 +130,12 @@ public sealed class LimitsOptions
     /// <summary>Queued plus running fits one tenant may have; a submission beyond it is 429 with <c>Retry-After</c>.</summary>
     public int MaxActiveFitsPerTenant { get; set; } = 10_000;
 
+    /// <summary>
+    /// How long, in milliseconds, a tenant's count of active fits is reused (with this process's own submissions added)
+    /// while the tenant stays below half its <see cref="MaxActiveFitsPerTenant"/>; 0 counts on every submission.
+    /// </summary>
+    public int ActiveCountReuseMilliseconds { get; set; } = 100;
+
     /// <summary>Requests per second one tenant may make under <c>/v1</c> (token bucket); 0 turns rate limiting off.</summary>
     public int RequestsPerSecond { get; set; } = 1000;
 

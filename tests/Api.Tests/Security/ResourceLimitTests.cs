@@ -1,4 +1,5 @@
 using System.Net;
+using FitService.Api.Storage;
 using FitService.Api.Tests.Infrastructure;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
@@ -58,6 +59,63 @@ public sealed class ResourceLimitTests
         // An ended fit no longer counts.
         Assert.Equal(HttpStatusCode.Accepted, (await acme.PostAsync($"/v1/fits/{second.Id}/cancel", null)).StatusCode);
         Assert.Equal(HttpStatusCode.Accepted, (await acme.PostFit(TestApi.SmallFit())).StatusCode);
+    }
+
+    [Fact]
+    public async Task EveryFitOfTheProcessCountsAgainstTheQuotaUpToItsLastPlace()
+    {
+        // A quota of 4: the count read for the first fits is reused below half the quota, and every fit this process
+        // lets through is added to it, so the fourth is accepted and the fifth refused without any clock moving.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var factory = new FitServiceFactory(Keys.Configured(("Workers:Count", "0"), ("Limits:MaxActiveFitsPerTenant", "4")));
+        var acme = factory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(clock))).CreateClient().WithKey(Keys.Acme);
+        for (var i = 0; i < 4; i++) Assert.Equal(HttpStatusCode.Accepted, (await acme.PostFit(TestApi.SmallFit())).StatusCode);
+        var refused = await acme.PostFit(TestApi.SmallFit());
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal(4, (await refused.ReadProblem()).GetProperty("active").GetInt32());
+    }
+
+    [Fact]
+    public async Task FitsStoredByAnotherProcessCountAgainstTheQuotaOnceTheCountIsReadAgain()
+    {
+        // Another API process on the same store takes the tenant to its quota of 6 behind this process's back. This
+        // process, far below half the quota when it last counted, may reuse that count for Limits:ActiveCountReuseMilliseconds
+        // (100 ms by default); past it, the count is read again and the next fit is refused.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var factory = new FitServiceFactory(Keys.Configured(("Workers:Count", "0"), ("Limits:MaxActiveFitsPerTenant", "6")));
+        var service = factory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(clock)));
+        var acme = service.CreateClient().WithKey(Keys.Acme);
+        Assert.Equal(HttpStatusCode.Accepted, (await acme.PostFit(TestApi.SmallFit())).StatusCode);
+        await StoreAsAnotherProcess(service.Services.GetRequiredService<IFitStore>(), fits: 5, clock.GetUtcNow());
+
+        clock.Advance(TimeSpan.FromMilliseconds(100));
+        var refused = await acme.PostFit(TestApi.SmallFit());
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal(6, (await refused.ReadProblem()).GetProperty("active").GetInt32());
+    }
+
+    [Fact]
+    public async Task WithoutCountReuseFitsStoredByAnotherProcessCountAtOnce()
+    {
+        await using var factory = new FitServiceFactory(Keys.Configured(("Workers:Count", "0"), ("Limits:MaxActiveFitsPerTenant", "6"),
+            ("Limits:ActiveCountReuseMilliseconds", "0")));
+        var acme = factory.CreateClient().WithKey(Keys.Acme);
+        Assert.Equal(HttpStatusCode.Accepted, (await acme.PostFit(TestApi.SmallFit())).StatusCode);
+        await StoreAsAnotherProcess(factory.Services.GetRequiredService<IFitStore>(), fits: 5, DateTimeOffset.UtcNow);
+
+        var refused = await acme.PostFit(TestApi.SmallFit());
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal(6, (await refused.ReadProblem()).GetProperty("active").GetInt32());
+    }
+
+    private static async Task StoreAsAnotherProcess(IFitStore store, int fits, DateTimeOffset now)
+    {
+        for (var i = 0; i < fits; i++)
+        {
+            var other = new NewFit(Guid.NewGuid().ToString("N"), "acme", now, "{\"degree\":1}", [0.0, 1, 2], [1.0, 2, 3],
+                Steps: 10, HistoryEvery: 1, Label: null, IdempotencyKey: null, RequestHash: $"other-{i}");
+            Assert.Equal(CreateOutcome.Created, (await store.CreateAsync(other, CancellationToken.None)).Outcome);
+        }
     }
 
     [Fact]
