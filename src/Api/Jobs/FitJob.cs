@@ -190,7 +190,7 @@ public sealed class FitJob(
                 FitCompletion? completion;
                 try
                 {
-                    completion = // A lone fit ends before its optimum is computed, so that its end does not wait for it. A chunk's fits all end
+                    // A lone fit ends before its optimum is computed, so that its end does not wait for it. A chunk's fits all end
                     // together, and the chunk's work (FitWork.Of, which counts the optimum) is small by construction: the
                     // optimum is computed with the fit and goes into the same write. A shutdown leaves it pending.
                     completion = runner.Run(start.Fit!, points, stops[id], shutdown, optimumNow: true);
