@@ -17,6 +17,12 @@ internal static class LeastAbsoluteDeviations
     /// <summary>How far a multiplier may exceed 1 (rounding) and the certificate still hold.</summary>
     public const double MultiplierTolerance = 1e-9;
 
+    /// <summary>
+    /// A point's rate of change along an edge, within this share of the sum of its terms, counts as zero: its row is a
+    /// multiple of a vertex row that stays (same x), and only rounding makes the rate differ from 0.
+    /// </summary>
+    public const double EdgeTolerance = 1e-12;
+
     /// <summary>Residuals within this share of the largest |y| count as zero (rounding, not misfit).</summary>
     public const double ZeroTolerance = 1e-12;
 
@@ -332,8 +338,16 @@ internal static class LeastAbsoluteDeviations
                 if (inV[p]) continue;
                 var offset = p * m;
                 var ai = 0.0;
-                for (var k = 0; k < m; k++) ai += d[k] * rows[offset + k];
+                var size = 0.0;
+                for (var k = 0; k < m; k++)
+                {
+                    ai += d[k] * rows[offset + k];
+                    size += Math.Abs(d[k] * rows[offset + k]);
+                }
                 if (signs[p] * ai <= 0) continue;
+                // A point on the same x as a vertex point that stays (a repeated point, or a tie of x) lies on the edge:
+                // a_i is 0 but for rounding. Taken as a breakpoint, it would enter a vertex of two equal rows (singular).
+                if (Math.Abs(ai) <= EdgeTolerance * size) continue;
                 var r = residuals[p];
                 breakT[count] = Math.Abs(r) <= zero ? 0 : r / ai;
                 breakJump[count] = 2 * Math.Abs(ai);

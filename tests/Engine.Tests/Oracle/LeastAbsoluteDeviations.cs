@@ -323,8 +323,16 @@ internal static class LeastAbsoluteDeviations
                 if (inV[p]) continue;
                 var offset = p * m;
                 var ai = 0.0;
-                for (var k = 0; k < m; k++) ai += d[k] * rows[offset + k];
+                var size = 0.0;
+                for (var k = 0; k < m; k++)
+                {
+                    ai += d[k] * rows[offset + k];
+                    size += Math.Abs(d[k] * rows[offset + k]);
+                }
                 if (signs[p] * ai <= 0) continue;
+                // The engine's fix of 2026-12-01 (a repeated point entering a vertex beside its twin), kept here so the
+                // oracle differs from the engine only in speed.
+                if (Math.Abs(ai) <= 1e-12 * size) continue;
                 var r = residuals[p];
                 breakT[count] = Math.Abs(r) <= zero ? 0 : r / ai;
                 breakJump[count] = 2 * Math.Abs(ai);
