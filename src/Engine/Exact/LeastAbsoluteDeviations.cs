@@ -338,15 +338,12 @@ internal static class LeastAbsoluteDeviations
                 if (inV[p]) continue;
                 var offset = p * m;
                 var ai = 0.0;
-                var size = 0.0;
-                for (var k = 0; k < m; k++)
-                {
-                    ai += d[k] * rows[offset + k];
-                    size += Math.Abs(d[k] * rows[offset + k]);
-                }
+                for (var k = 0; k < m; k++) ai += d[k] * rows[offset + k];
                 if (signs[p] * ai <= 0) continue;
                 // A point on the same x as a vertex point that stays (a repeated point, or a tie of x) lies on the edge:
                 // a_i is 0 but for rounding. Taken as a breakpoint, it would enter a vertex of two equal rows (singular).
+                var size = 0.0;
+                for (var k = 0; k < m; k++) size += Math.Abs(d[k] * rows[offset + k]);
                 if (Math.Abs(ai) <= EdgeTolerance * size) continue;
                 var r = residuals[p];
                 breakT[count] = Math.Abs(r) <= zero ? 0 : r / ai;
