@@ -76,6 +76,15 @@ public sealed record LoadReport(
     /// <summary>The machine's load average (1, 5, 15 minutes) at the end of the run.</summary>
     public string LoadAverageAfter { get; init; } = "";
 
+    /// <summary>The service's GC pauses during the run (its <c>dotnet_gc_pause_time_seconds_total</c>), when its /metrics shows them.</summary>
+    public TimeSpan? ServiceGcPause { get; init; }
+
+    /// <summary>The service's live heap (after a full GC asked for by the generator) before the measured run, when measured.</summary>
+    public LiveHeap? LiveHeapAtStart { get; init; }
+
+    /// <summary>The same at the end of the measured run; with <see cref="LiveHeapAtStart"/>, growth that no GC can take back.</summary>
+    public LiveHeap? LiveHeapAtEnd { get; init; }
+
     public int ServerErrors => StatusCounts.Where(s => s.Key >= 500).Sum(s => s.Value);
 
     public string ToMarkdown()
@@ -94,6 +103,8 @@ public sealed record LoadReport(
             text.AppendLine($"\nservice RSS: {before / 1048576.0:0} MB before, {after / 1048576.0:0} MB after ({(after - before) / 1048576.0:+0;-0} MB)");
         if (ServiceCpu is { } cpu && Completed > 0)
             text.AppendLine($"service CPU: {cpu.TotalSeconds:0.0} s, {cpu.TotalMicroseconds / Completed:0} µs per request (less sensitive to a busy machine than the rates); generator CPU: {GeneratorCpu.TotalSeconds:0.0} s");
+        if (ServiceGcPause is { } pause)
+            text.AppendLine($"service GC pauses: {pause.TotalMilliseconds:0} ms, {pause.TotalMilliseconds / Elapsed.TotalSeconds:0.0} ms a second");
         if (LoadAverageAfter.Length > 0) text.AppendLine($"load average at the end: {LoadAverageAfter}");
         if (MemorySamples.Count > 0)
         {
@@ -104,6 +115,13 @@ public sealed record LoadReport(
             static string Slope(double? mbPerMinute) => mbPerMinute is { } v ? $"{v:+0.00;-0.00} MB/min" : "too few samples";
             text.AppendLine($"growth over the second half (least squares, {MemorySamples.Count(s => s.At >= MemorySamples[^1].At / 2)} samples from minute {MemorySamples[^1].At.TotalMinutes / 2:0.0}): " +
                             $"RSS {Slope(SlopeMbPerMinute(MemorySamples, s => s.RssBytes))}, managed heap {Slope(SlopeMbPerMinute(MemorySamples, s => s.ManagedHeapBytes))}");
+        }
+        if (LiveHeapAtStart is { } start && LiveHeapAtEnd is { } end)
+        {
+            // "After the last GC" above may hold a gen2 not yet collected; these two follow a full GC each, so they differ only by what stays live.
+            var minutes = Elapsed.TotalMinutes;
+            text.AppendLine($"service live heap after a full GC: {start.Bytes / 1048576.0:0.0} MB at the start, {end.Bytes / 1048576.0:0.0} MB at the end " +
+                            $"({(end.Bytes - start.Bytes) / 1048576.0:+0.0;-0.0} MB, {(end.Bytes - start.Bytes) / 1048576.0 / Math.Max(minutes, 1e-9):+0.00;-0.00} MB/min over {minutes:0.0} min)");
         }
         return text.ToString();
     }
@@ -190,6 +208,7 @@ public static class LoadRun
         using var inFlight = new SemaphoreSlim(options.MaxInFlight);
         var random = new Random(1);
         var serverBefore = await ServerDurations.ScrapeAsync(http, ct);
+        var pauseBefore = await ServiceHeap.PauseTimeAsync(http, ct);
         var generatorCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         // Memory is sampled beside the send loop, not in it: a scrape of /metrics must not delay a send.
@@ -221,6 +240,7 @@ public static class LoadRun
         var cpuAfter = Cpu(options.ServicePid);
         var generatorCpu = Process.GetCurrentProcess().TotalProcessorTime - generatorCpuBefore;
         var serverAfter = await ServerDurations.ScrapeAsync(http, ct);
+        var pauseAfter = await ServiceHeap.PauseTimeAsync(http, ct);
         var loadAverage = LoadAverage();
         await Task.Delay(TimeSpan.FromSeconds(3), ct); // let the workers finish what was submitted
         var rssAfter = Rss(options.ServicePid);
@@ -280,6 +300,7 @@ public static class LoadRun
             ServerReads = serverBefore is not null && serverAfter is not null ? serverAfter.Minus(serverBefore) : null,
             GeneratorCpu = generatorCpu,
             LoadAverageAfter = loadAverage,
+            ServiceGcPause = pauseAfter - pauseBefore,
         };
     }
 
@@ -317,28 +338,8 @@ public static class LoadRun
         return samples;
     }
 
-    private const string HeapSize = "dotnet_gc_last_collection_heap_size_bytes";
-
     /// <summary>The service's managed heap after its last GC, in bytes; null when its /metrics does not show it.</summary>
-    public static async Task<long?> ManagedHeapAsync(HttpClient http, CancellationToken ct)
-    {
-        string text;
-        try
-        {
-            text = await http.GetStringAsync("/metrics", ct);
-        }
-        catch (HttpRequestException)
-        {
-            return null;
-        }
-        long? sum = null;
-        foreach (var line in text.Split('\n'))
-        {
-            if (!line.StartsWith(HeapSize, StringComparison.Ordinal) || line.Length <= HeapSize.Length || line[HeapSize.Length] is not ('{' or ' ')) continue;
-            sum = (sum ?? 0) + (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-        }
-        return sum;
-    }
+    public static async Task<long?> ManagedHeapAsync(HttpClient http, CancellationToken ct) => (await ServiceHeap.ScrapeAsync(http, ct))?.Bytes;
 
     /// <summary>The machine's load average over 1, 5 and 15 minutes (Linux); empty elsewhere.</summary>
     public static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "";

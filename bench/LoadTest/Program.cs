@@ -95,10 +95,15 @@ try
         });
         Console.WriteLine($"warm-up: {warmUp.TotalSeconds:F0} s at {rate}/s, not counted (its read p99 was {warm.Poll.P99Ms:F0} ms)");
     }
+    // The live heap before and after the measured run, each after a full GC asked for here (outside the measured window,
+    // so its pause is in no latency): a heap that keeps growing after full GCs is a leak; one that grows only between them is not.
+    var fullGc = pid is { } local && !arguments.Contains("--no-full-gc") ? local : (int?)null;
+    var liveAtStart = fullGc is { } p0 ? await ServiceHeap.AfterFullGcAsync(p0, client, TimeSpan.FromSeconds(30)) : null;
     var report = await LoadRun.RunAsync(new LoadOptions
     {
         BaseUrl = url, Requests = requests, RatePerSecond = rate, MaxDuration = duration, SubmitFraction = submitFraction, ListFraction = listFraction, HistoryFraction = historyFraction, ApiKeys = keys, ServicePid = pid, Client = client, RssEvery = memoryEvery,
     });
+    report = report with { LiveHeapAtStart = liveAtStart, LiveHeapAtEnd = fullGc is { } p1 ? await ServiceHeap.AfterFullGcAsync(p1, client, TimeSpan.FromSeconds(30)) : null };
     Console.WriteLine(report.ToMarkdown());
     // The generator's own cost over its whole life (seeding, warm-up and run): what it takes from the cores it shares.
     Console.WriteLine($"generator process: {GC.GetTotalAllocatedBytes() / 1048576.0:0} MB allocated ({GC.GetTotalAllocatedBytes() / Math.Max(1.0, report.Sent + (double)(rate * warmUp.TotalSeconds)):0} bytes a request), " +
