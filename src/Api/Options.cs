@@ -34,6 +34,13 @@ public sealed class StorageOptions
     /// </summary>
     public int SqliteMemoryMegabytes { get; set; } = 32;
 
+    /// <summary>
+    /// Embedded store: reader connections SQLite's pool keeps at most. The pool otherwise keeps as many as were ever open at
+    /// once, and each holds native memory for the life of the process; reads beyond this many open a connection of their
+    /// own and close it after. 0: no bound.
+    /// </summary>
+    public int SqlitePooledReaders { get; set; } = 16;
+
     public bool IsPostgres => string.Equals(Provider, "postgres", StringComparison.OrdinalIgnoreCase);
 }
 

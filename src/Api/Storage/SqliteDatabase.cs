@@ -12,14 +12,19 @@ namespace FitService.Api.Storage;
 public sealed class SqliteDatabase : IAsyncDisposable
 {
     private readonly string _connectionString;
+    private readonly string _unpooledConnectionString;
+    private readonly int _pooledReaders;
+    private int _pooledOpen;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private SqliteConnection? _writer;
 
     /// <param name="connectionString">A Microsoft.Data.Sqlite connection string.</param>
     /// <param name="contentRoot">Where a relative file path is resolved; the file's folder is created.</param>
     /// <param name="memoryMegabytes">SQLite's soft heap limit for the process (<c>Storage:SqliteMemoryMegabytes</c>); 0 leaves it as it is.</param>
-    public SqliteDatabase(string connectionString, string contentRoot, int memoryMegabytes = 0)
+    /// <param name="pooledReaders">Reader connections the pool keeps at most (<c>Storage:SqlitePooledReaders</c>); 0: as many as were ever open at once.</param>
+    public SqliteDatabase(string connectionString, string contentRoot, int memoryMegabytes = 0, int pooledReaders = 0)
     {
+        _pooledReaders = pooledReaders;
         if (memoryMegabytes > 0) LimitMemory(memoryMegabytes * 1048576L);
         var builder = new SqliteConnectionStringBuilder(connectionString);
         if (!System.IO.Path.IsPathRooted(builder.DataSource) && builder.DataSource != ":memory:")
@@ -33,6 +38,8 @@ public sealed class SqliteDatabase : IAsyncDisposable
         // fails (then 503); "Default Timeout" in the connection string overrides.
         if (!new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.ContainsKey("Default Timeout")) builder.DefaultTimeout = DefaultBusyTimeoutSeconds;
         _connectionString = builder.ToString();
+        builder.Pooling = false;
+        _unpooledConnectionString = builder.ToString();
         Path = builder.DataSource;
         BusyTimeout = TimeSpan.FromSeconds(builder.DefaultTimeout);
     }
@@ -225,13 +232,61 @@ public sealed class SqliteDatabase : IAsyncDisposable
         public void Fail(Exception e) => _done.TrySetException(e);
     }
 
-    /// <summary>A pooled connection for reading.</summary>
+    /// <summary>
+    /// A connection for reading: a pooled one while fewer than <see cref="PooledReaders"/> pooled readers are open, else one
+    /// of its own, closed for good when disposed. Microsoft.Data.Sqlite's pool keeps every connection it ever opened, as
+    /// many as the peak of concurrent reads (tens of them when a busy machine stalls the service and requests pile up), each
+    /// with its own native memory (schema, lookaside, statements): the process grew with every new peak. Nothing waits
+    /// here, so no reader can block another; a read beyond the pool only pays an open (and SQLite's schema read).
+    /// </summary>
     public async Task<SqliteConnection> OpenReaderAsync(CancellationToken ct)
     {
+        if (_pooledReaders <= 0) return await OpenAsync(new SqliteConnection(_connectionString), ct);
+        if (Interlocked.Increment(ref _pooledOpen) > _pooledReaders)
+        {
+            Interlocked.Decrement(ref _pooledOpen);
+            return await OpenAsync(new SqliteConnection(_unpooledConnectionString), ct);
+        }
         var conn = new SqliteConnection(_connectionString);
-        await conn.OpenAsync(ct);
-        return conn;
+        var counted = 1;
+        void Release()
+        {
+            if (Interlocked.Exchange(ref counted, 0) == 1) Interlocked.Decrement(ref _pooledOpen);
+        }
+        conn.StateChange += (_, e) =>
+        {
+            if (e.CurrentState == ConnectionState.Closed) Release();
+        };
+        try
+        {
+            return await OpenAsync(conn, ct);
+        }
+        catch
+        {
+            Release();
+            throw;
+        }
+
+        static async Task<SqliteConnection> OpenAsync(SqliteConnection conn, CancellationToken ct)
+        {
+            try
+            {
+                await conn.OpenAsync(ct);
+                return conn;
+            }
+            catch
+            {
+                await conn.DisposeAsync();
+                throw;
+            }
+        }
     }
+
+    /// <summary>Reader connections the pool keeps at most; 0: no bound.</summary>
+    public int PooledReaders => _pooledReaders;
+
+    /// <summary>Pooled reader connections open now (handed out by <see cref="OpenReaderAsync"/> and not yet closed).</summary>
+    internal int PooledReadersOpen => Volatile.Read(ref _pooledOpen);
 
     /// <summary>The outcome of an integrity check: the problems SQLite reported, or that it ran out of time.</summary>
     public sealed record Integrity(bool Completed, IReadOnlyList<string> Problems)
