@@ -17,7 +17,7 @@ gen0-64mb --service-env DOTNET_GCgen0size=0x4000000
 min-threads-8 --service-env DOTNET_ThreadPool_ForceMinWorkerThreads=8}"
 dotnet build -c Release "$here" >/dev/null || exit 1
 out="$(mktemp -d)"
-printf '| round | knob | completed/s | CPU µs/request | GC pause ms/s | ≤ 10 ms server-side | p99 server-side | p99 from send | generator CPU s | load average |\n|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| round | knob | completed/s | CPU µs/request | GC pause ms/s | ≤ 10 ms server-side | p99 server-side, ms | p99 from send, ms | generator CPU, s | load average, start → end |\n|---|---|---|---|---|---|---|---|---|---|\n'
 for round in $(seq 1 "$rounds"); do
   while IFS= read -r line; do
     [ -z "$line" ] && continue
