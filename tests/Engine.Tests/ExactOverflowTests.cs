@@ -17,6 +17,24 @@ public sealed class ExactOverflowTests
 
         Assert.Contains("overflow", error.Message);
     }
+
+    [Theory]
+    [InlineData(LossKind.Mse)]
+    [InlineData(LossKind.Mae)]
+    [InlineData(LossKind.Huber)]
+    public void ParamsThatFitInADoubleAreGivenWhenOnlyPowersOfTheCentreOverflow(LossKind loss)
+    {
+        // Centre 3.5e90: c⁵ is 5e452, yet the params (y/x^k, down to 1e-360, which rounds to 0) are doubles. The optimum's
+        // loss does not depend on the unit of x: it is that of the same points at x/1e90.
+        double[] unit = [1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6, 2, 5], y = [3, -1, 4, 1, -5, 9, 2, 6, 5, -3, 5, 8, 9, 7];
+        var x = unit.Select(v => v * 1e90).ToArray();
+
+        var optimum = ExactSolver.Solve(x, y, 5, new LossSpec(loss));
+
+        Assert.All(optimum.Params, p => Assert.True(double.IsFinite(p)));
+        var same = ExactSolver.Solve(unit, y, 5, new LossSpec(loss));
+        Assert.Equal(same.Loss, optimum.Loss, 1e-9 * Math.Max(1, same.Loss));
+    }
 }
 
 /// <summary>A basis whose powers overflow the doubles has an infinite condition number; computing it never throws.</summary>

@@ -137,6 +137,8 @@ public static partial class ExactSolver
                 break;
         }
         var parameters = solveBasis.ToPolynomial(u);
+        // A power of a huge centre or half-width can overflow where the params themselves do not.
+        if (!AllFinite(parameters)) parameters = solveBasis.ToPolynomialStepwise(u);
         if (!AllFinite(parameters)) throw Overflow();
         if (parameters.Length < m) parameters = [.. new double[m - parameters.Length], .. parameters];
 

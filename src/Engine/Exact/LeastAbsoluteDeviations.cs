@@ -71,7 +71,12 @@ internal static class LeastAbsoluteDeviations
             state.Fixed[i] = (sbyte)(state.Residual[i] >= 0 ? 1 : -1);
             state.AddFixed(i, state.Fixed[i]);
         }
-        vertex ??= StartingVertex(basis, [.. state.Band], state.Residual);
+        if (vertex is null)
+        {
+            vertex = StartingVertex(basis, [.. state.Band], state.Residual);
+            // Chosen outside the band (its points had too few distinct x): those vertex points join it, as a subsample's do.
+            foreach (var i in vertex) if (state.Fixed[i] != 0) state.Release(i);
+        }
         while (true)
         {
             (var u, var w, var taken) = Walk(state, vertex, ct);
@@ -614,7 +619,11 @@ internal static class LeastAbsoluteDeviations
         (b[0], b[1], b[2]) = (b0, b1, b2);
     }
 
-    /// <summary>Among the band points closest to the IRLS curve, m whose rows are independent and spread along x.</summary>
+    /// <summary>
+    /// Among the band points closest to the IRLS curve, m whose rows are independent and spread along x. When the band has
+    /// fewer than m distinct x (heavy ties: its points are copies of a few), from all points: at each x, the one closest to
+    /// the curve.
+    /// </summary>
     private static int[] StartingVertex(ScaledBasis basis, int[] band, double[] residual)
     {
         var m = basis.Size;
@@ -630,8 +639,30 @@ internal static class LeastAbsoluteDeviations
         while (closest.Count > 0) candidates.Add(closest.Dequeue());
         var chosen = Independent(basis, candidates);
         if (chosen.Count < m) chosen = Independent(basis, band);
+        if (chosen.Count < m && band.Length < residual.Length) chosen = Independent(basis, ClosestAtEachX(basis, residual));
         if (chosen.Count < m) throw new ExactSolverException("least absolute deviations: the points do not determine the params");
         return [.. chosen];
+    }
+
+    /// <summary>Of the points at each distinct x, the one with the smallest |residual| (the lowest index among equals), in order of x's first appearance.</summary>
+    private static List<int> ClosestAtEachX(ScaledBasis basis, double[] residual)
+    {
+        var x = basis.X;
+        var slot = new Dictionary<double, int>();
+        var closest = new List<int>();
+        for (var i = 0; i < x.Length; i++)
+        {
+            if (!slot.TryGetValue(x[i], out var k))
+            {
+                slot.Add(x[i], closest.Count);
+                closest.Add(i);
+            }
+            else if (Math.Abs(residual[i]) < Math.Abs(residual[closest[k]]))
+            {
+                closest[k] = i;
+            }
+        }
+        return closest;
     }
 
     /// <summary>

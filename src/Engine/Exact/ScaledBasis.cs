@@ -164,6 +164,29 @@ internal sealed class ScaledBasis
     }
 
     /// <summary>
+    /// The same coefficients as <see cref="ToPolynomial"/>, each term formed as u_k·(column scale)·C(k, j)·(−c/s)^(k−j), divided by s
+    /// one power at a time: for a centre and half-width near 1e90, c^k and s^k overflow where the params do not.
+    /// </summary>
+    public double[] ToPolynomialStepwise(ReadOnlySpan<double> u)
+    {
+        var ascending = new double[Size];
+        var ratio = -Centre / HalfWidth;
+        for (var k = 0; k < Size; k++)
+        {
+            var binomial = 1.0;
+            for (var j = k; j >= 0; j--)
+            {
+                var term = u[k] * ColumnScale[k] * binomial * Math.Pow(ratio, k - j);
+                for (var power = 0; power < j; power++) term /= HalfWidth;
+                ascending[j] += term;
+                binomial = binomial * j / (k - j + 1);
+            }
+        }
+        Array.Reverse(ascending);
+        return ascending;
+    }
+
+    /// <summary>
     /// The condition number of the Vandermonde matrix of x itself (the matrix gradient descent on the params faces: the
     /// MSE Hessian is (2/N)·VᵀV), from the R of the scaled basis: V_x = Q·R·S⁻¹·M with S the column scaling and M the
     /// change of basis from powers of x to powers of t. Its columns differ in scale by up to max|x|^d, which one-sided

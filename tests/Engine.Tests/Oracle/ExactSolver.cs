@@ -94,6 +94,8 @@ internal static class ExactSolver
                 break;
         }
         var parameters = solveBasis.ToPolynomial(u);
+        // The engine's fix of 2026-12-01 (a power of a huge centre or half-width overflowing where the params do not).
+        if (!parameters.All(double.IsFinite)) parameters = solveBasis.ToPolynomialStepwise(u);
         if (!parameters.All(double.IsFinite)) throw Overflow();
         if (parameters.Length < m) parameters = [.. new double[m - parameters.Length], .. parameters];
 

@@ -63,7 +63,13 @@ internal static class LeastAbsoluteDeviations
             state.Fixed[i] = (sbyte)(state.Residual[i] >= 0 ? 1 : -1);
             state.AddFixed(i, state.Fixed[i]);
         }
-        vertex ??= StartingVertex(basis, [.. state.Band], state.Residual);
+        if (vertex is null)
+        {
+            vertex = StartingVertex(basis, [.. state.Band], state.Residual);
+            // The engine's fix of 2026-12-01 (a band of too few distinct x: the start drawn from all points), kept here so
+            // the oracle differs from the engine only in speed.
+            foreach (var i in vertex) if (state.Fixed[i] != 0) state.Release(i);
+        }
         while (true)
         {
             (var u, var w, var taken) = Walk(state, vertex, ct);
@@ -531,6 +537,26 @@ internal static class LeastAbsoluteDeviations
         }
     }
 
+    /// <summary>Of the points at each distinct x, the one with the smallest |residual| (the lowest index among equals).</summary>
+    private static List<int> ClosestAtEachX(ScaledBasis basis, double[] residual)
+    {
+        var slot = new Dictionary<double, int>();
+        var closest = new List<int>();
+        for (var i = 0; i < basis.X.Length; i++)
+        {
+            if (!slot.TryGetValue(basis.X[i], out var k))
+            {
+                slot.Add(basis.X[i], closest.Count);
+                closest.Add(i);
+            }
+            else if (Math.Abs(residual[i]) < Math.Abs(residual[closest[k]]))
+            {
+                closest[k] = i;
+            }
+        }
+        return closest;
+    }
+
     /// <summary>Among the band points closest to the IRLS curve, m whose rows are independent and spread along x.</summary>
     private static int[] StartingVertex(ScaledBasis basis, int[] band, double[] residual)
     {
@@ -547,6 +573,8 @@ internal static class LeastAbsoluteDeviations
         while (closest.Count > 0) candidates.Add(closest.Dequeue());
         var chosen = Independent(basis, candidates);
         if (chosen.Count < m) chosen = Independent(basis, band);
+        // The engine's fix of 2026-12-01, as above: at each distinct x, the point closest to the curve.
+        if (chosen.Count < m && band.Length < residual.Length) chosen = Independent(basis, ClosestAtEachX(basis, residual));
         if (chosen.Count < m) throw new ExactSolverException("least absolute deviations: the points do not determine the params");
         return [.. chosen];
     }
