@@ -137,7 +137,7 @@ public sealed class FitRunner(
             // of its work): computed now. Else the fit ends first and CompletePendingOptimumAsync adds the optimum after its
             // end is stored, so nothing waits for it.
             if (!FitWork.ComputesOptimum(spec)) outcome = outcome with { OptimumError = OptimumTooCostly(spec) };
-            else if (FitWork.Exact(spec) <= 0.2 * FitWork.Descent(spec with { Steps = Math.Max(1, result.Step) })) outcome = WithOptimum(outcome, spec, points, result.Loss, shutdown);
+            else if (FitWork.Exact(spec) <= 0.2 * FitWork.Descent(spec with { Steps = Math.Max(1, result.Step) })) outcome = WithOptimum(fit.Id, outcome, spec, points, result.Loss, shutdown);
             // A fit not yet stored is stored once, ended: its optimum is computed now, as the stored path would after the end.
             else if ((!stored || optimumNow) && OptimumNow(fit.Id, outcome, spec, points, result.Loss, shutdown) is { } now) outcome = now;
             else outcome = outcome with { OptimumPending = true };
@@ -193,22 +193,17 @@ public sealed class FitRunner(
     {
         try
         {
-            return WithOptimum(outcome, spec, points, loss, shutdown);
+            return WithOptimum(fitId, outcome, spec, points, loss, shutdown);
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
             logger.LogInformation("Fit {FitId}: shutdown before its optimum was computed; it stays pending", fitId);
             return null;
         }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            logger.LogError(e, "Fit {FitId}: the exact solver failed", fitId);
-            return outcome with { OptimumError = $"the exact solver failed ({e.GetType().Name}: {e.Message})" };
-        }
     }
 
     /// <summary>The exact optimum beside the descent (of the weighted loss, for weighted points), and the gap to it; a problem without one says why.</summary>
-    private static FitOutcome WithOptimum(FitOutcome outcome, FitSpec spec, FitPoints points, double loss, CancellationToken ct)
+    private FitOutcome WithOptimum(string fitId, FitOutcome outcome, FitSpec spec, FitPoints points, double loss, CancellationToken ct)
     {
         try
         {
@@ -223,7 +218,16 @@ public sealed class FitRunner(
         {
             return outcome with { OptimumError = e.Message };
         }
+        // Any other exception is a bug in the solver (an ArithmeticException on a non-finite matrix was one): the
+        // optimum says so and the descent keeps its result, as the docs promise, instead of the whole fit failing.
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogError(e, "Fit {FitId}: the exact solver failed", fitId);
+            return outcome with { OptimumError = UnexpectedSolverFailure(e) };
+        }
     }
+
+    private static string UnexpectedSolverFailure(Exception e) => $"the exact solver failed ({e.GetType().Name}: {e.Message})";
 
     /// <summary>The exact optimum of the fit's model: a polynomial's, or model linear's least squares.</summary>
     private static ExactOptimum Solve(FitSpec spec, double[] x, double[] y, double[]? weights, CancellationToken ct) => NetworkModels.IsNetwork(spec.Model)
@@ -240,23 +244,26 @@ public sealed class FitRunner(
     private FitCompletion Exact(FitSpec spec, FitPoints points, CancellationToken ct)
     {
         var (x, y, weights) = points;
+        ExactOptimum optimum;
         try
         {
-            var optimum = Solve(spec, x, y, weights, ct);
-            return new FitCompletion(FitStatus.Succeeded, "exact", 0, optimum.Params, double.IsFinite(optimum.Loss) ? optimum.Loss : null, [], null,
-                clock.GetUtcNow(), new FitOutcome
-                {
-                    Standardization = Standardized(spec, x),
-                    Optimum = FitOutcome.ToDto(optimum),
-                    Gap = 0,
-                    Statistics = FitStatisticsCalculator.Compute(spec, x, y, optimum.Params, weights, Standardized(spec, x)),
-                }.ToJson());
+            optimum = Solve(spec, x, y, weights, ct);
         }
-        catch (ExactSolverException e)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            return new FitCompletion(FitStatus.Failed, SolverFailed, 0, [], null, [], $"The exact optimum cannot be computed: {e.Message}.", clock.GetUtcNow(),
-                new FitOutcome { OptimumError = e.Message }.ToJson());
+            // An ExactSolverException says why; any other is a bug in the solver, still the documented 'solverFailed'.
+            var why = e is ExactSolverException ? e.Message : UnexpectedSolverFailure(e);
+            return new FitCompletion(FitStatus.Failed, SolverFailed, 0, [], null, [], $"The exact optimum cannot be computed: {why}.", clock.GetUtcNow(),
+                new FitOutcome { OptimumError = why }.ToJson());
         }
+        return new FitCompletion(FitStatus.Succeeded, "exact", 0, optimum.Params, double.IsFinite(optimum.Loss) ? optimum.Loss : null, [], null,
+            clock.GetUtcNow(), new FitOutcome
+            {
+                Standardization = Standardized(spec, x),
+                Optimum = FitOutcome.ToDto(optimum),
+                Gap = 0,
+                Statistics = FitStatisticsCalculator.Compute(spec, x, y, optimum.Params, weights, Standardized(spec, x)),
+            }.ToJson());
     }
 
     /// <summary>The standardization an exact linear fit with <c>standardize</c> ran on (the engine's, over the fit's points).</summary>
