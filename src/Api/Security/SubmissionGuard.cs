@@ -124,6 +124,8 @@ public sealed class SubmissionGuard(IFitReader store, IOptions<LimitsOptions> li
         await counts.Counting.WaitAsync(ct);
         try
         {
+            // Requests that queued behind one count share it.
+            if (reuse > TimeSpan.Zero && TryReuseCount(counts, fits.Count, bound.MaxActiveFitsPerTenant, reuse)) return LetThrough(http, counts, fits.Count);
             var active = 0;
             for (var round = 0; round < MaxCountRounds; round++)
             {
