@@ -79,6 +79,7 @@ public static class BatchEndpoints
 
         if (await guard.CheckAsync(http, http.Tenant(), valid.ConvertAll(v => v.Spec), ct) is { } refused) return refused;
         var created = await submitter.SubmitBatchAsync(http.Tenant(), valid, request.Label, new BatchSpec(request.Webhook), key, ct);
+        SubmissionGuard.Stored(http);
         if (created.Outcome == CreateOutcome.Conflict) return IdempotencyKey.Conflict(key!, "batch", created.BatchId);
         if (created.Outcome == CreateOutcome.Existing) IdempotencyKey.MarkReplayed(http.Response);
         // A new batch is answered from what was stored, every fit counted queued (a big batch's first fits may be running

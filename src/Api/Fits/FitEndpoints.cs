@@ -95,6 +95,7 @@ public static class FitEndpoints
         if (await guard.CheckAsync(http, tenant, [valid.Spec], ct) is { } refused) return refused;
         var wait = PreferWait.Parse(http.Request, limits.Value.MaxWaitSeconds);
         var created = await submitter.SubmitAsync(tenant, valid, key, ct, waiting: wait > 0);
+        SubmissionGuard.Stored(http);
         if (created.Outcome == CreateOutcome.Conflict) return IdempotencyKey.Conflict(key!, "fit", created.Fit!.Id);
         if (created.Outcome == CreateOutcome.Existing) IdempotencyKey.MarkReplayed(http.Response);
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using FitService.Api.Fits;
 using FitService.Api.Metrics;
@@ -112,19 +113,33 @@ public sealed class FitRunner(
             logger.LogInformation("Fit {FitId} interrupted by shutdown at step {Step}", fit.Id, result.Step);
             return null;
         }
+        if (spec.ScaleX is { } scaled && Array.TrueForAll(result.Params, double.IsFinite))
+        {
+            // The same curve in powers of x; its loss on the original x, as /v1/evaluate would compute it.
+            var parameters = Reported(result.Params);
+            if (Array.TrueForAll(parameters, double.IsFinite))
+            {
+                var loss = Fitter.Evaluate(x, y, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), parameters, weights);
+                result = result with { Params = parameters, Loss = double.IsFinite(result.Loss) ? loss : result.Loss };
+            }
+            else
+            {
+                // x spans so little (or its centre is so far out) that the curve found cannot be written in powers of x.
+                result = result with
+                {
+                    StopReason = result.StopReason == StopReason.Cancelled ? StopReason.Cancelled : StopReason.Diverged,
+                    Params = parameters,
+                    Error = result.StopReason == StopReason.Cancelled ? result.Error : string.Create(CultureInfo.InvariantCulture,
+                        $"the params, written in powers of x, overflow a double: the descent ran on x scaled to [−1, 1], (x − {scaled.Center:G3}) / {scaled.HalfRange:G3}, and the curve it found has coefficients beyond ±1.8e308 in powers of x; send x centred and scaled (or a wider x range)"),
+                };
+            }
+        }
         var status = result.StopReason switch
         {
             StopReason.Diverged => FitStatus.Failed,
             StopReason.Cancelled => FitStatus.Cancelled,
             _ => FitStatus.Succeeded,
         };
-        if (spec.ScaleX is not null && Array.TrueForAll(result.Params, double.IsFinite))
-        {
-            // The same curve in powers of x; its loss on the original x, as /v1/evaluate would compute it.
-            var parameters = Reported(result.Params);
-            var loss = Fitter.Evaluate(x, y, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), parameters, weights);
-            result = result with { Params = parameters, Loss = double.IsFinite(result.Loss) ? loss : result.Loss };
-        }
         var outcome = new FitOutcome
         {
             LearningRateChosen = chosen,

@@ -73,6 +73,7 @@ public static class LearningRateFinderEndpoints
         // A sweep is a fit's work as far as the tenant's bounds go.
         if (await guard.CheckAsync(http, tenant, [spec.ToFitSpec()], ct) is { } refused) return refused;
         var stored = await submitter.SubmitFinderRunAsync(tenant, spec, x, y, key, ct);
+        SubmissionGuard.Stored(http);
         var created = stored.Fit!;
         // Fits and finder runs share the table and so the keys: a fit's key is never a finder run's replay.
         if (stored.Outcome == CreateOutcome.Conflict || created.Kind != FitKinds.LearningRateFinder)

@@ -444,7 +444,7 @@ public sealed record OptimumDto(double[] Params, double? Loss, double? Condition
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? Iterations { get; init; }
 
-    /// <summary>Norm of the mean loss's gradient at the optimum, in the solver's scaled basis, for <c>mse</c> and <c>huber</c>; absent for <c>mae</c> (certified by its multipliers instead).</summary>
+    /// <summary>Norm of the mean loss's gradient at the optimum, in the solver's scaled basis, for <c>mse</c> and <c>huber</c>; absent for <c>mae</c> (certified by its multipliers instead), and when not finite (weights near the largest double).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? GradientNorm { get; init; }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace FitService.Contracts;
 
@@ -36,5 +37,21 @@ public static class WireJson
     {
         options.Converters.Add(new UtcMillisecondsConverter());
         options.Converters.Add(new FiniteOrNullConverter());
+        options.TypeInfoResolver = (options.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(OmitNonFiniteOptionalNumbers);
+    }
+
+    /// <summary>
+    /// An optional number (<c>double?</c> left out when null) is left out when not finite too: the converter above would write
+    /// it as null, and the schema says such a field is absent or a number, never null (a generated client throws on null).
+    /// </summary>
+    private static void OmitNonFiniteOptionalNumbers(JsonTypeInfo info)
+    {
+        if (info.Kind != JsonTypeInfoKind.Object) return;
+        foreach (var property in info.Properties)
+        {
+            if (property.PropertyType != typeof(double?)) continue;
+            if (property.AttributeProvider?.GetCustomAttributes(typeof(JsonIgnoreAttribute), inherit: true) is not [JsonIgnoreAttribute { Condition: JsonIgnoreCondition.WhenWritingNull }]) continue;
+            property.ShouldSerialize = static (_, value) => value is double number && double.IsFinite(number);
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using FitService.Api.Fits;
 using FitService.Api.Tests.Infrastructure;
@@ -45,6 +46,29 @@ public sealed class DefaultsTests(DefaultsTests.Service factory) : IClassFixture
         Assert.True(fit.Gap < 1e-9 * fit.Optimum!.Loss, $"gap {fit.Gap} at loss {fit.Optimum.Loss}");
         // Params in powers of x, not of the scaled x: the optimum's to many digits.
         for (var j = 0; j < 3; j++) Assert.Equal(fit.Optimum.Params[j], fit.Params![j], Math.Abs(fit.Optimum.Params[j]) * 1e-6);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ParamsOfTheScaledDescentThatOverflowInPowersOfXEndTheFitAsDivergedSayingWhy(bool waiting)
+    {
+        // Subnormal x: the descent runs well on x scaled to [−1, 1], but the same line in powers of x has a slope of ~1e322,
+        // beyond a double. Waited for, the fit runs on its request; otherwise a worker runs it.
+        var x = Enumerable.Range(1, 25).Select(i => i * double.Epsilon).ToArray();
+        var y = Enumerable.Range(0, 25).Select(i => 0.1 * i).ToArray();
+
+        var answer = await _client.PostFit(new { x, y, degree = 1, steps = 20 }, waiting ? [("Prefer", "wait=60")] : []);
+        var id = (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/fits/{id}");
+        request.Headers.TryAddWithoutValidation("Prefer", "wait=60");
+        var fit = await (await _client.SendAsync(request)).Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(JsonValueKind.Object, fit.GetProperty("request").GetProperty("scaleX").ValueKind);
+        Assert.Equal("failed", fit.GetProperty("status").GetString());
+        Assert.Equal("diverged", fit.GetProperty("stopReason").GetString());
+        Assert.Contains("powers of x", fit.GetProperty("error").GetString());
+        Assert.DoesNotContain("Parameter", fit.GetProperty("error").GetString());
     }
 
     [Fact]

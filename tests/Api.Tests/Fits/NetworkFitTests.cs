@@ -35,6 +35,32 @@ public sealed class NetworkFitTests(NetworkFitTests.Service factory) : IClassFix
         Fitter.Evaluate(LessonData.X, LessonData.Y, 2, new LossSpec(LossKind.Mse), Engine.Exact.ExactSolver.Solve(LessonData.X, LessonData.Y, 2, new LossSpec(LossKind.Mse)).Params);
 
     [Fact]
+    public async Task FeaturesNearTheLargestDoubleAreStandardizedToFiniteMeansAndScales()
+    {
+        // Column 0: 1.75e308 and 1.25e308 (its sum overflows); column 1: ±1.7e308 (its squares overflow); column 2: −1.7e308 once in
+        // three, 1.7e308 otherwise (a point's difference from the mean overflows). A generated client reads means and scales as numbers.
+        var rows = Enumerable.Range(0, 30).Select(i => new[] { i % 2 == 0 ? 1.75e308 : 1.25e308, i % 2 == 0 ? 1.7e308 : -1.7e308, i % 3 == 0 ? -1.7e308 : 1.7e308 }).ToArray();
+        var labels = Enumerable.Range(0, 30).Select(i => (double)(i % 2)).ToArray();
+
+        var response = await _client.PostFit(new { x = rows, y = labels, model = new { type = "linear" }, loss = "mse", standardize = true, learningRate = 0.01, steps = 50 },
+            ("Prefer", "wait=60"));
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        var fit = await (await _client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/v1/fits/{id}") { Headers = { { "Prefer", "wait=60" } } }))
+            .Content.ReadFromJsonAsync<JsonElement>();
+
+        var standardization = fit.GetProperty("standardization");
+        var means = standardization.GetProperty("means").EnumerateArray().Select(m => m.GetDouble()).ToArray();
+        var scales = standardization.GetProperty("scales").EnumerateArray().Select(m => m.GetDouble()).ToArray();
+        Assert.Equal(1.5e308, means[0], 1e294);
+        Assert.Equal(0.25e308, scales[0], 1e294);
+        Assert.Equal(0, means[1], 1e294);
+        Assert.Equal(1.7e308, scales[1], 1e294);
+        Assert.Equal(1.7e308 / 3, means[2], 1e294);
+        Assert.Equal(2 * Math.Sqrt(2.0 / 9) * 1.7e308, scales[2], 1e294);
+        Assert.Equal("succeeded", fit.GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task TwoReLUsSetLikeTheLessonsSlidersFitTheCurveAsWellAsTheQuadratic()
     {
         // One ReLU falling to the left, one rising to the right (state_dict order: a₁ a₂, b₁ b₂, v₁ v₂, c).

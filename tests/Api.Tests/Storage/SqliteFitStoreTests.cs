@@ -123,6 +123,27 @@ public sealed class SqliteFitStoreTests : FitStoreContract, IAsyncLifetime
         Assert.Empty(await store.ListUnfinishedAsync(CancellationToken.None));
     }
 
+    [Fact]
+    public async Task AFitDeletedByItsClientWhileItsBatchIsStoredDoesNotFailTheBatch()
+    {
+        // A big batch's first fits are listed (GET /v1/fits) while the rest are stored; a client may delete one, as it may
+        // delete a fit of any batch. That is the client's act, not another process dropping the batch: the batch is accepted
+        // without that fit (it failed as "busy: locked by another process" with nothing stored).
+        var store = (SqliteFitStore)await NewStoreAsync();
+        var (batch, fits) = ABigBatch();
+
+        var created = await store.CreateBatchAsync(batch, fits, count =>
+        {
+            if (count == SqliteFitStore.BatchSliceFits) Assert.True(store.DeleteAsync("t1", fits[3].Id, CancellationToken.None).GetAwaiter().GetResult());
+        }, CancellationToken.None);
+
+        Assert.Equal(CreateOutcome.Created, created.Outcome);
+        var stored = await store.GetBatchAsync("t1", batch.Id, CancellationToken.None);
+        Assert.Equal(fits.Where((_, i) => i != 3).Select(f => f.Id), stored!.FitIds);
+        await store.DropUnacceptedBatchesAsync(CancellationToken.None);
+        Assert.Equal(fits.Count - 1, (await store.GetBatchAsync("t1", batch.Id, CancellationToken.None))!.Total);
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
