@@ -6,8 +6,10 @@ namespace FitService.Api.Jobs;
 /// Drains small fits in a worker process of the shared store as soon as any process announces them (a NOTIFY, see
 /// <see cref="DrainKicker"/>), without a Hangfire job per drain: a Hangfire drain job is a dozen statements and three
 /// state changes around one or two claims, which at one POST per fit cost the database and the workers more than the
-/// claims themselves. Up to <c>Workers:Count</c> drains run at once. Every announcement is followed by a claim that starts
-/// after it: a new drain if a slot is free, else one of the running drains claims once more before it stops. Nothing
+/// claims themselves. Every announcement is followed by a claim that starts after it: a new drain if none runs here, else
+/// one of the running drains claims once more before it stops (a second drain started for every announcement would
+/// mostly claim nothing). A drain whose claim comes back full starts another, up to <c>Workers:Count</c> at once, so a
+/// backlog spreads over the slots (and, announced, over the other worker processes). Nothing
 /// depends on an announcement arriving: the fits are in the store, and the lease sweep kicks a drain for queued fits that
 /// waited (a listener reconnecting, no worker running when they were stored).
 /// </summary>
@@ -22,17 +24,31 @@ public sealed class DirectDrains(IServiceProvider services, IOptions<WorkersOpti
     private readonly SemaphoreSlim _signal = new(0, 1);
     // 1: a wake that no claim has started after yet.
     private int _wanted;
+    // 1: a drain's claim came back full: another drain may start beside the running ones.
+    private int _fanOut;
     private int _running;
     private int _started;
 
     /// <summary>Drains started so far (tests and the bench read it).</summary>
     public int Started => Volatile.Read(ref _started);
 
+    /// <summary>The most drains that ran here at once.</summary>
+    public int MostRunning => Volatile.Read(ref _mostRunning);
+
+    private int _mostRunning;
+
     /// <summary>Small fits may wait: a claim follows. Cheap and non-blocking.</summary>
     public void Wake()
     {
         Volatile.Write(ref _wanted, 1);
         Signal();
+    }
+
+    /// <summary>A drain's claim came back full: more may be waiting, and another slot takes a share.</summary>
+    internal void FanOut()
+    {
+        Volatile.Write(ref _fanOut, 1);
+        Wake();
     }
 
     /// <summary>A drain is about to claim: the wakes so far are answered by that claim.</summary>
@@ -56,10 +72,12 @@ public sealed class DirectDrains(IServiceProvider services, IOptions<WorkersOpti
             {
                 await _signal.WaitAsync(stoppingToken);
                 drains.RemoveAll(d => d.IsCompleted);
-                // One drain per signal: the wake is answered by its first claim; further wakes meanwhile start more, up to the slots.
-                if (Wanted && Volatile.Read(ref _running) < slots)
+                // A running drain answers a wake with its next claim; a second one starts only for a backlog (FanOut).
+                var running = Volatile.Read(ref _running);
+                if (Wanted && running < slots && (running == 0 || Interlocked.Exchange(ref _fanOut, 0) == 1))
                 {
-                    Interlocked.Increment(ref _running);
+                    var now = Interlocked.Increment(ref _running);
+                    if (now > _mostRunning) Volatile.Write(ref _mostRunning, now);
                     Interlocked.Increment(ref _started);
                     drains.Add(Task.Run(() => DrainAsync(stoppingToken), CancellationToken.None));
                 }
@@ -92,7 +110,7 @@ public sealed class DirectDrains(IServiceProvider services, IOptions<WorkersOpti
         finally
         {
             Interlocked.Decrement(ref _running);
-            // A wake that found every slot taken is answered now, by a drain in the slot this one leaves.
+            // A wake that came as this drain stopped, with no other drain here, is answered now by a new one.
             Signal();
         }
     }

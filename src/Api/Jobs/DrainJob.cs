@@ -74,6 +74,7 @@ public sealed class DrainJob(
                 // A full chunk: more may be waiting (a batch, a backlog). Another drain job shares them, on another worker
                 // thread or process; it does the same, so drains spread to every free worker while the backlog lasts.
                 drains.Kick();
+                wakes?.FanOut();
                 fannedOut = true;
             }
             ran += await RunChunkAsync(chunk, shutdown);

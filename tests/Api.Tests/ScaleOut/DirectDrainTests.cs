@@ -89,6 +89,29 @@ public sealed class DirectDrainTests(PostgresCluster cluster)
     }
 
     [PostgresFact]
+    public async Task ABatchSpreadsOverEveryDrainSlotOfAWorker()
+    {
+        // One batch is one announcement, so one drain; a claim that comes back full starts another beside it.
+        var shared = await SharedAsync();
+        await using var api = Api(shared);
+        await using var worker = Worker(shared, threads: 2, ("Workers:ChunkSize", "4"));
+        worker.CreateClient();
+        var client = api.CreateClient();
+
+        var response = await client.PostAsJsonAsync("/v1/batches", new { defaults = Request(20_000), fits = Enumerable.Range(0, 60).Select(_ => new { }).ToArray() });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var batch = (await response.Content.ReadFromJsonAsync<FitService.Contracts.BatchResource>(TestApi.Json))!;
+        var expected = Expected(20_000);
+        foreach (var id in batch.FitIds)
+        {
+            var fit = await client.WaitForEnd(id, seconds: 120);
+            Assert.Equal("succeeded", fit.Status);
+            Assert.Equal(expected, fit.Params!);
+        }
+        Assert.Equal(2, worker.Services.GetRequiredService<DirectDrains>().MostRunning);
+    }
+
+    [PostgresFact]
     public async Task FitsAnnouncedWhileEveryDrainIsBusyRunAfterIt()
     {
         // One drain slot, and small fits long enough (millions of steps) that the later ones arrive while it runs the first.
@@ -98,7 +121,10 @@ public sealed class DirectDrainTests(PostgresCluster cluster)
         worker.CreateClient();
         var client = api.CreateClient();
 
-        var first = (await (await client.PostFit(Request(2_000_000))).ReadFit()).Id;
+        var first = (await (await client.PostFit(new
+        {
+            x = LessonData.X, y = LessonData.Y, degree = 2, loss = "mae", learningRate = 0.001, steps = 2_000_000, historyEvery = 10_000,
+        })).ReadFit()).Id;
         for (var clock = Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(60); await Task.Delay(20))
         {
             if ((await client.GetFromJsonAsync<FitResource>($"/v1/fits/{first}", TestApi.Json))!.Status != "queued") break;
