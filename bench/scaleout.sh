@@ -16,7 +16,8 @@
 #   GROUP_INSERTS=false makes the APIS processes insert each fit alone (the default of the service) as well,
 #   BASELINE_ARGS adds settings to the baseline API processes only (with GROUP_INSERTS=false, b against b0 then
 #   compares the service with and without them, side by side in one run), BASELINE_ENV (e.g. "DOTNET_TieredPGO=1")
-#   environment variables for them,
+#   environment variables for them, BASELINE_APP a folder of another published build for them (e.g. one published
+#   ReadyToRun: dotnet publish src/Api -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o DIR),
 #   B_WARM_UP=N sends N fits one POST each (to every API process of b and b0) before b is measured, so that tiered
 #   compilation has settled in every process,
 #   PG_STATS=1 loads pg_stat_statements and prints, after the run, the statements that took the database's time
@@ -58,7 +59,7 @@ dotnet build "$root/bench/ScaleOut.Bench" -c Release -o "$work/bench" --nologo -
 
 start() { # start <log name> <settings...>
   take_port; local p=$taken; local log="$work/$1.log"; shift
-  env ${START_ENV:-} dotnet "$work/app/FitService.Api.dll" --urls="http://127.0.0.1:$p" \
+  env ${START_ENV:-} dotnet "${START_APP:-$work/app}/FitService.Api.dll" --urls="http://127.0.0.1:$p" \
     --Serilog:MinimumLevel:Default=Warning --Limits:RequestsPerSecond=0 \
     ${SERVICE_ARGS:-} $([ "${INLINE:-0}" = 1 ] || echo --Workers:InlineFitWork=0) --Webhooks:AllowedHosts:0=127.0.0.1 --Webhooks:SigningSecret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw "$@" >"$log" 2>&1 &
   pids+=($!)
@@ -72,7 +73,7 @@ for w in $(seq 1 "${WORKERS:-2}"); do start "worker$w" "${scaled[@]}" --Api:Enab
 apis=(); baselines=()
 for a in $(seq 1 "${APIS:-1}"); do start "api$a" "${scaled[@]}" --Workers:Count=0 --Storage:GroupInserts=${GROUP_INSERTS:-true}; apis+=("http://127.0.0.1:$started_port"); done
 if [ "${BASELINE:-1}" != 0 ]; then
-  for a in $(seq 1 "${APIS:-1}"); do START_ENV=${BASELINE_ENV:-} start "baseline$a" "${scaled[@]}" --Workers:Count=0 --Storage:GroupInserts=false ${BASELINE_ARGS:-}; baselines+=("http://127.0.0.1:$started_port"); done
+  for a in $(seq 1 "${APIS:-1}"); do START_ENV=${BASELINE_ENV:-} START_APP=${BASELINE_APP:-} start "baseline$a" "${scaled[@]}" --Workers:Count=0 --Storage:GroupInserts=false ${BASELINE_ARGS:-}; baselines+=("http://127.0.0.1:$started_port"); done
 fi
 workers=${WORKERS:-2}
 postmaster=$(head -1 "$work/data/postmaster.pid")

@@ -70,6 +70,13 @@ public sealed class WorkersOptions
     /// </summary>
     public long SmallFitWork { get; set; } = 2_000_000;
 
+    /// <summary>
+    /// How a process that stored small fits has them drained: <c>true</c> announces them (one NOTIFY at most every 50 ms)
+    /// and every worker process drains at once, with no Hangfire job (<see cref="Jobs.DirectDrains"/>); <c>false</c>
+    /// enqueues a Hangfire drain job, as before. Worker processes take both, whatever their own setting.
+    /// </summary>
+    public bool DirectDrains { get; set; } = true;
+
     /// <summary>Small fits a drain job claims at once.</summary>
     public int ChunkSize { get; set; } = 32;
 

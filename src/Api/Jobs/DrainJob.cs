@@ -41,7 +41,14 @@ public sealed class DrainJob(
     /// <summary>The drain itself; Hangfire runs it through <see cref="Run"/> (jobs stored before that existed call it directly).</summary>
     [AutomaticRetry(Attempts = 3)]
     [JobDisplayName("drain small fits")]
-    public async Task<string> RunAsync(CancellationToken shutdown)
+    public Task<string> RunAsync(CancellationToken shutdown) => DrainAsync(null, shutdown);
+
+    /// <param name="wakes">
+    /// A drain of <see cref="DirectDrains"/>: each claim answers the wakes before it, and a claim that comes back empty is
+    /// made again if a wake came meanwhile (so no announcement goes unanswered while this drain stops).
+    /// </param>
+    /// <param name="shutdown">Stops the drain; the fits it has not run go back at once.</param>
+    internal async Task<string> DrainAsync(DirectDrains? wakes, CancellationToken shutdown)
     {
         var options = workers.Value;
         var clockStarted = Stopwatch.StartNew();
@@ -55,13 +62,19 @@ public sealed class DrainJob(
                 drains.Kick();
                 break;
             }
+            wakes?.Claiming();
             var chunk = await leases.ClaimSmallAsync(options.ChunkSize, options.SmallFitWork, clock.GetUtcNow(), shutdown);
-            if (chunk.Count == 0) break;
+            if (chunk.Count == 0)
+            {
+                if (wakes is { Wanted: true }) continue;
+                break;
+            }
             if (chunk.Count == options.ChunkSize && !fannedOut)
             {
                 // A full chunk: more may be waiting (a batch, a backlog). Another drain job shares them, on another worker
                 // thread or process; it does the same, so drains spread to every free worker while the backlog lasts.
                 drains.Kick();
+                wakes?.FanOut();
                 fannedOut = true;
             }
             ran += await RunChunkAsync(chunk, shutdown);

@@ -1,3 +1,4 @@
+using FitService.Api.Notifications;
 using Hangfire;
 using Hangfire.States;
 using Microsoft.Extensions.Options;
@@ -11,12 +12,17 @@ namespace FitService.Api.Jobs;
 /// it starts, so no other is enqueued (under load, jobs would otherwise pile up in Hangfire's queue, each a dozen
 /// statements, most of them finding nothing left to claim).
 /// </summary>
+/// <remarks>
+/// With <c>Workers:DirectDrains</c> (the default) a kick enqueues nothing: it announces the fits to every worker process
+/// (<see cref="PostgresFitSignals.AnnounceDrainAsync"/>), whose <see cref="DirectDrains"/> claim them at once.
+/// </remarks>
 public sealed class DrainKicker(
     IBackgroundJobClient jobs,
     JobStorage storage,
     IOptions<WorkersOptions> workers,
     TimeProvider clock,
-    ILogger<DrainKicker> logger) : BackgroundService
+    ILogger<DrainKicker> logger,
+    PostgresFitSignals? signals = null) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(50);
 
@@ -30,6 +36,11 @@ public sealed class DrainKicker(
 
     /// <summary>Drain jobs this process enqueued (a kick that found its last one still waiting enqueues none).</summary>
     public int Enqueued => Volatile.Read(ref _enqueued);
+
+    /// <summary>Drains announced to the worker processes (<c>Workers:DirectDrains</c>).</summary>
+    public int Announced => Volatile.Read(ref _announced);
+
+    private int _announced;
 
     /// <summary>Kicks handled so far (many kicks between two turns of the loop count once).</summary>
     public int Handled => Volatile.Read(ref _handled);
@@ -55,7 +66,12 @@ public sealed class DrainKicker(
             Interlocked.Exchange(ref _pending, 0);
             try
             {
-                if (!LastJobStillWaiting())
+                if (signals is not null && workers.Value.DirectDrains)
+                {
+                    await signals.AnnounceDrainAsync(stoppingToken);
+                    Interlocked.Increment(ref _announced);
+                }
+                else if (!LastJobStillWaiting())
                 {
                     _lastJob = jobs.Enqueue<DrainJob>(HangfireFitQueue.Queue, job => job.Run(CancellationToken.None));
                     _lastEnqueuedAt = clock.GetTimestamp();
@@ -65,7 +81,7 @@ public sealed class DrainKicker(
             catch (Exception e)
             {
                 // The fits are safe in the store: kick again shortly rather than leave them to the next sweep.
-                logger.LogWarning(e, "Could not enqueue a drain job; trying again in {Delay}", RetryDelay);
+                logger.LogWarning(e, "Could not enqueue or announce a drain; trying again in {Delay}", RetryDelay);
                 Kick();
                 await Task.Delay(RetryDelay, stoppingToken);
             }

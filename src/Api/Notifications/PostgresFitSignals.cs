@@ -70,6 +70,17 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
     /// <summary>Tells every process that a job was enqueued on <paramref name="queue"/> (sent soon, in a batch; never blocks).</summary>
     public void AnnounceJob(string queue) => _announced.Writer.TryWrite(queue);
 
+    /// <summary>
+    /// Tells every worker process that small fits wait (<see cref="Jobs.DirectDrains.Announcement"/> on <see cref="JobsChannel"/>),
+    /// now, in one statement; throws if the database does not take it, so that the caller tries again.
+    /// </summary>
+    public async Task AnnounceDrainAsync(CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        await using var notify = new NpgsqlCommand($"NOTIFY {JobsChannel}, '{Jobs.DirectDrains.Announcement}'", conn);
+        await notify.ExecuteNonQueryAsync(ct);
+    }
+
     /// <summary>Starts listening before the process takes requests, so an early <c>Prefer: wait</c> misses nothing.</summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -112,8 +123,10 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
                 await using (var listen = new NpgsqlCommand(channels, conn)) await listen.ExecuteNonQueryAsync(ct);
                 if (connectedBefore) _logger.LogInformation("Listening to fit signals again");
                 connectedBefore = true;
-                // Whoever started waiting before this LISTEN may have missed its signal: read the store again.
+                // Whoever started waiting before this LISTEN may have missed its signal: read the store again. So may the
+                // drains of this worker process: small fits announced meanwhile are claimed now, not at the next sweep.
                 _local.WakeWaiters();
+                _jobAnnounced?.Invoke(Jobs.DirectDrains.Announcement);
                 delay = TimeSpan.FromMilliseconds(250);
                 _listening.TrySetResult();
                 while (true)

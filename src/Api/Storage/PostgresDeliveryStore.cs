@@ -210,14 +210,17 @@ public sealed class PostgresDeliveryStore : IDeliveryStore, IAsyncDisposable
     public async Task<IReadOnlyList<string>> ListEndedFitsWithoutEventAsync(DateTimeOffset? finishedSince, CancellationToken ct)
     {
         var since = finishedSince is null ? "" : "AND f.finished_at >= @since";
+        // The text test first: a fit without a webhook stores "webhook":null, and parsing every recent fit's request as
+        // jsonb, every sweep of every worker process, cost the database more than a tenth of its time under load.
+        // The jsonb test stays the judge (the text could appear in a label).
         var sql = $"""
             SELECT f.id FROM fits f
             WHERE f.finished_at IS NOT NULL AND f.status >= @ended {since}
-              AND (f.request::jsonb -> 'webhook' ->> 'url') IS NOT NULL
+              AND strpos(f.request, @webhookText) > 0 AND (f.request::jsonb -> 'webhook' ->> 'url') IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.fit_id = f.id)
             ORDER BY f.finished_at, f.seq
             """;
-        var args = new List<(string, object?)> { ("ended", (int)FitStatus.Succeeded) };
+        var args = new List<(string, object?)> { ("ended", (int)FitStatus.Succeeded), ("webhookText", "\"webhook\":{") };
         if (finishedSince is { } from) args.Add(("since", Utc(from)));
 
         await using var conn = await _dataSource.OpenConnectionAsync(ct);

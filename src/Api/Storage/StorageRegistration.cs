@@ -65,9 +65,9 @@ public static class StorageRegistration
         services.AddFitStore(sp => sp.GetRequiredService<PostgresFitStore>());
         services.AddSingleton<IFitLeases>(sp => new PostgresFitLeases(sp.GetRequiredService<PostgresFitStore>()));
         services.AddSingleton<IDeliveryStore>(sp => new PostgresDeliveryStore(ConnectionBudget.Pool(connectionString, budget.Deliveries), sp.GetRequiredService<ILoggerFactory>()));
-        // Worker processes wake their idle Hangfire workers when any process announces a job.
-        Action<string>? wake = workers.Count > 0 ? HangfireWakeups.Wake : null;
-        services.AddSingleton(sp => new PostgresFitSignals(ConnectionBudget.Pool(connectionString, budget.Signals), sp.GetRequiredService<ILogger<PostgresFitSignals>>(), wake));
+        // Worker processes wake their idle Hangfire workers when any process announces a job, and drain when one announces small fits.
+        services.AddSingleton(sp => new PostgresFitSignals(ConnectionBudget.Pool(connectionString, budget.Signals), sp.GetRequiredService<ILogger<PostgresFitSignals>>(),
+            workers.Count > 0 ? WakeFor(sp) : null));
         services.AddSingleton<IFitSignals>(sp => sp.GetRequiredService<PostgresFitSignals>());
         services.AddHostedService(sp => sp.GetRequiredService<PostgresFitSignals>());
         services.AddSingleton<DrainKicker>();
@@ -92,12 +92,22 @@ public static class StorageRegistration
             sp.GetRequiredService<PostgresFitSignals>().AnnounceJob));
         if (workers.Count > 0)
         {
+            services.AddSingleton<DirectDrains>();
+            services.AddHostedService(sp => sp.GetRequiredService<DirectDrains>());
             services.AddHostedService<LeaseSweeper>();
             // Other processes may be computing theirs: only optima pending for more than a lease are taken.
             services.AddHostedService(sp => ActivatorUtilities.CreateInstance<PendingOptimumSweeper>(sp, workers.Lease));
         }
         return services;
     }
+
+    /// <summary>What a worker process does with an announcement: small fits are drained here, a job wakes an idle Hangfire worker.</summary>
+    private static Action<string> WakeFor(IServiceProvider sp) => queue =>
+    {
+        // Resolved when the first announcement comes: the drains depend (through the endings) on the signals that call this.
+        if (queue == DirectDrains.Announcement) sp.GetRequiredService<DirectDrains>().Wake();
+        else HangfireWakeups.Wake(queue);
+    };
 
     /// <summary>The one fit store, as itself and as each of its roles (consumers take the role they need).</summary>
     private static void AddFitStore(this IServiceCollection services, Func<IServiceProvider, IFitStore> store)

@@ -67,7 +67,8 @@ public sealed class SharedDatabaseTests(PostgresCluster cluster)
     [PostgresFact]
     public async Task SmallFitsRunInDrainJobsAndWakeTheirWaiters()
     {
-        var (api, worker) = await StartAsync();
+        // The Hangfire path (DirectDrainTests has the default one).
+        var (api, worker) = await StartAsync(("Workers:DirectDrains", "false"));
         await using var _ = api;
         await using var __ = worker;
         var client = api.CreateClient();
@@ -103,7 +104,7 @@ public sealed class SharedDatabaseTests(PostgresCluster cluster)
     public async Task ABatchOfSmallFitsIsDrainedByMoreThanOneDrainJob()
     {
         // One batch is one kick, so one drain job; a drain that claims a full chunk kicks another, so the worker threads share it.
-        var (api, worker) = await StartAsync(("Workers:ChunkSize", "4"));
+        var (api, worker) = await StartAsync(("Workers:ChunkSize", "4"), ("Workers:DirectDrains", "false"));
         await using var _ = api;
         await using var __ = worker;
         var client = api.CreateClient();
@@ -132,7 +133,8 @@ public sealed class SharedDatabaseTests(PostgresCluster cluster)
     {
         var database = await cluster.CreateDatabaseAsync("shared");
         // A long lease: a drain job waiting longer than a lease is no longer trusted to come (see DrainKicker).
-        (string, string?)[] shared = [("Storage:Provider", "postgres"), ("Storage:ConnectionString", database), ("Workers:LeaseSeconds", "300")];
+        (string, string?)[] shared = [("Storage:Provider", "postgres"), ("Storage:ConnectionString", database), ("Workers:LeaseSeconds", "300"),
+            ("Workers:DirectDrains", "false")];
         // No worker yet: the first drain job stays enqueued while more small fits arrive.
         await using var api = new FitServiceFactory([.. shared, ("Workers:Count", "0")]);
         var client = api.CreateClient();
