@@ -17,11 +17,18 @@ using Microsoft.Extensions.DependencyInjection;
 //   dotnet run -c Release --project bench/Service.Bench [-- --fits 10000 --clients 8 --latency 1000 --warm-up 5000]
 //   dotnet run -c Release --project bench/Service.Bench -- --only batch [--rounds 3 --warm-up 20000]
 //   dotnet run -c Release --project bench/Service.Bench -- --only post [--rounds 3 --warm-up 5000 --plain]
+//   dotnet run -c Release --project bench/Service.Bench -- --only store [--rounds 5 --fits 10000 --chunk 64]
 
 var fits = Arg("--fits", 10_000);
 var clients = Arg("--clients", 8);
 var latencyRuns = Arg("--latency", 1_000);
 var warmUpFits = Arg("--warm-up", 5_000);
+// `--only store`: the SQLite store's own work per batched fit (StoreBench), no service around it.
+if (Array.IndexOf(args, "--only") is var onlyStore && onlyStore >= 0 && onlyStore + 1 < args.Length && args[onlyStore + 1] == "store")
+{
+    await StoreBench.RunAsync(fits, Arg("--rounds", 5), Arg("--chunk", 64));
+    return;
+}
 var folder = Directory.CreateTempSubdirectory("fitservice-bench-").FullName;
 var port = FreePort();
 // The service's content root (where relative data paths resolve) is the temporary folder.

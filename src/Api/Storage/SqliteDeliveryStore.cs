@@ -147,7 +147,7 @@ public sealed class SqliteDeliveryStore : IDeliveryStore
             SELECT b.id, b.tenant FROM batches b
             WHERE {recent} json_extract(b.request, '$.webhook.url') IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.fit_id = b.id)
-              AND NOT EXISTS (SELECT 1 FROM fits f INDEXED BY ix_fits_batch_unfinished WHERE f.batch_id = b.id AND f.status < 2)
+              AND NOT EXISTS (SELECT 1 FROM fits f INDEXED BY ix_fits_batch_open WHERE f.batch_id = b.id AND f.finished_at IS NULL)
             ORDER BY b.created_at
             """, ("$since", finishedSince?.ToUnixTimeMilliseconds()));
         await using var r = await cmd.ExecuteReaderAsync(ct);

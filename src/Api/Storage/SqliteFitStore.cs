@@ -13,13 +13,15 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 {
     // Queries run per submission or per fit end. SQLite's planner prefers ix_fits_batch (every fit of a batch) over the
     // partial index of its unfinished fits, walking past all finished fits on each call (quadratic over a batch of
-    // 10,000), so these name their index; SqliteQueryPlanTests checks the plan of each.
-    internal const string UnfinishedSql = "SELECT id FROM fits INDEXED BY ix_fits_unfinished WHERE status < 2 ORDER BY seq";
+    // 10,000), so these name their index; SqliteQueryPlanTests checks the plan of each. An unfinished fit is one with no
+    // finished_at (schema 11): a fit's start then writes no index.
+    internal const string UnfinishedSql = "SELECT id FROM fits INDEXED BY ix_fits_open WHERE finished_at IS NULL ORDER BY seq";
+    internal const string QueuedCountSql = "SELECT COUNT(*) FROM fits INDEXED BY ix_fits_open WHERE finished_at IS NULL AND status = 0";
     internal const string PendingOptimaSql =
         "SELECT id FROM fits INDEXED BY ix_fits_optimum_pending WHERE optimum_pending = 1 AND finished_at < $before ORDER BY finished_at LIMIT $limit";
-    internal const string ActiveCountSql = "SELECT COUNT(*) FROM fits INDEXED BY ix_fits_active WHERE tenant = $t AND status < 2";
+    internal const string ActiveCountSql = "SELECT COUNT(*) FROM fits INDEXED BY ix_fits_open WHERE tenant = $t AND finished_at IS NULL";
     internal const string UnfinishedInBatchSql =
-        "SELECT 1 FROM fits INDEXED BY ix_fits_batch_unfinished WHERE batch_id = $b AND status < 2 LIMIT 1";
+        "SELECT 1 FROM fits INDEXED BY ix_fits_batch_open WHERE batch_id = $b AND finished_at IS NULL LIMIT 1";
 
     private readonly SqliteDatabase _db;
     private readonly bool _ownsDatabase;
@@ -184,7 +186,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     /// </summary>
     private sealed class LifecycleStatements(SqliteConnection conn, SqliteTransaction tx) : IAsyncDisposable
     {
-        private SqliteCommand? _read, _cancelAtStart, _start, _complete, _history;
+        private SqliteCommand? _read, _cancelAtStart, _start, _dropHistory, _complete, _history;
 
         public async Task<StartResult> StartAsync(string id, DateTimeOffset now, CancellationToken ct)
         {
@@ -209,13 +211,19 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             var started = FitLifecycle.Started(fit, DateTimeOffset.FromUnixTimeMilliseconds(ms));
             _start ??= Command(conn, tx, """
                 UPDATE fits SET status = $s, attempt = $a, step = 0, params = NULL, loss = NULL,
-                                started_at = COALESCE(started_at, $now) WHERE id = $id;
-                DELETE FROM fit_history WHERE fit_id = $id;
+                                started_at = COALESCE(started_at, $now) WHERE id = $id
                 """, ("$s", (int)FitStatus.Running), ("$a", 0), ("$now", 0L), ("$id", ""));
             _start.Parameters["$a"].Value = started.Attempt;
             _start.Parameters["$now"].Value = ms;
             _start.Parameters["$id"].Value = id;
             await _start.ExecuteNonQueryAsync(ct);
+            // History is saved only by a running attempt, so a queued fit never started (attempt 0) has none to drop.
+            if (fit.Status != FitStatus.Queued || fit.Attempt > 0)
+            {
+                _dropHistory ??= Command(conn, tx, "DELETE FROM fit_history WHERE fit_id = $id", ("$id", ""));
+                _dropHistory.Parameters["$id"].Value = id;
+                await _dropHistory.ExecuteNonQueryAsync(ct);
+            }
             return started;
         }
 
@@ -252,7 +260,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 
         public async ValueTask DisposeAsync()
         {
-            foreach (var command in new[] { _read, _cancelAtStart, _start, _complete, _history })
+            foreach (var command in new[] { _read, _cancelAtStart, _start, _dropHistory, _complete, _history })
             {
                 if (command is not null) await command.DisposeAsync();
             }
@@ -353,7 +361,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     public async Task<long> CountQueuedAsync(CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);
-        await using var cmd = Command(conn, null, "SELECT COUNT(*) FROM fits INDEXED BY ix_fits_unfinished WHERE status < 2 AND status = 0");
+        await using var cmd = Command(conn, null, QueuedCountSql);
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
     }
 

@@ -95,6 +95,51 @@ public sealed class SqliteSchemaUpgradeTests : IAsyncLifetime
         Assert.Equal(5L, await left.ExecuteScalarAsync());
     }
 
+    /// <summary>
+    /// Schema 11 finds unfinished fits by <c>finished_at IS NULL</c> rather than by status: on a file written by older
+    /// stores the quota's count, the queued gauge, recovery's list and a batch's completion still see exactly the fits
+    /// whose status is queued or running.
+    /// </summary>
+    [Fact]
+    public async Task OnAMigratedFileTheUnfinishedFitsAreExactlyThoseQueuedOrRunning()
+    {
+        var path = Path.Combine(_folder, "before-versions.db");
+        File.Copy(Path.Combine(Fixtures, "fits-before-user-version.db"), path);
+        await using var db = new SqliteDatabase($"Data Source={path}", _folder);
+        var fits = new SqliteFitStore(db);
+        await fits.InitializeAsync(None);
+
+        await using var conn = new SqliteConnection($"Data Source={path}");
+        await conn.OpenAsync();
+        async Task<List<string>> IdsAsync(string where)
+        {
+            await using var cmd = conn.CreateCommand();
+            cmd.CommandText = $"SELECT id FROM fits WHERE {where} ORDER BY seq";
+            var ids = new List<string>();
+            await using var reader = await cmd.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) ids.Add(reader.GetString(0));
+            return ids;
+        }
+        var unfinished = await IdsAsync("status < 2");
+        Assert.NotEmpty(unfinished);
+        Assert.NotEmpty(await IdsAsync("status >= 2"));
+
+        Assert.Equal(unfinished, await fits.ListUnfinishedAsync(None));
+        Assert.Equal((await IdsAsync("tenant = 't1' AND status < 2")).Count, await fits.CountActiveAsync("t1", None));
+        Assert.Equal((await IdsAsync("status = 0")).Count, await fits.CountQueuedAsync(None));
+        Assert.Equal((await IdsAsync("batch_id = 'b-1' AND status < 2")).Count > 0, await fits.HasUnfinishedFitsAsync("b-1", None));
+        Assert.Empty(await IdsAsync("(status < 2) = (finished_at IS NOT NULL)"));
+
+        // A start changes none of it; an end takes the fit out of every count.
+        var queued = (await IdsAsync("status = 0 AND batch_id = 'b-1'"))[0];
+        Assert.Equal(StartOutcome.Run, (await fits.TryStartAsync(queued, T0.AddMinutes(1), None)).Outcome);
+        Assert.Equal(unfinished, await fits.ListUnfinishedAsync(None));
+        Assert.True(await fits.CompleteAsync(queued, new FitCompletion(FitStatus.Succeeded, "steps", 3, [1, 2], 0.5, [0.5], null, T0.AddMinutes(2)), None));
+        Assert.Equal(unfinished.Where(id => id != queued), await fits.ListUnfinishedAsync(None));
+        Assert.Equal((await IdsAsync("tenant = 't1' AND status < 2")).Count, await fits.CountActiveAsync("t1", None));
+        Assert.Equal((await IdsAsync("batch_id = 'b-1' AND status < 2")).Count > 0, await fits.HasUnfinishedFitsAsync("b-1", None));
+    }
+
     private static async Task<long> UserVersionAsync(string path)
     {
         await using var conn = new SqliteConnection($"Data Source={path}");
