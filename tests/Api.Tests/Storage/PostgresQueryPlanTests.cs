@@ -39,7 +39,7 @@ public sealed class PostgresQueryPlanTests(PostgresCluster cluster) : IAsyncLife
             (PostgresFitStore.UnendedInBatchSql, @"\bix_fits_batch_unended\b"),
             (PostgresFitStore.UnendedSql, AnyUnendedIndex),
             (PostgresFitStore.QueuedCountSql, AnyUnendedIndex),
-            (PostgresFitLeases.ClaimSql, AnyUnendedIndex),
+            (PostgresFitLeases.ClaimSql, @"\bix_fits_unended\b"),
         ];
         foreach (var (sql, index) in hot)
         {
