@@ -102,6 +102,7 @@ if [ -n "${PG_STATS:-}" ]; then
     FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%' ORDER BY total_exec_time DESC LIMIT ${PG_STATS_TOP:-30}"
   psql_bench -P pager=off -c "SELECT sum(calls) AS statements, round(sum(total_exec_time)::numeric) AS exec_ms, round(sum(total_plan_time)::numeric) AS plan_ms FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%'"
   psql_bench -P pager=off -c "SELECT xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = 'bench'"
+  psql_bench -P pager=off -c "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del FROM pg_stat_user_tables WHERE relname IN ('fits', 'fit_points', 'fit_history') ORDER BY relname"
 fi
 if [ "${EMBEDDED:-0}" = 1 ]; then
   start embedded "--Storage:ConnectionString=Data Source=$work/embedded.db" --Workers:Count=2

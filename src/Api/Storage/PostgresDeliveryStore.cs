@@ -240,7 +240,7 @@ public sealed class PostgresDeliveryStore : IDeliveryStore, IAsyncDisposable
             SELECT b.id, b.tenant FROM batches b
             WHERE {recent} (b.request::jsonb -> 'webhook' ->> 'url') IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.fit_id = b.id)
-              AND NOT EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id AND f.status < @ended)
+              AND NOT EXISTS (SELECT 1 FROM fits f WHERE f.batch_id = b.id AND f.finished_at IS NULL AND f.status < @ended)
             ORDER BY b.created_at
             """;
         var args = new List<(string, object?)> { ("ended", (int)FitStatus.Succeeded) };

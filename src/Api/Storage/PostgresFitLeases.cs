@@ -53,25 +53,30 @@ public sealed class PostgresFitLeases(PostgresFitStore store) : IFitLeases
         }
     }
 
+    /// <summary>
+    /// The classic queue statement: lock a few claimable rows, skipping rows another worker is locking right now, in the
+    /// order of the partial index of unended fits. A restarted attempt loses the progress of the one before (as in
+    /// TryStartAsync). The update changes no indexed column (schema version 12), so it can be HOT.
+    /// </summary>
+    internal const string ClaimSql = $"""
+        WITH c AS (
+            SELECT id FROM fits
+            WHERE {PostgresFitStore.Unended} AND NOT cancel_requested AND steps::bigint * points <= @work
+              AND (NOT {Held} OR (claimed_by = @owner AND id = ANY(@givenUp)))
+            ORDER BY seq LIMIT @n FOR UPDATE SKIP LOCKED),
+        u AS (
+            UPDATE fits f SET status = 1, attempt = f.attempt + 1, step = 0, params = NULL, loss = NULL,
+                              started_at = COALESCE(f.started_at, @now), claimed_by = @owner, lease_until = now() + @lease
+            FROM c WHERE f.id = c.id
+            RETURNING f.*),
+        d AS (DELETE FROM fit_history h USING u WHERE h.fit_id = u.id AND u.attempt > 1)
+        SELECT {Columns}, p.x, p.y, p.w FROM u JOIN fit_points p ON p.fit_id = u.id ORDER BY u.seq
+        """;
+
     private async Task<IReadOnlyList<ClaimedFit>> ClaimSmallAsync(int count, long maxWork, DateTimeOffset now, HashSet<string> givenUp, CancellationToken ct)
     {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
-        // The classic queue statement: lock a few claimable rows, skipping rows another worker is locking right now.
-        // A restarted attempt loses the progress of the one before (as in TryStartAsync).
-        await using var cmd = Command(conn, null, $"""
-            WITH c AS (
-                SELECT id FROM fits
-                WHERE status < 2 AND NOT cancel_requested AND steps::bigint * points <= @work
-                  AND (NOT {Held} OR (claimed_by = @owner AND id = ANY(@givenUp)))
-                ORDER BY seq LIMIT @n FOR UPDATE SKIP LOCKED),
-            u AS (
-                UPDATE fits f SET status = 1, attempt = f.attempt + 1, step = 0, params = NULL, loss = NULL,
-                                  started_at = COALESCE(f.started_at, @now), claimed_by = @owner, lease_until = now() + @lease
-                FROM c WHERE f.id = c.id
-                RETURNING f.*),
-            d AS (DELETE FROM fit_history h USING u WHERE h.fit_id = u.id AND u.attempt > 1)
-            SELECT {Columns}, p.x, p.y, p.w FROM u JOIN fit_points p ON p.fit_id = u.id ORDER BY u.seq
-            """, [("work", maxWork), ("n", count), ("now", Utc(now)), ("givenUp", givenUp.ToArray()), .. LeaseArgs]);
+        await using var cmd = Command(conn, null, ClaimSql, [("work", maxWork), ("n", count), ("now", Utc(now)), ("givenUp", givenUp.ToArray()), .. LeaseArgs]);
         var claimed = new List<ClaimedFit>(count);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -138,7 +143,7 @@ public sealed class PostgresFitLeases(PostgresFitStore store) : IFitLeases
         // A cancel requested of a fit whose worker died: nobody will see the flag, so end it here.
         var cancelled = await IdsAsync(conn, $"""
             UPDATE fits SET status = @cancelled, stop_reason = 'cancelled', finished_at = @now, claimed_by = NULL, lease_until = NULL
-            WHERE status = 1 AND cancel_requested AND lease_until < now()
+            WHERE finished_at IS NULL AND status = 1 AND cancel_requested AND lease_until < now()
             RETURNING id
             """, ct, ("cancelled", (int)FitStatus.Cancelled), ("now", Utc(now)));
         // Big fits: a dead worker's, or queued so long that their job may be lost. Handing one out marks it for orphanAge
@@ -146,7 +151,7 @@ public sealed class PostgresFitLeases(PostgresFitStore store) : IFitLeases
         var big = await IdsAsync(conn, $"""
             WITH b AS (
                 SELECT id FROM fits
-                WHERE status < 2 AND NOT cancel_requested AND steps::bigint * points > @work AND NOT {Held}
+                WHERE {PostgresFitStore.Unended} AND NOT cancel_requested AND steps::bigint * points > @work AND NOT {Held}
                   AND (lease_until IS NULL OR lease_until < now()) AND (status = 1 OR created_at < @queuedBefore)
                 ORDER BY seq FOR UPDATE SKIP LOCKED)
             UPDATE fits f SET claimed_by = NULL, lease_until = now() + @orphanAge FROM b WHERE f.id = b.id
@@ -155,7 +160,7 @@ public sealed class PostgresFitLeases(PostgresFitStore store) : IFitLeases
         await using var small = Command(conn, null, $"""
             SELECT EXISTS (
                 SELECT 1 FROM fits
-                WHERE status < 2 AND NOT cancel_requested AND steps::bigint * points <= @work AND NOT {Held}
+                WHERE {PostgresFitStore.Unended} AND NOT cancel_requested AND steps::bigint * points <= @work AND NOT {Held}
                   AND (status = 1 OR created_at < @queuedBefore))
             """, ("work", maxSmallWork), ("queuedBefore", Utc(now - SmallFitGrace)));
         return new SweepResult(big, (bool)(await small.ExecuteScalarAsync(ct))!, cancelled);

@@ -1,0 +1,182 @@
+using System.Text.RegularExpressions;
+using FitService.Api.Storage;
+using FitService.Api.Tests.Infrastructure;
+using Npgsql;
+
+namespace FitService.Api.Tests.Storage;
+
+/// <summary>
+/// The shared store's schema on a real PostgreSQL: the queries run per submission, per fit or per chunk search the partial
+/// indexes of unended fits (schema version 12 says "unended" by <c>finished_at IS NULL</c>, not by the status), a claim
+/// writes no index entry (a HOT update), and a database of version 11 is upgraded with its fits intact.
+/// </summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresQueryPlanTests(PostgresCluster cluster) : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 12, 1, 3, 30, 0, 0, TimeSpan.Zero);
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    private readonly List<PostgresFitStore> _stores = [];
+
+    [PostgresFact]
+    public async Task HotQueriesSearchAPartialIndexOfUnendedFitsAmongManyEndedOnes()
+    {
+        var database = await DatabaseAsync();
+        var store = await StoreAsync(database);
+        // A table as a busy service has it: thousands of ended fits of one tenant's batch, ten of them left unended, and
+        // another tenant's queued batch.
+        await store.CreateBatchAsync(new NewBatch("b1", "t1", T0, null, "{}"), [.. Enumerable.Range(0, 3000).Select(_ => AFit("t1", "b1"))], None);
+        await ExecAsync(database, "UPDATE fits SET status = 2, finished_at = now() WHERE seq > 10");
+        await store.CreateBatchAsync(new NewBatch("b2", "t2", T0, null, "{}"), [.. Enumerable.Range(0, 300).Select(_ => AFit("t2", "b2"))], None);
+        await ExecAsync(database, "VACUUM ANALYZE fits");
+
+        // An index scan, an index-only scan or a bitmap scan of the index: each names it. Where no key narrows the search,
+        // any of the partial indexes of unended fits will do: each holds only those.
+        const string AnyUnendedIndex = @"\bix_fits_(batch_)?unended(_tenant)?\b";
+        (string Sql, string Index)[] hot =
+        [
+            (PostgresFitStore.ActiveCountSql, @"\bix_fits_unended_tenant\b"),
+            (PostgresFitStore.UnendedInBatchSql, @"\bix_fits_batch_unended\b"),
+            (PostgresFitStore.UnendedSql, AnyUnendedIndex),
+            (PostgresFitStore.QueuedCountSql, AnyUnendedIndex),
+            (PostgresFitLeases.ClaimSql, @"\bix_fits_unended\b"),
+        ];
+        foreach (var (sql, index) in hot)
+        {
+            var plan = await PlanAsync(database, sql);
+            Assert.True(Regex.IsMatch(plan, index), $"{index} not searched:\n{sql}\n{plan}");
+            Assert.False(plan.Contains("Seq Scan on fits", StringComparison.Ordinal), $"fits scanned:\n{sql}\n{plan}");
+        }
+    }
+
+    [PostgresFact]
+    public async Task AClaimAndAProgressSaveWriteNoIndexEntry()
+    {
+        var database = await DatabaseAsync();
+        var store = await StoreAsync(database);
+        var leases = new PostgresFitLeases(store);
+        await store.CreateBatchAsync(new NewBatch("b1", "t1", T0, null, "{}"), [.. Enumerable.Range(0, 10).Select(_ => AFit("t1", "b1"))], None);
+
+        var claimed = await leases.ClaimSmallAsync(10, long.MaxValue, T0, None);
+        Assert.Equal(10, claimed.Count);
+        var first = claimed[0];
+        await store.SaveProgressAsync(first.Fit.Id, new FitProgressUpdate(first.Fit.Attempt, 3, [1, 2, 3], 1, 0, []), None);
+
+        // Every update so far was HOT: PostgreSQL counts them per table once the store's connections report their statistics.
+        await WaitForAsync(async () => await ScalarAsync<long>(database, "SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'fits'") >= 11);
+        Assert.Equal(11L, await ScalarAsync<long>(database, "SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'fits'"));
+        Assert.Equal(11L, await ScalarAsync<long>(database, "SELECT n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'fits'"));
+    }
+
+    [PostgresFact]
+    public async Task ADatabaseOfVersion11IsUpgradedWithItsFitsClaimableCountedAndDeletedWithTheirRows()
+    {
+        var database = await DatabaseAsync();
+        var old = new PostgresFitStore(database);
+        _stores.Add(old);
+        await old.InitializeAsync(11, None);
+        await old.CreateBatchAsync(new NewBatch("b1", "t1", T0, null, "{}"), [.. Enumerable.Range(0, 3).Select(_ => AFit("t1", "b1"))], None);
+        var ended = (await new PostgresFitLeases(old).ClaimSmallAsync(1, long.MaxValue, T0, None)).Single().Fit.Id;
+        await old.CompleteManyAsync([(ended, new FitCompletion(FitStatus.Succeeded, "steps", 10, [1, 2, 3], 0.5, [3, 2, 1], null, T0))], None);
+
+        var store = await StoreAsync(database);
+
+        var indexes = await ListAsync(database, "SELECT indexname FROM pg_indexes WHERE tablename = 'fits'");
+        Assert.Contains("ix_fits_unended", indexes);
+        Assert.Contains("ix_fits_unended_tenant", indexes);
+        Assert.Contains("ix_fits_batch_unended", indexes);
+        Assert.DoesNotContain("ix_fits_unfinished", indexes);
+        Assert.DoesNotContain("ix_fits_active", indexes);
+        Assert.DoesNotContain("ix_fits_batch_unfinished", indexes);
+        Assert.Empty(await ListAsync(database,
+            "SELECT conname::text FROM pg_constraint WHERE contype = 'f' AND conrelid IN ('fit_points'::regclass, 'fit_history'::regclass)"));
+        Assert.Equal(2, await store.CountActiveAsync("t1", None));
+        Assert.True(await store.HasUnfinishedFitsAsync("b1", None));
+        Assert.Equal(2, (await new PostgresFitLeases(store).ClaimSmallAsync(10, long.MaxValue, T0, None)).Count);
+        var history = (await store.GetAsync("t1", ended, int.MaxValue, None))!.History;
+        Assert.Equal(new double[] { 3, 2, 1 }, history);
+
+        Assert.True(await store.DeleteBatchAsync("t1", "b1", None));
+        Assert.Equal(0L, await ScalarAsync<long>(database, "SELECT (SELECT COUNT(*) FROM fit_points) + (SELECT COUNT(*) FROM fit_history)"));
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var store in _stores) await store.DisposeAsync();
+    }
+
+    private async Task<string> DatabaseAsync() =>
+        new NpgsqlConnectionStringBuilder(await cluster.CreateDatabaseAsync("plan")) { MaxPoolSize = 10 }.ConnectionString;
+
+    private async Task<PostgresFitStore> StoreAsync(string database)
+    {
+        var store = new PostgresFitStore(database);
+        _stores.Add(store);
+        await store.InitializeAsync(None);
+        return store;
+    }
+
+    /// <summary>The plan PostgreSQL picks for <paramref name="sql"/> with every parameter it names bound to a plausible value.</summary>
+    private static async Task<string> PlanAsync(string database, string sql)
+    {
+        await using var conn = new NpgsqlConnection(database);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand("EXPLAIN " + sql, conn);
+        (string, object)[] values =
+        [
+            ("t", "t1"), ("b", "b1"), ("work", 1_000_000L), ("n", 8), ("now", T0), ("owner", "w1"), ("lease", TimeSpan.FromSeconds(30)),
+            ("givenUp", Array.Empty<string>()),
+        ];
+        foreach (var (name, value) in values)
+        {
+            if (sql.Contains("@" + name, StringComparison.Ordinal)) cmd.Parameters.AddWithValue(name, value);
+        }
+        var lines = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) lines.Add(reader.GetString(0));
+        return string.Join('\n', lines);
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) return;
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task ExecAsync(string database, string sql)
+    {
+        await using var conn = new NpgsqlConnection(database);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<T> ScalarAsync<T>(string database, string sql)
+    {
+        await using var conn = new NpgsqlConnection(database);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        return (T)(await cmd.ExecuteScalarAsync())!;
+    }
+
+    private static async Task<List<string>> ListAsync(string database, string sql)
+    {
+        await using var conn = new NpgsqlConnection(database);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        var values = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) values.Add(reader.GetString(0));
+        return values;
+    }
+
+    private static NewFit AFit(string tenant, string batch) =>
+        new(Guid.NewGuid().ToString("N"), tenant, T0, "{\"degree\":2}", [0, 0.5, 1], [1, 2.5, 4], Steps: 10, HistoryEvery: 1, Label: null,
+            IdempotencyKey: null, RequestHash: "h1", BatchId: batch);
+}
