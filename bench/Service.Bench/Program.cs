@@ -42,7 +42,8 @@ using var factory = new WebApplicationFactory<service::Program>().WithWebHostBui
     b.UseSetting("urls", $"http://127.0.0.1:{port}");
     b.UseSetting("Log:Format", "json");
     b.UseSetting("Serilog:MinimumLevel:Default", "Warning");
-    // The per-tenant rate limit (Limits:RequestsPerSecond, 1,000 by default) would measure itself, not the service.
+    // The per-tenant rate limit (Limits:RequestsPerSecond: off by default in the local mode, 1,000 with API keys) would
+    // measure itself, not the service.
     b.UseSetting("Limits:RequestsPerSecond", "0");
 });
 factory.UseKestrel();

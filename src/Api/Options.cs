@@ -150,8 +150,17 @@ public sealed class LimitsOptions
     /// </summary>
     public int ActiveCountReuseMilliseconds { get; set; } = 100;
 
-    /// <summary>Requests per second one tenant may make under <c>/v1</c> (token bucket); 0 turns rate limiting off.</summary>
-    public int RequestsPerSecond { get; set; } = 1000;
+    /// <summary>
+    /// Requests per second one tenant may make under <c>/v1</c> (token bucket); 0 turns rate limiting off. Unset: 1,000
+    /// when API keys are configured (tenants share the service, and one must not starve the others); off in the local
+    /// mode, whose one anonymous tenant on loopback would only be held below what the service itself can do.
+    /// </summary>
+    public int? RequestsPerSecond { get; set; }
+
+    /// <summary>The rate limit in force: <see cref="RequestsPerSecond"/>, or its default for the mode.</summary>
+    public int RequestsPerSecondFor(bool localMode) => RequestsPerSecond ?? (localMode ? 0 : DefaultRequestsPerSecond);
+
+    public const int DefaultRequestsPerSecond = 1000;
 
     /// <summary>Requests a tenant may make at once above the steady rate (the bucket's size).</summary>
     public int RequestBurst { get; set; } = 2000;

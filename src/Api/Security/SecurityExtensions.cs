@@ -83,12 +83,13 @@ public static class SecurityExtensions
     private static RateLimitPartition<string> PerTenant(HttpContext http)
     {
         var limits = http.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
-        if (limits.RequestsPerSecond <= 0 || !http.Request.Path.StartsWithSegments(TenantRequirement.ApiPrefix, StringComparison.OrdinalIgnoreCase))
+        var perSecond = limits.RequestsPerSecondFor(http.RequestServices.GetRequiredService<ApiKeys>().IsLocalMode);
+        if (perSecond <= 0 || !http.Request.Path.StartsWithSegments(TenantRequirement.ApiPrefix, StringComparison.OrdinalIgnoreCase))
             return RateLimitPartition.GetNoLimiter("");
         return RateLimitPartition.GetTokenBucketLimiter(http.Tenant(), _ => new TokenBucketRateLimiterOptions
         {
             TokenLimit = Math.Max(limits.RequestBurst, 1),
-            TokensPerPeriod = limits.RequestsPerSecond,
+            TokensPerPeriod = perSecond,
             ReplenishmentPeriod = TimeSpan.FromSeconds(1),
             QueueLimit = 0,
             AutoReplenishment = true,
@@ -102,7 +103,7 @@ public static class SecurityExtensions
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         var limits = http.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
         await http.WriteProblemAsync(StatusCodes.Status429TooManyRequests, "Too many requests",
-            $"At most {limits.RequestsPerSecond} requests per second (bursts of {limits.RequestBurst}) per tenant " +
+            $"At most {limits.RequestsPerSecondFor(http.RequestServices.GetRequiredService<ApiKeys>().IsLocalMode)} requests per second (bursts of {limits.RequestBurst}) per tenant " +
             "(Limits:RequestsPerSecond, Limits:RequestBurst). Retry after the time in Retry-After.");
     }
 }

@@ -141,6 +141,35 @@ public sealed class ResourceLimitTests
     }
 
     [Fact]
+    public async Task WithKeysATenantIsRateLimitedByDefault()
+    {
+        // Only the bucket's size is configured: the rate itself is the keyed mode's default (1,000 /s), so a burst of 1
+        // refuses the second of quick requests within a second.
+        await using var factory = new FitServiceFactory(Keys.Configured(("Workers:Count", "0"), ("Limits:RequestBurst", "1")));
+        var acme = factory.CreateClient().WithKey(Keys.Acme);
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 20; i++) statuses.Add((await acme.GetAsync("/v1/fits")).StatusCode);
+        Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
+    }
+
+    [Fact]
+    public async Task InTheLocalModeTheRateLimitIsOffUnlessConfigured()
+    {
+        // The local mode's one anonymous tenant on loopback: a default limit would only hold a benchmark or a script below
+        // what the service can do. The same burst of 1 as above refuses nothing.
+        await using var unset = new FitServiceFactory(("Workers:Count", "0"), ("Limits:RequestBurst", "1"));
+        var client = unset.CreateClient();
+        for (var i = 0; i < 20; i++) Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v1/fits")).StatusCode);
+
+        // Configured, it holds in the local mode too.
+        await using var configured = new FitServiceFactory(("Workers:Count", "0"), ("Limits:RequestsPerSecond", "5"), ("Limits:RequestBurst", "1"));
+        var limited = configured.CreateClient();
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 20; i++) statuses.Add((await limited.GetAsync("/v1/fits")).StatusCode);
+        Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
+    }
+
+    [Fact]
     public async Task PreferWaitIsCappedByConfiguration()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
