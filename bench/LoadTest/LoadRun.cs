@@ -25,7 +25,28 @@ public sealed record LoadOptions
     public int? ServicePid { get; init; }
     /// <summary>A client to reuse (<see cref="LoadRun.CreateClient"/>), so that a warm-up's connections serve the measured run; one per run otherwise.</summary>
     public HttpClient? Client { get; init; }
+
+    /// <summary>
+    /// How often to ask the service (<see cref="ServicePid"/>) for a full GC during the run and read its live heap, for the
+    /// live heap's slope over the second half; null for never. Each is one blocking GC of the service inside the measured
+    /// window: a few requests wait behind it, too few to move a p99.
+    /// </summary>
+    public TimeSpan? LiveHeapEvery { get; init; }
 }
+
+/// <summary>The service's live heap (after a full GC the generator asked for) at <see cref="At"/> into the run.</summary>
+public sealed record LiveHeapSample(TimeSpan At, long Bytes);
+
+/// <summary>
+/// The reads slower than a bound from their send, grouped into stalls: runs of slow reads sent with less than
+/// <see cref="LoadReport.StallGapMs"/> between one and the next. One process that stops for a while (a GC pause of the
+/// service, the generator not on a core) makes one stall of every read sent meanwhile; a slow read alone is a slow request.
+/// </summary>
+/// <param name="SlowReads">Reads slower than the bound, from their send.</param>
+/// <param name="Stalls">Their groups.</param>
+/// <param name="InStallsOfFive">Slow reads in a group of five or more.</param>
+/// <param name="Largest">Reads in the largest group.</param>
+public sealed record StallReport(double BoundMs, int SlowReads, int Stalls, int InStallsOfFive, int Largest);
 
 /// <summary>The service's memory at <see cref="At"/> into the run: resident (/proc) and managed heap after its last GC (its /metrics).</summary>
 public sealed record MemorySample(TimeSpan At, long? RssBytes, long? ManagedHeapBytes);
@@ -85,7 +106,73 @@ public sealed record LoadReport(
     /// <summary>The same at the end of the measured run; with <see cref="LiveHeapAtStart"/>, growth that no GC can take back.</summary>
     public LiveHeap? LiveHeapAtEnd { get; init; }
 
+    /// <summary>The service's live heap during the run (<see cref="LoadOptions.LiveHeapEvery"/>), start and end included when measured.</summary>
+    public IReadOnlyList<LiveHeapSample> LiveHeaps { get; init; } = [];
+
+    /// <summary>How late the generator sent each request after it was due (its own schedule's slip: timer grain, its GC, no core).</summary>
+    public KindReport? SendSlip { get; init; }
+
+    /// <summary>Reads slower than 10 ms from their send, grouped into stalls (<see cref="FindStalls"/>).</summary>
+    public StallReport? Stalls { get; init; }
+
+    /// <summary>The service's garbage collections during the run (all generations; its <c>dotnet_gc_collections_total</c>).</summary>
+    public long? ServiceCollections { get; init; }
+
+    /// <summary>The generator's own GC pauses and collections during the run.</summary>
+    public (TimeSpan Pause, int Collections) GeneratorGc { get; init; }
+
+    /// <summary>The largest gap between two slow sends of one stall, in milliseconds (four sends' worth at 2,000 a second).</summary>
+    public const double StallGapMs = 2.0;
+
     public int ServerErrors => StatusCounts.Where(s => s.Key >= 500).Sum(s => s.Value);
+
+    /// <summary>The live heap's growth over the second half of the run (least squares over the samples from half of it, MB a minute).</summary>
+    public double? LiveHeapSlopeMbPerMinute => LiveHeaps.Count == 0 ? null
+        : SlopeMbPerMinute([.. LiveHeaps.Select(l => new MemorySample(l.At, null, l.Bytes))], s => s.ManagedHeapBytes);
+
+    /// <summary>
+    /// Groups the sends of slow requests (<paramref name="sendTimesMs"/>, in any order) into stalls: a send less than
+    /// <paramref name="gapMs"/> after the previous one joins its stall.
+    /// </summary>
+    public static StallReport FindStalls(IEnumerable<double> sendTimesMs, double boundMs, double gapMs = StallGapMs)
+    {
+        var sorted = sendTimesMs.Order().ToArray();
+        var sizes = new List<int>();
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            if (i == 0 || sorted[i] - sorted[i - 1] >= gapMs) sizes.Add(0);
+            sizes[^1]++;
+        }
+        return new StallReport(boundMs, sorted.Length, sizes.Count, sizes.Where(n => n >= 5).Sum(), sizes.Count == 0 ? 0 : sizes.Max());
+    }
+
+    /// <summary>
+    /// Goal 5 of issue #17 in plain lines: at 2,000 requests/s (95 % reads), GET p99 ≤ 10 ms after warm-up, no 5xx, no
+    /// memory growth (the live heap after full GCs, and RSS, flat over the second half).
+    /// </summary>
+    public string Goal5Summary()
+    {
+        var text = new StringBuilder("goal 5 (GET p99 <= 10 ms, no 5xx, no memory growth):\n");
+        text.AppendLine($"  rate: {Throughput:0} requests/s completed of {Sent / Math.Max(Elapsed.TotalSeconds, 1e-9):0} sent a second; 5xx: {ServerErrors}; transport errors: {TransportErrors}");
+        var server = ServerReads is { } s ? $"{s.Quantile(0.99) * 1000:0.00} ms in the service ({s.ShareWithin(0.010):P2} <= 10 ms)" : "? in the service";
+        text.AppendLine($"  GET p99: {server}, {PollFromSend?.P99Ms ?? double.NaN:0.00} ms from send, {Poll.P99Ms:0.00} ms from due");
+        if (LiveHeaps.Count >= 2)
+        {
+            var (first, last) = (LiveHeaps[0], LiveHeaps[^1]);
+            text.AppendLine($"  live heap after a full GC: {first.Bytes / 1048576.0:0.0} MB at {first.At.TotalMinutes:0.0} min, {last.Bytes / 1048576.0:0.0} MB at {last.At.TotalMinutes:0.0} min; " +
+                            $"second half {Slope(LiveHeapSlopeMbPerMinute)} ({string.Join(' ', LiveHeaps.Select(l => (l.Bytes / 1048576.0).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)))} MB)");
+        }
+        if (RssSamples.Count >= 2)
+            text.AppendLine($"  RSS: {RssSamples[0] / 1048576.0:0} MB first sample, {RssSamples[^1] / 1048576.0:0} MB last; second half {Slope(SlopeMbPerMinute(MemorySamples, m => m.RssBytes))}");
+        if (SendSlip is { } slip)
+            text.AppendLine($"  generator: sends late by p50 {slip.P50Ms:0.00} / p99 {slip.P99Ms:0.00} / max {slip.MaxMs:0.0} ms; its GC {GeneratorGc.Pause.TotalMilliseconds:0} ms in {GeneratorGc.Collections} collections; CPU {GeneratorCpu.TotalSeconds:0.0} s");
+        if (Stalls is { } stalls)
+            text.AppendLine($"  reads > {stalls.BoundMs:0} ms from send: {stalls.SlowReads} in {stalls.Stalls} stalls ({stalls.InStallsOfFive} in stalls of 5 or more, the largest {stalls.Largest}); " +
+                            $"service GCs in the run: {(ServiceCollections is { } c ? c.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?")}, their pauses {ServiceGcPause?.TotalMilliseconds ?? double.NaN:0} ms");
+        return text.ToString();
+    }
+
+    private static string Slope(double? mbPerMinute) => mbPerMinute is { } v ? $"{v:+0.00;-0.00} MB/min" : "too few samples";
 
     public string ToMarkdown()
     {
@@ -112,7 +199,6 @@ public sealed record LoadReport(
             text.AppendLine($"service RSS during the run (MB): {string.Join(' ', MemorySamples.Select(s => Mb(s.RssBytes)))}");
             if (MemorySamples.Any(s => s.ManagedHeapBytes is not null))
                 text.AppendLine($"service managed heap during the run (MB, after the last GC): {string.Join(' ', MemorySamples.Select(s => Mb(s.ManagedHeapBytes)))}");
-            static string Slope(double? mbPerMinute) => mbPerMinute is { } v ? $"{v:+0.00;-0.00} MB/min" : "too few samples";
             text.AppendLine($"growth over the second half (least squares, {MemorySamples.Count(s => s.At >= MemorySamples[^1].At / 2)} samples from minute {MemorySamples[^1].At.TotalMinutes / 2:0.0}): " +
                             $"RSS {Slope(SlopeMbPerMinute(MemorySamples, s => s.RssBytes))}, managed heap {Slope(SlopeMbPerMinute(MemorySamples, s => s.ManagedHeapBytes))}");
         }
@@ -214,6 +300,9 @@ public static class LoadRun
         // Memory is sampled beside the send loop, not in it: a scrape of /metrics must not delay a send.
         using var sendingDone = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var memory = SampleMemoryAsync(http, options, clock, sendingDone.Token);
+        var liveHeaps = SampleLiveHeapAsync(http, options, clock, sendingDone.Token);
+        var collectionsBefore = await ServiceHeap.CollectionsAsync(http, ct);
+        var (generatorPauseBefore, generatorCollectionsBefore) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0));
         var sent = 0;
         for (; sent < options.Requests && clock.Elapsed < options.MaxDuration; sent++)
         {
@@ -237,6 +326,9 @@ public static class LoadRun
         var elapsed = clock.Elapsed;
         await sendingDone.CancelAsync();
         var samples = await memory;
+        var live = await liveHeaps;
+        var generatorGc = (GC.GetTotalPauseDuration() - generatorPauseBefore, GC.CollectionCount(0) - generatorCollectionsBefore);
+        var collectionsAfter = await ServiceHeap.CollectionsAsync(http, ct);
         var cpuAfter = Cpu(options.ServicePid);
         var generatorCpu = Process.GetCurrentProcess().TotalProcessorTime - generatorCpuBefore;
         var serverAfter = await ServerDurations.ScrapeAsync(http, ct);
@@ -287,6 +379,16 @@ public static class LoadRun
             for (var i = 0; i < sent; i++) if (kinds[i] != NotDone && kind(kinds[i])) yield return latencies[i];
         }
         static bool IsRead(byte kind) => kind != SubmitKind;
+        // What the generator's own schedule added: sent at due + (from due − from send).
+        IEnumerable<double> Slips()
+        {
+            for (var i = 0; i < sent; i++) if (kinds[i] != NotDone) yield return fromDue[i] - fromSend[i];
+        }
+        IEnumerable<double> SlowReadSends(double boundMs)
+        {
+            for (var i = 0; i < sent; i++)
+                if (kinds[i] != NotDone && IsRead(kinds[i]) && fromSend[i] > boundMs) yield return i * 1000.0 / options.RatePerSecond + fromDue[i] - fromSend[i];
+        }
 
         return new LoadReport(sent, completed, elapsed, completed / elapsed.TotalSeconds,
             statusCounts.Select((n, status) => (n, status)).Where(s => s.n > 0).ToDictionary(s => s.status, s => s.n), transportErrors,
@@ -301,6 +403,11 @@ public static class LoadRun
             GeneratorCpu = generatorCpu,
             LoadAverageAfter = loadAverage,
             ServiceGcPause = pauseAfter - pauseBefore,
+            LiveHeaps = live,
+            SendSlip = Kind("send slip", Slips()),
+            Stalls = LoadReport.FindStalls(SlowReadSends(10), 10),
+            ServiceCollections = collectionsAfter - collectionsBefore,
+            GeneratorGc = generatorGc,
         };
     }
 
@@ -330,6 +437,28 @@ public static class LoadRun
             while (await timer.WaitForNextTickAsync(stop))
             {
                 samples.Add(new MemorySample(clock.Elapsed, Rss(options.ServicePid), await ManagedHeapAsync(http, stop)));
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        return samples;
+    }
+
+    /// <summary>
+    /// The service's live heap every <see cref="LoadOptions.LiveHeapEvery"/> (a full GC asked for each time), until
+    /// <paramref name="stop"/>; none without a process id or an interval.
+    /// </summary>
+    private static async Task<IReadOnlyList<LiveHeapSample>> SampleLiveHeapAsync(HttpClient http, LoadOptions options, Stopwatch clock, CancellationToken stop)
+    {
+        var samples = new List<LiveHeapSample>();
+        if (options.ServicePid is not { } pid || options.LiveHeapEvery is not { } every || every <= TimeSpan.Zero) return samples;
+        using var timer = new PeriodicTimer(every);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                if (await ServiceHeap.AfterFullGcAsync(pid, http, TimeSpan.FromSeconds(30), stop) is { } heap) samples.Add(new LiveHeapSample(clock.Elapsed, heap.Bytes));
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)

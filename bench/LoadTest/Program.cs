@@ -24,6 +24,9 @@ var tenants = int.Parse(Arg("--tenants", "4")!);
 var warmUp = TimeSpan.FromSeconds(double.Parse(Arg("--warm-up", "0")!, System.Globalization.CultureInfo.InvariantCulture));
 // The service's RSS and managed heap are sampled this often (seconds); the growth over the second half is printed.
 var memoryEvery = TimeSpan.FromSeconds(double.Parse(Arg("--memory-every", "10")!, System.Globalization.CultureInfo.InvariantCulture));
+// The live heap (after a full GC asked for) this often during the run, for its slope over the second half; a quarter of
+// the run by default (five points: start, 1/4, 1/2, 3/4, end); 0 for the start and end only.
+var liveEvery = TimeSpan.FromSeconds(double.Parse(Arg("--live-every", (duration.TotalSeconds / 4).ToString(System.Globalization.CultureInfo.InvariantCulture))!, System.Globalization.CultureInfo.InvariantCulture));
 
 Process? service = null;
 string? data = null;
@@ -102,9 +105,18 @@ try
     var report = await LoadRun.RunAsync(new LoadOptions
     {
         BaseUrl = url, Requests = requests, RatePerSecond = rate, MaxDuration = duration, SubmitFraction = submitFraction, ListFraction = listFraction, HistoryFraction = historyFraction, ApiKeys = keys, ServicePid = pid, Client = client, RssEvery = memoryEvery,
+        LiveHeapEvery = fullGc is not null && liveEvery > TimeSpan.Zero ? liveEvery : null,
     });
-    report = report with { LiveHeapAtStart = liveAtStart, LiveHeapAtEnd = fullGc is { } p1 ? await ServiceHeap.AfterFullGcAsync(p1, client, TimeSpan.FromSeconds(30)) : null };
+    var liveAtEnd = fullGc is { } p1 ? await ServiceHeap.AfterFullGcAsync(p1, client, TimeSpan.FromSeconds(30)) : null;
+    report = report with
+    {
+        LiveHeapAtStart = liveAtStart,
+        LiveHeapAtEnd = liveAtEnd,
+        LiveHeaps = [.. new[] { liveAtStart is null ? null : new LiveHeapSample(TimeSpan.Zero, liveAtStart.Bytes) }.OfType<LiveHeapSample>(),
+                     .. report.LiveHeaps, .. new[] { liveAtEnd is null ? null : new LiveHeapSample(report.Elapsed, liveAtEnd.Bytes) }.OfType<LiveHeapSample>()],
+    };
     Console.WriteLine(report.ToMarkdown());
+    Console.WriteLine(report.Goal5Summary());
     // The generator's own cost over its whole life (seeding, warm-up and run): what it takes from the cores it shares.
     Console.WriteLine($"generator process: {GC.GetTotalAllocatedBytes() / 1048576.0:0} MB allocated ({GC.GetTotalAllocatedBytes() / Math.Max(1.0, report.Sent + (double)(rate * warmUp.TotalSeconds)):0} bytes a request), " +
                       $"GC pauses {GC.GetTotalPauseDuration().TotalMilliseconds:0} ms (collections gen0 {GC.CollectionCount(0)}, gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)}), " +

@@ -95,6 +95,20 @@ public static class ServiceHeap
         return Parse(text);
     }
 
+    /// <summary>The service's garbage collections so far, all generations (<c>dotnet_gc_collections_total</c>); null when not shown.</summary>
+    public static async Task<long?> CollectionsAsync(HttpClient http, CancellationToken ct)
+    {
+        try
+        {
+            var lines = (await http.GetStringAsync("/metrics", ct)).Split('\n').Where(l => Is(l, Collections)).ToArray();
+            return lines.Length == 0 ? null : lines.Sum(l => (long)double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The service's GC pause time so far (<c>dotnet_gc_pause_time_seconds_total</c> on its /metrics); null when not shown.</summary>
     public static async Task<TimeSpan?> PauseTimeAsync(HttpClient http, CancellationToken ct)
     {

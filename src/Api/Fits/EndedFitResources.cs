@@ -24,6 +24,10 @@ public sealed class EndedFitResources : IKnownRepresentations
 
     private long _bytes;
 
+    internal int Count => _entries.Count;
+
+    internal long Bytes => Interlocked.Read(ref _bytes);
+
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 
     /// <summary>The resource of <paramref name="fit"/> as <see cref="FitMapper.ToResource(FitRecord, int)"/> builds it.</summary>

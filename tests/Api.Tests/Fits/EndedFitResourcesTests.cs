@@ -49,6 +49,24 @@ public sealed class EndedFitResourcesTests(EndedFitResourcesTests.Service factor
     }
 
     [Fact]
+    public async Task KeptResourcesStayWithinTheirCountAndBytesHoweverManyFitsArePolled()
+    {
+        var fit = await EndedFitAsync();
+        var resources = new EndedFitResources();
+
+        // Three times the capacity of distinct ended fits, as a long run of reads over a growing store polls them.
+        for (var i = 0; i < EndedFitResources.Capacity * 3 + 7; i++)
+        {
+            resources.Of(fit with { Id = $"{fit.Id}-{i}" }, 1_000);
+            Assert.InRange(resources.Count, 1, EndedFitResources.Capacity);
+            Assert.InRange(resources.Bytes, 1, EndedFitResources.ByteBudget);
+        }
+        // The newest is kept: a fit polled again right after is served from it.
+        var newest = fit with { Id = $"{fit.Id}-{EndedFitResources.Capacity * 3 + 6}" };
+        Assert.Same(resources.Of(newest, 1_000), resources.Of(newest with { }, 1_000));
+    }
+
+    [Fact]
     public async Task AnyChangeToTheStoredFitBuildsItsResourceAgain()
     {
         var fit = await EndedFitAsync();

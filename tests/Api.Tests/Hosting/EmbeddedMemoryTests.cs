@@ -1,4 +1,5 @@
 using System.Net;
+using FitService.Api.Jobs;
 using FitService.Api.Storage;
 using FitService.Api.Tests.Infrastructure;
 using Hangfire;
@@ -53,6 +54,76 @@ public sealed class EmbeddedMemoryTests
         Assert.Equal(0, monitoring.SucceededListCount());
         // The fit itself is the store's: still there, whole.
         Assert.Equal("succeeded", (await client.WaitForEnd(fit.Id)).Status);
+    }
+
+    [Fact]
+    public async Task WakingIdleWorkersForFitsLeavesNothingBehindInTheEmbeddedQueue()
+    {
+        // Queued, not run on the request: each fit's job wakes a worker that was waiting on the queues.
+        await using var factory = new FitServiceFactory(("Workers:InlineFitWork", "0"));
+        var client = factory.CreateClient();
+        var storage = Assert.IsType<InMemoryStorage>(factory.Services.GetRequiredService<JobStorage>());
+
+        async Task RunOneAtATime(int fits)
+        {
+            for (var i = 0; i < fits; i++)
+            {
+                // A worker waits on the queues before each fit arrives, so that the fit's job wakes it.
+                await WaitUntil(() => WaitingFetches(storage).GetValueOrDefault(HangfireFitQueue.Queue) > 0, "no worker waits on the fits queue");
+                var submitted = await client.PostFit(TestApi.SmallFit());
+                Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+                Assert.Equal("succeeded", (await client.WaitForEnd((await submitted.ReadFit()).Id)).Status);
+            }
+        }
+        await RunOneAtATime(10);
+        var before = WaitingFetches(storage);
+        await RunOneAtATime(40);
+        var after = WaitingFetches(storage);
+
+        // Waiting fetches are a few per worker, however many fits woke them; each woken fetch used to leave its node on
+        // every other queue it waited on, one more per fit for the life of the process.
+        var shown = $"before {string.Join(", ", before)}; after {string.Join(", ", after)}";
+        Assert.True(after.Values.Sum() <= before.Values.Sum() + 4, shown);
+    }
+
+    /// <summary>
+    /// The fetches waiting on each queue of the embedded Hangfire storage: Hangfire.InMemory keeps them as a linked list of
+    /// nodes per queue (storage → dispatcher → state → Queues[name].WaitHead.Next → …); its internals, read by reflection.
+    /// </summary>
+    private static Dictionary<string, int> WaitingFetches(InMemoryStorage storage)
+    {
+        const System.Reflection.BindingFlags Instance = System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic;
+        static object Member(object owner, string typePrefix)
+        {
+            for (var type = owner.GetType(); type is not null; type = type.BaseType)
+            {
+                // By the value's own type: a field may be declared as an interface or a base class.
+                var value = type.GetFields(Instance).Select(f => f.GetValue(owner)).FirstOrDefault(v => v?.GetType().Name.StartsWith(typePrefix, StringComparison.Ordinal) == true);
+                if (value is not null) return value;
+            }
+            throw new InvalidOperationException($"Hangfire.InMemory changed: no {typePrefix} in {owner.GetType()}");
+        }
+        var state = Member(Member(storage, "Dispatcher"), "MemoryState");
+        var queues = (System.Collections.IDictionary)(state.GetType().GetProperty("Queues", Instance)?.GetValue(state) ?? state.GetType().GetField("Queues", Instance)!.GetValue(state)!);
+        var counts = new Dictionary<string, int>();
+        foreach (System.Collections.DictionaryEntry queue in queues)
+        {
+            var node = queue.Value!.GetType().GetProperty("WaitHead", Instance)!.GetValue(queue.Value);
+            var count = 0;
+            while ((node = node!.GetType().GetField("Next", Instance)!.GetValue(node)) is not null) count++;
+            counts[(string)queue.Key] = count;
+        }
+        return counts;
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, what);
+            await Task.Delay(20);
+        }
     }
 
     [Fact]
