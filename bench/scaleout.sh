@@ -19,7 +19,10 @@
 #   environment variables for them, BASELINE_APP a folder of another published build for them (e.g. one published
 #   ReadyToRun: dotnet publish src/Api -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o DIR),
 #   B_WARM_UP=N sends N fits one POST each (to every API process of b and b0) before b is measured, so that tiered
-#   compilation has settled in every process,
+#   compilation has settled in every process, C_WARM_UP=N runs N fits in batches (of at most BATCH_SIZE) before c when c
+#   runs without b (default: one batch of up to 2,000), APP a folder of a published build for every service process
+#   (no publish: two builds published beforehand can be alternated run by run), PG_OPTS more PostgreSQL settings
+#   (e.g. "-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=2ms"; KEEP_LOGS keeps its log),
 #   PG_STATS=1 loads pg_stat_statements and prints, after the run, the statements that took the database's time
 #   (calls, execution and planning milliseconds, rows) and PostgreSQL's transactions.
 # The cluster runs with fsync off (as the test cluster does): it measures the service and Hangfire, not the disk.
@@ -46,7 +49,7 @@ trap cleanup EXIT
 as_postgres "$bin/initdb" -D "$work/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
 port=${PG_PORT:-$(free_port)}
 as_postgres "$bin/pg_ctl" -D "$work/data" -l "$work/postgres.log" -w start \
-  -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off${PG_STATS:+ -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.max=1000 -c pg_stat_statements.track_planning=on}" >/dev/null
+  -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${PG_OPTS:-}${PG_STATS:+ -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.max=1000 -c pg_stat_statements.track_planning=on}" >/dev/null
 "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres bench
 psql_bench() { "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d bench -X -q "$@"; }
 [ -n "${PG_STATS:-}" ] && psql_bench -c "CREATE EXTENSION pg_stat_statements"
@@ -54,7 +57,7 @@ pg_port=$port
 cs="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=bench"
 
 echo "publishing the service and building the driver..."
-dotnet publish "$root/src/Api" -c Release -o "$work/app" --nologo -v q >/dev/null
+if [ -n "${APP:-}" ]; then ln -s "$APP" "$work/app"; else dotnet publish "$root/src/Api" -c Release -o "$work/app" --nologo -v q >/dev/null; fi
 dotnet build "$root/bench/ScaleOut.Bench" -c Release -o "$work/bench" --nologo -v q >/dev/null
 
 start() { # start <log name> <settings...>
@@ -103,6 +106,9 @@ if [ -n "${PG_STATS:-}" ]; then
   psql_bench -P pager=off -c "SELECT sum(calls) AS statements, round(sum(total_exec_time)::numeric) AS exec_ms, round(sum(total_plan_time)::numeric) AS plan_ms FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%'"
   psql_bench -P pager=off -c "SELECT xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = 'bench'"
   psql_bench -P pager=off -c "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del FROM pg_stat_user_tables WHERE relname IN ('fits', 'fit_points', 'fit_history') ORDER BY relname"
+  # An ended fit's row: past about 2 kB PostgreSQL compresses its longest values (pglz) or moves them out of line.
+  psql_bench -P pager=off -c "SELECT count(*) AS ended_fits, round(avg(pg_column_size(f.*))) AS row_bytes, round(avg(pg_column_size(request))) AS request_bytes,
+      round(avg(pg_column_size(outcome))) AS outcome_bytes, round(avg(length(outcome))) AS outcome_chars FROM fits f WHERE finished_at IS NOT NULL"
 fi
 if [ "${EMBEDDED:-0}" = 1 ]; then
   start embedded "--Storage:ConnectionString=Data Source=$work/embedded.db" --Workers:Count=2

@@ -433,29 +433,43 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
     /// <summary>The end of <see cref="CompleteManyAsync"/> with <see cref="EndNotice"/>: a NOTIFY for each fit that ended now, sent at the commit.</summary>
     private const string EndsAnnounced = "SELECT u.id, pg_notify(@channel, n.notice) FROM u JOIN unnest(@ids, @notices) AS n(id, notice) ON n.id = u.id";
 
+    /// <summary>
+    /// The statement of <see cref="CompleteManyAsync"/>. The history becomes one chunk at start 0: later chunks of the attempt
+    /// go, chunk 0 is overwritten (deleting and inserting one key in one statement would collide).
+    /// </summary>
+    internal static string CompleteManySql(bool announce) => $"""
+        WITH v AS (
+            SELECT * FROM unnest(@ids, @status, @reason, @step, @params, @loss, @error, @finished, @history, @outcome, @pending)
+                AS v(id, status, reason, step, params, loss, error, finished, history, outcome, pending)),
+        u AS (
+            UPDATE fits f SET status = v.status, stop_reason = v.reason, step = v.step, params = v.params, loss = v.loss,
+                              error = v.error, finished_at = v.finished, claimed_by = NULL, lease_until = NULL,
+                              outcome = v.outcome, optimum_pending = v.pending
+            FROM v WHERE f.id = v.id AND f.status < 2
+            RETURNING f.id, v.history),
+        d AS (DELETE FROM fit_history h USING u WHERE h.fit_id = u.id AND (h.start > 0 OR length(u.history) = 0)),
+        i AS (
+            INSERT INTO fit_history (fit_id, start, data) SELECT id, 0, history FROM u WHERE length(history) > 0
+            ON CONFLICT (fit_id, start) DO UPDATE SET data = excluded.data)
+        {(announce ? EndsAnnounced : "SELECT id FROM u")}
+        """;
+
+    /// <summary>
+    /// The planner settings of <see cref="CompleteManySql"/>, for its transaction only. With no sequential scan allowed, the
+    /// chunk's history is found by <c>fit_history</c>'s key, a few rows per fit. Statistics taken while the table held the
+    /// progress chunks of a few long fits (many rows per fit) otherwise make every chunk's end read the whole table into a
+    /// hash join (half the ends of a bench run did). No JIT either: a plan that had to scan anyway would be compiled.
+    /// </summary>
+    internal const string CompleteManyPlan = "SET LOCAL enable_seqscan = off; SET LOCAL jit = off";
+
     /// <summary><see cref="CompleteAsync"/> for a chunk of fits in one statement (it releases their leases too).</summary>
     public async Task<IReadOnlyList<string>> CompleteManyAsync(IReadOnlyList<(string Id, FitCompletion Completion)> completions, CancellationToken ct)
     {
         if (completions.Count == 0) return [];
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
-        // One statement for the chunk. The history becomes one chunk at start 0: later chunks of the attempt go, chunk 0 is
-        // overwritten (deleting and inserting one key in one statement would collide).
-        await using var cmd = Command(conn, null, $"""
-            WITH v AS (
-                SELECT * FROM unnest(@ids, @status, @reason, @step, @params, @loss, @error, @finished, @history, @outcome, @pending)
-                    AS v(id, status, reason, step, params, loss, error, finished, history, outcome, pending)),
-            u AS (
-                UPDATE fits f SET status = v.status, stop_reason = v.reason, step = v.step, params = v.params, loss = v.loss,
-                                  error = v.error, finished_at = v.finished, claimed_by = NULL, lease_until = NULL,
-                                  outcome = v.outcome, optimum_pending = v.pending
-                FROM v WHERE f.id = v.id AND f.status < 2
-                RETURNING f.id, v.history),
-            d AS (DELETE FROM fit_history h USING u WHERE h.fit_id = u.id AND (h.start > 0 OR length(u.history) = 0)),
-            i AS (
-                INSERT INTO fit_history (fit_id, start, data) SELECT id, 0, history FROM u WHERE length(history) > 0
-                ON CONFLICT (fit_id, start) DO UPDATE SET data = excluded.data)
-            {(EndNotice is null ? "SELECT id FROM u" : EndsAnnounced)}
-            """);
+        // The ends (and their NOTIFYs) are stored by the commit, once every ended id is read.
+        await using var tx = await conn.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, ct);
+        await using var cmd = Command(conn, tx, $"{CompleteManyPlan};\n{CompleteManySql(EndNotice is not null)}");
         Array<string>(cmd, "ids", NpgsqlDbType.Text, completions.Select(c => c.Id));
         Array<int>(cmd, "status", NpgsqlDbType.Integer, completions.Select(c => (int)c.Completion.Status));
         Array<string>(cmd, "reason", NpgsqlDbType.Text, completions.Select(c => c.Completion.StopReason));
@@ -475,8 +489,11 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
             Array<string>(cmd, "notices", NpgsqlDbType.Text, completions.Select(c => notice(c.Id, c.Completion)));
         }
         var ended = new List<string>(completions.Count);
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) ended.Add(reader.GetString(0));
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct)) ended.Add(reader.GetString(0));
+        }
+        await tx.CommitAsync(CancellationToken.None);
         return ended;
     }
 

@@ -43,10 +43,59 @@ public sealed class PostgresQueryPlanTests(PostgresCluster cluster) : IAsyncLife
         ];
         foreach (var (sql, index) in hot)
         {
-            var plan = await PlanAsync(database, sql);
+            var plan = await PlanAsync(database, sql, sql == PostgresFitLeases.ClaimSql ? PostgresFitLeases.ClaimPlan : null);
             Assert.True(Regex.IsMatch(plan, index), $"{index} not searched:\n{sql}\n{plan}");
             Assert.False(plan.Contains("Seq Scan on fits", StringComparison.Ordinal), $"fits scanned:\n{sql}\n{plan}");
         }
+    }
+
+    [PostgresFact]
+    public async Task AClaimWalksTheUnendedIndexInOrderThoughTheStatisticsPredateABatchJustCopied()
+    {
+        var database = await DatabaseAsync();
+        var store = await StoreAsync(database);
+        // Statistics as a service has them when a batch arrives: taken while the last few fits of the batch before were
+        // unended (nothing refreshes them here: autovacuum is off), then 10,000 fits COPYed in. Rows as wide as real ones:
+        // the lesson's request, and an ended fit's outcome.
+        await ExecAsync(database, "ALTER TABLE fits SET (autovacuum_enabled = off)");
+        await store.CreateBatchAsync(new NewBatch("b1", "t1", T0, null, "{}"), [.. Enumerable.Range(0, 2000).Select(_ => ALessonFit("b1"))], None);
+        await ExecAsync(database, $"UPDATE fits SET {EndedWithOutcome} WHERE seq < (SELECT min(seq) + 1900 FROM fits)");
+        await ExecAsync(database, "ANALYZE fits");
+        await ExecAsync(database, $"UPDATE fits SET {EndedWithOutcome} WHERE finished_at IS NULL");
+        await store.CreateBatchAsync(new NewBatch("b2", "t1", T0, null, "{}"), [.. Enumerable.Range(0, 10_000).Select(_ => ALessonFit("b2"))], None);
+
+        // The walk stops after n claimable rows; a bitmap scan would read all 10,000 and sort them.
+        var plan = await PlanAsync(database, PostgresFitLeases.ClaimSql, PostgresFitLeases.ClaimPlan);
+        Assert.True(Regex.IsMatch(plan, @"Index Scan using ix_fits_unended on fits"), $"not an ordered walk of ix_fits_unended:\n{plan}");
+        Assert.False(plan.Contains("Sort", StringComparison.Ordinal), $"a sort:\n{plan}");
+        Assert.False(plan.Contains("Bitmap Heap Scan on fits ", StringComparison.Ordinal), $"a bitmap scan of fits:\n{plan}");
+        // A plan costly enough to be compiled (JIT) on every call says so.
+        Assert.False(plan.Contains("JIT:", StringComparison.Ordinal), $"compiled:\n{plan}");
+
+        // And the claim, run as a worker runs it, takes the batch's first fits, in order, and holds them once it returns.
+        var first = await ListAsync(database, "SELECT id FROM fits WHERE finished_at IS NULL ORDER BY seq LIMIT 32");
+        var claimed = await new PostgresFitLeases(store).ClaimSmallAsync(32, long.MaxValue, T0, None);
+        Assert.Equal(first, claimed.Select(c => c.Fit.Id));
+        Assert.Equal(first, await ListAsync(database, "SELECT id FROM fits WHERE status = 1 AND claimed_by IS NOT NULL ORDER BY seq"));
+    }
+
+    [PostgresFact]
+    public async Task AChunksEndFindsTheHistoryByItsKeyThoughTheStatisticsSawOnlyAFewLongFits()
+    {
+        var database = await DatabaseAsync();
+        await StoreAsync(database);
+        // Statistics taken while the history held the progress chunks of five long fits (200 rows each; nothing refreshes
+        // them here: autovacuum is off), then 20,000 fits ended with a history each.
+        await ExecAsync(database, "ALTER TABLE fit_history SET (autovacuum_enabled = off)");
+        await ExecAsync(database, "INSERT INTO fit_history SELECT 'long' || (g % 5), g, decode(repeat('00', 800), 'hex') FROM generate_series(1, 1000) g");
+        await ExecAsync(database, "ANALYZE fit_history");
+        await ExecAsync(database, "INSERT INTO fit_history SELECT 'f' || g, 0, decode(repeat('00', 800), 'hex') FROM generate_series(1, 20000) g");
+
+        // The chunk's rows are looked up by key; a hash join would read the whole table at every chunk's end.
+        var plan = await PlanAsync(database, PostgresFitStore.CompleteManySql(announce: true), PostgresFitStore.CompleteManyPlan);
+        Assert.False(plan.Contains("Seq Scan", StringComparison.Ordinal), $"a table read whole:\n{plan}");
+        Assert.True(Regex.IsMatch(plan, @"Index Scan (using|on) fit_history_pkey"), $"fit_history not searched by its key:\n{plan}");
+        Assert.False(plan.Contains("JIT:", StringComparison.Ordinal), $"compiled:\n{plan}");
     }
 
     [PostgresFact]
@@ -118,26 +167,42 @@ public sealed class PostgresQueryPlanTests(PostgresCluster cluster) : IAsyncLife
         return store;
     }
 
-    /// <summary>The plan PostgreSQL picks for <paramref name="sql"/> with every parameter it names bound to a plausible value.</summary>
-    private static async Task<string> PlanAsync(string database, string sql)
+    /// <summary>
+    /// The plan PostgreSQL picks for <paramref name="sql"/> with every parameter it names bound to a plausible value, in a
+    /// transaction that made <paramref name="setting"/> first, if any (as the store does).
+    /// </summary>
+    private static async Task<string> PlanAsync(string database, string sql, string? setting = null)
     {
         await using var conn = new NpgsqlConnection(database);
         await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand("EXPLAIN " + sql, conn);
+        await using var tx = await conn.BeginTransactionAsync();
+        if (setting is not null)
+        {
+            await using var set = new NpgsqlCommand(setting, conn, tx);
+            await set.ExecuteNonQueryAsync();
+        }
+        await using var cmd = new NpgsqlCommand("EXPLAIN " + sql, conn, tx);
         (string, object)[] values =
         [
             ("t", "t1"), ("b", "b1"), ("work", 1_000_000L), ("n", 8), ("now", T0), ("owner", "w1"), ("lease", TimeSpan.FromSeconds(30)),
             ("givenUp", Array.Empty<string>()),
+            // A chunk's end: the columns of 32 fits (as many rows as a drain's chunk), and their NOTIFYs.
+            ("ids", Chunk(i => $"f{i}")), ("status", Chunk(_ => 2)), ("reason", Chunk(_ => "steps")), ("step", Chunk(_ => 10)),
+            ("params", Chunk(_ => new byte[8])), ("loss", Chunk<double?>(_ => 0.5)), ("error", Chunk<string?>(_ => null)), ("finished", Chunk(_ => T0)),
+            ("history", Chunk(_ => new byte[8])), ("outcome", Chunk<string?>(_ => null)), ("pending", Chunk(_ => false)), ("channel", "fit_events"),
+            ("notices", Chunk(_ => "{}")),
         ];
         foreach (var (name, value) in values)
         {
-            if (sql.Contains("@" + name, StringComparison.Ordinal)) cmd.Parameters.AddWithValue(name, value);
+            if (Regex.IsMatch(sql, $@"@{name}\b")) cmd.Parameters.AddWithValue(name, value);
         }
         var lines = new List<string>();
         await using var reader = await cmd.ExecuteReaderAsync();
         while (await reader.ReadAsync()) lines.Add(reader.GetString(0));
         return string.Join('\n', lines);
     }
+
+    private static T[] Chunk<T>(Func<int, T> value) => [.. Enumerable.Range(0, 32).Select(value)];
 
     private static async Task WaitForAsync(Func<Task<bool>> condition)
     {
@@ -175,6 +240,19 @@ public sealed class PostgresQueryPlanTests(PostgresCluster cluster) : IAsyncLife
         while (await reader.ReadAsync()) values.Add(reader.GetString(0));
         return values;
     }
+
+    /// <summary>What an end writes into a fit's row, with an outcome as long as a lesson fit's.</summary>
+    private static readonly string EndedWithOutcome = $"status = 2, finished_at = now(), outcome = '{new string('o', 1000)}'";
+
+    private static readonly double[] LessonX = [.. Enumerable.Range(0, 20).Select(i => -2 + i * 4.0 / 19)];
+    private static readonly double[] LessonY = [.. LessonX.Select(v => 3 * v * v + 2 * v + 1)];
+
+    private static readonly string LessonRequest = System.Text.Json.JsonSerializer.Serialize(
+        new { x = LessonX, y = LessonY, degree = 2, loss = "mse", learningRate = 0.01, steps = 100 });
+
+    private static NewFit ALessonFit(string batch) =>
+        new(Guid.NewGuid().ToString("N"), "t1", T0, LessonRequest, LessonX, LessonY, Steps: 100, HistoryEvery: 1, Label: null,
+            IdempotencyKey: null, RequestHash: "h1", BatchId: batch);
 
     private static NewFit AFit(string tenant, string batch) =>
         new(Guid.NewGuid().ToString("N"), tenant, T0, "{\"degree\":2}", [0, 0.5, 1], [1, 2.5, 4], Steps: 10, HistoryEvery: 1, Label: null,
