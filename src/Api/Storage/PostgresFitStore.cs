@@ -433,29 +433,33 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
     /// <summary>The end of <see cref="CompleteManyAsync"/> with <see cref="EndNotice"/>: a NOTIFY for each fit that ended now, sent at the commit.</summary>
     private const string EndsAnnounced = "SELECT u.id, pg_notify(@channel, n.notice) FROM u JOIN unnest(@ids, @notices) AS n(id, notice) ON n.id = u.id";
 
+    /// <summary>
+    /// <see cref="CompleteManyAsync"/>'s statement up to its last SELECT (over <c>u</c>, the fits that ended now): one statement
+    /// for the chunk. The history becomes one chunk at start 0: later chunks of the attempt go, chunk 0 is overwritten
+    /// (deleting and inserting one key in one statement would collide).
+    /// </summary>
+    internal const string CompleteManySql = """
+        WITH v AS (
+            SELECT * FROM unnest(@ids, @status, @reason, @step, @params, @loss, @error, @finished, @history, @outcome, @pending)
+                AS v(id, status, reason, step, params, loss, error, finished, history, outcome, pending)),
+        u AS (
+            UPDATE fits f SET status = v.status, stop_reason = v.reason, step = v.step, params = v.params, loss = v.loss,
+                              error = v.error, finished_at = v.finished, claimed_by = NULL, lease_until = NULL,
+                              outcome = v.outcome, optimum_pending = v.pending
+            FROM v WHERE f.id = v.id AND f.status < 2
+            RETURNING f.id, v.history),
+        d AS (DELETE FROM fit_history h USING u WHERE h.fit_id = u.id AND (h.start > 0 OR length(u.history) = 0)),
+        i AS (
+            INSERT INTO fit_history (fit_id, start, data) SELECT id, 0, history FROM u WHERE length(history) > 0
+            ON CONFLICT (fit_id, start) DO UPDATE SET data = excluded.data)
+        """;
+
     /// <summary><see cref="CompleteAsync"/> for a chunk of fits in one statement (it releases their leases too).</summary>
     public async Task<IReadOnlyList<string>> CompleteManyAsync(IReadOnlyList<(string Id, FitCompletion Completion)> completions, CancellationToken ct)
     {
         if (completions.Count == 0) return [];
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
-        // One statement for the chunk. The history becomes one chunk at start 0: later chunks of the attempt go, chunk 0 is
-        // overwritten (deleting and inserting one key in one statement would collide).
-        await using var cmd = Command(conn, null, $"""
-            WITH v AS (
-                SELECT * FROM unnest(@ids, @status, @reason, @step, @params, @loss, @error, @finished, @history, @outcome, @pending)
-                    AS v(id, status, reason, step, params, loss, error, finished, history, outcome, pending)),
-            u AS (
-                UPDATE fits f SET status = v.status, stop_reason = v.reason, step = v.step, params = v.params, loss = v.loss,
-                                  error = v.error, finished_at = v.finished, claimed_by = NULL, lease_until = NULL,
-                                  outcome = v.outcome, optimum_pending = v.pending
-                FROM v WHERE f.id = v.id AND f.status < 2
-                RETURNING f.id, v.history),
-            d AS (DELETE FROM fit_history h USING u WHERE h.fit_id = u.id AND (h.start > 0 OR length(u.history) = 0)),
-            i AS (
-                INSERT INTO fit_history (fit_id, start, data) SELECT id, 0, history FROM u WHERE length(history) > 0
-                ON CONFLICT (fit_id, start) DO UPDATE SET data = excluded.data)
-            {(EndNotice is null ? "SELECT id FROM u" : EndsAnnounced)}
-            """);
+        await using var cmd = Command(conn, null, CompleteManySql + "\n" + (EndNotice is null ? "SELECT id FROM u" : EndsAnnounced));
         Array<string>(cmd, "ids", NpgsqlDbType.Text, completions.Select(c => c.Id));
         Array<int>(cmd, "status", NpgsqlDbType.Integer, completions.Select(c => (int)c.Completion.Status));
         Array<string>(cmd, "reason", NpgsqlDbType.Text, completions.Select(c => c.Completion.StopReason));
@@ -525,6 +529,59 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) ids.Add(reader.GetString(0));
         return ids;
+    }
+
+    /// <summary>The tables that grow with every fit, whose statistics <see cref="RefreshYoungStatisticsAsync"/> keeps up with.</summary>
+    internal static readonly string[] GrowingTables = ["fits", "fit_points", "fit_history"];
+
+    /// <summary>
+    /// The columns <see cref="RefreshYoungStatisticsAsync"/> has analyzed in each growing table: those the hot statements join,
+    /// search or sort by. Any ANALYZE sets the table's size, which is what the plans of a young table lacked; the wide
+    /// columns (the request, params, points, history) would cost most of its time and steer no plan.
+    /// </summary>
+    private static readonly Dictionary<string, string> AnalyzedColumns = new()
+    {
+        ["fits"] = "fits (seq, id, tenant, status, finished_at, batch_id, idempotency_key, claimed_by, lease_until)",
+        ["fit_points"] = "fit_points (fit_id)",
+        ["fit_history"] = "fit_history (fit_id, start)",
+    };
+
+    /// <summary>A young table is analyzed once it holds this many rows (a plan made for fewer may scan it whole).</summary>
+    internal const int YoungTableRows = 500;
+
+    /// <summary>
+    /// The growing tables this process may analyze whose statistics PostgreSQL has not taken yet, or took when the table held
+    /// less than half of its rows now (live rows as the statistics collector counts them).
+    /// </summary>
+    internal const string StaleStatisticsSql = """
+        SELECT c.relname::text FROM pg_class c
+        WHERE c.oid = ANY (@tables::regclass[]) AND pg_has_role(c.relowner, 'USAGE')
+          AND pg_stat_get_live_tuples(c.oid) >= @rows AND (c.reltuples < 0 OR pg_stat_get_live_tuples(c.oid) >= 2 * c.reltuples)
+        """;
+
+    /// <summary>
+    /// Analyzes the growing tables of a young database whose statistics lag far behind their size, and returns their names.
+    /// A connection keeps each hot statement prepared with a plan PostgreSQL made once, for the table as its statistics
+    /// described it then: made while the table was new (no statistics: a few pages assumed), the chunk end's plan scans
+    /// every row of <c>fits</c> per chunk, and keeps doing so as the table grows, until something invalidates it.
+    /// An ANALYZE does: every session replans with the new figures. Autovacuum would, but only at its next round (up to a
+    /// minute on a fresh server, and never where it is off); a table doubles many times in that minute at a few hundred
+    /// fits a second. Doubling-spaced, this is a handful of ANALYZEs per table over its life; past the first minutes,
+    /// autovacuum's own threshold (10 % growth) comes first. Tables this role does not own are left alone (ANALYZE would only warn).
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RefreshYoungStatisticsAsync(CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        var stale = new List<string>();
+        await using (var cmd = Command(conn, null, StaleStatisticsSql, ("tables", GrowingTables), ("rows", YoungTableRows)))
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct)) stale.Add(reader.GetString(0));
+        }
+        if (stale.Count == 0) return stale;
+        // The names come from GrowingTables, never from input. SKIP_LOCKED: another worker analyzing them now is as good.
+        await ExecAsync(conn, null, $"ANALYZE (SKIP_LOCKED) {string.Join(", ", stale.Select(t => AnalyzedColumns[t]))}", ct);
+        return stale;
     }
 
     public async Task<long> CountQueuedAsync(CancellationToken ct)

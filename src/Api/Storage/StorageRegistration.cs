@@ -95,6 +95,7 @@ public static class StorageRegistration
             services.AddSingleton<DirectDrains>();
             services.AddHostedService(sp => sp.GetRequiredService<DirectDrains>());
             services.AddHostedService<LeaseSweeper>();
+            services.AddHostedService(sp => ActivatorUtilities.CreateInstance<YoungTableStatistics>(sp, sp.GetRequiredService<PostgresFitStore>()));
             // Other processes may be computing theirs: only optima pending for more than a lease are taken.
             services.AddHostedService(sp => ActivatorUtilities.CreateInstance<PendingOptimumSweeper>(sp, workers.Lease));
         }
