@@ -67,7 +67,7 @@ public static class StorageRegistration
         services.AddSingleton<IDeliveryStore>(sp => new PostgresDeliveryStore(ConnectionBudget.Pool(connectionString, budget.Deliveries), sp.GetRequiredService<ILoggerFactory>()));
         // Worker processes wake their idle Hangfire workers when any process announces a job, and drain when one announces small fits.
         services.AddSingleton(sp => new PostgresFitSignals(ConnectionBudget.Pool(connectionString, budget.Signals), sp.GetRequiredService<ILogger<PostgresFitSignals>>(),
-            workers.Count > 0 ? WakeFor(sp) : null));
+            workers.Count > 0 ? WakeFor(sp) : null, hearsFitSignals: budget.ServesApi));
         services.AddSingleton<IFitSignals>(sp => sp.GetRequiredService<PostgresFitSignals>());
         services.AddHostedService(sp => sp.GetRequiredService<PostgresFitSignals>());
         services.AddSingleton<DrainKicker>();
