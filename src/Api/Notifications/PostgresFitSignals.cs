@@ -29,6 +29,7 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
     private readonly Channel<string> _announced =
         System.Threading.Channels.Channel.CreateBounded<string>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest });
     private readonly Action<string>? _jobAnnounced;
+    private readonly bool _hearsFitSignals;
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly string _origin = Guid.NewGuid().ToString("N")[..12];
     private readonly NpgsqlDataSource _dataSource;
@@ -37,9 +38,15 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
     /// <param name="connectionString">The shared database.</param>
     /// <param name="logger">For lost connections and malformed signals.</param>
     /// <param name="jobAnnounced">Called with the queue of every job any process announces (<see cref="AnnounceJob"/>); null when this process runs no workers.</param>
-    public PostgresFitSignals(string connectionString, ILogger<PostgresFitSignals> logger, Action<string>? jobAnnounced = null)
+    /// <param name="hearsFitSignals">
+    /// This process listens to the other processes' fit signals: false where it serves no API (a worker process), since only
+    /// requests wait for an end or watch progress; every end of every process would otherwise come to it, to be parsed and
+    /// dropped. It still publishes its own.
+    /// </param>
+    public PostgresFitSignals(string connectionString, ILogger<PostgresFitSignals> logger, Action<string>? jobAnnounced = null, bool hearsFitSignals = true)
     {
         _jobAnnounced = jobAnnounced;
+        _hearsFitSignals = hearsFitSignals;
         // Its own small pool (sized by the caller, see ConnectionBudget): the listening connection is held for the life of the process.
         _dataSource = NpgsqlDataSource.Create(connectionString);
         _logger = logger;
@@ -119,7 +126,13 @@ public sealed class PostgresFitSignals : BackgroundService, IFitSignals
                     if (e.Channel == JobsChannel) _jobAnnounced?.Invoke(e.Payload.Split(' ')[0]);
                     else Receive(e.Payload);
                 };
-                var channels = _jobAnnounced is null ? $"LISTEN {Channel}" : $"LISTEN {Channel}; LISTEN {JobsChannel}";
+                var channels = string.Join("; ", new[] { _hearsFitSignals ? $"LISTEN {Channel}" : null, _jobAnnounced is null ? null : $"LISTEN {JobsChannel}" }.OfType<string>());
+                if (channels.Length == 0)
+                {
+                    // Neither requests nor workers here: nothing to hear.
+                    _listening.TrySetResult();
+                    return;
+                }
                 await using (var listen = new NpgsqlCommand(channels, conn)) await listen.ExecuteNonQueryAsync(ct);
                 if (connectedBefore) _logger.LogInformation("Listening to fit signals again");
                 connectedBefore = true;

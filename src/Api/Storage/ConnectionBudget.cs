@@ -11,7 +11,8 @@ namespace FitService.Api.Storage;
 /// <param name="Deliveries">The webhook delivery store: its delivery jobs and the API's delivery listings.</param>
 /// <param name="Signals">LISTEN (held for the life of the process), NOTIFY of fit signals, NOTIFY of enqueued jobs.</param>
 /// <param name="Hangfire">Hangfire's queue polls and state changes (one per worker thread of both servers) and its own background processes.</param>
-public sealed record ConnectionBudget(int Fits, int Deliveries, int Signals, int Hangfire)
+/// <param name="ServesApi">The process serves the API (its requests wait for ends and watch progress).</param>
+public sealed record ConnectionBudget(int Fits, int Deliveries, int Signals, int Hangfire, bool ServesApi = true)
 {
     /// <summary>Connections an API process keeps for requests: each holds one for a few milliseconds, so a handful serves thousands a second.</summary>
     public const int ApiConnections = 8;
@@ -32,7 +33,8 @@ public sealed record ConnectionBudget(int Fits, int Deliveries, int Signals, int
             Fits: fitWorkers + (api ? ApiConnections : 0) + 2,
             Deliveries: Math.Min(webhooks, 4) + 2,
             Signals: 3,
-            Hangfire: (runsWorkers ? fitWorkers + webhooks : 0) + HangfireBackground);
+            Hangfire: (runsWorkers ? fitWorkers + webhooks : 0) + HangfireBackground,
+            ServesApi: api);
     }
 
     /// <summary>The connection string with this pool's cap and the idle lifetime.</summary>

@@ -544,6 +544,59 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
         return ids;
     }
 
+    /// <summary>The tables that grow with every fit, whose statistics <see cref="RefreshYoungStatisticsAsync"/> keeps up with.</summary>
+    internal static readonly string[] GrowingTables = ["fits", "fit_points", "fit_history"];
+
+    /// <summary>
+    /// The columns <see cref="RefreshYoungStatisticsAsync"/> has analyzed in each growing table: those the hot statements join,
+    /// search or sort by. Any ANALYZE sets the table's size, which is what the plans of a young table lacked; the wide
+    /// columns (the request, params, points, history) would cost most of its time and steer no plan.
+    /// </summary>
+    private static readonly Dictionary<string, string> AnalyzedColumns = new()
+    {
+        ["fits"] = "fits (seq, id, tenant, status, finished_at, batch_id, idempotency_key, claimed_by, lease_until)",
+        ["fit_points"] = "fit_points (fit_id)",
+        ["fit_history"] = "fit_history (fit_id, start)",
+    };
+
+    /// <summary>A young table is analyzed once it holds this many rows (a plan made for fewer may scan it whole).</summary>
+    internal const int YoungTableRows = 500;
+
+    /// <summary>
+    /// The growing tables this process may analyze whose statistics PostgreSQL has not taken yet, or took when the table held
+    /// less than half of its rows now (live rows as the statistics collector counts them).
+    /// </summary>
+    internal const string StaleStatisticsSql = """
+        SELECT c.relname::text FROM pg_class c
+        WHERE c.oid = ANY (@tables::regclass[]) AND pg_has_role(c.relowner, 'USAGE')
+          AND pg_stat_get_live_tuples(c.oid) >= @rows AND (c.reltuples < 0 OR pg_stat_get_live_tuples(c.oid) >= 2 * c.reltuples)
+        """;
+
+    /// <summary>
+    /// Analyzes the growing tables of a young database whose statistics lag far behind their size, and returns their names.
+    /// A connection keeps each hot statement prepared with a plan PostgreSQL made once, for the table as its statistics
+    /// described it then: made while the table was new (no statistics: a few pages assumed), the chunk end's plan scans
+    /// every row of <c>fits</c> per chunk, and keeps doing so as the table grows, until something invalidates it.
+    /// An ANALYZE does: every session replans with the new figures. Autovacuum would, but only at its next round (up to a
+    /// minute on a fresh server, and never where it is off); a table doubles many times in that minute at a few hundred
+    /// fits a second. Doubling-spaced, this is a handful of ANALYZEs per table over its life; past the first minutes,
+    /// autovacuum's own threshold (10 % growth) comes first. Tables this role does not own are left alone (ANALYZE would only warn).
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RefreshYoungStatisticsAsync(CancellationToken ct)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        var stale = new List<string>();
+        await using (var cmd = Command(conn, null, StaleStatisticsSql, ("tables", GrowingTables), ("rows", YoungTableRows)))
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct)) stale.Add(reader.GetString(0));
+        }
+        if (stale.Count == 0) return stale;
+        // The names come from GrowingTables, never from input. SKIP_LOCKED: another worker analyzing them now is as good.
+        await ExecAsync(conn, null, $"ANALYZE (SKIP_LOCKED) {string.Join(", ", stale.Select(t => AnalyzedColumns[t]))}", ct);
+        return stale;
+    }
+
     public async Task<long> CountQueuedAsync(CancellationToken ct)
     {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);

@@ -67,7 +67,7 @@ public static class StorageRegistration
         services.AddSingleton<IDeliveryStore>(sp => new PostgresDeliveryStore(ConnectionBudget.Pool(connectionString, budget.Deliveries), sp.GetRequiredService<ILoggerFactory>()));
         // Worker processes wake their idle Hangfire workers when any process announces a job, and drain when one announces small fits.
         services.AddSingleton(sp => new PostgresFitSignals(ConnectionBudget.Pool(connectionString, budget.Signals), sp.GetRequiredService<ILogger<PostgresFitSignals>>(),
-            workers.Count > 0 ? WakeFor(sp) : null));
+            workers.Count > 0 ? WakeFor(sp) : null, hearsFitSignals: budget.ServesApi));
         services.AddSingleton<IFitSignals>(sp => sp.GetRequiredService<PostgresFitSignals>());
         services.AddHostedService(sp => sp.GetRequiredService<PostgresFitSignals>());
         services.AddSingleton<DrainKicker>();
@@ -95,6 +95,7 @@ public static class StorageRegistration
             services.AddSingleton<DirectDrains>();
             services.AddHostedService(sp => sp.GetRequiredService<DirectDrains>());
             services.AddHostedService<LeaseSweeper>();
+            services.AddHostedService(sp => ActivatorUtilities.CreateInstance<YoungTableStatistics>(sp, sp.GetRequiredService<PostgresFitStore>()));
             // Other processes may be computing theirs: only optima pending for more than a lease are taken.
             services.AddHostedService(sp => ActivatorUtilities.CreateInstance<PendingOptimumSweeper>(sp, workers.Lease));
         }
