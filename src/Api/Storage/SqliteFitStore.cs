@@ -172,7 +172,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             return starts;
         }, ct);
 
-    /// <summary>Rows one multi-row statement names at most (SQLite allows 32,766 parameters; an end binds ten per row).</summary>
+    /// <summary>Fits one start's statements name at most (SQLite allows 32,766 parameters; a start binds one per fit).</summary>
     private const int MaxRowsPerStatement = 256;
 
     private static async Task<List<ChunkStart>> StartPartAsync(
@@ -231,7 +231,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         return starts;
     }
 
-    /// <summary><c>$i0, $i1, …</c>: the parameters of an <c>IN</c> list or <c>VALUES</c> rows.</summary>
+    /// <summary><c>$i0, $i1, …</c>: the parameters of an <c>IN</c> list.</summary>
     private static string Parameters(string prefix, int count) =>
         string.Join(", ", Enumerable.Range(0, count).Select(i => prefix + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
