@@ -156,28 +156,87 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         return await statements.StartAsync(id, now, ct);
     }, ct);
 
+    /// <summary>
+    /// A chunk's fits started in a few statements rather than three per fit: one read of every row with its points, one
+    /// update of those to run; a cancellation pending at the start and the history of an earlier attempt are handled
+    /// per fit, as they are rare. The writer is the embedded store's one serial resource, and what it spends per
+    /// statement run (binding, stepping, the search of the <c>id</c> index) was most of a start's cost.
+    /// </summary>
     public Task<IReadOnlyList<ChunkStart>> TryStartManyAsync(IReadOnlyList<string> ids, DateTimeOffset now, CancellationToken ct) =>
         WriteAsync<IReadOnlyList<ChunkStart>>(async (conn, tx) =>
         {
             var starts = new List<ChunkStart>(ids.Count);
             await using var statements = new LifecycleStatements(conn, tx);
-            await using var points = Command(conn, tx, PointsSql, ("$id", ""));
-            foreach (var id in ids)
-            {
-                var start = await statements.StartAsync(id, now, ct);
-                if (start.Outcome != StartOutcome.Run)
-                {
-                    starts.Add(new ChunkStart(id, start, null));
-                    continue;
-                }
-                points.Parameters["$id"].Value = id;
-                await using var reader = await points.ExecuteReaderAsync(ct);
-                starts.Add(await reader.ReadAsync(ct)
-                    ? new ChunkStart(id, start, ReadPoints(reader, 0))
-                    : new ChunkStart(id, start, null));
-            }
+            // An id named twice is started once (a chunk's ids are distinct; FitJob makes them so).
+            foreach (var part in ids.Distinct().Chunk(MaxRowsPerStatement)) starts.AddRange(await StartPartAsync(conn, tx, statements, part, now, ct));
             return starts;
         }, ct);
+
+    /// <summary>Fits one start's statements name at most (SQLite allows 32,766 parameters; a start binds one per fit).</summary>
+    private const int MaxRowsPerStatement = 256;
+
+    private static async Task<List<ChunkStart>> StartPartAsync(
+        SqliteConnection conn, SqliteTransaction tx, LifecycleStatements statements, string[] ids, DateTimeOffset now, CancellationToken ct)
+    {
+        var rows = new Dictionary<string, (FitRecord Fit, FitPoints? Points)>(ids.Length, StringComparer.Ordinal);
+        await using (var read = Command(conn, tx, $"""
+            SELECT {Columns}, fit_points.x, fit_points.y, fit_points.w
+            FROM fits LEFT JOIN fit_points ON fit_points.fit_id = fits.id WHERE fits.id IN ({Parameters("$i", ids.Length)})
+            """, Named("$i", ids)))
+        await using (var reader = await read.ExecuteReaderAsync(ct))
+        {
+            var pointsAt = reader.FieldCount - 3;
+            while (await reader.ReadAsync(ct))
+            {
+                var fit = ReadFit(reader);
+                rows[fit.Id] = (fit, reader.IsDBNull(pointsAt) ? null : ReadPoints(reader, pointsAt));
+            }
+        }
+        var ms = now.ToUnixTimeMilliseconds();
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+        var starts = new List<ChunkStart>(ids.Length);
+        var run = new List<long>(ids.Length);
+        List<string>? dropHistory = null;
+        foreach (var id in ids)
+        {
+            var (fit, points) = rows.GetValueOrDefault(id);
+            if (FitLifecycle.StartRefused(fit) is { } refused)
+            {
+                starts.Add(new ChunkStart(id, refused, null));
+                continue;
+            }
+            if (fit!.CancelRequested)
+            {
+                starts.Add(new ChunkStart(id, await statements.CancelAtStartAsync(fit, ms, ct), null));
+                continue;
+            }
+            run.Add(fit.Seq);
+            // History is saved only by a running attempt, so a queued fit never started (attempt 0) has none to drop.
+            if (fit.Status != FitStatus.Queued || fit.Attempt > 0) (dropHistory ??= []).Add(id);
+            starts.Add(new ChunkStart(id, FitLifecycle.Started(fit, at), points));
+        }
+        if (run.Count > 0)
+        {
+            // attempt + 1 and the first start's time, as FitLifecycle.Started computes them from the row read above. By seq,
+            // the table's own key: no search of the id index.
+            await ExecAsync(conn, tx, $"""
+                UPDATE fits SET status = $s, attempt = attempt + 1, step = 0, params = NULL, loss = NULL,
+                                started_at = COALESCE(started_at, $now) WHERE seq IN ({Parameters("$i", run.Count)})
+                """, ct, [("$s", (int)FitStatus.Running), ("$now", ms), .. run.Select((seq, i) => ("$i" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), (object?)seq))]);
+        }
+        if (dropHistory is not null)
+        {
+            await ExecAsync(conn, tx, $"DELETE FROM fit_history WHERE fit_id IN ({Parameters("$i", dropHistory.Count)})", ct, Named("$i", dropHistory));
+        }
+        return starts;
+    }
+
+    /// <summary><c>$i0, $i1, …</c>: the parameters of an <c>IN</c> list.</summary>
+    private static string Parameters(string prefix, int count) =>
+        string.Join(", ", Enumerable.Range(0, count).Select(i => prefix + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+    private static (string, object?)[] Named(string prefix, IReadOnlyList<string> values) =>
+        [.. values.Select((v, i) => (prefix + i.ToString(System.Globalization.CultureInfo.InvariantCulture), (object?)v))];
 
     /// <summary>
     /// The statements that start and end fits, each prepared once per write and run again for every fit of a chunk:
@@ -186,7 +245,8 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     /// </summary>
     private sealed class LifecycleStatements(SqliteConnection conn, SqliteTransaction tx) : IAsyncDisposable
     {
-        private SqliteCommand? _read, _cancelAtStart, _start, _dropHistory, _complete, _history;
+        private SqliteCommand? _read, _cancelAtStart, _start, _dropStartHistory;
+        private SqliteRawStatement? _complete, _dropHistory, _history;
 
         public async Task<StartResult> StartAsync(string id, DateTimeOffset now, CancellationToken ct)
         {
@@ -199,15 +259,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             }
             if (FitLifecycle.StartRefused(fit) is { } refused) return refused;
             var ms = now.ToUnixTimeMilliseconds();
-            if (fit!.CancelRequested)
-            {
-                _cancelAtStart ??= Command(conn, tx, "UPDATE fits SET status = $s, stop_reason = 'cancelled', finished_at = $now WHERE id = $id",
-                    ("$s", (int)FitStatus.Cancelled), ("$now", 0L), ("$id", ""));
-                _cancelAtStart.Parameters["$now"].Value = ms;
-                _cancelAtStart.Parameters["$id"].Value = id;
-                await _cancelAtStart.ExecuteNonQueryAsync(ct);
-                return FitLifecycle.CancelledAtStart(fit);
-            }
+            if (fit!.CancelRequested) return await CancelAtStartAsync(fit, ms, ct);
             var started = FitLifecycle.Started(fit, DateTimeOffset.FromUnixTimeMilliseconds(ms));
             _start ??= Command(conn, tx, """
                 UPDATE fits SET status = $s, attempt = $a, step = 0, params = NULL, loss = NULL,
@@ -220,50 +272,68 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             // History is saved only by a running attempt, so a queued fit never started (attempt 0) has none to drop.
             if (fit.Status != FitStatus.Queued || fit.Attempt > 0)
             {
-                _dropHistory ??= Command(conn, tx, "DELETE FROM fit_history WHERE fit_id = $id", ("$id", ""));
-                _dropHistory.Parameters["$id"].Value = id;
-                await _dropHistory.ExecuteNonQueryAsync(ct);
+                _dropStartHistory ??= Command(conn, tx, "DELETE FROM fit_history WHERE fit_id = $id", ("$id", ""));
+                _dropStartHistory.Parameters["$id"].Value = id;
+                await _dropStartHistory.ExecuteNonQueryAsync(ct);
             }
             return started;
         }
 
-        public async Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct)
+        /// <summary>A start of a fit whose cancellation is pending: it ends cancelled instead of running.</summary>
+        public async Task<StartResult> CancelAtStartAsync(FitRecord fit, long ms, CancellationToken ct)
         {
-            _complete ??= Command(conn, tx, """
-                UPDATE fits SET status = $s, stop_reason = $reason, step = $step, params = $params, loss = $loss, error = $error,
-                                finished_at = $finished, outcome = $outcome, optimum_pending = $pending
-                WHERE id = $id AND status < 2
-                """, ("$outcome", null), ("$pending", 0), ("$s", 0), ("$reason", null), ("$step", 0), ("$params", null), ("$loss", null),
-                ("$error", null), ("$finished", 0L), ("$id", ""));
-            var p = _complete.Parameters;
-            p["$outcome"].Value = (object?)completion.OutcomeJson ?? DBNull.Value;
-            p["$pending"].Value = completion.OptimumPending ? 1 : 0;
-            p["$s"].Value = (int)completion.Status;
-            p["$reason"].Value = (object?)completion.StopReason ?? DBNull.Value;
-            p["$step"].Value = completion.Step;
-            p["$params"].Value = DoubleBlobs.ToBytes(completion.Params);
-            p["$loss"].Value = Finite(completion.Loss) ?? DBNull.Value;
-            p["$error"].Value = (object?)completion.Error ?? DBNull.Value;
-            p["$finished"].Value = completion.FinishedAt.ToUnixTimeMilliseconds();
-            p["$id"].Value = id;
-            if (await _complete.ExecuteNonQueryAsync(ct) == 0) return false;
+            _cancelAtStart ??= Command(conn, tx, "UPDATE fits SET status = $s, stop_reason = 'cancelled', finished_at = $now WHERE id = $id",
+                ("$s", (int)FitStatus.Cancelled), ("$now", 0L), ("$id", ""));
+            _cancelAtStart.Parameters["$now"].Value = ms;
+            _cancelAtStart.Parameters["$id"].Value = fit.Id;
+            await _cancelAtStart.ExecuteNonQueryAsync(ct);
+            return FitLifecycle.CancelledAtStart(fit);
+        }
+
+        /// <summary>
+        /// Stores a fit's end, if it has not ended yet. Run once per fit of a chunk, so through SQLite's own API (parameters
+        /// bound by position): see <see cref="SqliteRawStatement"/>.
+        /// </summary>
+        public Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct)
+        {
+            ct.ThrowIfCancellationRequested();
+            _complete ??= new SqliteRawStatement(conn, """
+                UPDATE fits SET status = ?1, stop_reason = ?2, step = ?3, params = ?4, loss = ?5, error = ?6,
+                                finished_at = ?7, outcome = ?8, optimum_pending = ?9
+                WHERE id = ?10 AND status < 2
+                """);
+            _complete.Bind(1, (int)completion.Status);
+            _complete.Bind(2, completion.StopReason);
+            _complete.Bind(3, completion.Step);
+            _complete.Bind(4, DoubleBlobs.ToBytes(completion.Params));
+            _complete.Bind(5, completion.Loss is { } loss && double.IsFinite(loss) ? loss : null);
+            _complete.Bind(6, completion.Error);
+            _complete.Bind(7, completion.FinishedAt.ToUnixTimeMilliseconds());
+            _complete.Bind(8, completion.OutcomeJson);
+            _complete.Bind(9, completion.OptimumPending ? 1 : 0);
+            _complete.Bind(10, id);
+            if (_complete.Run() == 0) return Task.FromResult(false);
             // The whole history replaces the chunks saved so far, as one chunk at 0 (none when empty).
-            _history ??= Command(conn, tx, """
-                DELETE FROM fit_history WHERE fit_id = $id;
-                INSERT INTO fit_history (fit_id, start, data) SELECT $id, 0, $data WHERE length($data) > 0;
-                """, ("$id", ""), ("$data", Array.Empty<byte>()));
-            _history.Parameters["$id"].Value = id;
-            _history.Parameters["$data"].Value = DoubleBlobs.ToBytes(completion.History);
-            await _history.ExecuteNonQueryAsync(ct);
-            return true;
+            _dropHistory ??= new SqliteRawStatement(conn, "DELETE FROM fit_history WHERE fit_id = ?1");
+            _dropHistory.Bind(1, id);
+            _dropHistory.Run();
+            if (completion.History.Length > 0)
+            {
+                _history ??= new SqliteRawStatement(conn, "INSERT INTO fit_history (fit_id, start, data) VALUES (?1, 0, ?2)");
+                _history.Bind(1, id);
+                _history.Bind(2, DoubleBlobs.ToBytes(completion.History));
+                _history.Run();
+            }
+            return Task.FromResult(true);
         }
 
         public async ValueTask DisposeAsync()
         {
-            foreach (var command in new[] { _read, _cancelAtStart, _start, _dropHistory, _complete, _history })
+            foreach (var command in new[] { _read, _cancelAtStart, _start, _dropStartHistory })
             {
                 if (command is not null) await command.DisposeAsync();
             }
+            foreach (var statement in new[] { _complete, _dropHistory, _history }) statement?.Dispose();
         }
     }
 
@@ -377,7 +447,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         // The one writer serialises creates, so looking the key up inside the write transaction is race-free.
         if (await FindBatchByKeyAsync(conn, tx, batch, ct) is { } earlier) return earlier;
         await InsertBatchAsync(conn, tx, batch, ct);
-        await InsertBatchFitsAsync(conn, tx, batch.Id, fits, ct);
+        await InsertBatchFitsAsync(conn, batch.Id, fits, ct);
         return new BatchCreateResult(CreateOutcome.Created, batch.Id);
     }, ct);
 
@@ -413,7 +483,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 await WriteAsync(async (conn, tx) =>
                 {
                     if (from == 0) await ExecAsync(conn, tx, "INSERT INTO batches_storing (id) VALUES ($id)", ct, ("$id", batch.Id));
-                    await InsertBatchFitsAsync(conn, tx, batch.Id, new ArraySegment<NewFit>(all, from, BatchSliceFits), ct);
+                    await InsertBatchFitsAsync(conn, batch.Id, new ArraySegment<NewFit>(all, from, BatchSliceFits), ct);
                     return 0;
                 }, ct);
                 done += BatchSliceFits;
@@ -436,7 +506,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                     throw new InvalidOperationException(message, new SqliteException(message, SqliteBusy));
                 }
                 await InsertBatchAsync(conn, tx, batch, ct);
-                await InsertBatchFitsAsync(conn, tx, batch.Id, new ArraySegment<NewFit>(all, done, all.Length - done), ct);
+                await InsertBatchFitsAsync(conn, batch.Id, new ArraySegment<NewFit>(all, done, all.Length - done), ct);
                 return new BatchCreateResult(CreateOutcome.Created, batch.Id);
             }, ct);
             return created;
@@ -494,33 +564,38 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         ("$id", batch.Id), ("$t", batch.Tenant), ("$created", batch.CreatedAt.ToUnixTimeMilliseconds()), ("$label", batch.Label),
         ("$request", batch.RequestJson), ("$key", batch.IdempotencyKey), ("$hash", batch.RequestHash));
 
-    private static async Task InsertBatchFitsAsync(SqliteConnection conn, SqliteTransaction tx, string batchId, IEnumerable<NewFit> fits, CancellationToken ct)
+    private static Task InsertBatchFitsAsync(SqliteConnection conn, string batchId, IEnumerable<NewFit> fits, CancellationToken ct)
     {
-        // One prepared pair of statements for all the fits: thousands of rows in one transaction.
-        await using var insert = Command(conn, tx, """
+        // One prepared pair of statements for all the fits, thousands of rows in one transaction, bound by position (see
+        // SqliteRawStatement: by name, each of the fifteen values was looked up in both statements for every fit). They run
+        // in the writer's open transaction.
+        using var insert = new SqliteRawStatement(conn, """
             INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, request_hash, trace_parent)
-            VALUES ($id, $t, 0, $steps, $every, $created, $request, $label, $points, $batch, $hash, $trace);
-            INSERT INTO fit_points (fit_id, x, y, w) VALUES ($id, $x, $y, $w);
-            """, ("$id", ""), ("$t", ""), ("$steps", 0), ("$every", 0), ("$created", 0L), ("$request", ""), ("$label", null),
-            ("$points", 0), ("$batch", batchId), ("$hash", ""), ("$trace", null), ("$x", Array.Empty<byte>()), ("$y", Array.Empty<byte>()), ("$w", null));
+            VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+            """);
+        using var points = new SqliteRawStatement(conn, "INSERT INTO fit_points (fit_id, x, y, w) VALUES (?1, ?2, ?3, ?4)");
         foreach (var fit in fits)
         {
-            var p = insert.Parameters;
-            p["$id"].Value = fit.Id;
-            p["$t"].Value = fit.Tenant;
-            p["$steps"].Value = fit.Steps;
-            p["$every"].Value = fit.HistoryEvery;
-            p["$created"].Value = fit.CreatedAt.ToUnixTimeMilliseconds();
-            p["$request"].Value = fit.RequestJson;
-            p["$label"].Value = (object?)fit.Label ?? DBNull.Value;
-            p["$points"].Value = fit.X.Length;
-            p["$hash"].Value = fit.RequestHash;
-            p["$trace"].Value = (object?)fit.TraceParent ?? DBNull.Value;
-            p["$x"].Value = DoubleBlobs.ToBytes(fit.X);
-            p["$y"].Value = DoubleBlobs.ToBytes(fit.Y);
-            p["$w"].Value = WeightsBlob(fit.Weights) ?? DBNull.Value;
-            await insert.ExecuteNonQueryAsync(ct);
+            ct.ThrowIfCancellationRequested();
+            insert.Bind(1, fit.Id);
+            insert.Bind(2, fit.Tenant);
+            insert.Bind(3, fit.Steps);
+            insert.Bind(4, fit.HistoryEvery);
+            insert.Bind(5, fit.CreatedAt.ToUnixTimeMilliseconds());
+            insert.Bind(6, fit.RequestJson);
+            insert.Bind(7, fit.Label);
+            insert.Bind(8, fit.X.Length);
+            insert.Bind(9, batchId);
+            insert.Bind(10, fit.RequestHash);
+            insert.Bind(11, fit.TraceParent);
+            insert.Run();
+            points.Bind(1, fit.Id);
+            points.Bind(2, DoubleBlobs.ToBytes(fit.X));
+            points.Bind(3, DoubleBlobs.ToBytes(fit.Y));
+            points.Bind(4, fit.Weights is null ? null : DoubleBlobs.ToBytes(fit.Weights));
+            points.Run();
         }
+        return Task.CompletedTask;
     }
 
     public async Task<BatchRecord?> GetBatchAsync(string tenant, string id, CancellationToken ct)

@@ -390,6 +390,76 @@ public abstract class FitStoreContract
     }
 
     [ConditionalFact]
+    public async Task AChunkWithMixedOutcomesLeavesEveryFitExactlyAsTheSameStartsAndEndsOneByOne()
+    {
+        var store = await NewStoreAsync();
+        // Each case twice: one copy goes through a chunk's start and end, the other through the single-fit calls.
+        string[] cases = ["fresh", "restarted", "diverged", "cancelAtStart", "endedBefore", "emptyHistory"];
+        var chunk = cases.ToDictionary(c => c, _ => AFit());
+        var alone = cases.ToDictionary(c => c, _ => AFit());
+        foreach (var copies in new[] { chunk, alone })
+        {
+            foreach (var fit in copies.Values) await store.CreateAsync(fit, None);
+            // An attempt that saved progress, then stopped (a crash): the next start drops that history.
+            var first = await store.TryStartAsync(copies["restarted"].Id, T0, None);
+            await store.SaveProgressAsync(copies["restarted"].Id, new FitProgressUpdate(first.Attempt, 3, [1, 1, 1], 2, 0, [5, 4, 3]), None);
+            await store.TryStartAsync(copies["cancelAtStart"].Id, T0, None);
+            await store.RequestCancelAsync("t1", copies["cancelAtStart"].Id, T0, None);
+            await store.TryStartAsync(copies["endedBefore"].Id, T0, None);
+            await store.CompleteAsync(copies["endedBefore"].Id, new FitCompletion(FitStatus.Succeeded, "steps", 1, [1], 1, [1], null, T0), None);
+        }
+        var at = T0.AddSeconds(1);
+        var chunkStarts = (await store.TryStartManyAsync([.. cases.Select(c => chunk[c].Id)], at, None)).ToDictionary(s => s.Id);
+        var aloneStarts = new Dictionary<string, StartResult>();
+        foreach (var c in cases) aloneStarts[c] = await store.TryStartAsync(alone[c].Id, at, None);
+        foreach (var c in cases)
+        {
+            var (viaChunk, viaAlone) = (chunkStarts[chunk[c].Id].Start, aloneStarts[c]);
+            Assert.Equal((viaAlone.Outcome, viaAlone.Attempt), (viaChunk.Outcome, viaChunk.Attempt));
+            Assert.Equal(Comparable(viaAlone.Fit), Comparable(viaChunk.Fit));
+            Assert.Equal(viaChunk.Outcome == StartOutcome.Run, chunkStarts[chunk[c].Id].Points is not null);
+        }
+        // The running attempt of the restarted fit saves progress too: its end must replace that history, not add to it.
+        foreach (var copies in new[] { chunk, alone })
+        {
+            var attempt = (await store.GetForWorkerAsync(copies["restarted"].Id, None))!.Attempt;
+            await store.SaveProgressAsync(copies["restarted"].Id, new FitProgressUpdate(attempt, 2, [2, 2, 2], 1.5, 0, [9, 8]), None);
+        }
+        FitCompletion End(string c) => c switch
+        {
+            "diverged" => new FitCompletion(FitStatus.Failed, "diverged", 4, [double.NaN, 1, 2], double.NaN, [3, double.PositiveInfinity], "the loss diverged", at.AddSeconds(1)),
+            "emptyHistory" => new FitCompletion(FitStatus.Succeeded, "steps", 0, [0, 0, 0], 0.75, [], null, at.AddSeconds(1)),
+            "restarted" => new FitCompletion(FitStatus.Succeeded, "converged", 4, [1, 2, 3], 0.25, [9, 8, 7, 6], null, at.AddSeconds(1), "{\"gap\":0}"),
+            _ => new FitCompletion(FitStatus.Succeeded, "steps", 3, [1, 2, 3], 0.5, [3, 2, 1], null, at.AddSeconds(1), "{\"optimumPending\":true}") { OptimumPending = true },
+        };
+        var chunkEnded = await store.CompleteManyAsync([.. cases.Select(c => (chunk[c].Id, End(c)))], None);
+        var aloneEnded = new List<string>();
+        foreach (var c in cases)
+        {
+            if (await store.CompleteAsync(alone[c].Id, End(c), None)) aloneEnded.Add(c);
+        }
+
+        Assert.Equal(aloneEnded, cases.Where(c => chunkEnded.Contains(chunk[c].Id)));
+        Assert.Equal(["fresh", "restarted", "diverged", "emptyHistory"], aloneEnded);
+        foreach (var c in cases)
+        {
+            var (viaChunk, viaAlone) = ((await store.GetAsync("t1", chunk[c].Id, true, None))!, (await store.GetAsync("t1", alone[c].Id, true, None))!);
+            Assert.Equal(Comparable(viaAlone), Comparable(viaChunk));
+            Assert.Equal(viaAlone.History, viaChunk.History);
+            Assert.Equal(viaAlone.Params, viaChunk.Params);
+        }
+        Assert.Equal(new double[] { 9, 8, 7, 6 }, (await store.GetAsync("t1", chunk["restarted"].Id, true, None))!.History);
+        Assert.Empty((await store.GetAsync("t1", chunk["emptyHistory"].Id, true, None))!.History!);
+        var pending = await store.ListPendingOptimaAsync(at.AddMinutes(1), 100, None);
+        Assert.Contains(chunk["fresh"].Id, pending);
+        Assert.Contains(alone["fresh"].Id, pending);
+        Assert.DoesNotContain(chunk["restarted"].Id, pending);
+
+        // All but what differs by construction (id, seq); arrays are compared apart.
+        static FitRecord? Comparable(FitRecord? fit) => fit is null ? null : fit with { Id = "", Seq = 0, Params = null, History = null };
+    }
+
+    [ConditionalFact]
     public async Task TheOutcomeIsStoredWithTheCompletionAndTheKindWithTheFit()
     {
         var store = await NewStoreAsync();
