@@ -27,6 +27,12 @@ internal static class FitLifecycle
     }
 
     /// <summary>
+    /// Whether a start must drop history saved before it. History is saved only by a running attempt, so a queued fit never
+    /// started (attempt 0) has none, and its start need not look.
+    /// </summary>
+    public static bool MayHaveHistory(FitRecord fit) => fit.Status != FitStatus.Queued || fit.Attempt > 0;
+
+    /// <summary>
     /// A new fit as it reads once stored, queued (times kept to the millisecond, as stored): what a create answers, and what a
     /// fit run on its request starts from. The caller sets <see cref="FitRecord.Seq"/> once the row has one.
     /// </summary>

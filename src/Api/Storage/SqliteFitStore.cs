@@ -211,8 +211,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 continue;
             }
             run.Add(fit.Seq);
-            // History is saved only by a running attempt, so a queued fit never started (attempt 0) has none to drop.
-            if (fit.Status != FitStatus.Queued || fit.Attempt > 0) (dropHistory ??= []).Add(id);
+            if (FitLifecycle.MayHaveHistory(fit)) (dropHistory ??= []).Add(id);
             starts.Add(new ChunkStart(id, FitLifecycle.Started(fit, at), points));
         }
         if (run.Count > 0)
@@ -269,8 +268,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             _start.Parameters["$now"].Value = ms;
             _start.Parameters["$id"].Value = id;
             await _start.ExecuteNonQueryAsync(ct);
-            // History is saved only by a running attempt, so a queued fit never started (attempt 0) has none to drop.
-            if (fit.Status != FitStatus.Queued || fit.Attempt > 0)
+            if (FitLifecycle.MayHaveHistory(fit))
             {
                 _dropStartHistory ??= Command(conn, tx, "DELETE FROM fit_history WHERE fit_id = $id", ("$id", ""));
                 _dropStartHistory.Parameters["$id"].Value = id;
