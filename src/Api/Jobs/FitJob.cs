@@ -176,8 +176,9 @@ public sealed class FitJob(
         var interrupted = false;
         try
         {
-            foreach (var (id, start, points) in await store.TryStartManyAsync(ids, clock.GetUtcNow(), shutdown))
+            foreach (var chunkStart in await store.TryStartManyAsync(ids, clock.GetUtcNow(), shutdown))
             {
+                var (id, start, points) = chunkStart;
                 using var _ = LogContext.PushProperty("FitId", id);
                 if (!await IsToRunAsync(id, start)) continue;
                 if (points is null)
@@ -212,7 +213,8 @@ public sealed class FitJob(
                     interrupted = true;
                     break;
                 }
-                completions.Add((id, start.Fit!, points, completion));
+                // A start the store did not write is stored with the end (ChunkStart.Stored).
+                completions.Add((id, start.Fit!, points, chunkStart.Completing(completion)));
             }
         }
         finally

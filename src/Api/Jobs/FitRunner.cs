@@ -92,7 +92,7 @@ public sealed class FitRunner(
             result = Fitter.Run(problem, !stored ? null : progress =>
             {
                 var fresh = progress.History.AsSpan(savedHistory).ToArray();
-                var update = new FitProgressUpdate(fit.Attempt, progress.Step, Reported(progress.Params), progress.Loss, savedHistory, fresh);
+                var update = new FitProgressUpdate(fit.Attempt, progress.Step, Reported(progress.Params), progress.Loss, savedHistory, fresh) { StartedAt = fit.StartedAt };
                 // The engine calls back on the job's own thread at most every 250 ms: a blocking save here is fine.
                 if (store.SaveProgressAsync(fit.Id, update, CancellationToken.None).GetAwaiter().GetResult()) stop.Cancel();
                 savedHistory = progress.History.Length;

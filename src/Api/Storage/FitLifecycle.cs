@@ -27,6 +27,16 @@ internal static class FitLifecycle
     }
 
     /// <summary>
+    /// Whether a chunk may run the fit without storing its start (SQLite): a fit queued and never started, with no
+    /// cancellation pending. Such a fit has no history and no attempt to count yet; the chunk's end stores the first attempt
+    /// and the start's time with the result, in one write (or its first progress, should it run long enough to save any,
+    /// stores the start then). Until then it reads as queued: a cancellation ends it at once,
+    /// and the end, which stores only fits that have not ended, then leaves it cancelled; a crash leaves it queued, and
+    /// recovery runs it again.
+    /// </summary>
+    public static bool MayStartUnstored(FitRecord fit) => fit is { Status: FitStatus.Queued, Attempt: 0, CancelRequested: false };
+
+    /// <summary>
     /// Whether a start must drop history saved before it. History is saved only by a running attempt, so a queued fit never
     /// started (attempt 0) has none, and its start need not look.
     /// </summary>

@@ -96,7 +96,14 @@ public enum CreateOutcome { Created, Existing, Conflict }
 public sealed record CreateResult(CreateOutcome Outcome, FitRecord? Fit);
 
 /// <summary>Progress of a running fit: the state after <paramref name="Step"/> updates and the history entries recorded since the last save.</summary>
-public sealed record FitProgressUpdate(int Attempt, int Step, double[] Params, double Loss, int HistoryOffset, double[] NewHistory);
+public sealed record FitProgressUpdate(int Attempt, int Step, double[] Params, double Loss, int HistoryOffset, double[] NewHistory)
+{
+    /// <summary>
+    /// The time the fit's attempt started. A store that ran the start without writing it (<see cref="ChunkStart.Stored"/>)
+    /// stores the start with the first progress, so a long fit of a chunk reads running, with its progress, like any other.
+    /// </summary>
+    public DateTimeOffset? StartedAt { get; init; }
+}
 
 /// <summary>The end of a fit, with its whole history (written once, replacing the progress saved so far).</summary>
 public sealed record FitCompletion(
@@ -115,6 +122,12 @@ public sealed record FitCompletion(
     /// worker stop before <see cref="IFitWork.SaveOutcomeAsync"/>, a sweep finds it (<see cref="IFitWork.ListPendingOptimaAsync"/>).
     /// </summary>
     public bool OptimumPending { get; init; }
+
+    /// <summary>
+    /// Set when the fit's start was not stored (<see cref="ChunkStart.Stored"/>): the time of that start, which the end stores
+    /// with the first attempt's number, in the same write. Null when the start was stored.
+    /// </summary>
+    public DateTimeOffset? UnstoredStart { get; init; }
 }
 
 /// <summary>What a worker should do with a fit it was handed.</summary>
@@ -135,7 +148,17 @@ public enum StartOutcome
 public sealed record StartResult(StartOutcome Outcome, FitRecord? Fit, int Attempt);
 
 /// <summary>One fit's start in a chunk: its outcome, and its points when it is to run (<see cref="StartOutcome.Run"/>).</summary>
-public sealed record ChunkStart(string Id, StartResult Start, FitPoints? Points);
+public sealed record ChunkStart(string Id, StartResult Start, FitPoints? Points)
+{
+    /// <summary>
+    /// False when the store ran the start without writing it: the fit still reads as queued, and goes straight to its end
+    /// when the end is stored with <see cref="FitCompletion.UnstoredStart"/>. True for every start a store wrote.
+    /// </summary>
+    public bool Stored { get; init; } = true;
+
+    /// <summary>The completion to store for this start: with the start itself when the store did not write it.</summary>
+    public FitCompletion Completing(FitCompletion completion) => Stored ? completion : completion with { UnstoredStart = Start.Fit!.StartedAt };
+}
 
 public enum CancelOutcome { NotFound, AlreadyEnded, Cancelled, Requested }
 

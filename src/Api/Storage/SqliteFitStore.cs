@@ -157,20 +157,46 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     }, ct);
 
     /// <summary>
-    /// A chunk's fits started in a few statements rather than three per fit: one read of every row with its points, one
-    /// update of those to run; a cancellation pending at the start and the history of an earlier attempt are handled
-    /// per fit, as they are rare. The writer is the embedded store's one serial resource, and what it spends per
-    /// statement run (binding, stepping, the search of the <c>id</c> index) was most of a start's cost.
+    /// A chunk's fits started, mostly without a write. The writer is the embedded store's one serial resource, and a start
+    /// that marks its fits running rewrites every row the chunk's end rewrites again a few milliseconds later. So the rows
+    /// and points are read on a reader connection, and a fit queued and never started
+    /// (<see cref="FitLifecycle.MayStartUnstored"/>) runs without a write: its end stores the start with the result
+    /// (<see cref="FitCompletion.UnstoredStart"/>). Fits gone or ended need no write either. The rest (a fit restarted after
+    /// an attempt, or with a cancellation pending) are started in one write, as before: one read of their rows with their
+    /// points, one update of those to run, and a cancellation or an earlier attempt's history handled per fit.
     /// </summary>
-    public Task<IReadOnlyList<ChunkStart>> TryStartManyAsync(IReadOnlyList<string> ids, DateTimeOffset now, CancellationToken ct) =>
-        WriteAsync<IReadOnlyList<ChunkStart>>(async (conn, tx) =>
+    public async Task<IReadOnlyList<ChunkStart>> TryStartManyAsync(IReadOnlyList<string> ids, DateTimeOffset now, CancellationToken ct)
+    {
+        // An id named twice is started once (a chunk's ids are distinct; FitJob makes them so).
+        var distinct = ids.Distinct().ToArray();
+        var rows = new Dictionary<string, (FitRecord Fit, FitPoints? Points)>(distinct.Length, StringComparer.Ordinal);
+        await using (var conn = await OpenReaderAsync(ct))
         {
-            var starts = new List<ChunkStart>(ids.Count);
-            await using var statements = new LifecycleStatements(conn, tx);
-            // An id named twice is started once (a chunk's ids are distinct; FitJob makes them so).
-            foreach (var part in ids.Distinct().Chunk(MaxRowsPerStatement)) starts.AddRange(await StartPartAsync(conn, tx, statements, part, now, ct));
-            return starts;
-        }, ct);
+            foreach (var part in distinct.Chunk(MaxRowsPerStatement)) await ReadStartRowsAsync(conn, null, part, rows, ct);
+        }
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds());
+        var starts = new Dictionary<string, ChunkStart>(distinct.Length, StringComparer.Ordinal);
+        List<string>? toWrite = null;
+        foreach (var id in distinct)
+        {
+            var (fit, points) = rows.GetValueOrDefault(id);
+            if (FitLifecycle.StartRefused(fit) is { } refused) starts[id] = new ChunkStart(id, refused, null);
+            else if (FitLifecycle.MayStartUnstored(fit!) && points is not null) starts[id] = new ChunkStart(id, FitLifecycle.Started(fit!, at), points) { Stored = false };
+            else (toWrite ??= []).Add(id);
+        }
+        if (toWrite is not null)
+        {
+            var written = await WriteAsync<List<ChunkStart>>(async (conn, tx) =>
+            {
+                var list = new List<ChunkStart>(toWrite.Count);
+                await using var statements = new LifecycleStatements(conn, tx);
+                foreach (var part in toWrite.Chunk(MaxRowsPerStatement)) list.AddRange(await StartPartAsync(conn, tx, statements, part, now, ct));
+                return list;
+            }, ct);
+            foreach (var start in written) starts[start.Id] = start;
+        }
+        return [.. distinct.Select(id => starts[id])];
+    }
 
     /// <summary>Fits one start's statements name at most (SQLite allows 32,766 parameters; a start binds one per fit).</summary>
     private const int MaxRowsPerStatement = 256;
@@ -179,19 +205,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         SqliteConnection conn, SqliteTransaction tx, LifecycleStatements statements, string[] ids, DateTimeOffset now, CancellationToken ct)
     {
         var rows = new Dictionary<string, (FitRecord Fit, FitPoints? Points)>(ids.Length, StringComparer.Ordinal);
-        await using (var read = Command(conn, tx, $"""
-            SELECT {Columns}, fit_points.x, fit_points.y, fit_points.w
-            FROM fits LEFT JOIN fit_points ON fit_points.fit_id = fits.id WHERE fits.id IN ({Parameters("$i", ids.Length)})
-            """, Named("$i", ids)))
-        await using (var reader = await read.ExecuteReaderAsync(ct))
-        {
-            var pointsAt = reader.FieldCount - 3;
-            while (await reader.ReadAsync(ct))
-            {
-                var fit = ReadFit(reader);
-                rows[fit.Id] = (fit, reader.IsDBNull(pointsAt) ? null : ReadPoints(reader, pointsAt));
-            }
-        }
+        await ReadStartRowsAsync(conn, tx, ids, rows, ct);
         var ms = now.ToUnixTimeMilliseconds();
         var at = DateTimeOffset.FromUnixTimeMilliseconds(ms);
         var starts = new List<ChunkStart>(ids.Length);
@@ -228,6 +242,23 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             await ExecAsync(conn, tx, $"DELETE FROM fit_history WHERE fit_id IN ({Parameters("$i", dropHistory.Count)})", ct, Named("$i", dropHistory));
         }
         return starts;
+    }
+
+    /// <summary>The rows of <paramref name="ids"/> with their points (null when a fit has none), by id; a fit gone is left out.</summary>
+    private static async Task ReadStartRowsAsync(
+        SqliteConnection conn, SqliteTransaction? tx, string[] ids, Dictionary<string, (FitRecord Fit, FitPoints? Points)> rows, CancellationToken ct)
+    {
+        await using var read = Command(conn, tx, $"""
+            SELECT {Columns}, fit_points.x, fit_points.y, fit_points.w
+            FROM fits LEFT JOIN fit_points ON fit_points.fit_id = fits.id WHERE fits.id IN ({Parameters("$i", ids.Length)})
+            """, Named("$i", ids));
+        await using var reader = await read.ExecuteReaderAsync(ct);
+        var pointsAt = reader.FieldCount - 3;
+        while (await reader.ReadAsync(ct))
+        {
+            var fit = ReadFit(reader);
+            rows[fit.Id] = (fit, reader.IsDBNull(pointsAt) ? null : ReadPoints(reader, pointsAt));
+        }
     }
 
     /// <summary><c>$i0, $i1, …</c>: the parameters of an <c>IN</c> list.</summary>
@@ -295,9 +326,11 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         public Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct)
         {
             ct.ThrowIfCancellationRequested();
+            // A start that was not stored (ChunkStart.Stored) is stored here: the first attempt, and the start's time.
             _complete ??= new SqliteRawStatement(conn, """
                 UPDATE fits SET status = ?1, stop_reason = ?2, step = ?3, params = ?4, loss = ?5, error = ?6,
-                                finished_at = ?7, outcome = ?8, optimum_pending = ?9
+                                finished_at = ?7, outcome = ?8, optimum_pending = ?9,
+                                attempt = CASE WHEN ?11 IS NULL THEN attempt ELSE max(attempt, 1) END, started_at = COALESCE(started_at, ?11)
                 WHERE id = ?10 AND status < 2
                 """);
             _complete.Bind(1, (int)completion.Status);
@@ -310,6 +343,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             _complete.Bind(8, completion.OutcomeJson);
             _complete.Bind(9, completion.OptimumPending ? 1 : 0);
             _complete.Bind(10, id);
+            _complete.BindInteger(11, completion.UnstoredStart?.ToUnixTimeMilliseconds());
             if (_complete.Run() == 0) return Task.FromResult(false);
             // The whole history replaces the chunks saved so far, as one chunk at 0 (none when empty).
             _dropHistory ??= new SqliteRawStatement(conn, "DELETE FROM fit_history WHERE fit_id = ?1");
@@ -337,10 +371,15 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 
     public Task<bool> SaveProgressAsync(string id, FitProgressUpdate update, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
-        var changed = await ExecAsync(conn, tx,
-            "UPDATE fits SET step = $step, params = $params, loss = $loss WHERE id = $id AND attempt = $a AND status = $running", ct,
+        // The first progress of a fit whose start was not written (ChunkStart.Stored: queued, never started) writes the start too.
+        var changed = await ExecAsync(conn, tx, """
+            UPDATE fits SET step = $step, params = $params, loss = $loss,
+                            status = $running, attempt = $a, started_at = COALESCE(started_at, $startedAt)
+            WHERE id = $id AND (attempt = $a AND status = $running OR $a = 1 AND attempt = 0 AND status = $queued AND cancel_requested = 0)
+            """, ct,
             ("$step", update.Step), ("$params", DoubleBlobs.ToBytes(update.Params)), ("$loss", Finite(update.Loss)),
-            ("$id", id), ("$a", update.Attempt), ("$running", (int)FitStatus.Running));
+            ("$id", id), ("$a", update.Attempt), ("$running", (int)FitStatus.Running), ("$queued", (int)FitStatus.Queued),
+            ("$startedAt", update.StartedAt?.ToUnixTimeMilliseconds()));
         if (changed == 1 && update.NewHistory.Length > 0)
         {
             await ExecAsync(conn, tx, "INSERT OR REPLACE INTO fit_history (fit_id, start, data) VALUES ($id, $start, $data)", ct,

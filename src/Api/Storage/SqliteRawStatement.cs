@@ -24,6 +24,9 @@ internal sealed class SqliteRawStatement : IDisposable
     /// <summary>Binds parameter <paramref name="index"/> (from 1, in the order the <c>?</c> appear).</summary>
     public void Bind(int index, long value) => Check(raw.sqlite3_bind_int64(_stmt, index, value));
 
+    /// <summary>An integer or NULL (without this overload a <c>long?</c> would bind as a double).</summary>
+    public void BindInteger(int index, long? value) => Check(value is { } v ? raw.sqlite3_bind_int64(_stmt, index, v) : raw.sqlite3_bind_null(_stmt, index));
+
     public void Bind(int index, string? value) => Check(value is null ? raw.sqlite3_bind_null(_stmt, index) : raw.sqlite3_bind_text(_stmt, index, value));
 
     public void Bind(int index, double? value) => Check(value is { } v ? raw.sqlite3_bind_double(_stmt, index, v) : raw.sqlite3_bind_null(_stmt, index));

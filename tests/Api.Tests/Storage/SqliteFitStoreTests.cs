@@ -144,6 +144,131 @@ public sealed class SqliteFitStoreTests : FitStoreContract, IAsyncLifetime
         Assert.Equal(fits.Count - 1, (await store.GetBatchAsync("t1", batch.Id, CancellationToken.None))!.Total);
     }
 
+    private static readonly DateTimeOffset At = new(2026, 12, 1, 11, 0, 0, 250, TimeSpan.Zero);
+
+    private static NewFit AQueuedFit() =>
+        new(Guid.CreateVersion7().ToString("N"), "t1", At, "{\"degree\":1}", [0, 1, 2], [1, 3, 5], Steps: 10, HistoryEvery: 1, null, null, "h");
+
+    private static FitCompletion Done(DateTimeOffset at) => new(FitStatus.Succeeded, "steps", 10, [1, 2], 0.5, [3, 2, 1], null, at);
+
+    /// <summary>How many commits other connections have made to the file since <paramref name="conn"/> last looked (SQLite's data_version).</summary>
+    private static async Task<long> DataVersionAsync(Microsoft.Data.Sqlite.SqliteConnection conn)
+    {
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "PRAGMA data_version";
+        return (long)(await cmd.ExecuteScalarAsync())!;
+    }
+
+    [Fact]
+    public async Task AChunksFreshFitsRunWithoutAWriteAndTheirEndStoresTheFirstAttemptAndItsStart()
+    {
+        var store = (SqliteFitStore)await NewStoreAsync();
+        var fresh = AQueuedFit();
+        var restarted = AQueuedFit();
+        foreach (var fit in new[] { fresh, restarted }) await store.CreateAsync(fit, CancellationToken.None);
+        await store.TryStartAsync(restarted.Id, At, CancellationToken.None);
+        await using var watcher = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={store.DatabasePath}");
+        await watcher.OpenAsync();
+        var before = await DataVersionAsync(watcher);
+
+        var starts = await store.TryStartManyAsync([fresh.Id], At.AddSeconds(1), CancellationToken.None);
+
+        // The fresh fit runs as its first attempt, and nothing was committed: the row still reads queued, never started.
+        Assert.Equal((StartOutcome.Run, 1, false), (starts[0].Start.Outcome, starts[0].Start.Attempt, starts[0].Stored));
+        Assert.Equal(At.AddSeconds(1), starts[0].Start.Fit!.StartedAt);
+        Assert.Equal(fresh.X, starts[0].Points!.X);
+        Assert.Equal(before, await DataVersionAsync(watcher));
+        Assert.Equal((FitStatus.Queued, 0, (DateTimeOffset?)null), await StateAsync(fresh.Id));
+
+        // A fit that ran before (a crash, a retry) is still started in a write: its attempt counts, its old history goes.
+        var again = await store.TryStartManyAsync([restarted.Id], At.AddSeconds(1), CancellationToken.None);
+        Assert.Equal((2, true), (again[0].Start.Attempt, again[0].Stored));
+        Assert.NotEqual(before, await DataVersionAsync(watcher));
+        Assert.Equal((FitStatus.Running, 2, (DateTimeOffset?)At), await StateAsync(restarted.Id));
+
+        var ended = await store.CompleteManyAsync([(fresh.Id, starts[0].Completing(Done(At.AddSeconds(2)))), (restarted.Id, again[0].Completing(Done(At.AddSeconds(2))))],
+            CancellationToken.None);
+
+        Assert.Equal([fresh.Id, restarted.Id], ended);
+        Assert.Equal((FitStatus.Succeeded, 1, (DateTimeOffset?)At.AddSeconds(1)), await StateAsync(fresh.Id));
+        Assert.Equal((FitStatus.Succeeded, 2, (DateTimeOffset?)At), await StateAsync(restarted.Id));
+        var history = (await ((IFitStore)store).GetAsync("t1", fresh.Id, true, CancellationToken.None))!.History!;
+        Assert.Equal(new double[] { 3, 2, 1 }, history);
+
+        async Task<(FitStatus, int, DateTimeOffset?)> StateAsync(string id) =>
+            (await store.GetForWorkerAsync(id, CancellationToken.None)) is { } f ? (f.Status, f.Attempt, f.StartedAt) : default;
+    }
+
+    [Fact]
+    public async Task AFreshChunkFitCancelledOrDeletedWhileItRunsStaysAsItsClientLeftIt()
+    {
+        // Until its chunk ends, a fit whose start was not written reads as queued: a cancellation ends it at once, as for any
+        // queued fit, and the chunk's end, which stores only fits that have not ended, must not bring it (or a deleted one) back.
+        var store = (SqliteFitStore)await NewStoreAsync();
+        var (cancelled, deleted, kept) = (AQueuedFit(), AQueuedFit(), AQueuedFit());
+        foreach (var fit in new[] { cancelled, deleted, kept }) await store.CreateAsync(fit, CancellationToken.None);
+        var starts = await store.TryStartManyAsync([cancelled.Id, deleted.Id, kept.Id], At, CancellationToken.None);
+        Assert.All(starts, s => Assert.False(s.Stored));
+
+        Assert.Equal(CancelOutcome.Cancelled, await store.RequestCancelAsync("t1", cancelled.Id, At.AddSeconds(1), CancellationToken.None));
+        Assert.True(await store.DeleteAsync("t1", deleted.Id, CancellationToken.None));
+        var ended = await store.CompleteManyAsync([.. starts.Select(s => (s.Id, s.Completing(Done(At.AddSeconds(2)))))], CancellationToken.None);
+
+        Assert.Equal([kept.Id], ended);
+        var stillCancelled = (await ((IFitStore)store).GetAsync("t1", cancelled.Id, true, CancellationToken.None))!;
+        Assert.Equal((FitStatus.Cancelled, "cancelled", 0), (stillCancelled.Status, stillCancelled.StopReason, stillCancelled.Attempt));
+        Assert.Empty(stillCancelled.History!);
+        Assert.Null(await ((IFitStore)store).GetAsync("t1", deleted.Id, false, CancellationToken.None));
+        Assert.Equal(FitStatus.Succeeded, (await ((IFitStore)store).GetAsync("t1", kept.Id, false, CancellationToken.None))!.Status);
+    }
+
+    [Fact]
+    public async Task AFreshChunkFitThatRunsLongEnoughToSaveProgressReadsRunningWithItFromThenOn()
+    {
+        // A chunk's fit that runs past the runner's progress interval saves progress like a lone fit: that first save
+        // stores the start it skipped, so the fit reads running, its first attempt, with its progress.
+        var store = (SqliteFitStore)await NewStoreAsync();
+        var (fit, cancelled) = (AQueuedFit(), AQueuedFit());
+        foreach (var f in new[] { fit, cancelled }) await store.CreateAsync(f, CancellationToken.None);
+        var starts = await store.TryStartManyAsync([fit.Id, cancelled.Id], At, CancellationToken.None);
+        Assert.Equal(CancelOutcome.Cancelled, await store.RequestCancelAsync("t1", cancelled.Id, At, CancellationToken.None));
+
+        var progress = new FitProgressUpdate(1, 4, [0.5, 0.25], 2.5, 0, [9, 8, 7, 6]) { StartedAt = starts[0].Start.Fit!.StartedAt };
+        Assert.False(await store.SaveProgressAsync(fit.Id, progress, CancellationToken.None));
+        // A fit its client cancelled meanwhile is told to stop, and its progress is not stored.
+        Assert.True(await store.SaveProgressAsync(cancelled.Id, progress, CancellationToken.None));
+
+        var running = (await ((IFitStore)store).GetAsync("t1", fit.Id, true, CancellationToken.None))!;
+        Assert.Equal((FitStatus.Running, 1, (DateTimeOffset?)At, 4, 2.5), (running.Status, running.Attempt, running.StartedAt, running.Step, running.Loss));
+        Assert.Equal(new double[] { 9, 8, 7, 6 }, running.History);
+        var stillCancelled = (await ((IFitStore)store).GetAsync("t1", cancelled.Id, true, CancellationToken.None))!;
+        Assert.Equal((FitStatus.Cancelled, 0, 0), (stillCancelled.Status, stillCancelled.Attempt, stillCancelled.Step));
+
+        Assert.Equal([fit.Id], await store.CompleteManyAsync([.. starts.Select(s => (s.Id, s.Completing(Done(At.AddSeconds(1)))))], CancellationToken.None));
+        var ended = (await ((IFitStore)store).GetAsync("t1", fit.Id, true, CancellationToken.None))!;
+        Assert.Equal((FitStatus.Succeeded, 1, (DateTimeOffset?)At), (ended.Status, ended.Attempt, ended.StartedAt));
+        Assert.Equal(new double[] { 3, 2, 1 }, ended.History);
+    }
+
+    [Fact]
+    public async Task AFreshChunkFitLeftByACrashIsStillQueuedAndRunsAgainAsItsFirstAttempt()
+    {
+        var store = (SqliteFitStore)await NewStoreAsync();
+        var fit = AQueuedFit();
+        await store.CreateAsync(fit, CancellationToken.None);
+        await store.TryStartManyAsync([fit.Id], At, CancellationToken.None);
+
+        // The process dies before the chunk's end: what recovery at the next start finds.
+        var reopened = new SqliteFitStore($"Data Source={store.DatabasePath}", _folder);
+        _stores.Add(reopened);
+        await reopened.InitializeAsync(CancellationToken.None);
+        Assert.Contains(fit.Id, await reopened.ListUnfinishedAsync(CancellationToken.None));
+        var rerun = await reopened.TryStartManyAsync([fit.Id], At.AddMinutes(1), CancellationToken.None);
+        Assert.Equal((StartOutcome.Run, 1, false), (rerun[0].Start.Outcome, rerun[0].Start.Attempt, rerun[0].Stored));
+        Assert.Equal([fit.Id], await reopened.CompleteManyAsync([(fit.Id, rerun[0].Completing(Done(At.AddMinutes(2))))], CancellationToken.None));
+        Assert.Equal(At.AddMinutes(1), (await reopened.GetForWorkerAsync(fit.Id, CancellationToken.None))!.StartedAt);
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
