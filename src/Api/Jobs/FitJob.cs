@@ -22,7 +22,8 @@ public sealed class FitJob(
     IFitQueue queue,
     TimeProvider clock,
     ILogger<FitJob> logger,
-    IFitLeases? leases = null)
+    IFitLeases? leases = null,
+    ChunkEnds? chunkEnds = null)
 {
     public const int Retries = 5;
 
@@ -159,10 +160,12 @@ public sealed class FitJob(
     }
 
     /// <summary>
-    /// A chunk of small fits on the embedded store, in columns rather than rows: one write starts them all and reads their
-    /// points, each runs in turn (with its exact optimum, if one is due), and one write stores every result (a commit per
-    /// chunk, not two per fit). Results are readable once the chunk is written. A fit's cancellation and progress work as for a lone fit; a shutdown keeps
-    /// what ended and leaves the rest running in the store, for the retry (or recovery at start) to run again.
+    /// A chunk of small fits on the embedded store, in columns rather than rows: the store starts them all in one read
+    /// (and at most one write), each runs in turn (with its exact optimum, if one is due), and one write stores every
+    /// result (a commit per chunk, not two per fit). Results are readable once the chunk is written. That write is handed
+    /// to <see cref="ChunkEnds"/>, so the worker runs its next chunk while the writer stores this one; a failure of the
+    /// write hands the fits back to the queue. A fit's cancellation and progress work as for a lone fit; a shutdown keeps
+    /// what ended and leaves the rest in the store, for the retry (or recovery at start) to run again.
     /// </summary>
     private async Task RunChunkAsync(string[] fitIds, PerformContext? context, CancellationToken shutdown)
     {
@@ -170,9 +173,8 @@ public sealed class FitJob(
         // Registered before the start, as for a lone fit, so no cancel request is missed.
         var stops = ids.ToDictionary(id => id, _ => CancellationTokenSource.CreateLinkedTokenSource(shutdown));
         foreach (var (id, stop) in stops) cancellations.Register(id, stop);
-        var completions = new List<(string Id, FitRecord Fit, FitPoints Points, FitCompletion Completion)>(ids.Length);
+        var completions = new List<ChunkCompletion>(ids.Length);
         List<(string FitId, Exception Error)>? failures = null;
-        IReadOnlyList<string> ended = [];
         var interrupted = false;
         try
         {
@@ -214,25 +216,55 @@ public sealed class FitJob(
                     break;
                 }
                 // A start the store did not write is stored with the end (ChunkStart.Stored).
-                completions.Add((id, start.Fit!, points, chunkStart.Completing(completion)));
+                completions.Add(new ChunkCompletion(id, start.Fit!, points, chunkStart.Completing(completion)));
             }
+        }
+        catch
+        {
+            // What ran is kept; the job's retry runs the rest.
+            await StoreEndsAsync(completions, stops);
+            throw;
+        }
+        // A chunk that ran through hands its write on; one with failures or cut short by a shutdown waits for it, then
+        // throws for Hangfire's retry, which must find the fits that ended already ended.
+        if (chunkEnds is not null && !interrupted && failures is null)
+        {
+            await chunkEnds.HandOffAsync(ids, () => EndChunkAsync(ids, completions, stops, shutdown));
+            return;
+        }
+        await EndChunkAsync(ids, completions, stops, shutdown);
+        if (interrupted)
+        {
+            shutdown.ThrowIfCancellationRequested();
+            throw new OperationCanceledException();
+        }
+        if (failures is not null) await FailAsync(fitIds.Length, failures, context);
+    }
+
+    /// <summary>A fit of a chunk that ran: its record as started, its points and its end, to store.</summary>
+    private sealed record ChunkCompletion(string Id, FitRecord Fit, FitPoints Points, FitCompletion Completion);
+
+    /// <summary>Stores a chunk's ends in one write and drops its fits' cancellation handles; the fits that this write ended.</summary>
+    private async Task<IReadOnlyList<string>> StoreEndsAsync(List<ChunkCompletion> completions, Dictionary<string, CancellationTokenSource> stops)
+    {
+        try
+        {
+            return completions.Count > 0 ? await store.CompleteManyAsync([.. completions.Select(c => (c.Id, c.Completion))], CancellationToken.None) : [];
         }
         finally
         {
-            try
+            foreach (var (id, stop) in stops)
             {
-                if (completions.Count > 0) ended = await store.CompleteManyAsync([.. completions.Select(c => (c.Id, c.Completion))], CancellationToken.None);
-            }
-            finally
-            {
-                foreach (var (id, stop) in stops)
-                {
-                    cancellations.Unregister(id, stop);
-                    stop.Dispose();
-                }
+                cancellations.Unregister(id, stop);
+                stop.Dispose();
             }
         }
-        var endedNow = ended.ToHashSet();
+    }
+
+    /// <summary>A chunk's end: its results stored, then announced (waiters, webhooks), then any optimum left pending stored.</summary>
+    private async Task EndChunkAsync(string[] ids, List<ChunkCompletion> completions, Dictionary<string, CancellationTokenSource> stops, CancellationToken shutdown)
+    {
+        var endedNow = (await StoreEndsAsync(completions, stops)).ToHashSet();
         var announced = new List<(FitSignal Signal, FitStatus Status, FitRecord Fit)>(endedNow.Count);
         foreach (var (id, fit, _, completion) in completions)
         {
@@ -255,12 +287,6 @@ public sealed class FitJob(
                 optima.Add((id, outcomeJson));
         }
         if (optima.Count > 0) await store.SaveOutcomesAsync(optima, CancellationToken.None);
-        if (interrupted)
-        {
-            shutdown.ThrowIfCancellationRequested();
-            throw new OperationCanceledException();
-        }
-        if (failures is not null) await FailAsync(fitIds.Length, failures, context);
     }
 
     /// <summary>Fits that could not run: on the last attempt they fail for good; either way the job throws, to be retried.</summary>

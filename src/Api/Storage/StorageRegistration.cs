@@ -41,6 +41,9 @@ public static class StorageRegistration
         }));
         if (workers.Count > 0)
         {
+            // Chunks' ends are stored off the workers; registered before the Hangfire server, so it stops after the workers.
+            services.AddSingleton<ChunkEnds>();
+            services.AddHostedService(sp => sp.GetRequiredService<ChunkEnds>());
             services.AddHostedService<FitRecovery>();
             // This process is the only one on the file: every pending optimum at start is one a stopped worker left.
             services.AddHostedService(sp => ActivatorUtilities.CreateInstance<PendingOptimumSweeper>(sp, TimeSpan.Zero));

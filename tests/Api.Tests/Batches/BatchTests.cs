@@ -4,6 +4,7 @@ using FitService.Api.Batches;
 using FitService.Api.Fits;
 using FitService.Api.Tests.Infrastructure;
 using FitService.Engine;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FitService.Api.Tests.Batches;
 
@@ -153,8 +154,11 @@ public sealed class BatchTests(BatchTests.Service factory) : IClassFixture<Batch
             y = new[] { 1.0, 0.2 * i, 3.0, 2.0 + i, 5.0, 4.5 - 0.1 * i },
             label = $"chunk-{i}",
         };
+        var handedOff = factory.Services.GetRequiredService<FitService.Api.Jobs.ChunkEnds>().HandedOff;
         var batch = await Submit(new { defaults, fits = Enumerable.Range(0, 30).Select(Fit).ToArray() });
         Assert.Equal("completed", (await WaitFor(batch.Id)).Status);
+        // The chunk's end was stored off its worker (ChunkEnds), and is what the results below were read from.
+        Assert.True(factory.Services.GetRequiredService<FitService.Api.Jobs.ChunkEnds>().HandedOff > handedOff);
 
         foreach (var i in new[] { 0, 13, 29 })
         {
