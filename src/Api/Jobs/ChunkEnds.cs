@@ -61,7 +61,9 @@ public sealed class ChunkEnds : IHostedService, IDisposable
         }
         catch (Exception e)
         {
-            _logger.LogWarning(e, "The end of a chunk of {Fits} fits could not be stored; it is queued again in {Delay}", fitIds.Count, RetryDelay);
+            // A write that failed left the chunk's fits unfinished; one that failed after its commit (the announcement) is
+            // skipped by the rerun, which finds those fits ended.
+            _logger.LogWarning(e, "The end of a chunk of {Fits} fits failed; the chunk is queued again in {Delay}", fitIds.Count, RetryDelay);
             await RequeueAsync(fitIds);
         }
         finally
