@@ -67,19 +67,30 @@ public sealed class ChunkEndsTests : IDisposable
     [Fact]
     public async Task AChunkWhoseEndCannotBeStoredIsQueuedAgainAfterTheRetryDelayNotBefore()
     {
-        var start = _clock.GetUtcNow();
-        await _ends.HandOffAsync(["a", "b", "c"], () => Task.FromException(new IOException("disk full")));
-
-        // The delay runs on the test's clock: until it has moved by the whole delay, nothing is queued.
-        var idle = _ends.IdleAsync();
-        for (var i = 0; i < 100 && Jobs().Count == 0; i++)
+        var attempted = new TaskCompletionSource();
+        await _ends.HandOffAsync(["a", "b", "c"], () =>
         {
+            attempted.TrySetResult();
+            return Task.FromException(new IOException("disk full"));
+        });
+        await attempted.Task.WaitAsync(TimeSpan.FromMinutes(1));
+        var idle = _ends.IdleAsync();
+        Assert.Empty(Jobs());
+
+        // The delay runs on the test's clock: the chunk is queued again only once that clock has moved by the whole delay
+        // (in steps, since the delay starts on another thread at a moment the test cannot see).
+        var moved = TimeSpan.Zero;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        while (Jobs().Count == 0)
+        {
+            timeout.Token.ThrowIfCancellationRequested();
             _clock.Advance(ChunkEnds.RetryDelay / 4);
-            if (Jobs().Count == 0) await Task.Yield();
+            moved += ChunkEnds.RetryDelay / 4;
+            await Task.Yield();
         }
         await idle.WaitAsync(TimeSpan.FromMinutes(1));
         Assert.Equal([["a", "b", "c"]], Jobs());
-        Assert.True(_clock.GetUtcNow() - start >= ChunkEnds.RetryDelay);
+        Assert.True(moved >= ChunkEnds.RetryDelay, $"queued again after {moved}");
     }
 
     [Fact]
