@@ -11,8 +11,8 @@ namespace FitService.Api.Jobs;
 /// Nothing accepted can be lost by this: until its end is stored, a fit reads in the store as queued or running, exactly
 /// as if its worker were still at it. A crash meanwhile leaves it unfinished, and recovery at the next start queues it
 /// again; a write that fails hands the chunk back to the queue (after <see cref="RetryDelay"/>), and the job, reentrant,
-/// runs what did not end. At most one end per worker waits at once (a worker with one waiting waits for it before it
-/// hands on another), so the results held in memory stay bounded. A stopping host waits for the ends handed on
+/// runs what did not end. At most as many ends wait at once as there are workers (a further hand-off waits until one
+/// of them is stored), so the results held in memory stay bounded. A stopping host waits for the ends handed on
 /// (<see cref="StopAsync"/>) after the workers have stopped.
 /// </para>
 /// </summary>
