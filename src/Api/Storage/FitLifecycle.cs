@@ -81,7 +81,8 @@ internal static class FitLifecycle
         OutcomeJson = completion.OutcomeJson,
     };
 
-    private static DateTimeOffset Millis(DateTimeOffset t) => DateTimeOffset.FromUnixTimeMilliseconds(t.ToUnixTimeMilliseconds());
+    /// <summary>A time as stored: to the millisecond.</summary>
+    public static DateTimeOffset Millis(DateTimeOffset t) => DateTimeOffset.FromUnixTimeMilliseconds(t.ToUnixTimeMilliseconds());
 
     /// <summary>
     /// What a cancellation does to the fit as read: a queued fit is cancelled at once (<see cref="CancelOutcome.Cancelled"/>),

@@ -174,7 +174,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         {
             foreach (var part in distinct.Chunk(MaxRowsPerStatement)) await ReadStartRowsAsync(conn, null, part, rows, ct);
         }
-        var at = DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds());
+        var at = FitLifecycle.Millis(now);
         var starts = new Dictionary<string, ChunkStart>(distinct.Length, StringComparer.Ordinal);
         List<string>? toWrite = null;
         foreach (var id in distinct)

@@ -23,10 +23,7 @@ public sealed class ChunkEndsTests : IDisposable
         _ends = new ChunkEnds(queue, _clock, NullLogger<ChunkEnds>.Instance, Microsoft.Extensions.Options.Options.Create(new WorkersOptions { Count = 2 }));
     }
 
-    private List<string[]> Jobs() =>
-        [.. _storage.GetMonitoringApi().EnqueuedJobs(HangfireFitQueue.Queue, 0, 1000)
-            .OrderBy(j => long.Parse(j.Key))
-            .Select(j => j.Value.Job.Args[0] switch { string id => new[] { id }, string[] ids => ids, var other => throw new InvalidOperationException($"{other}") })];
+    private List<string[]> Jobs() => EnqueuedFitJobs.Of(_storage);
 
     [Fact]
     public async Task AWorkerHandsItsChunksEndOnAndGoesOnWhileTheEndIsStored()

@@ -22,10 +22,7 @@ public sealed class HangfireFitQueueTests : IDisposable
     private static QueuedFit Small(string id) => new(id, 1_000);
 
     /// <summary>The fit ids of each enqueued job, oldest first.</summary>
-    private List<string[]> Jobs() =>
-        [.. _storage.GetMonitoringApi().EnqueuedJobs(HangfireFitQueue.Queue, 0, 1000)
-            .OrderBy(j => long.Parse(j.Key))
-            .Select(j => j.Value.Job.Args[0] switch { string id => new[] { id }, string[] ids => ids, var other => throw new InvalidOperationException($"{other}") })];
+    private List<string[]> Jobs() => EnqueuedFitJobs.Of(_storage);
 
     [Fact]
     public void AFitArrivingWhileNoJobWaitsGetsAJobAtOnce()
