@@ -12,4 +12,10 @@ public sealed record FitRunOptions
     /// split into <see cref="Autodiff.FusedKernel.Chunks"/> fixed chunks whatever this is, so it never changes a result.
     /// </summary>
     public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Compiled models to reuse and keep (default none: each run compiles its own). For many small fits of one model on
+    /// the same point arrays, run one after another on one thread; see <see cref="CompiledModels"/>.
+    /// </summary>
+    public CompiledModels? Models { get; init; }
 }

@@ -32,7 +32,8 @@ public static class Fitter
         FitRunOptions? options = null, CancellationToken cancellationToken = default)
     {
         FitProblemValidator.ThrowIfInvalid(problem);
-        var parallelism = (options ?? FitRunOptions.Default).MaxDegreeOfParallelism;
+        options ??= FitRunOptions.Default;
+        var parallelism = options.MaxDegreeOfParallelism;
         ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1, "options.MaxDegreeOfParallelism");
         var interval = progressInterval ?? TimeSpan.FromMilliseconds(250);
         if (problem.Network is { } network)
@@ -42,7 +43,7 @@ public static class Fitter
             var result = new Descent<NetworkKernel>(problem, networkKernel, start, progress, interval, cancellationToken).Run();
             return result with { Standardization = standardization, InitialParams = [.. start] };
         }
-        var kernel = Compile(problem, parallelism);
+        var kernel = options.Models?.Get(problem, parallelism) ?? Compile(problem, parallelism);
         return new Descent<FusedSource>(problem, new FusedSource(kernel), problem.InitialParams ?? new double[problem.ParameterCount], progress, interval, cancellationToken).Run();
     }
 
