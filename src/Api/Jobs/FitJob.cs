@@ -176,6 +176,8 @@ public sealed class FitJob(
         var completions = new List<ChunkCompletion>(ids.Length);
         List<(string FitId, Exception Error)>? failures = null;
         var interrupted = false;
+        // What the chunk's fits share (their points, spec, compiled model and optimum) is worked out once.
+        var memo = new ChunkMemo();
         try
         {
             foreach (var chunkStart in await store.TryStartManyAsync(ids, clock.GetUtcNow(), shutdown))
@@ -196,7 +198,8 @@ public sealed class FitJob(
                     // A lone fit ends before its optimum is computed, so that its end does not wait for it. A chunk's fits all end
                     // together, and the chunk's work (FitWork.Of, which counts the optimum) is small by construction: the
                     // optimum is computed with the fit and goes into the same write. A shutdown leaves it pending.
-                    completion = runner.Run(start.Fit!, points, stops[id], shutdown, optimumNow: true);
+                    points = memo.Points(points);
+                    completion = runner.Run(start.Fit!, points, stops[id], shutdown, optimumNow: true, memo: memo);
                 }
                 catch (Exception e) when (!FitRunner.IsInfrastructureFault(e))
                 {

@@ -37,20 +37,22 @@ public sealed class FitRunner(
     /// <see cref="InlineFits"/>) has no progress to save and nobody to tell of it (progress never changes a result), and its
     /// optimum, which a stored fit gets after its end, is computed before the run returns. So is a fit's whose end is stored
     /// with others' anyway (<paramref name="optimumNow"/>: a chunk of small fits), which spares parsing and writing its
-    /// outcome twice; a shutdown during the optimum leaves it pending either way.
+    /// outcome twice; a shutdown during the optimum leaves it pending either way. A chunk's fits share a
+    /// <paramref name="memo"/> (their points from <see cref="ChunkMemo.Points"/>), which gives the same bits with less work.
     /// </summary>
     public FitCompletion? Run(FitRecord fit, FitPoints points, CancellationTokenSource stop, CancellationToken shutdown, bool stored = true,
-        bool optimumNow = false)
+        bool optimumNow = false, ChunkMemo? memo = null)
     {
         var (x, y, weights) = points;
         using var span = FitTracing.StartEngine(fit.Id);
         // A fit run on its request (not stored yet) never waited in a queue: the histogram is of queued fits' waits.
         if (stored && fit.Attempt == 1) metrics.Dequeued(clock.GetUtcNow() - fit.CreatedAt);
         if (fit.Kind == FitKinds.LearningRateFinder) return RunFinder(fit, x, y, stop, shutdown);
-        var spec = StoredSpecs.Read<FitSpec>(fit.RequestJson);
-        if (spec.Solver == FitValidator.Exact) return Exact(spec, points, shutdown);
+        var spec = memo?.Spec(fit.RequestJson) ?? StoredSpecs.Read<FitSpec>(fit.RequestJson);
+        if (spec.Solver == FitValidator.Exact) return Exact(spec, points, memo, shutdown);
         // A defaulted polynomial descent runs on x scaled to [−1, 1]; params are reported in powers of x (see FitSpec.ScaleX).
-        var descentX = spec.ScaleX is { } scaling ? Array.ConvertAll(x, v => (v - scaling.Center) / scaling.HalfRange) : x;
+        var descentX = spec.ScaleX is not { } scaling ? x
+            : memo?.Scaled(x, scaling) ?? Array.ConvertAll(x, v => (v - scaling.Center) / scaling.HalfRange);
         double[] Reported(double[] parameters) =>
             spec.ScaleX is { } s ? Polynomial.Unscale(parameters, s.Center, s.HalfRange) : parameters;
 
@@ -99,7 +101,7 @@ public sealed class FitRunner(
                 metrics.StepsDone(progress.Step - countedSteps);
                 countedSteps = progress.Step;
                 signals.Publish(new FitSignal(fit.Id, false, progress.Step, progress.Loss, update.Params));
-            }, ProgressInterval, cancellationToken: stop.Token);
+            }, ProgressInterval, memo?.RunOptions, stop.Token);
         }
         finally
         {
@@ -152,9 +154,9 @@ public sealed class FitRunner(
             // of its work): computed now. Else the fit ends first and CompletePendingOptimumAsync adds the optimum after its
             // end is stored, so nothing waits for it.
             if (!FitWork.ComputesOptimum(spec)) outcome = outcome with { OptimumError = OptimumTooCostly(spec) };
-            else if (FitWork.Exact(spec) <= 0.2 * FitWork.Descent(spec with { Steps = Math.Max(1, result.Step) })) outcome = WithOptimum(fit.Id, outcome, spec, points, result.Loss, shutdown);
+            else if (FitWork.Exact(spec) <= 0.2 * FitWork.Descent(spec with { Steps = Math.Max(1, result.Step) })) outcome = WithOptimum(fit.Id, outcome, spec, points, result.Loss, memo, shutdown);
             // A fit not yet stored is stored once, ended: its optimum is computed now, as the stored path would after the end.
-            else if ((!stored || optimumNow) && OptimumNow(fit.Id, outcome, spec, points, result.Loss, shutdown) is { } now) outcome = now;
+            else if ((!stored || optimumNow) && OptimumNow(fit.Id, outcome, spec, points, result.Loss, memo, shutdown) is { } now) outcome = now;
             else outcome = outcome with { OptimumPending = true };
         }
         if (status == FitStatus.Succeeded) outcome = outcome with { Statistics = FitStatisticsCalculator.Compute(spec, x, y, result.Params, weights, outcome.Standardization) };
@@ -197,18 +199,19 @@ public sealed class FitRunner(
         var outcome = FitOutcome.FromJson(outcomeJson);
         if (outcome?.OptimumPending != true) return null;
         var spec = StoredSpecs.Read<FitSpec>(fit.RequestJson);
-        return OptimumNow(fit.Id, outcome with { OptimumPending = null }, spec, points, loss ?? double.NaN, shutdown)?.ToJson();
+        return OptimumNow(fit.Id, outcome with { OptimumPending = null }, spec, points, loss ?? double.NaN, null, shutdown)?.ToJson();
     }
 
     /// <summary>
     /// The outcome with the optimum computed now, or null when a shutdown interrupted it (it stays pending); any failure of
     /// the solver becomes <c>optimumError</c>.
     /// </summary>
-    private FitOutcome? OptimumNow(string fitId, FitOutcome outcome, FitSpec spec, FitPoints points, double loss, CancellationToken shutdown)
+    private FitOutcome? OptimumNow(string fitId, FitOutcome outcome, FitSpec spec, FitPoints points, double loss, ChunkMemo? memo,
+        CancellationToken shutdown)
     {
         try
         {
-            return WithOptimum(fitId, outcome, spec, points, loss, shutdown);
+            return WithOptimum(fitId, outcome, spec, points, loss, memo, shutdown);
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
@@ -218,11 +221,12 @@ public sealed class FitRunner(
     }
 
     /// <summary>The exact optimum beside the descent (of the weighted loss, for weighted points), and the gap to it; a problem without one says why.</summary>
-    private FitOutcome WithOptimum(string fitId, FitOutcome outcome, FitSpec spec, FitPoints points, double loss, CancellationToken ct)
+    private FitOutcome WithOptimum(string fitId, FitOutcome outcome, FitSpec spec, FitPoints points, double loss, ChunkMemo? memo,
+        CancellationToken ct)
     {
         try
         {
-            var optimum = Solve(spec, points.X, points.Y, points.Weights, ct);
+            var optimum = Solve(spec, points, memo, ct);
             return outcome with
             {
                 Optimum = FitOutcome.ToDto(optimum),
@@ -244,11 +248,15 @@ public sealed class FitRunner(
 
     private static string UnexpectedSolverFailure(Exception e) => $"the exact solver failed ({e.GetType().Name}: {e.Message})";
 
-    /// <summary>The exact optimum of the fit's model: a polynomial's, or model linear's least squares.</summary>
-    private static ExactOptimum Solve(FitSpec spec, double[] x, double[] y, double[]? weights, CancellationToken ct) => NetworkModels.IsNetwork(spec.Model)
+    /// <summary>The exact optimum of the fit's model: a polynomial's (once for a chunk's fits of the same points, degree and loss), or model linear's least squares.</summary>
+    private static ExactOptimum Solve(FitSpec spec, FitPoints points, ChunkMemo? memo, CancellationToken ct)
+    {
+        var (x, y, weights) = points;
         // The engine's problem wants a rate and a step, which the exact solver does not use (networks take no weights).
-        ? ExactSolver.SolveLinear(FitValidator.ToProblem(spec with { Steps = 1 }, x, y, 1.0), ct)
-        : ExactSolver.Solve(x, y, weights, spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta), ct);
+        if (NetworkModels.IsNetwork(spec.Model)) return ExactSolver.SolveLinear(FitValidator.ToProblem(spec with { Steps = 1 }, x, y, 1.0), ct);
+        var (degree, loss) = (spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta));
+        return memo is null ? ExactSolver.Solve(x, y, weights, degree, loss, ct) : memo.Optimum(points, degree, loss, () => ExactSolver.Solve(x, y, weights, degree, loss, ct));
+    }
 
     /// <summary>Why the optimum beside a descent was skipped: its cost would dwarf the descent's.</summary>
     public static string OptimumTooCostly(FitSpec spec) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
@@ -256,13 +264,13 @@ public sealed class FitRunner(
         $"{FitWork.Exact(spec):0.#e0} work units, above {FitWork.MaxOptimumWork:0e0}; submit the same points with solver \"exact\" to compute it as a fit of its own");
 
     /// <summary><c>solver: "exact"</c>: the optimum is the result; no descent, no history.</summary>
-    private FitCompletion Exact(FitSpec spec, FitPoints points, CancellationToken ct)
+    private FitCompletion Exact(FitSpec spec, FitPoints points, ChunkMemo? memo, CancellationToken ct)
     {
         var (x, y, weights) = points;
         ExactOptimum optimum;
         try
         {
-            optimum = Solve(spec, x, y, weights, ct);
+            optimum = Solve(spec, points, memo, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -189,6 +189,48 @@ public sealed class BatchTests(BatchTests.Service factory) : IClassFixture<Batch
         }
     }
 
+    [Fact]
+    public async Task FitsSharingTheirPointsInAChunkGiveTheResultsOfEachAlone()
+    {
+        // The points come once, in defaults: the chunk's fits share them, and with them a compiled model and an optimum
+        // per degree and loss (ChunkMemo). Each item varies what must not carry from one fit to the next.
+        var x = new[] { 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0 };
+        var y = new[] { 1.0, 0.4, 3.0, 2.5, 5.0, 4.5, 9.0 };
+        var defaults = new { x, y, degree = 2, loss = "mae", steps = 80 };
+        object[] items =
+        [
+            new { learningRate = 0.01 },
+            new { learningRate = 0.03 },
+            new { learningRate = 0.01, initialParams = new[] { -1.0, 2.0, 0.5 } },
+            new { }, // defaulted rate: descends on x scaled to [−1, 1]
+            new { loss = "mse", learningRate = 0.002 },
+            new { loss = "huber", huberDelta = 0.5, learningRate = 0.01 },
+            new { loss = "huber", huberDelta = 2.0, learningRate = 0.01 },
+            new { degree = 1, learningRate = 0.01 },
+            new { learningRate = 0.01, weights = new[] { 1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0 } },
+            new { learningRate = 0.01, optimizer = new { type = "adam" } },
+            new { learningRate = 0.02 },
+            new { loss = "mse", learningRate = 0.001 },
+            new { },
+        ];
+        var batch = await Submit(new { defaults, fits = items });
+        Assert.Equal("completed", (await WaitFor(batch.Id)).Status);
+
+        for (var i = 0; i < items.Length; i++)
+        {
+            var fields = JsonSerializer.SerializeToNode(defaults, TestApi.Json)!.AsObject();
+            foreach (var (name, value) in JsonSerializer.SerializeToNode(items[i], TestApi.Json)!.AsObject()) fields[name] = value?.DeepClone();
+            var alone = new HttpRequestMessage(HttpMethod.Post, "/v1/fits") { Content = JsonContent.Create(fields) };
+            alone.Headers.TryAddWithoutValidation("Prefer", "wait=60");
+            var single = await WithOptimum((await (await _client.SendAsync(alone)).Content.ReadFromJsonAsync<FitResource>(TestApi.Json))!.Id);
+            var chunked = await WithOptimum(batch.FitIds[i]);
+
+            Assert.Equal("succeeded", chunked.Status);
+            Assert.Equal(single.Params, chunked.Params);
+            Assert.Equal(Comparable(await _client.GetStringAsync($"/v1/fits/{single.Id}")), Comparable(await _client.GetStringAsync($"/v1/fits/{chunked.Id}")));
+        }
+    }
+
     /// <summary>A fit resource's JSON without its id (and the history link that holds it) and times: what two runs of the same request must agree on.</summary>
     private static string Comparable(string resourceJson)
     {
