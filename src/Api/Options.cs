@@ -41,6 +41,13 @@ public sealed class StorageOptions
     /// </summary>
     public int SqlitePooledReaders { get; set; } = 16;
 
+    /// <summary>
+    /// Embedded store: the write-ahead log's length (MB) at which the writer starts it over. Committed pages are copied
+    /// from the log into the file beside the writer; the longer the log, the less often the writer itself waits for that
+    /// copy. The log file takes up to about this much disk beside the database. At least 1.
+    /// </summary>
+    public int SqliteLogMegabytes { get; set; } = Storage.WalCheckpointer.DefaultLogMegabytes;
+
     public bool IsPostgres => string.Equals(Provider, "postgres", StringComparison.OrdinalIgnoreCase);
 }
 

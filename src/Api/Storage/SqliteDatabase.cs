@@ -22,7 +22,9 @@ public sealed class SqliteDatabase : IAsyncDisposable
     /// <param name="contentRoot">Where a relative file path is resolved; the file's folder is created.</param>
     /// <param name="memoryMegabytes">SQLite's soft heap limit for the process (<c>Storage:SqliteMemoryMegabytes</c>); 0 leaves it as it is.</param>
     /// <param name="pooledReaders">Reader connections the pool keeps at most (<c>Storage:SqlitePooledReaders</c>); 0: as many as were ever open at once.</param>
-    public SqliteDatabase(string connectionString, string contentRoot, int memoryMegabytes = 0, int pooledReaders = 0)
+    /// <param name="logMegabytes">The write-ahead log's length at which the writer starts it over (<c>Storage:SqliteLogMegabytes</c>; see <see cref="WalCheckpointer"/>).</param>
+    public SqliteDatabase(string connectionString, string contentRoot, int memoryMegabytes = 0, int pooledReaders = 0,
+        int logMegabytes = WalCheckpointer.DefaultLogMegabytes)
     {
         _pooledReaders = pooledReaders;
         if (memoryMegabytes > 0) LimitMemory(memoryMegabytes * 1048576L);
@@ -41,6 +43,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
         builder.Pooling = false;
         _unpooledConnectionString = builder.ToString();
         Path = builder.DataSource;
+        Checkpointer = new WalCheckpointer(_unpooledConnectionString, logMegabytes);
         BusyTimeout = TimeSpan.FromSeconds(builder.DefaultTimeout);
     }
 
@@ -75,6 +78,9 @@ public sealed class SqliteDatabase : IAsyncDisposable
 
     /// <summary>The database file.</summary>
     public string Path { get; }
+
+    /// <summary>Copies the writer's commits from the log into the file, beside the writer.</summary>
+    internal WalCheckpointer Checkpointer { get; }
 
     /// <summary>
     /// Runs <paramref name="work"/> in a transaction on the writer connection and returns once it is committed.
@@ -159,10 +165,12 @@ public sealed class SqliteDatabase : IAsyncDisposable
         {
             if (_writer is null)
             {
-                var conn = new SqliteConnection(_connectionString);
+                // Not pooled: its WAL hook (WalCheckpointer) must not outlive it in a pooled connection.
+                var conn = new SqliteConnection(_unpooledConnectionString);
                 await conn.OpenAsync();
                 await UseIncrementalVacuumAsync(conn);
                 await ExecAsync(conn, null, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", CancellationToken.None);
+                await Checkpointer.AttachAsync(conn);
                 _writer = conn;
             }
             // Wait for another process's lock (a backup, sqlite3) only as long as the group's oldest write has left.
@@ -173,6 +181,8 @@ public sealed class SqliteDatabase : IAsyncDisposable
             await using var tx = (SqliteTransaction)await _writer.BeginTransactionAsync(IsolationLevel.Serializable);
             foreach (var write in writes) await write.RunAsync(_writer, tx);
             await tx.CommitAsync(CancellationToken.None);
+            Checkpointer.Committed();
+            if (Checkpointer.LogIsFull) await Checkpointer.CheckpointOnWriterAsync(_writer);
         }
         catch (SqliteException)
         {
@@ -348,6 +358,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (_writer is not null) await _writer.DisposeAsync();
+        await Checkpointer.DisposeAsync();
         _writeLock.Dispose();
     }
 }

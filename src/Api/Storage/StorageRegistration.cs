@@ -26,7 +26,8 @@ public static class StorageRegistration
     public static IServiceCollection AddSqliteStorage(this IServiceCollection services, StorageOptions storage, WorkersOptions workers, string contentRoot)
     {
         // One SQLite file, one writer, shared with the webhook delivery store.
-        services.AddSingleton(_ => new SqliteDatabase(storage.ConnectionString, contentRoot, storage.SqliteMemoryMegabytes, storage.SqlitePooledReaders));
+        services.AddSingleton(_ => new SqliteDatabase(storage.ConnectionString, contentRoot, storage.SqliteMemoryMegabytes, storage.SqlitePooledReaders,
+            storage.SqliteLogMegabytes));
         services.AddFitStore(sp => new SqliteFitStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IDeliveryStore>(sp => new SqliteDeliveryStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IFitSignals, InProcessFitSignals>();

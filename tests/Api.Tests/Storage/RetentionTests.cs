@@ -9,6 +9,7 @@ namespace FitService.Api.Tests.Storage;
 public sealed class RetentionTests : IAsyncLifetime
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("retention-").FullName;
+    private SqliteDatabase _database = null!;
     private SqliteFitStore _store = null!;
 
     /// <summary>A clock the test moves by hand.</summary>
@@ -54,13 +55,17 @@ public sealed class RetentionTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _store = new SqliteFitStore("Data Source=fits.db", _folder);
+        // A log of 1 MB (the default is 40): the log is bounded by its own length (WalCheckpointerTests), and this measures
+        // the file and its log together with a day's load of about 4 MB.
+        _database = new SqliteDatabase("Data Source=fits.db", _folder, logMegabytes: 1);
+        _store = new SqliteFitStore(_database);
         await _store.InitializeAsync(CancellationToken.None);
     }
 
     public async Task DisposeAsync()
     {
         await _store.DisposeAsync();
+        await _database.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_folder, recursive: true);
     }
