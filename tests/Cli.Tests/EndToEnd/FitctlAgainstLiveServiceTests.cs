@@ -268,10 +268,9 @@ public sealed class FitctlAgainstLiveServiceTests(LiveService service) : IDispos
         Assert.StartsWith("ok", output);
     }
 
-    [LiveServiceFact]
+    [LiveServiceFact(PythonModule = "numpy")]
     public async Task ThePythonClientGivesNumpyArraysWhenNumpyIsThere()
     {
-        if (!File.Exists("/usr/bin/python3")) return; // Debian's python3 (with numpy, as .ci/run installs it)
         var (exitCode, output, error) = await RunScript("/usr/bin/python3", "tests/Cli.Tests/EndToEnd/python_client_check.py", Path.Combine(_dir, "client.svg"));
 
         Assert.True(exitCode == 0, error + output);
