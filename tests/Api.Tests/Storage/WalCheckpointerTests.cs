@@ -48,6 +48,7 @@ public sealed class WalCheckpointerTests : IDisposable
     {
         var path = Path.Combine(_folder, "fits.db");
         await using var database = new SqliteDatabase($"Data Source={path}", _folder);
+        database.Checkpointer.CopyPages = 1; // a checkpoint after every commit
         await Exec(database, "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
         // 400 rows of 500 bytes: ~50 pages, far below the writer's own threshold, so only the checkpointer copies them.
         for (var i = 0; i < 20; i++)
@@ -67,6 +68,7 @@ public sealed class WalCheckpointerTests : IDisposable
     {
         var path = Path.Combine(_folder, "held.db");
         await using var database = new SqliteDatabase($"Data Source={path}", _folder);
+        database.Checkpointer.CopyPages = 1;
         await Exec(database, "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
         await Exec(database, "INSERT INTO t (v) VALUES (randomblob(100))");
         await CheckpointedAsync(database);
@@ -95,6 +97,7 @@ public sealed class WalCheckpointerTests : IDisposable
     {
         var path = Path.Combine(_folder, "short-log.db");
         await using var database = new SqliteDatabase($"Data Source={path}", _folder, logMegabytes: 1);
+        database.Checkpointer.CopyPages = 1;
         await Exec(database, "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
         Assert.Equal(256, database.Checkpointer.LogPages);
         long longest = 0;
@@ -112,6 +115,32 @@ public sealed class WalCheckpointerTests : IDisposable
         Assert.True(longest <= 32 + (256 + 2 * 8) * frame, $"the log file reached {longest} bytes");
         await CheckpointedAsync(database);
         Assert.Equal(2000, RowsInTheFileAlone(path));
+    }
+
+    [Fact]
+    public async Task TheLogIsCopiedEachTimeItHasGrownByCopyPagesNotAfterEveryCommit()
+    {
+        await using var database = new SqliteDatabase($"Data Source={Path.Combine(_folder, "steps.db")}", _folder);
+        var checkpointer = database.Checkpointer;
+        await Exec(database, "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
+        async Task<int> InsertAsync()
+        {
+            await Exec(database, "INSERT INTO t (v) VALUES (randomblob(100))");
+            return checkpointer.LogFrames;
+        }
+
+        // Small commits of a page or two each: none signals a checkpoint until the log has grown by CopyPages.
+        var frames = 0;
+        while (frames < checkpointer.CopyPages / 2) frames = await InsertAsync();
+        Assert.Equal(0, checkpointer.Copies);
+        while (checkpointer.Copies == 0)
+        {
+            frames = await InsertAsync();
+            Assert.True(frames <= checkpointer.CopyPages + 2, $"no checkpoint after the log reached {frames} pages");
+            if (frames >= checkpointer.CopyPages) await CheckpointedAsync(database);
+        }
+        Assert.Equal(1, checkpointer.Copies);
+        Assert.Equal(0, checkpointer.OnWriter);
     }
 
     [Fact]
