@@ -68,7 +68,7 @@ internal sealed class WalCheckpointer : IAsyncDisposable
     /// <summary>The number of commits that had been told of when the last checkpoint that copied the whole log began.</summary>
     public long CheckpointedThrough => Interlocked.Read(ref _checkpointedThrough);
 
-    /// <summary>Failed checkpoints (each retried with the next commit).</summary>
+    /// <summary>Failed checkpoints (the thread's are retried with its next signal, the writer's after its next commit).</summary>
     public long Failures => Interlocked.Read(ref _failures);
 
     /// <summary>Checkpoints the writer ran (<see cref="CheckpointOnWriterAsync"/>).</summary>
