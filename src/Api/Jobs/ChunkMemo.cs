@@ -15,8 +15,8 @@ namespace FitService.Api.Jobs;
 /// </summary>
 /// <remarks>
 /// One per chunk, on its worker's thread (not thread-safe), dropped with it. A chunk's fits are small by construction
-/// (<see cref="HangfireFitQueue.ChunkFits"/> at most, of little work each), and this holds at most <see cref="MaxEntries"/> of each kind, so its memory is bounded by
-/// the chunk's own.
+/// (<see cref="HangfireFitQueue.ChunkFits"/> at most, of little work each), and this holds at most
+/// <see cref="MaxEntries"/> of each kind, so its memory is bounded by the chunk's own.
 /// </remarks>
 public sealed class ChunkMemo
 {
@@ -26,13 +26,13 @@ public sealed class ChunkMemo
     private readonly Dictionary<int, List<FitPoints>> _points = [];
     private int _pointsKept;
     private readonly Dictionary<string, FitSpec> _specs = new(StringComparer.Ordinal);
-    private readonly Dictionary<(double[] X, double Center, double HalfRange), double[]> _scaled = [];
+    private readonly Dictionary<(double[] X, XScaling Scaling), double[]> _scaled = [];
     private readonly Dictionary<OptimumKey, ExactOptimum> _optima = [];
 
-    /// <summary>Compiled models of the chunk's points (the engine keeps them by the points' arrays, so these come from <see cref="Points"/>).</summary>
-    public CompiledModels Models => RunOptions.Models!;
-
-    /// <summary>The engine's options for a chunk's runs: <see cref="Models"/> kept, the threads as by default.</summary>
+    /// <summary>
+    /// The engine's options for a chunk's runs: compiled models kept (by the points' arrays, so these come from
+    /// <see cref="Points"/>), the threads as by default.
+    /// </summary>
     public FitRunOptions RunOptions { get; } = new() { Models = new CompiledModels(MaxEntries) };
 
     /// <summary>Exact optima computed, not found here (for tests).</summary>
@@ -63,12 +63,12 @@ public sealed class ChunkMemo
         return spec;
     }
 
-    /// <summary>x scaled for a defaulted descent, (x − center) / halfRange, made once for the same x (by reference) and scaling.</summary>
+    /// <summary><see cref="FitRunner.ScaledX"/>, made once for the same x (by reference) and scaling.</summary>
     public double[] Scaled(double[] x, XScaling scaling)
     {
-        var key = (x, scaling.Center, scaling.HalfRange);
+        var key = (x, scaling);
         if (_scaled.TryGetValue(key, out var scaled)) return scaled;
-        scaled = Array.ConvertAll(x, v => (v - scaling.Center) / scaling.HalfRange);
+        scaled = FitRunner.ScaledX(x, scaling);
         if (_scaled.Count < MaxEntries) _scaled.Add(key, scaled);
         return scaled;
     }

@@ -52,7 +52,7 @@ public sealed class FitRunner(
         if (spec.Solver == FitValidator.Exact) return Exact(spec, points, memo, shutdown);
         // A defaulted polynomial descent runs on x scaled to [−1, 1]; params are reported in powers of x (see FitSpec.ScaleX).
         var descentX = spec.ScaleX is not { } scaling ? x
-            : memo?.Scaled(x, scaling) ?? Array.ConvertAll(x, v => (v - scaling.Center) / scaling.HalfRange);
+            : memo?.Scaled(x, scaling) ?? ScaledX(x, scaling);
         double[] Reported(double[] parameters) =>
             spec.ScaleX is { } s ? Polynomial.Unscale(parameters, s.Center, s.HalfRange) : parameters;
 
@@ -257,6 +257,9 @@ public sealed class FitRunner(
         var (degree, loss) = (spec.Degree!.Value, FitValidator.ToLossSpec(spec.Loss, spec.HuberDelta));
         return memo is null ? ExactSolver.Solve(x, y, weights, degree, loss, ct) : memo.Optimum(points, degree, loss, () => ExactSolver.Solve(x, y, weights, degree, loss, ct));
     }
+
+    /// <summary>x as a defaulted polynomial descent runs on it: (x − center) / halfRange, in [−1, 1].</summary>
+    public static double[] ScaledX(double[] x, XScaling scaling) => Array.ConvertAll(x, v => (v - scaling.Center) / scaling.HalfRange);
 
     /// <summary>Why the optimum beside a descent was skipped: its cost would dwarf the descent's.</summary>
     public static string OptimumTooCostly(FitSpec spec) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
