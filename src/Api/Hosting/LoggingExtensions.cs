@@ -16,8 +16,9 @@ public sealed class LogOptions
     /// <summary>
     /// The console is written by one background thread, so a request never waits for the console's lock or for a slow
     /// reader of standard output (a pipe whose reader lags blocks the writer): it only queues its line. When this many
-    /// lines wait, the thread that logs waits too (no line is dropped). A process killed outright (SIGKILL) loses the lines
-    /// still queued, a few milliseconds' worth; an orderly stop writes them all.
+    /// lines wait, the thread that logs waits too (no line is dropped). While lines keep coming, the thread writes them
+    /// 10 ms at a time (<see cref="QueuedSink"/>), so a process killed outright (SIGKILL) loses the lines still queued, at
+    /// most 10 ms' worth; an orderly stop writes them all.
     /// </summary>
     public int BufferSize { get; set; } = DefaultBufferSize;
 
@@ -47,7 +48,7 @@ public static class LoggingExtensions
                 .MinimumLevel.Override("Npgsql", Serilog.Events.LogEventLevel.Warning);
             // Every request logs a line (UseSerilogRequestLogging): written on the request's thread, the console's lock was
             // most of the service's lock contention at 2,000 requests/s (docs/throughput.md, GET under load).
-            if (options.BufferSize > 0) logger.WriteTo.Async(Console, bufferSize: options.BufferSize, blockWhenFull: true);
+            if (options.BufferSize > 0) logger.WriteTo.Sink(LoggerSinkConfiguration.Wrap(console => new QueuedSink(console, options.BufferSize), Console));
             else Console(logger.WriteTo);
         },
         // Each host gets its own logger and the static one stays the bootstrap logger: freezing a shared static
