@@ -13,25 +13,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 fits=${1:-10000}
 rounds=${2:-6}
 warm_up=${3:-1}
-work=$(mktemp -d /tmp/fitservice-batch-XXXXXX)
-service=
-cleanup() {
-  [ -n "$service" ] && kill "$service" 2>/dev/null && wait "$service" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-if [ -n "${APP:-}" ]; then app=$APP; else
-  echo "publishing the service..." >&2
-  dotnet publish "$root/src/Api" -c Release -o "$work/app" --nologo -v q >/dev/null
-  app=$work/app
-fi
-port=${PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
-mkdir -p "$work/data"
-# shellcheck disable=SC2086
-(cd "$work" && exec env ${SERVICE_ENV:-} ASPNETCORE_URLS="http://127.0.0.1:$port" \
-  Storage__ConnectionString="Data Source=$work/data/fitservice.db" dotnet "$app/FitService.Api.dll" >"$work/service.log" 2>&1) &
-service=$!
+# shellcheck source=bench/service.sh
+source "$root/bench/service.sh"
+start_service batch
 
 python3 - "$port" "$fits" "$rounds" "$warm_up" "$service" "$root/bench/wrk/lesson.json" "${FULL:-}" <<'EOF'
 import http.client, json, os, sys, time
