@@ -5,6 +5,7 @@
 #   port    $PORT, or a free port;
 #   service the service's PID.
 # SERVICE_ENV holds environment variables for the service (e.g. "Log__BufferSize=0").
+# The caller sets root (the repository's root) before it calls start_service.
 start_service() {
   work=$(mktemp -d "/tmp/fitservice-$1-XXXXXX")
   service=
