@@ -57,6 +57,8 @@ internal sealed class QueuedSink : ILogEventSink, IDisposable
         _queue.Enqueue(logEvent);
         // The enqueue is a full fence, as is the thread's write of _idle before it looks at the queue: one of the two sees the other.
         if (Volatile.Read(ref _idle) == 1) _wake.Set();
+        // The sink stopped while this line waited for room or was queued: the thread may have taken its last look already.
+        if (_stopping) Drain();
     }
 
     private void Run()

@@ -79,6 +79,17 @@ public sealed class QueuedSinkTests
         Assert.Equal(Enumerable.Range(0, 10), console.Lines.Select(l => l.Line));
     }
 
+    [Fact]
+    public void ALineLoggedAfterTheStopIsStillWritten()
+    {
+        var console = new RecordingSink();
+        var sink = new QueuedSink(console, 10);
+        sink.Emit(Line(0, 0));
+        sink.Dispose();
+        sink.Emit(Line(0, 1));
+        Assert.Equal([0, 1], console.Lines.Select(l => l.Line));
+    }
+
     private static LogEvent Line(int thread, int line) => new(DateTimeOffset.UnixEpoch, LogEventLevel.Information, null,
         new MessageTemplateParser().Parse("{Thread} {Line}"),
         [new LogEventProperty("Thread", new ScalarValue(thread)), new LogEventProperty("Line", new ScalarValue(line))]);
