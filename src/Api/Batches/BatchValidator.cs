@@ -27,11 +27,20 @@ public static class BatchValidator
 
         var valid = new List<ValidFit>(request.Fits!.Length);
         var items = new (ValidFit? Fit, ValidationErrors Errors)[request.Fits.Length];
+        // Items that set nothing are the defaults: validated once, and the valid fit shared (the submitter then stores
+        // its form and hash once). Invalid defaults are told item by item, as any invalid item is.
+        ValidFit? defaultsFit = null;
         for (var i = 0; i < request.Fits.Length; i++)
         {
+            if (defaultsFit is not null && request.Fits[i] is { } same && same.SetsNothing())
+            {
+                items[i] = (defaultsFit, new ValidationErrors());
+                continue;
+            }
             var itemErrors = new ValidationErrors();
             var item = request.Fits[i] is { } fit ? FitValidator.Validate(fit.Over(request.Defaults), limits, itemErrors) : null;
             if (request.Fits[i] is null) itemErrors.Add("", "must be a fit object");
+            else if (item is not null && !itemErrors.Any && request.Fits[i]!.SetsNothing()) defaultsFit = item;
             items[i] = (item, itemErrors);
         }
         // Every distinct webhook URL checked once, their hosts resolved together.

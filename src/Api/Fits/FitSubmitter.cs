@@ -21,7 +21,7 @@ public sealed class FitSubmitter(IFitSubmissions store, IFitQueue queue, InlineF
     /// <param name="ct">Cancels the request before the fit is stored.</param>
     public async Task<CreateResult> SubmitAsync(string tenant, ValidFit fit, string? idempotencyKey, CancellationToken ct, bool waiting = false)
     {
-        var newFit = NewFit(tenant, fit, clock.GetUtcNow(), idempotencyKey, batchId: null, FitTracing.CurrentTraceParent());
+        var newFit = NewFit(NewId(), tenant, fit, clock.GetUtcNow(), idempotencyKey, batchId: null, FitTracing.CurrentTraceParent());
         var work = FitWork.Of(fit.Spec);
         var result = waiting && inline.Takes(work) ? await inline.TrySubmitAsync(newFit, ct) : null;
         if (result is null)
@@ -50,10 +50,24 @@ public sealed class FitSubmitter(IFitSubmissions store, IFitQueue queue, InlineF
         var batchId = NewId();
         var traceParent = FitTracing.CurrentTraceParent();
         var newFits = new NewFit[fits.Count];
-        // Each fit's stored form, id and content hash (~5 µs) are its own: a big batch's are made on every core, since
-        // nothing of the batch is stored, nor run, before they are.
-        if (fits.Count >= ParallelNewFits) Parallel.For(0, fits.Count, i => newFits[i] = NewFit(tenant, fits[i], now, null, batchId, traceParent));
-        else for (var i = 0; i < fits.Count; i++) newFits[i] = NewFit(tenant, fits[i], now, null, batchId, traceParent);
+        // Each fit's stored form and content hash (~5 µs) are its own, unless it is the very fit before it (the validator
+        // hands every item that sets nothing the defaults' one fit): a big batch's are made on every core, a range at a
+        // time, since nothing of the batch is stored, nor run, before they are.
+        var ids = NewIds(fits.Count, now);
+        void Make(int from, int to)
+        {
+            for (var i = from; i < to; i++)
+            {
+                newFits[i] = i > from && ReferenceEquals(fits[i], fits[i - 1])
+                    ? newFits[i - 1] with { Id = ids[i] }
+                    : NewFit(ids[i], tenant, fits[i], now, null, batchId, traceParent);
+            }
+        }
+        if (fits.Count >= ParallelNewFits)
+        {
+            Parallel.For(0, (fits.Count + ParallelNewFits - 1) / ParallelNewFits, r => Make(r * ParallelNewFits, Math.Min(fits.Count, (r + 1) * ParallelNewFits)));
+        }
+        else Make(0, fits.Count);
         var batch = new NewBatch(batchId, tenant, Truncate(now), label, StoredSpecs.Stamp(requestJson), idempotencyKey, BatchHash(label, requestJson, newFits));
         var queued = newFits.Select((f, i) => new QueuedFit(f.Id, FitWork.Of(fits[i].Spec))).ToList();
         var handedOn = 0;
@@ -132,18 +146,50 @@ public sealed class FitSubmitter(IFitSubmissions store, IFitQueue queue, InlineF
         }
     }
 
-    /// <summary>Batches at least this big make their fits' stored forms in parallel (below it, starting the threads costs more).</summary>
+    /// <summary>
+    /// Batches at least this big make their fits' stored forms in parallel, this many fits a range (below it, starting
+    /// the threads costs more).
+    /// </summary>
     private const int ParallelNewFits = 256;
 
-    private static NewFit NewFit(string tenant, ValidFit fit, DateTimeOffset now, string? idempotencyKey, string? batchId, string? traceParent)
+    private static NewFit NewFit(string id, string tenant, ValidFit fit, DateTimeOffset now, string? idempotencyKey, string? batchId, string? traceParent)
     {
         var content = StoredSpecs.Content(fit.Spec);
-        return new NewFit(NewId(), tenant, Truncate(now), StoredSpecs.Stamp(content), fit.X, fit.Y, fit.Spec.Steps, fit.Spec.HistoryEvery,
+        return new NewFit(id, tenant, Truncate(now), StoredSpecs.Stamp(content), fit.X, fit.Y, fit.Spec.Steps, fit.Spec.HistoryEvery,
             fit.Spec.Label, idempotencyKey, Hash(content, fit.X, fit.Y, fit.Weights), batchId, Weights: fit.Weights, TraceParent: traceParent);
     }
 
     /// <summary>Time-ordered ids (UUIDv7), 32 hex digits.</summary>
     public static string NewId() => Guid.CreateVersion7().ToString("N");
+
+    /// <summary>
+    /// <paramref name="count"/> ids as <see cref="NewId"/> makes them (UUIDv7 of <paramref name="now"/>: 48 bits of Unix
+    /// milliseconds, the version, 12 random bits, the variant, 62 bits), rising in order: the 62 bits start at a random
+    /// value and each id adds a random step of 1 to 2³² (RFC 9562 §6.2, method 2). A batch's fits then sit in item order
+    /// in every index keyed by id (fits, points, history), so a chunk's start and end touch a few neighbouring pages of
+    /// each rather than one page per fit; random ids (one <see cref="Guid.CreateVersion7()"/> each, also a system call
+    /// each) wrote ~2.6 pages per batched fit to the log. The random bits are drawn at once.
+    /// </summary>
+    public static string[] NewIds(int count, DateTimeOffset now)
+    {
+        Span<byte> head = stackalloc byte[16];
+        RandomNumberGenerator.Fill(head);
+        var ms = now.ToUnixTimeMilliseconds();
+        for (var b = 0; b < 6; b++) head[b] = (byte)(ms >> (8 * (5 - b)));
+        head[6] = (byte)(0x70 | (head[6] & 0x0F));
+        // The 62 bits start below 2⁶⁰, which leaves room for 3 × 2²⁸ steps of at most 2³² (Limits:MaxBatchFits is far below).
+        var tail = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(head[8..]) & ((1UL << 60) - 1);
+        var steps = new uint[count];
+        RandomNumberGenerator.Fill(System.Runtime.InteropServices.MemoryMarshal.AsBytes(steps.AsSpan()));
+        var ids = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            tail += steps[i] + 1UL;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(head[8..], (0b10UL << 62) | tail);
+            ids[i] = Convert.ToHexStringLower(head);
+        }
+        return ids;
+    }
 
     /// <summary>Identifies a request by content (its normalised fields, its points and weights), so equal requests match whatever their JSON spacing.</summary>
     public static string Hash(string requestJson, double[] x, double[] y, double[]? weights = null)

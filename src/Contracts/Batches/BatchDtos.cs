@@ -48,6 +48,17 @@ public sealed record BatchResult(int Index, string Id, string? Label, string Sta
 
 public static class FitRequestDefaults
 {
+    /// <summary>
+    /// True when the item sets no field (<c>{}</c>): over any defaults it is the defaults themselves. Every field
+    /// <see cref="Over"/> merges is named here.
+    /// </summary>
+    public static bool SetsNothing(this FitRequest item) => item is
+    {
+        X: null, Y: null, Weights: null, Degree: null, Model: null, Solver: null, Loss: null, HuberDelta: null, LearningRate: null,
+        Steps: null, InitialParams: null, Optimizer: null, Schedule: null, Stop: null, HistoryEvery: null, Webhook: null, Label: null,
+        Standardize: null, Seed: null, BatchSize: null, Shuffle: null, Epochs: null, HistoryPerEpoch: null,
+    };
+
     /// <summary>The item with every field it leaves out taken from <paramref name="defaults"/>.</summary>
     public static FitRequest Over(this FitRequest item, FitRequest? defaults) => defaults is null ? item : new FitRequest
     {

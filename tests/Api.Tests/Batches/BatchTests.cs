@@ -231,6 +231,29 @@ public sealed class BatchTests(BatchTests.Service factory) : IClassFixture<Batch
         }
     }
 
+    [Fact]
+    public async Task ItemsThatSetNothingAreEachTheDefaultsOwnFitWithIdsRisingInItemOrder()
+    {
+        // The validator hands every {} item the defaults' one fit, and the submitter makes its stored form once (ranges of
+        // 256 on every core): still one fit each, each with its own id, in item order, each the defaults' result.
+        var defaults = new { x = new[] { 0.0, 1.0, 2.0, 3.0 }, y = new[] { 1.0, 3.0, 5.0, 8.0 }, degree = 1, loss = "mae", learningRate = 0.02, steps = 50 };
+        var items = Enumerable.Range(0, 300).Select(i => i == 150 ? (object)new { label = "own" } : new { }).ToArray();
+
+        var batch = await Submit(new { defaults, fits = items });
+
+        Assert.Equal(300, batch.FitIds.Distinct().Count());
+        Assert.Equal(batch.FitIds.Order(StringComparer.Ordinal), batch.FitIds);
+        Assert.Equal("completed", (await WaitFor(batch.Id)).Status);
+        await WithOptimum(batch.FitIds[0]);
+        var first = Comparable(await _client.GetStringAsync($"/v1/fits/{batch.FitIds[0]}"));
+        foreach (var i in new[] { 1, 149, 151, 255, 256, 299 })
+        {
+            await WithOptimum(batch.FitIds[i]);
+            Assert.Equal(first, Comparable(await _client.GetStringAsync($"/v1/fits/{batch.FitIds[i]}")));
+        }
+        Assert.Equal("own", (await _client.WaitForEnd(batch.FitIds[150])).Label);
+    }
+
     /// <summary>A fit resource's JSON without its id (and the history link that holds it) and times: what two runs of the same request must agree on.</summary>
     private static string Comparable(string resourceJson)
     {
