@@ -9,17 +9,25 @@ namespace FitService.Api.Storage;
 /// </summary>
 internal static class FitRows
 {
-    public const string Columns =
+    public const string Columns = Leading + "outcome, trace_parent";
+
+    /// <summary>
+    /// <see cref="Columns"/> as the embedded store reads them: a fit's outcome is kept in <c>fit_outcomes</c> (SQLite
+    /// schema 12), or in its row for a fit that ended before.
+    /// </summary>
+    public const string SqliteColumns = Leading + "COALESCE((SELECT o.outcome FROM fit_outcomes o WHERE o.fit_id = fits.id), fits.outcome), trace_parent";
+
+    private const string Leading =
         "seq, id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, " +
-        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, outcome, trace_parent";
+        "finished_at, error, request, label, points, cancel_requested, batch_id, request_hash, attempt, kind, ";
 
     /// <summary>
     /// The listing of <see cref="IFitReader.ListAsync"/>: a tenant's fits (never finder runs) that pass the filters the
     /// query sets, newest first. Parameters <c>t</c>, <c>limit</c> and those of the filters set (<c>status</c>, <c>label</c>,
     /// <c>batch</c>, <c>before</c>), named with the store's <paramref name="prefix"/>.
     /// </summary>
-    public static string ListSql(FitQuery query, char prefix) =>
-        $"SELECT {Columns} FROM fits WHERE tenant = {prefix}t AND kind = 'fit'"
+    public static string ListSql(FitQuery query, char prefix, string columns = Columns) =>
+        $"SELECT {columns} FROM fits WHERE tenant = {prefix}t AND kind = 'fit'"
         + (query.Status is null ? "" : $" AND status = {prefix}status")
         + (query.Label is null ? "" : $" AND label = {prefix}label")
         + (query.BatchId is null ? "" : $" AND batch_id = {prefix}batch")

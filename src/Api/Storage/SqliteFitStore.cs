@@ -60,7 +60,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     private static async Task<CreateResult?> FindByKeyAsync(SqliteConnection conn, SqliteTransaction tx, NewFit fit, CancellationToken ct)
     {
         if (fit.IdempotencyKey is null) return null;
-        var existing = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE tenant = $t AND idempotency_key = $k",
+        var existing = await QuerySingleAsync(conn, tx, $"SELECT {SqliteColumns} FROM fits WHERE tenant = $t AND idempotency_key = $k",
             ct, ("$t", fit.Tenant), ("$k", fit.IdempotencyKey));
         return existing is null ? null
             : new CreateResult(existing.RequestHash == fit.RequestHash ? CreateOutcome.Existing : CreateOutcome.Conflict, existing);
@@ -74,24 +74,25 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         long seq;
         await using (var insert = Command(conn, tx, """
             INSERT INTO fits (id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, finished_at,
-                              error, request, label, points, batch_id, idempotency_key, request_hash, attempt, kind, outcome, optimum_pending, trace_parent)
+                              error, request, label, points, batch_id, idempotency_key, request_hash, attempt, kind, optimum_pending, trace_parent)
             VALUES ($id, $t, $s, $reason, $step, $steps, $params, $loss, $every, $created, $started, $finished,
-                    $error, $request, $label, $points, $batch, $key, $hash, $attempt, $kind, $outcome, $pending, $trace) RETURNING seq
+                    $error, $request, $label, $points, $batch, $key, $hash, $attempt, $kind, $pending, $trace) RETURNING seq
             """, ("$id", fit.Id), ("$t", fit.Tenant), ("$s", (int)ended.Status), ("$reason", ended.StopReason), ("$step", ended.Step),
             ("$steps", fit.Steps), ("$params", DoubleBlobs.ToBytes(completion.Params)), ("$loss", Finite(completion.Loss)),
             ("$every", fit.HistoryEvery), ("$created", ended.CreatedAt.ToUnixTimeMilliseconds()),
             ("$started", ended.StartedAt!.Value.ToUnixTimeMilliseconds()), ("$finished", ended.FinishedAt!.Value.ToUnixTimeMilliseconds()),
             ("$error", ended.Error), ("$request", fit.RequestJson), ("$label", fit.Label), ("$points", fit.X.Length), ("$batch", fit.BatchId),
             ("$key", fit.IdempotencyKey), ("$hash", fit.RequestHash), ("$attempt", ended.Attempt), ("$kind", fit.Kind),
-            ("$outcome", ended.OutcomeJson), ("$pending", completion.OptimumPending ? 1 : 0), ("$trace", fit.TraceParent)))
+            ("$pending", completion.OptimumPending ? 1 : 0), ("$trace", fit.TraceParent)))
         {
             seq = (long)(await insert.ExecuteScalarAsync(ct))!;
         }
         await ExecAsync(conn, tx, """
             INSERT INTO fit_points (fit_id, x, y, w) VALUES ($id, $x, $y, $w);
             INSERT INTO fit_history (fit_id, start, data) SELECT $id, 0, $data WHERE length($data) > 0;
+            INSERT INTO fit_outcomes (fit_id, outcome) SELECT $id, $outcome WHERE $outcome IS NOT NULL;
             """, ct, ("$id", fit.Id), ("$x", DoubleBlobs.ToBytes(fit.X)), ("$y", DoubleBlobs.ToBytes(fit.Y)), ("$w", WeightsBlob(fit.Weights)),
-            ("$data", DoubleBlobs.ToBytes(completion.History)));
+            ("$data", DoubleBlobs.ToBytes(completion.History)), ("$outcome", ended.OutcomeJson));
         return new CreateResult(CreateOutcome.Created, ended with { Seq = seq });
     }, ct);
 
@@ -106,7 +107,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         await using var conn = await OpenReaderAsync(ct);
         // One read transaction: the record and its history are one snapshot.
         await using var tx = conn.BeginTransaction(deferred: true);
-        var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = $id AND tenant = $t AND kind = $kind", ct,
+        var fit = await QuerySingleAsync(conn, tx, $"SELECT {SqliteColumns} FROM fits WHERE id = $id AND tenant = $t AND kind = $kind", ct,
             ("$id", id), ("$t", tenant), ("$kind", kind));
         if (fit is null || historyLimit <= 0) return fit;
         var (history, total) = await ReadHistoryAsync(conn, tx, id, 0, historyLimit, ct);
@@ -116,7 +117,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     public async Task<FitRecord?> GetForWorkerAsync(string id, CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);
-        return await QuerySingleAsync(conn, null, $"SELECT {Columns} FROM fits WHERE id = $id", ct, ("$id", id));
+        return await QuerySingleAsync(conn, null, $"SELECT {SqliteColumns} FROM fits WHERE id = $id", ct, ("$id", id));
     }
 
     public async Task<FitPoints?> GetPointsAsync(string id, CancellationToken ct)
@@ -145,7 +146,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     public async Task<IReadOnlyList<FitRecord>> ListAsync(string tenant, FitQuery query, CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);
-        await using var cmd = Command(conn, null, ListSql(query, '$'), ("$t", tenant), ("$status", (int?)query.Status), ("$label", query.Label),
+        await using var cmd = Command(conn, null, ListSql(query, '$', SqliteColumns), ("$t", tenant), ("$status", (int?)query.Status), ("$label", query.Label),
             ("$batch", query.BatchId), ("$before", query.BeforeSeq), ("$limit", query.Limit));
         return await ReadAllAsync(cmd, Time, ct);
     }
@@ -249,7 +250,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         SqliteConnection conn, SqliteTransaction? tx, string[] ids, Dictionary<string, (FitRecord Fit, FitPoints? Points)> rows, CancellationToken ct)
     {
         await using var read = Command(conn, tx, $"""
-            SELECT {Columns}, fit_points.x, fit_points.y, fit_points.w
+            SELECT {SqliteColumns}, fit_points.x, fit_points.y, fit_points.w
             FROM fits LEFT JOIN fit_points ON fit_points.fit_id = fits.id WHERE fits.id IN ({Parameters("$i", ids.Length)})
             """, Named("$i", ids));
         await using var reader = await read.ExecuteReaderAsync(ct);
@@ -276,11 +277,11 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     private sealed class LifecycleStatements(SqliteConnection conn, SqliteTransaction tx) : IAsyncDisposable
     {
         private SqliteCommand? _read, _cancelAtStart, _start, _dropStartHistory;
-        private SqliteRawStatement? _complete, _dropHistory, _history;
+        private SqliteRawStatement? _complete, _outcome, _dropHistory, _history;
 
         public async Task<StartResult> StartAsync(string id, DateTimeOffset now, CancellationToken ct)
         {
-            _read ??= Command(conn, tx, $"SELECT {Columns} FROM fits WHERE id = $id", ("$id", ""));
+            _read ??= Command(conn, tx, $"SELECT {SqliteColumns} FROM fits WHERE id = $id", ("$id", ""));
             _read.Parameters["$id"].Value = id;
             FitRecord? fit;
             await using (var reader = await _read.ExecuteReaderAsync(ct))
@@ -329,7 +330,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             // A start that was not stored (ChunkStart.Stored) is stored here: the first attempt, and the start's time.
             _complete ??= new SqliteRawStatement(conn, """
                 UPDATE fits SET status = ?1, stop_reason = ?2, step = ?3, params = ?4, loss = ?5, error = ?6,
-                                finished_at = ?7, outcome = ?8, optimum_pending = ?9,
+                                finished_at = ?7, optimum_pending = ?9,
                                 attempt = CASE WHEN ?11 IS NULL THEN attempt ELSE max(attempt, 1) END, started_at = COALESCE(started_at, ?11)
                 WHERE id = ?10 AND status < 2
                 """);
@@ -340,11 +341,19 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             _complete.Bind(5, completion.Loss is { } loss && double.IsFinite(loss) ? loss : null);
             _complete.Bind(6, completion.Error);
             _complete.Bind(7, completion.FinishedAt.ToUnixTimeMilliseconds());
-            _complete.Bind(8, completion.OutcomeJson);
             _complete.Bind(9, completion.OptimumPending ? 1 : 0);
             _complete.Bind(10, id);
             _complete.BindInteger(11, completion.UnstoredStart?.ToUnixTimeMilliseconds());
             if (_complete.Run() == 0) return Task.FromResult(false);
+            // The outcome goes in a table of its own (schema 12): in the row, it grew a fit's row from ~450 bytes to ~1.4 KB
+            // at its end, splitting the pages of the batch's rows, and every read of a batch's fits read it.
+            if (completion.OutcomeJson is { } outcome)
+            {
+                _outcome ??= new SqliteRawStatement(conn, "INSERT OR REPLACE INTO fit_outcomes (fit_id, outcome) VALUES (?1, ?2)");
+                _outcome.Bind(1, id);
+                _outcome.Bind(2, outcome);
+                _outcome.Run();
+            }
             // The whole history replaces the chunks saved so far, as one chunk at 0 (none when empty).
             _dropHistory ??= new SqliteRawStatement(conn, "DELETE FROM fit_history WHERE fit_id = ?1");
             _dropHistory.Bind(1, id);
@@ -365,7 +374,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             {
                 if (command is not null) await command.DisposeAsync();
             }
-            foreach (var statement in new[] { _complete, _dropHistory, _history }) statement?.Dispose();
+            foreach (var statement in new[] { _complete, _outcome, _dropHistory, _history }) statement?.Dispose();
         }
     }
 
@@ -405,7 +414,11 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         return 0;
     }, ct);
 
-    private const string SaveOutcomeSql = "UPDATE fits SET outcome = $outcome, optimum_pending = 0 WHERE id = $id AND status >= 2";
+    /// <summary>An ended fit's outcome, in place of the one it has (in fit_outcomes, or in its row if it ended before schema 12).</summary>
+    private const string SaveOutcomeSql = """
+        INSERT OR REPLACE INTO fit_outcomes (fit_id, outcome) SELECT id, $outcome FROM fits WHERE id = $id AND status >= 2;
+        UPDATE fits SET outcome = NULL, optimum_pending = 0 WHERE id = $id AND status >= 2;
+        """;
 
     public Task<bool> CompleteAsync(string id, FitCompletion completion, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
@@ -427,7 +440,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
 
     public Task<CancelOutcome> RequestCancelAsync(string tenant, string id, DateTimeOffset now, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
-        var fit = await QuerySingleAsync(conn, tx, $"SELECT {Columns} FROM fits WHERE id = $id AND tenant = $t", ct, ("$id", id), ("$t", tenant));
+        var fit = await QuerySingleAsync(conn, tx, $"SELECT {SqliteColumns} FROM fits WHERE id = $id AND tenant = $t", ct, ("$id", id), ("$t", tenant));
         var outcome = FitLifecycle.Cancel(fit);
         if (outcome == CancelOutcome.Cancelled)
         {
@@ -665,7 +678,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     public async Task<IReadOnlyList<FitRecord>> ListBatchFitsAsync(string tenant, string batchId, CancellationToken ct)
     {
         await using var conn = await OpenReaderAsync(ct);
-        await using var cmd = Command(conn, null, $"SELECT {Columns} FROM fits WHERE batch_id = $b AND tenant = $t ORDER BY seq", ("$b", batchId), ("$t", tenant));
+        await using var cmd = Command(conn, null, $"SELECT {SqliteColumns} FROM fits WHERE batch_id = $b AND tenant = $t ORDER BY seq", ("$b", batchId), ("$t", tenant));
         return await ReadAllAsync(cmd, Time, ct);
     }
 

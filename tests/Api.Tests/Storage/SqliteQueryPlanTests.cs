@@ -43,10 +43,13 @@ public sealed class SqliteQueryPlanTests : IAsyncLifetime
     [InlineData(FitStatus.Running, null, "batch", 42L)]
     public void EveryListPageSearchesAnIndexRatherThanScanTheTable(FitStatus? status, string? label, string? batch, long? before)
     {
-        var plan = Plan(FitRows.ListSql(new FitQuery(status, label, 50, before, batch), '$'));
+        var plan = Plan(FitRows.ListSql(new FitQuery(status, label, 50, before, batch), '$', FitRows.SqliteColumns));
 
         Assert.Contains(plan, step => step.StartsWith("SEARCH fits USING INDEX", StringComparison.Ordinal));
         Assert.DoesNotContain(plan, step => step.StartsWith("SCAN fits", StringComparison.Ordinal));
+        // Each row's outcome (schema 12) is one search of its table's key.
+        Assert.Contains(plan, step => step.Contains("SEARCH o USING INDEX sqlite_autoindex_fit_outcomes_1 (fit_id=?)", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, step => step.StartsWith("SCAN o", StringComparison.Ordinal));
     }
 
     /// <summary>

@@ -84,7 +84,7 @@ public sealed class SqliteSchemaUpgradeTests : IAsyncLifetime
 
         await using var conn = new SqliteConnection($"Data Source={path}");
         await conn.OpenAsync();
-        foreach (var (table, key) in new[] { ("fit_points", "fit_id"), ("fit_history", "fit_id"), ("webhook_events", "fit_id") })
+        foreach (var (table, key) in new[] { ("fit_points", "fit_id"), ("fit_history", "fit_id"), ("fit_outcomes", "fit_id"), ("webhook_events", "fit_id") })
         {
             await using var cmd = conn.CreateCommand();
             cmd.CommandText = $"SELECT COUNT(*) FROM {table} WHERE {key} IN ('f-succeeded', 'f-running', 'f-batch-1', 'f-batch-2')";
@@ -93,6 +93,49 @@ public sealed class SqliteSchemaUpgradeTests : IAsyncLifetime
         await using var left = conn.CreateCommand();
         left.CommandText = "SELECT COUNT(*) FROM fit_points";
         Assert.Equal(5L, await left.ExecuteScalarAsync());
+    }
+
+    /// <summary>
+    /// Schema 12 keeps outcomes in <c>fit_outcomes</c>: a fit that ended before keeps the one in its row until a new one
+    /// is saved (a pending optimum computed), which then replaces it; a fit that ends now has its outcome there and none
+    /// in its row; a deleted fit takes its outcome along.
+    /// </summary>
+    [Fact]
+    public async Task OnAMigratedFileOutcomesMoveToTheirTableAsTheyAreWritten()
+    {
+        var path = Path.Combine(_folder, "before-versions.db");
+        File.Copy(Path.Combine(Fixtures, "fits-before-user-version.db"), path);
+        await using var db = new SqliteDatabase($"Data Source={path}", _folder);
+        var fits = new SqliteFitStore(db);
+        await fits.InitializeAsync(None);
+        await using var conn = new SqliteConnection($"Data Source={path}");
+        await conn.OpenAsync();
+        async Task<object?> ScalarAsync(string sql)
+        {
+            await using var cmd = conn.CreateCommand();
+            cmd.CommandText = sql;
+            return await cmd.ExecuteScalarAsync();
+        }
+
+        Assert.Equal("{\"optimumPending\":true}", (await fits.GetAsync("t1", "f-succeeded", 0, None))!.OutcomeJson);
+        Assert.True(await fits.SaveOutcomeAsync("f-succeeded", "{\"gap\":0.5}", None));
+        Assert.Equal("{\"gap\":0.5}", (await fits.GetAsync("t1", "f-succeeded", 0, None))!.OutcomeJson);
+        Assert.Equal(DBNull.Value, await ScalarAsync("SELECT outcome FROM fits WHERE id = 'f-succeeded'"));
+        Assert.DoesNotContain("f-succeeded", await fits.ListPendingOptimaAsync(T0.AddDays(1), 10, None));
+        await fits.SaveOutcomesAsync([("f-succeeded", "{\"gap\":0.25}")], None);
+        Assert.Equal("{\"gap\":0.25}", (await fits.GetAsync("t1", "f-succeeded", 0, None))!.OutcomeJson);
+        Assert.False(await fits.SaveOutcomeAsync("f-queued", "{}", None));
+
+        var queued = (string)(await ScalarAsync("SELECT id FROM fits WHERE status = 0 AND batch_id = 'b-1' LIMIT 1"))!;
+        await fits.TryStartAsync(queued, T0.AddMinutes(1), None);
+        Assert.True(await fits.CompleteAsync(queued, new FitCompletion(FitStatus.Succeeded, "steps", 3, [1, 2], 0.5, [0.5], null, T0.AddMinutes(2), "{\"gap\":1}"), None));
+        Assert.Equal("{\"gap\":1}", (await fits.GetForWorkerAsync(queued, None))!.OutcomeJson);
+        Assert.Equal(DBNull.Value, await ScalarAsync($"SELECT outcome FROM fits WHERE id = '{queued}'"));
+        Assert.Equal("{\"gap\":1}", await ScalarAsync($"SELECT outcome FROM fit_outcomes WHERE fit_id = '{queued}'"));
+        Assert.Equal("{\"gap\":1}", (await fits.ListBatchFitsAsync("t1", "b-1", None)).Single(f => f.Id == queued).OutcomeJson);
+
+        Assert.True(await fits.DeleteAsync("t1", "f-succeeded", None));
+        Assert.Equal(0L, await ScalarAsync("SELECT COUNT(*) FROM fit_outcomes WHERE fit_id = 'f-succeeded'"));
     }
 
     /// <summary>
