@@ -185,15 +185,17 @@ public static class BatchEndpoints
     }
 
     /// <summary>
-    /// Waits on the end signal of every fit still going. Each round registers first and reads the fits again after, so
-    /// an end published in between is seen in the store (and its waiter released) rather than waited for; that read also
-    /// gives the batch's counts, and tells the next round which fits to wait for (one read of the batch's fits a round).
+    /// Waits on the end signal of every fit still going, starting from the statuses <paramref name="batch"/> was read with.
+    /// Each round registers first and reads the fits again after, so an end published in between is seen in the store
+    /// (and its waiter released) rather than waited for; that read also gives the batch's counts, and tells the next
+    /// round which fits to wait for. Once every waited fit has signalled its end, one more read gives the counts, and a
+    /// new round only if a fit is still going (one read of the batch's fits a round).
     /// </summary>
     private static async Task<BatchRecord?> WaitForEndAsync(IFitReader store, IFitSignals signals, TimeProvider clock, BatchRecord batch, TimeSpan wait,
         CancellationToken ct)
     {
         var started = clock.GetTimestamp();
-        var fits = await store.ListBatchFitStatusesAsync(batch.Tenant, batch.Id, ct);
+        IReadOnlyList<(string Id, FitStatus Status)> fits = [.. batch.FitIds.Zip(batch.FitStatuses)];
         while (true)
         {
             var waits = fits.Where(f => !f.Status.IsEnded()).Select(f => signals.WhenEnded(f.Id)).ToList();
@@ -216,6 +218,10 @@ public static class BatchEndpoints
                 var last = await store.ListBatchFitStatusesAsync(batch.Tenant, batch.Id, ct);
                 return last.Count > 0 ? WithStatuses(batch, last) : await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
             }
+            // Every fit waited on has ended: their signals are spent, so the read that says so needs none registered.
+            fits = await store.ListBatchFitStatusesAsync(batch.Tenant, batch.Id, ct);
+            if (fits.Count == 0) return await store.GetBatchAsync(batch.Tenant, batch.Id, ct);
+            if (WithStatuses(batch, fits) is { IsEnded: true } ended) return ended;
         }
     }
 
@@ -224,7 +230,11 @@ public static class BatchEndpoints
     {
         var counts = Enum.GetValues<FitStatus>().ToDictionary(s => s, _ => 0);
         foreach (var (_, status) in fits) counts[status]++;
-        return batch with { FitIds = fits.Count == batch.FitIds.Count ? batch.FitIds : fits.Select(f => f.Id).ToList(), Counts = counts };
+        return batch with
+        {
+            FitIds = fits.Count == batch.FitIds.Count ? batch.FitIds : fits.Select(f => f.Id).ToList(), Counts = counts,
+            FitStatuses = fits.Select(f => f.Status).ToList(),
+        };
     }
 
     private static readonly ReadOnlyMemory<byte> NewLine = "\n"u8.ToArray();

@@ -104,7 +104,7 @@ public sealed class FitSubmitter(IFitSubmissions store, IFitQueue queue, InlineF
             Stored = new BatchRecord
             {
                 Id = batch.Id, Tenant = tenant, CreatedAt = batch.CreatedAt, Label = label, RequestJson = batch.RequestJson,
-                FitIds = [.. newFits.Select(f => f.Id)], Counts = counts,
+                FitIds = [.. newFits.Select(f => f.Id)], Counts = counts, FitStatuses = [.. Enumerable.Repeat(FitStatus.Queued, newFits.Length)],
             },
         };
     }

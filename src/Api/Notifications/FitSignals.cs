@@ -46,6 +46,9 @@ public sealed class InProcessFitSignals : IFitSignals
     public Task WhenEnded(string fitId) =>
         _ended.GetOrAdd(fitId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
+    /// <summary>Fits with a <see cref="WhenEnded"/> waiter not yet released.</summary>
+    internal int EndWaiters => _ended.Count;
+
     public async IAsyncEnumerable<FitSignal> WatchAsync(string fitId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         // Progress arrives every ~250 ms; a slow reader only ever needs the latest, so old signals are dropped.

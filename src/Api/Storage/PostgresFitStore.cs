@@ -698,6 +698,7 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         BatchRecord? batch = null;
         var ids = new List<string>();
+        var statuses = new List<FitStatus>();
         var counts = Enum.GetValues<FitStatus>().ToDictionary(s => s, _ => 0);
         while (await reader.ReadAsync(ct))
         {
@@ -705,10 +706,12 @@ public sealed class PostgresFitStore : IFitStore, IAsyncDisposable
             {
                 Id = id, Tenant = tenant, CreatedAt = reader.GetFieldValue<DateTimeOffset>(0),
                 Label = reader.IsDBNull(1) ? null : reader.GetString(1), RequestJson = reader.GetString(2), FitIds = ids, Counts = counts,
+                FitStatuses = statuses,
             };
             if (reader.IsDBNull(3)) continue;
             ids.Add(reader.GetString(3));
-            counts[(FitStatus)reader.GetInt32(4)]++;
+            statuses.Add((FitStatus)reader.GetInt32(4));
+            counts[statuses[^1]]++;
         }
         return batch;
     }

@@ -665,14 +665,19 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         }
         await using var fits = Command(conn, tx, "SELECT id, status FROM fits WHERE batch_id = $id AND tenant = $t ORDER BY seq", ("$id", id), ("$t", tenant));
         var ids = new List<string>();
+        var statuses = new List<FitStatus>();
         var counts = Enum.GetValues<FitStatus>().ToDictionary(s => s, _ => 0);
         await using var rows = await fits.ExecuteReaderAsync(ct);
         while (await rows.ReadAsync(ct))
         {
             ids.Add(rows.GetString(0));
-            counts[(FitStatus)rows.GetInt32(1)]++;
+            statuses.Add((FitStatus)rows.GetInt32(1));
+            counts[statuses[^1]]++;
         }
-        return new BatchRecord { Id = id, Tenant = tenant, CreatedAt = created, Label = label, RequestJson = request, FitIds = ids, Counts = counts };
+        return new BatchRecord
+        {
+            Id = id, Tenant = tenant, CreatedAt = created, Label = label, RequestJson = request, FitIds = ids, Counts = counts, FitStatuses = statuses,
+        };
     }
 
     public async Task<IReadOnlyList<FitRecord>> ListBatchFitsAsync(string tenant, string batchId, CancellationToken ct)

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using FitService.Api.Batches;
 using FitService.Api.Fits;
+using FitService.Api.Notifications;
 using FitService.Api.Tests.Infrastructure;
 using FitService.Api.Webhooks;
 using FitService.Contracts;
@@ -76,6 +77,24 @@ public sealed class BatchItemTests : IDisposable
         var named = errors.ToDictionary().Keys;
         Assert.Contains("fits[0].loss", named);
         Assert.Contains("fits[2].loss", named);
+    }
+
+    [Fact]
+    public async Task WaitingOnABatchLeavesNoWaiterBehind()
+    {
+        using var client = _factory.CreateClient();
+        var body = new { defaults = new { x = new[] { 0.0, 1.0, 2.0 }, y = new[] { 1.0, 3.0, 4.0 }, degree = 1, loss = "mse", learningRate = 0.05, steps = 200 }, fits = new object[300] };
+        Array.Fill(body.fits, new { });
+        var posted = await client.PostAsJsonAsync("/v1/batches", body);
+        var batch = (await posted.Content.ReadFromJsonAsync<BatchResource>(TestApi.Json))!;
+
+        var wait = new HttpRequestMessage(HttpMethod.Get, $"/v1/batches/{batch.Id}");
+        wait.Headers.TryAddWithoutValidation("Prefer", "wait=60");
+        var ended = (await (await client.SendAsync(wait)).Content.ReadFromJsonAsync<BatchResource>(TestApi.Json))!;
+
+        Assert.Equal("completed", ended.Status);
+        Assert.Equal(300, ended.Counts.Succeeded);
+        Assert.Equal(0, ((InProcessFitSignals)_factory.Services.GetRequiredService<IFitSignals>()).EndWaiters);
     }
 
     private static XValues Values(double[] x) => JsonSerializer.Deserialize<XValues>(JsonSerializer.Serialize(x), TestApi.Json)!;
