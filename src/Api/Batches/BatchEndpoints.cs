@@ -195,7 +195,9 @@ public static class BatchEndpoints
         CancellationToken ct)
     {
         var started = clock.GetTimestamp();
-        IReadOnlyList<(string Id, FitStatus Status)> fits = [.. batch.FitIds.Zip(batch.FitStatuses)];
+        var fits = batch.FitStatuses.Count == batch.FitIds.Count
+            ? [.. batch.FitIds.Zip(batch.FitStatuses)]
+            : await store.ListBatchFitStatusesAsync(batch.Tenant, batch.Id, ct);
         while (true)
         {
             var waits = fits.Where(f => !f.Status.IsEnded()).Select(f => signals.WhenEnded(f.Id)).ToList();

@@ -30,8 +30,12 @@ public sealed record BatchRecord
     public required string RequestJson { get; init; }
     public required IReadOnlyList<string> FitIds { get; init; }
     public required IReadOnlyDictionary<FitStatus, int> Counts { get; init; }
-    /// <summary>Each fit's status as read with <see cref="FitIds"/>, in their order (what <see cref="Counts"/> counts).</summary>
-    public required IReadOnlyList<FitStatus> FitStatuses { get; init; }
+    /// <summary>
+    /// Each fit's status as read with <see cref="FitIds"/>, in their order (what <see cref="Counts"/> counts); empty when
+    /// the record was made without them.
+    /// </summary>
+    [JsonIgnore]
+    public IReadOnlyList<FitStatus> FitStatuses { get; init; } = [];
 
     public int Total => FitIds.Count;
     public int Ended => Counts.Where(c => c.Key.IsEnded()).Sum(c => c.Value);

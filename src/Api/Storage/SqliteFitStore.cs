@@ -128,7 +128,17 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         return await reader.ReadAsync(ct) ? ReadPoints(reader, 0) : null;
     }
 
-    private const string PointsSql = "SELECT x, y, w FROM fit_points WHERE fit_id = $id";
+    // A fit's points: its own row, or (schema 13) its batch's shared row, keyed by the batch's id (InsertSharedPoints).
+    private const string PointsSql = """
+        SELECT x, y, w FROM fit_points WHERE fit_id = $id
+        UNION ALL SELECT shared.x, shared.y, shared.w FROM fits JOIN fit_points shared ON shared.fit_id = fits.batch_id WHERE fits.id = $id
+        LIMIT 1
+        """;
+
+    private const string PointsColumns =
+        "COALESCE(own.x, shared.x), COALESCE(own.y, shared.y), CASE WHEN own.fit_id IS NULL THEN shared.w ELSE own.w END";
+    private const string PointsJoin =
+        "LEFT JOIN fit_points own ON own.fit_id = fits.id LEFT JOIN fit_points shared ON own.fit_id IS NULL AND shared.fit_id = fits.batch_id";
 
     private static object? WeightsBlob(double[]? weights) => weights is null ? null : DoubleBlobs.ToBytes(weights);
 
@@ -250,8 +260,8 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         SqliteConnection conn, SqliteTransaction? tx, string[] ids, Dictionary<string, (FitRecord Fit, FitPoints? Points)> rows, CancellationToken ct)
     {
         await using var read = Command(conn, tx, $"""
-            SELECT {SqliteColumns}, fit_points.x, fit_points.y, fit_points.w
-            FROM fits LEFT JOIN fit_points ON fit_points.fit_id = fits.id WHERE fits.id IN ({Parameters("$i", ids.Length)})
+            SELECT {SqliteColumns}, {PointsColumns}
+            FROM fits {PointsJoin} WHERE fits.id IN ({Parameters("$i", ids.Length)})
             """, Named("$i", ids));
         await using var reader = await read.ExecuteReaderAsync(ct);
         var pointsAt = reader.FieldCount - 3;
@@ -497,7 +507,11 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         // The one writer serialises creates, so looking the key up inside the write transaction is race-free.
         if (await FindBatchByKeyAsync(conn, tx, batch, ct) is { } earlier) return earlier;
         await InsertBatchAsync(conn, tx, batch, ct);
-        await InsertBatchFitsAsync(conn, batch.Id, fits, ct);
+        if (fits.Count > 0)
+        {
+            InsertSharedPoints(conn, batch.Id, fits[0]);
+            InsertBatchFits(conn, batch.Id, fits[0], fits, ct);
+        }
         return new BatchCreateResult(CreateOutcome.Created, batch.Id);
     }, ct);
 
@@ -532,8 +546,12 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                 var from = done;
                 await WriteAsync(async (conn, tx) =>
                 {
-                    if (from == 0) await ExecAsync(conn, tx, "INSERT INTO batches_storing (id) VALUES ($id)", ct, ("$id", batch.Id));
-                    await InsertBatchFitsAsync(conn, batch.Id, new ArraySegment<NewFit>(all, from, BatchSliceFits), ct);
+                    if (from == 0)
+                    {
+                        await ExecAsync(conn, tx, "INSERT INTO batches_storing (id) VALUES ($id)", ct, ("$id", batch.Id));
+                        InsertSharedPoints(conn, batch.Id, all[0]);
+                    }
+                    InsertBatchFits(conn, batch.Id, all[0], new ArraySegment<NewFit>(all, from, BatchSliceFits), ct);
                     return 0;
                 }, ct);
                 done += BatchSliceFits;
@@ -556,7 +574,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
                     throw new InvalidOperationException(message, new SqliteException(message, SqliteBusy));
                 }
                 await InsertBatchAsync(conn, tx, batch, ct);
-                await InsertBatchFitsAsync(conn, batch.Id, new ArraySegment<NewFit>(all, done, all.Length - done), ct);
+                InsertBatchFits(conn, batch.Id, all[0], new ArraySegment<NewFit>(all, done, all.Length - done), ct);
                 return new BatchCreateResult(CreateOutcome.Created, batch.Id);
             }, ct);
             return created;
@@ -592,6 +610,7 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
     /// <summary>The fits of a batch not accepted, and its marker (points and history go with the fits: triggers).</summary>
     private static async Task DropStoringAsync(SqliteConnection conn, SqliteTransaction tx, string batchId, CancellationToken ct) =>
         await ExecAsync(conn, tx, """
+            DELETE FROM fit_points WHERE fit_id = $b AND NOT EXISTS (SELECT 1 FROM batches WHERE id = $b);
             DELETE FROM fits WHERE batch_id = $b AND NOT EXISTS (SELECT 1 FROM batches WHERE id = $b);
             DELETE FROM batches_storing WHERE id = $b;
             """, ct, ("$b", batchId));
@@ -614,11 +633,30 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         ("$id", batch.Id), ("$t", batch.Tenant), ("$created", batch.CreatedAt.ToUnixTimeMilliseconds()), ("$label", batch.Label),
         ("$request", batch.RequestJson), ("$key", batch.IdempotencyKey), ("$hash", batch.RequestHash));
 
-    private static Task InsertBatchFitsAsync(SqliteConnection conn, string batchId, IEnumerable<NewFit> fits, CancellationToken ct)
+    /// <summary>
+    /// The points of a batch's first fit, stored once under the batch's id for every fit of the batch that has the very
+    /// same arrays (every item that sets no points: the validator hands them the defaults' arrays). They go with the batch
+    /// (trigger <c>tr_batches_points</c>), or with its fits when the batch is not accepted (<see cref="DropStoringAsync"/>).
+    /// </summary>
+    private static void InsertSharedPoints(SqliteConnection conn, string batchId, NewFit first)
+    {
+        using var points = new SqliteRawStatement(conn, "INSERT INTO fit_points (fit_id, x, y, w) VALUES (?1, ?2, ?3, ?4)");
+        points.Bind(1, batchId);
+        points.Bind(2, DoubleBlobs.ToBytes(first.X));
+        points.Bind(3, DoubleBlobs.ToBytes(first.Y));
+        points.Bind(4, first.Weights is null ? null : DoubleBlobs.ToBytes(first.Weights));
+        points.Run();
+    }
+
+    /// <summary>Whether <paramref name="fit"/> reads its points from its batch's shared row (see <see cref="InsertSharedPoints"/>).</summary>
+    private static bool SharesPoints(NewFit fit, NewFit first) =>
+        ReferenceEquals(fit.X, first.X) && ReferenceEquals(fit.Y, first.Y) && ReferenceEquals(fit.Weights, first.Weights);
+
+    private static void InsertBatchFits(SqliteConnection conn, string batchId, NewFit first, IEnumerable<NewFit> fits, CancellationToken ct)
     {
         // One prepared pair of statements for all the fits, thousands of rows in one transaction, bound by position (see
         // SqliteRawStatement: by name, each of the fifteen values was looked up in both statements for every fit). They run
-        // in the writer's open transaction.
+        // in the writer's open transaction. A fit with its batch's shared points has no row of its own in fit_points.
         using var insert = new SqliteRawStatement(conn, """
             INSERT INTO fits (id, tenant, status, steps, history_every, created_at, request, label, points, batch_id, request_hash, trace_parent)
             VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -639,13 +677,13 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             insert.Bind(10, fit.RequestHash);
             insert.Bind(11, fit.TraceParent);
             insert.Run();
+            if (SharesPoints(fit, first)) continue;
             points.Bind(1, fit.Id);
             points.Bind(2, DoubleBlobs.ToBytes(fit.X));
             points.Bind(3, DoubleBlobs.ToBytes(fit.Y));
             points.Bind(4, fit.Weights is null ? null : DoubleBlobs.ToBytes(fit.Weights));
             points.Run();
         }
-        return Task.CompletedTask;
     }
 
     public async Task<BatchRecord?> GetBatchAsync(string tenant, string id, CancellationToken ct)

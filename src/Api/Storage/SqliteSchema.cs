@@ -152,6 +152,14 @@ internal static class SqliteSchema
                 DELETE FROM fit_outcomes WHERE fit_id = OLD.id;
             END;
             """),
+        // 13: a batch's points stored once, in fit_points under the batch's id, for its fits that share them (every item
+        // that sets no points: SqliteFitStore.InsertBatchFits); such a fit has no row of its own, and reads its batch's.
+        // They go when the batch goes (its fits are gone by then: a batch is deleted with its fits, or once empty).
+        new("""
+            CREATE TRIGGER tr_batches_points AFTER DELETE ON batches BEGIN
+                DELETE FROM fit_points WHERE fit_id = OLD.id;
+            END;
+            """),
     ];
 
     /// <summary>The migrations that stood before the file had a version (see the remarks).</summary>

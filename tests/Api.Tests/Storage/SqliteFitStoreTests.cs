@@ -144,6 +144,72 @@ public sealed class SqliteFitStoreTests : FitStoreContract, IAsyncLifetime
         Assert.Equal(fits.Count - 1, (await store.GetBatchAsync("t1", batch.Id, CancellationToken.None))!.Total);
     }
 
+    /// <summary>A big batch whose fits share the first one's points (the arrays themselves), but for one of every 100.</summary>
+    private static (NewBatch Batch, List<NewFit> Fits) ABigBatchSharingItsPoints()
+    {
+        var (batch, fits) = ABigBatch();
+        double[] x = [0.0, 1.0, 2.0], y = [1.0, 3.0, 4.0], w = [1.0, 2.0, 1.0];
+        return (batch, [.. fits.Select((f, i) => i % 100 == 7 ? f : f with { X = x, Y = y, Weights = w })]);
+    }
+
+    private async Task<long> CountAsync(SqliteFitStore store, string sql)
+    {
+        await using var conn = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={store.DatabasePath}");
+        await conn.OpenAsync();
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = sql;
+        return (long)(await cmd.ExecuteScalarAsync())!;
+    }
+
+    [Fact]
+    public async Task FitsSharingTheirPointsStoreThemOnceUnderTheBatchAndEachReadsThem()
+    {
+        var store = (SqliteFitStore)await NewStoreAsync();
+        var (batch, fits) = ABigBatchSharingItsPoints();
+        var own = fits.Where((_, i) => i % 100 == 7).ToList();
+
+        await store.CreateBatchAsync(batch, fits, _ => { }, CancellationToken.None);
+
+        // One row for the batch's shared points, one for each fit with points of its own.
+        Assert.Equal(1 + own.Count, await CountAsync(store, "SELECT COUNT(*) FROM fit_points"));
+        Assert.Equal(1L, await CountAsync(store, $"SELECT COUNT(*) FROM fit_points WHERE fit_id = '{batch.Id}'"));
+        foreach (var i in new[] { 0, 1, 7, SqliteFitStore.BatchSliceFits, fits.Count - 1 })
+        {
+            AssertPoints(fits[i], await store.GetPointsAsync(fits[i].Id, CancellationToken.None));
+        }
+        var starts = await store.TryStartManyAsync([.. fits.Take(120).Select(f => f.Id)], At, CancellationToken.None);
+        Assert.All(starts.Zip(fits), s => AssertPoints(s.Second, s.First.Points));
+
+        // A fit deleted alone leaves its batch's points to the others; the batch takes them along.
+        Assert.True(await store.DeleteAsync("t1", fits[0].Id, CancellationToken.None));
+        Assert.Equal(fits[1].Y, (await store.GetPointsAsync(fits[1].Id, CancellationToken.None))!.Y);
+        Assert.True(await store.DeleteBatchAsync("t1", batch.Id, CancellationToken.None));
+        Assert.Equal(0L, await CountAsync(store, "SELECT COUNT(*) FROM fit_points"));
+    }
+
+    private static void AssertPoints(NewFit fit, FitPoints? points)
+    {
+        Assert.NotNull(points);
+        Assert.Equal(fit.X, points.X);
+        Assert.Equal(fit.Y, points.Y);
+        Assert.Equal(fit.Weights, points.Weights);
+    }
+
+    [Fact]
+    public async Task ABatchNotAcceptedLeavesNoSharedPoints()
+    {
+        var store = (SqliteFitStore)await NewStoreAsync();
+        var (batch, fits) = ABigBatchSharingItsPoints();
+
+        await Assert.ThrowsAsync<OperationCanceledException>(() => store.CreateBatchAsync(batch, fits, count =>
+        {
+            if (count > SqliteFitStore.BatchSliceFits) throw new OperationCanceledException("the client went away");
+        }, CancellationToken.None));
+
+        Assert.Equal(0L, await CountAsync(store, "SELECT COUNT(*) FROM fit_points"));
+        Assert.Equal(0L, await CountAsync(store, "SELECT COUNT(*) FROM fits"));
+    }
+
     private static readonly DateTimeOffset At = new(2026, 12, 1, 11, 0, 0, 250, TimeSpan.Zero);
 
     private static NewFit AQueuedFit() =>
