@@ -178,7 +178,15 @@ internal static class SqliteSchema
     private static async Task<bool> ApplyNextAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
     {
         var version = await UserVersionAsync(conn, tx, ct);
-        if (version >= Migrations.Length) return false;
+        // An earlier version cannot read what later ones write (from 12 on, outcomes and a batch's shared points are out of
+        // the fits' rows): it would show fits without either rather than fail. An embedded upgrade is a stop and a start.
+        if (version > Migrations.Length)
+        {
+            throw new InvalidOperationException(
+                $"The SQLite file is at schema version {version}, newer than this version of FitService knows ({Migrations.Length}): " +
+                "run the version that wrote it, or a newer one.");
+        }
+        if (version == Migrations.Length) return false;
         var migration = Migrations[version];
         foreach (var (table, column, definition) in migration.Columns)
         {

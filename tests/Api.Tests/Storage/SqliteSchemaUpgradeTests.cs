@@ -54,6 +54,26 @@ public sealed class SqliteSchemaUpgradeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AFileOfANewerSchemaIsRefusedRatherThanMisread()
+    {
+        var path = Path.Combine(_folder, "newer.db");
+        await using (var db = new SqliteDatabase($"Data Source={path}", _folder)) await new SqliteFitStore(db).InitializeAsync(None);
+        await using (var conn = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await conn.OpenAsync();
+            await using var cmd = conn.CreateCommand();
+            cmd.CommandText = $"PRAGMA user_version = {SqliteSchema.Version + 1}";
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        await using var again = new SqliteDatabase($"Data Source={path}", _folder);
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => new SqliteFitStore(again).InitializeAsync(None));
+
+        Assert.Contains($"schema version {SqliteSchema.Version + 1}, newer than this version of FitService knows ({SqliteSchema.Version})", refused.Message);
+        Assert.Equal(SqliteSchema.Version + 1, await UserVersionAsync(path));
+    }
+
+    [Fact]
     public async Task AMigratedFileHasTheSchemaOfANewOne()
     {
         var old = Path.Combine(_folder, "before-versions.db");
