@@ -13,7 +13,7 @@ internal static class FitRows
 
     /// <summary>
     /// <see cref="Columns"/> as the embedded store reads them: a fit's outcome is kept in <c>fit_outcomes</c> (SQLite
-    /// schema 12), or in its row for a fit that ended before.
+    /// schema 12), or in its row for a fit that ended before it or was stored once, ended.
     /// </summary>
     public const string SqliteColumns = Leading + "COALESCE((SELECT o.outcome FROM fit_outcomes o WHERE o.fit_id = fits.id), fits.outcome), trace_parent";
 

@@ -66,6 +66,10 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             : new CreateResult(existing.RequestHash == fit.RequestHash ? CreateOutcome.Existing : CreateOutcome.Conflict, existing);
     }
 
+    /// <summary>
+    /// A fit stored once, ended (<see cref="Jobs.InlineFits"/>): its row is written whole, so its outcome stays in it (a
+    /// fit ended by a worker keeps its outcome in <c>fit_outcomes</c>, schema 12, where it does not grow the row).
+    /// </summary>
     public Task<CreateResult> CreateEndedAsync(NewFit fit, DateTimeOffset startedAt, FitCompletion completion, CancellationToken ct) => WriteAsync(async (conn, tx) =>
     {
         // The one writer serialises creates, so looking the key up inside the write transaction is race-free.
@@ -74,25 +78,24 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
         long seq;
         await using (var insert = Command(conn, tx, """
             INSERT INTO fits (id, tenant, status, stop_reason, step, steps, params, loss, history_every, created_at, started_at, finished_at,
-                              error, request, label, points, batch_id, idempotency_key, request_hash, attempt, kind, optimum_pending, trace_parent)
+                              error, request, label, points, batch_id, idempotency_key, request_hash, attempt, kind, outcome, optimum_pending, trace_parent)
             VALUES ($id, $t, $s, $reason, $step, $steps, $params, $loss, $every, $created, $started, $finished,
-                    $error, $request, $label, $points, $batch, $key, $hash, $attempt, $kind, $pending, $trace) RETURNING seq
+                    $error, $request, $label, $points, $batch, $key, $hash, $attempt, $kind, $outcome, $pending, $trace) RETURNING seq
             """, ("$id", fit.Id), ("$t", fit.Tenant), ("$s", (int)ended.Status), ("$reason", ended.StopReason), ("$step", ended.Step),
             ("$steps", fit.Steps), ("$params", DoubleBlobs.ToBytes(completion.Params)), ("$loss", Finite(completion.Loss)),
             ("$every", fit.HistoryEvery), ("$created", ended.CreatedAt.ToUnixTimeMilliseconds()),
             ("$started", ended.StartedAt!.Value.ToUnixTimeMilliseconds()), ("$finished", ended.FinishedAt!.Value.ToUnixTimeMilliseconds()),
             ("$error", ended.Error), ("$request", fit.RequestJson), ("$label", fit.Label), ("$points", fit.X.Length), ("$batch", fit.BatchId),
             ("$key", fit.IdempotencyKey), ("$hash", fit.RequestHash), ("$attempt", ended.Attempt), ("$kind", fit.Kind),
-            ("$pending", completion.OptimumPending ? 1 : 0), ("$trace", fit.TraceParent)))
+            ("$outcome", ended.OutcomeJson), ("$pending", completion.OptimumPending ? 1 : 0), ("$trace", fit.TraceParent)))
         {
             seq = (long)(await insert.ExecuteScalarAsync(ct))!;
         }
         await ExecAsync(conn, tx, """
             INSERT INTO fit_points (fit_id, x, y, w) VALUES ($id, $x, $y, $w);
             INSERT INTO fit_history (fit_id, start, data) SELECT $id, 0, $data WHERE length($data) > 0;
-            INSERT INTO fit_outcomes (fit_id, outcome) SELECT $id, $outcome WHERE $outcome IS NOT NULL;
             """, ct, ("$id", fit.Id), ("$x", DoubleBlobs.ToBytes(fit.X)), ("$y", DoubleBlobs.ToBytes(fit.Y)), ("$w", WeightsBlob(fit.Weights)),
-            ("$data", DoubleBlobs.ToBytes(completion.History)), ("$outcome", ended.OutcomeJson));
+            ("$data", DoubleBlobs.ToBytes(completion.History)));
         return new CreateResult(CreateOutcome.Created, ended with { Seq = seq });
     }, ct);
 

@@ -141,8 +141,9 @@ internal static class SqliteSchema
         // 12: a fit's outcome (optimum, gap, statistics: ~850 bytes of JSON for the lesson) in a table of its own, written
         // once at the end. In the row, it grew every row of a batch from ~450 bytes to ~1.4 KB when its fit ended, which
         // split the pages of the batch's rows and made each read of a batch's statuses read the outcomes too. Rows of fits
-        // that ended before keep theirs (FitRows.SqliteColumns reads either); a new outcome for one of them goes here. A
-        // rowid table: appended in id order, its pages fill up (WITHOUT ROWID's half-filled pages wrote more to the log).
+        // that ended before keep theirs (FitRows.SqliteColumns reads either); a new outcome for one of them goes here. So
+        // do the rows of fits stored once, ended (Prefer: wait), which are written whole. A rowid table: appended in id
+        // order, its pages fill up (WITHOUT ROWID's half-filled pages wrote more to the log).
         new("""
             CREATE TABLE fit_outcomes (fit_id TEXT PRIMARY KEY, outcome TEXT NOT NULL);
             DROP TRIGGER tr_fits_cascade;
