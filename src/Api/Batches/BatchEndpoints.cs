@@ -234,7 +234,8 @@ public static class BatchEndpoints
         foreach (var (_, status) in fits) counts[status]++;
         return batch with
         {
-            FitIds = fits.Count == batch.FitIds.Count ? batch.FitIds : fits.Select(f => f.Id).ToList(), Counts = counts,
+            FitIds = fits.Count == batch.FitIds.Count ? batch.FitIds : fits.Select(f => f.Id).ToList(),
+            Counts = counts,
             FitStatuses = fits.Select(f => f.Status).ToList(),
         };
     }

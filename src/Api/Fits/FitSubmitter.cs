@@ -167,8 +167,8 @@ public sealed class FitSubmitter(IFitSubmissions store, IFitQueue queue, InlineF
     /// milliseconds, the version, 12 random bits, the variant, 62 bits), rising in order: the 62 bits start at a random
     /// value and each id adds a random step of 1 to 2³² (RFC 9562 §6.2, method 2). A batch's fits then sit in item order
     /// in every index keyed by id (fits, points, history), so a chunk's start and end touch a few neighbouring pages of
-    /// each rather than one page per fit; random ids (one <see cref="Guid.CreateVersion7()"/> each, also a system call
-    /// each) wrote ~2.6 pages per batched fit to the log. The random bits are drawn at once.
+    /// each rather than one page per fit: with random ids (one <see cref="Guid.CreateVersion7()"/> each, also a system
+    /// call each) a batched fit cost 4.5 read calls, in order 3.4. The random bits are drawn at once.
     /// </summary>
     public static string[] NewIds(int count, DateTimeOffset now)
     {

@@ -343,9 +343,9 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             // A start that was not stored (ChunkStart.Stored) is stored here: the first attempt, and the start's time.
             _complete ??= new SqliteRawStatement(conn, """
                 UPDATE fits SET status = ?1, stop_reason = ?2, step = ?3, params = ?4, loss = ?5, error = ?6,
-                                finished_at = ?7, optimum_pending = ?9,
-                                attempt = CASE WHEN ?11 IS NULL THEN attempt ELSE max(attempt, 1) END, started_at = COALESCE(started_at, ?11)
-                WHERE id = ?10 AND status < 2
+                                finished_at = ?7, optimum_pending = ?8,
+                                attempt = CASE WHEN ?10 IS NULL THEN attempt ELSE max(attempt, 1) END, started_at = COALESCE(started_at, ?10)
+                WHERE id = ?9 AND status < 2
                 """);
             _complete.Bind(1, (int)completion.Status);
             _complete.Bind(2, completion.StopReason);
@@ -354,9 +354,9 @@ public sealed class SqliteFitStore : IFitStore, IAsyncDisposable
             _complete.Bind(5, completion.Loss is { } loss && double.IsFinite(loss) ? loss : null);
             _complete.Bind(6, completion.Error);
             _complete.Bind(7, completion.FinishedAt.ToUnixTimeMilliseconds());
-            _complete.Bind(9, completion.OptimumPending ? 1 : 0);
-            _complete.Bind(10, id);
-            _complete.BindInteger(11, completion.UnstoredStart?.ToUnixTimeMilliseconds());
+            _complete.Bind(8, completion.OptimumPending ? 1 : 0);
+            _complete.Bind(9, id);
+            _complete.BindInteger(10, completion.UnstoredStart?.ToUnixTimeMilliseconds());
             if (_complete.Run() == 0) return Task.FromResult(false);
             // The outcome goes in a table of its own (schema 12): in the row, it grew a fit's row from ~450 bytes to ~1.4 KB
             // at its end, splitting the pages of the batch's rows, and every read of a batch's fits read it.

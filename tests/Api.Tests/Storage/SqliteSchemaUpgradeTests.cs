@@ -92,11 +92,8 @@ public sealed class SqliteSchemaUpgradeTests : IAsyncLifetime
     [Fact]
     public async Task OnAMigratedFileDeletesTakeEverythingOfTheirFitsAlong()
     {
-        var path = Path.Combine(_folder, "before-versions.db");
-        File.Copy(Path.Combine(Fixtures, "fits-before-user-version.db"), path);
-        await using var db = new SqliteDatabase($"Data Source={path}", _folder);
-        var fits = new SqliteFitStore(db);
-        await fits.InitializeAsync(None);
+        var (db, fits, path) = await MigratedFixtureAsync();
+        await using var _ = db;
 
         Assert.True(await fits.DeleteAsync("t1", "f-succeeded", None));
         Assert.True(await fits.DeleteAsync("t1", "f-running", None));
@@ -123,11 +120,8 @@ public sealed class SqliteSchemaUpgradeTests : IAsyncLifetime
     [Fact]
     public async Task OnAMigratedFileOutcomesMoveToTheirTableAsTheyAreWritten()
     {
-        var path = Path.Combine(_folder, "before-versions.db");
-        File.Copy(Path.Combine(Fixtures, "fits-before-user-version.db"), path);
-        await using var db = new SqliteDatabase($"Data Source={path}", _folder);
-        var fits = new SqliteFitStore(db);
-        await fits.InitializeAsync(None);
+        var (db, fits, path) = await MigratedFixtureAsync();
+        await using var _ = db;
         await using var conn = new SqliteConnection($"Data Source={path}");
         await conn.OpenAsync();
         async Task<object?> ScalarAsync(string sql)
@@ -166,11 +160,8 @@ public sealed class SqliteSchemaUpgradeTests : IAsyncLifetime
     [Fact]
     public async Task OnAMigratedFileTheUnfinishedFitsAreExactlyThoseQueuedOrRunning()
     {
-        var path = Path.Combine(_folder, "before-versions.db");
-        File.Copy(Path.Combine(Fixtures, "fits-before-user-version.db"), path);
-        await using var db = new SqliteDatabase($"Data Source={path}", _folder);
-        var fits = new SqliteFitStore(db);
-        await fits.InitializeAsync(None);
+        var (db, fits, path) = await MigratedFixtureAsync();
+        await using var _ = db;
 
         await using var conn = new SqliteConnection($"Data Source={path}");
         await conn.OpenAsync();
@@ -201,6 +192,17 @@ public sealed class SqliteSchemaUpgradeTests : IAsyncLifetime
         Assert.Equal(unfinished.Where(id => id != queued), await fits.ListUnfinishedAsync(None));
         Assert.Equal((await IdsAsync("tenant = 't1' AND status < 2")).Count, await fits.CountActiveAsync("t1", None));
         Assert.Equal((await IdsAsync("batch_id = 'b-1' AND status < 2")).Count > 0, await fits.HasUnfinishedFitsAsync("b-1", None));
+    }
+
+    /// <summary>A copy of the fixture, brought to the current version by a store over it.</summary>
+    private async Task<(SqliteDatabase Db, SqliteFitStore Fits, string Path)> MigratedFixtureAsync()
+    {
+        var path = Path.Combine(_folder, "before-versions.db");
+        File.Copy(Path.Combine(Fixtures, "fits-before-user-version.db"), path);
+        var db = new SqliteDatabase($"Data Source={path}", _folder);
+        var fits = new SqliteFitStore(db);
+        await fits.InitializeAsync(None);
+        return (db, fits, path);
     }
 
     private static async Task<long> UserVersionAsync(string path)
