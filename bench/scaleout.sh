@@ -19,8 +19,8 @@
 #   environment variables for them, BASELINE_APP a folder of another published build for them (e.g. one published
 #   ReadyToRun: dotnet publish src/Api -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o DIR),
 #   B_WARM_UP=N sends N fits one POST each (to every API process of b and b0) before b is measured, so that tiered
-#   compilation has settled in every process, C_WARM_UP=N runs N fits in batches (of at most BATCH_SIZE) before c when c
-#   runs without b (default: one batch of up to 2,000), APP a folder of a published build for every service process
+#   compilation has settled in every process (default 10,000; 0 for none), C_WARM_UP=N runs N fits in batches (of at
+#   most BATCH_SIZE) before c, after b too, whose fits do not run the batch path (default 20,000; 0 for none), APP a folder of a published build for every service process
 #   (no publish: two builds published beforehand can be alternated run by run), PG_OPTS more PostgreSQL settings
 #   (e.g. "-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=2ms"; KEEP_LOGS keeps its log),
 #   PG_STATS=1 loads pg_stat_statements and prints, after the run, the statements that took the database's time

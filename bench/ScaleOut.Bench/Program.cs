@@ -60,9 +60,10 @@ var requestBody = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request, 
 var http = apis[0];
 if (phases.Contains('b'))
 {
-    // B_WARM_UP=N: N fits one POST each first, through the same processes, not measured (tiered compilation settles;
-    // a service runs for hours).
-    var warmUpFits = int.Parse(Environment.GetEnvironmentVariable("B_WARM_UP") ?? "0", CultureInfo.InvariantCulture);
+    // B_WARM_UP=N (default 10,000; 0 for none): N fits one POST each first, through the same processes, not measured.
+    // Tiered compilation settles (a service runs for hours): on 2 cores after 3,000 fits b measured ~1,100 fits/s,
+    // after 10,000 and 20,000 1,600-2,150 (docs/throughput.md, goal 3 on 2026-12-03).
+    var warmUpFits = int.Parse(Environment.GetEnvironmentVariable("B_WARM_UP") ?? "10000", CultureInfo.InvariantCulture);
     if (warmUpFits > 0) await OnePostEachAsync($"b) warm-up, not measured", apis.Concat(baselineApis).ToArray(), warmUpFits);
     var (fitRate, submitRate) = await OnePostEachAsync("b) small fits end to end", apis);
     if (noops > 0) Console.WriteLine($"   ratio b/a = {fitRate / (noops / noopSeconds):F1}x");
@@ -77,20 +78,19 @@ if (phases.Contains('c'))
 {
     // c) The same fits as scripts send them: batches of 1,000 (one request each), run by the drain jobs.
     var batchSize = Math.Min(int.Parse(Environment.GetEnvironmentVariable("BATCH_SIZE") ?? "1000", CultureInfo.InvariantCulture), fits);
-    if (!phases.Contains('b'))
+    // Batches first, not counted, after b too (one POST per fit does not run the batch path): without them c measures
+    // the JIT compiling that path. C_WARM_UP (default 20,000; 0 for none): that many fits, in batches of at most
+    // BATCH_SIZE, one after the other. After b alone c measured 3,200-3,800 fits/s, after 2,000 fits of batches
+    // 4,300-5,600, after 20,000 6,000-7,900 (docs/throughput.md, goal 1 on PostgreSQL on 2026-12-03).
+    var warmUp = int.Parse(Environment.GetEnvironmentVariable("C_WARM_UP") ?? "20000", CultureInfo.InvariantCulture);
+    var warmUpCpu = Cpu();
+    for (var left = warmUp; left > 0; left -= batchSize)
     {
-        // Run alone, c would measure freshly started processes, most of whose CPU goes to the JIT: a batch first, not counted
-        // (C_WARM_UP: that many fits, in batches of at most BATCH_SIZE, one after the other).
-        var warmUp = int.Parse(Environment.GetEnvironmentVariable("C_WARM_UP") ?? Math.Min(batchSize, 2000).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-        var warmUpCpu = Cpu();
-        for (var left = warmUp; left > 0; left -= batchSize)
-        {
-            (await apis[0].PostAsJsonAsync("/v1/batches", new { defaults = request, fits = Enumerable.Range(0, Math.Min(left, batchSize)).Select(_ => new { }).ToArray() })).EnsureSuccessStatusCode();
-            await AllEndedAsync();
-        }
-        Console.WriteLine($"c) warmed up with {warmUp} fits in batches of up to {batchSize}; measuring");
-        if (warmUp > 0) Console.WriteLine("   warm-up " + CpuPerThousand(warmUpCpu, warmUp));
+        (await apis[0].PostAsJsonAsync("/v1/batches", new { defaults = request, fits = Enumerable.Range(0, Math.Min(left, batchSize)).Select(_ => new { }).ToArray() })).EnsureSuccessStatusCode();
+        await AllEndedAsync();
     }
+    Console.WriteLine($"c) warmed up with {warmUp} fits in batches of up to {batchSize}; measuring");
+    if (warmUp > 0) Console.WriteLine("   warm-up " + CpuPerThousand(warmUpCpu, warmUp));
     var cpuBefore = Cpu();
     clock.Restart();
     await Parallel.ForEachAsync(Enumerable.Range(0, (fits + batchSize - 1) / batchSize), new ParallelOptions { MaxDegreeOfParallelism = clients }, async (i, ct) =>
