@@ -20,8 +20,9 @@
 #   ReadyToRun: dotnet publish src/Api -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o DIR),
 #   B_WARM_UP=N sends N fits one POST each (to every API process of b and b0) before b is measured, so that tiered
 #   compilation has settled in every process (default 10,000; 0 for none), C_WARM_UP=N runs N fits in batches (of at
-#   most BATCH_SIZE) before c, after b too, whose fits do not run the batch path (default 20,000; 0 for none), APP a folder of a published build for every service process
-#   (no publish: two builds published beforehand can be alternated run by run), PG_OPTS more PostgreSQL settings
+#   most BATCH_SIZE, to every API process in turn) before c, after b too, whose fits do not run the batch path (default
+#   20,000; 0 for none), APP a folder of a published build for every service process (no publish: two builds
+#   published beforehand can be alternated run by run), PG_OPTS more PostgreSQL settings
 #   (e.g. "-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=2ms"; KEEP_LOGS keeps its log),
 #   PG_STATS=1 loads pg_stat_statements and prints, after the run, the statements that took the database's time
 #   (calls, execution and planning milliseconds, rows) and PostgreSQL's transactions.

@@ -80,13 +80,14 @@ if (phases.Contains('c'))
     var batchSize = Math.Min(int.Parse(Environment.GetEnvironmentVariable("BATCH_SIZE") ?? "1000", CultureInfo.InvariantCulture), fits);
     // Batches first, not counted, after b too (one POST per fit does not run the batch path): without them c measures
     // the JIT compiling that path. C_WARM_UP (default 20,000; 0 for none): that many fits, in batches of at most
-    // BATCH_SIZE, one after the other. After b alone c measured 3,200-3,800 fits/s, after 2,000 fits of batches
-    // 4,300-5,600, after 20,000 6,000-7,900 (docs/throughput.md, goal 1 on PostgreSQL on 2026-12-03).
+    // BATCH_SIZE, one after the other, to every API process in turn. After b alone c measured 3,200-3,800 fits/s,
+    // after 2,000 fits of batches 4,300-5,600, after 20,000 5,900-7,900 (docs/throughput.md, goal 1 on PostgreSQL on
+    // 2026-12-03).
     var warmUp = int.Parse(Environment.GetEnvironmentVariable("C_WARM_UP") ?? "20000", CultureInfo.InvariantCulture);
     var warmUpCpu = Cpu();
-    for (var left = warmUp; left > 0; left -= batchSize)
+    for (var (left, k) = (warmUp, 0); left > 0; left -= batchSize, k++)
     {
-        (await apis[0].PostAsJsonAsync("/v1/batches", new { defaults = request, fits = Enumerable.Range(0, Math.Min(left, batchSize)).Select(_ => new { }).ToArray() })).EnsureSuccessStatusCode();
+        (await apis[k % apis.Length].PostAsJsonAsync("/v1/batches", new { defaults = request, fits = Enumerable.Range(0, Math.Min(left, batchSize)).Select(_ => new { }).ToArray() })).EnsureSuccessStatusCode();
         await AllEndedAsync();
     }
     Console.WriteLine($"c) warmed up with {warmUp} fits in batches of up to {batchSize}; measuring");
