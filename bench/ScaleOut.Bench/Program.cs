@@ -61,7 +61,7 @@ var http = apis[0];
 if (phases.Contains('b'))
 {
     // B_WARM_UP=N (default 10,000; 0 for none): N fits one POST each first, through the same processes, not measured.
-    // Tiered compilation settles (a service runs for hours): on 2 cores after 3,000 fits b measured ~1,100 fits/s,
+    // Tiered compilation settles (a service runs for hours): on 2 cores after 3,000 fits b measured 1,000-1,500 fits/s,
     // after 10,000 and 20,000 1,600-2,150 (docs/throughput.md, goal 3 on 2026-12-03).
     var warmUpFits = int.Parse(Environment.GetEnvironmentVariable("B_WARM_UP") ?? "10000", CultureInfo.InvariantCulture);
     if (warmUpFits > 0) await OnePostEachAsync($"b) warm-up, not measured", apis.Concat(baselineApis).ToArray(), warmUpFits);
@@ -84,10 +84,12 @@ if (phases.Contains('c'))
     // after 2,000 fits of batches 4,300-5,600, after 20,000 5,900-7,900 (docs/throughput.md, goal 1 on PostgreSQL on
     // 2026-12-03).
     var warmUp = int.Parse(Environment.GetEnvironmentVariable("C_WARM_UP") ?? "20000", CultureInfo.InvariantCulture);
+    // One batch as scripts send it: the lesson as `defaults`, then empty items.
+    object Batch(int size) => new { defaults = request, fits = Enumerable.Range(0, size).Select(_ => new { }).ToArray() };
     var warmUpCpu = Cpu();
     for (var (left, k) = (warmUp, 0); left > 0; left -= batchSize, k++)
     {
-        (await apis[k % apis.Length].PostAsJsonAsync("/v1/batches", new { defaults = request, fits = Enumerable.Range(0, Math.Min(left, batchSize)).Select(_ => new { }).ToArray() })).EnsureSuccessStatusCode();
+        (await apis[k % apis.Length].PostAsJsonAsync("/v1/batches", Batch(Math.Min(left, batchSize)))).EnsureSuccessStatusCode();
         await AllEndedAsync();
     }
     Console.WriteLine($"c) warmed up with {warmUp} fits in batches of up to {batchSize}; measuring");
@@ -96,7 +98,7 @@ if (phases.Contains('c'))
     clock.Restart();
     await Parallel.ForEachAsync(Enumerable.Range(0, (fits + batchSize - 1) / batchSize), new ParallelOptions { MaxDegreeOfParallelism = clients }, async (i, ct) =>
     {
-        using var response = await apis[i % apis.Length].PostAsJsonAsync("/v1/batches", new { defaults = request, fits = Enumerable.Range(0, batchSize).Select(_ => new { }).ToArray() }, ct);
+        using var response = await apis[i % apis.Length].PostAsJsonAsync("/v1/batches", Batch(batchSize), ct);
         response.EnsureSuccessStatusCode();
     });
     var batchSubmittedIn = clock.Elapsed.TotalSeconds;
